@@ -1,0 +1,32 @@
+# Two commands on a fresh machine with Python 3.11 and make: `make dev`, `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: dev test lint unit bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall only when the dependency list changes.
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+dev: $(INSTALLED)
+	$(BIN)/parkpass dev $(ARGS)
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check domain handlers infra functions tests
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest $(ARGS)
+
+unit: $(INSTALLED)
+	$(BIN)/pytest tests/unit $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

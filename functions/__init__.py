@@ -1,0 +1,1 @@
+"""Entry points (Lambda, WSGI, CLI) and the wiring of ports to adapters."""

@@ -1,0 +1,53 @@
+"""The HTTP API (Flask). `app` is the WSGI entry for zappa and serverless-wsgi.
+
+Routes only parse, call a handler and shape the answer; errors become JSON in
+functions/errors.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from functions.bootstrap import Services, services_from_env
+from functions.errors import install_error_handlers
+from functions.views import price_list_json
+from handlers.list_lot_packages import list_lot_packages
+from infra.clock import SimClock
+
+
+def create_app(services: Services, sim_clock: SimClock | None = None) -> Flask:
+    """The API over `services`; with `sim_clock` (local stack only) the /sim routes too."""
+    app = Flask("parkpass")
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # plates and names stay readable
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    install_error_handlers(app)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        return {"status": "ok", "time": services.clock.now().isoformat()}
+
+    @app.get("/api/v1/lots/<lot_id>/packages")
+    def lot_packages(lot_id: str) -> dict[str, Any]:
+        return price_list_json(list_lot_packages(lot_id, services.lots, services.packages))
+
+    if sim_clock is not None:
+        from functions.sim_routes import sim_blueprint
+
+        app.register_blueprint(sim_blueprint(sim_clock))
+    return app
+
+
+_app: Flask | None = None
+
+
+def __getattr__(name: str) -> Any:
+    # Built on first use, not at import: the local stack and the tests import
+    # this module with their own wiring, and Lambda pays the start-up once.
+    global _app
+    if name == "app":
+        if _app is None:
+            _app = create_app(services_from_env())
+        return _app
+    raise AttributeError(name)

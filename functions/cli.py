@@ -1,0 +1,128 @@
+"""`parkpass`: run the local stack, create tables, seed demo data."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from datetime import datetime
+from pathlib import Path
+
+from infra.settings import DEFAULT_REGION, Settings
+
+
+def _iso_instant(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError("give a time zone offset, e.g. 2026-12-05T10:00:00+08:00")
+    return value
+
+
+def _store_options(parser: argparse.ArgumentParser) -> None:
+    env = Settings.from_env()
+    parser.add_argument(
+        "--dynamodb-endpoint",
+        default=env.dynamodb_endpoint,
+        help="DynamoDB endpoint URL (env PARKPASS_DYNAMODB_ENDPOINT); "
+        "for dev, none starts the embedded in-memory store",
+    )
+    parser.add_argument("--region", default=env.region or DEFAULT_REGION)
+    parser.add_argument("--table-prefix", default=env.table_prefix, help="tables are named PREFIX-lots, ...")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="parkpass", description="ParkPass monthly parking passes")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    dev = commands.add_parser("dev", help="run the whole stack on loopback with demo data")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=8000, help="API port (0: any free port)")
+    dev.add_argument("--data-dir", type=Path, help="load the store from here on start, save it on stop")
+    dev.add_argument("--clock", type=_iso_instant, help="start the simulated clock at this instant")
+    _store_options(dev)
+
+    init_db = commands.add_parser("init-db", help="create the tables that are missing (idempotent)")
+    _store_options(init_db)
+
+    seed = commands.add_parser("seed-demo", help="write the demo lot, packages, owner and card if missing")
+    seed.add_argument("--clock", type=_iso_instant, help="seed as if it were this instant")
+    _store_options(seed)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("PARKPASS_LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s"
+    )
+    for chatty in ("werkzeug", "pynamodb", "botocore"):  # the embedded store logs every request it serves
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    if args.command == "dev":
+        return _dev(args)
+    settings = Settings(args.table_prefix, args.region, args.dynamodb_endpoint)
+    if (
+        settings.dynamodb_endpoint is None
+        and not os.environ.get("AWS_ACCESS_KEY_ID")
+        and not os.environ.get("AWS_PROFILE")
+    ):
+        print("note: no --dynamodb-endpoint given, so this talks to AWS DynamoDB in", settings.region, file=sys.stderr)
+    from functions.bootstrap import bind_dynamodb, dynamodb_services
+    from infra.dynamodb.tables import create_tables
+
+    bind_dynamodb(settings)
+    if args.command == "init-db":
+        created = create_tables()
+        print("created: " + (", ".join(created) if created else "nothing, every table exists"))
+        return 0
+    from handlers.seed_demo import seed_demo
+    from infra.clock import SimClock
+
+    s = dynamodb_services(SimClock(args.clock))
+    result = seed_demo(s.clock, s.lots, s.packages, s.owners, s.cards)
+    print("seeded: " + (", ".join(result.created) if result.created else "nothing, the demo data exists"))
+    return 0
+
+
+def _dev(args: argparse.Namespace) -> int:
+    from functions.dev_stack import DevStack, DevStackOptions
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stack = DevStack(
+        DevStackOptions(
+            host=args.host,
+            port=args.port,
+            data_dir=args.data_dir,
+            clock=args.clock,
+            dynamodb_endpoint=args.dynamodb_endpoint,
+            region=args.region,
+            table_prefix=args.table_prefix,
+        )
+    ).start()
+    try:
+        store = "embedded, in memory" if args.dynamodb_endpoint is None else "external"
+        if args.data_dir is not None:
+            store += f"; snapshot in {args.data_dir} ({stack.loaded_items} items loaded)"
+        print(
+            f"ParkPass local stack is up (clock {stack.clock.now().isoformat(timespec='seconds')})\n"
+            f"  API          {stack.api_url}\n"
+            f"  health       {stack.api_url}/healthz\n"
+            f"  price list   {stack.api_url}/api/v1/lots/demo-lot/packages\n"
+            f"  sim clock    {stack.api_url}/sim/clock\n"
+            f"  DynamoDB     {stack.dynamodb_endpoint} ({store})\n"
+            "Ctrl-C stops it.",
+            flush=True,
+        )
+        stop.wait()
+    finally:
+        print("stopping...", flush=True)
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

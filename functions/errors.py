@@ -1,0 +1,47 @@
+"""One JSON error shape for every failure: {"error": {"code", "message"}}."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from domain.errors import Conflict, DomainError, InvalidInput, NotFound
+
+log = logging.getLogger("parkpass.api")
+
+_STATUS: tuple[tuple[type[DomainError], int], ...] = ((NotFound, 404), (InvalidInput, 400), (Conflict, 409))
+
+
+def error_response(status: int, code: str, message: str) -> tuple[Response, int]:
+    return jsonify(error={"code": code, "message": message}), status
+
+
+def _http_code(e: HTTPException) -> str:
+    return (e.name or "error").lower().replace(" ", "_").replace("'", "")
+
+
+def install_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(e: DomainError) -> tuple[Response, int]:
+        status = next((s for kind, s in _STATUS if isinstance(e, kind)), 400)
+        return error_response(status, e.code, e.message)
+
+    @app.errorhandler(ValidationError)
+    def invalid_body(e: ValidationError) -> tuple[Response, int]:
+        # Pydantic's own text can echo the input back; name only the field and the rule.
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in e.errors())
+        return error_response(400, "invalid_request", problems)
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException) -> tuple[Response, int]:
+        status = e.code or 500
+        message = e.description if status < 500 else "the server could not answer; try again"
+        return error_response(status, _http_code(e), message or "")
+
+    @app.errorhandler(Exception)
+    def unexpected(e: Exception) -> tuple[Response, int]:
+        log.exception("unhandled error")
+        return error_response(500, "internal_error", "the server could not answer; try again")

@@ -1,0 +1,30 @@
+"""Routes that exist only in the local stack: moving the simulated clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from pydantic import AwareDatetime, BaseModel
+
+from functions.http import parse_body
+from infra.clock import SimClock
+
+
+class SetClock(BaseModel):
+    now: AwareDatetime
+
+
+def sim_blueprint(clock: SimClock) -> Blueprint:
+    sim = Blueprint("sim", __name__, url_prefix="/sim")
+
+    @sim.get("/clock")
+    def read_clock() -> dict[str, Any]:
+        return {"now": clock.now().isoformat()}
+
+    @sim.post("/clock")
+    def set_clock() -> dict[str, Any]:
+        clock.set(parse_body(SetClock).now)
+        return {"now": clock.now().isoformat()}
+
+    return sim

@@ -1,0 +1,78 @@
+"""Demo data for the local stack: a lot, its price list, and one owner with a card.
+
+Seeding only creates what is missing, so a stack restarted from a snapshot
+keeps the renewals made in it instead of being reset to the demo's start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from domain.calendar import add_months
+from domain.card import Card, CardState
+from domain.lot import Lot, RenewalPolicy
+from domain.owner import Owner
+from domain.package import Duration, DurationUnit, Package
+from handlers.ports import CardRepository, Clock, LotRepository, OwnerRepository, PackageRepository
+
+DEMO_LOT_ID = "demo-lot"
+DEMO_OWNER_OPENID = "demo-owner"
+DEMO_OWNER_ID = "owner-demo"
+DEMO_CARD_ID = "card-demo"
+DEMO_PLATE = "粤B12345"
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    lot_id: str
+    created: list[str]
+    """Kinds and ids written now; empty when everything was already there."""
+
+
+def seed_demo(
+    clock: Clock,
+    lots: LotRepository,
+    packages: PackageRepository,
+    owners: OwnerRepository,
+    cards: CardRepository,
+) -> SeedResult:
+    lot = Lot(
+        id=DEMO_LOT_ID,
+        name="示例花园 Demo Gardens",
+        quota=200,
+        policy=RenewalPolicy(max_months_ahead=12),
+    )
+    today = lot.today(clock.now())
+    card_ends = today + timedelta(days=10)
+    writes: list[tuple[str, bool]] = [
+        (f"lot {lot.id}", lots.add(lot)),
+        *(
+            (f"package {p.id}", packages.add(p))
+            for p in (
+                _monthly(lot.id, "demo-1m", "月卡 1 个月", 1, 300_00),
+                _monthly(lot.id, "demo-3m", "月卡 3 个月", 3, 850_00),
+                _monthly(lot.id, "demo-12m", "年卡 12 个月", 12, 3_200_00),
+            )
+        ),
+        (f"owner {DEMO_OWNER_ID}", owners.add(Owner(id=DEMO_OWNER_ID, openid=DEMO_OWNER_OPENID))),
+        (
+            f"card {DEMO_CARD_ID}",
+            cards.add(
+                Card(
+                    id=DEMO_CARD_ID,
+                    lot_id=lot.id,
+                    owner_id=DEMO_OWNER_ID,
+                    plates=(DEMO_PLATE,),
+                    valid_from=add_months(card_ends, -1) + timedelta(days=1),
+                    valid_until=card_ends,
+                    state=CardState.ACTIVE,
+                )
+            ),
+        ),
+    ]
+    return SeedResult(lot.id, [what for what, created in writes if created])
+
+
+def _monthly(lot_id: str, package_id: str, name: str, months: int, price_fen: int) -> Package:
+    return Package(package_id, lot_id, name, Duration(DurationUnit.MONTHS, months), price_fen)

@@ -1,0 +1,156 @@
+"""Table models and their binding to an endpoint.
+
+Table names are `<prefix>-<suffix>` so stages (and parallel test runs) never
+share a table. `bind` is called once per process before any request; it also
+drops cached connections so a model never talks to a stale endpoint.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.exceptions import TableError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from infra.settings import DEFAULT_REGION
+
+
+class _Table(Model):
+    suffix: ClassVar[str]
+
+    class Meta:
+        abstract = True
+        region = DEFAULT_REGION
+
+
+class LotItem(_Table):
+    suffix = "lots"
+
+    class Meta(_Table.Meta):
+        table_name = "parkpass-lots"
+
+    lot_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    timezone = UnicodeAttribute()
+    quota = NumberAttribute(null=True)
+    renewal_mode = UnicodeAttribute()
+    max_until = UnicodeAttribute(null=True)
+    max_months_ahead = NumberAttribute(null=True)
+    online_renewal = BooleanAttribute()
+
+
+class PackageItem(_Table):
+    """Packages live under their lot: the price list is one Query."""
+
+    suffix = "packages"
+
+    class Meta(_Table.Meta):
+        table_name = "parkpass-packages"
+
+    lot_id = UnicodeAttribute(hash_key=True)
+    package_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    duration_unit = UnicodeAttribute()
+    duration_count = NumberAttribute()
+    price_fen = NumberAttribute()
+    enabled = BooleanAttribute()
+
+
+class CardsByOwner(GlobalSecondaryIndex["CardItem"]):
+    class Meta:
+        index_name = "by_owner"
+        projection = AllProjection()
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    card_id = UnicodeAttribute(range_key=True)
+
+
+class CardsByLot(GlobalSecondaryIndex["CardItem"]):
+    class Meta:
+        index_name = "by_lot"
+        projection = AllProjection()
+
+    lot_id = UnicodeAttribute(hash_key=True)
+    card_id = UnicodeAttribute(range_key=True)
+
+
+class CardItem(_Table):
+    suffix = "cards"
+
+    class Meta(_Table.Meta):
+        table_name = "parkpass-cards"
+
+    card_id = UnicodeAttribute(hash_key=True)
+    lot_id = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    plates = ListAttribute(of=UnicodeAttribute)
+    valid_from = UnicodeAttribute(null=True)
+    valid_until = UnicodeAttribute(null=True)
+    state = UnicodeAttribute()
+    version = VersionAttribute()
+
+    by_owner = CardsByOwner()
+    by_lot = CardsByLot()
+
+
+class OwnersByOpenid(GlobalSecondaryIndex["OwnerItem"]):
+    class Meta:
+        index_name = "by_openid"
+        projection = AllProjection()
+
+    openid = UnicodeAttribute(hash_key=True)
+
+
+class OwnerItem(_Table):
+    suffix = "owners"
+
+    class Meta(_Table.Meta):
+        table_name = "parkpass-owners"
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    openid = UnicodeAttribute()
+    unionid = UnicodeAttribute(null=True)
+
+    by_openid = OwnersByOpenid()
+
+
+TABLES: tuple[type[_Table], ...] = (LotItem, PackageItem, CardItem, OwnerItem)
+
+
+def bind(
+    prefix: str,
+    region: str,
+    endpoint: str | None = None,
+    credentials: tuple[str, str] | None = None,
+) -> None:
+    """Point every table model at `endpoint` (None: the region's AWS endpoint)."""
+    for model in TABLES:
+        meta = model.Meta
+        meta.table_name = f"{prefix}-{model.suffix}"
+        meta.region = region
+        meta.host = endpoint
+        meta.aws_access_key_id, meta.aws_secret_access_key = credentials or (None, None)
+        model._connection = None
+
+
+def create_tables() -> list[str]:
+    """Create the missing tables (on-demand billing); answer the names created. Idempotent."""
+    created = []
+    for model in TABLES:
+        if model.exists():
+            continue
+        try:
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+        except TableError as e:
+            if e.cause_response_code != "ResourceInUseException":  # created meanwhile by another process
+                raise
+        created.append(model.Meta.table_name)
+    return created

@@ -1,0 +1,50 @@
+"""Small builders so tests say only what matters to them."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from domain.card import Card, CardState
+from domain.lot import Lot, RenewalMode, RenewalPolicy
+from domain.package import Duration, DurationUnit, Package
+
+
+def a_lot(
+    *,
+    mode: RenewalMode = RenewalMode.CONTINUOUS,
+    max_until: date | None = None,
+    max_months_ahead: int | None = None,
+    online_renewal: bool = True,
+    lot_id: str = "lot-1",
+) -> Lot:
+    return Lot(
+        id=lot_id,
+        name="Test Lot",
+        policy=RenewalPolicy(
+            mode=mode, max_until=max_until, max_months_ahead=max_months_ahead, online_renewal=online_renewal
+        ),
+    )
+
+
+def a_card(
+    valid_until: date | None,
+    *,
+    state: CardState = CardState.ACTIVE,
+    valid_from: date | None = None,
+    lot_id: str = "lot-1",
+    card_id: str = "card-1",
+    owner_id: str = "owner-1",
+    plates: tuple[str, ...] = ("粤B12345",),
+    version: int = 0,
+) -> Card:
+    if valid_until is not None and valid_from is None:
+        valid_from = date(valid_until.year - 1, 1, 1)
+    return Card(card_id, lot_id, owner_id, plates, valid_from, valid_until, state, version)
+
+
+def months(count: int, price_fen: int = 300_00, *, enabled: bool = True, lot_id: str = "lot-1") -> Package:
+    return Package(f"m{count}", lot_id, f"{count} months", Duration(DurationUnit.MONTHS, count), price_fen, enabled)
+
+
+def days(count: int, price_fen: int = 100_00, *, lot_id: str = "lot-1") -> Package:
+    return Package(f"d{count}", lot_id, f"{count} days", Duration(DurationUnit.DAYS, count), price_fen)

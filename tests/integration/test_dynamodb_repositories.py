@@ -1,0 +1,149 @@
+"""The pynamodb adapters against moto's DynamoDB server over HTTP."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import date
+
+import botocore.session
+import pytest
+
+from domain.card import CardState
+from domain.errors import StaleCard
+from domain.lot import Lot, RenewalMode, RenewalPolicy
+from domain.owner import Owner
+from functions.bootstrap import Services
+from handlers.list_lot_packages import list_lot_packages
+from infra.dynamodb.embedded import LOCAL_CREDENTIALS
+from infra.dynamodb.request_counter import DynamoRequestCounter
+from infra.dynamodb.tables import TABLES, create_tables
+from tests.builders import a_card, months
+from tests.conftest import TEST_REGION
+
+
+def test_lot_round_trips_with_its_policy(dynamo_services: Services) -> None:
+    lot = Lot(
+        id="lot-1",
+        name="东门停车场",
+        timezone="Asia/Urumqi",
+        quota=80,
+        policy=RenewalPolicy(RenewalMode.CALENDAR_MONTH, date(2027, 6, 30), 6, online_renewal=False),
+    )
+    assert dynamo_services.lots.add(lot)
+    assert dynamo_services.lots.get("lot-1") == lot
+    assert dynamo_services.lots.get("lot-2") is None
+
+
+def test_add_never_overwrites(dynamo_services: Services) -> None:
+    s = dynamo_services
+    assert s.lots.add(Lot(id="lot-1", name="First"))
+    assert not s.lots.add(Lot(id="lot-1", name="Second"))
+    assert s.lots.get("lot-1").name == "First"  # type: ignore[union-attr]
+    assert s.packages.add(months(1, 300_00))
+    assert not s.packages.add(months(1, 1))
+    assert s.packages.get("lot-1", "m1").price_fen == 300_00  # type: ignore[union-attr]
+    assert s.owners.add(Owner("owner-1", "openid-1"))
+    assert not s.owners.add(Owner("owner-1", "openid-2"))
+    assert s.owners.get("owner-1") == Owner("owner-1", "openid-1")
+    card = a_card(date(2026, 12, 3))
+    assert s.cards.add(card)
+    assert not s.cards.add(replace(card, valid_until=date(2030, 1, 1)))
+    assert s.cards.get("card-1").valid_until == date(2026, 12, 3)  # type: ignore[union-attr]
+
+
+def test_packages_are_listed_per_lot(dynamo_services: Services) -> None:
+    s = dynamo_services
+    for p in (months(1), months(3), months(12), months(1, lot_id="lot-2")):
+        s.packages.add(p)
+    assert sorted(p.id for p in s.packages.list_for_lot("lot-1")) == ["m1", "m12", "m3"]
+    assert [p.lot_id for p in s.packages.list_for_lot("lot-2")] == ["lot-2"]
+    assert s.packages.get("lot-1", "nope") is None
+
+
+def test_card_round_trips_and_is_found_by_owner(dynamo_services: Services) -> None:
+    s = dynamo_services
+    card = a_card(date(2026, 12, 3), plates=("粤B12345", "粤BD12345"), valid_from=date(2026, 11, 4))
+    s.cards.add(card)
+    s.cards.add(a_card(None, state=CardState.PENDING, card_id="card-2"))
+    s.cards.add(a_card(date(2027, 1, 1), card_id="card-3", owner_id="owner-2"))
+
+    stored = s.cards.get("card-1")
+    assert stored == replace(card, version=1)
+    assert [c.id for c in s.cards.list_for_owner("owner-1")] == ["card-1", "card-2"]
+    assert s.cards.get("card-2").valid_until is None  # type: ignore[union-attr]
+    assert s.cards.get("missing") is None
+
+
+def test_optimistic_locking_rejects_a_stale_write(dynamo_services: Services) -> None:
+    cards = dynamo_services.cards
+    cards.add(a_card(date(2026, 12, 3)))
+    first, second = cards.get("card-1"), cards.get("card-1")
+    assert first is not None and second is not None
+
+    saved = cards.save(replace(first, valid_until=date(2027, 3, 3)))
+    assert saved.version == first.version + 1
+    with pytest.raises(StaleCard):
+        cards.save(replace(second, state=CardState.PAUSED))
+
+    assert cards.get("card-1") == saved
+
+
+def test_concurrent_writers_from_one_read_have_exactly_one_winner(dynamo_services: Services) -> None:
+    cards = dynamo_services.cards
+    cards.add(a_card(date(2026, 12, 3)))
+    read = cards.get("card-1")
+    assert read is not None
+    outcomes: list[str] = []
+    start = threading.Barrier(8)
+
+    def write(i: int) -> None:
+        start.wait()
+        try:
+            cards.save(replace(read, valid_until=date(2027, 1, 1 + i)))
+            outcomes.append("saved")
+        except StaleCard:
+            outcomes.append("stale")
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["saved"] + ["stale"] * 7
+    assert cards.get("card-1").version == read.version + 1  # type: ignore[union-attr]
+
+
+def test_price_list_costs_two_requests(dynamo_services: Services) -> None:
+    s = dynamo_services
+    s.lots.add(Lot(id="lot-1", name="A"))
+    for n in (1, 3, 12):
+        s.packages.add(months(n))
+    with DynamoRequestCounter() as counter:
+        price_list = list_lot_packages("lot-1", s.lots, s.packages)
+    assert len(price_list.packages) == 3
+    assert dict(counter.by_operation) == {"GetItem": 1, "Query": 1}
+
+
+def test_owner_cards_cost_one_query(dynamo_services: Services) -> None:
+    for i in range(3):
+        dynamo_services.cards.add(a_card(date(2026, 12, 3), card_id=f"card-{i}"))
+    with DynamoRequestCounter() as counter:
+        assert len(dynamo_services.cards.list_for_owner("owner-1")) == 3
+    assert counter.total == 1
+
+
+def test_table_creation_is_idempotent_and_declares_the_indexes(dynamodb: str) -> None:
+    assert create_tables() == []
+    client = botocore.session.get_session().create_client(
+        "dynamodb",
+        region_name=TEST_REGION,
+        endpoint_url=dynamodb,
+        aws_access_key_id=LOCAL_CREDENTIALS[0],
+        aws_secret_access_key=LOCAL_CREDENTIALS[1],
+    )
+    names = client.list_tables()["TableNames"]
+    assert sorted(names) == sorted(f"test-{m.suffix}" for m in TABLES)
+    cards = client.describe_table(TableName="test-cards")["Table"]
+    assert cards["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert sorted(i["IndexName"] for i in cards["GlobalSecondaryIndexes"]) == ["by_lot", "by_owner"]
