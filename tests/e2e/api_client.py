@@ -5,7 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from urllib.parse import urlsplit
+
 import requests
+
+from tests.contract import check_response, template_for
 
 
 class ApiClient:
@@ -14,10 +18,18 @@ class ApiClient:
         self.http = requests.Session()
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.http.get(self.base_url + path, timeout=10, **kwargs)
+        return self.request("GET", path, **kwargs)
 
     def post(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.http.post(self.base_url + path, timeout=10, **kwargs)
+        return self.request("POST", path, **kwargs)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """Send, then hold the answer to the OpenAPI contract (local-only /sim routes aside)."""
+        response = self.http.request(method, self.base_url + path, timeout=10, **kwargs)
+        route = urlsplit(response.url).path
+        if not route.startswith("/sim/") and template_for(route) is not None:
+            check_response(method, route, response.status_code, response.json())
+        return response
 
     def wait_until_healthy(self, deadline_s: float) -> float:
         """Poll /healthz until it answers 200; answer the seconds it took."""

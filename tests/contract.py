@@ -1,0 +1,67 @@
+"""The OpenAPI contract in miniprogram-api/openapi.yaml, as tests use it."""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+SPEC_PATH = Path(__file__).resolve().parents[1] / "miniprogram-api" / "openapi.yaml"
+SPEC_URI = "urn:parkpass:openapi"
+ANY_ROUTE_MAY_ANSWER = (404, 405, 500)
+"""Unknown path, wrong method, a bug: always the error shape, never listed per operation."""
+
+
+@functools.cache
+def spec() -> dict[str, Any]:
+    return yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _registry() -> Registry:
+    return Registry().with_resource(SPEC_URI, Resource.from_contents(spec(), default_specification=_draft()))
+
+
+def _draft() -> Any:
+    from referencing.jsonschema import DRAFT202012
+
+    return DRAFT202012
+
+
+def operations() -> set[tuple[str, str]]:
+    """(METHOD, path template) for every operation in the spec."""
+    return {(m.upper(), p) for p, item in spec()["paths"].items() for m in item if m != "parameters"}
+
+
+def template_for(path: str) -> str | None:
+    for template in spec()["paths"]:
+        if re.fullmatch(re.sub(r"\{[^/}]+\}", "[^/]+", template), path):
+            return str(template)
+    return None
+
+
+def _resolve(node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        node = _registry().resolver().lookup(SPEC_URI + node["$ref"]).contents
+    return node
+
+
+def check_response(method: str, path: str, status: int, body: Any) -> None:
+    """Fail unless the spec lists this status for the operation and `body` fits its schema."""
+    template = template_for(path)
+    assert template is not None, f"{path} is not in the OpenAPI spec"
+    responses = spec()["paths"][template][method.lower()]["responses"]
+    if str(status) not in responses and status in ANY_ROUTE_MAY_ANSWER:
+        response = _resolve({"$ref": "#/components/responses/Error"})
+    else:
+        assert str(status) in responses, f"{method} {template} answered {status}, which the spec does not list"
+        response = _resolve(responses[str(status)])
+    schema = response["content"]["application/json"]["schema"]
+    validator = Draft202012Validator({"$ref": SPEC_URI + schema["$ref"]}, registry=_registry())
+    errors = sorted(validator.iter_errors(body), key=lambda e: list(e.path))
+    assert not errors, f"{method} {path} -> {status}: " + "; ".join(e.message for e in errors)

@@ -1,0 +1,89 @@
+"""serverless.yml declares the tables the code uses, and its resources are valid CloudFormation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cfnlint.api import ManualArgs, lint
+
+from infra.dynamodb.tables import TABLES
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation short tags (!GetAtt, !Join, ...) into their long form."""
+
+
+def _tag(loader: yaml.Loader, suffix: str, node: yaml.Node) -> Any:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _tag)
+
+
+def _serverless() -> dict[str, Any]:
+    return yaml.load((ROOT / "serverless.yml").read_text(), Loader=_CfnLoader)  # type: ignore[no-any-return]
+
+
+def _declared_tables() -> dict[str, dict[str, Any]]:
+    resources = _serverless()["resources"]["Resources"]
+    return {
+        r["Properties"]["TableName"].rsplit("-", 1)[1]: r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::DynamoDB::Table"
+    }
+
+
+def _keys(schema: list[dict[str, str]]) -> list[tuple[str, str]]:
+    return sorted((k["KeyType"], k["AttributeName"]) for k in schema)
+
+
+@pytest.mark.parametrize("model", TABLES, ids=lambda m: m.suffix)
+def test_each_table_in_serverless_yml_matches_its_model(model: Any) -> None:
+    declared = _declared_tables()[model.suffix]
+    schema = model._get_schema()
+    assert declared["TableName"] == f"parkpass-${{sls:stage}}-{model.suffix}"
+    assert declared["BillingMode"] == "PAY_PER_REQUEST"
+    assert _keys(declared["KeySchema"]) == _keys(schema["key_schema"])
+    expected_attrs = {a["AttributeName"]: a["AttributeType"] for a in schema["attribute_definitions"]}
+    for index in schema["global_secondary_indexes"]:
+        expected_attrs.update({a["AttributeName"]: a["AttributeType"] for a in index["attribute_definitions"]})
+    assert {a["AttributeName"]: a["AttributeType"] for a in declared["AttributeDefinitions"]} == expected_attrs
+    expected_indexes = {
+        i["index_name"]: (_keys(i["key_schema"]), i["projection"]["ProjectionType"])
+        for i in schema["global_secondary_indexes"]
+    }
+    assert {
+        i["IndexName"]: (_keys(i["KeySchema"]), i["Projection"]["ProjectionType"])
+        for i in declared.get("GlobalSecondaryIndexes", [])
+    } == expected_indexes
+
+
+def test_serverless_yml_declares_no_table_the_code_does_not_use() -> None:
+    assert set(_declared_tables()) == {m.suffix for m in TABLES}
+
+
+def test_wsgi_entry_names_the_flask_app() -> None:
+    config = _serverless()
+    assert config["custom"]["wsgi"]["app"] == "functions/api.app"
+    assert config["functions"]["api"]["handler"] == "wsgi_handler.handler"
+
+
+def test_resources_pass_cfn_lint() -> None:
+    template = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": _serverless()["resources"]["Resources"]}
+    matches = lint(json.dumps(template), config=ManualArgs(regions=["cn-north-1", "cn-northwest-1"]))
+    assert [str(m) for m in matches] == []
