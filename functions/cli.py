@@ -11,7 +11,7 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
-from infra.settings import DEFAULT_REGION, Settings
+from infra.settings import Settings
 
 
 def _iso_instant(text: str) -> datetime:
@@ -29,7 +29,7 @@ def _store_options(parser: argparse.ArgumentParser) -> None:
         help="DynamoDB endpoint URL (env PARKPASS_DYNAMODB_ENDPOINT); "
         "for dev, none starts the embedded in-memory store",
     )
-    parser.add_argument("--region", default=env.region or DEFAULT_REGION)
+    parser.add_argument("--region", default=env.region)
     parser.add_argument("--table-prefix", default=env.table_prefix, help="tables are named PREFIX-lots, ...")
 
 
@@ -63,12 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "dev":
         return _dev(args)
     settings = Settings(args.table_prefix, args.region, args.dynamodb_endpoint)
-    if (
-        settings.dynamodb_endpoint is None
-        and not os.environ.get("AWS_ACCESS_KEY_ID")
-        and not os.environ.get("AWS_PROFILE")
-    ):
-        print("note: no --dynamodb-endpoint given, so this talks to AWS DynamoDB in", settings.region, file=sys.stderr)
+    if settings.dynamodb_endpoint is None:
+        print(f"note: no --dynamodb-endpoint, so this uses AWS DynamoDB in {settings.region}", file=sys.stderr)
     from functions.bootstrap import bind_dynamodb, dynamodb_services
     from infra.dynamodb.tables import create_tables
 
@@ -89,20 +85,25 @@ def main(argv: list[str] | None = None) -> int:
 def _dev(args: argparse.Namespace) -> int:
     from functions.dev_stack import DevStack, DevStackOptions
 
+    if args.data_dir is not None and args.dynamodb_endpoint is not None:
+        print(
+            "parkpass dev: --data-dir snapshots the embedded store; an external DynamoDB keeps its own data",
+            file=sys.stderr,
+        )
+        return 2
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    stack = DevStack(
-        DevStackOptions(
-            host=args.host,
-            port=args.port,
-            data_dir=args.data_dir,
-            clock=args.clock,
-            dynamodb_endpoint=args.dynamodb_endpoint,
-            region=args.region,
-            table_prefix=args.table_prefix,
-        )
-    ).start()
+    options = DevStackOptions(
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        clock=args.clock,
+        dynamodb_endpoint=args.dynamodb_endpoint,
+        region=args.region,
+        table_prefix=args.table_prefix,
+    )
+    stack = DevStack(options).start()  # a busy port: werkzeug says so and exits
     try:
         store = "embedded, in memory" if args.dynamodb_endpoint is None else "external"
         if args.data_dir is not None:

@@ -1,0 +1,45 @@
+"""`parkpass init-db` and `parkpass seed-demo` against a DynamoDB endpoint, as an operator runs them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+
+from domain.card import CardState
+from functions.bootstrap import Services
+from tests.conftest import TEST_REGION
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _parkpass(*args: str, endpoint: str) -> str:
+    env = {**os.environ, "AWS_REGION": TEST_REGION}
+    out = subprocess.run(
+        [sys.executable, "-m", "functions.cli", *args, "--dynamodb-endpoint", endpoint, "--table-prefix", "test"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout
+
+
+def test_init_db_creates_the_tables_once(moto_server: str) -> None:
+    requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
+    first = _parkpass("init-db", endpoint=moto_server)
+    assert "test-cards" in first and "test-lots" in first
+    assert "every table exists" in _parkpass("init-db", endpoint=moto_server)
+
+
+def test_seed_demo_uses_the_given_clock_and_is_idempotent(dynamodb: str, dynamo_services: Services) -> None:
+    out = _parkpass("seed-demo", "--clock", "2027-01-25T20:00:00+00:00", endpoint=dynamodb)
+    assert "card card-demo" in out
+    card = dynamo_services.cards.get("card-demo")
+    assert card is not None and card.state is CardState.ACTIVE
+    assert str(card.valid_until) == "2027-02-05"  # 04:00 on Jan 26 in Shanghai, plus 10 days
+    assert "nothing" in _parkpass("seed-demo", endpoint=dynamodb)
