@@ -19,7 +19,7 @@ dev: $(INSTALLED)
 	$(BIN)/parkpass dev $(ARGS)
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check domain handlers infra functions tests
+	$(BIN)/ruff check domain handlers infra functions tests bench
 	$(BIN)/mypy
 
 test: lint
@@ -27,6 +27,9 @@ test: lint
 
 unit: $(INSTALLED)
 	$(BIN)/pytest tests/unit $(ARGS)
+
+bench: $(INSTALLED)
+	$(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

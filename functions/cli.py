@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=os.environ.get("PARKPASS_LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s"
     )
-    for chatty in ("werkzeug", "pynamodb", "botocore"):  # the embedded store logs every request it serves
+    for chatty in ("pynamodb", "botocore"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
     if args.command == "dev":
         return _dev(args)

@@ -6,6 +6,8 @@ nothing survives a restart unless snapshot.py writes it to disk.
 
 from __future__ import annotations
 
+import logging
+
 from moto.server import ThreadedMotoServer
 
 LOCAL_CREDENTIALS = ("local", "local")
@@ -18,6 +20,8 @@ class EmbeddedDynamoDB:
         self.endpoint = ""
 
     def start(self) -> str:
+        # moto serves through werkzeug, which logs every request; keep warnings only.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"

@@ -9,7 +9,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SDKS = {"boto3", "botocore", "pynamodb", "wechatpy", "wechatpayv3", "alipay", "flask", "werkzeug", "moto", "paho", "amqtt"}
+SDKS = {
+    "boto3",
+    "botocore",
+    "pynamodb",
+    "wechatpy",
+    "wechatpayv3",
+    "alipay",
+    "flask",
+    "werkzeug",
+    "moto",
+    "paho",
+    "amqtt",
+}
 
 FORBIDDEN = {
     "domain": SDKS | {"infra", "handlers", "functions", "requests", "os", "time", "random", "uuid", "socket"},
@@ -32,7 +44,9 @@ def test_inner_layers_import_no_outer_layer_or_sdk(layer: str) -> None:
     files = sorted((ROOT / layer).rglob("*.py"))
     assert files
     offenders = {
-        str(f.relative_to(ROOT)): sorted(_imports(f) & FORBIDDEN[layer]) for f in files if _imports(f) & FORBIDDEN[layer]
+        str(f.relative_to(ROOT)): sorted(_imports(f) & FORBIDDEN[layer])
+        for f in files
+        if _imports(f) & FORBIDDEN[layer]
     }
     assert offenders == {}
 
