@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from handlers.ports import CardRepository, Clock, LotRepository, OwnerRepository, PackageRepository
 from infra.clock import SystemClock
 from infra.dynamodb import tables
-from infra.dynamodb.embedded import LOCAL_CREDENTIALS
+from infra.dynamodb.emulator import LOCAL_CREDENTIALS, is_emulator
 from infra.dynamodb.repositories import (
     DynamoCardRepository,
     DynamoLotRepository,
@@ -29,14 +28,10 @@ class Services:
 
 
 def bind_dynamodb(settings: Settings) -> None:
-    """Point the table models at the configured endpoint.
-
-    A loopback endpoint is an emulator (moto, DynamoDB Local): it gets dummy
-    credentials so a developer's real AWS keys never travel to it.
-    """
+    """Point the table models at the configured endpoint (an emulator gets dummy credentials)."""
     endpoint = settings.dynamodb_endpoint
-    loopback = endpoint is not None and urlsplit(endpoint).hostname in ("127.0.0.1", "localhost", "::1")
-    tables.bind(settings.table_prefix, settings.region, endpoint, LOCAL_CREDENTIALS if loopback else None)
+    credentials = LOCAL_CREDENTIALS if is_emulator(endpoint) else None
+    tables.bind(settings.table_prefix, settings.region, endpoint, credentials)
 
 
 def dynamodb_services(clock: Clock) -> Services:

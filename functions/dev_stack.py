@@ -15,7 +15,7 @@ from functions.bootstrap import Services, bind_dynamodb, dynamodb_services
 from handlers.seed_demo import SeedResult, seed_demo
 from infra.clock import SimClock
 from infra.dynamodb import snapshot, tables
-from infra.dynamodb.embedded import LOCAL_CREDENTIALS, EmbeddedDynamoDB
+from infra.dynamodb.embedded import EmbeddedDynamoDB
 from infra.settings import DEFAULT_REGION, Settings
 
 log = logging.getLogger("parkpass.dev")
@@ -91,5 +91,5 @@ class DevStack:
             self._embedded.stop()
             self._embedded = None
 
-    def _store(self) -> tuple[str, str, tuple[str, str]]:
-        return self.dynamodb_endpoint, self.options.region, LOCAL_CREDENTIALS
+    def _store(self) -> tuple[str, str]:
+        return self.dynamodb_endpoint, self.options.region

@@ -10,9 +10,6 @@ import logging
 
 from moto.server import ThreadedMotoServer
 
-LOCAL_CREDENTIALS = ("local", "local")
-"""Any credentials do for the emulator; these keep the developer's real ones out of it."""
-
 
 class EmbeddedDynamoDB:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:

@@ -14,28 +14,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-import botocore.session
-
+from infra.dynamodb.emulator import local_client
 from infra.dynamodb.tables import TABLES
 
 FORMAT = "parkpass-snapshot/1"
 FILE_NAME = "dynamodb.json"
 
 
-def _client(endpoint: str, region: str, credentials: tuple[str, str]) -> Any:
-    session = botocore.session.get_session()
-    return session.create_client(
-        "dynamodb",
-        region_name=region,
-        endpoint_url=endpoint,
-        aws_access_key_id=credentials[0],
-        aws_secret_access_key=credentials[1],
-    )
-
-
-def save(data_dir: Path, endpoint: str, region: str, credentials: tuple[str, str]) -> int:
+def save(data_dir: Path, endpoint: str, region: str) -> int:
     """Write every item of every table to `data_dir`; answer how many. Atomic (write, then rename)."""
-    client = _client(endpoint, region, credentials)
+    client = local_client(endpoint, region)
     tables: dict[str, list[dict[str, Any]]] = {}
     for model in TABLES:
         pages = client.get_paginator("scan").paginate(TableName=model.Meta.table_name, ConsistentRead=True)
@@ -48,7 +36,7 @@ def save(data_dir: Path, endpoint: str, region: str, credentials: tuple[str, str
     return sum(len(items) for items in tables.values())
 
 
-def load(data_dir: Path, endpoint: str, region: str, credentials: tuple[str, str]) -> int:
+def load(data_dir: Path, endpoint: str, region: str) -> int:
     """Put every item of the snapshot in `data_dir` back; answer how many (0 when there is none)."""
     source = data_dir / FILE_NAME
     if not source.exists():
@@ -56,7 +44,7 @@ def load(data_dir: Path, endpoint: str, region: str, credentials: tuple[str, str
     snapshot = json.loads(source.read_text(encoding="utf-8"))
     if snapshot.get("format") != FORMAT:
         raise ValueError(f"{source} is not a {FORMAT} file")
-    client = _client(endpoint, region, credentials)
+    client = local_client(endpoint, region)
     names = {model.suffix: model.Meta.table_name for model in TABLES}
     count = 0
     for suffix, items in snapshot["tables"].items():

@@ -13,11 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import botocore.session
-
-from infra.dynamodb.embedded import LOCAL_CREDENTIALS
+from infra.dynamodb.emulator import local_client
+from infra.settings import DEFAULT_REGION
 from tests.e2e.api_client import ApiClient, json_error
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,13 +74,7 @@ def make_dev(*args: str) -> Iterator[Running]:
 
 
 def _demo_card_until(dynamodb_endpoint: str) -> str:
-    client: Any = botocore.session.get_session().create_client(
-        "dynamodb",
-        region_name="cn-north-1",
-        endpoint_url=dynamodb_endpoint,
-        aws_access_key_id=LOCAL_CREDENTIALS[0],
-        aws_secret_access_key=LOCAL_CREDENTIALS[1],
-    )
+    client = local_client(dynamodb_endpoint, DEFAULT_REGION)
     item = client.get_item(TableName="parkpass-cards", Key={"card_id": {"S": "card-demo"}})["Item"]
     return str(item["valid_until"]["S"])
 

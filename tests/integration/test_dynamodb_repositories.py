@@ -6,7 +6,6 @@ import threading
 from dataclasses import replace
 from datetime import date
 
-import botocore.session
 import pytest
 
 from domain.card import CardState
@@ -15,7 +14,7 @@ from domain.lot import Lot, RenewalMode, RenewalPolicy
 from domain.owner import Owner
 from functions.bootstrap import Services
 from handlers.list_lot_packages import list_lot_packages
-from infra.dynamodb.embedded import LOCAL_CREDENTIALS
+from infra.dynamodb.emulator import local_client
 from infra.dynamodb.request_counter import DynamoRequestCounter
 from infra.dynamodb.tables import TABLES, create_tables
 from tests.builders import a_card, months
@@ -135,13 +134,7 @@ def test_owner_cards_cost_one_query(dynamo_services: Services) -> None:
 
 def test_table_creation_is_idempotent_and_declares_the_indexes(dynamodb: str) -> None:
     assert create_tables() == []
-    client = botocore.session.get_session().create_client(
-        "dynamodb",
-        region_name=TEST_REGION,
-        endpoint_url=dynamodb,
-        aws_access_key_id=LOCAL_CREDENTIALS[0],
-        aws_secret_access_key=LOCAL_CREDENTIALS[1],
-    )
+    client = local_client(dynamodb, TEST_REGION)
     names = client.list_tables()["TableNames"]
     assert sorted(names) == sorted(f"test-{m.suffix}" for m in TABLES)
     cards = client.describe_table(TableName="test-cards")["Table"]

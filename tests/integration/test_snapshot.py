@@ -5,26 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import botocore.session
 import pytest
 import requests
 
 from functions.bootstrap import Services
 from handlers.seed_demo import seed_demo
 from infra.dynamodb import snapshot
-from infra.dynamodb.embedded import LOCAL_CREDENTIALS
+from infra.dynamodb.emulator import local_client
 from infra.dynamodb.tables import TABLES, create_tables
 from tests.conftest import TEST_REGION
 
 
 def _client(endpoint: str) -> Any:
-    return botocore.session.get_session().create_client(
-        "dynamodb",
-        region_name=TEST_REGION,
-        endpoint_url=endpoint,
-        aws_access_key_id=LOCAL_CREDENTIALS[0],
-        aws_secret_access_key=LOCAL_CREDENTIALS[1],
-    )
+    return local_client(endpoint, TEST_REGION)
 
 
 def _everything(endpoint: str) -> dict[str, list[dict[str, Any]]]:
@@ -48,20 +41,20 @@ def test_snapshot_round_trips_every_item_including_binary_values(
     )
     before = _everything(dynamodb)
 
-    assert snapshot.save(tmp_path, dynamodb, TEST_REGION, LOCAL_CREDENTIALS) == 7
+    assert snapshot.save(tmp_path, dynamodb, TEST_REGION) == 7
     requests.post(f"{dynamodb}/moto-api/reset", timeout=10).raise_for_status()
     create_tables()
     assert _everything(dynamodb) == {m.suffix: [] for m in TABLES}
 
-    assert snapshot.load(tmp_path, dynamodb, TEST_REGION, LOCAL_CREDENTIALS) == 7
+    assert snapshot.load(tmp_path, dynamodb, TEST_REGION) == 7
     assert _everything(dynamodb) == before
 
 
 def test_loading_with_no_snapshot_yet_loads_nothing(dynamodb: str, tmp_path: Path) -> None:
-    assert snapshot.load(tmp_path / "new", dynamodb, TEST_REGION, LOCAL_CREDENTIALS) == 0
+    assert snapshot.load(tmp_path / "new", dynamodb, TEST_REGION) == 0
 
 
 def test_a_foreign_file_is_refused(dynamodb: str, tmp_path: Path) -> None:
     (tmp_path / snapshot.FILE_NAME).write_text('{"tables": {}}')
     with pytest.raises(ValueError, match="parkpass-snapshot"):
-        snapshot.load(tmp_path, dynamodb, TEST_REGION, LOCAL_CREDENTIALS)
+        snapshot.load(tmp_path, dynamodb, TEST_REGION)

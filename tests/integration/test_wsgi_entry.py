@@ -15,11 +15,12 @@ from tests.conftest import TEST_REGION
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = """
-import importlib, json
+import importlib, json, sys
 module = importlib.import_module("functions.api")
 app = getattr(module, "app")
 r = app.test_client().get("/api/v1/lots/demo-lot/packages")
-print(json.dumps({"status": r.status_code, "body": r.get_json()}))
+local_only = sorted(set(sys.modules) & {"moto", "functions.dev_stack", "functions.sim_routes"})
+print(json.dumps({"status": r.status_code, "body": r.get_json(), "local_only": local_only}))
 """
 
 
@@ -36,3 +37,4 @@ def test_wsgi_app_reads_its_tables_from_the_environment(dynamodb: str, dynamo_se
     answer = json.loads(out.stdout.strip().splitlines()[-1])
     assert answer["status"] == 200
     assert [p["id"] for p in answer["body"]["packages"]] == ["demo-1m", "demo-3m", "demo-12m"]
+    assert answer["local_only"] == []  # the Lambda cold start pays for none of the local stack
