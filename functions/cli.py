@@ -115,6 +115,8 @@ def _dev(args: argparse.Namespace) -> int:
             f"  price list   {stack.api_url}/api/v1/lots/demo-lot/packages\n"
             f"  sim clock    {stack.api_url}/sim/clock\n"
             f"  DynamoDB     {stack.dynamodb_endpoint} ({store})\n"
+            f"  demo data    lot demo-lot, openid demo-owner, card card-demo "
+            f"({len(stack.seeded.created) if stack.seeded else 0} items written now)\n"
             "Ctrl-C stops it.",
             flush=True,
         )

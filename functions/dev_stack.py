@@ -39,7 +39,6 @@ class DevStackOptions:
     """None starts the embedded (in-memory) DynamoDB."""
     region: str = DEFAULT_REGION
     table_prefix: str = "parkpass"
-    seed: bool = True
 
 
 @dataclass
@@ -70,9 +69,8 @@ class DevStack:
         if opts.data_dir is not None:
             self.loaded_items = snapshot.load(opts.data_dir, *self._store())
         self.services = dynamodb_services(self.clock)
-        if opts.seed:
-            s = self.services
-            self.seeded = seed_demo(s.clock, s.lots, s.packages, s.owners, s.cards)
+        s = self.services
+        self.seeded = seed_demo(s.clock, s.lots, s.packages, s.owners, s.cards)
         app = create_app(self.services, sim_clock=self.clock)
         self._server = make_server(opts.host, opts.port, app, threaded=True, request_handler=_ApiRequestHandler)
         self.api_url = f"http://{opts.host}:{self._server.server_port}"
