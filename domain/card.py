@@ -58,6 +58,12 @@ class Card:
             and self.valid_until >= today
         )
 
+    def state_on(self, today: date) -> CardState:
+        """The state an owner or a gate should see today: an active card past its end has expired."""
+        if self.state is CardState.ACTIVE and self.valid_until is not None and self.valid_until < today:
+            return CardState.EXPIRED
+        return self.state
+
     def days_left(self, today: date) -> int:
         """Whole days the card still admits, today included; 0 when lapsed."""
         if not self.runs_through(today) or self.valid_until is None:

@@ -27,6 +27,26 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class Unauthenticated(DomainError):
+    """Who is asking is unknown or unproven: the caller must log in (again)."""
+
+    code = "unauthenticated"
+
+
+class TokenExpired(Unauthenticated):
+    code = "token_expired"
+
+
+class TokenInvalid(Unauthenticated):
+    code = "token_invalid"
+
+
+class UpstreamUnavailable(DomainError):
+    """A provider we depend on failed; the request may succeed if tried again."""
+
+    code = "upstream_unavailable"
+
+
 class InvalidId(InvalidInput):
     code = "invalid_id"
 
@@ -71,3 +91,59 @@ class InvalidPackage(InvalidInput):
 
 class InvalidCard(InvalidInput):
     code = "invalid_card"
+
+
+class InvalidPlate(InvalidInput):
+    code = "invalid_plate"
+
+
+class LoginCodeInvalid(InvalidInput):
+    code = "login_code_invalid"
+
+    def __init__(self) -> None:
+        super().__init__("WeChat did not accept this code; call wx.login() again and send the new code")
+
+
+class LoginCodeUsed(InvalidInput):
+    code = "login_code_used"
+
+    def __init__(self) -> None:
+        super().__init__("this code was already used; each wx.login() code works once")
+
+
+class PhoneCodeInvalid(InvalidInput):
+    code = "phone_code_invalid"
+
+    def __init__(self) -> None:
+        super().__init__("WeChat did not accept this phone code; ask the owner to tap the phone button again")
+
+
+class WechatUnavailable(UpstreamUnavailable):
+    code = "wechat_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__("WeChat did not answer; try again in a moment")
+
+
+class VehicleNotFound(NotFound):
+    code = "vehicle_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("no such vehicle among yours")
+
+
+class TooManyVehicles(Conflict):
+    code = "too_many_vehicles"
+
+
+class PlateOnCard(Conflict):
+    code = "plate_on_card"
+
+
+class PlateTaken(Conflict):
+    """Inside one lot a plate is on one card only, so it belongs to one owner at a time."""
+
+    code = "plate_taken"
+
+    def __init__(self, plate: str) -> None:
+        super().__init__(f"{plate} is already on another card in this lot")

@@ -6,12 +6,18 @@ from dataclasses import dataclass
 
 from domain.ids import checked_id
 
+MAX_VEHICLES_PER_OWNER = 5
+
 
 @dataclass(frozen=True)
 class Owner:
     id: str
     openid: str
     unionid: str | None = None
+    phone: str | None = None
+    """Plain text in memory only; the store keeps it encrypted and answers show it masked."""
+    vehicles: tuple[str, ...] = ()
+    """Normalised plates the owner registered, in no particular order."""
 
     def __post_init__(self) -> None:
         checked_id("owner_id", self.id)

@@ -6,19 +6,22 @@ functions/errors.py.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
 from functions.bootstrap import Services, services_from_env
 from functions.errors import install_error_handlers
+from functions.owner_routes import owner_blueprint
 from functions.views import price_list_json
 from handlers.list_lot_packages import list_lot_packages
-from infra.clock import SimClock
+
+if TYPE_CHECKING:
+    from functions.sim_routes import LocalMounts
 
 
-def create_app(services: Services, sim_clock: SimClock | None = None) -> Flask:
-    """The API over `services`; with `sim_clock` (local stack only) the /sim routes too."""
+def create_app(services: Services, local: LocalMounts | None = None) -> Flask:
+    """The API over `services`; with `local` (the local stack only) the simulators and /sim routes too."""
     app = Flask("parkpass")
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # plates and names stay readable
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -32,10 +35,13 @@ def create_app(services: Services, sim_clock: SimClock | None = None) -> Flask:
     def lot_packages(lot_id: str) -> dict[str, Any]:
         return price_list_json(list_lot_packages(lot_id, services.lots, services.packages))
 
-    if sim_clock is not None:
+    app.register_blueprint(owner_blueprint(services))
+
+    if local is not None:
         from functions.sim_routes import sim_blueprint
 
-        app.register_blueprint(sim_blueprint(sim_clock))
+        app.register_blueprint(sim_blueprint(local.clock))
+        app.register_blueprint(local.wechat.blueprint())
     return app
 
 

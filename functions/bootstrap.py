@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Protocol
 
-from handlers.ports import CardRepository, Clock, LotRepository, OwnerRepository, PackageRepository
+from handlers.bind_phone import PhoneNumbers
+from handlers.log_in_owner import WechatLogin
+from handlers.ports import (
+    CardRepository,
+    Clock,
+    IdSource,
+    LotRepository,
+    OwnerRepository,
+    PackageRepository,
+    SessionTokens,
+)
 from infra.clock import SystemClock
+from infra.crypto import FieldCipher
 from infra.dynamodb import tables
 from infra.dynamodb.emulator import LOCAL_CREDENTIALS, is_emulator
 from infra.dynamodb.repositories import (
@@ -15,16 +27,25 @@ from infra.dynamodb.repositories import (
     DynamoOwnerRepository,
     DynamoPackageRepository,
 )
-from infra.settings import Settings
+from infra.ids import RandomIds
+from infra.settings import Secrets, Settings, secrets_from_env
+from infra.tokens import SignedTokens
+
+
+class WechatPort(WechatLogin, PhoneNumbers, Protocol):
+    """Everything the API asks of WeChat."""
 
 
 @dataclass(frozen=True)
 class Services:
     clock: Clock
+    ids: IdSource
     lots: LotRepository
     packages: PackageRepository
     cards: CardRepository
     owners: OwnerRepository
+    tokens: SessionTokens
+    wechat: WechatPort
 
 
 def bind_dynamodb(settings: Settings) -> None:
@@ -34,18 +55,28 @@ def bind_dynamodb(settings: Settings) -> None:
     tables.bind(settings.table_prefix, settings.region, endpoint, credentials)
 
 
-def dynamodb_services(clock: Clock) -> Services:
+def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Services:
+    from infra.wechat.gateway import WechatGateway
+    from infra.wechat.session_storage import DynamoSessionStorage
+
+    wechat = WechatGateway(
+        secrets.wechat_appid, secrets.wechat_secret, DynamoSessionStorage(clock), api_base=settings.wechat_api_base
+    )
     return Services(
         clock=clock,
+        ids=RandomIds(),
         lots=DynamoLotRepository(),
         packages=DynamoPackageRepository(),
         cards=DynamoCardRepository(),
-        owners=DynamoOwnerRepository(),
+        owners=DynamoOwnerRepository(FieldCipher(secrets.data_key)),
+        tokens=SignedTokens(secrets.token_secret, clock),
+        wechat=wechat,
     )
 
 
 @functools.cache
 def services_from_env() -> Services:
-    """The Lambda wiring: settings from the environment, the real clock."""
-    bind_dynamodb(Settings.from_env())
-    return dynamodb_services(SystemClock())
+    """The Lambda wiring: settings and secrets from the environment, the real clock."""
+    settings = Settings.from_env()
+    bind_dynamodb(settings)
+    return dynamodb_services(settings, secrets_from_env(), SystemClock())

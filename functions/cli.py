@@ -75,8 +75,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from handlers.seed_demo import seed_demo
     from infra.clock import SimClock
+    from infra.local_secrets import local_secrets
+    from infra.settings import MissingSettings, secrets_from_env
 
-    s = dynamodb_services(SimClock(args.clock))
+    try:
+        secrets = secrets_from_env()
+    except MissingSettings:
+        secrets = local_secrets(None)  # throwaway: seeding encrypts nothing and calls no provider
+    s = dynamodb_services(settings, secrets, SimClock(args.clock))
     result = seed_demo(s.clock, s.lots, s.packages, s.owners, s.cards)
     print("seeded: " + (", ".join(result.created) if result.created else "nothing, the demo data exists"))
     return 0

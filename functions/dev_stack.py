@@ -4,28 +4,52 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from functions.api import create_app
 from functions.bootstrap import Services, bind_dynamodb, dynamodb_services
+from functions.sim_routes import LocalMounts
 from handlers.seed_demo import SeedResult, seed_demo
 from infra.clock import SimClock
 from infra.dynamodb import snapshot, tables
 from infra.dynamodb.embedded import EmbeddedDynamoDB
+from infra.local_secrets import local_secrets
 from infra.settings import DEFAULT_REGION, Settings
+from infra.simulators.wechat import WechatSimulator
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 log = logging.getLogger("parkpass.dev")
 
 
 class _ApiRequestHandler(WSGIRequestHandler):
-    """Logs the API's requests under our name, so the embedded store's own chatter can be muted."""
+    """Logs requests under our name, without query strings.
+
+    The WeChat simulator is served here too, and WeChat's protocol puts the
+    app secret and login codes in the query string.
+    """
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        logging.getLogger("parkpass.http").info('"%s" %s', self.requestline, code)
+        logging.getLogger("parkpass.http").info("%s %s %s", self.command, self.path.split("?", 1)[0], code)
+
+
+class _LateApp:
+    """A WSGI app filled in after its server has bound a port."""
+
+    app: WSGIApplication | None = None
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if self.app is None:
+            start_response("503 Service Unavailable", [("Content-Type", "application/json")])
+            return [b'{"error": {"code": "service_unavailable", "message": "the local stack is starting"}}']
+        return self.app(environ, start_response)
 
 
 @dataclass
@@ -46,6 +70,7 @@ class DevStack:
     options: DevStackOptions
     clock: SimClock = field(init=False)
     services: Services = field(init=False)
+    wechat: WechatSimulator = field(init=False)
     api_url: str = ""
     dynamodb_endpoint: str = ""
     seeded: SeedResult | None = None
@@ -64,16 +89,27 @@ class DevStack:
             self.dynamodb_endpoint = self._embedded.start()
         else:
             self.dynamodb_endpoint = opts.dynamodb_endpoint
-        bind_dynamodb(Settings(opts.table_prefix, opts.region, self.dynamodb_endpoint, local=True))
+        # The server is bound first: WeChat's simulator lives on it, so its URL is the SDK's base URL.
+        late = _LateApp()
+        self._server = make_server(opts.host, opts.port, late, threaded=True, request_handler=_ApiRequestHandler)
+        self.api_url = f"http://{opts.host}:{self._server.server_port}"
+        settings = Settings(
+            opts.table_prefix,
+            opts.region,
+            self.dynamodb_endpoint,
+            local=True,
+            wechat_api_base=f"{self.api_url}/sim/wechat/",
+        )
+        bind_dynamodb(settings)
         tables.create_tables()
         if opts.data_dir is not None:
             self.loaded_items = snapshot.load(opts.data_dir, *self._store())
-        self.services = dynamodb_services(self.clock)
+        secrets = local_secrets(opts.data_dir)
+        self.wechat = WechatSimulator(secrets.wechat_appid, secrets.wechat_secret, self.clock)
+        self.services = dynamodb_services(settings, secrets, self.clock)
         s = self.services
         self.seeded = seed_demo(s.clock, s.lots, s.packages, s.owners, s.cards)
-        app = create_app(self.services, sim_clock=self.clock)
-        self._server = make_server(opts.host, opts.port, app, threaded=True, request_handler=_ApiRequestHandler)
-        self.api_url = f"http://{opts.host}:{self._server.server_port}"
+        late.app = create_app(self.services, LocalMounts(self.clock, self.wechat))
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="api", daemon=True)
         self._thread.start()
         return self

@@ -8,11 +8,17 @@ from flask import Flask, Response, jsonify
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from domain.errors import Conflict, DomainError, InvalidInput, NotFound, Unauthenticated, UpstreamUnavailable
 
 log = logging.getLogger("parkpass.api")
 
-_STATUS: tuple[tuple[type[DomainError], int], ...] = ((NotFound, 404), (InvalidInput, 400), (Conflict, 409))
+_STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (NotFound, 404),
+    (InvalidInput, 400),
+    (Conflict, 409),
+    (Unauthenticated, 401),
+    (UpstreamUnavailable, 502),
+)
 
 
 def error_response(status: int, code: str, message: str) -> tuple[Response, int]:
@@ -27,7 +33,10 @@ def install_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(e: DomainError) -> tuple[Response, int]:
         status = next((s for kind, s in _STATUS if isinstance(e, kind)), 400)
-        return error_response(status, e.code, e.message)
+        response, status = error_response(status, e.code, e.message)
+        if status == 401:
+            response.headers["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{e.code}"'
+        return response, status
 
     @app.errorhandler(ValidationError)
     def invalid_body(e: ValidationError) -> tuple[Response, int]:

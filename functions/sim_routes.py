@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint
@@ -9,6 +10,15 @@ from pydantic import AwareDatetime, BaseModel
 
 from functions.http import parse_body
 from infra.clock import SimClock
+from infra.simulators.wechat import WechatSimulator
+
+
+@dataclass(frozen=True)
+class LocalMounts:
+    """What only the local stack mounts on the API."""
+
+    clock: SimClock
+    wechat: WechatSimulator
 
 
 class SetClock(BaseModel):

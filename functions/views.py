@@ -6,8 +6,12 @@ from typing import Any
 
 from domain.lot import Lot
 from domain.money import yuan_text
+from domain.owner import Owner
 from domain.package import Package
+from domain.phone import masked_phone
 from handlers.list_lot_packages import PriceList
+from handlers.my_cards import CardView
+from handlers.ports import IssuedTokens
 
 
 def lot_json(lot: Lot) -> dict[str, Any]:
@@ -26,3 +30,34 @@ def package_json(package: Package) -> dict[str, Any]:
 
 def price_list_json(price_list: PriceList) -> dict[str, Any]:
     return {"lot": lot_json(price_list.lot), "packages": [package_json(p) for p in price_list.packages]}
+
+
+def owner_json(owner: Owner) -> dict[str, Any]:
+    """Never the openid, the session_key or the whole phone number."""
+    return {
+        "id": owner.id,
+        "phone": masked_phone(owner.phone) if owner.phone else None,
+        "vehicles": sorted(owner.vehicles),
+    }
+
+
+def tokens_json(tokens: IssuedTokens) -> dict[str, Any]:
+    return {
+        "token": tokens.access_token,
+        "expires_in": tokens.expires_in,
+        "refresh_token": tokens.refresh_token,
+        "refresh_expires_in": tokens.refresh_expires_in,
+    }
+
+
+def card_json(view: CardView) -> dict[str, Any]:
+    card = view.card
+    return {
+        "id": card.id,
+        "lot": {"id": view.lot.id, "name": view.lot.name},
+        "plates": list(card.plates),
+        "valid_from": card.valid_from.isoformat() if card.valid_from else None,
+        "valid_until": card.valid_until.isoformat() if card.valid_until else None,
+        "state": view.state.value,
+        "days_left": view.days_left,
+    }

@@ -7,6 +7,7 @@ version (optimistic locking) and raises StaleCard when someone wrote first.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -22,8 +23,14 @@ class Clock(Protocol):
         ...
 
 
+class IdSource(Protocol):
+    def new_id(self, kind: str) -> str: ...
+
+
 class LotRepository(Protocol):
     def get(self, lot_id: str) -> Lot | None: ...
+
+    def get_many(self, lot_ids: set[str]) -> dict[str, Lot]: ...
 
     def add(self, lot: Lot) -> bool: ...
 
@@ -39,10 +46,19 @@ class PackageRepository(Protocol):
 class CardRepository(Protocol):
     def get(self, card_id: str) -> Card | None: ...
 
-    def add(self, card: Card) -> bool: ...
+    def add(self, card: Card) -> bool:
+        """Create the card and claim its plates in its lot, together.
+
+        False when the card exists; PlateTaken when a plate is on another card of the lot.
+        """
+        ...
 
     def save(self, card: Card) -> Card:
-        """Write `card` if the stored version is still `card.version`; return it with the new version."""
+        """Write the card's period and state if the stored version is still `card.version`.
+
+        Answers the card with its new version. Plates, owner and lot are not
+        changed here: plate changes move plate claims and have their own use case.
+        """
         ...
 
     def list_for_owner(self, owner_id: str) -> list[Card]: ...
@@ -51,4 +67,38 @@ class CardRepository(Protocol):
 class OwnerRepository(Protocol):
     def get(self, owner_id: str) -> Owner | None: ...
 
-    def add(self, owner: Owner) -> bool: ...
+    def find_by_wechat(self, openid: str, unionid: str | None) -> Owner | None: ...
+
+    def add(self, owner: Owner) -> bool:
+        """Create the owner and claim its WeChat identities, together; False if any is taken."""
+        ...
+
+    def store_session_key(self, owner_id: str, session_key: str) -> None: ...
+
+    def set_phone(self, owner_id: str, phone: str) -> None: ...
+
+    def add_vehicle(self, owner_id: str, plate: str, limit: int) -> None:
+        """Add `plate` (idempotent); TooManyVehicles if that would pass `limit`."""
+        ...
+
+    def remove_vehicle(self, owner_id: str, plate: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    access_token: str
+    expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
+
+
+class SessionTokens(Protocol):
+    """Our own signed tokens for owners (never WeChat's session_key)."""
+
+    def issue(self, owner_id: str) -> IssuedTokens: ...
+
+    def verify_access(self, token: str) -> str:
+        """The owner id in a valid access token; TokenExpired or TokenInvalid otherwise."""
+        ...
+
+    def verify_refresh(self, token: str) -> str: ...

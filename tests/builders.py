@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from datetime import date
 
 from domain.card import Card, CardState
@@ -34,9 +35,12 @@ def a_card(
     lot_id: str = "lot-1",
     card_id: str = "card-1",
     owner_id: str = "owner-1",
-    plates: tuple[str, ...] = ("粤B12345",),
+    plates: tuple[str, ...] | None = None,
     version: int = 0,
 ) -> Card:
+    """A card; its plate defaults to one derived from its id, so cards in one lot never clash."""
+    if plates is None:
+        plates = (f"粤B{zlib.crc32(card_id.encode()) % 100000:05d}",)
     if valid_until is not None and valid_from is None:
         valid_from = date(valid_until.year - 1, 1, 1)
     return Card(card_id, lot_id, owner_id, plates, valid_from, valid_until, state, version)

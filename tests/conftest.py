@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -8,7 +9,8 @@ import requests
 from functions.bootstrap import Services, bind_dynamodb, dynamodb_services
 from infra.dynamodb.embedded import EmbeddedDynamoDB
 from infra.dynamodb.tables import create_tables
-from infra.settings import Settings
+from infra.settings import Secrets, Settings
+from tests.fakes import FixedClock
 
 TEST_REGION = "cn-north-1"
 
@@ -31,10 +33,11 @@ def dynamodb(moto_server: str) -> str:
     return moto_server
 
 
+TEST_SECRETS = Secrets(b"test-token-secret", bytes(range(32)), "wx-test-appid", "test-app-secret")
+
+
 @pytest.fixture
 def dynamo_services(dynamodb: str) -> Services:
-    from datetime import UTC, datetime
-
-    from tests.fakes import FixedClock
-
-    return dynamodb_services(FixedClock(datetime(2026, 11, 23, 2, 0, tzinfo=UTC)))
+    """The DynamoDB adapters on fresh tables; WeChat points nowhere (tests that need it start the simulator)."""
+    settings = Settings("test", TEST_REGION, dynamodb, wechat_api_base="http://127.0.0.1:9/")
+    return dynamodb_services(settings, TEST_SECRETS, FixedClock(datetime(2026, 11, 23, 2, 0, tzinfo=UTC)))

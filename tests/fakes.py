@@ -6,11 +6,21 @@ from dataclasses import replace
 from datetime import datetime
 
 from domain.card import Card
-from domain.errors import StaleCard
+from domain.errors import (
+    LoginCodeInvalid,
+    LoginCodeUsed,
+    PhoneCodeInvalid,
+    PlateTaken,
+    StaleCard,
+    TooManyVehicles,
+)
 from domain.lot import Lot
 from domain.owner import Owner
 from domain.package import Package
 from functions.bootstrap import Services
+from handlers.log_in_owner import WechatSession
+from handlers.ports import Clock
+from infra.tokens import SignedTokens
 
 
 class FixedClock:
@@ -27,6 +37,9 @@ class FakeLots:
 
     def get(self, lot_id: str) -> Lot | None:
         return self.items.get(lot_id)
+
+    def get_many(self, lot_ids: set[str]) -> dict[str, Lot]:
+        return {i: self.items[i] for i in lot_ids if i in self.items}
 
     def add(self, lot: Lot) -> bool:
         return self.items.setdefault(lot.id, lot) is lot
@@ -56,14 +69,19 @@ class FakeCards:
     def add(self, card: Card) -> bool:
         if card.id in self.items:
             return False
+        for other in self.items.values():
+            taken = set(other.plates) & set(card.plates)
+            if other.lot_id == card.lot_id and taken:
+                raise PlateTaken(sorted(taken)[0])
         self.items[card.id] = replace(card, version=1)
         return True
 
     def save(self, card: Card) -> Card:
         stored = self.items.get(card.id)
-        if (stored.version if stored else 0) != card.version:
+        if stored is None or stored.version != card.version:
             raise StaleCard(card.id)
-        self.items[card.id] = saved = replace(card, version=card.version + 1)
+        saved = replace(stored, valid_from=card.valid_from, valid_until=card.valid_until, state=card.state)
+        self.items[card.id] = saved = replace(saved, version=card.version + 1)
         return saved
 
     def list_for_owner(self, owner_id: str) -> list[Card]:
@@ -73,13 +91,81 @@ class FakeCards:
 class FakeOwners:
     def __init__(self) -> None:
         self.items: dict[str, Owner] = {}
+        self.claims: dict[str, str] = {}
+        self.session_keys: dict[str, str] = {}
 
     def get(self, owner_id: str) -> Owner | None:
         return self.items.get(owner_id)
 
+    def find_by_wechat(self, openid: str, unionid: str | None) -> Owner | None:
+        owner_id = self.claims.get(f"wx-openid:{openid}") or self.claims.get(f"wx-unionid:{unionid}")
+        return self.items.get(owner_id) if owner_id else None
+
     def add(self, owner: Owner) -> bool:
-        return self.items.setdefault(owner.id, owner) is owner
+        keys = [f"wx-openid:{owner.openid}", *([f"wx-unionid:{owner.unionid}"] if owner.unionid else [])]
+        if owner.id in self.items or any(k in self.claims for k in keys):
+            return False
+        self.items[owner.id] = owner
+        self.claims.update({k: owner.id for k in keys})
+        return True
+
+    def store_session_key(self, owner_id: str, session_key: str) -> None:
+        self.session_keys[owner_id] = session_key
+
+    def set_phone(self, owner_id: str, phone: str) -> None:
+        self.items[owner_id] = replace(self.items[owner_id], phone=phone)
+
+    def add_vehicle(self, owner_id: str, plate: str, limit: int) -> None:
+        vehicles = set(self.items[owner_id].vehicles)
+        if plate not in vehicles and len(vehicles) >= limit:
+            raise TooManyVehicles(f"at most {limit}")
+        self.items[owner_id] = replace(self.items[owner_id], vehicles=tuple(sorted(vehicles | {plate})))
+
+    def remove_vehicle(self, owner_id: str, plate: str) -> None:
+        vehicles = set(self.items[owner_id].vehicles) - {plate}
+        self.items[owner_id] = replace(self.items[owner_id], vehicles=tuple(sorted(vehicles)))
 
 
-def fake_services(now: datetime) -> Services:
-    return Services(FixedClock(now), FakeLots(), FakePackages(), FakeCards(), FakeOwners())
+class FakeWechat:
+    """Codes `sim:<openid>` and `sim-phone:<number>`, each usable once, like the real thing."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def _use(self, code: str, prefix: str) -> str:
+        if not code.startswith(prefix):
+            raise LoginCodeInvalid() if prefix == "sim:" else PhoneCodeInvalid()
+        if code in self.used:
+            raise LoginCodeUsed() if prefix == "sim:" else PhoneCodeInvalid()
+        self.used.add(code)
+        return code.removeprefix(prefix).split(":")[0]
+
+    def code_to_session(self, code: str) -> WechatSession:
+        openid = self._use(code, "sim:")
+        return WechatSession(openid=openid, session_key=f"sk-{openid}-{len(self.used)}", unionid=f"u-{openid}")
+
+    def phone_number(self, code: str) -> str:
+        return self._use(code, "sim-phone:")
+
+
+class CountingIds:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def new_id(self, kind: str) -> str:
+        self.count += 1
+        return f"{kind}-{self.count}"
+
+
+def fake_services(now: datetime, clock: Clock | None = None) -> Services:
+    clock = clock or FixedClock(now)
+    return Services(
+        clock=clock,
+        ids=CountingIds(),
+        lots=FakeLots(),
+        packages=FakePackages(),
+        cards=FakeCards(),
+        owners=FakeOwners(),
+        tokens=SignedTokens(b"test-token-secret", clock),
+        wechat=FakeWechat(),
+    )

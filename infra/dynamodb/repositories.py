@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from typing import Any
 
-from pynamodb.exceptions import PutError
-from pynamodb.expressions.condition import Condition
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition, size
+from pynamodb.expressions.update import Action
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from domain.card import Card, CardState
-from domain.errors import StaleCard
+from domain.errors import PlateTaken, StaleCard, TooManyVehicles
 from domain.lot import Lot, RenewalMode, RenewalPolicy
 from domain.owner import Owner
 from domain.package import Duration, DurationUnit, Package
-from infra.dynamodb.tables import CardItem, LotItem, OwnerItem, PackageItem
+from infra.crypto import FieldCipher
+from infra.dynamodb.tables import CardItem, ClaimItem, LotItem, OwnerItem, PackageItem, transaction_connection
 
 
 def _iso(day: date | None) -> str | None:
@@ -50,6 +54,9 @@ class DynamoLotRepository:
             return _lot(LotItem.get(lot_id, consistent_read=True))
         except LotItem.DoesNotExist:
             return None
+
+    def get_many(self, lot_ids: set[str]) -> dict[str, Lot]:
+        return {item.lot_id: _lot(item) for item in LotItem.batch_get(lot_ids)}
 
     def add(self, lot: Lot) -> bool:
         policy = lot.policy
@@ -123,14 +130,36 @@ class DynamoCardRepository:
             return None
 
     def add(self, card: Card) -> bool:
-        # With no version yet, VersionAttribute makes the save conditional on the item being new.
-        return _create(_card_item(replace(card, version=0)))
+        item = _card_item(replace(card, version=0))
+        try:
+            with TransactWrite(connection=transaction_connection()) as tx:
+                # With no version yet, VersionAttribute also makes this conditional on the card being new.
+                tx.save(item, condition=CardItem.card_id.does_not_exist())
+                for plate in card.plates:
+                    claim = ClaimItem(claim=plate_claim(card.lot_id, plate), owner_id=card.owner_id, card_id=card.id)
+                    # Re-adding the same card finds its own claims: only the card's condition fails then.
+                    tx.save(claim, condition=ClaimItem.claim.does_not_exist() | (ClaimItem.card_id == card.id))
+        except TransactWriteError as e:
+            failed = _failed_items(e)
+            if 0 in failed:
+                return False
+            if failed:
+                raise PlateTaken(card.plates[min(failed) - 1]) from e
+            raise
+        return True
 
     def save(self, card: Card) -> Card:
-        item = _card_item(card)
+        item = CardItem(card_id=card.id)
+        item.version = card.version
         try:
-            item.save()
-        except PutError as e:
+            item.update(
+                actions=[
+                    _set_or_remove(CardItem.valid_from, _iso(card.valid_from)),
+                    _set_or_remove(CardItem.valid_until, _iso(card.valid_until)),
+                    CardItem.state.set(card.state.value),
+                ]
+            )
+        except UpdateError as e:
             if _is_condition_failure(e):
                 raise StaleCard(card.id) from e
             raise
@@ -138,6 +167,22 @@ class DynamoCardRepository:
 
     def list_for_owner(self, owner_id: str) -> list[Card]:
         return [_card(item) for item in CardItem.by_owner.query(owner_id)]
+
+
+def plate_claim(lot_id: str, plate: str) -> str:
+    return f"plate:{lot_id}:{plate}"
+
+
+def _set_or_remove(attribute: Any, value: str | None) -> Action:
+    return attribute.set(value) if value is not None else attribute.remove()
+
+
+def _failed_items(error: TransactWriteError) -> set[int]:
+    """Indexes of the transaction's items whose condition failed (puts keep their call order)."""
+    if error.cause_response_code != "TransactionCanceledException":
+        return set()
+    reasons = error.cancellation_reasons or []
+    return {i for i, reason in enumerate(reasons) if reason and reason.code == "ConditionalCheckFailed"}
 
 
 def _card_item(card: Card) -> CardItem:
@@ -168,14 +213,68 @@ def _card(item: CardItem) -> Card:
     )
 
 
+def wechat_claims(openid: str, unionid: str | None) -> list[str]:
+    return [f"wx-openid:{openid}", *([f"wx-unionid:{unionid}"] if unionid else [])]
+
+
 class DynamoOwnerRepository:
+    """Owners, with their phone and WeChat session_key encrypted in the item (AES-GCM)."""
+
+    def __init__(self, cipher: FieldCipher) -> None:
+        self._cipher = cipher
+
     def get(self, owner_id: str) -> Owner | None:
         try:
             item = OwnerItem.get(owner_id, consistent_read=True)
         except OwnerItem.DoesNotExist:
             return None
-        return Owner(id=item.owner_id, openid=item.openid, unionid=item.unionid)
+        phone = self._cipher.decrypt(item.phone_cipher, f"{owner_id}:phone") if item.phone_cipher else None
+        return Owner(item.owner_id, item.openid, item.unionid, phone, tuple(sorted(item.vehicles or ())))
+
+    def find_by_wechat(self, openid: str, unionid: str | None) -> Owner | None:
+        keys = wechat_claims(openid, unionid)
+        held = {c.claim: c.owner_id for c in ClaimItem.batch_get(keys, consistent_read=True)}
+        owner_id = held.get(keys[0]) or (held.get(keys[1]) if len(keys) > 1 else None)
+        if owner_id is None:
+            return None
+        if keys[0] not in held:  # known by unionid from another app: remember this openid too
+            _create(ClaimItem(claim=keys[0], owner_id=owner_id), ClaimItem.claim.does_not_exist())
+        return self.get(owner_id)
 
     def add(self, owner: Owner) -> bool:
         item = OwnerItem(owner_id=owner.id, openid=owner.openid, unionid=owner.unionid)
-        return _create(item, OwnerItem.owner_id.does_not_exist())
+        try:
+            with TransactWrite(connection=transaction_connection()) as tx:
+                tx.save(item, condition=OwnerItem.owner_id.does_not_exist())
+                for key in wechat_claims(owner.openid, owner.unionid):
+                    tx.save(ClaimItem(claim=key, owner_id=owner.id), condition=ClaimItem.claim.does_not_exist())
+        except TransactWriteError as e:
+            if _failed_items(e):
+                return False
+            raise
+        return True
+
+    def store_session_key(self, owner_id: str, session_key: str) -> None:
+        sealed = self._cipher.encrypt(session_key, f"{owner_id}:session_key")
+        self._update(owner_id, OwnerItem.session_key_cipher.set(sealed))
+
+    def set_phone(self, owner_id: str, phone: str) -> None:
+        self._update(owner_id, OwnerItem.phone_cipher.set(self._cipher.encrypt(phone, f"{owner_id}:phone")))
+
+    def add_vehicle(self, owner_id: str, plate: str, limit: int) -> None:
+        vehicles = OwnerItem.vehicles
+        room = vehicles.does_not_exist() | (size(vehicles) < limit) | vehicles.contains(plate)
+        try:
+            OwnerItem(owner_id=owner_id).update(
+                actions=[OwnerItem.vehicles.add({plate})], condition=OwnerItem.owner_id.exists() & room
+            )
+        except UpdateError as e:
+            if _is_condition_failure(e):
+                raise TooManyVehicles(f"an owner registers at most {limit} vehicles; remove one first") from e
+            raise
+
+    def remove_vehicle(self, owner_id: str, plate: str) -> None:
+        self._update(owner_id, OwnerItem.vehicles.delete({plate}))
+
+    def _update(self, owner_id: str, action: Action) -> None:
+        OwnerItem(owner_id=owner_id).update(actions=[action], condition=OwnerItem.owner_id.exists())

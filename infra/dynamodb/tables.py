@@ -10,12 +10,16 @@ from __future__ import annotations
 from typing import ClassVar
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
     ListAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     VersionAttribute,
 )
+from pynamodb.connection import Connection
 from pynamodb.exceptions import TableError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
@@ -101,14 +105,6 @@ class CardItem(_Table):
     by_lot = CardsByLot()
 
 
-class OwnersByOpenid(GlobalSecondaryIndex["OwnerItem"]):
-    class Meta:
-        index_name = "by_openid"
-        projection = AllProjection()
-
-    openid = UnicodeAttribute(hash_key=True)
-
-
 class OwnerItem(_Table):
     suffix = "owners"
 
@@ -118,11 +114,43 @@ class OwnerItem(_Table):
     owner_id = UnicodeAttribute(hash_key=True)
     openid = UnicodeAttribute()
     unionid = UnicodeAttribute(null=True)
+    phone_cipher = BinaryAttribute(null=True, legacy_encoding=False)
+    session_key_cipher = BinaryAttribute(null=True, legacy_encoding=False)
+    vehicles = UnicodeSetAttribute(null=True)
 
-    by_openid = OwnersByOpenid()
+
+class ClaimItem(_Table):
+    """Uniqueness: one item per thing only one may hold.
+
+    `wx-openid:<openid>` and `wx-unionid:<unionid>` point at an owner;
+    `plate:<lot_id>:<plate>` points at the card that holds the plate in that lot.
+    A claim is written with attribute_not_exists in the same transaction as its holder.
+    """
+
+    suffix = "claims"
+
+    class Meta(_Table.Meta):
+        table_name = "parkpass-claims"
+
+    claim = UnicodeAttribute(hash_key=True)
+    owner_id = UnicodeAttribute()
+    card_id = UnicodeAttribute(null=True)
 
 
-TABLES: tuple[type[_Table], ...] = (LotItem, PackageItem, CardItem, OwnerItem)
+class CacheItem(_Table):
+    """Short-lived shared values (the WeChat access token), so every Lambda container uses one."""
+
+    suffix = "cache"
+
+    class Meta(_Table.Meta):
+        table_name = "parkpass-cache"
+
+    key = UnicodeAttribute(hash_key=True)
+    value = UnicodeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
+TABLES: tuple[type[_Table], ...] = (LotItem, PackageItem, CardItem, OwnerItem, ClaimItem, CacheItem)
 
 
 def bind(
@@ -139,6 +167,11 @@ def bind(
         meta.host = endpoint
         meta.aws_access_key_id, meta.aws_secret_access_key = credentials or (None, None)
         model._connection = None
+
+
+def transaction_connection() -> Connection:
+    """The low-level connection transactions go through, bound like the tables."""
+    return CardItem._get_connection().connection
 
 
 def create_tables() -> list[str]:

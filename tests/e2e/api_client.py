@@ -22,12 +22,15 @@ class ApiClient:
     def post(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("POST", path, **kwargs)
 
+    def delete(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("DELETE", path, **kwargs)
+
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """Send, then hold the answer to the OpenAPI contract (local-only /sim routes aside)."""
         response = self.http.request(method, self.base_url + path, timeout=10, **kwargs)
         route = urlsplit(response.url).path
         if not route.startswith("/sim/") and template_for(route) is not None:
-            check_response(method, route, response.status_code, response.json())
+            check_response(method, route, response.status_code, response.json() if response.content else None)
         return response
 
     def wait_until_healthy(self, deadline_s: float) -> float:

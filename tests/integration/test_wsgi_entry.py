@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -32,6 +33,10 @@ def test_wsgi_app_reads_its_tables_from_the_environment(dynamodb: str, dynamo_se
         "PARKPASS_DYNAMODB_ENDPOINT": dynamodb,
         "PARKPASS_TABLE_PREFIX": "test",
         "AWS_REGION": TEST_REGION,
+        "PARKPASS_TOKEN_SECRET": "t" * 32,
+        "PARKPASS_DATA_KEY": base64.b64encode(bytes(32)).decode(),
+        "PARKPASS_WECHAT_APPID": "wx-appid",
+        "PARKPASS_WECHAT_SECRET": "wx-secret",
     }
     out = subprocess.run([sys.executable, "-c", PROBE], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
     answer = json.loads(out.stdout.strip().splitlines()[-1])

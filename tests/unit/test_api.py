@@ -1,5 +1,6 @@
 """The HTTP edge over fakes: routes, JSON shapes and the one error shape."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -7,8 +8,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from functions.api import create_app
+from functions.sim_routes import LocalMounts
 from handlers.seed_demo import seed_demo
 from infra.clock import SimClock
+from infra.simulators.wechat import WechatSimulator
 from tests.fakes import fake_services
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -73,7 +76,7 @@ def test_an_unexpected_failure_is_a_json_500_that_leaks_nothing() -> None:
             return False
 
     s = fake_services(NOW)
-    app = create_app(s.__class__(s.clock, BrokenLots(), s.packages, s.cards, s.owners))  # type: ignore[arg-type]
+    app = create_app(replace(s, lots=BrokenLots()))  # type: ignore[arg-type]
     r = app.test_client().get("/api/v1/lots/demo-lot/packages")
     assert r.status_code == 500
     assert error_of(r)["code"] == "internal_error"
@@ -82,12 +85,16 @@ def test_an_unexpected_failure_is_a_json_500_that_leaks_nothing() -> None:
 
 def test_sim_routes_exist_only_in_the_local_stack(client: FlaskClient) -> None:
     assert client.post("/sim/clock", json={"now": "2026-12-05T10:00:00+08:00"}).status_code == 404
+    assert client.get("/sim/wechat/messages").status_code == 404
+
+
+def _local(clock: SimClock) -> LocalMounts:
+    return LocalMounts(clock, WechatSimulator("wx-appid", "secret", clock))
 
 
 def test_sim_clock_moves_the_clock_the_api_uses() -> None:
     clock = SimClock(NOW)
-    s = fake_services(NOW)
-    app = create_app(s.__class__(clock, s.lots, s.packages, s.cards, s.owners), sim_clock=clock)
+    app = create_app(fake_services(NOW, clock), _local(clock))
     c = app.test_client()
     r = c.post("/sim/clock", json={"now": "2026-12-05T10:00:00+08:00"})
     assert r.status_code == 200
@@ -106,8 +113,7 @@ def test_sim_clock_moves_the_clock_the_api_uses() -> None:
 )
 def test_sim_clock_refuses_bad_input_with_a_json_400(body: object, code: str) -> None:
     clock = SimClock(NOW)
-    s = fake_services(NOW)
-    app = create_app(s, sim_clock=clock)
+    app = create_app(fake_services(NOW, clock), _local(clock))
     r = app.test_client().post("/sim/clock", json=body)
     assert r.status_code == 400 and error_of(r)["code"] == code
     assert abs((clock.now() - NOW).total_seconds()) < 60

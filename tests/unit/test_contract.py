@@ -10,13 +10,18 @@ from openapi_spec_validator import validate
 import domain.errors
 import functions.http
 from functions.api import create_app
+from functions.sim_routes import LocalMounts
 from infra.clock import SimClock
+from infra.simulators.wechat import WechatSimulator
 from tests import contract
 from tests.fakes import fake_services
 
 
 def _flask_operations() -> set[tuple[str, str]]:
-    app = create_app(fake_services(datetime(2026, 11, 23, tzinfo=UTC)), sim_clock=SimClock())
+    clock = SimClock()
+    app = create_app(
+        fake_services(datetime(2026, 11, 23, tzinfo=UTC), clock), LocalMounts(clock, WechatSimulator("a", "s", clock))
+    )
     return {
         (method, re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule))
         for rule in app.url_map.iter_rules()

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 from cfnlint.api import ManualArgs, lint
+from pynamodb.attributes import TTLAttribute
 
 from infra.dynamodb.tables import TABLES
 
@@ -71,6 +72,13 @@ def test_each_table_in_serverless_yml_matches_its_model(model: Any) -> None:
         i["IndexName"]: (_keys(i["KeySchema"]), i["Projection"]["ProjectionType"])
         for i in declared.get("GlobalSecondaryIndexes", [])
     } == expected_indexes
+
+
+@pytest.mark.parametrize("model", TABLES, ids=lambda m: m.suffix)
+def test_time_to_live_is_declared_where_a_model_has_one(model: Any) -> None:
+    ttl = [name for name, attr in model.get_attributes().items() if isinstance(attr, TTLAttribute)]
+    declared = _declared_tables()[model.suffix].get("TimeToLiveSpecification")
+    assert declared == ({"AttributeName": ttl[0], "Enabled": True} if ttl else None)
 
 
 def test_serverless_yml_declares_no_table_the_code_does_not_use() -> None:

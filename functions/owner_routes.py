@@ -1,0 +1,89 @@
+"""The owner's side of the mini-program: login, phone, vehicles, cards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from pydantic import BaseModel, Field
+
+from domain.errors import TokenInvalid
+from domain.owner import Owner
+from functions.auth import current_owner_id
+from functions.bootstrap import Services
+from functions.http import parse_body
+from functions.views import card_json, owner_json, tokens_json
+from handlers.bind_phone import bind_phone
+from handlers.log_in_owner import log_in_owner, refresh_session
+from handlers.my_cards import get_my_card, list_my_cards
+from handlers.vehicles import add_vehicle, list_vehicles, remove_vehicle
+
+
+class LoginBody(BaseModel):
+    code: str = Field(min_length=1, max_length=128)
+
+
+class RefreshBody(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=512)
+
+
+class PhoneBody(BaseModel):
+    code: str = Field(min_length=1, max_length=128)
+
+
+class VehicleBody(BaseModel):
+    plate: str = Field(min_length=1, max_length=32)
+
+
+def owner_blueprint(s: Services) -> Blueprint:
+    bp = Blueprint("owner", __name__, url_prefix="/api/v1")
+
+    def me() -> Owner:
+        owner = s.owners.get(current_owner_id(s.tokens))
+        if owner is None:
+            raise TokenInvalid("the token's owner no longer exists")
+        return owner
+
+    @bp.post("/auth/login")
+    def login() -> dict[str, Any]:
+        result = log_in_owner(parse_body(LoginBody).code, s.wechat, s.owners, s.tokens, s.ids)
+        return {**tokens_json(result.tokens), "owner": owner_json(result.owner)}
+
+    @bp.post("/auth/refresh")
+    def refresh() -> dict[str, Any]:
+        return tokens_json(refresh_session(parse_body(RefreshBody).refresh_token, s.owners, s.tokens))
+
+    @bp.get("/me")
+    def profile() -> dict[str, Any]:
+        return owner_json(me())
+
+    @bp.post("/me/phone")
+    def phone() -> dict[str, Any]:
+        owner_id = current_owner_id(s.tokens)
+        return {"phone": bind_phone(owner_id, parse_body(PhoneBody).code, s.wechat, s.owners)}
+
+    @bp.get("/me/vehicles")
+    def vehicles() -> dict[str, Any]:
+        return {"vehicles": list_vehicles(me())}
+
+    @bp.post("/me/vehicles")
+    def new_vehicle() -> tuple[dict[str, Any], int]:
+        owner_id = current_owner_id(s.tokens)
+        return {"plate": add_vehicle(owner_id, parse_body(VehicleBody).plate, s.owners)}, 201
+
+    @bp.delete("/me/vehicles/<plate>")
+    def drop_vehicle(plate: str) -> tuple[str, int]:
+        remove_vehicle(me(), plate, s.owners, s.cards)
+        return "", 204
+
+    @bp.get("/me/cards")
+    def my_cards() -> dict[str, Any]:
+        owner_id = current_owner_id(s.tokens)
+        return {"cards": [card_json(v) for v in list_my_cards(owner_id, s.cards, s.lots, s.clock)]}
+
+    @bp.get("/cards/<card_id>")
+    def one_card(card_id: str) -> dict[str, Any]:
+        owner_id = current_owner_id(s.tokens)
+        return card_json(get_my_card(owner_id, card_id, s.cards, s.lots, s.clock))
+
+    return bp

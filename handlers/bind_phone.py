@@ -1,0 +1,23 @@
+"""Bind the owner's phone number from a getPhoneNumber code; only the masked number ever leaves."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from domain.errors import InvalidInput
+from domain.phone import checked_phone, masked_phone
+from handlers.ports import OwnerRepository
+
+
+class PhoneNumbers(Protocol):
+    def phone_number(self, code: str) -> str:
+        """The number behind a getPhoneNumber code; PhoneCodeInvalid or WechatUnavailable otherwise."""
+        ...
+
+
+def bind_phone(owner_id: str, code: str, wechat: PhoneNumbers, owners: OwnerRepository) -> str:
+    if not code.strip():
+        raise InvalidInput("code is empty: send the code from the getPhoneNumber button")
+    number = checked_phone(wechat.phone_number(code))
+    owners.set_phone(owner_id, number)
+    return masked_phone(number)

@@ -1,0 +1,1 @@
+"""WeChat through wechatpy. Imported only by the functions that talk to WeChat."""

@@ -1,0 +1,80 @@
+"""wechatpy, pointed at a base URL: WeChat itself on AWS, the simulator locally.
+
+wechatpy hard-codes the token URL and keeps one base per API class, so a
+small subclass moves all of them in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import requests
+from wechatpy import WeChatClient
+from wechatpy.exceptions import WeChatClientException
+from wechatpy.session import SessionStorage
+
+from domain.errors import LoginCodeInvalid, LoginCodeUsed, PhoneCodeInvalid, WechatUnavailable
+from handlers.log_in_owner import WechatSession
+
+WECHAT_API_BASE = "https://api.weixin.qq.com/"
+INVALID_CODE, CODE_USED = 40029, 40163
+
+log = logging.getLogger("parkpass.wechat")
+# WeChat's protocol puts the app secret and login codes in query strings; urllib3's
+# debug log prints whole URLs, so it must never run at debug level here.
+logging.getLogger("urllib3").setLevel(logging.WARNING)
+
+
+class _Client(WeChatClient):  # type: ignore[misc]
+    def __init__(self, appid: str, secret: str, api_base: str, session: SessionStorage, timeout: float) -> None:
+        super().__init__(appid, secret, session=session, timeout=timeout)
+        self.api_base = api_base
+        self.API_BASE_URL = f"{api_base}cgi-bin/"
+        self.wxa.API_BASE_URL = api_base
+
+    def fetch_access_token(self) -> Any:
+        params = {"grant_type": "client_credential", "appid": self.appid, "secret": self.secret}
+        return self._fetch_access_token(url=f"{self.api_base}cgi-bin/token", params=params)
+
+
+class WechatGateway:
+    """Login, phone numbers and (later) messages for one mini-program."""
+
+    def __init__(
+        self, appid: str, secret: str, session: SessionStorage, api_base: str = WECHAT_API_BASE, timeout: float = 4.0
+    ) -> None:
+        self._client = _Client(appid, secret, api_base, session, timeout)
+
+    def code_to_session(self, code: str) -> WechatSession:
+        refusals = {INVALID_CODE: LoginCodeInvalid, CODE_USED: LoginCodeUsed}
+        result = self._call(lambda: self._client.wxa.code_to_session(code), refusals)
+        return WechatSession(openid=result["openid"], session_key=result["session_key"], unionid=result.get("unionid"))
+
+    def phone_number(self, code: str) -> str:
+        result = self._call(
+            lambda: self._client.post(
+                "wxa/business/getuserphonenumber", data={"code": code}, api_base_url=self._client.api_base
+            ),
+            {INVALID_CODE: PhoneCodeInvalid, CODE_USED: PhoneCodeInvalid},
+        )
+        info = result.get("phone_info") or {}
+        return str(info.get("purePhoneNumber") or info.get("phoneNumber") or "")
+
+    @property
+    def client(self) -> WeChatClient:
+        return self._client
+
+    def _call(self, request: Any, refusals: dict[int, type[Exception]]) -> dict[str, Any]:
+        try:
+            result: dict[str, Any] = request()
+        except WeChatClientException as e:
+            refusal = refusals.get(int(e.errcode)) if e.errcode is not None else None
+            if refusal is not None:
+                raise refusal() from None
+            log.warning("WeChat refused a call: errcode %s", e.errcode)
+            raise WechatUnavailable() from None
+        except requests.RequestException as e:
+            log.warning("WeChat unreachable: %s", type(e).__name__)
+            raise WechatUnavailable() from None
+        return result
