@@ -163,7 +163,7 @@ class DynamoCardRepository:
             if _is_condition_failure(e):
                 raise StaleCard(card.id) from e
             raise
-        return replace(card, version=int(item.version))
+        return _card(item)  # update() refreshed the item from DynamoDB's answer (ALL_NEW)
 
     def list_for_owner(self, owner_id: str) -> list[Card]:
         return [_card(item) for item in CardItem.by_owner.query(owner_id)]

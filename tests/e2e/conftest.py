@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import pytest
@@ -7,11 +8,18 @@ import pytest
 from functions.dev_stack import DevStack, DevStackOptions
 from tests.e2e.api_client import ApiClient
 
+_stacks = itertools.count()
+
 
 @pytest.fixture
-def local_stack() -> Iterator[DevStack]:
-    """The whole local stack in this process, on free loopback ports, with demo data."""
-    stack = DevStack(DevStackOptions(port=0)).start()
+def local_stack(moto_server: str) -> Iterator[DevStack]:
+    """The whole local stack in this process, on a free port, with demo data, on tables of its own.
+
+    moto keeps one in-memory store per process, so each stack gets its own
+    table prefix rather than its own server.
+    """
+    stack = DevStack(DevStackOptions(port=0, dynamodb_endpoint=moto_server, table_prefix=f"e2e{next(_stacks)}"))
+    stack.start()
     yield stack
     stack.stop()
 

@@ -79,17 +79,33 @@ def _demo_card_until(dynamodb_endpoint: str) -> str:
     return str(item["valid_until"]["S"])
 
 
-def test_make_dev_serves_health_and_the_demo_price_list(tmp_path: Path) -> None:
+def test_make_dev_serves_the_api_and_the_wechat_simulator_and_keeps_data_across_restarts(tmp_path: Path) -> None:
     with make_dev("--data-dir", str(tmp_path), "--clock", "2026-11-23T10:00:00+08:00") as dev:
         assert dev.api.get("/healthz").json()["status"] == "ok"
         prices = dev.api.get("/api/v1/lots/demo-lot/packages").json()
         assert [p["price_yuan"] for p in prices["packages"]] == ["300.00", "850.00", "3200.00"]
         assert json_error(dev.api.get("/api/v1/lots/no-lot/packages"))["code"] == "lot_not_found"
         assert _demo_card_until(dev.banner_value("DynamoDB")) == "2026-12-03"
+        alice = _login(dev.api, "sim:alice")
+        assert dev.api.post("/api/v1/me/phone", json={"code": "sim-phone:13800001234"}, headers=alice).ok
+        assert dev.api.post("/api/v1/me/vehicles", json={"plate": "粤B12345"}, headers=alice).status_code == 201
+        assert dev.api.get("/api/v1/me/cards", headers=alice).json() == {"cards": []}
+        demo = _login(dev.api, "sim:demo-owner")
+        assert [c["id"] for c in dev.api.get("/api/v1/me/cards", headers=demo).json()["cards"]] == ["card-demo"]
+        r = dev.api.get("/api/v1/cards/card-demo", headers=_login(dev.api, "sim:bob"))
+        assert r.status_code == 404 and json_error(r)["code"] == "card_not_found"
     assert (tmp_path / "dynamodb.json").exists()
 
     # Started again three months later: a fresh seed would end the card on Mar 3, so Dec 3
-    # proves the data came back from the snapshot.
+    # proves the data came back from the snapshot; alice's encrypted phone still reads, so the keys did too.
     with make_dev("--data-dir", str(tmp_path), "--clock", "2027-02-21T10:00:00+08:00") as dev:
         assert _demo_card_until(dev.banner_value("DynamoDB")) == "2026-12-03"
         assert dev.api.get("/api/v1/lots/demo-lot/packages").status_code == 200
+        me = dev.api.get("/api/v1/me", headers=_login(dev.api, "sim:alice:after-restart")).json()
+        assert me["phone"] == "138****1234" and me["vehicles"] == ["粤B12345"]
+
+
+def _login(api: ApiClient, code: str) -> dict[str, str]:
+    r = api.post("/api/v1/auth/login", json={"code": code})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}

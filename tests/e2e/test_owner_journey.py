@@ -1,0 +1,183 @@
+"""The owner's side over HTTP against the local stack: WeChat login through the simulator, phone, plates, cards."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import requests
+
+from domain.card import Card, CardState
+from functions.dev_stack import DevStack
+from tests import contract
+from tests.e2e.api_client import ApiClient, json_error
+
+
+def login(api: ApiClient, code: str) -> dict[str, Any]:
+    r = api.post("/api/v1/auth/login", json={"code": code})
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def bearer(session: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {session['token']}"}
+
+
+def give_card(stack: DevStack, owner_id: str, plate: str, card_id: str = "card-alice") -> str:
+    """Cards are issued by the application flow of a later issue; until then the test writes one directly."""
+    today = stack.services.lots.get("demo-lot").today(stack.clock.now())  # type: ignore[union-attr]
+    card = Card(card_id, "demo-lot", owner_id, (plate,), today, today + timedelta(days=29), CardState.ACTIVE)
+    assert stack.services.cards.add(card)
+    return card_id
+
+
+def test_alice_logs_in_binds_her_phone_adds_a_plate_and_sees_only_her_cards(
+    api: ApiClient, local_stack: DevStack
+) -> None:
+    alice = login(api, "sim:alice")
+    assert alice["expires_in"] == 7200 and alice["owner"]["phone"] is None
+    h = bearer(alice)
+
+    r = api.post("/api/v1/me/phone", json={"code": "sim-phone:13800001234"}, headers=h)
+    assert r.status_code == 200 and r.json() == {"phone": "138****1234"}
+
+    r = api.post("/api/v1/me/vehicles", json={"plate": "粤b·12345"}, headers=h)
+    assert r.status_code == 201 and r.json() == {"plate": "粤B12345"}
+    api.post("/api/v1/me/vehicles", json={"plate": "粤B54321"}, headers=h)
+    assert api.get("/api/v1/me/vehicles", headers=h).json() == {"vehicles": ["粤B12345", "粤B54321"]}
+    assert api.get("/api/v1/me/cards", headers=h).json() == {"cards": []}
+
+    card_id = give_card(local_stack, alice["owner"]["id"], "粤B54321")
+    cards = api.get("/api/v1/me/cards", headers=h).json()["cards"]
+    assert [(c["id"], c["lot"]["id"], c["plates"], c["state"], c["days_left"]) for c in cards] == [
+        (card_id, "demo-lot", ["粤B54321"], "active", 30)
+    ]
+    assert api.get(f"/api/v1/cards/{card_id}", headers=h).json()["valid_until"] == cards[0]["valid_until"]
+
+    bob = bearer(login(api, "sim:bob"))
+    r = api.get(f"/api/v1/cards/{card_id}", headers=bob)
+    assert r.status_code == 404 and json_error(r)["code"] == "card_not_found"
+    assert api.get("/api/v1/me/cards", headers=bob).json() == {"cards": []}
+
+    # Alice logging in again is still alice, with everything she set.
+    again = login(api, "sim:alice:again")
+    assert again["owner"] == {"id": alice["owner"]["id"], "phone": "138****1234", "vehicles": ["粤B12345", "粤B54321"]}
+
+
+def test_every_owner_route_that_takes_an_id_answers_404_for_another_owners_thing(
+    api: ApiClient, local_stack: DevStack
+) -> None:
+    alice = login(api, "sim:alice")
+    api.post("/api/v1/me/vehicles", json={"plate": "粤B54321"}, headers=bearer(alice))
+    alices = {"card_id": give_card(local_stack, alice["owner"]["id"], "粤B54321"), "plate": "粤B54321"}
+    bob = bearer(login(api, "sim:bob"))
+
+    routes = [
+        (method, template)
+        for method, template in sorted(contract.operations())
+        if "{" in template and contract.spec()["paths"][template][method.lower()].get("security")
+    ]
+    assert len(routes) >= 2
+    for method, template in routes:
+        path = template
+        for name, value in alices.items():  # a new route with another kind of id must be added here
+            path = path.replace("{" + name + "}", value)
+        assert "{" not in path, f"no test value for {template}"
+        r = api.request(method, path, headers=bob)
+        assert r.status_code == 404, (method, template, r.text)
+    # ...and alice still has both.
+    assert api.get(f"/api/v1/cards/{alices['card_id']}", headers=bearer(alice)).status_code == 200
+    assert api.get("/api/v1/me/vehicles", headers=bearer(alice)).json()["vehicles"] == ["粤B54321"]
+
+
+def test_missing_forged_and_expired_tokens_are_refused_and_refresh_works(api: ApiClient, local_stack: DevStack) -> None:
+    session = login(api, "sim:alice")
+
+    r = api.get("/api/v1/me/cards")
+    assert r.status_code == 401 and json_error(r)["code"] == "unauthenticated"
+    assert r.headers["WWW-Authenticate"].startswith("Bearer")
+
+    payload, stamp, signature = session["token"].split(".")
+    forged = f"{payload}.{stamp}.{'A' * len(signature)}"
+    r = api.get("/api/v1/me/cards", headers={"Authorization": f"Bearer {forged}"})
+    assert r.status_code == 401 and json_error(r)["code"] == "token_invalid"
+    r = api.get("/api/v1/me/cards", headers={"Authorization": f"Bearer {session['refresh_token']}"})
+    assert r.status_code == 401 and json_error(r)["code"] == "token_invalid"
+
+    api.post("/sim/clock", json={"now": (local_stack.clock.now() + timedelta(hours=2, minutes=1)).isoformat()})
+    r = api.get("/api/v1/me/cards", headers=bearer(session))
+    assert r.status_code == 401 and json_error(r)["code"] == "token_expired"
+
+    r = api.post("/api/v1/auth/refresh", json={"refresh_token": session["refresh_token"]})
+    assert r.status_code == 200
+    assert api.get("/api/v1/me/cards", headers=bearer(r.json())).status_code == 200
+    r = api.post("/api/v1/auth/refresh", json={"refresh_token": forged})
+    assert r.status_code == 401 and json_error(r)["code"] == "token_invalid"
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"code": "wx-code-from-nowhere"}, "login_code_invalid"),
+        ({"code": ""}, "invalid_request"),
+        ({}, "invalid_request"),
+        ({"code": 42}, "invalid_request"),
+    ],
+)
+def test_a_code_wechat_or_we_refuse_is_a_clear_4xx(api: ApiClient, body: dict[str, Any], code: str) -> None:
+    r = api.post("/api/v1/auth/login", json=body)
+    assert r.status_code == 400 and json_error(r)["code"] == code
+
+
+def test_a_used_code_and_a_bad_phone_code_are_refused(api: ApiClient) -> None:
+    session = login(api, "sim:carol")
+    r = api.post("/api/v1/auth/login", json={"code": "sim:carol"})
+    assert r.status_code == 400 and json_error(r)["code"] == "login_code_used"
+    r = api.post("/api/v1/me/phone", json={"code": "not-a-phone-code"}, headers=bearer(session))
+    assert r.status_code == 400 and json_error(r)["code"] == "phone_code_invalid"
+    assert api.get("/api/v1/me", headers=bearer(session)).json()["phone"] is None
+
+
+@pytest.mark.parametrize(
+    ("plate", "says"), [("粤B1234O", "letter O"), ("XB12345", "province"), ("粤B123", "7 characters")]
+)
+def test_a_bad_plate_is_refused_saying_why_and_not_stored(api: ApiClient, plate: str, says: str) -> None:
+    h = bearer(login(api, "sim:dave"))
+    r = api.post("/api/v1/me/vehicles", json={"plate": plate}, headers=h)
+    assert r.status_code == 400 and json_error(r)["code"] == "invalid_plate"
+    assert says in json_error(r)["message"]
+    assert api.get("/api/v1/me/vehicles", headers=h).json() == {"vehicles": []}
+
+
+def test_session_key_phone_and_app_secret_never_reach_logs_or_responses(
+    api: ApiClient, local_stack: DevStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    seen: list[requests.Response] = []
+    real_request = api.request
+
+    def recording(method: str, path: str, **kwargs: Any) -> requests.Response:
+        seen.append(real_request(method, path, **kwargs))
+        return seen[-1]
+
+    api.request = recording  # type: ignore[method-assign]
+    for who in ("sim:erin", "sim:erin:2", "sim:demo-owner"):
+        session = login(api, who)
+        h = bearer(session)
+        api.post("/api/v1/me/phone", json={"code": f"sim-phone:1390000{len(seen):04d}"}, headers=h)
+        api.post("/api/v1/me/phone", json={"code": "sim-phone:13912345678"}, headers=h)  # used again: refused
+        api.get("/api/v1/me", headers=h)
+        api.get("/api/v1/me/cards", headers=h)
+        api.post("/api/v1/auth/refresh", json={"refresh_token": session["refresh_token"]})
+    api.post("/api/v1/auth/login", json={"code": "sim:erin"})  # a used code: an error path too
+
+    secrets = [*local_stack.wechat.session_keys, "13912345678", local_stack.wechat.secret]
+    assert len(local_stack.wechat.session_keys) == 3
+    logged = "\n".join(f"{r.getMessage()} {r.args!r} {r.exc_text or ''}" for r in caplog.records)
+    answered = "\n".join(r.text + repr(dict(r.headers)) for r in seen)
+    assert caplog.records, "the flow logged nothing: the check would prove nothing"
+    for secret in secrets:
+        assert secret not in logged
+        assert secret not in answered

@@ -1,0 +1,91 @@
+"""wechatpy, for real, against the local WeChat simulator over HTTP."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from domain.errors import LoginCodeInvalid, LoginCodeUsed, PhoneCodeInvalid, WechatUnavailable
+from infra.clock import SimClock
+from infra.simulators.wechat import WechatSimulator
+from infra.wechat.gateway import WechatGateway
+from infra.wechat.session_storage import DynamoSessionStorage
+
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+APPID, SECRET = "wx-test-appid", "test-app-secret"
+
+
+@pytest.fixture
+def clock() -> SimClock:
+    return SimClock(NOW)
+
+
+@pytest.fixture
+def simulator(clock: SimClock) -> Iterator[tuple[WechatSimulator, str]]:
+    sim = WechatSimulator(APPID, SECRET, clock)
+    app = Flask("wechat-sim")
+    app.register_blueprint(sim.blueprint())
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.1,), daemon=True)
+    thread.start()
+    yield sim, f"http://127.0.0.1:{server.server_port}/sim/wechat/"
+    server.shutdown()
+
+
+def gateway(base: str, clock: SimClock, secret: str = SECRET) -> WechatGateway:
+    """A gateway as one Lambda container builds it: its own client, the shared token cache."""
+    return WechatGateway(APPID, secret, DynamoSessionStorage(clock), api_base=base)
+
+
+def test_login_code_gives_the_session(dynamodb: str, simulator: tuple[WechatSimulator, str], clock: SimClock) -> None:
+    sim, base = simulator
+    session = gateway(base, clock).code_to_session("sim:alice")
+    assert session.openid == "alice" and session.unionid == "sim-union-alice"
+    assert session.session_key == sim.session_keys[-1]
+
+
+def test_bad_and_used_codes_become_our_errors(
+    dynamodb: str, simulator: tuple[WechatSimulator, str], clock: SimClock
+) -> None:
+    _, base = simulator
+    wechat = gateway(base, clock)
+    with pytest.raises(LoginCodeInvalid):
+        wechat.code_to_session("not-a-code")
+    wechat.code_to_session("sim:alice:1")
+    with pytest.raises(LoginCodeUsed):
+        wechat.code_to_session("sim:alice:1")
+    with pytest.raises(PhoneCodeInvalid):
+        wechat.phone_number("sim-phone:abc")
+
+
+def test_phone_number_from_a_phone_code(dynamodb: str, simulator: tuple[WechatSimulator, str], clock: SimClock) -> None:
+    _, base = simulator
+    assert gateway(base, clock).phone_number("sim-phone:13800001234") == "13800001234"
+
+
+def test_containers_share_one_access_token_until_it_expires(
+    dynamodb: str, simulator: tuple[WechatSimulator, str], clock: SimClock
+) -> None:
+    sim, base = simulator
+    first, second = gateway(base, clock), gateway(base, clock)
+    first.phone_number("sim-phone:13800000001")
+    second.phone_number("sim-phone:13800000002")
+    assert sim.token_fetches == 1
+    clock.set(NOW + timedelta(hours=2, minutes=1))
+    gateway(base, clock).phone_number("sim-phone:13800000003")
+    assert sim.token_fetches == 2
+
+
+def test_a_wrong_secret_or_an_unreachable_wechat_is_unavailable_not_a_crash(
+    dynamodb: str, simulator: tuple[WechatSimulator, str], clock: SimClock
+) -> None:
+    _, base = simulator
+    with pytest.raises(WechatUnavailable):
+        gateway(base, clock, secret="wrong").code_to_session("sim:alice")
+    with pytest.raises(WechatUnavailable):
+        gateway("http://127.0.0.1:9/", clock).code_to_session("sim:alice")
