@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: dev test lint unit bench clean
+.PHONY: dev test lint unit bench clean node
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,12 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check domain handlers infra functions tests bench
 	$(BIN)/mypy
 
-test: lint
+# The mini-program client's test runs on Node.js; Debian's package does.
+node:
+	@command -v node >/dev/null || { echo "installing Node.js from Debian for the mini-program client test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs >/dev/null; }
+
+test: lint node
 	$(BIN)/pytest $(ARGS)
 
 unit: $(INSTALLED)

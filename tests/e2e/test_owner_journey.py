@@ -11,6 +11,7 @@ import requests
 
 from domain.card import Card, CardState
 from functions.dev_stack import DevStack
+from infra.dynamodb.request_counter import DynamoRequestCounter
 from tests import contract
 from tests.e2e.api_client import ApiClient, json_error
 
@@ -181,3 +182,13 @@ def test_session_key_phone_and_app_secret_never_reach_logs_or_responses(
     for secret in secrets:
         assert secret not in logged
         assert secret not in answered
+
+
+def test_login_costs_a_fixed_number_of_dynamodb_requests(api: ApiClient) -> None:
+    with DynamoRequestCounter() as first:
+        login(api, "sim:frank")
+    with DynamoRequestCounter() as returning:
+        login(api, "sim:frank:2")
+    # Shared WeChat token (cache), identity claims, owner, session key; a new owner adds one transaction.
+    assert dict(returning.by_operation) == {"GetItem": 2, "BatchGetItem": 1, "UpdateItem": 1}
+    assert first.total <= returning.total + 3

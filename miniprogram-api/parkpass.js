@@ -1,0 +1,87 @@
+// ParkPass client for a WeChat mini-program: copy this file into the mini-program.
+//
+//   const parkpass = require('./parkpass.js')
+//   parkpass.configure({ baseUrl: 'https://api.example.com' })
+//   const me = await parkpass.login()                       // wx.login() -> our tokens
+//   const cards = await parkpass.request('GET', '/api/v1/me/cards')
+//
+// Tokens live in wx storage. An expired access token is refreshed once and the
+// call retried; if refreshing fails too, the client logs in again with wx.login().
+// Failures reject with a ParkPassError carrying the API's stable `code`.
+
+const STORE_KEY = 'parkpass.tokens'
+let config = { baseUrl: '', wx: typeof wx === 'undefined' ? undefined : wx }
+
+class ParkPassError extends Error {
+  constructor(status, code, message) {
+    super(message)
+    this.name = 'ParkPassError'
+    this.status = status
+    this.code = code
+  }
+}
+
+function configure(options) {
+  config = Object.assign({}, config, options)
+}
+
+function send(method, path, data, token) {
+  return new Promise((resolve, reject) => {
+    const header = { 'Content-Type': 'application/json' }
+    if (token) header.Authorization = 'Bearer ' + token
+    config.wx.request({
+      url: config.baseUrl + path,
+      method,
+      data,
+      header,
+      success: (res) => resolve(res),
+      fail: (err) => reject(new ParkPassError(0, 'network_error', err.errMsg || 'network error')),
+    })
+  })
+}
+
+function failure(res) {
+  const error = (res.data && res.data.error) || {}
+  return new ParkPassError(res.statusCode, error.code || 'http_' + res.statusCode, error.message || '')
+}
+
+function wxLoginCode() {
+  return new Promise((resolve, reject) =>
+    config.wx.login({ success: (r) => resolve(r.code), fail: (e) => reject(new ParkPassError(0, 'wx_login_failed', e.errMsg)) })
+  )
+}
+
+function saveTokens(body) {
+  const tokens = { token: body.token, refresh_token: body.refresh_token }
+  config.wx.setStorageSync(STORE_KEY, tokens)
+  return tokens
+}
+
+async function login() {
+  const res = await send('POST', '/api/v1/auth/login', { code: await wxLoginCode() })
+  if (res.statusCode !== 200) throw failure(res)
+  saveTokens(res.data)
+  return res.data.owner
+}
+
+async function refresh() {
+  const stored = config.wx.getStorageSync(STORE_KEY)
+  if (!stored || !stored.refresh_token) return false
+  const res = await send('POST', '/api/v1/auth/refresh', { refresh_token: stored.refresh_token })
+  if (res.statusCode !== 200) return false
+  saveTokens(res.data)
+  return true
+}
+
+async function request(method, path, data) {
+  const token = () => (config.wx.getStorageSync(STORE_KEY) || {}).token
+  let res = await send(method, path, data, token())
+  if (res.statusCode === 401) {
+    if (!(await refresh())) await login()
+    res = await send(method, path, data, token())
+  }
+  if (res.statusCode >= 400) throw failure(res)
+  return res.data
+}
+
+module.exports = { configure, login, request, ParkPassError }

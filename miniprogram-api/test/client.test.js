@@ -1,0 +1,55 @@
+// Drives parkpass.js against a running ParkPass (the local stack) with a small stand-in for `wx`.
+// Usage: node client.test.js <api-url> <openid>; exits non-zero on the first failed check.
+const assert = require('node:assert/strict')
+const parkpass = require('../parkpass.js')
+
+const [apiUrl, openid] = process.argv.slice(2)
+const storage = {}
+let logins = 0
+const fakeWx = {
+  login: ({ success }) => success({ code: `sim:${openid}:${++logins}` }),
+  getStorageSync: (key) => storage[key],
+  setStorageSync: (key, value) => { storage[key] = value },
+  request: ({ url, method, data, header, success, fail }) => {
+    fetch(url, { method, headers: header, body: data === undefined ? undefined : JSON.stringify(data) })
+      .then(async (r) => {
+        const text = await r.text()
+        success({ statusCode: r.status, data: text ? JSON.parse(text) : '' })
+      })
+      .catch((e) => fail({ errMsg: String(e) }))
+  },
+}
+
+async function main() {
+  parkpass.configure({ baseUrl: apiUrl, wx: fakeWx })
+
+  const owner = await parkpass.login()
+  assert.match(owner.id, /^owner-/)
+  assert.deepEqual(await parkpass.request('POST', '/api/v1/me/vehicles', { plate: '粤b 12345' }), { plate: '粤B12345' })
+  assert.deepEqual((await parkpass.request('GET', '/api/v1/me/cards')).cards, [])
+
+  await assert.rejects(parkpass.request('POST', '/api/v1/me/vehicles', { plate: '粤B1234O' }), (e) => {
+    assert.equal(e.code, 'invalid_plate')
+    assert.equal(e.status, 400)
+    return true
+  })
+
+  // Two hours and a minute later the access token has expired: the client refreshes and retries.
+  const later = new Date(Date.parse((await (await fetch(apiUrl + '/sim/clock')).json()).now) + 121 * 60 * 1000)
+  await fetch(apiUrl + '/sim/clock', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ now: later.toISOString() }) })
+  const before = storage['parkpass.tokens'].token
+  assert.deepEqual((await parkpass.request('GET', '/api/v1/me/vehicles')).vehicles, ['粤B12345'])
+  assert.notEqual(storage['parkpass.tokens'].token, before)
+  assert.equal(logins, 1, 'refreshed, not logged in again')
+
+  // A refresh token that no longer works: the client logs in again with a new wx.login() code.
+  storage['parkpass.tokens'] = { token: 'broken', refresh_token: 'broken' }
+  assert.equal((await parkpass.request('GET', '/api/v1/me')).id, owner.id)
+  assert.equal(logins, 2)
+  console.log('client ok')
+}
+
+main().catch((e) => {
+  console.error(e)
+  process.exit(1)
+})
