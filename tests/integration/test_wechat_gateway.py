@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 from flask import Flask
 from werkzeug.serving import make_server
 
@@ -89,3 +90,31 @@ def test_a_wrong_secret_or_an_unreachable_wechat_is_unavailable_not_a_crash(
         gateway(base, clock, secret="wrong").code_to_session("sim:alice")
     with pytest.raises(WechatUnavailable):
         gateway("http://127.0.0.1:9/", clock).code_to_session("sim:alice")
+
+
+def test_a_token_another_container_replaced_is_refetched_after_40001(
+    dynamodb: str, simulator: tuple[WechatSimulator, str], clock: SimClock
+) -> None:
+    sim, base = simulator
+    first = gateway(base, clock)
+    first.phone_number("sim-phone:13800000001")
+    # Someone fetched a new token behind the cache's back: WeChat now refuses the cached one (40001).
+    first.client.fetch_access_token()
+    first.client.session.set(first.client.access_token_key, "stale-token", 7200)
+    assert gateway(base, clock).phone_number("sim-phone:13800000002") == "13800000002"
+    assert sim.token_fetches == 3
+
+
+def test_messages_sent_through_wechatpy_are_recorded_by_the_simulator(
+    dynamodb: str, simulator: tuple[WechatSimulator, str], clock: SimClock
+) -> None:
+    sim, base = simulator
+    client = gateway(base, clock).client
+    client.wxa.send_subscribe_message("alice", "sim-expiry", {"thing1": {"value": "粤B12345"}}, page="pages/renew")
+    client.message.send_template("alice", "tpl-1", {"first": {"value": "hi"}})
+    listed = requests.get(f"{base}messages", timeout=5).json()["messages"]
+    assert [(m["kind"], m["touser"], m["template_id"]) for m in listed] == [
+        ("subscribe", "alice", "sim-expiry"),
+        ("template", "alice", "tpl-1"),
+    ]
+    assert listed == sim.messages
