@@ -147,3 +147,59 @@ class PlateTaken(Conflict):
 
     def __init__(self, plate: str) -> None:
         super().__init__(f"{plate} is already on another card in this lot")
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"no order with id {order_id!r}")
+
+
+class RenewalNotAllowed(Conflict):
+    """The quote forbids this renewal; the code is the quote's reason (e.g. exceeds_max_renewal_date)."""
+
+    code = "renewal_not_allowed"
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.code = reason
+
+
+class UnpaidOrderExists(Conflict):
+    code = "unpaid_order_exists"
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"order {order_id} for this card is still waiting for payment; pay or close it first")
+        self.order_id = order_id
+
+
+class PaymentRejected(InvalidInput):
+    """A payment notice we will not act on: forged, stale, or not matching its order (a security event)."""
+
+    code = "payment_rejected"
+
+
+class PaymentUnavailable(UpstreamUnavailable):
+    code = "payment_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__("the payment provider did not answer; try again in a moment")
+
+
+class StaleLot(Conflict):
+    """Another change took the lot's next entitlement version first; read the lot again."""
+
+    code = "lot_changed"
+
+    def __init__(self, lot_id: str) -> None:
+        super().__init__(f"lot {lot_id!r} was changed concurrently; read it again")
+
+
+class OrderSettled(Conflict):
+    """The order was already paid (or refunded) by someone else: nothing more to do."""
+
+    code = "order_settled"
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"order {order_id!r} is already settled")

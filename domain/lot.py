@@ -50,6 +50,8 @@ class Lot:
     policy: RenewalPolicy = field(default_factory=RenewalPolicy)
     quota: int | None = None
     """Spaces sold as monthly cards; None when the lot sets no limit."""
+    entitlement_version: int = 0
+    """The last version of the lot's gate feed: every change a gate must learn takes the next one."""
 
     def __post_init__(self) -> None:
         checked_id("lot_id", self.id)

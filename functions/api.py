@@ -13,6 +13,7 @@ from flask import Flask
 from functions.bootstrap import Services, services_from_env
 from functions.errors import install_error_handlers
 from functions.owner_routes import owner_blueprint
+from functions.payment_routes import payment_blueprint
 from functions.views import price_list_json
 from handlers.list_lot_packages import list_lot_packages
 
@@ -36,12 +37,14 @@ def create_app(services: Services, local: LocalMounts | None = None) -> Flask:
         return price_list_json(list_lot_packages(lot_id, services.lots, services.packages))
 
     app.register_blueprint(owner_blueprint(services))
+    app.register_blueprint(payment_blueprint(services))
 
     if local is not None:
         from functions.sim_routes import sim_blueprint
 
         app.register_blueprint(sim_blueprint(local.clock))
         app.register_blueprint(local.wechat.blueprint())
+        app.register_blueprint(local.wechatpay.blueprint())
     return app
 
 

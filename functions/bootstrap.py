@@ -6,7 +6,10 @@ import functools
 from dataclasses import dataclass
 from typing import Protocol
 
+from domain.errors import PaymentUnavailable
+from domain.order import Channel
 from handlers.bind_phone import PhoneNumbers
+from handlers.fulfil_payment import FulfilmentStore, PaymentNotice
 from handlers.log_in_owner import WechatLogin
 from handlers.ports import (
     CardRepository,
@@ -17,6 +20,7 @@ from handlers.ports import (
     PackageRepository,
     SessionTokens,
 )
+from handlers.renewals import OrderRepository, PaymentProvider
 from infra.clock import SystemClock
 from infra.crypto import FieldCipher
 from infra.dynamodb import tables
@@ -36,6 +40,12 @@ class WechatPort(WechatLogin, PhoneNumbers, Protocol):
     """Everything the API asks of WeChat."""
 
 
+class WechatPayPort(PaymentProvider, Protocol):
+    def notice(self, headers: dict[str, str], body: str) -> PaymentNotice:
+        """A verified, decrypted notification; PaymentRejected otherwise."""
+        ...
+
+
 @dataclass(frozen=True)
 class Services:
     clock: Clock
@@ -46,6 +56,16 @@ class Services:
     owners: OwnerRepository
     tokens: SessionTokens
     wechat: WechatPort
+    orders: OrderRepository
+    fulfilments: FulfilmentStore
+    wechatpay: WechatPayPort | None
+    """None when this deployment takes no WeChat Pay payments."""
+
+    def provider(self, channel: Channel) -> PaymentProvider:
+        provider = self.wechatpay if channel is Channel.WECHAT else None
+        if provider is None:
+            raise PaymentUnavailable()
+        return provider
 
 
 def bind_dynamodb(settings: Settings) -> None:
@@ -56,6 +76,8 @@ def bind_dynamodb(settings: Settings) -> None:
 
 
 def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Services:
+    from infra.dynamodb.orders import DynamoFulfilmentStore, DynamoOrderRepository
+    from infra.payments.wechatpay import WechatPayGateway
     from infra.wechat.gateway import WechatGateway
     from infra.wechat.session_storage import DynamoSessionStorage
 
@@ -71,6 +93,9 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
         owners=DynamoOwnerRepository(FieldCipher(secrets.data_key)),
         tokens=SignedTokens(secrets.token_secret, clock),
         wechat=wechat,
+        orders=DynamoOrderRepository(),
+        fulfilments=DynamoFulfilmentStore(),
+        wechatpay=WechatPayGateway(secrets.wechatpay, clock) if secrets.wechatpay else None,
     )
 
 

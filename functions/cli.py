@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         secrets = secrets_from_env()
     except MissingSettings:
-        secrets = local_secrets(None)  # throwaway: seeding encrypts nothing and calls no provider
+        secrets = local_secrets(None).secrets("http://127.0.0.1")  # throwaway: seeding encrypts nothing, calls no one
     s = dynamodb_services(settings, secrets, SimClock(args.clock))
     result = seed_demo(s.clock, s.lots, s.packages, s.owners, s.cards)
     print("seeded: " + (", ".join(result.created) if result.created else "nothing, the demo data exists"))

@@ -19,9 +19,10 @@ from handlers.seed_demo import SeedResult, seed_demo
 from infra.clock import SimClock
 from infra.dynamodb import snapshot, tables
 from infra.dynamodb.embedded import EmbeddedDynamoDB
-from infra.local_secrets import local_secrets
+from infra.local_secrets import SIM_PUBLIC_KEY_ID, local_secrets
 from infra.settings import DEFAULT_REGION, Settings
 from infra.simulators.wechat import WechatSimulator
+from infra.simulators.wechatpay import WechatPaySimulator, public_pem_of
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -71,6 +72,7 @@ class DevStack:
     clock: SimClock = field(init=False)
     services: Services = field(init=False)
     wechat: WechatSimulator = field(init=False)
+    wechatpay: WechatPaySimulator = field(init=False)
     api_url: str = ""
     dynamodb_endpoint: str = ""
     seeded: SeedResult | None = None
@@ -104,12 +106,22 @@ class DevStack:
         tables.create_tables()
         if opts.data_dir is not None:
             self.loaded_items = snapshot.load(opts.data_dir, *self._store())
-        secrets = local_secrets(opts.data_dir)
-        self.wechat = WechatSimulator(secrets.wechat_appid, secrets.wechat_secret, self.clock)
+        made = local_secrets(opts.data_dir)
+        secrets = made.secrets(self.api_url)
+        self.wechat = WechatSimulator(made.wechat_appid, made.wechat_secret, self.clock)
+        self.wechatpay = WechatPaySimulator(
+            mchid=made.mchid,
+            appid=made.wechat_appid,
+            apiv3_key=made.apiv3_key,
+            merchant_public_key_pem=public_pem_of(made.merchant_key_pem),
+            platform_private_key_pem=made.platform_key_pem,
+            platform_key_id=SIM_PUBLIC_KEY_ID,
+            clock=self.clock,
+        )
         self.services = dynamodb_services(settings, secrets, self.clock)
         s = self.services
         self.seeded = seed_demo(s.clock, s.lots, s.packages, s.owners, s.cards)
-        late.app = create_app(self.services, LocalMounts(self.clock, self.wechat))
+        late.app = create_app(self.services, LocalMounts(self.clock, self.wechat, self.wechatpay))
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="api", daemon=True)
         self._thread.start()
         return self

@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel
 from functions.http import parse_body
 from infra.clock import SimClock
 from infra.simulators.wechat import WechatSimulator
+from infra.simulators.wechatpay import WechatPaySimulator
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class LocalMounts:
 
     clock: SimClock
     wechat: WechatSimulator
+    wechatpay: WechatPaySimulator
 
 
 class SetClock(BaseModel):

@@ -6,12 +6,14 @@ from typing import Any
 
 from domain.lot import Lot
 from domain.money import yuan_text
+from domain.order import Order
 from domain.owner import Owner
 from domain.package import Package
 from domain.phone import masked_phone
 from handlers.list_lot_packages import PriceList
 from handlers.my_cards import CardView
 from handlers.ports import IssuedTokens
+from handlers.renewals import PackageOffer
 
 
 def lot_json(lot: Lot) -> dict[str, Any]:
@@ -60,4 +62,35 @@ def card_json(view: CardView) -> dict[str, Any]:
         "valid_until": card.valid_until.isoformat() if card.valid_until else None,
         "state": view.state.value,
         "days_left": view.days_left,
+    }
+
+
+def offer_json(offer: PackageOffer) -> dict[str, Any]:
+    q = offer.quote
+    return {
+        **package_json(offer.package),
+        "enabled": offer.package.enabled,
+        "amount_fen": q.amount_fen,
+        "amount_yuan": yuan_text(q.amount_fen),
+        "new_valid_from": q.new_valid_from.isoformat(),
+        "new_valid_until": q.new_valid_until.isoformat(),
+        "allowed": q.allowed,
+        "reason": q.reason.value if q.reason else None,
+        "limit": q.limit.isoformat() if q.limit else None,
+    }
+
+
+def order_json(order: Order) -> dict[str, Any]:
+    return {
+        "order_id": order.id,
+        "out_trade_no": order.id,
+        "card_id": order.card_id,
+        "package_id": order.package.id,
+        "channel": order.channel.value,
+        "state": order.state.value,
+        "amount_fen": order.amount_fen,
+        "new_valid_from": (order.new_valid_from or order.quoted_from).isoformat(),
+        "new_valid_until": (order.new_valid_until or order.quoted_until).isoformat(),
+        "expires_at": order.expires_at.isoformat(),
+        "paid_at": order.paid_at.isoformat() if order.paid_at else None,
     }

@@ -6,35 +6,70 @@ import base64
 import json
 import os
 import secrets
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from infra.settings import Secrets
+from infra.settings import Secrets, WechatPayConfig
 
 FILE_NAME = "secrets.json"
 SIM_APPID = "wx00000000parkpass"
+SIM_MCHID = "1900000109"
+SIM_PUBLIC_KEY_ID = "PUB_KEY_ID_0119000001092026112300000000"
 
 
-def local_secrets(data_dir: Path | None) -> Secrets:
+@dataclass(frozen=True)
+class LocalSecrets:
+    token_secret: str = field(repr=False)
+    data_key: str = field(repr=False)
+    wechat_secret: str = field(repr=False)
+    merchant_key_pem: str = field(repr=False)
+    """The merchant's API key: ParkPass signs with it, the WeChat Pay simulator checks with its public half."""
+    platform_key_pem: str = field(repr=False)
+    """The WeChat Pay simulator's key: it signs, ParkPass checks with the public half."""
+    apiv3_key: str = field(repr=False)
+    wechat_appid: str = SIM_APPID
+    mchid: str = SIM_MCHID
+
+    def secrets(self, api_url: str) -> Secrets:
+        from infra.simulators.wechatpay import public_pem_of
+
+        return Secrets(
+            token_secret=base64.b64decode(self.token_secret),
+            data_key=base64.b64decode(self.data_key),
+            wechat_appid=self.wechat_appid,
+            wechat_secret=self.wechat_secret,
+            wechatpay=WechatPayConfig(
+                mchid=self.mchid,
+                appid=self.wechat_appid,
+                merchant_key_pem=self.merchant_key_pem,
+                merchant_serial="5157F09EFDC096DE15EBE81A47057A7200000001",
+                apiv3_key=self.apiv3_key,
+                platform_public_key_pem=public_pem_of(self.platform_key_pem),
+                platform_public_key_id=SIM_PUBLIC_KEY_ID,
+                notify_url=f"{api_url}/api/v1/payments/wechat/notify",
+                gateway=f"{api_url}/sim/wechatpay",
+            ),
+        )
+
+
+def local_secrets(data_dir: Path | None) -> LocalSecrets:
     """Load `data_dir/secrets.json`, or make new secrets (and write them there when there is a data dir)."""
     path = data_dir / FILE_NAME if data_dir is not None else None
     if path is not None and path.exists():
-        raw = json.loads(path.read_text())
-        return Secrets(
-            token_secret=base64.b64decode(raw["token_secret"]),
-            data_key=base64.b64decode(raw["data_key"]),
-            wechat_appid=raw["wechat_appid"],
-            wechat_secret=raw["wechat_secret"],
-        )
-    made = Secrets(secrets.token_bytes(32), secrets.token_bytes(32), SIM_APPID, secrets.token_hex(16))
+        return LocalSecrets(**json.loads(path.read_text()))
+    from infra.simulators.wechatpay import new_rsa_key, private_pem
+
+    made = LocalSecrets(
+        token_secret=base64.b64encode(secrets.token_bytes(32)).decode(),
+        data_key=base64.b64encode(secrets.token_bytes(32)).decode(),
+        wechat_secret=secrets.token_hex(16),
+        merchant_key_pem=private_pem(new_rsa_key()),
+        platform_key_pem=private_pem(new_rsa_key()),
+        apiv3_key=secrets.token_hex(16),
+    )
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        raw = {
-            "token_secret": base64.b64encode(made.token_secret).decode(),
-            "data_key": base64.b64encode(made.data_key).decode(),
-            "wechat_appid": made.wechat_appid,
-            "wechat_secret": made.wechat_secret,
-        }
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
-            json.dump(raw, f)
+            json.dump(made.__dict__, f)
     return made

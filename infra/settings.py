@@ -15,6 +15,20 @@ class MissingSettings(RuntimeError):
 
 
 @dataclass(frozen=True)
+class WechatPayConfig:
+    mchid: str
+    appid: str
+    merchant_key_pem: str = field(repr=False)
+    merchant_serial: str
+    apiv3_key: str = field(repr=False)
+    platform_public_key_pem: str
+    platform_public_key_id: str
+    """Starts with PUB_KEY_ID_; the Wechatpay-Serial of everything WeChat Pay signs."""
+    notify_url: str
+    gateway: str = "https://api.mch.weixin.qq.com"
+
+
+@dataclass(frozen=True)
 class Secrets:
     token_secret: bytes
     """Signs our session tokens."""
@@ -22,6 +36,8 @@ class Secrets:
     """AES-256 key for personal data at rest (phone numbers, session keys)."""
     wechat_appid: str
     wechat_secret: str = field(repr=False)
+    wechatpay: WechatPayConfig | None = None
+    """None: this deployment takes no WeChat Pay payments."""
 
 
 @dataclass(frozen=True)
@@ -59,4 +75,26 @@ def secrets_from_env() -> Secrets:
         data_key=data_key,
         wechat_appid=os.environ["PARKPASS_WECHAT_APPID"],
         wechat_secret=os.environ["PARKPASS_WECHAT_SECRET"],
+        wechatpay=_wechatpay_from_env(os.environ["PARKPASS_WECHAT_APPID"]),
+    )
+
+
+def _wechatpay_from_env(appid: str) -> WechatPayConfig | None:
+    if not os.environ.get("PARKPASS_WECHATPAY_MCHID"):
+        return None
+    names = ("MERCHANT_KEY", "MERCHANT_SERIAL", "APIV3_KEY", "PUBLIC_KEY", "PUBLIC_KEY_ID", "NOTIFY_URL")
+    missing = [f"PARKPASS_WECHATPAY_{n}" for n in names if not os.environ.get(f"PARKPASS_WECHATPAY_{n}")]
+    if missing:
+        raise MissingSettings("set " + ", ".join(missing))
+    env = {n: os.environ[f"PARKPASS_WECHATPAY_{n}"] for n in names}
+    return WechatPayConfig(
+        mchid=os.environ["PARKPASS_WECHATPAY_MCHID"],
+        appid=appid,
+        merchant_key_pem=env["MERCHANT_KEY"],
+        merchant_serial=env["MERCHANT_SERIAL"],
+        apiv3_key=env["APIV3_KEY"],
+        platform_public_key_pem=env["PUBLIC_KEY"],
+        platform_public_key_id=env["PUBLIC_KEY_ID"],
+        notify_url=env["NOTIFY_URL"],
+        gateway=os.environ.get("PARKPASS_WECHATPAY_GATEWAY", "https://api.mch.weixin.qq.com"),
     )

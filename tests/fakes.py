@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
@@ -9,17 +11,23 @@ from domain.card import Card
 from domain.errors import (
     LoginCodeInvalid,
     LoginCodeUsed,
+    OrderSettled,
     PhoneCodeInvalid,
     PlateTaken,
     StaleCard,
+    StaleLot,
     TooManyVehicles,
+    UnpaidOrderExists,
 )
 from domain.lot import Lot
+from domain.order import Entitlement, Fulfilment, LedgerEntry, Order, OrderState
 from domain.owner import Owner
 from domain.package import Package
 from functions.bootstrap import Services
+from functions.sim_routes import LocalMounts
 from handlers.log_in_owner import WechatSession
 from handlers.ports import Clock
+from infra.clock import SimClock
 from infra.tokens import SignedTokens
 
 
@@ -157,15 +165,83 @@ class CountingIds:
         return f"{kind}-{self.count}"
 
 
+class FakeOrders:
+    def __init__(self) -> None:
+        self.items: dict[str, Order] = {}
+        self.keys: dict[tuple[str, str], str] = {}
+
+    def get(self, order_id: str) -> Order | None:
+        return self.items.get(order_id)
+
+    def create(self, order: Order, idempotency_key: str) -> Order:
+        earlier = self.keys.get((order.owner_id, idempotency_key))
+        if earlier:
+            return self.items[earlier]
+        waiting = [o for o in self.items.values() if o.card_id == order.card_id and o.state is OrderState.PENDING]
+        if waiting:
+            raise UnpaidOrderExists(waiting[0].id)
+        self.items[order.id] = order
+        self.keys[(order.owner_id, idempotency_key)] = order.id
+        return order
+
+
+class FakeFulfilments:
+    """Applies a fulfilment all at once, with the same conditions as the DynamoDB transaction."""
+
+    def __init__(self, orders: FakeOrders, cards: FakeCards, lots: FakeLots) -> None:
+        self.orders, self.cards, self.lots = orders, cards, lots
+        self.ledger: list[LedgerEntry] = []
+        self.events: list[tuple[int, Entitlement]] = []
+        self.before_commit: Callable[[], None] = lambda: None
+
+    def commit(self, f: Fulfilment, card_version: int, lot_version: int) -> None:
+        self.before_commit()
+        if self.orders.items[f.order.id].state not in (OrderState.PENDING, OrderState.CLOSED):
+            raise OrderSettled(f.order.id)
+        if self.cards.items[f.card.id].version != card_version:
+            raise StaleCard(f.card.id)
+        lot = self.lots.items[f.order.lot_id]
+        if lot.entitlement_version != lot_version:
+            raise StaleLot(lot.id)
+        self.orders.items[f.order.id] = f.order
+        self.cards.items[f.card.id] = replace(f.card, version=card_version + 1)
+        self.ledger.append(f.ledger)
+        self.events.extend((lot_version + i, e) for i, e in enumerate(f.entitlements, start=1))
+        self.lots.items[lot.id] = replace(lot, entitlement_version=lot_version + len(f.entitlements))
+
+
 def fake_services(now: datetime, clock: Clock | None = None) -> Services:
     clock = clock or FixedClock(now)
+    lots, cards, orders = FakeLots(), FakeCards(), FakeOrders()
     return Services(
         clock=clock,
         ids=CountingIds(),
-        lots=FakeLots(),
+        lots=lots,
         packages=FakePackages(),
-        cards=FakeCards(),
+        cards=cards,
         owners=FakeOwners(),
         tokens=SignedTokens(b"test-token-secret", clock),
         wechat=FakeWechat(),
+        orders=orders,
+        fulfilments=FakeFulfilments(orders, cards, lots),
+        wechatpay=None,
     )
+
+
+@functools.cache
+def _sim_keys() -> tuple[str, str]:
+    from infra.simulators.wechatpay import new_rsa_key, private_pem
+
+    return private_pem(new_rsa_key()), private_pem(new_rsa_key())
+
+
+def local_mounts(clock: SimClock) -> LocalMounts:
+    """The local stack's simulators, for tests that build the app themselves."""
+    from infra.simulators.wechat import WechatSimulator
+    from infra.simulators.wechatpay import WechatPaySimulator, public_pem_of
+
+    merchant, platform = _sim_keys()
+    wechatpay = WechatPaySimulator(
+        "1900000109", "wx-appid", "k" * 32, public_pem_of(merchant), platform, "PUB_KEY_ID_1", clock
+    )
+    return LocalMounts(clock, WechatSimulator("wx-appid", "secret", clock), wechatpay)

@@ -79,6 +79,7 @@ def _lot(item: LotItem) -> Lot:
         name=item.name,
         timezone=item.timezone,
         quota=_opt_int(item.quota),
+        entitlement_version=int(item.entitlement_version or 0),
         policy=RenewalPolicy(
             mode=RenewalMode(item.renewal_mode),
             max_until=_date(item.max_until),

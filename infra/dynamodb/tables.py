@@ -12,6 +12,7 @@ from typing import ClassVar
 from pynamodb.attributes import (
     BinaryAttribute,
     BooleanAttribute,
+    JSONAttribute,
     ListAttribute,
     NumberAttribute,
     TTLAttribute,
@@ -49,6 +50,8 @@ class LotItem(_Table):
     max_until = UnicodeAttribute(null=True)
     max_months_ahead = NumberAttribute(null=True)
     online_renewal = BooleanAttribute()
+    entitlement_version = NumberAttribute(null=True)
+    """Last version of the lot's gate feed; moved only inside the transaction that writes the events."""
 
 
 class PackageItem(_Table):
@@ -123,7 +126,9 @@ class ClaimItem(_Table):
     """Uniqueness: one item per thing only one may hold.
 
     `wx-openid:<openid>` and `wx-unionid:<unionid>` point at an owner;
-    `plate:<lot_id>:<plate>` points at the card that holds the plate in that lot.
+    `plate:<lot_id>:<plate>` points at the card that holds the plate in that lot;
+    `order-key:<owner_id>:<key>` at the order made with that idempotency key;
+    `unpaid:<card_id>` at the card's one order waiting for payment.
     A claim is written with attribute_not_exists in the same transaction as its holder.
     """
 
@@ -135,6 +140,7 @@ class ClaimItem(_Table):
     claim = UnicodeAttribute(hash_key=True)
     owner_id = UnicodeAttribute()
     card_id = UnicodeAttribute(null=True)
+    order_id = UnicodeAttribute(null=True)
 
 
 class CacheItem(_Table):
@@ -150,7 +156,103 @@ class CacheItem(_Table):
     expires_at = TTLAttribute(null=True)
 
 
-TABLES: tuple[type[_Table], ...] = (LotItem, PackageItem, CardItem, OwnerItem, ClaimItem, CacheItem)
+class PendingOrders(GlobalSecondaryIndex["OrderItem"]):
+    """Sparse: only orders waiting for payment carry `pending`, so the sweep reads just those."""
+
+    class Meta:
+        index_name = "pending"
+        projection = AllProjection()
+
+    pending = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class OrderItem(_Table):
+    suffix = "orders"
+
+    class Meta(_Table.Meta):
+        table_name = "parkpass-orders"
+
+    order_id = UnicodeAttribute(hash_key=True)
+    owner_id = UnicodeAttribute()
+    card_id = UnicodeAttribute()
+    lot_id = UnicodeAttribute()
+    package = JSONAttribute()
+    amount_fen = NumberAttribute()
+    channel = UnicodeAttribute()
+    quoted_from = UnicodeAttribute()
+    quoted_until = UnicodeAttribute()
+    state = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    expires_at = UnicodeAttribute()
+    paid_at = UnicodeAttribute(null=True)
+    transaction_id = UnicodeAttribute(null=True)
+    new_valid_from = UnicodeAttribute(null=True)
+    new_valid_until = UnicodeAttribute(null=True)
+    pending = UnicodeAttribute(null=True)
+
+    pending_orders = PendingOrders()
+
+
+class LedgerByLot(GlobalSecondaryIndex["LedgerItem"]):
+    class Meta:
+        index_name = "by_lot"
+        projection = AllProjection()
+
+    lot_id = UnicodeAttribute(hash_key=True)
+    booked_at = UnicodeAttribute(range_key=True)
+
+
+class LedgerItem(_Table):
+    """Money in and out, one item per movement; the key makes a second booking of one payment impossible."""
+
+    suffix = "ledger"
+
+    class Meta(_Table.Meta):
+        table_name = "parkpass-ledger"
+
+    entry_id = UnicodeAttribute(hash_key=True)
+    lot_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    card_id = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    amount_fen = NumberAttribute()
+    channel = UnicodeAttribute()
+    transaction_id = UnicodeAttribute()
+    booked_at = UnicodeAttribute()
+
+    by_lot = LedgerByLot()
+
+
+class EntitlementItem(_Table):
+    """The gate feed of a lot: versions without gaps, written with the change they announce."""
+
+    suffix = "entitlements"
+
+    class Meta(_Table.Meta):
+        table_name = "parkpass-entitlements"
+
+    lot_id = UnicodeAttribute(hash_key=True)
+    version = NumberAttribute(range_key=True)
+    plate = UnicodeAttribute()
+    card_id = UnicodeAttribute()
+    valid_from = UnicodeAttribute(null=True)
+    valid_until = UnicodeAttribute(null=True)
+    state = UnicodeAttribute()
+    issued_at = UnicodeAttribute()
+
+
+TABLES: tuple[type[_Table], ...] = (
+    LotItem,
+    PackageItem,
+    CardItem,
+    OwnerItem,
+    ClaimItem,
+    CacheItem,
+    OrderItem,
+    LedgerItem,
+    EntitlementItem,
+)
 
 
 def bind(

@@ -72,7 +72,21 @@ def test_every_owner_route_that_takes_an_id_answers_404_for_another_owners_thing
 ) -> None:
     alice = login(api, "sim:alice")
     api.post("/api/v1/me/vehicles", json={"plate": "粤B54321"}, headers=bearer(alice))
-    alices = {"card_id": give_card(local_stack, alice["owner"]["id"], "粤B54321"), "plate": "粤B54321"}
+    card_id = give_card(local_stack, alice["owner"]["id"], "粤B54321")
+    order = api.post(
+        f"/api/v1/cards/{card_id}/renewals",
+        json={"package_id": "demo-1m", "channel": "wechat", "idempotency_key": "alice-order-1"},
+        headers=bearer(alice),
+    )
+    assert order.status_code == 201, order.text
+    alices = {"card_id": card_id, "plate": "粤B54321", "order_id": order.json()["order_id"]}
+    valid_bodies = {
+        "/api/v1/cards/{card_id}/renewals": {
+            "package_id": "demo-1m",
+            "channel": "wechat",
+            "idempotency_key": "bob-tries-1",
+        }
+    }
     bob = bearer(login(api, "sim:bob"))
 
     routes = [
@@ -80,13 +94,13 @@ def test_every_owner_route_that_takes_an_id_answers_404_for_another_owners_thing
         for method, template in sorted(contract.operations())
         if "{" in template and contract.spec()["paths"][template][method.lower()].get("security")
     ]
-    assert len(routes) >= 2
+    assert len(routes) >= 5
     for method, template in routes:
         path = template
         for name, value in alices.items():  # a new route with another kind of id must be added here
             path = path.replace("{" + name + "}", value)
         assert "{" not in path, f"no test value for {template}"
-        r = api.request(method, path, headers=bob)
+        r = api.request(method, path, headers=bob, json=valid_bodies.get(template))
         assert r.status_code == 404, (method, template, r.text)
     # ...and alice still has both.
     assert api.get(f"/api/v1/cards/{alices['card_id']}", headers=bearer(alice)).status_code == 200

@@ -8,11 +8,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from functions.api import create_app
-from functions.sim_routes import LocalMounts
 from handlers.seed_demo import seed_demo
 from infra.clock import SimClock
-from infra.simulators.wechat import WechatSimulator
-from tests.fakes import fake_services
+from tests.fakes import fake_services, local_mounts
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
@@ -88,13 +86,9 @@ def test_sim_routes_exist_only_in_the_local_stack(client: FlaskClient) -> None:
     assert client.get("/sim/wechat/messages").status_code == 404
 
 
-def _local(clock: SimClock) -> LocalMounts:
-    return LocalMounts(clock, WechatSimulator("wx-appid", "secret", clock))
-
-
 def test_sim_clock_moves_the_clock_the_api_uses() -> None:
     clock = SimClock(NOW)
-    app = create_app(fake_services(NOW, clock), _local(clock))
+    app = create_app(fake_services(NOW, clock), local_mounts(clock))
     c = app.test_client()
     r = c.post("/sim/clock", json={"now": "2026-12-05T10:00:00+08:00"})
     assert r.status_code == 200
@@ -113,7 +107,7 @@ def test_sim_clock_moves_the_clock_the_api_uses() -> None:
 )
 def test_sim_clock_refuses_bad_input_with_a_json_400(body: object, code: str) -> None:
     clock = SimClock(NOW)
-    app = create_app(fake_services(NOW, clock), _local(clock))
+    app = create_app(fake_services(NOW, clock), local_mounts(clock))
     r = app.test_client().post("/sim/clock", json=body)
     assert r.status_code == 400 and error_of(r)["code"] == code
     assert abs((clock.now() - NOW).total_seconds()) < 60

@@ -9,19 +9,16 @@ from openapi_spec_validator import validate
 
 import domain.errors
 import functions.http
+from domain.renewal import Refusal
 from functions.api import create_app
-from functions.sim_routes import LocalMounts
 from infra.clock import SimClock
-from infra.simulators.wechat import WechatSimulator
 from tests import contract
-from tests.fakes import fake_services
+from tests.fakes import fake_services, local_mounts
 
 
 def _flask_operations() -> set[tuple[str, str]]:
     clock = SimClock()
-    app = create_app(
-        fake_services(datetime(2026, 11, 23, tzinfo=UTC), clock), LocalMounts(clock, WechatSimulator("a", "s", clock))
-    )
+    app = create_app(fake_services(datetime(2026, 11, 23, tzinfo=UTC), clock), local_mounts(clock))
     return {
         (method, re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule))
         for rule in app.url_map.iter_rules()
@@ -49,4 +46,5 @@ def test_every_domain_error_code_is_listed_once_in_the_spec() -> None:
         for obj in vars(module).values()
         if isinstance(obj, type) and issubclass(obj, domain.errors.DomainError) and obj is not domain.errors.DomainError
     }
+    codes |= {reason.value for reason in Refusal}  # RenewalNotAllowed answers with the quote's reason
     assert codes - set(listed) == set()

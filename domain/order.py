@@ -1,0 +1,129 @@
+"""Renewal orders and what a payment does: the period bought, the ledger line, the gate's news.
+
+The order keeps a snapshot of the package it sold, so a later price change or
+a disabled package never alters what was paid for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from enum import StrEnum
+
+from domain.card import Card, CardState
+from domain.lot import Lot
+from domain.package import Package
+from domain.renewal import quote
+
+
+class Channel(StrEnum):
+    WECHAT = "wechat"
+    ALIPAY = "alipay"
+
+
+class OrderState(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    CLOSED = "closed"
+    REFUNDED = "refunded"
+
+
+@dataclass(frozen=True)
+class Order:
+    id: str
+    """Also the out_trade_no sent to the provider."""
+    owner_id: str
+    card_id: str
+    lot_id: str
+    package: Package
+    amount_fen: int
+    channel: Channel
+    quoted_from: date
+    quoted_until: date
+    state: OrderState
+    created_at: datetime
+    expires_at: datetime
+    """An unpaid order closes then (here and at the provider)."""
+    paid_at: datetime | None = None
+    transaction_id: str | None = None
+    new_valid_from: date | None = None
+    new_valid_until: date | None = None
+    """The period the payment actually bought (it may differ from the quote if the card changed)."""
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    id: str
+    lot_id: str
+    order_id: str
+    card_id: str
+    owner_id: str
+    amount_fen: int
+    channel: Channel
+    transaction_id: str
+    booked_at: datetime
+
+
+@dataclass(frozen=True)
+class Entitlement:
+    """What a gate must do for one plate from now on; absolute dates, so a replay cannot extend twice."""
+
+    lot_id: str
+    plate: str
+    card_id: str
+    valid_from: date | None
+    valid_until: date | None
+    state: CardState
+    issued_at: datetime
+
+
+@dataclass(frozen=True)
+class Fulfilment:
+    order: Order
+    card: Card
+    ledger: LedgerEntry
+    entitlements: tuple[Entitlement, ...]
+    was: OrderState
+    """The order's state before: a pending order still holds its card's one unpaid slot."""
+
+
+def fulfil(order: Order, card: Card, lot: Lot, paid_at: datetime, transaction_id: str) -> Fulfilment:
+    """What a confirmed payment changes, computed from the card as it is now.
+
+    The payment buys the package's duration: if the card changed since the
+    quote (an admin fix, a pause), the period runs on from the card's present
+    end. A paid order is never refused, not even for the max date.
+    """
+    today = lot.today(paid_at)
+    bought = quote(card, replace(order.package, enabled=True), lot, today)
+    running = card.valid_until is not None and card.valid_until >= today
+    renewed = replace(
+        card,
+        valid_from=card.valid_from if running else bought.new_valid_from,
+        valid_until=bought.new_valid_until,
+        state=CardState.ACTIVE if card.state in (CardState.PENDING, CardState.EXPIRED) else card.state,
+    )
+    paid = replace(
+        order,
+        state=OrderState.PAID,
+        paid_at=paid_at,
+        transaction_id=transaction_id,
+        new_valid_from=bought.new_valid_from,
+        new_valid_until=bought.new_valid_until,
+    )
+    ledger = LedgerEntry(
+        id=f"payment:{order.id}",
+        lot_id=order.lot_id,
+        order_id=order.id,
+        card_id=card.id,
+        owner_id=order.owner_id,
+        amount_fen=order.amount_fen,
+        channel=order.channel,
+        transaction_id=transaction_id,
+        booked_at=paid_at,
+    )
+    news = tuple(
+        Entitlement(lot.id, plate, card.id, renewed.valid_from, renewed.valid_until, renewed.state, paid_at)
+        for plate in card.plates
+    )
+    return Fulfilment(paid, renewed, ledger, news, order.state)

@@ -1,0 +1,78 @@
+"""Choosing a package, ordering a renewal, and the providers' payment notifications."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+from flask import Blueprint, Response, request
+from pydantic import BaseModel, Field
+
+from domain.errors import PaymentRejected, PaymentUnavailable
+from domain.order import Channel
+from functions.auth import current_owner_id
+from functions.bootstrap import Services
+from functions.http import parse_body
+from functions.views import offer_json, order_json
+from handlers.fulfil_payment import fulfil_payment
+from handlers.renewals import my_order, offers_for_card, order_renewal
+
+security = logging.getLogger("parkpass.security")
+
+
+class RenewalBody(BaseModel):
+    package_id: str = Field(min_length=1, max_length=64)
+    channel: Literal["wechat", "alipay"]
+    idempotency_key: str = Field(min_length=8, max_length=64)
+
+
+def payment_blueprint(s: Services) -> Blueprint:
+    bp = Blueprint("payments", __name__, url_prefix="/api/v1")
+
+    @bp.get("/cards/<card_id>/packages")
+    def packages(card_id: str) -> dict[str, Any]:
+        owner_id = current_owner_id(s.tokens)
+        offers = offers_for_card(owner_id, card_id, s.cards, s.lots, s.packages, s.clock)
+        return {"card_id": card_id, "packages": [offer_json(o) for o in offers]}
+
+    @bp.post("/cards/<card_id>/renewals")
+    def renew(card_id: str) -> tuple[dict[str, Any], int]:
+        owner_id = current_owner_id(s.tokens)
+        body = parse_body(RenewalBody)
+        channel = Channel(body.channel)
+        made = order_renewal(
+            owner_id,
+            card_id,
+            body.package_id,
+            channel,
+            body.idempotency_key,
+            cards=s.cards,
+            lots=s.lots,
+            packages=s.packages,
+            owners=s.owners,
+            orders=s.orders,
+            provider=s.provider(channel),
+            ids=s.ids,
+            clock=s.clock,
+        )
+        return {**order_json(made.order), "payment": made.payment}, 201
+
+    @bp.get("/orders/<order_id>")
+    def order(order_id: str) -> dict[str, Any]:
+        return order_json(my_order(current_owner_id(s.tokens), order_id, s.orders))
+
+    @bp.post("/payments/wechat/notify")
+    def wechat_notify() -> Response | tuple[str, int]:
+        if s.wechatpay is None:
+            raise PaymentUnavailable()
+        headers = {k: v for k, v in request.headers.items() if k.lower().startswith("wechatpay-")}
+        try:
+            notice = s.wechatpay.notice(headers, request.get_data(as_text=True))
+        except PaymentRejected as e:
+            security.warning("WeChat Pay notification rejected: %s", e.message)
+            raise
+        fulfil_payment(notice, s.orders, s.cards, s.lots, s.fulfilments)
+        # Only now, after the commit: any 2xx stops WeChat Pay's retries.
+        return "", 204
+
+    return bp

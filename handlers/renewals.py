@@ -1,0 +1,141 @@
+"""Choosing a package and ordering a renewal: the server quotes, the provider is asked to prepay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+from domain.card import Card
+from domain.errors import CardNotFound, InvalidInput, LotNotFound, OrderNotFound, PackageNotFound, RenewalNotAllowed
+from domain.ids import checked_id
+from domain.lot import Lot
+from domain.order import Channel, Order, OrderState
+from domain.package import Package
+from domain.renewal import Quote, quote
+from handlers.ports import CardRepository, Clock, IdSource, LotRepository, OwnerRepository, PackageRepository
+
+UNPAID_ORDER_LIFETIME = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class PaymentStatus:
+    """What the provider says of an order."""
+
+    paid: bool
+    transaction_id: str | None = None
+    amount_fen: int | None = None
+    paid_at: Any = None
+
+
+class PaymentProvider(Protocol):
+    def prepay(self, order: Order, payer_id: str) -> dict[str, str]:
+        """Open the payment at the provider; answer what the client needs to pay (e.g. wx.requestPayment)."""
+        ...
+
+    def query(self, order: Order) -> PaymentStatus: ...
+
+    def close(self, order: Order) -> None: ...
+
+
+class OrderRepository(Protocol):
+    def get(self, order_id: str) -> Order | None: ...
+
+    def create(self, order: Order, idempotency_key: str) -> Order:
+        """Store a new order, or answer the order already made with this owner's key.
+
+        UnpaidOrderExists when the card has another order waiting for payment.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class PackageOffer:
+    package: Package
+    quote: Quote
+
+
+@dataclass(frozen=True)
+class OrderToPay:
+    order: Order
+    payment: dict[str, str]
+
+
+def _my_card(owner_id: str, card_id: str, cards: CardRepository, lots: LotRepository) -> tuple[Card, Lot]:
+    card = cards.get(checked_id("card_id", card_id))
+    if card is None or card.owner_id != owner_id:
+        raise CardNotFound(card_id)
+    lot = lots.get(card.lot_id)
+    if lot is None:
+        raise LotNotFound(card.lot_id)
+    return card, lot
+
+
+def offers_for_card(
+    owner_id: str, card_id: str, cards: CardRepository, lots: LotRepository, packages: PackageRepository, clock: Clock
+) -> list[PackageOffer]:
+    """Every package of the card's lot with what it would buy today, allowed or not (and why)."""
+    card, lot = _my_card(owner_id, card_id, cards, lots)
+    today = lot.today(clock.now())
+    listed = sorted(packages.list_for_lot(lot.id), key=lambda p: (p.price_fen, p.id))
+    return [PackageOffer(p, quote(card, p, lot, today)) for p in listed]
+
+
+def order_renewal(
+    owner_id: str,
+    card_id: str,
+    package_id: str,
+    channel: Channel,
+    idempotency_key: str,
+    *,
+    cards: CardRepository,
+    lots: LotRepository,
+    packages: PackageRepository,
+    owners: OwnerRepository,
+    orders: OrderRepository,
+    provider: PaymentProvider,
+    ids: IdSource,
+    clock: Clock,
+) -> OrderToPay:
+    if not 8 <= len(idempotency_key) <= 64:
+        raise InvalidInput("idempotency_key must be 8 to 64 characters, the same for retries of one purchase")
+    card, lot = _my_card(owner_id, card_id, cards, lots)
+    package = packages.get(lot.id, checked_id("package_id", package_id))
+    if package is None:
+        raise PackageNotFound(package_id)
+    now = clock.now()
+    offer = quote(card, package, lot, lot.today(now))
+    if not offer.allowed and offer.reason is not None:
+        limit = f" (limit {offer.limit.isoformat()})" if offer.limit else ""
+        raise RenewalNotAllowed(
+            offer.reason.value, f"this package cannot be bought online now: {offer.reason.value}{limit}"
+        )
+    draft = Order(
+        id=ids.new_id("order"),
+        owner_id=owner_id,
+        card_id=card.id,
+        lot_id=lot.id,
+        package=package,
+        amount_fen=offer.amount_fen,
+        channel=channel,
+        quoted_from=offer.new_valid_from,
+        quoted_until=offer.new_valid_until,
+        state=OrderState.PENDING,
+        created_at=now,
+        expires_at=now + UNPAID_ORDER_LIFETIME,
+    )
+    order = orders.create(draft, idempotency_key)
+    if order.state is not OrderState.PENDING:
+        return OrderToPay(order, {})
+    owner = owners.get(owner_id)
+    if owner is None:
+        raise CardNotFound(card_id)
+    # Asked after the order is stored, so a payment can never arrive for an order we do not know.
+    return OrderToPay(order, provider.prepay(order, owner.openid))
+
+
+def my_order(owner_id: str, order_id: str, orders: OrderRepository) -> Order:
+    order = orders.get(checked_id("order_id", order_id))
+    if order is None or order.owner_id != owner_id:
+        raise OrderNotFound(order_id)
+    return order
