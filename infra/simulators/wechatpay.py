@@ -163,7 +163,7 @@ class WechatPaySimulator:
                 send()
         return True
 
-    def notification(self, out_trade_no: str, **overrides: Any) -> tuple[dict[str, str], str]:
+    def notification(self, out_trade_no: str, /, **overrides: Any) -> tuple[dict[str, str], str]:
         """The signed, encrypted notification for a paid transaction; `overrides` change the resource."""
         with self._lock:
             resource = {**_public(self.transactions[out_trade_no]), **overrides}

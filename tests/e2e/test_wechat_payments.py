@@ -1,0 +1,260 @@
+"""Renewal and payment through WeChat Pay v3 (wechatpayv3 against the simulator), over HTTP."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+from domain.calendar import add_months
+from functions.dev_stack import DevStack
+from infra.dynamodb.request_counter import DynamoRequestCounter
+from infra.dynamodb.tables import EntitlementItem, LedgerItem, transaction_connection
+from tests.e2e.api_client import ApiClient, json_error
+
+DEMO_CARD_ENDS = date(2026, 12, 3)
+
+
+@pytest.fixture
+def stack(moto_server: str) -> Iterator[DevStack]:
+    from datetime import datetime
+
+    from functions.dev_stack import DevStackOptions
+    from tests.e2e.conftest import _stacks
+
+    opts = DevStackOptions(
+        port=0,
+        dynamodb_endpoint=moto_server,
+        table_prefix=f"pay{next(_stacks)}",
+        clock=datetime.fromisoformat("2026-11-23T10:00:00+08:00"),
+    )
+    s = DevStack(opts).start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def api(stack: DevStack) -> ApiClient:
+    return ApiClient(stack.api_url)
+
+
+@pytest.fixture
+def owner(api: ApiClient) -> dict[str, str]:
+    r = api.post("/api/v1/auth/login", json={"code": "sim:demo-owner"})
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def order(api: ApiClient, owner: dict[str, str], package: str = "demo-3m", key: str = "renew-0001") -> dict[str, Any]:
+    r = api.post(
+        "/api/v1/cards/card-demo/renewals",
+        json={"package_id": package, "channel": "wechat", "idempotency_key": key},
+        headers=owner,
+    )
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def card(api: ApiClient, owner: dict[str, str]) -> dict[str, Any]:
+    return api.get("/api/v1/cards/card-demo", headers=owner).json()  # type: ignore[no-any-return]
+
+
+def ledger() -> list[LedgerItem]:
+    return list(LedgerItem.by_lot.query("demo-lot"))
+
+
+def events() -> list[EntitlementItem]:
+    return list(EntitlementItem.query("demo-lot"))
+
+
+def notify(stack: DevStack, headers: dict[str, str], body: str) -> requests.Response:
+    return requests.post(
+        f"{stack.api_url}/api/v1/payments/wechat/notify", data=body.encode(), headers=headers, timeout=10
+    )
+
+
+def paid_quietly(stack: DevStack, order_id: str) -> tuple[dict[str, str], str]:
+    """The payer pays, but the simulator keeps the notification for the test to deliver."""
+    stack.wechatpay.deliver = False
+    assert stack.wechatpay.pay(order_id)
+    return stack.wechatpay.notification(order_id)
+
+
+def test_demo_owner_renews_three_months_and_the_card_ends_where_the_quote_said(
+    api: ApiClient, owner: dict[str, str], stack: DevStack
+) -> None:
+    offers = {p["id"]: p for p in api.get("/api/v1/cards/card-demo/packages", headers=owner).json()["packages"]}
+    quoted = offers["demo-3m"]
+    assert (quoted["new_valid_until"], quoted["amount_fen"], quoted["allowed"]) == ("2027-03-03", 85000, True)
+    assert (offers["demo-12m"]["allowed"], offers["demo-12m"]["reason"]) == (False, "exceeds_max_renewal_date")
+
+    made = order(api, owner)
+    assert made["payment"]["signType"] == "RSA" and made["payment"]["package"].startswith("prepay_id=wx")
+    assert api.post("/sim/wechatpay/pay", json={"out_trade_no": made["out_trade_no"]}).status_code == 200
+
+    deadline = time.monotonic() + 15
+    while api.get(f"/api/v1/orders/{made['order_id']}", headers=owner).json()["state"] != "paid":
+        assert time.monotonic() < deadline, "the notification never fulfilled the order"
+        time.sleep(0.1)
+    assert card(api, owner)["valid_until"] == quoted["new_valid_until"]
+    assert [(e.order_id, int(e.amount_fen), e.channel) for e in ledger()] == [(made["order_id"], 85000, "wechat")]
+    assert [(int(e.version), e.plate, e.valid_until) for e in events()] == [(1, "粤B12345", "2027-03-03")]
+    assert stack.wechatpay.deliveries[-1] == (made["order_id"], 204)
+
+
+def test_the_same_notification_twenty_times_at_once_extends_once(
+    api: ApiClient, owner: dict[str, str], stack: DevStack
+) -> None:
+    made = order(api, owner)
+    headers, body = paid_quietly(stack, made["order_id"])
+    answers: list[int] = []
+    start = threading.Barrier(20)
+
+    def deliver() -> None:
+        start.wait()
+        answers.append(notify(stack, headers, body).status_code)
+
+    threads = [threading.Thread(target=deliver) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [204] * 20
+    assert card(api, owner)["valid_until"] == "2027-03-03"
+    assert len(ledger()) == 1 and len(events()) == 1
+
+
+def test_ten_orders_paid_one_after_another_add_up_exactly(
+    api: ApiClient, owner: dict[str, str], stack: DevStack
+) -> None:
+    for n in range(10):
+        made = order(api, owner, "demo-1m", key=f"monthly-{n:04d}")
+        assert notify(stack, *paid_quietly(stack, made["order_id"])).status_code == 204
+    assert card(api, owner)["valid_until"] == add_months(DEMO_CARD_ENDS, 10).isoformat() == "2027-10-03"
+    assert sum(int(e.amount_fen) for e in ledger()) == 10 * 300_00 and len(ledger()) == 10
+    assert [int(e.version) for e in events()] == list(range(1, 11))
+
+
+def _forgeries(stack: DevStack, order_id: str) -> dict[str, tuple[dict[str, str], str]]:
+    sim = stack.wechatpay
+    headers, body = sim.notification(order_id)
+    stale_headers = sim.signature_headers(body, timestamp=int(stack.clock.now().timestamp()) - 301)
+    return {
+        "forged signature": (
+            {**headers, "Wechatpay-Signature": sim.signature_headers(body + " ")["Wechatpay-Signature"]},
+            body,
+        ),
+        "tampered body": (headers, body.replace('"TRANSACTION.SUCCESS"', '"TRANSACTION.SUCCESS "')),
+        "unknown key serial": ({**headers, "Wechatpay-Serial": "PUB_KEY_ID_SOMEONE_ELSE"}, body),
+        "stale timestamp": (stale_headers, body),
+        "wrong amount": sim.notification(order_id, amount={"total": 1, "currency": "CNY"}),
+        "wrong appid": sim.notification(order_id, appid="wx-other-app"),
+        "wrong mchid": sim.notification(order_id, mchid="1900000999"),
+        "unknown order": sim.notification(order_id, out_trade_no="order-unknown-000000"),
+    }
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    [
+        "forged signature",
+        "tampered body",
+        "unknown key serial",
+        "stale timestamp",
+        "wrong amount",
+        "wrong appid",
+        "wrong mchid",
+        "unknown order",
+    ],
+)
+def test_a_bad_notification_is_refused_changes_nothing_and_is_logged(
+    api: ApiClient, owner: dict[str, str], stack: DevStack, forgery: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    made = order(api, owner)
+    paid_quietly(stack, made["order_id"])
+    headers, body = _forgeries(stack, made["order_id"])[forgery]
+    r = notify(stack, headers, body)
+    assert r.status_code == 400 and json_error(r)["code"] == "payment_rejected"
+    assert api.get(f"/api/v1/orders/{made['order_id']}", headers=owner).json()["state"] == "pending"
+    assert card(api, owner)["valid_until"] == DEMO_CARD_ENDS.isoformat()
+    assert ledger() == [] and events() == []
+    assert any(r.name == "parkpass.security" and r.levelno == logging.WARNING for r in caplog.records)
+
+
+def test_a_dynamodb_failure_inside_fulfilment_leaves_nothing_and_the_retry_succeeds(
+    api: ApiClient, owner: dict[str, str], stack: DevStack
+) -> None:
+    made = order(api, owner)
+    headers, body = paid_quietly(stack, made["order_id"])
+    failures = iter([True])
+
+    def fail_once(**_: Any) -> None:
+        if next(failures, False):
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"}}, "TransactWriteItems")
+
+    events_hook = transaction_connection().client.meta.events
+    events_hook.register("before-call.dynamodb.TransactWriteItems", fail_once)
+    try:
+        r = notify(stack, headers, body)
+        assert r.status_code == 500  # not 2xx: WeChat Pay will send it again
+        assert api.get(f"/api/v1/orders/{made['order_id']}", headers=owner).json()["state"] == "pending"
+        assert card(api, owner)["valid_until"] == DEMO_CARD_ENDS.isoformat()
+        assert ledger() == [] and events() == []
+
+        assert notify(stack, headers, body).status_code == 204  # the provider's retry
+    finally:
+        events_hook.unregister("before-call.dynamodb.TransactWriteItems", fail_once)
+    assert card(api, owner)["valid_until"] == "2027-03-03" and len(ledger()) == 1
+
+
+def test_a_fulfilled_notification_costs_at_most_four_dynamodb_requests(
+    api: ApiClient, owner: dict[str, str], stack: DevStack
+) -> None:
+    made = order(api, owner)
+    headers, body = paid_quietly(stack, made["order_id"])
+    with DynamoRequestCounter() as counter:
+        assert notify(stack, headers, body).status_code == 204
+    assert counter.total <= 4, dict(counter.by_operation)
+    assert dict(counter.by_operation) == {"GetItem": 3, "TransactWriteItems": 1}
+    with DynamoRequestCounter() as again:
+        assert notify(stack, headers, body).status_code == 204
+    assert again.total == 1  # a duplicate reads the order and stops
+
+
+def test_a_card_changed_after_the_quote_is_extended_from_its_new_end(
+    api: ApiClient, owner: dict[str, str], stack: DevStack
+) -> None:
+    made = order(api, owner)
+    assert made["new_valid_until"] == "2027-03-03"
+    current = stack.services.cards.get("card-demo")
+    assert current is not None
+    stack.services.cards.save(replace(current, valid_until=DEMO_CARD_ENDS + timedelta(days=28)))  # an admin fix
+    assert notify(stack, *paid_quietly(stack, made["order_id"])).status_code == 204
+    assert card(api, owner)["valid_until"] == "2027-03-31"
+    assert api.get(f"/api/v1/orders/{made['order_id']}", headers=owner).json()["new_valid_until"] == "2027-03-31"
+
+
+def test_ordering_again_with_the_same_key_answers_the_same_order_and_another_waits(
+    api: ApiClient, owner: dict[str, str]
+) -> None:
+    first = order(api, owner)
+    assert order(api, owner)["order_id"] == first["order_id"]
+    r = api.post(
+        "/api/v1/cards/card-demo/renewals",
+        json={"package_id": "demo-1m", "channel": "wechat", "idempotency_key": "another-key"},
+        headers=owner,
+    )
+    assert r.status_code == 409 and json_error(r)["code"] == "unpaid_order_exists"
+    r = api.post(
+        "/api/v1/cards/card-demo/renewals",
+        json={"package_id": "demo-12m", "channel": "wechat", "idempotency_key": "too-far-001"},
+        headers=owner,
+    )
+    assert r.status_code == 409 and json_error(r)["code"] == "exceeds_max_renewal_date"
