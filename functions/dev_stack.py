@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from functions import sweep
 from functions.api import create_app
 from functions.bootstrap import Services, bind_dynamodb, dynamodb_services
 from functions.sim_routes import LocalMounts
 from handlers.seed_demo import SeedResult, seed_demo
+from handlers.sweep_orders import SweepReport
 from infra.clock import SimClock
 from infra.dynamodb import snapshot, tables
 from infra.dynamodb.embedded import EmbeddedDynamoDB
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 log = logging.getLogger("parkpass.dev")
+SWEEP_EVERY_S = 20.0
 
 
 class _ApiRequestHandler(WSGIRequestHandler):
@@ -64,6 +67,8 @@ class DevStackOptions:
     """None starts the embedded (in-memory) DynamoDB."""
     region: str = DEFAULT_REGION
     table_prefix: str = "parkpass"
+    sweep_every_s: float | None = SWEEP_EVERY_S
+    """None: no scheduled sweep (tests run it themselves, so it never races them)."""
 
 
 @dataclass
@@ -80,6 +85,8 @@ class DevStack:
     _embedded: EmbeddedDynamoDB | None = None
     _server: BaseWSGIServer | None = None
     _thread: threading.Thread | None = None
+    _ticker: threading.Thread | None = None
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> DevStack:
         opts = self.options
@@ -124,9 +131,27 @@ class DevStack:
         late.app = create_app(self.services, LocalMounts(self.clock, self.wechat, self.wechatpay))
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="api", daemon=True)
         self._thread.start()
+        if opts.sweep_every_s is not None:
+            self._ticker = threading.Thread(
+                target=self._tick, args=(opts.sweep_every_s,), name="scheduler", daemon=True
+            )
+            self._ticker.start()
         return self
 
+    def sweep(self) -> SweepReport:
+        """What the scheduled sweep Lambda does, once."""
+        return sweep.run(self.services)
+
+    def _tick(self, every_s: float) -> None:
+        # Stands in for the EventBridge schedules, on real time.
+        while not self._stopping.wait(every_s):
+            try:
+                self.sweep()
+            except Exception:
+                log.exception("scheduled sweep failed")
+
     def stop(self) -> None:
+        self._stopping.set()
         if self._server is not None:
             self._server.shutdown()
             self._server = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from domain.card import Card
@@ -40,6 +40,14 @@ class PaymentProvider(Protocol):
 
 class OrderRepository(Protocol):
     def get(self, order_id: str) -> Order | None: ...
+
+    def pending(self, created_before: datetime) -> list[Order]:
+        """Orders still waiting for payment that were made before `created_before` (a key query)."""
+        ...
+
+    def close(self, order: Order) -> bool:
+        """pending -> closed, freeing the card for another order; False if it was no longer pending."""
+        ...
 
     def create(self, order: Order, idempotency_key: str) -> Order:
         """Store a new order, or answer the order already made with this owner's key.

@@ -173,6 +173,15 @@ class FakeOrders:
     def get(self, order_id: str) -> Order | None:
         return self.items.get(order_id)
 
+    def pending(self, created_before: datetime) -> list[Order]:
+        return [o for o in self.items.values() if o.state is OrderState.PENDING and o.created_at <= created_before]
+
+    def close(self, order: Order) -> bool:
+        if self.items[order.id].state is not OrderState.PENDING:
+            return False
+        self.items[order.id] = replace(self.items[order.id], state=OrderState.CLOSED)
+        return True
+
     def create(self, order: Order, idempotency_key: str) -> Order:
         earlier = self.keys.get((order.owner_id, idempotency_key))
         if earlier:

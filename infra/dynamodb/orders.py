@@ -40,6 +40,26 @@ class DynamoOrderRepository:
         except OrderItem.DoesNotExist:
             return None
 
+    def pending(self, created_before: datetime) -> list[Order]:
+        # The index is sparse (only pending orders carry `pending`), so this reads nothing else.
+        query = OrderItem.pending_orders.query(PENDING, OrderItem.created_at <= created_before.isoformat())
+        return [_order(item) for item in query]
+
+    def close(self, order: Order) -> bool:
+        try:
+            with TransactWrite(connection=transaction_connection()) as tx:
+                tx.delete(ClaimItem(claim=_unpaid_claim(order.card_id)), condition=ClaimItem.order_id == order.id)
+                tx.update(
+                    OrderItem(order_id=order.id),
+                    actions=[OrderItem.state.set(OrderState.CLOSED.value), OrderItem.pending.remove()],
+                    condition=OrderItem.state == OrderState.PENDING.value,
+                )
+        except TransactWriteError as e:
+            if _failed_items(e):
+                return False
+            raise
+        return True
+
     def create(self, order: Order, idempotency_key: str) -> Order:
         try:
             with TransactWrite(connection=transaction_connection()) as tx:

@@ -18,7 +18,9 @@ def local_stack(moto_server: str) -> Iterator[DevStack]:
     moto keeps one in-memory store per process, so each stack gets its own
     table prefix rather than its own server.
     """
-    stack = DevStack(DevStackOptions(port=0, dynamodb_endpoint=moto_server, table_prefix=f"e2e{next(_stacks)}"))
+    stack = DevStack(
+        DevStackOptions(port=0, dynamodb_endpoint=moto_server, table_prefix=f"e2e{next(_stacks)}", sweep_every_s=None)
+    )
     stack.start()
     yield stack
     stack.stop()

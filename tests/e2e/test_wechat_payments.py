@@ -35,6 +35,7 @@ def stack(moto_server: str) -> Iterator[DevStack]:
         dynamodb_endpoint=moto_server,
         table_prefix=f"pay{next(_stacks)}",
         clock=datetime.fromisoformat("2026-11-23T10:00:00+08:00"),
+        sweep_every_s=None,
     )
     s = DevStack(opts).start()
     yield s
@@ -258,3 +259,35 @@ def test_ordering_again_with_the_same_key_answers_the_same_order_and_another_wai
         headers=owner,
     )
     assert r.status_code == 409 and json_error(r)["code"] == "exceeds_max_renewal_date"
+
+
+def _move_clock(api: ApiClient, stack: DevStack, by: timedelta) -> None:
+    assert api.post("/sim/clock", json={"now": (stack.clock.now() + by).isoformat()}).status_code == 200
+
+
+def test_the_sweep_fulfils_a_paid_order_whose_notification_was_lost(
+    api: ApiClient, owner: dict[str, str], stack: DevStack
+) -> None:
+    made = order(api, owner)
+    paid_quietly(stack, made["order_id"])  # paid at WeChat Pay; the notification never arrives
+    assert stack.sweep().fulfilled == []  # too young to ask about yet
+    _move_clock(api, stack, timedelta(minutes=2))
+    assert stack.sweep().fulfilled == [made["order_id"]]
+    assert card(api, owner)["valid_until"] == "2027-03-03"
+    assert len(ledger()) == 1
+    assert stack.sweep().fulfilled == []  # nothing twice
+
+
+def test_an_unpaid_order_closes_after_fifteen_minutes_here_and_at_the_provider(
+    api: ApiClient, owner: dict[str, str], stack: DevStack
+) -> None:
+    made = order(api, owner)
+    _move_clock(api, stack, timedelta(minutes=5))
+    assert stack.sweep().waiting == [made["order_id"]]
+    _move_clock(api, stack, timedelta(minutes=11))
+    assert stack.sweep().closed == [made["order_id"]]
+    assert api.get(f"/api/v1/orders/{made['order_id']}", headers=owner).json()["state"] == "closed"
+    assert stack.wechatpay.transactions[made["order_id"]]["trade_state"] == "CLOSED"
+    assert not stack.wechatpay.pay(made["order_id"])  # the payer can no longer pay it
+    assert order(api, owner, "demo-1m", key="after-close")["state"] == "pending"  # the card is free again
+    assert card(api, owner)["valid_until"] == DEMO_CARD_ENDS.isoformat()

@@ -95,3 +95,13 @@ def test_resources_pass_cfn_lint() -> None:
     template = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": _serverless()["resources"]["Resources"]}
     matches = lint(json.dumps(template), config=ManualArgs(regions=["cn-north-1", "cn-northwest-1"]))
     assert [str(m) for m in matches] == []
+
+
+def test_every_function_handler_in_serverless_yml_can_be_imported() -> None:
+    import importlib
+
+    for name, function in _serverless()["functions"].items():
+        module, attr = function["handler"].rsplit(".", 1)
+        if module == "wsgi_handler":  # serverless-wsgi's own, bundled at deploy time
+            continue
+        assert callable(getattr(importlib.import_module(module.replace("/", ".")), attr)), name

@@ -1,0 +1,63 @@
+"""The sweep: ask the provider about orders that stayed unpaid, so a lost notification still extends the card.
+
+Providers only notify successes, and a notification can be lost; an unpaid
+order also has to close after its lifetime, at the provider too, or the payer
+could still pay it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from domain.errors import PaymentRejected, UpstreamUnavailable
+from domain.order import Channel
+from handlers.fulfil_payment import FulfilmentStore, Outcome, PaymentNotice, fulfil_payment
+from handlers.ports import CardRepository, Clock, LotRepository
+from handlers.renewals import OrderRepository, PaymentProvider
+
+ASK_AFTER = timedelta(minutes=1)
+"""WeChat Pay advises querying an order with no notification after about a minute."""
+log = logging.getLogger("parkpass.sweep")
+
+
+@dataclass
+class SweepReport:
+    fulfilled: list[str] = field(default_factory=list)
+    closed: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def sweep_orders(
+    orders: OrderRepository,
+    cards: CardRepository,
+    lots: LotRepository,
+    store: FulfilmentStore,
+    provider_for: Callable[[Channel], PaymentProvider],
+    clock: Clock,
+) -> SweepReport:
+    now = clock.now()
+    report = SweepReport()
+    for order in orders.pending(created_before=now - ASK_AFTER):
+        try:
+            provider = provider_for(order.channel)
+            status = provider.query(order)
+            if status.paid:
+                notice = PaymentNotice(
+                    order.id, status.transaction_id or "", status.amount_fen or -1, status.paid_at or now, True
+                )
+                outcome = fulfil_payment(notice, orders, cards, lots, store)
+                (report.fulfilled if outcome is Outcome.FULFILLED else report.waiting).append(order.id)
+            elif now >= order.expires_at:
+                provider.close(order)  # refused if the payer just paid: the next sweep finds it paid
+                if orders.close(order):
+                    report.closed.append(order.id)
+            else:
+                report.waiting.append(order.id)
+        except (UpstreamUnavailable, PaymentRejected) as e:
+            log.warning("sweep could not settle %s: %s", order.id, e.code)
+            report.failed.append(order.id)
+    return report
