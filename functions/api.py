@@ -45,6 +45,7 @@ def create_app(services: Services, local: LocalMounts | None = None) -> Flask:
         app.register_blueprint(sim_blueprint(local.clock))
         app.register_blueprint(local.wechat.blueprint())
         app.register_blueprint(local.wechatpay.blueprint())
+        app.register_blueprint(local.alipay.blueprint())
     return app
 
 

@@ -40,6 +40,12 @@ class WechatPort(WechatLogin, PhoneNumbers, Protocol):
     """Everything the API asks of WeChat."""
 
 
+class AlipayPort(PaymentProvider, Protocol):
+    def notice(self, form: dict[str, str]) -> PaymentNotice:
+        """A verified notification form; PaymentRejected otherwise."""
+        ...
+
+
 class WechatPayPort(PaymentProvider, Protocol):
     def notice(self, headers: dict[str, str], body: str) -> PaymentNotice:
         """A verified, decrypted notification; PaymentRejected otherwise."""
@@ -60,9 +66,10 @@ class Services:
     fulfilments: FulfilmentStore
     wechatpay: WechatPayPort | None
     """None when this deployment takes no WeChat Pay payments."""
+    alipay: AlipayPort | None
 
     def provider(self, channel: Channel) -> PaymentProvider:
-        provider = self.wechatpay if channel is Channel.WECHAT else None
+        provider: PaymentProvider | None = self.wechatpay if channel is Channel.WECHAT else self.alipay
         if provider is None:
             raise PaymentUnavailable()
         return provider
@@ -77,6 +84,7 @@ def bind_dynamodb(settings: Settings) -> None:
 
 def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Services:
     from infra.dynamodb.orders import DynamoFulfilmentStore, DynamoOrderRepository
+    from infra.payments.alipay import AlipayGateway
     from infra.payments.wechatpay import WechatPayGateway
     from infra.wechat.gateway import WechatGateway
     from infra.wechat.session_storage import DynamoSessionStorage
@@ -96,6 +104,7 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
         orders=DynamoOrderRepository(),
         fulfilments=DynamoFulfilmentStore(),
         wechatpay=WechatPayGateway(secrets.wechatpay, clock) if secrets.wechatpay else None,
+        alipay=AlipayGateway(secrets.alipay) if secrets.alipay else None,
     )
 
 

@@ -21,10 +21,12 @@ from handlers.sweep_orders import SweepReport
 from infra.clock import SimClock
 from infra.dynamodb import snapshot, tables
 from infra.dynamodb.embedded import EmbeddedDynamoDB
-from infra.local_secrets import SIM_PUBLIC_KEY_ID, local_secrets
+from infra.local_secrets import SIM_ALIPAY_APPID, SIM_ALIPAY_SELLER_ID, SIM_PUBLIC_KEY_ID, local_secrets
 from infra.settings import DEFAULT_REGION, Settings
+from infra.simulators.alipay import AlipaySimulator
+from infra.simulators.keys import public_pem_of
 from infra.simulators.wechat import WechatSimulator
-from infra.simulators.wechatpay import WechatPaySimulator, public_pem_of
+from infra.simulators.wechatpay import WechatPaySimulator
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -78,6 +80,7 @@ class DevStack:
     services: Services = field(init=False)
     wechat: WechatSimulator = field(init=False)
     wechatpay: WechatPaySimulator = field(init=False)
+    alipay: AlipaySimulator = field(init=False)
     api_url: str = ""
     dynamodb_endpoint: str = ""
     seeded: SeedResult | None = None
@@ -125,10 +128,17 @@ class DevStack:
             platform_key_id=SIM_PUBLIC_KEY_ID,
             clock=self.clock,
         )
+        self.alipay = AlipaySimulator(
+            appid=SIM_ALIPAY_APPID,
+            seller_id=SIM_ALIPAY_SELLER_ID,
+            app_public_key_pem=public_pem_of(made.alipay_app_key_pem),
+            alipay_private_key_pem=made.alipay_key_pem,
+            clock=self.clock,
+        )
         self.services = dynamodb_services(settings, secrets, self.clock)
         s = self.services
         self.seeded = seed_demo(s.clock, s.lots, s.packages, s.owners, s.cards)
-        late.app = create_app(self.services, LocalMounts(self.clock, self.wechat, self.wechatpay))
+        late.app = create_app(self.services, LocalMounts(self.clock, self.wechat, self.wechatpay, self.alipay))
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="api", daemon=True)
         self._thread.start()
         if opts.sweep_every_s is not None:

@@ -75,4 +75,17 @@ def payment_blueprint(s: Services) -> Blueprint:
         # Only now, after the commit: any 2xx stops WeChat Pay's retries.
         return "", 204
 
+    @bp.post("/payments/alipay/notify")
+    def alipay_notify() -> tuple[str, int, dict[str, str]]:
+        if s.alipay is None:
+            raise PaymentUnavailable()
+        try:
+            notice = s.alipay.notice(request.form.to_dict())
+        except PaymentRejected as e:
+            security.warning("Alipay notification rejected: %s", e.message)
+            raise
+        fulfil_payment(notice, s.orders, s.cards, s.lots, s.fulfilments)
+        # Alipay stops retrying only on this literal answer; fulfilment is per order, not per notification.
+        return "success", 200, {"Content-Type": "text/plain"}
+
     return bp

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel
 
 from functions.http import parse_body
 from infra.clock import SimClock
+from infra.simulators.alipay import AlipaySimulator
 from infra.simulators.wechat import WechatSimulator
 from infra.simulators.wechatpay import WechatPaySimulator
 
@@ -21,6 +22,7 @@ class LocalMounts:
     clock: SimClock
     wechat: WechatSimulator
     wechatpay: WechatPaySimulator
+    alipay: AlipaySimulator
 
 
 class SetClock(BaseModel):

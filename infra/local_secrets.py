@@ -9,12 +9,14 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infra.settings import Secrets, WechatPayConfig
+from infra.settings import AlipayConfig, Secrets, WechatPayConfig
 
 FILE_NAME = "secrets.json"
 SIM_APPID = "wx00000000parkpass"
 SIM_MCHID = "1900000109"
 SIM_PUBLIC_KEY_ID = "PUB_KEY_ID_0119000001092026112300000000"
+SIM_ALIPAY_APPID = "2021000000000001"
+SIM_ALIPAY_SELLER_ID = "2088000000000001"
 
 
 @dataclass(frozen=True)
@@ -27,11 +29,15 @@ class LocalSecrets:
     platform_key_pem: str = field(repr=False)
     """The WeChat Pay simulator's key: it signs, ParkPass checks with the public half."""
     apiv3_key: str = field(repr=False)
+    alipay_app_key_pem: str = field(repr=False)
+    """ParkPass's Alipay app key: it signs requests, the Alipay simulator checks them."""
+    alipay_key_pem: str = field(repr=False)
+    """The Alipay simulator's key: it signs answers and notifications."""
     wechat_appid: str = SIM_APPID
     mchid: str = SIM_MCHID
 
     def secrets(self, api_url: str) -> Secrets:
-        from infra.simulators.wechatpay import public_pem_of
+        from infra.simulators.keys import public_pem_of
 
         return Secrets(
             token_secret=base64.b64decode(self.token_secret),
@@ -49,6 +55,14 @@ class LocalSecrets:
                 notify_url=f"{api_url}/api/v1/payments/wechat/notify",
                 gateway=f"{api_url}/sim/wechatpay",
             ),
+            alipay=AlipayConfig(
+                appid=SIM_ALIPAY_APPID,
+                seller_id=SIM_ALIPAY_SELLER_ID,
+                app_private_key_pem=self.alipay_app_key_pem,
+                alipay_public_key_pem=public_pem_of(self.alipay_key_pem),
+                notify_url=f"{api_url}/api/v1/payments/alipay/notify",
+                gateway=f"{api_url}/sim/alipay/gateway.do",
+            ),
         )
 
 
@@ -57,7 +71,7 @@ def local_secrets(data_dir: Path | None) -> LocalSecrets:
     path = data_dir / FILE_NAME if data_dir is not None else None
     if path is not None and path.exists():
         return LocalSecrets(**json.loads(path.read_text()))
-    from infra.simulators.wechatpay import new_rsa_key, private_pem
+    from infra.simulators.keys import new_rsa_key, private_pem
 
     made = LocalSecrets(
         token_secret=base64.b64encode(secrets.token_bytes(32)).decode(),
@@ -66,6 +80,8 @@ def local_secrets(data_dir: Path | None) -> LocalSecrets:
         merchant_key_pem=private_pem(new_rsa_key()),
         platform_key_pem=private_pem(new_rsa_key()),
         apiv3_key=secrets.token_hex(16),
+        alipay_app_key_pem=private_pem(new_rsa_key()),
+        alipay_key_pem=private_pem(new_rsa_key()),
     )
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)

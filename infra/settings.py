@@ -29,6 +29,17 @@ class WechatPayConfig:
 
 
 @dataclass(frozen=True)
+class AlipayConfig:
+    appid: str
+    seller_id: str
+    """The merchant's Alipay PID (2088...): notifications must name it."""
+    app_private_key_pem: str = field(repr=False)
+    alipay_public_key_pem: str
+    notify_url: str
+    gateway: str = "https://openapi.alipay.com/gateway.do"
+
+
+@dataclass(frozen=True)
 class Secrets:
     token_secret: bytes
     """Signs our session tokens."""
@@ -38,6 +49,8 @@ class Secrets:
     wechat_secret: str = field(repr=False)
     wechatpay: WechatPayConfig | None = None
     """None: this deployment takes no WeChat Pay payments."""
+    alipay: AlipayConfig | None = None
+    """None: this deployment takes no Alipay payments."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,24 @@ def secrets_from_env() -> Secrets:
         wechat_appid=os.environ["PARKPASS_WECHAT_APPID"],
         wechat_secret=os.environ["PARKPASS_WECHAT_SECRET"],
         wechatpay=_wechatpay_from_env(os.environ["PARKPASS_WECHAT_APPID"]),
+        alipay=_alipay_from_env(),
+    )
+
+
+def _alipay_from_env() -> AlipayConfig | None:
+    if not os.environ.get("PARKPASS_ALIPAY_APPID"):
+        return None
+    names = ("SELLER_ID", "APP_PRIVATE_KEY", "PUBLIC_KEY", "NOTIFY_URL")
+    missing = [f"PARKPASS_ALIPAY_{n}" for n in names if not os.environ.get(f"PARKPASS_ALIPAY_{n}")]
+    if missing:
+        raise MissingSettings("set " + ", ".join(missing))
+    return AlipayConfig(
+        appid=os.environ["PARKPASS_ALIPAY_APPID"],
+        seller_id=os.environ["PARKPASS_ALIPAY_SELLER_ID"],
+        app_private_key_pem=os.environ["PARKPASS_ALIPAY_APP_PRIVATE_KEY"],
+        alipay_public_key_pem=os.environ["PARKPASS_ALIPAY_PUBLIC_KEY"],
+        notify_url=os.environ["PARKPASS_ALIPAY_NOTIFY_URL"],
+        gateway=os.environ.get("PARKPASS_ALIPAY_GATEWAY", "https://openapi.alipay.com/gateway.do"),
     )
 
 

@@ -66,7 +66,8 @@ def check_response(method: str, path: str, status: int, body: Any) -> None:
     if "content" not in response:
         assert body is None, f"{method} {template} -> {status} should have no body"
         return
-    schema_pointer = pointer + "/content/application~1json/schema"
+    media = next(iter(response["content"]))
+    schema_pointer = pointer + "/content/" + media.replace("/", "~1") + "/schema"
     validator = Draft202012Validator({"$ref": SPEC_URI + schema_pointer}, registry=_registry())
     errors = sorted(validator.iter_errors(body), key=lambda e: list(e.path))
     assert not errors, f"{method} {path} -> {status}: " + "; ".join(e.message for e in errors)

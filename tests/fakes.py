@@ -6,6 +6,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from domain.card import Card
 from domain.errors import (
@@ -28,6 +29,9 @@ from functions.sim_routes import LocalMounts
 from handlers.log_in_owner import WechatSession
 from handlers.ports import Clock
 from infra.clock import SimClock
+
+if TYPE_CHECKING:
+    from infra.simulators.alipay import AlipaySimulator
 from infra.tokens import SignedTokens
 
 
@@ -234,23 +238,33 @@ def fake_services(now: datetime, clock: Clock | None = None) -> Services:
         orders=orders,
         fulfilments=FakeFulfilments(orders, cards, lots),
         wechatpay=None,
+        alipay=None,
     )
 
 
 @functools.cache
 def _sim_keys() -> tuple[str, str]:
-    from infra.simulators.wechatpay import new_rsa_key, private_pem
+    from infra.simulators.keys import new_rsa_key, private_pem
 
     return private_pem(new_rsa_key()), private_pem(new_rsa_key())
 
 
+def _alipay_sim(clock: SimClock) -> AlipaySimulator:
+    from infra.simulators.alipay import AlipaySimulator
+    from infra.simulators.keys import public_pem_of
+
+    app, alipay = _sim_keys()
+    return AlipaySimulator("2021000000000001", "2088000000000001", public_pem_of(app), alipay, clock)
+
+
 def local_mounts(clock: SimClock) -> LocalMounts:
     """The local stack's simulators, for tests that build the app themselves."""
+    from infra.simulators.keys import public_pem_of
     from infra.simulators.wechat import WechatSimulator
-    from infra.simulators.wechatpay import WechatPaySimulator, public_pem_of
+    from infra.simulators.wechatpay import WechatPaySimulator
 
     merchant, platform = _sim_keys()
     wechatpay = WechatPaySimulator(
         "1900000109", "wx-appid", "k" * 32, public_pem_of(merchant), platform, "PUB_KEY_ID_1", clock
     )
-    return LocalMounts(clock, WechatSimulator("wx-appid", "secret", clock), wechatpay)
+    return LocalMounts(clock, WechatSimulator("wx-appid", "secret", clock), wechatpay, _alipay_sim(clock))

@@ -22,7 +22,7 @@ from typing import Any
 import requests
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import Blueprint, Response, request
 
@@ -33,29 +33,6 @@ RETRY_DELAYS_S = (0.0, 0.3, 0.6, 1.2, 2.4, 4.8, 9.6)
 """WeChat Pay waits 15 s, 15 s, 30 s, 3 min ...; the simulator keeps the shape, not the patience."""
 _AUTH = re.compile(r'(\w+)="([^"]*)"')
 log = logging.getLogger("parkpass.sim.wechatpay")
-
-
-def new_rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def private_pem(key: rsa.RSAPrivateKey) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-
-
-def public_pem(key: rsa.RSAPrivateKey) -> str:
-    return (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-
-
-def public_pem_of(private_key_pem: str) -> str:
-    key: Any = serialization.load_pem_private_key(private_key_pem.encode(), None)
-    return public_pem(key)
 
 
 @dataclass

@@ -30,7 +30,8 @@ class ApiClient:
         response = self.http.request(method, self.base_url + path, timeout=10, **kwargs)
         route = urlsplit(response.url).path
         if not route.startswith("/sim/") and template_for(route) is not None:
-            check_response(method, route, response.status_code, response.json() if response.content else None)
+            body = response.json() if "json" in response.headers.get("Content-Type", "") else response.text or None
+            check_response(method, route, response.status_code, body)
         return response
 
     def wait_until_healthy(self, deadline_s: float) -> float:

@@ -1,0 +1,146 @@
+"""Renewal and payment through Alipay (python-alipay-sdk against the simulator), over HTTP."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+
+from functions.dev_stack import DevStack, DevStackOptions
+from infra.dynamodb.tables import LedgerItem
+from tests.e2e.api_client import ApiClient, json_error
+from tests.e2e.conftest import _stacks
+
+
+@pytest.fixture
+def stack(moto_server: str) -> Iterator[DevStack]:
+    opts = DevStackOptions(
+        port=0,
+        dynamodb_endpoint=moto_server,
+        table_prefix=f"ali{next(_stacks)}",
+        clock=datetime.fromisoformat("2026-11-23T10:00:00+08:00"),
+        sweep_every_s=None,
+    )
+    s = DevStack(opts).start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def api(stack: DevStack) -> ApiClient:
+    return ApiClient(stack.api_url)
+
+
+@pytest.fixture
+def owner(api: ApiClient) -> dict[str, str]:
+    r = api.post("/api/v1/auth/login", json={"code": "sim:demo-owner"})
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def order(api: ApiClient, owner: dict[str, str], channel: str, key: str, package: str = "demo-3m") -> dict[str, Any]:
+    r = api.post(
+        "/api/v1/cards/card-demo/renewals",
+        json={"package_id": package, "channel": channel, "idempotency_key": key},
+        headers=owner,
+    )
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def wait_paid(api: ApiClient, owner: dict[str, str], order_id: str) -> None:
+    deadline = time.monotonic() + 15
+    while api.get(f"/api/v1/orders/{order_id}", headers=owner).json()["state"] != "paid":
+        assert time.monotonic() < deadline, "never paid"
+        time.sleep(0.1)
+
+
+def valid_until(api: ApiClient, owner: dict[str, str]) -> str:
+    return str(api.get("/api/v1/cards/card-demo", headers=owner).json()["valid_until"])
+
+
+def notify(stack: DevStack, form: dict[str, str]) -> requests.Response:
+    return requests.post(f"{stack.api_url}/api/v1/payments/alipay/notify", data=form, timeout=10)
+
+
+def test_demo_owner_renews_via_wechat_and_again_via_alipay_and_the_card_ends_where_each_quote_said(
+    api: ApiClient, owner: dict[str, str], stack: DevStack
+) -> None:
+    def quote_3m() -> str:
+        offers = api.get("/api/v1/cards/card-demo/packages", headers=owner).json()["packages"]
+        return str(next(p for p in offers if p["id"] == "demo-3m")["new_valid_until"])
+
+    first_quote = quote_3m()
+    wechat = order(api, owner, "wechat", "via-wechat-1")
+    api.post("/sim/wechatpay/pay", json={"out_trade_no": wechat["order_id"]})
+    wait_paid(api, owner, wechat["order_id"])
+    assert valid_until(api, owner) == first_quote == "2027-03-03"
+
+    second_quote = quote_3m()
+    alipay = order(api, owner, "alipay", "via-alipay-1")
+    assert alipay["payment"]["qr_code"].startswith("https://qr.alipay.com/")
+    assert api.post("/sim/alipay/pay", json={"out_trade_no": alipay["order_id"]}).status_code == 200
+    wait_paid(api, owner, alipay["order_id"])
+    assert valid_until(api, owner) == second_quote == "2027-06-03"
+
+    entries = sorted((e.channel, e.order_id, int(e.amount_fen)) for e in LedgerItem.by_lot.query("demo-lot"))
+    assert entries == sorted([("wechat", wechat["order_id"], 85000), ("alipay", alipay["order_id"], 85000)])
+    assert stack.alipay.deliveries[-1] == (alipay["order_id"], "success")
+
+
+def test_alipay_resending_or_finishing_a_trade_months_later_changes_nothing(
+    api: ApiClient, owner: dict[str, str], stack: DevStack
+) -> None:
+    made = order(api, owner, "alipay", "alipay-dup-1")
+    stack.alipay.deliver = False
+    stack.alipay.pay(made["order_id"])
+    form = stack.alipay.notification(made["order_id"])
+    for _ in range(3):
+        r = notify(stack, form)
+        assert (r.status_code, r.text) == (200, "success")
+    finished = stack.alipay.notification(made["order_id"], trade_status="TRADE_FINISHED")
+    assert notify(stack, finished).text == "success"
+    assert valid_until(api, owner) == "2027-03-03"
+    assert len(list(LedgerItem.by_lot.query("demo-lot"))) == 1
+
+
+@pytest.mark.parametrize(
+    ("forgery", "change"),
+    [
+        ("forged signature", {"sign": "AAAA" * 86}),
+        ("wrong amount", {"total_amount": "0.01"}),
+        ("not an amount", {"total_amount": "850"}),
+        ("wrong app_id", {"app_id": "2021999999999999"}),
+        ("wrong seller_id", {"seller_id": "2088999999999999"}),
+        ("unknown order", {"out_trade_no": "order-unknown-000000"}),
+    ],
+)
+def test_a_bad_alipay_notification_is_refused_and_changes_nothing(
+    api: ApiClient, owner: dict[str, str], stack: DevStack, forgery: str, change: dict[str, str]
+) -> None:
+    made = order(api, owner, "alipay", "alipay-bad-1")
+    stack.alipay.deliver = False
+    stack.alipay.pay(made["order_id"])
+    if "sign" in change:
+        form = {**stack.alipay.notification(made["order_id"]), **change}
+    else:
+        form = stack.alipay.notification(made["order_id"], **change)
+    r = notify(stack, form)
+    assert r.status_code == 400 and json_error(r)["code"] == "payment_rejected", forgery
+    assert r.text != "success"
+    assert api.get(f"/api/v1/orders/{made['order_id']}", headers=owner).json()["state"] == "pending"
+    assert valid_until(api, owner) == "2026-12-03"
+
+
+def test_the_sweep_finds_an_alipay_payment_whose_notification_was_lost(
+    api: ApiClient, owner: dict[str, str], stack: DevStack
+) -> None:
+    made = order(api, owner, "alipay", "alipay-lost-1")
+    stack.alipay.deliver = False
+    stack.alipay.pay(made["order_id"])
+    api.post("/sim/clock", json={"now": (stack.clock.now() + timedelta(minutes=2)).isoformat()})
+    assert stack.sweep().fulfilled == [made["order_id"]]
+    assert valid_until(api, owner) == "2027-03-03"
