@@ -7,7 +7,7 @@ a disabled package never alters what was paid for.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from domain.card import Card, CardState
@@ -127,3 +127,46 @@ def fulfil(order: Order, card: Card, lot: Lot, paid_at: datetime, transaction_id
         for plate in card.plates
     )
     return Fulfilment(paid, renewed, ledger, news, order.state)
+
+
+@dataclass(frozen=True)
+class Refund:
+    order: Order
+    card: Card
+    ledger: LedgerEntry
+    entitlements: tuple[Entitlement, ...]
+
+
+def refund(order: Order, card: Card, refunded_at: datetime) -> Refund:
+    """Take back what a paid order bought: its days come off the card's end, its money off the ledger.
+
+    Later renewals stacked after it keep their length, so the card ends earlier by
+    exactly the refunded period. A refund of everything the card ever had leaves
+    it pending, with no validity.
+    """
+    if order.state is not OrderState.PAID or order.new_valid_from is None or order.new_valid_until is None:
+        raise ValueError("only a paid order can be refunded")
+    period = order.new_valid_until - order.new_valid_from + timedelta(days=1)
+    ends = card.valid_until - period if card.valid_until is not None else None
+    if ends is None or card.valid_from is None or ends < card.valid_from:
+        taken_back = replace(card, valid_from=None, valid_until=None, state=CardState.PENDING)
+    else:
+        taken_back = replace(card, valid_until=ends)
+    ledger = LedgerEntry(
+        id=f"refund:{order.id}",
+        lot_id=order.lot_id,
+        order_id=order.id,
+        card_id=card.id,
+        owner_id=order.owner_id,
+        amount_fen=-order.amount_fen,
+        channel=order.channel,
+        transaction_id=order.transaction_id or "",
+        booked_at=refunded_at,
+    )
+    news = tuple(
+        Entitlement(
+            order.lot_id, plate, card.id, taken_back.valid_from, taken_back.valid_until, taken_back.state, refunded_at
+        )
+        for plate in card.plates
+    )
+    return Refund(replace(order, state=OrderState.REFUNDED), taken_back, ledger, news)

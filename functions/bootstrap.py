@@ -20,6 +20,7 @@ from handlers.ports import (
     PackageRepository,
     SessionTokens,
 )
+from handlers.refund_order import RefundStore
 from handlers.renewals import OrderRepository, PaymentProvider
 from infra.clock import SystemClock
 from infra.crypto import FieldCipher
@@ -38,6 +39,10 @@ from infra.tokens import SignedTokens
 
 class WechatPort(WechatLogin, PhoneNumbers, Protocol):
     """Everything the API asks of WeChat."""
+
+
+class MoneyStore(FulfilmentStore, RefundStore, Protocol):
+    """Payments and refunds, each committed with the card, the ledger and the gate feed."""
 
 
 class AlipayPort(PaymentProvider, Protocol):
@@ -63,7 +68,7 @@ class Services:
     tokens: SessionTokens
     wechat: WechatPort
     orders: OrderRepository
-    fulfilments: FulfilmentStore
+    fulfilments: MoneyStore
     wechatpay: WechatPayPort | None
     """None when this deployment takes no WeChat Pay payments."""
     alipay: AlipayPort | None

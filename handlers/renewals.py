@@ -37,6 +37,10 @@ class PaymentProvider(Protocol):
 
     def close(self, order: Order) -> None: ...
 
+    def refund(self, order: Order, refund_no: str) -> None:
+        """Return the order's whole amount to the payer; idempotent for one refund_no."""
+        ...
+
 
 class OrderRepository(Protocol):
     def get(self, order_id: str) -> Order | None: ...

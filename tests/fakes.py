@@ -21,7 +21,7 @@ from domain.errors import (
     UnpaidOrderExists,
 )
 from domain.lot import Lot
-from domain.order import Entitlement, Fulfilment, LedgerEntry, Order, OrderState
+from domain.order import Entitlement, Fulfilment, LedgerEntry, Order, OrderState, Refund
 from domain.owner import Owner
 from domain.package import Package
 from functions.bootstrap import Services
@@ -221,6 +221,15 @@ class FakeFulfilments:
         self.ledger.append(f.ledger)
         self.events.extend((lot_version + i, e) for i, e in enumerate(f.entitlements, start=1))
         self.lots.items[lot.id] = replace(lot, entitlement_version=lot_version + len(f.entitlements))
+
+    def commit_refund(self, r: Refund, card_version: int, lot_version: int) -> None:
+        if self.orders.items[r.order.id].state is not OrderState.PAID:
+            raise OrderSettled(r.order.id)
+        if self.cards.items[r.card.id].version != card_version:
+            raise StaleCard(r.card.id)
+        self.orders.items[r.order.id] = r.order
+        self.cards.items[r.card.id] = replace(r.card, version=card_version + 1)
+        self.ledger.append(r.ledger)
 
 
 def fake_services(now: datetime, clock: Clock | None = None) -> Services:

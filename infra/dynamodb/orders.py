@@ -6,10 +6,12 @@ from datetime import date, datetime
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from domain.card import Card
 from domain.errors import OrderSettled, StaleCard, StaleLot, UnpaidOrderExists
-from domain.order import Channel, Fulfilment, Order, OrderState
+from domain.order import Channel, Entitlement, Fulfilment, LedgerEntry, Order, OrderState, Refund
 from domain.package import Duration, DurationUnit, Package
 from infra.dynamodb.repositories import _card_item, _failed_items, _iso, _set_or_remove
 from infra.dynamodb.tables import (
@@ -88,71 +90,111 @@ class DynamoOrderRepository:
 
 
 class DynamoFulfilmentStore:
+    """Payments and refunds: each moves an order, a card, the ledger and the lot's gate feed in one transaction."""
+
     def commit(self, fulfilment: Fulfilment, card_version: int, lot_version: int) -> None:
-        order, card, news = fulfilment.order, fulfilment.card, fulfilment.entitlements
-        card_item = _card_item(card)
-        card_item.version = card_version
-        releases_unpaid = fulfilment.was is OrderState.PENDING
-        lot_unchanged = LotItem.entitlement_version == lot_version
-        if lot_version == 0:
-            lot_unchanged = lot_unchanged | LotItem.entitlement_version.does_not_exist()
-        try:
-            with TransactWrite(connection=transaction_connection()) as tx:
-                if releases_unpaid:
-                    tx.delete(ClaimItem(claim=_unpaid_claim(order.card_id)), condition=ClaimItem.order_id == order.id)
-                tx.save(_ledger_item(fulfilment), condition=LedgerItem.entry_id.does_not_exist())
-                for offset, news_item in enumerate(news, start=1):
-                    tx.save(
-                        EntitlementItem(
-                            lot_id=news_item.lot_id,
-                            version=lot_version + offset,
-                            plate=news_item.plate,
-                            card_id=news_item.card_id,
-                            valid_from=_iso(news_item.valid_from),
-                            valid_until=_iso(news_item.valid_until),
-                            state=news_item.state.value,
-                            issued_at=news_item.issued_at.isoformat(),
-                        ),
-                        condition=EntitlementItem.version.does_not_exist(),
-                    )
-                tx.update(
-                    OrderItem(order_id=order.id),
-                    actions=[
-                        OrderItem.state.set(OrderState.PAID.value),
-                        OrderItem.paid_at.set(_stamp(order.paid_at)),
-                        OrderItem.transaction_id.set(order.transaction_id),
-                        OrderItem.new_valid_from.set(_iso(order.new_valid_from)),
-                        OrderItem.new_valid_until.set(_iso(order.new_valid_until)),
-                        OrderItem.pending.remove(),
-                    ],
-                    condition=OrderItem.state.is_in(OrderState.PENDING.value, OrderState.CLOSED.value),
-                )
-                tx.update(
-                    card_item,
-                    actions=[
-                        _set_or_remove(CardItem.valid_from, _iso(card.valid_from)),
-                        _set_or_remove(CardItem.valid_until, _iso(card.valid_until)),
-                        CardItem.state.set(card.state.value),
-                    ],
-                )
-                tx.update(
-                    LotItem(lot_id=order.lot_id),
-                    actions=[LotItem.entitlement_version.set(lot_version + len(news))],
-                    condition=lot_unchanged,
-                )
-        except TransactWriteError as e:
-            failed = _failed_items(e)
-            if not failed:
-                raise
-            # pynamodb sends deletes, then puts, then updates, and the reasons follow that order:
-            # [unpaid claim], ledger, events..., order, card, lot.
-            ledger = int(releases_unpaid)
-            order_update = ledger + 1 + len(news)
-            if {ledger, order_update} & failed or (releases_unpaid and 0 in failed):
-                raise OrderSettled(order.id) from e
-            if order_update + 1 in failed:
-                raise StaleCard(card.id) from e
-            raise StaleLot(order.lot_id) from e
+        order = fulfilment.order
+        _commit_change(
+            order_id=order.id,
+            order_actions=[
+                OrderItem.state.set(OrderState.PAID.value),
+                OrderItem.paid_at.set(_stamp(order.paid_at)),
+                OrderItem.transaction_id.set(order.transaction_id),
+                OrderItem.new_valid_from.set(_iso(order.new_valid_from)),
+                OrderItem.new_valid_until.set(_iso(order.new_valid_until)),
+                OrderItem.pending.remove(),
+            ],
+            order_was=(OrderState.PENDING, OrderState.CLOSED),
+            card=fulfilment.card,
+            card_version=card_version,
+            ledger=fulfilment.ledger,
+            news=fulfilment.entitlements,
+            lot_version=lot_version,
+            frees_card=fulfilment.was is OrderState.PENDING,
+        )
+
+    def commit_refund(self, refund: Refund, card_version: int, lot_version: int) -> None:
+        _commit_change(
+            order_id=refund.order.id,
+            order_actions=[OrderItem.state.set(OrderState.REFUNDED.value)],
+            order_was=(OrderState.PAID,),
+            card=refund.card,
+            card_version=card_version,
+            ledger=refund.ledger,
+            news=refund.entitlements,
+            lot_version=lot_version,
+            frees_card=False,
+        )
+
+
+def _commit_change(
+    *,
+    order_id: str,
+    order_actions: list[Action],
+    order_was: tuple[OrderState, ...],
+    card: Card,
+    card_version: int,
+    ledger: LedgerEntry,
+    news: tuple[Entitlement, ...],
+    lot_version: int,
+    frees_card: bool,
+) -> None:
+    card_item = _card_item(card)
+    card_item.version = card_version
+    lot_unchanged = LotItem.entitlement_version == lot_version
+    if lot_version == 0:
+        lot_unchanged = lot_unchanged | LotItem.entitlement_version.does_not_exist()
+    try:
+        with TransactWrite(connection=transaction_connection()) as tx:
+            if frees_card:  # a pending order held the card's one unpaid slot
+                tx.delete(ClaimItem(claim=_unpaid_claim(card.id)), condition=ClaimItem.order_id == order_id)
+            tx.save(_ledger_item(ledger), condition=LedgerItem.entry_id.does_not_exist())
+            for version, item in enumerate(news, start=lot_version + 1):
+                tx.save(_entitlement_item(item, version), condition=EntitlementItem.version.does_not_exist())
+            tx.update(
+                OrderItem(order_id=order_id),
+                actions=order_actions,
+                condition=OrderItem.state.is_in(*(state.value for state in order_was)),
+            )
+            tx.update(
+                card_item,
+                actions=[
+                    _set_or_remove(CardItem.valid_from, _iso(card.valid_from)),
+                    _set_or_remove(CardItem.valid_until, _iso(card.valid_until)),
+                    CardItem.state.set(card.state.value),
+                ],
+            )
+            tx.update(
+                LotItem(lot_id=ledger.lot_id),
+                actions=[LotItem.entitlement_version.set(lot_version + len(news))],
+                condition=lot_unchanged,
+            )
+    except TransactWriteError as e:
+        failed = _failed_items(e)
+        if not failed:
+            raise
+        # pynamodb sends deletes, then puts, then updates, and the reasons follow that order:
+        # [unpaid claim], ledger, events..., order, card, lot.
+        ledger_at = int(frees_card)
+        order_at = ledger_at + 1 + len(news)
+        if {ledger_at, order_at} & failed or (frees_card and 0 in failed):
+            raise OrderSettled(order_id) from e
+        if order_at + 1 in failed:
+            raise StaleCard(card.id) from e
+        raise StaleLot(ledger.lot_id) from e
+
+
+def _entitlement_item(news: Entitlement, version: int) -> EntitlementItem:
+    return EntitlementItem(
+        lot_id=news.lot_id,
+        version=version,
+        plate=news.plate,
+        card_id=news.card_id,
+        valid_from=_iso(news.valid_from),
+        valid_until=_iso(news.valid_until),
+        state=news.state.value,
+        issued_at=news.issued_at.isoformat(),
+    )
 
 
 def _stamp(moment: datetime | None) -> str | None:
@@ -184,8 +226,7 @@ def _order_item(order: Order) -> OrderItem:
     )
 
 
-def _ledger_item(f: Fulfilment) -> LedgerItem:
-    e = f.ledger
+def _ledger_item(e: LedgerEntry) -> LedgerItem:
     return LedgerItem(
         entry_id=e.id,
         lot_id=e.lot_id,

@@ -80,6 +80,15 @@ class AlipayGateway:
         if answer.get("code") != "10000" and answer.get("sub_code") != "ACQ.TRADE_NOT_EXIST":
             raise PaymentUnavailable()
 
+    def refund(self, order: Order, refund_no: str) -> None:
+        answer = self._call(
+            lambda: self._alipay.api_alipay_trade_refund(
+                refund_amount=yuan_text(order.amount_fen), out_trade_no=order.id, out_request_no=refund_no
+            )
+        )
+        if answer.get("code") != "10000":
+            raise PaymentUnavailable()
+
     def notice(self, form: dict[str, str]) -> PaymentNotice:
         data = dict(form)
         signature = data.pop("sign", "")

@@ -80,6 +80,19 @@ class WechatPayGateway:
         if code not in (200, 204):
             raise PaymentUnavailable()
 
+    def refund(self, order: Order, refund_no: str) -> None:
+        code, body = self._call(
+            lambda: self._pay.refund(
+                out_refund_no=refund_no,
+                out_trade_no=order.id,
+                amount={"refund": order.amount_fen, "total": order.amount_fen, "currency": "CNY"},
+                reason="月卡退款",
+            )
+        )
+        # PROCESSING settles later at WeChat Pay; the money is committed to go back either way.
+        if code != 200 or json.loads(body).get("status") not in ("SUCCESS", "PROCESSING"):
+            raise PaymentUnavailable()
+
     def notice(self, headers: dict[str, str], body: str) -> PaymentNotice:
         """Verify (serial, age, RSA signature over the raw body), decrypt, and check whose payment it is."""
         if headers.get("Wechatpay-Serial") != self._config.platform_public_key_id:

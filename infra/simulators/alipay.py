@@ -71,6 +71,7 @@ class AlipaySimulator:
             "alipay.trade.create": self._precreate,
             "alipay.trade.query": self._query,
             "alipay.trade.close": self._close,
+            "alipay.trade.refund": self._refund,
         }.get(method)
         if handler is None:
             return self._answer(answer_type, _failed("40004", "isv.invalid-method", "不存在的方法名"))
@@ -109,6 +110,32 @@ class AlipaySimulator:
                 return _failed("40004", "ACQ.TRADE_STATUS_ERROR", "交易状态不合法")
             trade["trade_status"] = "TRADE_CLOSED"
         return {"code": "10000", "msg": "Success", "out_trade_no": trade["out_trade_no"]}
+
+    def _refund(self, biz: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
+        request_no = str(biz.get("out_request_no", ""))
+        with self._lock:
+            trade = self.trades.get(str(biz.get("out_trade_no", "")))
+            if trade is None:
+                return _failed("40004", "ACQ.TRADE_NOT_EXIST", "交易不存在")
+            done = trade.setdefault("refunds", {})
+            if request_no not in done:
+                if trade["trade_status"] != "TRADE_SUCCESS":
+                    return _failed("40004", "ACQ.TRADE_STATUS_ERROR", "交易状态不合法")
+                if str(biz.get("refund_amount")) != trade["total_amount"]:
+                    return _failed("40004", "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "退款金额超限")
+                done[request_no] = str(biz["refund_amount"])
+                trade["trade_status"] = "TRADE_CLOSED"  # fully refunded
+                changed = "Y"
+            else:
+                changed = "N"  # asked again: nothing moves twice
+        return {
+            "code": "10000",
+            "msg": "Success",
+            "out_trade_no": trade["out_trade_no"],
+            "trade_no": trade["trade_no"],
+            "refund_fee": done[request_no],
+            "fund_change": changed,
+        }
 
     def _pay_route(self) -> Response:
         no = str((request.get_json(silent=True) or {}).get("out_trade_no", ""))

@@ -60,6 +60,7 @@ class WechatPaySimulator:
         sim.add_url_rule("/v3/pay/transactions/jsapi", view_func=self._jsapi, methods=["POST"])
         sim.add_url_rule("/v3/pay/transactions/out-trade-no/<no>", view_func=self._query)
         sim.add_url_rule("/v3/pay/transactions/out-trade-no/<no>/close", view_func=self._close, methods=["POST"])
+        sim.add_url_rule("/v3/refund/domestic/refunds", view_func=self._refund, methods=["POST"])
         sim.add_url_rule("/pay", view_func=self._pay_route, methods=["POST"])
         return sim
 
@@ -111,6 +112,35 @@ class WechatPaySimulator:
                 return self._error(400, "ORDERPAID", "order already paid")
             t["trade_state"] = "CLOSED"
         return Response("", 204, headers=self.signature_headers(""))
+
+    def _refund(self) -> Response:
+        if not self._merchant_signed():
+            return self._error(401, "SIGN_ERROR", "merchant signature does not verify")
+        asked = json.loads(request.get_data() or b"{}")
+        refund_no, amount = str(asked.get("out_refund_no", "")), asked.get("amount") or {}
+        with self._lock:
+            t = self.transactions.get(str(asked.get("out_trade_no", "")))
+            if t is None:
+                return self._error(404, "RESOURCE_NOT_EXISTS", "no such order")
+            done = t.setdefault("refunds", {})
+            if refund_no not in done:
+                if t["trade_state"] != "SUCCESS":
+                    return self._error(400, "INVALID_REQUEST", "the order is not paid")
+                if amount.get("total") != t["amount"]["total"] or amount.get("refund", 0) > t["amount"]["total"]:
+                    return self._error(400, "PARAM_ERROR", "refund amount does not match the order")
+                done[refund_no] = {"refund_id": f"5030{secrets.randbelow(10**24):024d}", "refund": amount["refund"]}
+                t["trade_state"] = "REFUND"
+            made = done[refund_no]
+        return self._signed(
+            200,
+            {
+                "refund_id": made["refund_id"],
+                "out_refund_no": refund_no,
+                "out_trade_no": t["out_trade_no"],
+                "status": "SUCCESS",
+                "amount": {"refund": made["refund"], "total": t["amount"]["total"], "currency": "CNY"},
+            },
+        )
 
     # --- the simulator's controls ---------------------------------------------------------------
 

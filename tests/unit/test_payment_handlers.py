@@ -42,6 +42,9 @@ class RecordingProvider:
     def close(self, order: object) -> None:
         pass
 
+    def refund(self, order: object, refund_no: str) -> None:
+        pass
+
 
 @pytest.fixture
 def s() -> Services:

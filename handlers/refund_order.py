@@ -1,0 +1,63 @@
+"""Refund a paid order in full: the provider returns the money, then the card, ledger and gates change together.
+
+The provider is asked first, with a refund number derived from the order, so a
+retry after any failure asks for the same refund again (providers treat it as
+one) and then commits what is still missing.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from domain.errors import Conflict, OrderNotFound, OrderSettled, StaleCard, StaleLot
+from domain.ids import checked_id
+from domain.order import Order, OrderState, Refund, refund
+from handlers.ports import CardRepository, Clock, LotRepository
+from handlers.renewals import OrderRepository, PaymentProvider
+
+MAX_ATTEMPTS = 5
+
+
+class RefundStore(Protocol):
+    def commit_refund(self, refund: Refund, card_version: int, lot_version: int) -> None:
+        """One transaction: order paid -> refunded, the card shortened, the ledger line, the gates' news.
+
+        OrderSettled if the order is no longer paid; StaleCard or StaleLot if they moved.
+        """
+        ...
+
+
+def refund_no(order: Order) -> str:
+    return f"refund-{order.id}"
+
+
+def refund_order(
+    order_id: str,
+    orders: OrderRepository,
+    cards: CardRepository,
+    lots: LotRepository,
+    provider: PaymentProvider,
+    store: RefundStore,
+    clock: Clock,
+) -> Order:
+    order = orders.get(checked_id("order_id", order_id))
+    if order is None:
+        raise OrderNotFound(order_id)
+    if order.state is OrderState.REFUNDED:
+        return order
+    if order.state is not OrderState.PAID:
+        raise Conflict(f"order {order.id} is {order.state.value}; only a paid order can be refunded")
+    provider.refund(order, refund_no(order))
+    for _ in range(MAX_ATTEMPTS):
+        card, lot = cards.get(order.card_id), lots.get(order.lot_id)
+        if card is None or lot is None:
+            raise RuntimeError(f"order {order.id} points at a missing card or lot")
+        plan = refund(order, card, clock.now())
+        try:
+            store.commit_refund(plan, card.version, lot.entitlement_version)
+        except OrderSettled:
+            return orders.get(order.id) or order  # a concurrent refund of the same order got there first
+        except (StaleCard, StaleLot):
+            continue
+        return plan.order
+    raise Conflict("the card kept changing; try the refund again")
