@@ -13,7 +13,7 @@ from domain.card import Card
 from domain.errors import OrderSettled, StaleCard, StaleLot, UnpaidOrderExists
 from domain.order import Channel, Entitlement, Fulfilment, LedgerEntry, Order, OrderState, Refund
 from domain.package import Duration, DurationUnit, Package
-from infra.dynamodb.repositories import _card_item, _failed_items, _iso, _set_or_remove
+from infra.dynamodb.repositories import _card_item, _conflicted, _failed_items, _iso, _set_or_remove
 from infra.dynamodb.tables import (
     CardItem,
     ClaimItem,
@@ -63,6 +63,15 @@ class DynamoOrderRepository:
         return True
 
     def create(self, order: Order, idempotency_key: str) -> Order:
+        for _ in range(3):
+            try:
+                return self._create(order, idempotency_key)
+            except TransactWriteError as e:
+                if not _conflicted(e):
+                    raise
+        return self._create(order, idempotency_key)
+
+    def _create(self, order: Order, idempotency_key: str) -> Order:
         try:
             with TransactWrite(connection=transaction_connection()) as tx:
                 tx.save(_order_item(order), condition=OrderItem.order_id.does_not_exist())
@@ -172,6 +181,8 @@ def _commit_change(
     except TransactWriteError as e:
         failed = _failed_items(e)
         if not failed:
+            if _conflicted(e):
+                raise StaleLot(ledger.lot_id) from e  # read again and retry, like any other race
             raise
         # pynamodb sends deletes, then puts, then updates, and the reasons follow that order:
         # [unpaid claim], ledger, events..., order, card, lot.

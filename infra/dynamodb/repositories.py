@@ -178,6 +178,14 @@ def _set_or_remove(attribute: Any, value: str | None) -> Action:
     return attribute.set(value) if value is not None else attribute.remove()
 
 
+def _conflicted(error: TransactWriteError) -> bool:
+    """DynamoDB cancelled the transaction because another one touched the same items: try again."""
+    reasons = error.cancellation_reasons or []
+    return error.cause_response_code == "TransactionCanceledException" and any(
+        reason is not None and reason.code == "TransactionConflict" for reason in reasons
+    )
+
+
 def _failed_items(error: TransactWriteError) -> set[int]:
     """Indexes of the transaction's items whose condition failed (puts keep their call order)."""
     if error.cause_response_code != "TransactionCanceledException":

@@ -291,3 +291,30 @@ def test_an_unpaid_order_closes_after_fifteen_minutes_here_and_at_the_provider(
     assert not stack.wechatpay.pay(made["order_id"])  # the payer can no longer pay it
     assert order(api, owner, "demo-1m", key="after-close")["state"] == "pending"  # the card is free again
     assert card(api, owner)["valid_until"] == DEMO_CARD_ENDS.isoformat()
+
+
+def test_the_same_purchase_sent_eight_times_at_once_makes_one_order(
+    api: ApiClient, owner: dict[str, str], stack: DevStack
+) -> None:
+    answers: list[requests.Response] = []
+    start = threading.Barrier(8)
+
+    def buy() -> None:
+        start.wait()
+        answers.append(
+            requests.post(
+                f"{stack.api_url}/api/v1/cards/card-demo/renewals",
+                json={"package_id": "demo-3m", "channel": "wechat", "idempotency_key": "double-tap-01"},
+                headers=owner,
+                timeout=10,
+            )
+        )
+
+    threads = [threading.Thread(target=buy) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [r.status_code for r in answers] == [201] * 8
+    assert len({r.json()["order_id"] for r in answers}) == 1
+    assert len(stack.wechatpay.transactions) == 1
