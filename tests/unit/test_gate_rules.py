@@ -1,0 +1,83 @@
+"""A gate's whitelist and its allow/deny, and the signed message it trusts."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from domain.gate import Applied, Grant, Reason, Whitelist
+from infra.gate_messages import BadMessage, MessageSigner, verified_grant
+
+TODAY = date(2026, 11, 23)
+
+
+def grant(version: int, plate: str = "粤B12345", **kw: object) -> Grant:
+    base = Grant("demo-lot", version, plate, "card-1", date(2026, 11, 4), date(2026, 12, 3), "active")
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def test_grants_apply_in_version_order_only() -> None:
+    w = Whitelist("demo-lot")
+    assert w.apply(grant(1)) is Applied.APPLIED
+    assert w.apply(grant(1)) is Applied.STALE  # a duplicate (QoS 1 delivers at least once)
+    assert w.apply(grant(3, valid_until=date(2027, 3, 3))) is Applied.GAP  # 2 is missing
+    assert w.version == 1 and w.entries["粤B12345"].valid_until == date(2026, 12, 3)
+    assert w.apply(grant(2, plate="粤A00001")) is Applied.APPLIED
+    assert w.apply(grant(3, valid_until=date(2027, 3, 3))) is Applied.APPLIED
+    assert w.apply(grant(2, valid_until=date(2026, 1, 1))) is Applied.STALE  # late and out of order
+    assert w.entries["粤B12345"].valid_until == date(2027, 3, 3)
+    with pytest.raises(ValueError):
+        w.apply(grant(4, lot_id="other-lot"))
+
+
+@pytest.mark.parametrize(
+    ("g", "today", "allow", "reason"),
+    [
+        (grant(1), TODAY, True, None),
+        (grant(1), date(2026, 12, 3), True, None),  # the whole last day
+        (grant(1), date(2026, 12, 4), False, Reason.EXPIRED),
+        (grant(1), date(2026, 11, 3), False, Reason.NOT_YET_VALID),
+        (grant(1, state="paused"), TODAY, False, Reason.PAUSED),
+        (grant(1, state="cancelled"), TODAY, False, Reason.REVOKED),
+        (grant(1, state="pending", valid_from=None, valid_until=None), TODAY, False, Reason.REVOKED),
+    ],
+)
+def test_a_gate_decides_from_its_whitelist_alone(g: Grant, today: date, allow: bool, reason: Reason | None) -> None:
+    w = Whitelist("demo-lot")
+    w.apply(g)
+    decision = w.check("粤B12345", today)
+    assert (decision.allow, decision.reason) == (allow, reason)
+    assert w.check("粤A99999", today).reason is Reason.UNKNOWN
+
+
+def test_five_days_or_fewer_left_warns() -> None:
+    w = Whitelist("demo-lot")
+    w.apply(grant(1))
+    assert w.check("粤B12345", date(2026, 11, 28)).warning is None  # 6 days left
+    near = w.check("粤B12345", date(2026, 11, 29))
+    assert near.allow and near.days_left == 5 and near.warning is not None
+
+
+def test_messages_verify_only_when_signed_by_the_key_and_for_the_lot() -> None:
+    signer = MessageSigner(os.urandom(32))
+    fields = {"lot_id": "demo-lot", "version": 7, "plate": "粤B12345", "card_id": "card-1",
+              "valid_from": "2026-11-04", "valid_until": "2027-03-03", "state": "active", "issued_at": "x"}  # fmt: skip
+    signed = signer.sign(fields)
+    good = verified_grant(json.dumps(signed).encode(), signer.public_key(), "demo-lot")
+    assert (good.version, good.valid_until) == (7, date(2027, 3, 3))
+
+    for bad in (
+        {**signed, "valid_until": "2099-12-31"},  # tampered
+        {k: v for k, v in signed.items() if k != "sig"},  # unsigned
+        MessageSigner(os.urandom(32)).sign(fields),  # someone else's key
+    ):
+        with pytest.raises(BadMessage):
+            verified_grant(json.dumps(bad).encode(), signer.public_key(), "demo-lot")
+    with pytest.raises(BadMessage, match="another lot"):
+        verified_grant(json.dumps(signed).encode(), signer.public_key(), "other-lot")
+    with pytest.raises(BadMessage):
+        verified_grant(b"not json", signer.public_key(), "demo-lot")
