@@ -12,6 +12,7 @@ from flask import Flask
 
 from functions.bootstrap import Services, services_from_env
 from functions.errors import install_error_handlers
+from functions.gate_routes import gate_blueprint
 from functions.owner_routes import owner_blueprint
 from functions.payment_routes import payment_blueprint
 from functions.views import price_list_json
@@ -38,6 +39,7 @@ def create_app(services: Services, local: LocalMounts | None = None) -> Flask:
 
     app.register_blueprint(owner_blueprint(services))
     app.register_blueprint(payment_blueprint(services))
+    app.register_blueprint(gate_blueprint(services))
 
     if local is not None:
         from functions.sim_routes import sim_blueprint

@@ -9,7 +9,9 @@ from typing import Protocol
 from domain.errors import PaymentUnavailable
 from domain.order import Channel
 from handlers.bind_phone import PhoneNumbers
+from handlers.fan_out import EntitlementFeed, Signer
 from handlers.fulfil_payment import FulfilmentStore, PaymentNotice
+from handlers.gate_sync import GateRepository
 from handlers.log_in_owner import WechatLogin
 from handlers.ports import (
     CardRepository,
@@ -28,6 +30,7 @@ from infra.dynamodb import tables
 from infra.dynamodb.emulator import LOCAL_CREDENTIALS, is_emulator
 from infra.dynamodb.repositories import (
     DynamoCardRepository,
+    DynamoGateRepository,
     DynamoLotRepository,
     DynamoOwnerRepository,
     DynamoPackageRepository,
@@ -72,6 +75,10 @@ class Services:
     wechatpay: WechatPayPort | None
     """None when this deployment takes no WeChat Pay payments."""
     alipay: AlipayPort | None
+    feed: EntitlementFeed
+    gates: GateRepository
+    signer: Signer | None
+    """Signs messages to gates; None when no gate signing key is configured."""
 
     def provider(self, channel: Channel) -> PaymentProvider:
         provider: PaymentProvider | None = self.wechatpay if channel is Channel.WECHAT else self.alipay
@@ -88,12 +95,15 @@ def bind_dynamodb(settings: Settings) -> None:
 
 
 def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Services:
+    from infra.dynamodb.feed import DynamoEntitlementFeed
     from infra.dynamodb.orders import DynamoFulfilmentStore, DynamoOrderRepository
+    from infra.gate_messages import MessageSigner
     from infra.payments.alipay import AlipayGateway
     from infra.payments.wechatpay import WechatPayGateway
     from infra.wechat.gateway import WechatGateway
     from infra.wechat.session_storage import DynamoSessionStorage
 
+    cipher = FieldCipher(secrets.data_key)
     wechat = WechatGateway(
         secrets.wechat_appid, secrets.wechat_secret, DynamoSessionStorage(clock), api_base=settings.wechat_api_base
     )
@@ -103,13 +113,16 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
         lots=DynamoLotRepository(),
         packages=DynamoPackageRepository(),
         cards=DynamoCardRepository(),
-        owners=DynamoOwnerRepository(FieldCipher(secrets.data_key)),
+        owners=DynamoOwnerRepository(cipher),
         tokens=SignedTokens(secrets.token_secret, clock),
         wechat=wechat,
         orders=DynamoOrderRepository(),
         fulfilments=DynamoFulfilmentStore(),
         wechatpay=WechatPayGateway(secrets.wechatpay, clock) if secrets.wechatpay else None,
         alipay=AlipayGateway(secrets.alipay) if secrets.alipay else None,
+        feed=DynamoEntitlementFeed(),
+        gates=DynamoGateRepository(cipher),
+        signer=MessageSigner(secrets.gate_signing_key) if secrets.gate_signing_key else None,
     )
 
 

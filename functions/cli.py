@@ -42,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=8000, help="API port (0: any free port)")
     dev.add_argument("--data-dir", type=Path, help="load the store from here on start, save it on stop")
     dev.add_argument("--clock", type=_iso_instant, help="start the simulated clock at this instant")
+    dev.add_argument("--mqtt-url", help="publish gate messages to this broker (default: start an embedded one)")
     _store_options(dev)
 
     init_db = commands.add_parser("init-db", help="create the tables that are missing (idempotent)")
@@ -108,6 +109,7 @@ def _dev(args: argparse.Namespace) -> int:
         dynamodb_endpoint=args.dynamodb_endpoint,
         region=args.region,
         table_prefix=args.table_prefix,
+        mqtt_url=args.mqtt_url,
     )
     stack = DevStack(options).start()  # a busy port: werkzeug says so and exits
     try:
@@ -121,6 +123,10 @@ def _dev(args: argparse.Namespace) -> int:
             f"  price list   {stack.api_url}/api/v1/lots/demo-lot/packages\n"
             f"  sim clock    {stack.api_url}/sim/clock\n"
             f"  DynamoDB     {stack.dynamodb_endpoint} ({store})\n"
+            f"  MQTT         {stack.mqtt_url} (topic parkpass/lots/<lot>/entitlements)\n"
+            f"  gate key     {stack.api_url}/api/v1/gates/public-key (Ed25519)\n"
+            f"  demo gate    {stack.demo_gate.id if stack.demo_gate else '-'} "
+            f"secret {stack.demo_gate.secret if stack.demo_gate else '-'} (local demo only)\n"
             f"  demo data    lot demo-lot, openid demo-owner, card card-demo "
             f"({len(stack.seeded.created) if stack.seeded else 0} items written now)\n"
             "Ctrl-C stops it.",

@@ -16,12 +16,16 @@ from functions import sweep
 from functions.api import create_app
 from functions.bootstrap import Services, bind_dynamodb, dynamodb_services
 from functions.sim_routes import LocalMounts
+from handlers.fan_out import publish_pending
+from handlers.gate_sync import Gate
 from handlers.seed_demo import SeedResult, seed_demo
 from handlers.sweep_orders import SweepReport
 from infra.clock import SimClock
 from infra.dynamodb import snapshot, tables
 from infra.dynamodb.embedded import EmbeddedDynamoDB
 from infra.local_secrets import SIM_ALIPAY_APPID, SIM_ALIPAY_SELLER_ID, SIM_PUBLIC_KEY_ID, local_secrets
+from infra.mqtt.broker import EmbeddedBroker
+from infra.mqtt.publisher import MqttPublisher
 from infra.settings import DEFAULT_REGION, Settings
 from infra.simulators.alipay import AlipaySimulator
 from infra.simulators.keys import public_pem_of
@@ -33,6 +37,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("parkpass.dev")
 SWEEP_EVERY_S = 20.0
+FANOUT_EVERY_S = 0.1
+"""On AWS the table's stream wakes fan-out at once; locally a short poll of the unpublished index does."""
+DEMO_GATE_ID = "demo-gate"
 
 
 class _ApiRequestHandler(WSGIRequestHandler):
@@ -71,6 +78,9 @@ class DevStackOptions:
     table_prefix: str = "parkpass"
     sweep_every_s: float | None = SWEEP_EVERY_S
     """None: no scheduled sweep (tests run it themselves, so it never races them)."""
+    mqtt_url: str | None = None
+    """None starts the embedded MQTT broker (amqtt) for the gates."""
+    fanout_every_s: float = FANOUT_EVERY_S
 
 
 @dataclass
@@ -89,6 +99,11 @@ class DevStack:
     _server: BaseWSGIServer | None = None
     _thread: threading.Thread | None = None
     _ticker: threading.Thread | None = None
+    _fanout: threading.Thread | None = None
+    _broker: EmbeddedBroker | None = None
+    _publisher: MqttPublisher | None = None
+    mqtt_url: str = ""
+    demo_gate: Gate | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> DevStack:
@@ -138,9 +153,19 @@ class DevStack:
         self.services = dynamodb_services(settings, secrets, self.clock)
         s = self.services
         self.seeded = seed_demo(s.clock, s.lots, s.packages, s.owners, s.cards)
+        self.demo_gate = Gate(DEMO_GATE_ID, "demo-lot", made.demo_gate_secret)
+        s.gates.add(self.demo_gate)
+        if opts.mqtt_url is None:
+            self._broker = EmbeddedBroker(opts.host)
+            self.mqtt_url = self._broker.start()
+        else:
+            self.mqtt_url = opts.mqtt_url
+        self._publisher = MqttPublisher(self.mqtt_url)
         late.app = create_app(self.services, LocalMounts(self.clock, self.wechat, self.wechatpay, self.alipay))
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="api", daemon=True)
         self._thread.start()
+        self._fanout = threading.Thread(target=self._fan_out, args=(opts.fanout_every_s,), name="fanout", daemon=True)
+        self._fanout.start()
         if opts.sweep_every_s is not None:
             self._ticker = threading.Thread(
                 target=self._tick, args=(opts.sweep_every_s,), name="scheduler", daemon=True
@@ -152,6 +177,19 @@ class DevStack:
         """What the scheduled sweep Lambda does, once."""
         return sweep.run(self.services)
 
+    def fan_out(self) -> int:
+        """What the fan-out Lambda does, once: publish every unpublished event."""
+        s = self.services
+        assert s.signer is not None
+        return publish_pending(s.feed, self._publisher, s.signer, s.clock.now().isoformat())
+
+    def _fan_out(self, every_s: float) -> None:
+        while not self._stopping.wait(every_s):
+            try:
+                self.fan_out()
+            except Exception:
+                log.exception("fan-out failed; it will try again")
+
     def _tick(self, every_s: float) -> None:
         # Stands in for the EventBridge schedules, on real time.
         while not self._stopping.wait(every_s):
@@ -162,6 +200,13 @@ class DevStack:
 
     def stop(self) -> None:
         self._stopping.set()
+        if self._fanout is not None:
+            self._fanout.join(5)
+        if self._publisher is not None:
+            self._publisher.close()
+        if self._broker is not None:
+            self._broker.stop()
+            self._broker = None
         if self._server is not None:
             self._server.shutdown()
             self._server = None

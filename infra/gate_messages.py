@@ -17,12 +17,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from domain.gate import Grant
 
-TOPIC = "parkpass/lots/{lot_id}/entitlements"
-
-
-def topic_for(lot_id: str) -> str:
-    return TOPIC.format(lot_id=lot_id)
-
 
 def canonical(fields: dict[str, Any]) -> bytes:
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

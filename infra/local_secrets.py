@@ -33,6 +33,9 @@ class LocalSecrets:
     """ParkPass's Alipay app key: it signs requests, the Alipay simulator checks them."""
     alipay_key_pem: str = field(repr=False)
     """The Alipay simulator's key: it signs answers and notifications."""
+    gate_signing_key: str = field(repr=False, default="")
+    """Ed25519 seed, base64; the local gates get its public half."""
+    demo_gate_secret: str = field(repr=False, default="")
     wechat_appid: str = SIM_APPID
     mchid: str = SIM_MCHID
 
@@ -55,6 +58,7 @@ class LocalSecrets:
                 notify_url=f"{api_url}/api/v1/payments/wechat/notify",
                 gateway=f"{api_url}/sim/wechatpay",
             ),
+            gate_signing_key=base64.b64decode(self.gate_signing_key),
             alipay=AlipayConfig(
                 appid=SIM_ALIPAY_APPID,
                 seller_id=SIM_ALIPAY_SELLER_ID,
@@ -82,6 +86,8 @@ def local_secrets(data_dir: Path | None) -> LocalSecrets:
         apiv3_key=secrets.token_hex(16),
         alipay_app_key_pem=private_pem(new_rsa_key()),
         alipay_key_pem=private_pem(new_rsa_key()),
+        gate_signing_key=base64.b64encode(secrets.token_bytes(32)).decode(),
+        demo_gate_secret=secrets.token_hex(16),
     )
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -51,6 +51,8 @@ class Secrets:
     """None: this deployment takes no WeChat Pay payments."""
     alipay: AlipayConfig | None = None
     """None: this deployment takes no Alipay payments."""
+    gate_signing_key: bytes | None = field(default=None, repr=False)
+    """Ed25519 private key (32 bytes) that signs every message to gates; gates hold the public half."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class Settings:
     local: bool = False
     """Local stack: mounts the simulators and the /sim routes. Never set on AWS."""
     wechat_api_base: str = WECHAT_API_BASE
+    mqtt_url: str | None = None
+    """Publish gate messages to this MQTT broker; None on AWS, where IoT Core's data plane is used."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -71,6 +75,7 @@ class Settings:
             dynamodb_endpoint=os.environ.get("PARKPASS_DYNAMODB_ENDPOINT") or None,
             local=os.environ.get("PARKPASS_LOCAL", "") == "1",
             wechat_api_base=os.environ.get("PARKPASS_WECHAT_API_BASE", WECHAT_API_BASE),
+            mqtt_url=os.environ.get("PARKPASS_MQTT_URL") or None,
         )
 
 
@@ -90,6 +95,9 @@ def secrets_from_env() -> Secrets:
         wechat_secret=os.environ["PARKPASS_WECHAT_SECRET"],
         wechatpay=_wechatpay_from_env(os.environ["PARKPASS_WECHAT_APPID"]),
         alipay=_alipay_from_env(),
+        gate_signing_key=base64.b64decode(os.environ["PARKPASS_GATE_SIGNING_KEY"])
+        if os.environ.get("PARKPASS_GATE_SIGNING_KEY")
+        else None,
     )
 
 

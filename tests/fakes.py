@@ -26,6 +26,8 @@ from domain.owner import Owner
 from domain.package import Package
 from functions.bootstrap import Services
 from functions.sim_routes import LocalMounts
+from handlers.fan_out import FeedEvent
+from handlers.gate_sync import Gate
 from handlers.log_in_owner import WechatSession
 from handlers.ports import Clock
 from infra.clock import SimClock
@@ -98,6 +100,9 @@ class FakeCards:
 
     def list_for_owner(self, owner_id: str) -> list[Card]:
         return [c for c in self.items.values() if c.owner_id == owner_id]
+
+    def list_for_lot(self, lot_id: str) -> list[Card]:
+        return [c for c in self.items.values() if c.lot_id == lot_id]
 
 
 class FakeOwners:
@@ -232,6 +237,32 @@ class FakeFulfilments:
         self.ledger.append(r.ledger)
 
 
+class FakeFeed:
+    def __init__(self) -> None:
+        self.events: list[FeedEvent] = []
+        self.published: set[tuple[str, int]] = set()
+
+    def unpublished(self, limit: int) -> list[FeedEvent]:
+        return [e for e in self.events if (e.lot_id, e.version) not in self.published][:limit]
+
+    def mark_published(self, event: FeedEvent, at: str) -> None:
+        self.published.add((event.lot_id, event.version))
+
+    def since(self, lot_id: str, version: int, limit: int) -> list[FeedEvent]:
+        return [e for e in self.events if e.lot_id == lot_id and e.version > version][:limit]
+
+
+class FakeGates:
+    def __init__(self) -> None:
+        self.items: dict[str, Gate] = {}
+
+    def get(self, gate_id: str) -> Gate | None:
+        return self.items.get(gate_id)
+
+    def add(self, gate: Gate) -> bool:
+        return self.items.setdefault(gate.id, gate) is gate
+
+
 def fake_services(now: datetime, clock: Clock | None = None) -> Services:
     clock = clock or FixedClock(now)
     lots, cards, orders = FakeLots(), FakeCards(), FakeOrders()
@@ -248,6 +279,9 @@ def fake_services(now: datetime, clock: Clock | None = None) -> Services:
         fulfilments=FakeFulfilments(orders, cards, lots),
         wechatpay=None,
         alipay=None,
+        feed=FakeFeed(),
+        gates=FakeGates(),
+        signer=None,
     )
 
 

@@ -25,6 +25,11 @@ from infra.dynamodb.tables import (
 )
 
 PENDING = "pending"
+UNPUBLISHED = "1"
+
+
+def feed_key(lot_id: str, version: int) -> str:
+    return f"{lot_id}#{version:012d}"
 
 
 def _key_claim(owner_id: str, key: str) -> str:
@@ -199,6 +204,8 @@ def _entitlement_item(news: Entitlement, version: int) -> EntitlementItem:
     return EntitlementItem(
         lot_id=news.lot_id,
         version=version,
+        pending=UNPUBLISHED,
+        feed_key=feed_key(news.lot_id, version),
         plate=news.plate,
         card_id=news.card_id,
         valid_from=_iso(news.valid_from),

@@ -17,8 +17,9 @@ from domain.errors import PlateTaken, StaleCard, TooManyVehicles
 from domain.lot import Lot, RenewalMode, RenewalPolicy
 from domain.owner import Owner
 from domain.package import Duration, DurationUnit, Package
+from handlers.gate_sync import Gate
 from infra.crypto import FieldCipher
-from infra.dynamodb.tables import CardItem, ClaimItem, LotItem, OwnerItem, PackageItem, transaction_connection
+from infra.dynamodb.tables import CardItem, ClaimItem, GateItem, LotItem, OwnerItem, PackageItem, transaction_connection
 
 
 def _iso(day: date | None) -> str | None:
@@ -169,6 +170,9 @@ class DynamoCardRepository:
     def list_for_owner(self, owner_id: str) -> list[Card]:
         return [_card(item) for item in CardItem.by_owner.query(owner_id)]
 
+    def list_for_lot(self, lot_id: str) -> list[Card]:
+        return [_card(item) for item in CardItem.by_lot.query(lot_id)]
+
 
 def plate_claim(lot_id: str, plate: str) -> str:
     return f"plate:{lot_id}:{plate}"
@@ -287,3 +291,21 @@ class DynamoOwnerRepository:
 
     def _update(self, owner_id: str, action: Action) -> None:
         OwnerItem(owner_id=owner_id).update(actions=[action], condition=OwnerItem.owner_id.exists())
+
+
+class DynamoGateRepository:
+    def __init__(self, cipher: FieldCipher) -> None:
+        self._cipher = cipher
+
+    def get(self, gate_id: str) -> Gate | None:
+        try:
+            item = GateItem.get(gate_id, consistent_read=True)
+        except GateItem.DoesNotExist:
+            return None
+        return Gate(item.gate_id, item.lot_id, self._cipher.decrypt(item.secret_cipher, f"{gate_id}:secret"))
+
+    def add(self, gate: Gate) -> bool:
+        sealed = self._cipher.encrypt(gate.secret, f"{gate.id}:secret")
+        return _create(
+            GateItem(gate_id=gate.id, lot_id=gate.lot_id, secret_cipher=sealed), GateItem.gate_id.does_not_exist()
+        )

@@ -224,6 +224,17 @@ class LedgerItem(_Table):
     by_lot = LedgerByLot()
 
 
+class UnpublishedEntitlements(GlobalSecondaryIndex["EntitlementItem"]):
+    """Sparse: only events not yet published carry `pending`; fan-out reads them in lot and version order."""
+
+    class Meta:
+        index_name = "unpublished"
+        projection = AllProjection()
+
+    pending = UnicodeAttribute(hash_key=True)
+    feed_key = UnicodeAttribute(range_key=True)
+
+
 class EntitlementItem(_Table):
     """The gate feed of a lot: versions without gaps, written with the change they announce."""
 
@@ -240,6 +251,25 @@ class EntitlementItem(_Table):
     valid_until = UnicodeAttribute(null=True)
     state = UnicodeAttribute()
     issued_at = UnicodeAttribute()
+    pending = UnicodeAttribute(null=True)
+    feed_key = UnicodeAttribute(null=True)
+    """`<lot_id>#<version, 12 digits>`: the unpublished index's order."""
+    published_at = UnicodeAttribute(null=True)
+
+    unpublished = UnpublishedEntitlements()
+
+
+class GateItem(_Table):
+    """A gate controller allowed to sync its lot's feed; its secret is encrypted like personal data."""
+
+    suffix = "gates"
+
+    class Meta(_Table.Meta):
+        table_name = "parkpass-gates"
+
+    gate_id = UnicodeAttribute(hash_key=True)
+    lot_id = UnicodeAttribute()
+    secret_cipher = BinaryAttribute(legacy_encoding=False)
 
 
 TABLES: tuple[type[_Table], ...] = (
@@ -252,6 +282,7 @@ TABLES: tuple[type[_Table], ...] = (
     OrderItem,
     LedgerItem,
     EntitlementItem,
+    GateItem,
 )
 
 

@@ -1,0 +1,51 @@
+"""What gate controllers call: the public key to verify messages, and delta sync after being offline."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from flask import Blueprint, request
+
+from domain.errors import InvalidInput
+from functions.bootstrap import Services
+from handlers.gate_sync import authenticated_gate, sync_page
+
+
+def gate_blueprint(s: Services) -> Blueprint:
+    bp = Blueprint("gates", __name__, url_prefix="/api/v1/gates")
+
+    @bp.get("/public-key")
+    def public_key() -> dict[str, Any]:
+        if s.signer is None:
+            raise InvalidInput("this deployment signs no gate messages")
+        return {"algorithm": "Ed25519", "public_key": base64.b64encode(s.signer.public_key()).decode()}
+
+    @bp.get("/entitlements")
+    def entitlements() -> dict[str, Any]:
+        h = request.headers
+        gate = authenticated_gate(
+            h.get("X-Gate-Id", ""),
+            h.get("X-Gate-Timestamp", ""),
+            h.get("X-Gate-Signature", ""),
+            request.method,
+            request.full_path.rstrip("?"),
+            s.gates,
+            s.clock.now(),
+        )
+        try:
+            since, limit = int(request.args.get("since", "0")), int(request.args.get("limit", "200"))
+        except ValueError:
+            raise InvalidInput("since and limit are whole numbers") from None
+        page = sync_page(gate, since, limit, s.feed, s.lots, s.cards)
+        if s.signer is None:
+            raise InvalidInput("this deployment signs no gate messages")
+        return {
+            "lot_id": page.lot_id,
+            "version": page.version,
+            "snapshot": page.snapshot,
+            "more": page.more,
+            "events": [s.signer.sign(e.fields()) for e in page.events],
+        }
+
+    return bp

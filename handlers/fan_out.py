@@ -1,0 +1,90 @@
+"""Fan-out: every entitlement event goes to its lot's gates, signed, at least once, in version order.
+
+An event stays marked unpublished until the broker has acknowledged it, so a
+failed publish is retried by the next run and nothing is lost; gates drop
+duplicates by version.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+log = logging.getLogger("parkpass.fanout")
+
+
+@dataclass(frozen=True)
+class FeedEvent:
+    lot_id: str
+    version: int
+    plate: str
+    card_id: str
+    valid_from: date | None
+    valid_until: date | None
+    state: str
+    issued_at: str
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "lot_id": self.lot_id,
+            "version": self.version,
+            "plate": self.plate,
+            "card_id": self.card_id,
+            "valid_from": self.valid_from.isoformat() if self.valid_from else None,
+            "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+            "state": self.state,
+            "issued_at": self.issued_at,
+        }
+
+
+class EntitlementFeed(Protocol):
+    def unpublished(self, limit: int) -> list[FeedEvent]:
+        """Events not yet published, in lot and version order."""
+        ...
+
+    def mark_published(self, event: FeedEvent, at: str) -> None: ...
+
+    def since(self, lot_id: str, version: int, limit: int) -> list[FeedEvent]:
+        """The lot's events after `version`, in order (a key query)."""
+        ...
+
+
+class Publisher(Protocol):
+    def publish(self, topic: str, payload: bytes) -> None:
+        """Deliver at QoS 1 and wait for the broker's acknowledgement; PublishFailed otherwise."""
+        ...
+
+
+class Signer(Protocol):
+    def sign(self, fields: dict[str, Any]) -> dict[str, Any]: ...
+
+    def public_key(self) -> bytes: ...
+
+
+class PublishFailed(Exception):
+    pass
+
+
+def publish_pending(feed: EntitlementFeed, publisher: Publisher, signer: Signer, now: str, limit: int = 200) -> int:
+    """Publish what is waiting; stop at the first failure so order is kept. Answers how many went out."""
+    sent = 0
+    for event in feed.unpublished(limit):
+        try:
+            publisher.publish(topic_for(event.lot_id), message(event, signer))
+        except PublishFailed as e:
+            log.warning("publish of %s v%d failed, will retry: %s", event.lot_id, event.version, e)
+            break
+        feed.mark_published(event, now)
+        sent += 1
+    return sent
+
+
+def topic_for(lot_id: str) -> str:
+    return f"parkpass/lots/{lot_id}/entitlements"
+
+
+def message(event: FeedEvent, signer: Signer) -> bytes:
+    return json.dumps(signer.sign(event.fields()), ensure_ascii=False, separators=(",", ":")).encode()

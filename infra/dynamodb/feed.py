@@ -1,0 +1,37 @@
+"""The lots' gate feeds in DynamoDB: what is still to publish, and what came after a version."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from handlers.fan_out import FeedEvent
+from infra.dynamodb.orders import UNPUBLISHED
+from infra.dynamodb.tables import EntitlementItem
+
+
+class DynamoEntitlementFeed:
+    def unpublished(self, limit: int) -> list[FeedEvent]:
+        return [_event(i) for i in EntitlementItem.unpublished.query(UNPUBLISHED, limit=limit)]
+
+    def mark_published(self, event: FeedEvent, at: str) -> None:
+        EntitlementItem(lot_id=event.lot_id, version=event.version).update(
+            actions=[EntitlementItem.pending.remove(), EntitlementItem.published_at.set(at)],
+            condition=EntitlementItem.version.exists(),
+        )
+
+    def since(self, lot_id: str, version: int, limit: int) -> list[FeedEvent]:
+        query = EntitlementItem.query(lot_id, EntitlementItem.version > version, limit=limit, consistent_read=True)
+        return [_event(i) for i in query]
+
+
+def _event(item: EntitlementItem) -> FeedEvent:
+    return FeedEvent(
+        lot_id=item.lot_id,
+        version=int(item.version),
+        plate=item.plate,
+        card_id=item.card_id,
+        valid_from=date.fromisoformat(item.valid_from) if item.valid_from else None,
+        valid_until=date.fromisoformat(item.valid_until) if item.valid_until else None,
+        state=item.state,
+        issued_at=item.issued_at,
+    )

@@ -1,0 +1,21 @@
+"""Publish through AWS IoT Core's data plane (boto3 `iot-data`), for the cloud."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from handlers.fan_out import PublishFailed
+
+
+class IotDataPublisher:
+    def __init__(self, endpoint_url: str | None = None, region: str | None = None, client: Any = None) -> None:
+        self._client = client or boto3.client("iot-data", endpoint_url=endpoint_url, region_name=region)
+
+    def publish(self, topic: str, payload: bytes) -> None:
+        try:
+            self._client.publish(topic=topic, qos=1, payload=payload)
+        except (BotoCoreError, ClientError) as e:
+            raise PublishFailed(str(e)) from e

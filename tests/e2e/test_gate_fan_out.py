@@ -1,0 +1,172 @@
+"""Gates hear about renewals over a real MQTT connection, and catch up by delta sync."""
+
+from __future__ import annotations
+
+import base64
+import queue
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+import requests
+from paho.mqtt.enums import CallbackAPIVersion
+
+from domain.gate import Grant
+from functions.dev_stack import DevStack, DevStackOptions
+from handlers.gate_sync import gate_signature
+from infra.dynamodb.tables import EntitlementItem
+from infra.gate_messages import BadMessage, verified_grant
+from infra.mqtt.broker import EmbeddedBroker, free_port
+from tests.e2e.api_client import ApiClient, json_error
+from tests.e2e.conftest import _stacks
+
+TOPIC = "parkpass/lots/demo-lot/entitlements"
+
+
+def start_stack(moto_server: str, mqtt_url: str | None = None) -> DevStack:
+    opts = DevStackOptions(
+        port=0,
+        dynamodb_endpoint=moto_server,
+        table_prefix=f"gate{next(_stacks)}",
+        clock=datetime.fromisoformat("2026-11-23T10:00:00+08:00"),
+        sweep_every_s=None,
+        mqtt_url=mqtt_url,
+    )
+    return DevStack(opts).start()
+
+
+@pytest.fixture
+def stack(moto_server: str) -> Iterator[DevStack]:
+    s = start_stack(moto_server)
+    yield s
+    s.stop()
+
+
+class Listener:
+    """A bare MQTT 3.1.1 subscriber, as a gate controller would be."""
+
+    def __init__(self, url: str) -> None:
+        self.messages: queue.Queue[bytes] = queue.Queue()
+        host, port = url.removeprefix("mqtt://").split(":")
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"gate-{time.monotonic_ns()}", protocol=mqtt.MQTTv311
+        )
+        self.client.on_message = lambda c, u, m: self.messages.put(m.payload)
+        subscribed = queue.Queue[bool]()
+        self.client.on_subscribe = lambda *a: subscribed.put(True)
+        self.client.connect(host, int(port))
+        self.client.loop_start()
+        self.client.subscribe(TOPIC, qos=1)
+        subscribed.get(timeout=5)
+
+    def next(self, timeout: float = 10) -> bytes:
+        return self.messages.get(timeout=timeout)
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def public_key(api: ApiClient) -> bytes:
+    return base64.b64decode(api.get("/api/v1/gates/public-key").json()["public_key"])
+
+
+def renew_and_pay(api: ApiClient, stack: DevStack, key: str) -> dict[str, Any]:
+    token = api.post("/api/v1/auth/login", json={"code": f"sim:demo-owner:{key}"}).json()["token"]
+    owner = {"Authorization": f"Bearer {token}"}
+    made = api.post(
+        "/api/v1/cards/card-demo/renewals",
+        json={"package_id": "demo-1m", "channel": "wechat", "idempotency_key": key},
+        headers=owner,
+    ).json()
+    stack.wechatpay.deliver = False
+    assert stack.wechatpay.pay(made["order_id"])
+    headers, body = stack.wechatpay.notification(made["order_id"])
+    r = requests.post(f"{stack.api_url}/api/v1/payments/wechat/notify", data=body.encode(), headers=headers, timeout=10)
+    assert r.status_code == 204
+    return made  # type: ignore[no-any-return]
+
+
+def test_a_paid_renewal_reaches_a_subscribed_gate_signed_and_verifiable(stack: DevStack) -> None:
+    api = ApiClient(stack.api_url)
+    listener = Listener(stack.mqtt_url)
+    try:
+        renew_and_pay(api, stack, "gate-news-01")
+        grant = verified_grant(listener.next(), public_key(api), "demo-lot")
+    finally:
+        listener.close()
+    assert (grant.version, grant.plate, grant.valid_until.isoformat() if grant.valid_until else None) == (
+        1,
+        "粤B12345",
+        "2027-01-03",
+    )
+    assert all(item.pending is None and item.published_at for item in EntitlementItem.query("demo-lot"))
+    with pytest.raises(BadMessage):
+        verified_grant(b'{"lot_id": "demo-lot", "version": 2}', public_key(api), "demo-lot")
+
+
+def test_while_the_broker_is_down_nothing_is_lost_and_it_publishes_when_back(moto_server: str) -> None:
+    port = free_port()
+    broker = EmbeddedBroker(port=port)
+    broker.start()
+    stack = start_stack(moto_server, mqtt_url=broker.url)
+    api = ApiClient(stack.api_url)
+    try:
+        stack.fan_out()  # connect the publisher while the broker is up
+        broker.stop()
+        for n in range(3):
+            renew_and_pay(api, stack, f"broker-down-{n}")
+        time.sleep(0.5)
+        waiting = [int(i.version) for i in EntitlementItem.query("demo-lot") if i.pending]
+        assert waiting == [1, 2, 3]  # still there, in order
+
+        broker = EmbeddedBroker(port=port)
+        broker.start()
+        listener = Listener(broker.url)
+        try:
+            received = [verified_grant(listener.next(timeout=20), public_key(api), "demo-lot") for _ in range(3)]
+        finally:
+            listener.close()
+        assert [g.version for g in received] == [1, 2, 3]
+        assert [g.valid_until.isoformat() for g in received if g.valid_until] == [
+            "2027-01-03",
+            "2027-02-03",
+            "2027-03-03",
+        ]
+    finally:
+        stack.stop()
+        broker.stop()
+
+
+def _sync(
+    api: ApiClient, stack: DevStack, since: int, *, secret: str | None = None, gate_id: str = "demo-gate"
+) -> requests.Response:
+    path = f"/api/v1/gates/entitlements?since={since}&limit=2"
+    stamp = str(int(stack.clock.now().timestamp()))
+    assert stack.demo_gate is not None
+    signature = gate_signature(secret or stack.demo_gate.secret, "GET", path, stamp)
+    return api.get(path, headers={"X-Gate-Id": gate_id, "X-Gate-Timestamp": stamp, "X-Gate-Signature": signature})
+
+
+def test_a_gate_catches_up_by_delta_sync_with_its_own_credentials(stack: DevStack) -> None:
+    api = ApiClient(stack.api_url)
+    for n in range(3):
+        renew_and_pay(api, stack, f"sync-{n:03d}")
+    key = public_key(api)
+
+    first = _sync(api, stack, 0).json()
+    assert first["snapshot"] and first["version"] == 3
+    snapshot: list[Grant] = [verified_grant(e, key, "demo-lot") for e in first["events"]]
+    assert [(g.plate, str(g.valid_until)) for g in snapshot] == [("粤B12345", "2027-03-03")]
+
+    page = _sync(api, stack, 1).json()
+    assert (page["snapshot"], page["more"], [e["version"] for e in page["events"]]) == (False, False, [2, 3])
+    assert all(verified_grant(e, key, "demo-lot") for e in page["events"])
+
+    r = _sync(api, stack, 1, secret="not-the-secret")
+    assert r.status_code == 401 and json_error(r)["code"] == "unauthenticated"
+    r = _sync(api, stack, 1, gate_id="no-such-gate")
+    assert r.status_code == 401
