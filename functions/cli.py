@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 import threading
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from infra.settings import Settings
@@ -45,6 +45,24 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--mqtt-url", help="publish gate messages to this broker (default: start an embedded one)")
     _store_options(dev)
 
+    gate = commands.add_parser("gate", help="run a reference gate agent for one lot")
+    gate.add_argument("--lot", required=True)
+    gate.add_argument("--gate", required=True, help="the gate id issued by the property")
+    gate.add_argument("--secret", required=True, help="the gate's secret (for delta sync)")
+    gate.add_argument("--api", default="http://127.0.0.1:8000")
+    gate.add_argument("--mqtt-url", required=True)
+    gate.add_argument("--public-key", help="Ed25519 key (base64) messages must verify with; default: ask the API once")
+    gate.add_argument("--db", type=Path, help="whitelist file (SQLite); default ./gate-<gate>.sqlite")
+    gate.add_argument("--port", type=int, default=8100, help="local check endpoint (0: none)")
+    gate.add_argument("--timezone", default="Asia/Shanghai", help="the lot's time zone, for 'today'")
+
+    gate_check = commands.add_parser("gate-check", help="allow or deny a plate from a gate's whitelist, offline")
+    gate_check.add_argument("plate")
+    gate_check.add_argument("--lot", required=True)
+    gate_check.add_argument("--db", type=Path, required=True)
+    gate_check.add_argument("--at", type=date.fromisoformat, help="the day to decide for (default: today)")
+    gate_check.add_argument("--timezone", default="Asia/Shanghai")
+
     init_db = commands.add_parser("init-db", help="create the tables that are missing (idempotent)")
     _store_options(init_db)
 
@@ -63,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(chatty).setLevel(logging.WARNING)
     if args.command == "dev":
         return _dev(args)
+    if args.command == "gate":
+        return _gate(args)
+    if args.command == "gate-check":
+        return _gate_check(args)
     settings = Settings(args.table_prefix, args.region, args.dynamodb_endpoint)
     if settings.dynamodb_endpoint is None:
         print(f"note: no --dynamodb-endpoint, so this uses AWS DynamoDB in {settings.region}", file=sys.stderr)
@@ -136,6 +158,66 @@ def _dev(args: argparse.Namespace) -> int:
     finally:
         print("stopping...", flush=True)
         stack.stop()
+    return 0
+
+
+def _gate(args: argparse.Namespace) -> int:
+    import base64
+    import time
+    from zoneinfo import ZoneInfo
+
+    import requests
+    from werkzeug.serving import make_server
+
+    from infra.gate_agent.agent import GateAgent, GateConfig
+    from infra.gate_agent.http import check_app
+
+    api = args.api.rstrip("/")
+    key = args.public_key or requests.get(f"{api}/api/v1/gates/public-key", timeout=10).json()["public_key"]
+    # Gates keep their clock in step with the cloud's (the local stack's clock can be moved).
+    offset = datetime.fromisoformat(requests.get(f"{api}/healthz", timeout=10).json()["time"]).timestamp() - time.time()
+    config = GateConfig(
+        args.lot, args.gate, args.secret, api, args.mqtt_url, base64.b64decode(key),
+        args.db or Path(f"gate-{args.gate}.sqlite"),
+    )  # fmt: skip
+    agent = GateAgent(config, now=lambda: time.time() + offset)
+    agent.start()
+    zone = ZoneInfo(args.timezone)
+
+    def today() -> date:
+        return datetime.fromtimestamp(time.time() + offset, zone).date()
+
+    server = make_server("127.0.0.1", args.port, check_app(agent.check, today)) if args.port else None
+    if server is not None:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(
+        f"gate {args.gate} of {args.lot}: whitelist v{agent.version} in {config.db_path}; "
+        + (f"check at http://127.0.0.1:{server.server_port}/check?plate=... " if server else "")
+        + "Ctrl-C stops it.",
+        flush=True,
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    if server is not None:
+        server.shutdown()
+    agent.stop()
+    return 0
+
+
+def _gate_check(args: argparse.Namespace) -> int:
+    import json
+    from zoneinfo import ZoneInfo
+
+    from domain.plate import normalise_plate
+    from infra.gate_agent.http import decision_json
+    from infra.gate_agent.store import WhitelistStore
+
+    plate = normalise_plate(args.plate)
+    whitelist = WhitelistStore(args.db, args.lot).load()
+    at = args.at or datetime.now(ZoneInfo(args.timezone)).date()
+    print(json.dumps(decision_json(plate, whitelist.check(plate, at)), ensure_ascii=False))
     return 0
 
 

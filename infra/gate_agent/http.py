@@ -1,0 +1,44 @@
+"""The gate agent's tiny local endpoint: GET /check?plate=粤B12345[&at=2026-12-05] -> allow or deny, and why."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from datetime import date
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from domain.errors import InvalidPlate
+from domain.gate import Decision
+from domain.plate import normalise_plate
+
+
+def decision_json(plate: str, decision: Decision) -> dict[str, Any]:
+    return {
+        "plate": plate,
+        "allow": decision.allow,
+        "reason": decision.reason.value if decision.reason else None,
+        "valid_until": decision.valid_until.isoformat() if decision.valid_until else None,
+        "days_left": decision.days_left,
+        "warning": decision.warning,
+    }
+
+
+def check_app(check: Callable[[str, date], Decision], today: Callable[[], date]) -> Callable[..., Iterable[bytes]]:
+    @Request.application  # type: ignore[arg-type]
+    def app(request: Request) -> Response:
+        if request.path != "/check":
+            return _json({"error": {"code": "not_found", "message": "GET /check?plate=...&at=YYYY-MM-DD"}}, 404)
+        try:
+            plate = normalise_plate(request.args.get("plate", ""))
+            at = date.fromisoformat(request.args["at"]) if "at" in request.args else today()
+        except (InvalidPlate, ValueError) as e:
+            return _json({"error": {"code": "invalid_request", "message": str(e)}}, 400)
+        return _json(decision_json(plate, check(plate, at)), 200)
+
+    return app  # type: ignore[no-any-return]
+
+
+def _json(body: dict[str, Any], status: int) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False), status, mimetype="application/json")

@@ -1,0 +1,195 @@
+"""The reference gate agent against the local stack: real MQTT, delta sync, SQLite, offline decisions."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+import requests
+from werkzeug.test import Client
+
+from domain.card import Card, CardState
+from domain.gate import Applied, Reason
+from domain.package import Duration, DurationUnit, Package
+from functions.dev_stack import DevStack, DevStackOptions
+from infra.gate_agent.agent import GateAgent, GateConfig
+from infra.gate_agent.http import check_app
+from tests.e2e.api_client import ApiClient
+from tests.e2e.conftest import _stacks
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def stack(moto_server: str) -> Iterator[DevStack]:
+    opts = DevStackOptions(
+        port=0,
+        dynamodb_endpoint=moto_server,
+        table_prefix=f"agent{next(_stacks)}",
+        clock=datetime.fromisoformat("2026-11-23T10:00:00+08:00"),
+        sweep_every_s=None,
+    )
+    s = DevStack(opts).start()
+    s.services.packages.add(Package("demo-1d", "demo-lot", "日卡 1 天", Duration(DurationUnit.DAYS, 1), 20_00))
+    yield s
+    s.stop()
+
+
+def agent_for(stack: DevStack, db: Path) -> GateAgent:
+    assert stack.demo_gate is not None and stack.services.signer is not None
+    config = GateConfig(
+        "demo-lot", stack.demo_gate.id, stack.demo_gate.secret, stack.api_url, stack.mqtt_url,
+        stack.services.signer.public_key(), db,
+    )  # fmt: skip
+    return GateAgent(config, now=lambda: stack.clock.now().timestamp())
+
+
+def owner_headers(api: ApiClient, code: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api.post('/api/v1/auth/login', json={'code': code}).json()['token']}"}
+
+
+def renew(
+    api: ApiClient, stack: DevStack, headers: dict[str, str], card_id: str, key: str, package: str = "demo-1d"
+) -> float:
+    r = api.post(
+        f"/api/v1/cards/{card_id}/renewals",
+        json={"package_id": package, "channel": "wechat", "idempotency_key": key},
+        headers=headers,
+    )
+    assert r.status_code == 201, r.text
+    made = r.json()
+    stack.wechatpay.deliver = False
+    stack.wechatpay.pay(made["order_id"])
+    head, body = stack.wechatpay.notification(made["order_id"])
+    sent = time.monotonic()
+    assert (
+        requests.post(
+            f"{stack.api_url}/api/v1/payments/wechat/notify", data=body.encode(), headers=head, timeout=10
+        ).status_code
+        == 204
+    )
+    return sent
+
+
+def wait_for(condition: object, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_a_running_gate_applies_a_paid_renewal_and_lets_the_car_in(stack: DevStack, tmp_path: Path) -> None:
+    api = ApiClient(stack.api_url)
+    agent = agent_for(stack, tmp_path / "gate.sqlite")
+    agent.start()
+    try:
+        today = date(2026, 11, 23)
+        assert agent.check("粤B12345", today).allow  # the demo card, from the first sync's snapshot
+        assert agent.check("粤A99999", today).reason is Reason.UNKNOWN
+        sent = renew(api, stack, owner_headers(api, "sim:demo-owner"), "card-demo", "gate-applies-1", "demo-3m")
+        wait_for(lambda: agent.entries()["粤B12345"].valid_until == date(2027, 3, 3))
+        delay = agent.applied_at[1] - sent
+        print(f"payment notification -> gate applied: {delay * 1000:.0f} ms")
+        assert agent.check("粤B12345", date(2027, 3, 3)).allow
+        assert agent.check("粤B12345", date(2027, 3, 4)).reason is Reason.EXPIRED
+        assert agent.check("粤B12345", date(2027, 2, 27)).warning is not None  # 5 days left
+    finally:
+        agent.stop()
+
+
+def test_a_gate_stopped_during_200_changes_converges_to_the_cloud_state(stack: DevStack, tmp_path: Path) -> None:
+    api = ApiClient(stack.api_url)
+    db = tmp_path / "gate.sqlite"
+    agent = agent_for(stack, db)
+    agent.start()
+    wait_for(lambda: "粤B12345" in agent.entries())
+    agent.stop()
+
+    owners = {"card-demo": owner_headers(api, "sim:demo-owner")}
+    for n, plate in enumerate(("粤A10001", "粤A10002")):
+        headers = owner_headers(api, f"sim:owner-{n}")
+        owner_id = api.get("/api/v1/me", headers=headers).json()["id"]
+        card = Card(
+            f"card-{n}", "demo-lot", owner_id, (plate,), date(2026, 11, 1), date(2026, 11, 30), CardState.ACTIVE
+        )
+        assert stack.services.cards.add(card)
+        owners[card.id] = headers
+    cards = list(owners)
+    for n in range(200):
+        card_id = cards[n % len(cards)]
+        renew(api, stack, owners[card_id], card_id, f"change-{n:05d}")
+
+    restarted = agent_for(stack, db)  # same whitelist file, as after a reboot
+    assert restarted.version == 0 and "粤B12345" in restarted.entries()  # it starts offline from disk
+    restarted.start()
+    try:
+        lot = stack.services.lots.get("demo-lot")
+        assert lot is not None and lot.entitlement_version == 200
+        wait_for(lambda: restarted.version == 200)
+        cloud = {
+            plate: (c.valid_from, c.valid_until, c.state.value)
+            for c in stack.services.cards.list_for_lot("demo-lot")
+            for plate in c.plates
+        }
+        gate = {plate: (g.valid_from, g.valid_until, g.state) for plate, g in restarted.entries().items()}
+        assert gate == cloud
+    finally:
+        restarted.stop()
+
+
+def test_duplicates_out_of_order_forged_and_foreign_messages(stack: DevStack, tmp_path: Path) -> None:
+    api = ApiClient(stack.api_url)
+    headers = owner_headers(api, "sim:demo-owner")
+    agent = agent_for(stack, tmp_path / "gate.sqlite")  # not subscribed: messages are handed to it below
+    agent.sync()
+    renew(api, stack, headers, "card-demo", "order-aaaa")
+    renew(api, stack, headers, "card-demo", "order-bbbb")
+    assert stack.services.signer is not None
+    feed = {e.version: e for e in stack.services.feed.since("demo-lot", 0, 10)}
+    signed = {v: json.dumps(stack.services.signer.sign(e.fields())).encode() for v, e in feed.items()}
+
+    assert agent.receive(signed[2]) is Applied.STALE  # a gap: synced first (1 and 2), so 2 is old news
+    assert agent.version == 2
+    assert agent.receive(signed[1]) is Applied.STALE  # late
+    assert agent.receive(signed[2]) is Applied.STALE  # duplicate (QoS 1)
+    assert agent.entries()["粤B12345"].valid_until == date(2026, 12, 5)
+
+    forged = json.loads(signed[2])
+    forged["valid_until"] = "2099-12-31"
+    assert agent.receive(json.dumps(forged).encode()) is None
+    foreign = stack.services.signer.sign({**feed[2].fields(), "lot_id": "other-lot", "version": 3})
+    assert agent.receive(json.dumps(foreign).encode()) is None
+    assert agent.receive(b"\x00not json") is None
+    assert len(agent.dropped) == 3
+    assert agent.entries()["粤B12345"].valid_until == date(2026, 12, 5) and agent.version == 2
+    agent.stop()
+
+
+def test_a_gate_decides_offline_from_its_file_and_its_local_endpoint(stack: DevStack, tmp_path: Path) -> None:
+    db = tmp_path / "gate.sqlite"
+    agent = agent_for(stack, db)
+    agent.sync()
+    endpoint = Client(check_app(agent.check, lambda: date(2026, 11, 23)))
+    answer = endpoint.get("/check?plate=粤b·12345").get_json()
+    assert (answer["allow"], answer["valid_until"], answer["days_left"]) == (True, "2026-12-03", 11)
+    assert endpoint.get("/check?plate=粤A99999").get_json()["reason"] == "unknown"
+    assert endpoint.get("/check?plate=nonsense").status_code == 400
+    agent.stop()
+    stack.stop()  # the cloud is gone; the gate still answers
+
+    def gate_check(plate: str, at: str) -> dict[str, object]:
+        command = ["gate-check", plate, "--lot", "demo-lot", "--db", str(db), "--at", at]
+        out = subprocess.run(
+            [sys.executable, "-m", "functions.cli", *command], cwd=ROOT, capture_output=True, text=True, check=True
+        )
+        return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+    assert gate_check("粤B12345", "2026-12-03")["allow"] is True
+    assert gate_check("粤B12345", "2026-12-04")["reason"] == "expired"
+    assert gate_check("粤A99999", "2026-12-01")["reason"] == "unknown"
