@@ -37,7 +37,7 @@ def bench_quote(n: int = 20_000) -> None:
 
 
 def bench_price_list(n: int = 300) -> None:
-    stack = DevStack(DevStackOptions(port=0)).start()
+    stack = DevStack(DevStackOptions(port=0, sweep_every_s=None, fanout_every_s=3600)).start()  # count the API alone
     try:
         http = requests.Session()
         url = f"{stack.api_url}/api/v1/lots/demo-lot/packages"
@@ -54,6 +54,59 @@ def bench_price_list(n: int = 300) -> None:
         stack.stop()
 
 
+def bench_gate_delay(n: int = 500) -> None:
+    """Payment notification received -> a gate agent on the embedded broker has applied the change."""
+    import tempfile
+    from pathlib import Path
+
+    from domain.card import Card, CardState
+    from domain.lot import Lot
+    from domain.package import Duration, DurationUnit, Package
+    from handlers.gate_sync import Gate
+    from infra.gate_agent.agent import GateAgent, GateConfig
+
+    stack = DevStack(DevStackOptions(port=0, sweep_every_s=None)).start()
+    s = stack.services
+    # A lot with no renewal limit, so 500 renewals of a day are all allowed.
+    s.lots.add(Lot(id="bench-lot", name="Bench"))
+    s.packages.add(Package("bench-1d", "bench-lot", "1 day", Duration(DurationUnit.DAYS, 1), 1_00))
+    s.cards.add(Card("bench-card", "bench-lot", "owner-demo", ("粤B99999",), None, None, CardState.PENDING))
+    s.gates.add(Gate("bench-gate", "bench-lot", "bench-secret"))
+    http = requests.Session()
+    token = http.post(f"{stack.api_url}/api/v1/auth/login", json={"code": "sim:demo-owner"}).json()["token"]
+    owner = {"Authorization": f"Bearer {token}"}
+    assert s.signer is not None
+    with tempfile.TemporaryDirectory() as folder:
+        config = GateConfig(
+            "bench-lot", "bench-gate", "bench-secret", stack.api_url, stack.mqtt_url,
+            s.signer.public_key(), Path(folder) / "gate.sqlite",
+        )  # fmt: skip
+        agent = GateAgent(config, now=lambda: stack.clock.now().timestamp())
+        agent.start()
+        stack.wechatpay.deliver = False
+        sent: dict[int, float] = {}
+        try:
+            for i in range(n):
+                made = http.post(
+                    f"{stack.api_url}/api/v1/cards/bench-card/renewals",
+                    json={"package_id": "bench-1d", "channel": "wechat", "idempotency_key": f"bench-{i:06d}"},
+                    headers=owner,
+                ).json()
+                stack.wechatpay.pay(made["order_id"])
+                headers, body = stack.wechatpay.notification(made["order_id"])
+                sent[i + 1] = time.monotonic()
+                http.post(f"{stack.api_url}/api/v1/payments/wechat/notify", data=body.encode(), headers=headers)
+            deadline = time.monotonic() + 60
+            while agent.version < n and time.monotonic() < deadline:
+                time.sleep(0.05)
+            delays = [agent.applied_at[v] - sent[v] for v in sent if v in agent.applied_at]
+            print(f"notification -> gate applied ({len(delays)} of {n} renewals): {_percentiles(delays)}")
+        finally:
+            agent.stop()
+            stack.stop()
+
+
 if __name__ == "__main__":
     bench_quote()
     bench_price_list()
+    bench_gate_delay()

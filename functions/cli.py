@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     gate_check.add_argument("--at", type=date.fromisoformat, help="the day to decide for (default: today)")
     gate_check.add_argument("--timezone", default="Asia/Shanghai")
 
+    demo = commands.add_parser("demo", help="play the ParkPass story against a running `make dev`")
+    demo.add_argument("--api", default="http://127.0.0.1:8000")
+
     init_db = commands.add_parser("init-db", help="create the tables that are missing (idempotent)")
     _store_options(init_db)
 
@@ -83,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
         return _dev(args)
     if args.command == "gate":
         return _gate(args)
+    if args.command == "demo":
+        from functions.demo import run_demo
+
+        print(f"ParkPass demo against {args.api}")
+        return run_demo(args.api)
     if args.command == "gate-check":
         return _gate_check(args)
     settings = Settings(args.table_prefix, args.region, args.dynamodb_endpoint)

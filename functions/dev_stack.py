@@ -15,7 +15,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from functions import sweep
 from functions.api import create_app
 from functions.bootstrap import Services, bind_dynamodb, dynamodb_services
-from functions.sim_routes import LocalMounts
+from functions.sim_routes import LocalInfo, LocalMounts
 from handlers.fan_out import publish_pending
 from handlers.gate_sync import Gate
 from handlers.seed_demo import SeedResult, seed_demo
@@ -161,7 +161,10 @@ class DevStack:
         else:
             self.mqtt_url = opts.mqtt_url
         self._publisher = MqttPublisher(self.mqtt_url)
-        late.app = create_app(self.services, LocalMounts(self.clock, self.wechat, self.wechatpay, self.alipay))
+        local_info = LocalInfo(self.mqtt_url, self.demo_gate.id, self.demo_gate.secret, self.demo_gate.lot_id)
+        late.app = create_app(
+            self.services, LocalMounts(self.clock, local_info, self.wechat, self.wechatpay, self.alipay)
+        )
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="api", daemon=True)
         self._thread.start()
         self._fanout = threading.Thread(target=self._fan_out, args=(opts.fanout_every_s,), name="fanout", daemon=True)

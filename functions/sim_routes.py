@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from flask import Blueprint
@@ -20,17 +20,32 @@ class LocalMounts:
     """What only the local stack mounts on the API."""
 
     clock: SimClock
+    info: LocalInfo | None
     wechat: WechatSimulator
     wechatpay: WechatPaySimulator
     alipay: AlipaySimulator
+
+
+@dataclass(frozen=True)
+class LocalInfo:
+    """What a demo or a local gate needs to join the local stack (local only: it includes a demo secret)."""
+
+    mqtt_url: str
+    gate_id: str
+    gate_secret: str
+    lot_id: str
 
 
 class SetClock(BaseModel):
     now: AwareDatetime
 
 
-def sim_blueprint(clock: SimClock) -> Blueprint:
+def sim_blueprint(clock: SimClock, info: LocalInfo | None) -> Blueprint:
     sim = Blueprint("sim", __name__, url_prefix="/sim")
+
+    @sim.get("/info")
+    def local_info() -> dict[str, Any]:
+        return {"local": True, **(asdict(info) if info else {})}
 
     @sim.get("/clock")
     def read_clock() -> dict[str, Any]:

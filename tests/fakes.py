@@ -310,4 +310,4 @@ def local_mounts(clock: SimClock) -> LocalMounts:
     wechatpay = WechatPaySimulator(
         "1900000109", "wx-appid", "k" * 32, public_pem_of(merchant), platform, "PUB_KEY_ID_1", clock
     )
-    return LocalMounts(clock, WechatSimulator("wx-appid", "secret", clock), wechatpay, _alipay_sim(clock))
+    return LocalMounts(clock, None, WechatSimulator("wx-appid", "secret", clock), wechatpay, _alipay_sim(clock))
