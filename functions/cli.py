@@ -48,9 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     gate = commands.add_parser("gate", help="run a reference gate agent for one lot")
     gate.add_argument("--lot", required=True)
     gate.add_argument("--gate", required=True, help="the gate id issued by the property")
-    gate.add_argument("--secret", required=True, help="the gate's secret (for delta sync)")
+    gate.add_argument("--secret", help="the gate's secret (default, against make dev: the demo gate's)")
     gate.add_argument("--api", default="http://127.0.0.1:8000")
-    gate.add_argument("--mqtt-url", required=True)
+    gate.add_argument("--mqtt-url", help="the broker (default, against make dev: its embedded one)")
     gate.add_argument("--public-key", help="Ed25519 key (base64) messages must verify with; default: ask the API once")
     gate.add_argument("--db", type=Path, help="whitelist file (SQLite); default ./gate-<gate>.sqlite")
     gate.add_argument("--port", type=int, default=8100, help="local check endpoint (0: none)")
@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="play the ParkPass story against a running `make dev`")
     demo.add_argument("--api", default="http://127.0.0.1:8000")
+
+    status = commands.add_parser("fanout-status", help="entitlement events not yet published to gates")
+    _store_options(status)
 
     init_db = commands.add_parser("init-db", help="create the tables that are missing (idempotent)")
     _store_options(init_db)
@@ -100,6 +103,14 @@ def main(argv: list[str] | None = None) -> int:
     from infra.dynamodb.tables import create_tables
 
     bind_dynamodb(settings)
+    if args.command == "fanout-status":
+        from infra.dynamodb.feed import DynamoEntitlementFeed
+
+        waiting = DynamoEntitlementFeed().unpublished(1000)
+        print(f"{len(waiting)} event(s) waiting to be published")
+        for e in waiting[:20]:
+            print(f"  {e.lot_id} v{e.version} {e.plate} until {e.valid_until} ({e.state}), issued {e.issued_at}")
+        return 0
     if args.command == "init-db":
         created = create_tables()
         print("created: " + (", ".join(created) if created else "nothing, every table exists"))
@@ -181,6 +192,10 @@ def _gate(args: argparse.Namespace) -> int:
     from infra.gate_agent.http import check_app
 
     api = args.api.rstrip("/")
+    if args.secret is None or args.mqtt_url is None:  # the local stack says where its broker and demo gate are
+        local = requests.get(f"{api}/sim/info", timeout=10).json()
+        args.secret = args.secret or local["gate_secret"]
+        args.mqtt_url = args.mqtt_url or local["mqtt_url"]
     key = args.public_key or requests.get(f"{api}/api/v1/gates/public-key", timeout=10).json()["public_key"]
     # Gates keep their clock in step with the cloud's (the local stack's clock can be moved).
     offset = datetime.fromisoformat(requests.get(f"{api}/healthz", timeout=10).json()["time"]).timestamp() - time.time()

@@ -193,3 +193,31 @@ def test_a_gate_decides_offline_from_its_file_and_its_local_endpoint(stack: DevS
     assert gate_check("粤B12345", "2026-12-03")["allow"] is True
     assert gate_check("粤B12345", "2026-12-04")["reason"] == "expired"
     assert gate_check("粤A99999", "2026-12-01")["reason"] == "unknown"
+
+
+def test_parkpass_gate_joins_the_local_stack_by_itself_and_answers_checks(stack: DevStack, tmp_path: Path) -> None:
+    from infra.mqtt.broker import free_port
+
+    port = free_port()
+    command = ["gate", "--lot", "demo-lot", "--gate", "demo-gate", "--api", stack.api_url, "--port", str(port)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "functions.cli", *command, "--db", str(tmp_path / "g.sqlite")],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        answer: dict[str, object] = {}
+
+        def answered() -> bool:
+            try:
+                answer.update(
+                    requests.get(f"http://127.0.0.1:{port}/check", params={"plate": "粤B12345"}, timeout=2).json()
+                )
+            except requests.ConnectionError:
+                return False
+            return True
+
+        wait_for(answered, 30)
+        assert answer["allow"] is True and answer["valid_until"] == "2026-12-03"
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -1,0 +1,39 @@
+"""The cloud publisher: boto3 `iot-data` publish, against moto's server over HTTP."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from handlers.fan_out import PublishFailed
+from infra.dynamodb.emulator import LOCAL_CREDENTIALS
+from infra.iot import IotDataPublisher
+from tests.conftest import TEST_REGION
+
+
+def test_iot_data_publish_goes_out_at_qos_1(moto_server: str) -> None:
+    client = boto3.client(
+        "iot-data",
+        endpoint_url=moto_server,
+        region_name=TEST_REGION,
+        aws_access_key_id=LOCAL_CREDENTIALS[0],
+        aws_secret_access_key=LOCAL_CREDENTIALS[1],
+    )
+    calls: list[dict[str, object]] = []
+    client.meta.events.register("before-call.iot-data.Publish", lambda params, **_: calls.append(params))
+    IotDataPublisher(client=client).publish("parkpass/lots/demo-lot/entitlements", b'{"version":1}')
+    assert calls and calls[0]["query_string"] == {"qos": 1}
+
+
+def test_an_unreachable_iot_endpoint_is_a_failed_publish() -> None:
+    client = boto3.client(
+        "iot-data",
+        endpoint_url="http://127.0.0.1:9",
+        region_name=TEST_REGION,
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        config=Config(retries={"max_attempts": 1}, connect_timeout=1),
+    )
+    with pytest.raises(PublishFailed):
+        IotDataPublisher(client=client).publish("parkpass/lots/demo-lot/entitlements", b"{}")
