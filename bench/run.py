@@ -14,7 +14,7 @@ import requests
 
 from domain.lot import RenewalMode
 from domain.renewal import quote
-from functions.dev_stack import DevStack, DevStackOptions
+from functions.dev_stack import BACKGROUND_THREADS, DevStack, DevStackOptions
 from infra.dynamodb.request_counter import DynamoRequestCounter
 from tests.builders import a_card, a_lot, months
 
@@ -37,13 +37,13 @@ def bench_quote(n: int = 20_000) -> None:
 
 
 def bench_price_list(n: int = 300) -> None:
-    stack = DevStack(DevStackOptions(port=0, sweep_every_s=None, fanout_every_s=3600)).start()  # count the API alone
+    stack = DevStack(DevStackOptions(port=0, sweep_every_s=None)).start()
     try:
         http = requests.Session()
         url = f"{stack.api_url}/api/v1/lots/demo-lot/packages"
         http.get(url, timeout=10).raise_for_status()  # warm
         samples = []
-        with DynamoRequestCounter() as counter:
+        with DynamoRequestCounter(BACKGROUND_THREADS) as counter:
             for _ in range(n):
                 started = time.perf_counter()
                 http.get(url, timeout=10).raise_for_status()

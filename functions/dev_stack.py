@@ -40,6 +40,8 @@ SWEEP_EVERY_S = 20.0
 FANOUT_EVERY_S = 0.1
 """On AWS the table's stream wakes fan-out at once; locally a short poll of the unpublished index does."""
 DEMO_GATE_ID = "demo-gate"
+BACKGROUND_THREADS = frozenset({"fanout", "scheduler"})
+"""The local stack's own workers: request counts of an API call leave them out."""
 
 
 class _ApiRequestHandler(WSGIRequestHandler):

@@ -11,10 +11,15 @@ from pynamodb.signals import pre_dynamodb_send
 
 
 class DynamoRequestCounter:
-    """Inside `with DynamoRequestCounter() as c:`, c.total and c.by_operation count requests."""
+    """Inside `with DynamoRequestCounter() as c:`, c.total and c.by_operation count requests.
 
-    def __init__(self) -> None:
+    Requests from threads named in `exclude_threads` (background workers such
+    as the local stack's fan-out poll) are not counted.
+    """
+
+    def __init__(self, exclude_threads: frozenset[str] = frozenset()) -> None:
         self._lock = threading.Lock()
+        self._exclude = exclude_threads
         self.by_operation: Counter[str] = Counter()
 
     @property
@@ -22,6 +27,8 @@ class DynamoRequestCounter:
         return sum(self.by_operation.values())
 
     def _on_send(self, _sender: Any, operation_name: str, **_: Any) -> None:
+        if threading.current_thread().name in self._exclude:
+            return
         with self._lock:
             self.by_operation[operation_name] += 1
 

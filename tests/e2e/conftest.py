@@ -2,26 +2,49 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 
 from functions.dev_stack import DevStack, DevStackOptions
 from tests.e2e.api_client import ApiClient
 
+DEMO_DAY = datetime.fromisoformat("2026-11-23T10:00:00+08:00")
+"""The day the payment and gate tests live on: the demo card ends Dec 3, ten days later."""
+
 _stacks = itertools.count()
+
+
+def start_stack(moto_server: str, *, clock: datetime | None = None, mqtt_url: str | None = None) -> DevStack:
+    """The whole local stack in this process, on a free port, with demo data, on tables of its own.
+
+    moto keeps one in-memory store per process, so each stack gets its own table
+    prefix rather than its own server. The scheduled sweep is off: tests run it
+    themselves, so it never races them.
+    """
+    options = DevStackOptions(
+        port=0,
+        dynamodb_endpoint=moto_server,
+        table_prefix=f"e2e{next(_stacks)}",
+        clock=clock,
+        sweep_every_s=None,
+        mqtt_url=mqtt_url,
+    )
+    return DevStack(options).start()
 
 
 @pytest.fixture
 def local_stack(moto_server: str) -> Iterator[DevStack]:
-    """The whole local stack in this process, on a free port, with demo data, on tables of its own.
+    """A local stack whose clock starts at the real time."""
+    stack = start_stack(moto_server)
+    yield stack
+    stack.stop()
 
-    moto keeps one in-memory store per process, so each stack gets its own
-    table prefix rather than its own server.
-    """
-    stack = DevStack(
-        DevStackOptions(port=0, dynamodb_endpoint=moto_server, table_prefix=f"e2e{next(_stacks)}", sweep_every_s=None)
-    )
-    stack.start()
+
+@pytest.fixture
+def stack(moto_server: str) -> Iterator[DevStack]:
+    """A local stack whose clock starts on DEMO_DAY, so dates in assertions are fixed."""
+    stack = start_stack(moto_server, clock=DEMO_DAY)
     yield stack
     stack.stop()
 

@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import requests
 
-from functions.dev_stack import DevStack, DevStackOptions
+from functions.dev_stack import DevStack
 from infra.dynamodb.tables import LedgerItem
 from tests.e2e.api_client import ApiClient, json_error
-from tests.e2e.conftest import _stacks
-
-
-@pytest.fixture
-def stack(moto_server: str) -> Iterator[DevStack]:
-    opts = DevStackOptions(
-        port=0,
-        dynamodb_endpoint=moto_server,
-        table_prefix=f"ali{next(_stacks)}",
-        clock=datetime.fromisoformat("2026-11-23T10:00:00+08:00"),
-        sweep_every_s=None,
-    )
-    s = DevStack(opts).start()
-    yield s
-    s.stop()
 
 
 @pytest.fixture

@@ -6,8 +6,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -17,28 +16,19 @@ from werkzeug.test import Client
 from domain.card import Card, CardState
 from domain.gate import Applied, Reason
 from domain.package import Duration, DurationUnit, Package
-from functions.dev_stack import DevStack, DevStackOptions
+from functions.dev_stack import DevStack
 from infra.gate_agent.agent import GateAgent, GateConfig
 from infra.gate_agent.http import check_app
 from tests.e2e.api_client import ApiClient
-from tests.e2e.conftest import _stacks
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def stack(moto_server: str) -> Iterator[DevStack]:
-    opts = DevStackOptions(
-        port=0,
-        dynamodb_endpoint=moto_server,
-        table_prefix=f"agent{next(_stacks)}",
-        clock=datetime.fromisoformat("2026-11-23T10:00:00+08:00"),
-        sweep_every_s=None,
-    )
-    s = DevStack(opts).start()
-    s.services.packages.add(Package("demo-1d", "demo-lot", "日卡 1 天", Duration(DurationUnit.DAYS, 1), 20_00))
-    yield s
-    s.stop()
+def stack(stack: DevStack) -> DevStack:
+    """The demo-day stack, with a one-day package so many changes fit under the renewal limit."""
+    stack.services.packages.add(Package("demo-1d", "demo-lot", "日卡 1 天", Duration(DurationUnit.DAYS, 1), 20_00))
+    return stack
 
 
 def agent_for(stack: DevStack, db: Path) -> GateAgent:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import queue
 import time
-from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -15,34 +13,15 @@ import requests
 from paho.mqtt.enums import CallbackAPIVersion
 
 from domain.gate import Grant
-from functions.dev_stack import DevStack, DevStackOptions
+from functions.dev_stack import DevStack
 from handlers.gate_sync import gate_signature
 from infra.dynamodb.tables import EntitlementItem
 from infra.gate_messages import BadMessage, verified_grant
 from infra.mqtt.broker import EmbeddedBroker, free_port
 from tests.e2e.api_client import ApiClient, json_error
-from tests.e2e.conftest import _stacks
+from tests.e2e.conftest import DEMO_DAY, start_stack
 
 TOPIC = "parkpass/lots/demo-lot/entitlements"
-
-
-def start_stack(moto_server: str, mqtt_url: str | None = None) -> DevStack:
-    opts = DevStackOptions(
-        port=0,
-        dynamodb_endpoint=moto_server,
-        table_prefix=f"gate{next(_stacks)}",
-        clock=datetime.fromisoformat("2026-11-23T10:00:00+08:00"),
-        sweep_every_s=None,
-        mqtt_url=mqtt_url,
-    )
-    return DevStack(opts).start()
-
-
-@pytest.fixture
-def stack(moto_server: str) -> Iterator[DevStack]:
-    s = start_stack(moto_server)
-    yield s
-    s.stop()
 
 
 class Listener:
@@ -112,7 +91,7 @@ def test_while_the_broker_is_down_nothing_is_lost_and_it_publishes_when_back(mot
     port = free_port()
     broker = EmbeddedBroker(port=port)
     broker.start()
-    stack = start_stack(moto_server, mqtt_url=broker.url)
+    stack = start_stack(moto_server, clock=DEMO_DAY, mqtt_url=broker.url)
     api = ApiClient(stack.api_url)
     try:
         stack.fan_out()  # connect the publisher while the broker is up

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from domain.card import Card, CardState
-from functions.dev_stack import DevStack
+from functions.dev_stack import BACKGROUND_THREADS, DevStack
 from infra.dynamodb.request_counter import DynamoRequestCounter
 from tests import contract
 from tests.e2e.api_client import ApiClient, json_error
@@ -199,9 +199,9 @@ def test_session_key_phone_and_app_secret_never_reach_logs_or_responses(
 
 
 def test_login_costs_a_fixed_number_of_dynamodb_requests(api: ApiClient) -> None:
-    with DynamoRequestCounter() as first:
+    with DynamoRequestCounter(BACKGROUND_THREADS) as first:
         login(api, "sim:frank")
-    with DynamoRequestCounter() as returning:
+    with DynamoRequestCounter(BACKGROUND_THREADS) as returning:
         login(api, "sim:frank:2")
     # Shared WeChat token (cache), identity claims, owner, session key; a new owner adds one transaction.
     assert dict(returning.by_operation) == {"GetItem": 2, "BatchGetItem": 1, "UpdateItem": 1}

@@ -8,32 +8,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 import pytest
 
 from domain.order import Order, OrderState
-from functions.dev_stack import DevStack, DevStackOptions
+from functions.dev_stack import DevStack
 from handlers.refund_order import refund_order
 from infra.dynamodb.tables import EntitlementItem, LedgerItem
 from tests.e2e.api_client import ApiClient
-from tests.e2e.conftest import _stacks
-
-
-@pytest.fixture
-def stack(moto_server: str) -> Iterator[DevStack]:
-    opts = DevStackOptions(
-        port=0,
-        dynamodb_endpoint=moto_server,
-        table_prefix=f"ref{next(_stacks)}",
-        clock=datetime.fromisoformat("2026-11-23T10:00:00+08:00"),
-        sweep_every_s=None,
-    )
-    s = DevStack(opts).start()
-    yield s
-    s.stop()
 
 
 def paid_renewal(stack: DevStack, channel: str) -> tuple[ApiClient, dict[str, str], dict[str, Any]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
@@ -15,31 +14,12 @@ import requests
 from botocore.exceptions import ClientError
 
 from domain.calendar import add_months
-from functions.dev_stack import DevStack
+from functions.dev_stack import BACKGROUND_THREADS, DevStack
 from infra.dynamodb.request_counter import DynamoRequestCounter
 from infra.dynamodb.tables import EntitlementItem, LedgerItem, transaction_connection
 from tests.e2e.api_client import ApiClient, json_error
 
 DEMO_CARD_ENDS = date(2026, 12, 3)
-
-
-@pytest.fixture
-def stack(moto_server: str) -> Iterator[DevStack]:
-    from datetime import datetime
-
-    from functions.dev_stack import DevStackOptions
-    from tests.e2e.conftest import _stacks
-
-    opts = DevStackOptions(
-        port=0,
-        dynamodb_endpoint=moto_server,
-        table_prefix=f"pay{next(_stacks)}",
-        clock=datetime.fromisoformat("2026-11-23T10:00:00+08:00"),
-        sweep_every_s=None,
-    )
-    s = DevStack(opts).start()
-    yield s
-    s.stop()
 
 
 @pytest.fixture
@@ -220,11 +200,11 @@ def test_a_fulfilled_notification_costs_at_most_four_dynamodb_requests(
 ) -> None:
     made = order(api, owner)
     headers, body = paid_quietly(stack, made["order_id"])
-    with DynamoRequestCounter() as counter:
+    with DynamoRequestCounter(BACKGROUND_THREADS) as counter:
         assert notify(stack, headers, body).status_code == 204
     assert counter.total <= 4, dict(counter.by_operation)
     assert dict(counter.by_operation) == {"GetItem": 3, "TransactWriteItems": 1}
-    with DynamoRequestCounter() as again:
+    with DynamoRequestCounter(BACKGROUND_THREADS) as again:
         assert notify(stack, headers, body).status_code == 204
     assert again.total == 1  # a duplicate reads the order and stops
 
