@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from domain.card import Card
 from domain.errors import CardNotFound, InvalidInput, LotNotFound, OrderNotFound, PackageNotFound, RenewalNotAllowed
@@ -25,7 +25,7 @@ class PaymentStatus:
     paid: bool
     transaction_id: str | None = None
     amount_fen: int | None = None
-    paid_at: Any = None
+    paid_at: datetime | None = None
 
 
 class PaymentProvider(Protocol):
