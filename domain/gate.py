@@ -11,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 NEAR_EXPIRY_DAYS = 5
 
 
 @dataclass(frozen=True)
 class Grant:
-    """One entitlement message as a gate sees it (already verified)."""
+    """One version of a lot's gate feed: what a gate must do for one plate from then on."""
 
     lot_id: str
     version: int
@@ -26,6 +27,20 @@ class Grant:
     valid_from: date | None
     valid_until: date | None
     state: str
+    issued_at: str = ""
+
+    def fields(self) -> dict[str, Any]:
+        """The message's fields, as signed and sent."""
+        return {
+            "lot_id": self.lot_id,
+            "version": self.version,
+            "plate": self.plate,
+            "card_id": self.card_id,
+            "valid_from": self.valid_from.isoformat() if self.valid_from else None,
+            "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+            "state": self.state,
+            "issued_at": self.issued_at,
+        }
 
 
 class Applied(StrEnum):

@@ -9,45 +9,21 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
-from datetime import date
 from typing import Any, Protocol
+
+from domain.gate import Grant
 
 log = logging.getLogger("parkpass.fanout")
 
 
-@dataclass(frozen=True)
-class FeedEvent:
-    lot_id: str
-    version: int
-    plate: str
-    card_id: str
-    valid_from: date | None
-    valid_until: date | None
-    state: str
-    issued_at: str
-
-    def fields(self) -> dict[str, Any]:
-        return {
-            "lot_id": self.lot_id,
-            "version": self.version,
-            "plate": self.plate,
-            "card_id": self.card_id,
-            "valid_from": self.valid_from.isoformat() if self.valid_from else None,
-            "valid_until": self.valid_until.isoformat() if self.valid_until else None,
-            "state": self.state,
-            "issued_at": self.issued_at,
-        }
-
-
 class EntitlementFeed(Protocol):
-    def unpublished(self, limit: int) -> list[FeedEvent]:
+    def unpublished(self, limit: int) -> list[Grant]:
         """Events not yet published, in lot and version order."""
         ...
 
-    def mark_published(self, event: FeedEvent, at: str) -> None: ...
+    def mark_published(self, event: Grant, at: str) -> None: ...
 
-    def since(self, lot_id: str, version: int, limit: int) -> list[FeedEvent]:
+    def since(self, lot_id: str, version: int, limit: int) -> list[Grant]:
         """The lot's events after `version`, in order (a key query)."""
         ...
 
@@ -86,5 +62,5 @@ def topic_for(lot_id: str) -> str:
     return f"parkpass/lots/{lot_id}/entitlements"
 
 
-def message(event: FeedEvent, signer: Signer) -> bytes:
+def message(event: Grant, signer: Signer) -> bytes:
     return json.dumps(signer.sign(event.fields()), ensure_ascii=False, separators=(",", ":")).encode()

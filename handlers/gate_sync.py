@@ -9,8 +9,9 @@ from datetime import datetime
 from typing import Protocol
 
 from domain.errors import InvalidInput, LotNotFound, Unauthenticated
+from domain.gate import Grant
 from domain.ids import checked_id
-from handlers.fan_out import EntitlementFeed, FeedEvent
+from handlers.fan_out import EntitlementFeed
 from handlers.ports import CardRepository, LotRepository
 
 REPLAY_WINDOW_S = 300
@@ -39,7 +40,7 @@ class SyncPage:
     """The lot's feed version when this page was made."""
     snapshot: bool
     """True: `events` is the whole state at `version`; replace the whitelist with it."""
-    events: list[FeedEvent]
+    events: list[Grant]
     more: bool
 
 
@@ -80,9 +81,9 @@ def sync_page(
     return SyncPage(lot.id, current, False, events[:limit], len(events) > limit)
 
 
-def _snapshot(lot_id: str, version: int, cards: CardRepository) -> list[FeedEvent]:
+def _snapshot(lot_id: str, version: int, cards: CardRepository) -> list[Grant]:
     return [
-        FeedEvent(lot_id, version, plate, c.id, c.valid_from, c.valid_until, c.state.value, "")
+        Grant(lot_id, version, plate, c.id, c.valid_from, c.valid_until, c.state.value, "")
         for c in cards.list_for_lot(lot_id)
         for plate in c.plates
     ]

@@ -57,4 +57,5 @@ def verified_grant(message: bytes | dict[str, Any], public_key: bytes, lot_id: s
         valid_from=date.fromisoformat(fields["valid_from"]) if fields.get("valid_from") else None,
         valid_until=date.fromisoformat(fields["valid_until"]) if fields.get("valid_until") else None,
         state=fields["state"],
+        issued_at=str(fields.get("issued_at", "")),
     )

@@ -20,13 +20,13 @@ from domain.errors import (
     TooManyVehicles,
     UnpaidOrderExists,
 )
+from domain.gate import Grant
 from domain.lot import Lot
 from domain.order import Entitlement, Fulfilment, LedgerEntry, Order, OrderState, Refund
 from domain.owner import Owner
 from domain.package import Package
 from functions.bootstrap import Services
 from functions.sim_routes import LocalMounts
-from handlers.fan_out import FeedEvent
 from handlers.gate_sync import Gate
 from handlers.log_in_owner import WechatSession
 from handlers.ports import Clock
@@ -239,16 +239,16 @@ class FakeFulfilments:
 
 class FakeFeed:
     def __init__(self) -> None:
-        self.events: list[FeedEvent] = []
+        self.events: list[Grant] = []
         self.published: set[tuple[str, int]] = set()
 
-    def unpublished(self, limit: int) -> list[FeedEvent]:
+    def unpublished(self, limit: int) -> list[Grant]:
         return [e for e in self.events if (e.lot_id, e.version) not in self.published][:limit]
 
-    def mark_published(self, event: FeedEvent, at: str) -> None:
+    def mark_published(self, event: Grant, at: str) -> None:
         self.published.add((event.lot_id, event.version))
 
-    def since(self, lot_id: str, version: int, limit: int) -> list[FeedEvent]:
+    def since(self, lot_id: str, version: int, limit: int) -> list[Grant]:
         return [e for e in self.events if e.lot_id == lot_id and e.version > version][:limit]
 
 

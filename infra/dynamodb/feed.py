@@ -4,28 +4,28 @@ from __future__ import annotations
 
 from datetime import date
 
-from handlers.fan_out import FeedEvent
+from domain.gate import Grant
 from infra.dynamodb.orders import UNPUBLISHED
 from infra.dynamodb.tables import EntitlementItem
 
 
 class DynamoEntitlementFeed:
-    def unpublished(self, limit: int) -> list[FeedEvent]:
+    def unpublished(self, limit: int) -> list[Grant]:
         return [_event(i) for i in EntitlementItem.unpublished.query(UNPUBLISHED, limit=limit)]
 
-    def mark_published(self, event: FeedEvent, at: str) -> None:
+    def mark_published(self, event: Grant, at: str) -> None:
         EntitlementItem(lot_id=event.lot_id, version=event.version).update(
             actions=[EntitlementItem.pending.remove(), EntitlementItem.published_at.set(at)],
             condition=EntitlementItem.version.exists(),
         )
 
-    def since(self, lot_id: str, version: int, limit: int) -> list[FeedEvent]:
+    def since(self, lot_id: str, version: int, limit: int) -> list[Grant]:
         query = EntitlementItem.query(lot_id, EntitlementItem.version > version, limit=limit, consistent_read=True)
         return [_event(i) for i in query]
 
 
-def _event(item: EntitlementItem) -> FeedEvent:
-    return FeedEvent(
+def _event(item: EntitlementItem) -> Grant:
+    return Grant(
         lot_id=item.lot_id,
         version=int(item.version),
         plate=item.plate,

@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from domain.errors import InvalidInput, Unauthenticated
+from domain.gate import Grant
 from domain.lot import Lot
-from handlers.fan_out import FeedEvent, PublishFailed, publish_pending
+from handlers.fan_out import PublishFailed, publish_pending
 from handlers.gate_sync import Gate, authenticated_gate, gate_signature, sync_page
 from infra.gate_messages import MessageSigner, verified_grant
 from tests.builders import a_card
@@ -18,8 +19,8 @@ from tests.fakes import FakeCards, FakeFeed, FakeGates, FakeLots
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
 
-def event(version: int, lot_id: str = "demo-lot") -> FeedEvent:
-    return FeedEvent(
+def event(version: int, lot_id: str = "demo-lot") -> Grant:
+    return Grant(
         lot_id, version, f"粤B1000{version % 10}", "card-1", date(2026, 11, 4), date(2026, 12, 3), "active", "t"
     )
 
