@@ -52,6 +52,10 @@ class Lot:
     """Spaces sold as monthly cards; None when the lot sets no limit."""
     entitlement_version: int = 0
     """The last version of the lot's gate feed: every change a gate must learn takes the next one."""
+    reminder_offsets: tuple[int, ...] = (5, 3, 1)
+    """Days before a card ends that its owner is reminded."""
+    reminder_hour: int = 10
+    """Lot-local hour the reminders go out."""
 
     def __post_init__(self) -> None:
         checked_id("lot_id", self.id)
@@ -63,6 +67,8 @@ class Lot:
             raise InvalidLot(f"unknown time zone {self.timezone!r}") from e
         if self.quota is not None and self.quota < 0:
             raise InvalidLot("quota cannot be negative")
+        if not 0 <= self.reminder_hour <= 23 or any(not 0 <= d <= 60 for d in self.reminder_offsets):
+            raise InvalidLot("reminders go out at an hour 0-23, 0-60 days before the end")
 
     def today(self, now: datetime) -> date:
         """The lot-local date at `now`: what "today" means for every card here."""

@@ -13,6 +13,7 @@ from enum import StrEnum
 from domain.card import Card, CardState
 from domain.lot import Lot
 from domain.package import Package
+from domain.reminder import Slot, slots_for
 from domain.renewal import quote
 
 
@@ -85,6 +86,8 @@ class Fulfilment:
     entitlements: tuple[Entitlement, ...]
     was: OrderState
     """The order's state before: a pending order still holds its card's one unpaid slot."""
+    reminders: tuple[Slot, ...] = ()
+    """The expiry reminders of the card's new cycle."""
 
 
 def fulfil(order: Order, card: Card, lot: Lot, paid_at: datetime, transaction_id: str) -> Fulfilment:
@@ -126,7 +129,7 @@ def fulfil(order: Order, card: Card, lot: Lot, paid_at: datetime, transaction_id
         Entitlement(lot.id, plate, card.id, renewed.valid_from, renewed.valid_until, renewed.state, paid_at)
         for plate in card.plates
     )
-    return Fulfilment(paid, renewed, ledger, news, order.state)
+    return Fulfilment(paid, renewed, ledger, news, order.state, tuple(slots_for(renewed, lot)))
 
 
 @dataclass(frozen=True)
@@ -135,9 +138,10 @@ class Refund:
     card: Card
     ledger: LedgerEntry
     entitlements: tuple[Entitlement, ...]
+    reminders: tuple[Slot, ...] = ()
 
 
-def refund(order: Order, card: Card, refunded_at: datetime) -> Refund:
+def refund(order: Order, card: Card, lot: Lot, refunded_at: datetime) -> Refund:
     """Take back what a paid order bought: its days come off the card's end, its money off the ledger.
 
     Later renewals stacked after it keep their length, so the card ends earlier by
@@ -169,4 +173,6 @@ def refund(order: Order, card: Card, refunded_at: datetime) -> Refund:
         )
         for plate in card.plates
     )
-    return Refund(replace(order, state=OrderState.REFUNDED), taken_back, ledger, news)
+    return Refund(
+        replace(order, state=OrderState.REFUNDED), taken_back, ledger, news, tuple(slots_for(taken_back, lot))
+    )

@@ -18,6 +18,8 @@ class Owner:
     """Plain text in memory only; the store keeps it encrypted and answers show it masked."""
     vehicles: tuple[str, ...] = ()
     """Normalised plates the owner registered, in no particular order."""
+    oa_openid: str | None = None
+    """Their openid in the official account, when they follow it."""
 
     def __post_init__(self) -> None:
         checked_id("owner_id", self.id)

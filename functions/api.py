@@ -15,6 +15,7 @@ from functions.errors import install_error_handlers
 from functions.gate_routes import gate_blueprint
 from functions.owner_routes import owner_blueprint
 from functions.payment_routes import payment_blueprint
+from functions.reminder_routes import reminder_blueprint
 from functions.views import price_list_json
 from handlers.list_lot_packages import list_lot_packages
 
@@ -40,11 +41,12 @@ def create_app(services: Services, local: LocalMounts | None = None) -> Flask:
     app.register_blueprint(owner_blueprint(services))
     app.register_blueprint(payment_blueprint(services))
     app.register_blueprint(gate_blueprint(services))
+    app.register_blueprint(reminder_blueprint(services))
 
     if local is not None:
         from functions.sim_routes import sim_blueprint
 
-        app.register_blueprint(sim_blueprint(local.clock, local.info))
+        app.register_blueprint(sim_blueprint(local.clock, local.info, local.on_clock_moved))
         app.register_blueprint(local.wechat.blueprint())
         app.register_blueprint(local.wechatpay.blueprint())
         app.register_blueprint(local.alipay.blueprint())

@@ -23,6 +23,7 @@ from handlers.ports import (
     SessionTokens,
 )
 from handlers.refund_order import RefundStore
+from handlers.reminders import Consents, Messenger, PrefsRepository, ReminderStore
 from handlers.renewals import OrderRepository, PaymentProvider
 from infra.clock import SystemClock
 from infra.crypto import FieldCipher
@@ -40,7 +41,7 @@ from infra.settings import Secrets, Settings, secrets_from_env
 from infra.tokens import SignedTokens
 
 
-class WechatPort(WechatLogin, PhoneNumbers, Protocol):
+class WechatPort(WechatLogin, PhoneNumbers, Messenger, Protocol):
     """Everything the API asks of WeChat."""
 
 
@@ -79,6 +80,10 @@ class Services:
     gates: GateRepository
     signer: Signer | None
     """Signs messages to gates; None when no gate signing key is configured."""
+    reminders: ReminderStore
+    reminder_prefs: PrefsRepository
+    consents: Consents
+    messenger: Messenger
 
     def provider(self, channel: Channel) -> PaymentProvider:
         provider: PaymentProvider | None = self.wechatpay if channel is Channel.WECHAT else self.alipay
@@ -97,6 +102,7 @@ def bind_dynamodb(settings: Settings) -> None:
 def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Services:
     from infra.dynamodb.feed import DynamoEntitlementFeed
     from infra.dynamodb.orders import DynamoFulfilmentStore, DynamoOrderRepository
+    from infra.dynamodb.reminders import DynamoConsents, DynamoPrefsRepository, DynamoReminderStore
     from infra.gate_messages import MessageSigner
     from infra.payments.alipay import AlipayGateway
     from infra.payments.wechatpay import WechatPayGateway
@@ -123,6 +129,10 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
         feed=DynamoEntitlementFeed(),
         gates=DynamoGateRepository(cipher),
         signer=MessageSigner(secrets.gate_signing_key) if secrets.gate_signing_key else None,
+        reminders=DynamoReminderStore(),
+        reminder_prefs=DynamoPrefsRepository(),
+        consents=DynamoConsents(),
+        messenger=wechat,
     )
 
 

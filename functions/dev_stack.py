@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from functions import sweep
+from functions import reminders, sweep
 from functions.api import create_app
 from functions.bootstrap import Services, bind_dynamodb, dynamodb_services
 from functions.sim_routes import LocalInfo, LocalMounts
 from handlers.fan_out import publish_pending
 from handlers.gate_sync import Gate
+from handlers.reminders import TickReport
 from handlers.seed_demo import SeedResult, seed_demo
 from handlers.sweep_orders import SweepReport
 from infra.clock import SimClock
@@ -107,6 +108,7 @@ class DevStack:
     mqtt_url: str = ""
     demo_gate: Gate | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
+    _reminding: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> DevStack:
         opts = self.options
@@ -165,7 +167,7 @@ class DevStack:
         self._publisher = MqttPublisher(self.mqtt_url)
         local_info = LocalInfo(self.mqtt_url, self.demo_gate.id, self.demo_gate.secret, self.demo_gate.lot_id)
         late.app = create_app(
-            self.services, LocalMounts(self.clock, local_info, self.wechat, self.wechatpay, self.alipay)
+            self.services, LocalMounts(self.clock, local_info, self.remind, self.wechat, self.wechatpay, self.alipay)
         )
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="api", daemon=True)
         self._thread.start()
@@ -181,6 +183,11 @@ class DevStack:
     def sweep(self) -> SweepReport:
         """What the scheduled sweep Lambda does, once."""
         return sweep.run(self.services)
+
+    def remind(self) -> TickReport:
+        """What the reminder Lambda does, once, at the stack's clock."""
+        with self._reminding:  # the timer and a clock move may both ask; one tick at a time is enough
+            return reminders.run(self.services)
 
     def fan_out(self) -> int:
         """What the fan-out Lambda does, once: publish every unpublished event."""
@@ -200,8 +207,9 @@ class DevStack:
         while not self._stopping.wait(every_s):
             try:
                 self.sweep()
+                self.remind()
             except Exception:
-                log.exception("scheduled sweep failed")
+                log.exception("scheduled sweep or reminders failed")
 
     def stop(self) -> None:
         self._stopping.set()

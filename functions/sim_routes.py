@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ class LocalMounts:
 
     clock: SimClock
     info: LocalInfo | None
+    on_clock_moved: Callable[[], object] | None
     wechat: WechatSimulator
     wechatpay: WechatPaySimulator
     alipay: AlipaySimulator
@@ -40,7 +42,7 @@ class SetClock(BaseModel):
     now: AwareDatetime
 
 
-def sim_blueprint(clock: SimClock, info: LocalInfo | None) -> Blueprint:
+def sim_blueprint(clock: SimClock, info: LocalInfo | None, on_clock_moved: Callable[[], object] | None) -> Blueprint:
     sim = Blueprint("sim", __name__, url_prefix="/sim")
 
     @sim.get("/info")
@@ -54,6 +56,8 @@ def sim_blueprint(clock: SimClock, info: LocalInfo | None) -> Blueprint:
     @sim.post("/clock")
     def set_clock() -> dict[str, Any]:
         clock.set(parse_body(SetClock).now)
+        if on_clock_moved is not None:  # what is due at the new time happens now, as after a real wait
+            on_clock_moved()
         return {"now": clock.now().isoformat()}
 
     return sim

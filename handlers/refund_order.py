@@ -52,7 +52,7 @@ def refund_order(
         card, lot = cards.get(order.card_id), lots.get(order.lot_id)
         if card is None or lot is None:
             raise RuntimeError(f"order {order.id} points at a missing card or lot")
-        plan = refund(order, card, clock.now())
+        plan = refund(order, card, lot, clock.now())
         try:
             store.commit_refund(plan, card.version, lot.entitlement_version)
         except OrderSettled:

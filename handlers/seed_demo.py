@@ -55,7 +55,11 @@ def seed_demo(
                 _monthly(lot.id, "demo-12m", "年卡 12 个月", 12, 3_200_00),
             )
         ),
-        (f"owner {DEMO_OWNER_ID}", owners.add(Owner(id=DEMO_OWNER_ID, openid=DEMO_OWNER_OPENID))),
+        (
+            f"owner {DEMO_OWNER_ID}",
+            # The demo owner follows the simulated official account, so both reminder channels can be shown.
+            owners.add(Owner(id=DEMO_OWNER_ID, openid=DEMO_OWNER_OPENID, oa_openid=f"oa-{DEMO_OWNER_OPENID}")),
+        ),
         (
             f"card {DEMO_CARD_ID}",
             cards.add(

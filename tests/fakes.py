@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -25,11 +26,13 @@ from domain.lot import Lot
 from domain.order import Entitlement, Fulfilment, LedgerEntry, Order, OrderState, Refund
 from domain.owner import Owner
 from domain.package import Package
+from domain.reminder import ReminderPrefs, Slot, bucket_of
 from functions.bootstrap import Services
 from functions.sim_routes import LocalMounts
 from handlers.gate_sync import Gate
 from handlers.log_in_owner import WechatSession
 from handlers.ports import Clock
+from handlers.reminders import SendFailed
 from infra.clock import SimClock
 
 if TYPE_CHECKING:
@@ -263,6 +266,83 @@ class FakeGates:
         return self.items.setdefault(gate.id, gate) is gate
 
 
+class FakeReminderStore:
+    """Reminders by key with their state; claims are atomic under a lock, as the conditional write is."""
+
+    def __init__(self) -> None:
+        self.slots: dict[str, Slot] = {}
+        self.state: dict[str, str] = {}
+        self.attempts: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def schedule(self, slots: list[Slot]) -> None:
+        for slot in slots:
+            self.slots[slot.key] = slot
+            self.state.setdefault(slot.key, "pending")
+
+    def due(self, bucket: str, at: datetime) -> list[Slot]:
+        return [
+            s for k, s in sorted(self.slots.items())
+            if bucket_of(s.due_at) == bucket and s.due_at <= at and self.state[k] == "pending"
+        ]  # fmt: skip
+
+    def claim(self, slot: Slot, at: datetime) -> bool:
+        with self._lock:
+            if self.state[slot.key] != "pending":
+                return False
+            self.state[slot.key] = "sending"
+            return True
+
+    def finish(self, slot: Slot, state: str, reason: str | None = None) -> None:
+        self.state[slot.key] = state
+
+    def retry_later(self, slot: Slot, reason: str, max_attempts: int) -> None:
+        self.attempts[slot.key] = self.attempts.get(slot.key, 0) + 1
+        self.state[slot.key] = "failed" if self.attempts[slot.key] >= max_attempts else "pending"
+
+
+class FakePrefs:
+    def __init__(self) -> None:
+        self.items: dict[str, ReminderPrefs] = {}
+
+    def get(self, card_id: str) -> ReminderPrefs | None:
+        return self.items.get(card_id)
+
+    def put(self, prefs: ReminderPrefs) -> None:
+        self.items[prefs.card_id] = prefs
+
+
+class FakeConsents:
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str], int] = {}
+
+    def record(self, owner_id: str, template_id: str) -> None:
+        self.counts[(owner_id, template_id)] = self.counts.get((owner_id, template_id), 0) + 1
+
+    def spend(self, owner_id: str, template_id: str) -> bool:
+        if self.counts.get((owner_id, template_id), 0) <= 0:
+            return False
+        self.counts[(owner_id, template_id)] -= 1
+        return True
+
+
+class FakeMessenger:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, dict[str, dict[str, str]]]] = []
+        self.failing = False
+
+    def send_subscribe(self, openid: str, template_id: str, data: dict[str, dict[str, str]], page: str) -> None:
+        self._send("subscribe", openid, data)
+
+    def send_template(self, openid: str, template_id: str, data: dict[str, dict[str, str]], page: str) -> None:
+        self._send("template", openid, data)
+
+    def _send(self, kind: str, openid: str, data: dict[str, dict[str, str]]) -> None:
+        if self.failing:
+            raise SendFailed("simulated outage")
+        self.sent.append((kind, openid, data))
+
+
 def fake_services(now: datetime, clock: Clock | None = None) -> Services:
     clock = clock or FixedClock(now)
     lots, cards, orders = FakeLots(), FakeCards(), FakeOrders()
@@ -282,6 +362,10 @@ def fake_services(now: datetime, clock: Clock | None = None) -> Services:
         feed=FakeFeed(),
         gates=FakeGates(),
         signer=None,
+        reminders=FakeReminderStore(),
+        reminder_prefs=FakePrefs(),
+        consents=FakeConsents(),
+        messenger=FakeMessenger(),
     )
 
 
@@ -310,4 +394,4 @@ def local_mounts(clock: SimClock) -> LocalMounts:
     wechatpay = WechatPaySimulator(
         "1900000109", "wx-appid", "k" * 32, public_pem_of(merchant), platform, "PUB_KEY_ID_1", clock
     )
-    return LocalMounts(clock, None, WechatSimulator("wx-appid", "secret", clock), wechatpay, _alipay_sim(clock))
+    return LocalMounts(clock, None, None, WechatSimulator("wx-appid", "secret", clock), wechatpay, _alipay_sim(clock))

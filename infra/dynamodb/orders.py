@@ -13,6 +13,8 @@ from domain.card import Card
 from domain.errors import OrderSettled, StaleCard, StaleLot, UnpaidOrderExists
 from domain.order import Channel, Entitlement, Fulfilment, LedgerEntry, Order, OrderState, Refund
 from domain.package import Duration, DurationUnit, Package
+from domain.reminder import Slot
+from infra.dynamodb.reminders import slot_actions, slot_item
 from infra.dynamodb.repositories import _card_item, _conflicted, _failed_items, _iso, _set_or_remove
 from infra.dynamodb.tables import (
     CardItem,
@@ -125,6 +127,7 @@ class DynamoFulfilmentStore:
             news=fulfilment.entitlements,
             lot_version=lot_version,
             frees_card=fulfilment.was is OrderState.PENDING,
+            reminders=fulfilment.reminders,
         )
 
     def commit_refund(self, refund: Refund, card_version: int, lot_version: int) -> None:
@@ -138,6 +141,7 @@ class DynamoFulfilmentStore:
             news=refund.entitlements,
             lot_version=lot_version,
             frees_card=False,
+            reminders=refund.reminders,
         )
 
 
@@ -152,6 +156,7 @@ def _commit_change(
     news: tuple[Entitlement, ...],
     lot_version: int,
     frees_card: bool,
+    reminders: tuple[Slot, ...],
 ) -> None:
     card_item = _card_item(card)
     card_item.version = card_version
@@ -183,6 +188,8 @@ def _commit_change(
                 actions=[LotItem.entitlement_version.set(lot_version + len(news))],
                 condition=lot_unchanged,
             )
+            for slot in reminders:  # the new cycle's reminders; earlier cycles' are left to go stale
+                tx.update(slot_item(slot), actions=slot_actions(slot))
     except TransactWriteError as e:
         failed = _failed_items(e)
         if not failed:

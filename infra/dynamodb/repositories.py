@@ -70,6 +70,8 @@ class DynamoLotRepository:
             max_until=_iso(policy.max_until),
             max_months_ahead=policy.max_months_ahead,
             online_renewal=policy.online_renewal,
+            reminder_offsets=list(lot.reminder_offsets),
+            reminder_hour=lot.reminder_hour,
         )
         return _create(item, LotItem.lot_id.does_not_exist())
 
@@ -81,6 +83,8 @@ def _lot(item: LotItem) -> Lot:
         timezone=item.timezone,
         quota=_opt_int(item.quota),
         entitlement_version=int(item.entitlement_version or 0),
+        reminder_offsets=tuple(int(d) for d in item.reminder_offsets) if item.reminder_offsets else (5, 3, 1),
+        reminder_hour=_opt_int(item.reminder_hour) if item.reminder_hour is not None else 10,
         policy=RenewalPolicy(
             mode=RenewalMode(item.renewal_mode),
             max_until=_date(item.max_until),
@@ -242,7 +246,8 @@ class DynamoOwnerRepository:
         except OwnerItem.DoesNotExist:
             return None
         phone = self._cipher.decrypt(item.phone_cipher, f"{owner_id}:phone") if item.phone_cipher else None
-        return Owner(item.owner_id, item.openid, item.unionid, phone, tuple(sorted(item.vehicles or ())))
+        vehicles = tuple(sorted(item.vehicles or ()))
+        return Owner(item.owner_id, item.openid, item.unionid, phone, vehicles, item.oa_openid)
 
     def find_by_wechat(self, openid: str, unionid: str | None) -> Owner | None:
         keys = wechat_claims(openid, unionid)
@@ -255,7 +260,7 @@ class DynamoOwnerRepository:
         return self.get(owner_id)
 
     def add(self, owner: Owner) -> bool:
-        item = OwnerItem(owner_id=owner.id, openid=owner.openid, unionid=owner.unionid)
+        item = OwnerItem(owner_id=owner.id, openid=owner.openid, unionid=owner.unionid, oa_openid=owner.oa_openid)
         try:
             with TransactWrite(connection=transaction_connection()) as tx:
                 tx.save(item, condition=OwnerItem.owner_id.does_not_exist())

@@ -52,6 +52,8 @@ class LotItem(_Table):
     online_renewal = BooleanAttribute()
     entitlement_version = NumberAttribute(null=True)
     """Last version of the lot's gate feed; moved only inside the transaction that writes the events."""
+    reminder_offsets = ListAttribute(of=NumberAttribute, null=True)
+    reminder_hour = NumberAttribute(null=True)
 
 
 class PackageItem(_Table):
@@ -120,6 +122,8 @@ class OwnerItem(_Table):
     phone_cipher = BinaryAttribute(null=True, legacy_encoding=False)
     session_key_cipher = BinaryAttribute(null=True, legacy_encoding=False)
     vehicles = UnicodeSetAttribute(null=True)
+    oa_openid = UnicodeAttribute(null=True)
+    """The owner's openid in the official account, once they follow it (for template messages)."""
 
 
 class ClaimItem(_Table):
@@ -272,6 +276,53 @@ class GateItem(_Table):
     secret_cipher = BinaryAttribute(legacy_encoding=False)
 
 
+class ReminderItem(_Table):
+    """One reminder, filed under the UTC hour it falls due: a tick queries only the hours up to now."""
+
+    suffix = "reminders"
+
+    class Meta(_Table.Meta):
+        table_name = "parkpass-reminders"
+
+    bucket = UnicodeAttribute(hash_key=True)
+    slot = UnicodeAttribute(range_key=True)
+    """`<card>#<cycle>#<offset>`: at most one reminder per card, cycle and offset."""
+    card_id = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    lot_id = UnicodeAttribute()
+    cycle = UnicodeAttribute()
+    offset = NumberAttribute()
+    due_at = UnicodeAttribute()
+    state = UnicodeAttribute()
+    attempts = NumberAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    lease_until = UnicodeAttribute(null=True)
+
+
+class ReminderPrefsItem(_Table):
+    suffix = "reminder_prefs"
+
+    class Meta(_Table.Meta):
+        table_name = "parkpass-reminder_prefs"
+
+    card_id = UnicodeAttribute(hash_key=True)
+    enabled = BooleanAttribute()
+    channel = UnicodeAttribute()
+
+
+class ConsentItem(_Table):
+    """Subscribe-message consents: each one WeChat reports allows exactly one message."""
+
+    suffix = "consents"
+
+    class Meta(_Table.Meta):
+        table_name = "parkpass-consents"
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    template_id = UnicodeAttribute(range_key=True)
+    count = NumberAttribute()
+
+
 TABLES: tuple[type[_Table], ...] = (
     LotItem,
     PackageItem,
@@ -283,6 +334,9 @@ TABLES: tuple[type[_Table], ...] = (
     LedgerItem,
     EntitlementItem,
     GateItem,
+    ReminderItem,
+    ReminderPrefsItem,
+    ConsentItem,
 )
 
 

@@ -16,6 +16,7 @@ from wechatpy.session import SessionStorage
 
 from domain.errors import LoginCodeInvalid, LoginCodeUsed, PhoneCodeInvalid, WechatUnavailable
 from handlers.log_in_owner import WechatSession
+from handlers.reminders import SendFailed
 
 WECHAT_API_BASE = "https://api.weixin.qq.com/"
 INVALID_CODE, CODE_USED = 40029, 40163
@@ -60,6 +61,19 @@ class WechatGateway:
         )
         info = result.get("phone_info") or {}
         return str(info.get("purePhoneNumber") or info.get("phoneNumber") or "")
+
+    def send_subscribe(self, openid: str, template_id: str, data: dict[str, dict[str, str]], page: str) -> None:
+        self._send(lambda: self._client.wxa.send_subscribe_message(openid, template_id, data, page=page))
+
+    def send_template(self, openid: str, template_id: str, data: dict[str, dict[str, str]], page: str) -> None:
+        mini_program = {"appid": self._client.appid, "pagepath": page}
+        self._send(lambda: self._client.message.send_template(openid, template_id, data, mini_program=mini_program))
+
+    def _send(self, request: Any) -> None:
+        try:
+            self._call(request, {})
+        except WechatUnavailable as e:
+            raise SendFailed("WeChat did not take the message") from e
 
     @property
     def client(self) -> WeChatClient:

@@ -81,11 +81,12 @@ def test_every_owner_route_that_takes_an_id_answers_404_for_another_owners_thing
     assert order.status_code == 201, order.text
     alices = {"card_id": card_id, "plate": "粤B54321", "order_id": order.json()["order_id"]}
     valid_bodies = {
+        "/api/v1/cards/{card_id}/reminders": {"enabled": True, "channel": "subscribe"},
         "/api/v1/cards/{card_id}/renewals": {
             "package_id": "demo-1m",
             "channel": "wechat",
             "idempotency_key": "bob-tries-1",
-        }
+        },
     }
     bob = bearer(login(api, "sim:bob"))
 

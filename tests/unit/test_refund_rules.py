@@ -7,9 +7,10 @@ import pytest
 
 from domain.card import CardState
 from domain.order import Channel, Order, OrderState, refund
-from tests.builders import a_card, months
+from tests.builders import a_card, a_lot, months
 
 AT = datetime(2027, 1, 10, 2, 0, tzinfo=UTC)
+LOT = a_lot()
 
 
 def paid_order(bought_from: date, bought_until: date) -> Order:
@@ -23,7 +24,7 @@ def paid_order(bought_from: date, bought_until: date) -> Order:
 
 def test_refunding_the_last_renewal_ends_the_card_where_it_ended_before() -> None:
     card = a_card(date(2027, 3, 3), valid_from=date(2026, 11, 4))
-    r = refund(paid_order(date(2026, 12, 4), date(2027, 3, 3)), card, AT)
+    r = refund(paid_order(date(2026, 12, 4), date(2027, 3, 3)), card, LOT, AT)
     assert (r.card.valid_from, r.card.valid_until, r.card.state) == (
         date(2026, 11, 4),
         date(2026, 12, 3),
@@ -37,17 +38,17 @@ def test_refunding_the_last_renewal_ends_the_card_where_it_ended_before() -> Non
 def test_refunding_an_earlier_renewal_takes_its_days_off_the_end() -> None:
     # Bought Dec 4 - Mar 3 (90 days), then renewed again to Jun 3: the refund takes 90 days off Jun 3.
     card = a_card(date(2027, 6, 3), valid_from=date(2026, 11, 4))
-    r = refund(paid_order(date(2026, 12, 4), date(2027, 3, 3)), card, AT)
+    r = refund(paid_order(date(2026, 12, 4), date(2027, 3, 3)), card, LOT, AT)
     assert r.card.valid_until == date(2027, 3, 5)
 
 
 def test_refunding_everything_a_card_had_leaves_it_pending() -> None:
     card = a_card(date(2027, 3, 3), valid_from=date(2026, 12, 4))
-    r = refund(paid_order(date(2026, 12, 4), date(2027, 3, 3)), card, AT)
+    r = refund(paid_order(date(2026, 12, 4), date(2027, 3, 3)), card, LOT, AT)
     assert (r.card.valid_from, r.card.valid_until, r.card.state) == (None, None, CardState.PENDING)
 
 
 def test_only_a_paid_order_can_be_refunded() -> None:
     order = replace(paid_order(date(2026, 12, 4), date(2027, 3, 3)), state=OrderState.PENDING)
     with pytest.raises(ValueError):
-        refund(order, a_card(date(2027, 3, 3)), AT)
+        refund(order, a_card(date(2027, 3, 3)), LOT, AT)

@@ -1,0 +1,86 @@
+"""Expiry reminders: when they fall due, and whether one is still worth sending.
+
+Reminders are written ahead, one per (card, cycle, offset), where the cycle is
+the card's end date when they were written. A renewal moves the end date, so
+the old cycle's reminders become stale and the tick skips them: nobody is
+reminded after renewing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from domain.card import Card, CardState
+from domain.lot import Lot
+
+
+class ReminderChannel(StrEnum):
+    SUBSCRIBE = "subscribe"
+    """A mini-program subscribe message: one per consent the owner gave."""
+    OFFICIAL_ACCOUNT = "official_account"
+    """An official-account template message: for owners who follow the account."""
+
+
+@dataclass(frozen=True)
+class ReminderPrefs:
+    card_id: str
+    enabled: bool
+    channel: ReminderChannel = ReminderChannel.SUBSCRIBE
+
+
+@dataclass(frozen=True)
+class Slot:
+    card_id: str
+    owner_id: str
+    lot_id: str
+    cycle: date
+    """The card's end date this reminder is about."""
+    offset: int
+    """Days before the end."""
+    due_at: datetime
+    """UTC."""
+
+    @property
+    def key(self) -> str:
+        return f"{self.card_id}#{self.cycle.isoformat()}#{self.offset}"
+
+
+def bucket_of(instant: datetime) -> str:
+    """Reminders are filed by the UTC hour they fall due in; a tick reads only the hours up to now."""
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H")
+
+
+def slots_for(card: Card, lot: Lot) -> list[Slot]:
+    """The reminders of the card's current cycle: `offsets` days before its end, at the lot's hour, lot-local."""
+    if card.valid_until is None or card.state is not CardState.ACTIVE:
+        return []
+    zone = ZoneInfo(lot.timezone)
+    return [
+        Slot(
+            card.id,
+            card.owner_id,
+            card.lot_id,
+            card.valid_until,
+            offset,
+            datetime.combine(card.valid_until - timedelta(days=offset), time(lot.reminder_hour), zone).astimezone(UTC),
+        )
+        for offset in lot.reminder_offsets
+    ]
+
+
+def stale_reason(slot: Slot, card: Card | None, prefs: ReminderPrefs | None) -> str | None:
+    """Why this reminder must not go out now, or None if it should."""
+    if prefs is None or not prefs.enabled:
+        return "opted_out"
+    if card is None or card.state is CardState.CANCELLED:
+        return "cancelled"
+    if card.state is CardState.PAUSED:
+        return "paused"
+    if card.valid_until != slot.cycle:
+        return "renewed"
+    if card.state is not CardState.ACTIVE:
+        return "not_active"
+    return None

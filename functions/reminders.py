@@ -1,0 +1,25 @@
+"""Lambda entry for the reminder tick (EventBridge, every 15 minutes)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from functions.bootstrap import Services, services_from_env
+from handlers.reminders import TickReport, send_due_reminders
+
+log = logging.getLogger("parkpass.reminders")
+
+
+def run(s: Services, at: datetime | None = None) -> TickReport:
+    return send_due_reminders(
+        at or s.clock.now(), s.reminders, s.cards, s.lots, s.reminder_prefs, s.owners, s.consents, s.messenger
+    )
+
+
+def handler(event: dict[str, Any], context: object) -> dict[str, int]:
+    report = run(services_from_env())
+    counts = {name: len(keys) for name, keys in vars(report).items()}
+    log.info("reminders: %s", counts)
+    return counts

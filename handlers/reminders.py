@@ -1,0 +1,181 @@
+"""Expiry reminders: the owner opts in per card, and a tick sends what has fallen due, once.
+
+A tick reads only the due hours (a query per hour, never a scan), claims each
+reminder with a conditional write before sending (so two ticks at once send it
+once), skips stale ones (renewed, paused, opted out), and retries failed sends
+on later ticks up to a cap.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from domain.card import Card
+from domain.errors import CardNotFound
+from domain.ids import checked_id
+from domain.lot import Lot
+from domain.reminder import ReminderChannel, ReminderPrefs, Slot, bucket_of, slots_for, stale_reason
+from handlers.ports import CardRepository, LotRepository, OwnerRepository
+
+EXPIRY_TEMPLATE = "sim-expiry"
+"""The subscribe/template id of the expiry reminder (the local simulator's; set per deployment)."""
+RENEW_PAGE = "pages/renew/index"
+LOOK_BACK = timedelta(hours=6)
+"""A tick reads the due hours up to 6 hours back, so a missed tick or two loses nothing."""
+MAX_ATTEMPTS = 3
+log = logging.getLogger("parkpass.reminders")
+
+
+class ReminderStore(Protocol):
+    def schedule(self, slots: list[Slot]) -> None:
+        """Write these reminders; one already there keeps its state (a sent one stays sent)."""
+        ...
+
+    def due(self, bucket: str, at: datetime) -> list[Slot]:
+        """Reminders of this hour still to send whose time has come."""
+        ...
+
+    def claim(self, slot: Slot, at: datetime) -> bool:
+        """Take the reminder for sending (conditional); False if another tick has it or it is done."""
+        ...
+
+    def finish(self, slot: Slot, state: str, reason: str | None = None) -> None: ...
+
+    def retry_later(self, slot: Slot, reason: str, max_attempts: int) -> None:
+        """Give it back for the next tick, or mark it failed once it has had `max_attempts`."""
+        ...
+
+
+class PrefsRepository(Protocol):
+    def get(self, card_id: str) -> ReminderPrefs | None: ...
+
+    def put(self, prefs: ReminderPrefs) -> None: ...
+
+
+class Consents(Protocol):
+    def record(self, owner_id: str, template_id: str) -> None: ...
+
+    def spend(self, owner_id: str, template_id: str) -> bool:
+        """Use one consent (conditional); False if none is left."""
+        ...
+
+
+class Messenger(Protocol):
+    def send_subscribe(self, openid: str, template_id: str, data: dict[str, dict[str, str]], page: str) -> None: ...
+
+    def send_template(self, openid: str, template_id: str, data: dict[str, dict[str, str]], page: str) -> None: ...
+
+
+class SendFailed(Exception):
+    pass
+
+
+def _my_card(owner_id: str, card_id: str, cards: CardRepository) -> Card:
+    card = cards.get(checked_id("card_id", card_id))
+    if card is None or card.owner_id != owner_id:
+        raise CardNotFound(card_id)
+    return card
+
+
+def set_reminders(
+    owner_id: str,
+    card_id: str,
+    enabled: bool,
+    channel: ReminderChannel,
+    cards: CardRepository,
+    lots: LotRepository,
+    prefs: PrefsRepository,
+    store: ReminderStore,
+) -> ReminderPrefs:
+    card = _my_card(owner_id, card_id, cards)
+    chosen = ReminderPrefs(card.id, enabled, channel)
+    prefs.put(chosen)
+    lot = lots.get(card.lot_id)
+    if enabled and lot is not None:
+        store.schedule(slots_for(card, lot))  # later cycles are written when the card's end moves
+    return chosen
+
+
+def get_reminders(owner_id: str, card_id: str, cards: CardRepository, prefs: PrefsRepository) -> ReminderPrefs:
+    card = _my_card(owner_id, card_id, cards)
+    return prefs.get(card.id) or ReminderPrefs(card.id, False)
+
+
+@dataclass
+class TickReport:
+    sent: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def send_due_reminders(
+    at: datetime,
+    store: ReminderStore,
+    cards: CardRepository,
+    lots: LotRepository,
+    prefs: PrefsRepository,
+    owners: OwnerRepository,
+    consents: Consents,
+    messenger: Messenger,
+) -> TickReport:
+    report = TickReport()
+    hour = at - LOOK_BACK
+    while hour <= at:
+        for slot in store.due(bucket_of(hour), at):
+            if store.claim(slot, at):
+                _send_one(slot, store, cards, lots, prefs, owners, consents, messenger, report)
+        hour += timedelta(hours=1)
+    return report
+
+
+def _send_one(
+    slot: Slot,
+    store: ReminderStore,
+    cards: CardRepository,
+    lots: LotRepository,
+    prefs: PrefsRepository,
+    owners: OwnerRepository,
+    consents: Consents,
+    messenger: Messenger,
+    report: TickReport,
+) -> None:
+    card, chosen = cards.get(slot.card_id), prefs.get(slot.card_id)
+    stale = stale_reason(slot, card, chosen)
+    if stale is not None or card is None or chosen is None:
+        store.finish(slot, "skipped", stale)
+        report.skipped.append(slot.key)
+        return
+    lot, owner = lots.get(card.lot_id), owners.get(card.owner_id)
+    if lot is None or owner is None:
+        store.finish(slot, "skipped", "gone")
+        report.skipped.append(slot.key)
+        return
+    data = _message(card, lot, slot)
+    try:
+        if chosen.channel is ReminderChannel.SUBSCRIBE and consents.spend(owner.id, EXPIRY_TEMPLATE):
+            messenger.send_subscribe(owner.openid, EXPIRY_TEMPLATE, data, RENEW_PAGE)
+        elif owner.oa_openid:
+            messenger.send_template(owner.oa_openid, EXPIRY_TEMPLATE, data, RENEW_PAGE)
+        else:
+            store.finish(slot, "failed", "no_channel")
+            report.failed.append(slot.key)
+            return
+    except SendFailed as e:
+        log.warning("reminder %s not sent, will retry: %s", slot.key, e)
+        store.retry_later(slot, str(e)[:200], MAX_ATTEMPTS)
+        report.failed.append(slot.key)
+        return
+    store.finish(slot, "sent")
+    report.sent.append(slot.key)
+
+
+def _message(card: Card, lot: Lot, slot: Slot) -> dict[str, dict[str, str]]:
+    return {
+        "thing1": {"value": lot.name[:20]},
+        "car_number2": {"value": card.plates[0]},
+        "date3": {"value": slot.cycle.isoformat()},
+        "thing4": {"value": f"{slot.offset} 天后到期 点击续费"},
+    }

@@ -1,0 +1,122 @@
+"""Reminders, their preferences and subscribe consents in DynamoDB."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
+
+from domain.reminder import ReminderChannel, ReminderPrefs, Slot, bucket_of
+from infra.dynamodb.tables import ConsentItem, ReminderItem, ReminderPrefsItem
+
+PENDING, SENDING = "pending", "sending"
+LEASE = timedelta(minutes=5)
+"""A tick that died while sending gives the reminder back after this long."""
+
+
+def slot_actions(slot: Slot) -> list[Action]:
+    """An upsert that never resets a reminder that was already sent or skipped."""
+    return [
+        ReminderItem.card_id.set(slot.card_id),
+        ReminderItem.owner_id.set(slot.owner_id),
+        ReminderItem.lot_id.set(slot.lot_id),
+        ReminderItem.cycle.set(slot.cycle.isoformat()),
+        ReminderItem.offset.set(slot.offset),
+        ReminderItem.due_at.set(slot.due_at.isoformat()),
+        ReminderItem.state.set(ReminderItem.state | PENDING),
+    ]
+
+
+def slot_item(slot: Slot) -> ReminderItem:
+    return ReminderItem(bucket=bucket_of(slot.due_at), slot=slot.key)
+
+
+class DynamoReminderStore:
+    def schedule(self, slots: list[Slot]) -> None:
+        for slot in slots:
+            slot_item(slot).update(actions=slot_actions(slot))
+
+    def due(self, bucket: str, at: datetime) -> list[Slot]:
+        now = at.astimezone(UTC).isoformat()
+        query = ReminderItem.query(
+            bucket,
+            filter_condition=(ReminderItem.due_at <= now)
+            & ((ReminderItem.state == PENDING) | ((ReminderItem.state == SENDING) & (ReminderItem.lease_until < now))),
+            consistent_read=True,
+        )
+        return [_slot(item) for item in query]
+
+    def claim(self, slot: Slot, at: datetime) -> bool:
+        now = at.astimezone(UTC)
+        claimable = (ReminderItem.state == PENDING) | (
+            (ReminderItem.state == SENDING) & (ReminderItem.lease_until < now.isoformat())
+        )
+        try:
+            slot_item(slot).update(
+                actions=[ReminderItem.state.set(SENDING), ReminderItem.lease_until.set((now + LEASE).isoformat())],
+                condition=claimable,
+            )
+        except UpdateError as e:
+            if e.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def finish(self, slot: Slot, state: str, reason: str | None = None) -> None:
+        actions: list[Action] = [ReminderItem.state.set(state), ReminderItem.lease_until.remove()]
+        if reason:
+            actions.append(ReminderItem.reason.set(reason))
+        slot_item(slot).update(actions=actions)
+
+    def retry_later(self, slot: Slot, reason: str, max_attempts: int) -> None:
+        item = slot_item(slot)
+        item.update(actions=[ReminderItem.attempts.add(1), ReminderItem.reason.set(reason)])
+        state = "failed" if int(item.attempts or 0) >= max_attempts else PENDING
+        item.update(actions=[ReminderItem.state.set(state), ReminderItem.lease_until.remove()])
+
+    def states(self, bucket: str) -> dict[str, int]:
+        """How many reminders of this hour are in each state (for the admin's daily view)."""
+        counts: dict[str, int] = {}
+        for item in ReminderItem.query(bucket):
+            counts[item.state] = counts.get(item.state, 0) + 1
+        return counts
+
+
+def _slot(item: ReminderItem) -> Slot:
+    return Slot(
+        item.card_id,
+        item.owner_id,
+        item.lot_id,
+        date.fromisoformat(item.cycle),
+        int(item.offset),
+        datetime.fromisoformat(item.due_at),
+    )
+
+
+class DynamoPrefsRepository:
+    def get(self, card_id: str) -> ReminderPrefs | None:
+        try:
+            item = ReminderPrefsItem.get(card_id, consistent_read=True)
+        except ReminderPrefsItem.DoesNotExist:
+            return None
+        return ReminderPrefs(item.card_id, item.enabled, ReminderChannel(item.channel))
+
+    def put(self, prefs: ReminderPrefs) -> None:
+        ReminderPrefsItem(card_id=prefs.card_id, enabled=prefs.enabled, channel=prefs.channel.value).save()
+
+
+class DynamoConsents:
+    def record(self, owner_id: str, template_id: str) -> None:
+        ConsentItem(owner_id=owner_id, template_id=template_id).update(actions=[ConsentItem.count.add(1)])
+
+    def spend(self, owner_id: str, template_id: str) -> bool:
+        try:
+            ConsentItem(owner_id=owner_id, template_id=template_id).update(
+                actions=[ConsentItem.count.add(-1)], condition=ConsentItem.count > 0
+            )
+        except UpdateError as e:
+            if e.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
