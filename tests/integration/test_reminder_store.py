@@ -1,0 +1,101 @@
+"""Reminders in DynamoDB (moto's server): a tick reads only the due hours, and parallel ticks send once."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from domain.card import Card, CardState
+from domain.lot import Lot
+from domain.owner import Owner
+from domain.reminder import ReminderPrefs, bucket_of, slots_for
+from functions.bootstrap import Services
+from handlers.reminders import send_due_reminders
+from infra.dynamodb.tables import ReminderItem
+from tests.fakes import FakeMessenger
+
+NOW = datetime(2026, 12, 5, 2, 15, tzinfo=UTC)  # 10:15 in Shanghai
+LOT = Lot(id="lot-1", name="东门")
+
+
+def due_cards(s: Services, n: int) -> None:
+    """`n` opted-in cards whose 5-day reminder is due at 10:00 on Dec 5."""
+    s.lots.add(LOT)
+    for i in range(n):
+        s.owners.add(Owner(f"owner-{i}", f"openid-{i}", oa_openid=f"oa-{i}"))
+        card = Card(
+            f"card-{i}",
+            "lot-1",
+            f"owner-{i}",
+            (f"粤B{i:05d}",),
+            date(2026, 11, 11),
+            date(2026, 12, 10),
+            CardState.ACTIVE,
+        )
+        s.cards.add(card)
+        s.reminder_prefs.put(ReminderPrefs(card.id, True))
+        s.reminders.schedule(slots_for(card, LOT))
+
+
+def tick(s: Services) -> list[str]:
+    return send_due_reminders(
+        NOW, s.reminders, s.cards, s.lots, s.reminder_prefs, s.owners, s.consents, s.messenger
+    ).sent
+
+
+def test_a_tick_over_100000_reminders_reads_only_the_50_that_are_due(dynamo_services: Services) -> None:
+    s = replace(dynamo_services, messenger=FakeMessenger())
+    due_cards(s, 50)
+    # 100,000 other cards' reminders, due at other hours of the coming months.
+    hours = [NOW + timedelta(hours=7 + h) for h in range(24 * 90)]
+    with ReminderItem.batch_write() as batch:
+        for i in range(100_000):
+            batch.save(
+                ReminderItem(
+                    bucket=bucket_of(hours[i % len(hours)]),
+                    slot=f"card-x{i}#2027-03-01#5",
+                    card_id=f"card-x{i}",
+                    owner_id="o",
+                    lot_id="lot-1",
+                    cycle="2027-03-01",
+                    offset=5,
+                    due_at=hours[i % len(hours)].isoformat(),
+                    state="pending",
+                )
+            )
+    read: list[int] = []
+
+    def count(parsed: dict[str, Any], **_: Any) -> None:
+        read.append(int(parsed.get("ScannedCount", 0)))
+
+    events = ReminderItem._get_connection().connection.client.meta.events
+    events.register("after-call.dynamodb.Query", count)
+    try:
+        assert len(tick(s)) == 50
+    finally:
+        events.unregister("after-call.dynamodb.Query", count)
+    assert sum(read) == 50  # the due hour's items, nothing of the other 100,000
+    assert len(read) == 7  # one query per hour looked at (6 back and this one)
+
+
+def test_two_ticks_at_once_send_each_reminder_once(dynamo_services: Services) -> None:
+    messenger = FakeMessenger()
+    s = replace(dynamo_services, messenger=messenger)
+    due_cards(s, 20)
+    start = threading.Barrier(2)
+    sent: list[list[str]] = []
+
+    def run() -> None:
+        start.wait()
+        sent.append(tick(s))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(k for keys in sent for k in keys) == sorted({k for keys in sent for k in keys})
+    assert len(messenger.sent) == 20 and sum(len(k) for k in sent) == 20
+    assert tick(s) == []
