@@ -66,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="play the ParkPass story against a running `make dev`")
     demo.add_argument("--api", default="http://127.0.0.1:8000")
 
+    remind = commands.add_parser("reminders", help="expiry reminders")
+    remind_commands = remind.add_subparsers(dest="action", required=True)
+    remind_run = remind_commands.add_parser("run", help="send what has fallen due (what the 15-minute tick does)")
+    remind_run.add_argument("--at", type=_iso_instant, help="as if it were this instant (default: now)")
+    _store_options(remind_run)
+
     status = commands.add_parser("fanout-status", help="entitlement events not yet published to gates")
     _store_options(status)
 
@@ -103,6 +109,20 @@ def main(argv: list[str] | None = None) -> int:
     from infra.dynamodb.tables import create_tables
 
     bind_dynamodb(settings)
+    if args.command == "reminders":
+        from functions import reminders
+        from infra.clock import SimClock, SystemClock
+        from infra.local_secrets import local_secrets
+        from infra.settings import MissingSettings, secrets_from_env
+
+        try:
+            secrets = secrets_from_env()
+        except MissingSettings:
+            secrets = local_secrets(None).secrets("http://127.0.0.1")
+        clock = SimClock(args.at) if args.at else SystemClock()
+        report = reminders.run(dynamodb_services(settings, secrets, clock))
+        print(f"sent {len(report.sent)}, skipped {len(report.skipped)}, failed {len(report.failed)}")
+        return 0
     if args.command == "fanout-status":
         from infra.dynamodb.feed import DynamoEntitlementFeed
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from domain.card import Card
 from domain.errors import CardNotFound
@@ -46,6 +47,10 @@ class ReminderStore(Protocol):
 
     def retry_later(self, slot: Slot, reason: str, max_attempts: int) -> None:
         """Give it back for the next tick, or mark it failed once it has had `max_attempts`."""
+        ...
+
+    def states(self, bucket: str) -> dict[str, int]:
+        """How many reminders of this hour are in each state."""
         ...
 
 
@@ -179,3 +184,13 @@ def _message(card: Card, lot: Lot, slot: Slot) -> dict[str, dict[str, str]]:
         "date3": {"value": slot.cycle.isoformat()},
         "thing4": {"value": f"{slot.offset} 天后到期 点击续费"},
     }
+
+
+def reminders_of_day(day: date, timezone: str, store: ReminderStore) -> dict[str, int]:
+    """Sent, skipped, failed and pending reminders due on a lot-local day (24 hour queries, for the admin)."""
+    start = datetime.combine(day, time(0), ZoneInfo(timezone))
+    totals: dict[str, int] = {}
+    for hour in range(24):
+        for state, n in store.states(bucket_of(start + timedelta(hours=hour))).items():
+            totals[state] = totals.get(state, 0) + n
+    return totals

@@ -296,6 +296,13 @@ class FakeReminderStore:
     def finish(self, slot: Slot, state: str, reason: str | None = None) -> None:
         self.state[slot.key] = state
 
+    def states(self, bucket: str) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for key, slot in self.slots.items():
+            if bucket_of(slot.due_at) == bucket:
+                counts[self.state[key]] = counts.get(self.state[key], 0) + 1
+        return counts
+
     def retry_later(self, slot: Slot, reason: str, max_attempts: int) -> None:
         self.attempts[slot.key] = self.attempts.get(slot.key, 0) + 1
         self.state[slot.key] = "failed" if self.attempts[slot.key] >= max_attempts else "pending"

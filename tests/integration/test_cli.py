@@ -10,6 +10,7 @@ from pathlib import Path
 import requests
 
 from domain.card import CardState
+from domain.reminder import slots_for
 from functions.bootstrap import Services
 from tests.conftest import TEST_REGION
 
@@ -43,3 +44,16 @@ def test_seed_demo_uses_the_given_clock_and_is_idempotent(dynamodb: str, dynamo_
     assert card is not None and card.state is CardState.ACTIVE
     assert str(card.valid_until) == "2027-02-05"  # 04:00 on Jan 26 in Shanghai, plus 10 days
     assert "nothing" in _parkpass("seed-demo", endpoint=dynamodb)
+
+
+def test_reminders_run_ticks_once_at_the_given_time(dynamodb: str, dynamo_services: Services) -> None:
+    _parkpass("seed-demo", "--clock", "2026-11-23T02:00:00+00:00", endpoint=dynamodb)
+    card = dynamo_services.cards.get("card-demo")
+    lot = dynamo_services.lots.get("demo-lot")
+    assert card is not None and lot is not None
+    dynamo_services.reminders.schedule(slots_for(card, lot))  # not opted in: due reminders are skipped
+    out = _parkpass("reminders", "run", "--at", "2026-11-28T10:30:00+08:00", endpoint=dynamodb)
+    assert out.strip() == "sent 0, skipped 1, failed 0"
+    assert _parkpass("reminders", "run", "--at", "2026-11-28T10:45:00+08:00", endpoint=dynamodb).strip() == (
+        "sent 0, skipped 0, failed 0"
+    )

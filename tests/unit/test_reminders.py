@@ -15,7 +15,7 @@ from domain.lot import Lot
 from domain.owner import Owner
 from domain.reminder import ReminderChannel, slots_for
 from functions.bootstrap import Services
-from handlers.reminders import EXPIRY_TEMPLATE, send_due_reminders, set_reminders
+from handlers.reminders import EXPIRY_TEMPLATE, reminders_of_day, send_due_reminders, set_reminders
 from tests.builders import a_card
 from tests.fakes import FakeMessenger, FakeReminderStore, fake_services
 
@@ -177,3 +177,13 @@ def test_random_histories_never_remind_a_stale_cycle_or_twice(ops: list[tuple[st
                 assert card.state is CardState.ACTIVE and prefs.enabled
                 sent_keys.append(key)
     assert len(sent_keys) == len(set(sent_keys))
+
+
+def test_the_day_report_counts_each_state_of_the_days_reminders() -> None:
+    s = services(follows=False)
+    s.consents.record("owner-1", EXPIRY_TEMPLATE)
+    tick(s, at_shanghai("2026-12-05"))  # sent (the consent)
+    tick(s, at_shanghai("2026-12-07"))  # no channel left: failed
+    assert reminders_of_day(date(2026, 12, 5), "Asia/Shanghai", s.reminders) == {"sent": 1}
+    assert reminders_of_day(date(2026, 12, 7), "Asia/Shanghai", s.reminders) == {"failed": 1}
+    assert reminders_of_day(date(2026, 12, 9), "Asia/Shanghai", s.reminders) == {"pending": 1}
