@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import logging
+import os
 from datetime import datetime
 from typing import Any
 
 from functions.bootstrap import Services, services_from_env
-from handlers.reminders import TickReport, send_due_reminders
+from handlers.reminders import EXPIRY_TEMPLATE, TickReport, send_due_reminders
 
 log = logging.getLogger("parkpass.reminders")
 
 
 def run(s: Services, at: datetime | None = None) -> TickReport:
+    template = os.environ.get("PARKPASS_EXPIRY_TEMPLATE", EXPIRY_TEMPLATE)
     return send_due_reminders(
-        at or s.clock.now(), s.reminders, s.cards, s.lots, s.reminder_prefs, s.owners, s.consents, s.messenger
+        at or s.clock.now(), s.reminders, s.cards, s.lots, s.reminder_prefs, s.owners, s.consents, s.messenger, template
     )
 
 

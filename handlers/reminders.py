@@ -22,7 +22,7 @@ from domain.reminder import ReminderChannel, ReminderPrefs, Slot, bucket_of, slo
 from handlers.ports import CardRepository, LotRepository, OwnerRepository
 
 EXPIRY_TEMPLATE = "sim-expiry"
-"""The subscribe/template id of the expiry reminder (the local simulator's; set per deployment)."""
+"""The local simulator's expiry template id; deployments set PARKPASS_EXPIRY_TEMPLATE."""
 RENEW_PAGE = "pages/renew/index"
 LOOK_BACK = timedelta(hours=6)
 """A tick reads the due hours up to 6 hours back, so a missed tick or two loses nothing."""
@@ -125,13 +125,14 @@ def send_due_reminders(
     owners: OwnerRepository,
     consents: Consents,
     messenger: Messenger,
+    template_id: str = EXPIRY_TEMPLATE,
 ) -> TickReport:
     report = TickReport()
     hour = at - LOOK_BACK
     while hour <= at:
         for slot in store.due(bucket_of(hour), at):
             if store.claim(slot, at):
-                _send_one(slot, store, cards, lots, prefs, owners, consents, messenger, report)
+                _send_one(slot, store, cards, lots, prefs, owners, consents, messenger, template_id, report)
         hour += timedelta(hours=1)
     return report
 
@@ -145,6 +146,7 @@ def _send_one(
     owners: OwnerRepository,
     consents: Consents,
     messenger: Messenger,
+    template_id: str,
     report: TickReport,
 ) -> None:
     card, chosen = cards.get(slot.card_id), prefs.get(slot.card_id)
@@ -160,10 +162,10 @@ def _send_one(
         return
     data = _message(card, lot, slot)
     try:
-        if chosen.channel is ReminderChannel.SUBSCRIBE and consents.spend(owner.id, EXPIRY_TEMPLATE):
-            messenger.send_subscribe(owner.openid, EXPIRY_TEMPLATE, data, RENEW_PAGE)
+        if chosen.channel is ReminderChannel.SUBSCRIBE and consents.spend(owner.id, template_id):
+            messenger.send_subscribe(owner.openid, template_id, data, RENEW_PAGE)
         elif owner.oa_openid:
-            messenger.send_template(owner.oa_openid, EXPIRY_TEMPLATE, data, RENEW_PAGE)
+            messenger.send_template(owner.oa_openid, template_id, data, RENEW_PAGE)
         else:
             store.finish(slot, "failed", "no_channel")
             report.failed.append(slot.key)

@@ -2,27 +2,56 @@
 
 It is an emulator: no TTL expiry, no ClientRequestToken idempotency, and
 nothing survives a restart unless snapshot.py writes it to disk.
+
+One thing it must not get wrong is isolation. DynamoDB runs each request, and
+each TransactWriteItems as a whole, atomically; moto checks a transaction's
+conditions and then applies its items without a lock, so two transactions on
+different threads can interleave (seen: one payment extending a card twice).
+The server here therefore serves one DynamoDB request at a time.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from moto.server import ThreadedMotoServer
+from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
+
+
+class _OneAtATime:
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        with self._lock:
+            # Read the whole answer inside the lock: the work happens while it is produced.
+            return list(self._app(environ, start_response))
 
 
 class EmbeddedDynamoDB:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        self._host, self._port = host, port
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
         self.endpoint = ""
 
     def start(self) -> str:
         # moto serves through werkzeug, which logs every request; keep warnings only.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        self.endpoint = f"http://{host}:{port}"
+        app = _OneAtATime(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(self._host, self._port, app, threaded=True, request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="dynamodb", daemon=True)
+        self._thread.start()
+        self.endpoint = f"http://{self._host}:{self._server.server_port}"
         return self.endpoint
 
     def stop(self) -> None:
-        self._server.stop()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(5)
