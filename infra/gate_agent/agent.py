@@ -46,6 +46,7 @@ class GateAgent:
         self._store = WhitelistStore(config.db_path, config.lot_id)
         self._whitelist = self._store.load()
         self._lock = threading.RLock()
+        self._stopped = threading.Event()
         self.applied_at: dict[int, float] = {}
         """Monotonic time each version was applied (for delay measurements)."""
         self.dropped: list[str] = []
@@ -71,9 +72,11 @@ class GateAgent:
         self._mqtt.loop_start()
 
     def stop(self) -> None:
+        self._stopped.set()
         self._mqtt.loop_stop()
         self._mqtt.disconnect()
-        self._store.close()
+        with self._lock:  # waits for a catch-up still running; later ones see the agent stopped
+            self._store.close()
 
     def check(self, plate: str, today: date) -> Decision:
         with self._lock:
@@ -92,6 +95,8 @@ class GateAgent:
             self.dropped.append(str(e))
             return None
         with self._lock:
+            if self._stopped.is_set():
+                return None
             outcome = self._apply(grant)
             if outcome is Applied.GAP:
                 self.sync()
@@ -101,7 +106,7 @@ class GateAgent:
     def sync(self) -> None:
         """Fetch what was missed since our version (or a snapshot), page by page; keep what we have on failure."""
         with self._lock:
-            while True:
+            while not self._stopped.is_set():
                 try:
                     page = self._fetch(self._whitelist.version)
                 except requests.RequestException as e:
