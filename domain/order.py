@@ -125,11 +125,15 @@ def fulfil(order: Order, card: Card, lot: Lot, paid_at: datetime, transaction_id
         transaction_id=transaction_id,
         booked_at=paid_at,
     )
-    news = tuple(
-        Entitlement(lot.id, plate, card.id, renewed.valid_from, renewed.valid_until, renewed.state, paid_at)
+    return Fulfilment(paid, renewed, ledger, _news(renewed, paid_at), order.state, tuple(slots_for(renewed, lot)))
+
+
+def _news(card: Card, at: datetime) -> tuple[Entitlement, ...]:
+    """What every gate of the lot must now do for each of the card's plates."""
+    return tuple(
+        Entitlement(card.lot_id, plate, card.id, card.valid_from, card.valid_until, card.state, at)
         for plate in card.plates
     )
-    return Fulfilment(paid, renewed, ledger, news, order.state, tuple(slots_for(renewed, lot)))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import threading
 from datetime import date, datetime
 from pathlib import Path
 
-from infra.settings import Settings
+from infra.settings import Secrets, Settings
 
 
 def _iso_instant(text: str) -> datetime:
@@ -112,15 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "reminders":
         from functions import reminders
         from infra.clock import SimClock, SystemClock
-        from infra.local_secrets import local_secrets
-        from infra.settings import MissingSettings, secrets_from_env
 
-        try:
-            secrets = secrets_from_env()
-        except MissingSettings:
-            secrets = local_secrets(None).secrets("http://127.0.0.1")
         clock = SimClock(args.at) if args.at else SystemClock()
-        report = reminders.run(dynamodb_services(settings, secrets, clock))
+        report = reminders.run(dynamodb_services(settings, _secrets_or_throwaway(), clock))
         print(f"sent {len(report.sent)}, skipped {len(report.skipped)}, failed {len(report.failed)}")
         return 0
     if args.command == "fanout-status":
@@ -137,17 +131,26 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from handlers.seed_demo import seed_demo
     from infra.clock import SimClock
+
+    s = dynamodb_services(settings, _secrets_or_throwaway(), SimClock(args.clock))
+    result = seed_demo(s.clock, s.lots, s.packages, s.owners, s.cards)
+    print("seeded: " + (", ".join(result.created) if result.created else "nothing, the demo data exists"))
+    return 0
+
+
+def _secrets_or_throwaway() -> Secrets:
+    """The deployment's secrets when the environment has them; otherwise made up on the spot.
+
+    Made-up ones suit commands against a local store: they can write no data that
+    must be decrypted later, and their WeChat calls go nowhere real.
+    """
     from infra.local_secrets import local_secrets
     from infra.settings import MissingSettings, secrets_from_env
 
     try:
-        secrets = secrets_from_env()
+        return secrets_from_env()
     except MissingSettings:
-        secrets = local_secrets(None).secrets("http://127.0.0.1")  # throwaway: seeding encrypts nothing, calls no one
-    s = dynamodb_services(settings, secrets, SimClock(args.clock))
-    result = seed_demo(s.clock, s.lots, s.packages, s.owners, s.cards)
-    print("seeded: " + (", ".join(result.created) if result.created else "nothing, the demo data exists"))
-    return 0
+        return local_secrets(None).secrets("http://127.0.0.1")
 
 
 def _dev(args: argparse.Namespace) -> int:
