@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 from domain.errors import InvalidCard
@@ -18,8 +18,42 @@ class CardState(StrEnum):
     """Approved but never paid: no validity yet."""
     ACTIVE = "active"
     PAUSED = "paused"
+    """Only ever read, never stored: an active card reads paused on the days a scheduled pause covers."""
     EXPIRED = "expired"
     CANCELLED = "cancelled"
+
+
+class PauseState(StrEnum):
+    REQUESTED = "requested"
+    """Waits for the office to approve it; nothing has moved."""
+    SCHEDULED = "scheduled"
+    """Approved: the card is paused from `starts` through `until` and its end already moved by those days."""
+    ENDED = "ended"
+    """Resumed early: `until` is now the last day actually paused."""
+    WITHDRAWN = "withdrawn"
+    """Called off before it paused a day: it moved nothing and does not count."""
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class Pause:
+    id: str
+    starts: date
+    """First paused day, lot-local."""
+    until: date
+    """Last paused day, inclusive: the card admits again the day after."""
+    state: PauseState
+    requested_at: datetime
+    open_ended: bool = False
+    """The owner gave no end: it runs until they resume, at most the lot's maximum (which `until` holds)."""
+    reason: str | None = None
+
+    @property
+    def days(self) -> int:
+        return (self.until - self.starts).days + 1
+
+    def covers(self, day: date) -> bool:
+        return self.state in (PauseState.SCHEDULED, PauseState.ENDED) and self.starts <= day <= self.until
 
 
 @dataclass(frozen=True)
@@ -34,6 +68,14 @@ class Card:
     state: CardState
     version: int = 0
     """Optimistic-locking version; the store bumps it on every write."""
+    pauses: tuple[Pause, ...] = ()
+    inside: str | None = None
+    """With several plates, the one a gate last let in (only one may be inside at a time)."""
+    inside_since: datetime | None = None
+    plate_changes: tuple[date, ...] = ()
+    """Lot-local days the owner swapped a plate (for the lot's monthly allowance)."""
+    pay_by: date | None = None
+    """An approved card not paid for by the end of this day lapses."""
 
     def __post_init__(self) -> None:
         checked_id("card_id", self.id)
@@ -47,8 +89,12 @@ class Card:
             raise InvalidCard("valid_from and valid_until are set together")
         if self.valid_from and self.valid_until and self.valid_from > self.valid_until:
             raise InvalidCard("valid_from is after valid_until")
-        if self.state is not CardState.PENDING and self.valid_until is None:
+        if self.state not in (CardState.PENDING, CardState.CANCELLED) and self.valid_until is None:
             raise InvalidCard(f"a {self.state.value} card needs a validity period")
+        if self.state is CardState.PAUSED:
+            raise InvalidCard("paused is read from the card's pauses, never stored")
+        if self.inside is not None and self.inside not in self.plates:
+            raise InvalidCard("the plate inside is not on the card")
 
     def runs_through(self, today: date) -> bool:
         """True when the card's paid period still covers `today` (it may be paused)."""
@@ -59,10 +105,34 @@ class Card:
         )
 
     def state_on(self, today: date) -> CardState:
-        """The state an owner or a gate should see today: an active card past its end has expired."""
+        """The state an owner or a gate should see today: past its end it has expired; in a pause, paused."""
         if self.state is CardState.ACTIVE and self.valid_until is not None and self.valid_until < today:
             return CardState.EXPIRED
+        if self.state is CardState.ACTIVE and self.pause_on(today) is not None:
+            return CardState.PAUSED
         return self.state
+
+    def pause_on(self, day: date) -> Pause | None:
+        return next((p for p in self.pauses if p.covers(day)), None)
+
+    def open_pause(self, today: date) -> Pause | None:
+        """The pause still waiting, still to come or still running today, if any (there is at most one)."""
+        return next(
+            (
+                p
+                for p in self.pauses
+                if p.state is PauseState.REQUESTED or (p.state is PauseState.SCHEDULED and p.until >= today)
+            ),
+            None,
+        )
+
+    def gate_pause(self) -> Pause | None:
+        """The latest scheduled or ended pause: gates deny inside its window, offline."""
+        return max(
+            (p for p in self.pauses if p.state in (PauseState.SCHEDULED, PauseState.ENDED)),
+            key=lambda p: p.starts,
+            default=None,
+        )
 
     def days_left(self, today: date) -> int:
         """Whole days the card still admits, today included; 0 when lapsed."""

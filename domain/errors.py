@@ -203,3 +203,39 @@ class OrderSettled(Conflict):
 
     def __init__(self, order_id: str) -> None:
         super().__init__(f"order {order_id!r} is already settled")
+
+
+class InvalidPause(InvalidInput):
+    """The pause's dates themselves are wrong (starts too early, ends before it starts)."""
+
+    code = "invalid_pause"
+
+
+class PauseRefused(Conflict):
+    """The lot's pause policy or the card's state does not allow this pause now."""
+
+    code = "pause_refused"
+
+
+class PlateChangeRefused(Conflict):
+    code = "plate_change_refused"
+
+
+class ApplicationNotFound(NotFound):
+    code = "application_not_found"
+
+    def __init__(self, application_id: str) -> None:
+        super().__init__(f"no application with id {application_id!r}")
+
+
+class ApplicationClosed(Conflict):
+    """The application was already decided the other way (or lapsed): nothing to approve or reject."""
+
+    code = "application_closed"
+
+
+class PauseNotFound(NotFound):
+    code = "pause_not_found"
+
+    def __init__(self, pause_id: str) -> None:
+        super().__init__(f"no pause with id {pause_id!r} on this card")

@@ -8,7 +8,7 @@ means a message was missed and must be filled by a delta sync first.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -28,6 +28,11 @@ class Grant:
     valid_until: date | None
     state: str
     issued_at: str = ""
+    paused_from: date | None = None
+    paused_until: date | None = None
+    grace_until: date | None = None
+    inside: str | None = None
+    """Another plate of the same card that is inside now."""
 
     def fields(self) -> dict[str, Any]:
         """The message's fields, as signed and sent."""
@@ -36,11 +41,45 @@ class Grant:
             "version": self.version,
             "plate": self.plate,
             "card_id": self.card_id,
-            "valid_from": self.valid_from.isoformat() if self.valid_from else None,
-            "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+            "valid_from": _text(self.valid_from),
+            "valid_until": _text(self.valid_until),
             "state": self.state,
             "issued_at": self.issued_at,
+            "paused_from": _text(self.paused_from),
+            "paused_until": _text(self.paused_until),
+            "grace_until": _text(self.grace_until),
+            "inside": self.inside,
         }
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> Grant:
+        """The inverse of `fields` (KeyError or ValueError when one is missing or malformed)."""
+        return cls(
+            lot_id=str(fields["lot_id"]),
+            version=int(fields["version"]),
+            plate=str(fields["plate"]),
+            card_id=str(fields["card_id"]),
+            valid_from=_day(fields.get("valid_from")),
+            valid_until=_day(fields.get("valid_until")),
+            state=str(fields["state"]),
+            issued_at=str(fields.get("issued_at") or ""),
+            paused_from=_day(fields.get("paused_from")),
+            paused_until=_day(fields.get("paused_until")),
+            grace_until=_day(fields.get("grace_until")),
+            inside=str(fields["inside"]) if fields.get("inside") else None,
+        )
+
+
+def _within(day: date, first: date | None, last: date | None) -> bool:
+    return first is not None and last is not None and first <= day <= last
+
+
+def _text(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _day(text: Any) -> date | None:
+    return date.fromisoformat(str(text)) if text else None
 
 
 class Applied(StrEnum):
@@ -58,6 +97,8 @@ class Reason(StrEnum):
     PAUSED = "paused"
     REVOKED = "revoked"
     OUTSIDE_TIME_WINDOW = "outside_time_window"
+    OCCUPIED = "occupied"
+    """Another car of the same card is inside."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +127,21 @@ class Whitelist:
         self.version = grant.version
         return Applied.APPLIED
 
+    def note_passage(self, plate: str, entering: bool) -> list[Grant]:
+        """This gate let `plate` in (or out): hold the card's other plates back at once, before the cloud's
+        feed says so to every gate. Answers the grants it changed (the version stays the feed's)."""
+        grant = self.entries.get(plate)
+        if grant is None:
+            return []
+        inside = plate if entering else None
+        same_card = [g for g in self.entries.values() if g.card_id == grant.card_id]
+        if len(same_card) < 2 or (not entering and grant.inside != plate):
+            return []
+        changed = [replace(g, inside=inside) for g in same_card if g.inside != inside]
+        for g in changed:
+            self.entries[g.plate] = g
+        return changed
+
     def replace_all(self, grants: list[Grant], version: int) -> None:
         """Take a full snapshot as the new state (after a long time offline)."""
         self.entries = {g.plate: g for g in grants}
@@ -97,11 +153,16 @@ class Whitelist:
             return Decision(False, Reason.UNKNOWN)
         if grant.state in ("cancelled", "pending") or grant.valid_until is None:
             return Decision(False, Reason.REVOKED)
-        if grant.state == "paused":
+        if grant.state == "paused" or _within(today, grant.paused_from, grant.paused_until):
             return Decision(False, Reason.PAUSED, grant.valid_until)
         if grant.valid_from is not None and today < grant.valid_from:
             return Decision(False, Reason.NOT_YET_VALID, grant.valid_until)
+        if grant.inside is not None and grant.inside != plate:
+            return Decision(False, Reason.OCCUPIED, grant.valid_until)
         if today > grant.valid_until:
+            if grant.grace_until is not None and today <= grant.grace_until:
+                grace = f"card ended on {grant.valid_until.isoformat()}: open until {grant.grace_until.isoformat()}"
+                return Decision(True, None, grant.valid_until, 0, grace)
             return Decision(False, Reason.EXPIRED, grant.valid_until)
         days_left = (grant.valid_until - today).days + 1
         warning = (

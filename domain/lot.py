@@ -42,6 +42,44 @@ class RenewalPolicy:
         return min(limits, default=None)
 
 
+class Approval(StrEnum):
+    AUTO = "auto"
+    """An application is approved as it arrives (while the quota has room)."""
+    MANUAL = "manual"
+    """Applications wait in the manager's queue."""
+
+
+@dataclass(frozen=True)
+class CardPolicy:
+    """How cards are applied for, paused and re-plated at this lot."""
+
+    approval: Approval = Approval.MANUAL
+    pay_within_days: int = 7
+    """An approved card not paid for within this many days lapses and frees its place."""
+    pause_allowed: bool = False
+    pause_min_days: int = 3
+    pause_max_days: int = 90
+    pauses_per_year: int = 2
+    """Counted by the calendar year a pause starts in; a pause withdrawn before it began does not count."""
+    pause_needs_approval: bool = False
+    max_plates: int = 1
+    """Plates one card may carry (一位多车); only one of them may be inside at a time."""
+    plate_changes_per_month: int = 0
+    """Plate swaps an owner may make per lot-local calendar month; 0: only the office changes plates."""
+    grace_days: int = 0
+    """Days after the end date the gates still open (reminders keep going meanwhile)."""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.pause_min_days <= self.pause_max_days <= 366:
+            raise InvalidLot("pauses last 1 to 366 days, the minimum no longer than the maximum")
+        if self.pauses_per_year < 0 or self.plate_changes_per_month < 0:
+            raise InvalidLot("pause and plate-change allowances cannot be negative")
+        if not 1 <= self.max_plates <= 5:
+            raise InvalidLot("a card carries 1 to 5 plates")
+        if not 0 <= self.grace_days <= 31 or not 1 <= self.pay_within_days <= 90:
+            raise InvalidLot("grace is 0-31 days and an approved card is paid for within 1-90 days")
+
+
 @dataclass(frozen=True)
 class Lot:
     id: str
@@ -56,6 +94,9 @@ class Lot:
     """Days before a card ends that its owner is reminded."""
     reminder_hour: int = 10
     """Lot-local hour the reminders go out."""
+    cards: CardPolicy = field(default_factory=CardPolicy)
+    held: int = 0
+    """Places taken by approved cards (pending, active, paused, expired); never more than `quota`."""
 
     def __post_init__(self) -> None:
         checked_id("lot_id", self.id)
@@ -67,8 +108,13 @@ class Lot:
             raise InvalidLot(f"unknown time zone {self.timezone!r}") from e
         if self.quota is not None and self.quota < 0:
             raise InvalidLot("quota cannot be negative")
+        if self.held < 0:
+            raise InvalidLot("a lot cannot hold fewer than no cards")
         if not 0 <= self.reminder_hour <= 23 or any(not 0 <= d <= 60 for d in self.reminder_offsets):
             raise InvalidLot("reminders go out at an hour 0-23, 0-60 days before the end")
+
+    def has_room(self) -> bool:
+        return self.quota is None or self.held < self.quota
 
     def today(self, now: datetime) -> date:
         """The lot-local date at `now`: what "today" means for every card here."""

@@ -11,6 +11,8 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from domain.card import Card, CardState
+from domain.card_change import AuditEntry, card_audit
+from domain.entitlement import Entitlement, entitlements_of
 from domain.lot import Lot
 from domain.package import Package
 from domain.reminder import Slot, slots_for
@@ -66,19 +68,6 @@ class LedgerEntry:
 
 
 @dataclass(frozen=True)
-class Entitlement:
-    """What a gate must do for one plate from now on; absolute dates, so a replay cannot extend twice."""
-
-    lot_id: str
-    plate: str
-    card_id: str
-    valid_from: date | None
-    valid_until: date | None
-    state: CardState
-    issued_at: datetime
-
-
-@dataclass(frozen=True)
 class Fulfilment:
     order: Order
     card: Card
@@ -88,6 +77,7 @@ class Fulfilment:
     """The order's state before: a pending order still holds its card's one unpaid slot."""
     reminders: tuple[Slot, ...] = ()
     """The expiry reminders of the card's new cycle."""
+    audit: AuditEntry | None = None
 
 
 def fulfil(order: Order, card: Card, lot: Lot, paid_at: datetime, transaction_id: str) -> Fulfilment:
@@ -105,6 +95,7 @@ def fulfil(order: Order, card: Card, lot: Lot, paid_at: datetime, transaction_id
         valid_from=card.valid_from if running else bought.new_valid_from,
         valid_until=bought.new_valid_until,
         state=CardState.ACTIVE if card.state in (CardState.PENDING, CardState.EXPIRED) else card.state,
+        pay_by=None,
     )
     paid = replace(
         order,
@@ -125,15 +116,9 @@ def fulfil(order: Order, card: Card, lot: Lot, paid_at: datetime, transaction_id
         transaction_id=transaction_id,
         booked_at=paid_at,
     )
-    return Fulfilment(paid, renewed, ledger, _news(renewed, paid_at), order.state, tuple(slots_for(renewed, lot)))
-
-
-def _news(card: Card, at: datetime) -> tuple[Entitlement, ...]:
-    """What every gate of the lot must now do for each of the card's plates."""
-    return tuple(
-        Entitlement(card.lot_id, plate, card.id, card.valid_from, card.valid_until, card.state, at)
-        for plate in card.plates
-    )
+    news = entitlements_of(renewed, lot, paid_at)
+    audit = card_audit(card, renewed, paid_at, f"payment:{order.channel.value}", "renew", f"order {order.id}")
+    return Fulfilment(paid, renewed, ledger, news, order.state, tuple(slots_for(renewed, lot)), audit)
 
 
 @dataclass(frozen=True)
@@ -143,9 +128,10 @@ class Refund:
     ledger: LedgerEntry
     entitlements: tuple[Entitlement, ...]
     reminders: tuple[Slot, ...] = ()
+    audit: AuditEntry | None = None
 
 
-def refund(order: Order, card: Card, lot: Lot, refunded_at: datetime) -> Refund:
+def refund(order: Order, card: Card, lot: Lot, refunded_at: datetime, actor: str = "system") -> Refund:
     """Take back what a paid order bought: its days come off the card's end, its money off the ledger.
 
     Later renewals stacked after it keep their length, so the card ends earlier by
@@ -171,12 +157,11 @@ def refund(order: Order, card: Card, lot: Lot, refunded_at: datetime) -> Refund:
         transaction_id=order.transaction_id or "",
         booked_at=refunded_at,
     )
-    news = tuple(
-        Entitlement(
-            order.lot_id, plate, card.id, taken_back.valid_from, taken_back.valid_until, taken_back.state, refunded_at
-        )
-        for plate in card.plates
-    )
     return Refund(
-        replace(order, state=OrderState.REFUNDED), taken_back, ledger, news, tuple(slots_for(taken_back, lot))
+        replace(order, state=OrderState.REFUNDED),
+        taken_back,
+        ledger,
+        entitlements_of(taken_back, lot, refunded_at),
+        tuple(slots_for(taken_back, lot)),
+        card_audit(card, taken_back, refunded_at, actor, "refund", f"order {order.id}"),
     )

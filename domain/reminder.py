@@ -39,9 +39,14 @@ class Slot:
     cycle: date
     """The card's end date this reminder is about."""
     offset: int
-    """Days before the end."""
+    """Days before the end; negative in the lot's grace days after it."""
     due_at: datetime
     """UTC."""
+
+    @property
+    def day(self) -> date:
+        """The lot-local day it is due on."""
+        return self.cycle - timedelta(days=self.offset)
 
     @property
     def key(self) -> str:
@@ -54,10 +59,12 @@ def bucket_of(instant: datetime) -> str:
 
 
 def slots_for(card: Card, lot: Lot) -> list[Slot]:
-    """The reminders of the card's current cycle: `offsets` days before its end, at the lot's hour, lot-local."""
+    """The reminders of the card's current cycle: `offsets` days before its end, at the lot's hour, lot-local,
+    and one on each grace day after it (the gates still open, so the owner can still renew in time)."""
     if card.valid_until is None or card.state is not CardState.ACTIVE:
         return []
     zone = ZoneInfo(lot.timezone)
+    offsets = (*lot.reminder_offsets, *(-d for d in range(1, lot.cards.grace_days + 1)))
     return [
         Slot(
             card.id,
@@ -67,7 +74,7 @@ def slots_for(card: Card, lot: Lot) -> list[Slot]:
             offset,
             datetime.combine(card.valid_until - timedelta(days=offset), time(lot.reminder_hour), zone).astimezone(UTC),
         )
-        for offset in lot.reminder_offsets
+        for offset in offsets
     ]
 
 
@@ -77,10 +84,11 @@ def stale_reason(slot: Slot, card: Card | None, prefs: ReminderPrefs | None) -> 
         return "opted_out"
     if card is None or card.state is CardState.CANCELLED:
         return "cancelled"
-    if card.state is CardState.PAUSED:
+    if card.pause_on(slot.day) is not None:
         return "paused"
     if card.valid_until != slot.cycle:
         return "renewed"
-    if card.state is not CardState.ACTIVE:
+    in_grace = slot.offset < 0 and card.state is CardState.EXPIRED
+    if card.state is not CardState.ACTIVE and not in_grace:
         return "not_active"
     return None

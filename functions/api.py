@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask
 
 from functions.bootstrap import Services, services_from_env
+from functions.card_routes import card_blueprint
 from functions.errors import install_error_handlers
 from functions.gate_routes import gate_blueprint
 from functions.owner_routes import owner_blueprint
@@ -42,6 +43,7 @@ def create_app(services: Services, local: LocalMounts | None = None) -> Flask:
     app.register_blueprint(payment_blueprint(services))
     app.register_blueprint(gate_blueprint(services))
     app.register_blueprint(reminder_blueprint(services))
+    app.register_blueprint(card_blueprint(services))
 
     if local is not None:
         from functions.sim_routes import sim_blueprint

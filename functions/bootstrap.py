@@ -8,11 +8,14 @@ from typing import Protocol
 
 from domain.errors import PaymentUnavailable
 from domain.order import Channel
+from handlers.applications import APPLICATION_TEMPLATE, ApplicationStore
 from handlers.bind_phone import PhoneNumbers
+from handlers.card_changes import CardChangeStore
 from handlers.fan_out import EntitlementFeed, Signer
 from handlers.fulfil_payment import FulfilmentStore, PaymentNotice
 from handlers.gate_sync import GateRepository
 from handlers.log_in_owner import WechatLogin
+from handlers.notify import Notices
 from handlers.ports import (
     CardRepository,
     Clock,
@@ -84,6 +87,14 @@ class Services:
     reminder_prefs: PrefsRepository
     consents: Consents
     messenger: Messenger
+    applications: ApplicationStore
+    card_changes: CardChangeStore
+    application_template: str = APPLICATION_TEMPLATE
+
+    @property
+    def notices(self) -> Notices:
+        """Decisions on applications reach the owner like reminders do."""
+        return Notices(self.owners, self.consents, self.messenger, self.application_template)
 
     def provider(self, channel: Channel) -> PaymentProvider:
         provider: PaymentProvider | None = self.wechatpay if channel is Channel.WECHAT else self.alipay
@@ -100,6 +111,7 @@ def bind_dynamodb(settings: Settings) -> None:
 
 
 def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Services:
+    from infra.dynamodb.card_life import DynamoApplications, DynamoCardChanges
     from infra.dynamodb.feed import DynamoEntitlementFeed
     from infra.dynamodb.orders import DynamoFulfilmentStore, DynamoOrderRepository
     from infra.dynamodb.reminders import DynamoConsents, DynamoPrefsRepository, DynamoReminderStore
@@ -133,6 +145,9 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
         reminder_prefs=DynamoPrefsRepository(),
         consents=DynamoConsents(),
         messenger=wechat,
+        applications=DynamoApplications(),
+        card_changes=DynamoCardChanges(),
+        application_template=settings.application_template,
     )
 
 

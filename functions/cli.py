@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 import threading
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from infra.settings import Secrets, Settings
@@ -233,7 +233,11 @@ def _gate(args: argparse.Namespace) -> int:
     def today() -> date:
         return datetime.fromtimestamp(time.time() + offset, zone).date()
 
-    server = make_server("127.0.0.1", args.port, check_app(agent.check, today)) if args.port else None
+    def passed(plate: str, entering: bool) -> None:
+        agent.passage(plate, entering, datetime.fromtimestamp(time.time() + offset, UTC))
+
+    app = check_app(agent.check, today, passed)
+    server = make_server("127.0.0.1", args.port, app) if args.port else None
     if server is not None:
         threading.Thread(target=server.serve_forever, daemon=True).start()
     print(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from functions import reminders, sweep
+from functions import card_jobs, reminders, sweep
 from functions.api import create_app
 from functions.bootstrap import Services, bind_dynamodb, dynamodb_services
 from functions.sim_routes import LocalInfo, LocalMounts
@@ -167,7 +167,7 @@ class DevStack:
         self._publisher = MqttPublisher(self.mqtt_url)
         local_info = LocalInfo(self.mqtt_url, self.demo_gate.id, self.demo_gate.secret, self.demo_gate.lot_id)
         late.app = create_app(
-            self.services, LocalMounts(self.clock, local_info, self.remind, self.wechat, self.wechatpay, self.alipay)
+            self.services, LocalMounts(self.clock, local_info, self.tick, self.wechat, self.wechatpay, self.alipay)
         )
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="api", daemon=True)
         self._thread.start()
@@ -183,6 +183,12 @@ class DevStack:
     def sweep(self) -> SweepReport:
         """What the scheduled sweep Lambda does, once."""
         return sweep.run(self.services)
+
+    def tick(self) -> TickReport:
+        """What the scheduled Lambdas do when time moves on: the card jobs (expiry, lapses, offers), then reminders."""
+        with self._reminding:
+            card_jobs.run(self.services)
+        return self.remind()
 
     def remind(self) -> TickReport:
         """What the reminder Lambda does, once, at the stack's clock."""
@@ -207,9 +213,9 @@ class DevStack:
         while not self._stopping.wait(every_s):
             try:
                 self.sweep()
-                self.remind()
+                self.tick()
             except Exception:
-                log.exception("scheduled sweep or reminders failed")
+                log.exception("scheduled sweep, card jobs or reminders failed")
 
     def stop(self) -> None:
         self._stopping.set()

@@ -37,7 +37,7 @@ def gate_blueprint(s: Services) -> Blueprint:
             since, limit = int(request.args.get("since", "0")), int(request.args.get("limit", "200"))
         except ValueError:
             raise InvalidInput("since and limit are whole numbers") from None
-        page = sync_page(gate, since, limit, s.feed, s.lots, s.cards)
+        page = sync_page(gate, since, limit, s.feed, s.lots, s.cards, s.clock.now())
         if s.signer is None:
             raise InvalidInput("this deployment signs no gate messages")
         return {

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.card import Pause
 from domain.lot import Lot
 from domain.money import yuan_text
 from domain.order import Order
 from domain.owner import Owner
 from domain.package import Package
 from domain.phone import masked_phone
+from handlers.applications import ApplicationView
 from handlers.list_lot_packages import PriceList
 from handlers.my_cards import CardView
 from handlers.ports import IssuedTokens
@@ -62,6 +64,37 @@ def card_json(view: CardView) -> dict[str, Any]:
         "valid_until": card.valid_until.isoformat() if card.valid_until else None,
         "state": view.state.value,
         "days_left": view.days_left,
+        "pause": pause_json(view.pause) if view.pause else None,
+        "pay_by": card.pay_by.isoformat() if card.pay_by else None,
+    }
+
+
+def pause_json(pause: Pause) -> dict[str, Any]:
+    return {
+        "id": pause.id,
+        "from": pause.starts.isoformat(),
+        "until": pause.until.isoformat(),
+        "days": pause.days,
+        "state": pause.state.value,
+        "open_ended": pause.open_ended,
+    }
+
+
+def application_json(view: ApplicationView) -> dict[str, Any]:
+    a = view.application
+    return {
+        "id": a.id,
+        "lot": {"id": view.lot.id, "name": view.lot.name},
+        "plates": list(a.plates),
+        "package_id": a.package_id,
+        "note": a.note,
+        "state": a.state.value,
+        "applied_at": a.applied_at.isoformat(),
+        "decided_at": a.decided_at.isoformat() if a.decided_at else None,
+        "reason": a.reason,
+        "card_id": a.card_id,
+        "pay_by": a.pay_by.isoformat() if a.pay_by else None,
+        "waitlist_position": view.waitlist_position,
     }
 
 

@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from domain.card import CardState
+from domain.entitlement import Entitlement, entitlements_of
 from domain.errors import InvalidInput, LotNotFound, Unauthenticated
 from domain.gate import Grant
 from domain.ids import checked_id
+from domain.lot import Lot
 from handlers.fan_out import EntitlementFeed
 from handlers.ports import CardRepository, LotRepository
 
@@ -44,14 +47,24 @@ class SyncPage:
     more: bool
 
 
-def gate_signature(secret: str, method: str, path: str, timestamp: str) -> str:
-    """What a gate sends as X-Gate-Signature: HMAC-SHA256 over method, path (with query) and timestamp."""
-    message = f"{method.upper()}\n{path}\n{timestamp}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+def gate_signature(secret: str, method: str, path: str, timestamp: str, body: bytes = b"") -> str:
+    """What a gate sends as X-Gate-Signature: HMAC-SHA256 over method, path (with query), timestamp
+    and, when there is a body, its SHA-256."""
+    message = f"{method.upper()}\n{path}\n{timestamp}"
+    if body:
+        message += "\n" + hashlib.sha256(body).hexdigest()
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
 def authenticated_gate(
-    gate_id: str, timestamp: str, signature: str, method: str, path: str, gates: GateRepository, now: datetime
+    gate_id: str,
+    timestamp: str,
+    signature: str,
+    method: str,
+    path: str,
+    gates: GateRepository,
+    now: datetime,
+    body: bytes = b"",
 ) -> Gate:
     refused = Unauthenticated("gate authentication failed: X-Gate-Id, X-Gate-Timestamp, X-Gate-Signature")
     try:
@@ -61,13 +74,19 @@ def authenticated_gate(
         raise refused from None
     if gate is None or age > REPLAY_WINDOW_S:
         raise refused
-    if not hmac.compare_digest(gate_signature(gate.secret, method, path, timestamp), signature):
+    if not hmac.compare_digest(gate_signature(gate.secret, method, path, timestamp, body), signature):
         raise refused
     return gate
 
 
 def sync_page(
-    gate: Gate, since: int, limit: int, feed: EntitlementFeed, lots: LotRepository, cards: CardRepository
+    gate: Gate,
+    since: int,
+    limit: int,
+    feed: EntitlementFeed,
+    lots: LotRepository,
+    cards: CardRepository,
+    at: datetime,
 ) -> SyncPage:
     if since < 0 or not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"since must be 0 or more and limit 1..{MAX_PAGE}")
@@ -76,14 +95,32 @@ def sync_page(
         raise LotNotFound(gate.lot_id)
     current = lot.entitlement_version
     if since == 0 or current - since > SNAPSHOT_WHEN_BEHIND:
-        return SyncPage(lot.id, current, True, _snapshot(lot.id, current, cards), False)
+        return SyncPage(lot.id, current, True, _snapshot(lot, current, cards, at), False)
     events = feed.since(lot.id, since, limit + 1)
     return SyncPage(lot.id, current, False, events[:limit], len(events) > limit)
 
 
-def _snapshot(lot_id: str, version: int, cards: CardRepository) -> list[Grant]:
+def _snapshot(lot: Lot, version: int, cards: CardRepository, at: datetime) -> list[Grant]:
     return [
-        Grant(lot_id, version, plate, c.id, c.valid_from, c.valid_until, c.state.value, "")
-        for c in cards.list_for_lot(lot_id)
-        for plate in c.plates
+        grant_of(e, version)
+        for card in cards.list_for_lot(lot.id)
+        if card.state is not CardState.CANCELLED
+        for e in entitlements_of(card, lot, at)
     ]
+
+
+def grant_of(e: Entitlement, version: int) -> Grant:
+    return Grant(
+        e.lot_id,
+        version,
+        e.plate,
+        e.card_id,
+        e.valid_from,
+        e.valid_until,
+        e.state.value,
+        e.issued_at.isoformat(),
+        e.paused_from,
+        e.paused_until,
+        e.grace_until,
+        e.inside,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from domain.card import Card, CardState
+from domain.card import Card, CardState, Pause
 from domain.errors import CardNotFound
 from domain.ids import checked_id
 from domain.lot import Lot
@@ -19,6 +19,8 @@ class CardView:
     state: CardState
     """As of today in the lot: an active card past its end reads expired."""
     days_left: int
+    pause: Pause | None
+    """The pause still waiting, to come or running today."""
 
 
 def list_my_cards(owner_id: str, cards: CardRepository, lots: LotRepository, clock: Clock) -> list[CardView]:
@@ -39,4 +41,12 @@ def get_my_card(owner_id: str, card_id: str, cards: CardRepository, lots: LotRep
 
 
 def _view(card: Card, lot: Lot, today: date) -> CardView:
-    return CardView(card, lot, card.state_on(today), card.days_left(today))
+    return CardView(card, lot, card.state_on(today), card.days_left(today), card.open_pause(today))
+
+
+def card_view(card: Card, lots: LotRepository, clock: Clock) -> CardView:
+    """How a card just changed reads today."""
+    lot = lots.get(card.lot_id)
+    if lot is None:
+        raise CardNotFound(card.id)
+    return _view(card, lot, lot.today(clock.now()))

@@ -65,6 +65,10 @@ class CardRepository(Protocol):
 
     def list_for_lot(self, lot_id: str) -> list[Card]: ...
 
+    def card_for_plate(self, lot_id: str, plate: str) -> Card | None:
+        """The card holding `plate` in the lot (through the plate's claim)."""
+        ...
+
 
 class OwnerRepository(Protocol):
     def get(self, owner_id: str) -> Owner | None: ...

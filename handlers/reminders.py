@@ -184,7 +184,7 @@ def _message(card: Card, lot: Lot, slot: Slot) -> dict[str, dict[str, str]]:
         "thing1": {"value": lot.name[:20]},
         "car_number2": {"value": card.plates[0]},
         "date3": {"value": slot.cycle.isoformat()},
-        "thing4": {"value": f"{slot.offset} 天后到期 点击续费"},
+        "thing4": {"value": f"{slot.offset} 天后到期 点击续费" if slot.offset >= 0 else "已到期 宽限期内请续费"},
     }
 
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from domain.calendar import add_months
 from domain.card import Card, CardState
-from domain.lot import Lot, RenewalPolicy
+from domain.lot import Approval, CardPolicy, Lot, RenewalPolicy
 from domain.owner import Owner
 from domain.package import Duration, DurationUnit, Package
 from handlers.ports import CardRepository, Clock, LotRepository, OwnerRepository, PackageRepository
@@ -42,6 +42,15 @@ def seed_demo(
         name="示例花园 Demo Gardens",
         quota=200,
         policy=RenewalPolicy(max_months_ahead=12),
+        cards=CardPolicy(
+            approval=Approval.AUTO,
+            pause_allowed=True,
+            pause_min_days=3,
+            pause_max_days=90,
+            pauses_per_year=2,
+            pause_needs_approval=False,
+        ),
+        held=1,  # the demo card below takes one of the 200 places
     )
     today = lot.today(clock.now())
     card_ends = today + timedelta(days=10)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import date
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -49,13 +48,7 @@ def verified_grant(message: bytes | dict[str, Any], public_key: bytes, lot_id: s
         raise BadMessage("unsigned or badly signed") from e
     if fields.get("lot_id") != lot_id:
         raise BadMessage("for another lot")
-    return Grant(
-        lot_id=fields["lot_id"],
-        version=int(fields["version"]),
-        plate=fields["plate"],
-        card_id=fields["card_id"],
-        valid_from=date.fromisoformat(fields["valid_from"]) if fields.get("valid_from") else None,
-        valid_until=date.fromisoformat(fields["valid_until"]) if fields.get("valid_until") else None,
-        state=fields["state"],
-        issued_at=str(fields.get("issued_at", "")),
-    )
+    try:
+        return Grant.from_fields(fields)
+    except (KeyError, ValueError, TypeError) as e:
+        raise BadMessage("malformed fields") from e

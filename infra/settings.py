@@ -66,6 +66,8 @@ class Settings:
     wechat_api_base: str = WECHAT_API_BASE
     mqtt_url: str | None = None
     """Publish gate messages to this MQTT broker; None on AWS, where IoT Core's data plane is used."""
+    application_template: str = "sim-application"
+    """Subscribe/template message id for decisions on card applications (the simulator's by default)."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -76,6 +78,7 @@ class Settings:
             local=os.environ.get("PARKPASS_LOCAL", "") == "1",
             wechat_api_base=os.environ.get("PARKPASS_WECHAT_API_BASE", WECHAT_API_BASE),
             mqtt_url=os.environ.get("PARKPASS_MQTT_URL") or None,
+            application_template=os.environ.get("PARKPASS_APPLICATION_TEMPLATE") or "sim-application",
         )
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import zlib
-from datetime import date
+from datetime import UTC, date, datetime
 
-from domain.card import Card, CardState
+from domain.card import Card, CardState, Pause, PauseState
 from domain.lot import Lot, RenewalMode, RenewalPolicy
 from domain.package import Duration, DurationUnit, Package
 
@@ -44,6 +44,11 @@ def a_card(
     if valid_until is not None and valid_from is None:
         valid_from = date(valid_until.year - 1, 1, 1)
     return Card(card_id, lot_id, owner_id, plates, valid_from, valid_until, state, version)
+
+
+def a_pause(starts: date, until: date, state: PauseState = PauseState.SCHEDULED, pause_id: str = "pause-1") -> Pause:
+    """A pause as stored (its days are not added to any card here)."""
+    return Pause(pause_id, starts, until, state, datetime(2026, 1, 1, tzinfo=UTC))
 
 
 def months(count: int, price_fen: int = 300_00, *, enabled: bool = True, lot_id: str = "lot-1") -> Package:

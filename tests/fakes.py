@@ -6,11 +6,15 @@ import functools
 import threading
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from domain.card import Card
+from domain.application import OPEN, Application, ApplicationState
+from domain.card import Card, CardState, PauseState
+from domain.card_change import AuditEntry, CardChange
+from domain.entitlement import Entitlement
 from domain.errors import (
+    ApplicationClosed,
     LoginCodeInvalid,
     LoginCodeUsed,
     OrderSettled,
@@ -23,7 +27,7 @@ from domain.errors import (
 )
 from domain.gate import Grant
 from domain.lot import Lot
-from domain.order import Entitlement, Fulfilment, LedgerEntry, Order, OrderState, Refund
+from domain.order import Fulfilment, LedgerEntry, Order, OrderState, Refund
 from domain.owner import Owner
 from domain.package import Package
 from domain.reminder import ReminderPrefs, Slot, bucket_of
@@ -97,7 +101,7 @@ class FakeCards:
         stored = self.items.get(card.id)
         if stored is None or stored.version != card.version:
             raise StaleCard(card.id)
-        saved = replace(stored, valid_from=card.valid_from, valid_until=card.valid_until, state=card.state)
+        saved = replace(card, plates=stored.plates)  # plates move with their claims, never here
         self.items[card.id] = saved = replace(saved, version=card.version + 1)
         return saved
 
@@ -106,6 +110,10 @@ class FakeCards:
 
     def list_for_lot(self, lot_id: str) -> list[Card]:
         return [c for c in self.items.values() if c.lot_id == lot_id]
+
+    def card_for_plate(self, lot_id: str, plate: str) -> Card | None:
+        live = (c for c in self.items.values() if c.lot_id == lot_id and c.state is not CardState.CANCELLED)
+        return next((c for c in live if plate in c.plates), None)
 
 
 class FakeOwners:
@@ -240,6 +248,121 @@ class FakeFulfilments:
         self.ledger.append(r.ledger)
 
 
+class FakeCardChanges:
+    """Commits a card change with the DynamoDB store's conditions: the card's version, the lot's, free plates."""
+
+    def __init__(self, cards: FakeCards, lots: FakeLots, applications: FakeApplications) -> None:
+        self.cards, self.lots, self.applications = cards, lots, applications
+        self.events: list[tuple[int, Entitlement]] = []
+        self.audit: list[AuditEntry] = []
+        self.slots: list[Slot] = []
+
+    def commit(self, change: CardChange, lot_version: int, application: Application | None = None) -> Card:
+        after = change.after
+        if self.cards.items[after.id].version != change.before.version:
+            raise StaleCard(after.id)
+        lot = self.lots.items[after.lot_id]
+        if lot.entitlement_version != lot_version:
+            raise StaleLot(lot.id)
+        for plate in set(after.plates) - set(change.before.plates):
+            holder = self.cards.card_for_plate(after.lot_id, plate)
+            if holder is not None and holder.id != after.id:
+                raise PlateTaken(plate)
+        self.cards.items[after.id] = saved = replace(after, version=change.before.version + 1)
+        self.events.extend((lot_version + i, e) for i, e in enumerate(change.news, start=1))
+        held = lot.held - 1 if change.frees_place else lot.held
+        self.lots.items[lot.id] = replace(lot, entitlement_version=lot_version + len(change.news), held=held)
+        self.slots.extend(change.reminders)
+        self.audit.append(change.audit)
+        if application is not None:
+            self.applications.items[application.id] = application
+        return saved
+
+    def ended_before(self, day: date) -> list[Card]:
+        return [
+            c
+            for c in self.cards.items.values()
+            if c.state is CardState.ACTIVE and c.valid_until is not None and c.valid_until < day
+        ]
+
+    def unpaid_before(self, day: date) -> list[Card]:
+        return [c for c in self.cards.items.values() if c.state is CardState.PENDING and c.pay_by and c.pay_by < day]
+
+    def pauses_to_approve(self, lot_id: str) -> list[Card]:
+        waiting = (c for c in self.cards.items.values() if c.lot_id == lot_id)
+        return [c for c in waiting if any(p.state is PauseState.REQUESTED for p in c.pauses)]
+
+    def history(self, card_id: str) -> list[AuditEntry]:
+        return [e for e in self.audit if e.subject == f"card:{card_id}"]
+
+
+class FakeApplications:
+    """Applications with the DynamoDB store's rules: plates held while open, `held < quota` to approve."""
+
+    def __init__(self, cards: FakeCards, lots: FakeLots) -> None:
+        self.cards, self.lots = cards, lots
+        self.items: dict[str, Application] = {}
+        self.audit: list[AuditEntry] = []
+        self._lock = threading.Lock()
+
+    def get(self, application_id: str) -> Application | None:
+        return self.items.get(application_id)
+
+    def list_for_owner(self, owner_id: str) -> list[Application]:
+        mine = [a for a in self.items.values() if a.owner_id == owner_id]
+        return sorted(mine, key=lambda a: a.queue_key, reverse=True)
+
+    def queue(self, lot_id: str) -> list[Application]:
+        return self._in(lot_id, ApplicationState.SUBMITTED)
+
+    def waiting(self, lot_id: str, limit: int | None = None) -> list[Application]:
+        return self._in(lot_id, ApplicationState.WAITLISTED)[:limit]
+
+    def _in(self, lot_id: str, state: ApplicationState) -> list[Application]:
+        found = [a for a in self.items.values() if a.lot_id == lot_id and a.state is state]
+        return sorted(found, key=lambda a: a.queue_key)
+
+    def add(self, application: Application, audit: AuditEntry) -> Application:
+        with self._lock:
+            for plate in application.plates:
+                for other in self.items.values():
+                    if other.lot_id == application.lot_id and other.state in OPEN and plate in other.plates:
+                        if other.owner_id == application.owner_id:
+                            return other
+                        raise PlateTaken(plate)
+                if self.cards.card_for_plate(application.lot_id, plate) is not None:
+                    raise PlateTaken(plate)
+            self.items[application.id] = application
+            self.audit.append(audit)
+            return application
+
+    def approve(self, decided: Application, card: Card, audit: AuditEntry) -> bool:
+        with self._lock:
+            if self.items[decided.id].state not in (ApplicationState.SUBMITTED, ApplicationState.WAITLISTED):
+                raise ApplicationClosed("decided meanwhile")
+            lot = self.lots.items[decided.lot_id]
+            if not lot.has_room():
+                return False
+            self.lots.items[lot.id] = replace(lot, held=lot.held + 1)
+            self.cards.items[card.id] = replace(card, version=1)
+            self.items[decided.id] = decided
+            self.audit.append(audit)
+            return True
+
+    def waitlist(self, decided: Application, audit: AuditEntry) -> None:
+        self._decide(decided, audit)
+
+    def reject(self, decided: Application, audit: AuditEntry) -> None:
+        self._decide(decided, audit)
+
+    def _decide(self, decided: Application, audit: AuditEntry) -> None:
+        with self._lock:
+            if self.items[decided.id].state not in (ApplicationState.SUBMITTED, ApplicationState.WAITLISTED):
+                raise ApplicationClosed("decided meanwhile")
+            self.items[decided.id] = decided
+            self.audit.append(audit)
+
+
 class FakeFeed:
     def __init__(self) -> None:
         self.events: list[Grant] = []
@@ -353,6 +476,7 @@ class FakeMessenger:
 def fake_services(now: datetime, clock: Clock | None = None) -> Services:
     clock = clock or FixedClock(now)
     lots, cards, orders = FakeLots(), FakeCards(), FakeOrders()
+    applications = FakeApplications(cards, lots)
     return Services(
         clock=clock,
         ids=CountingIds(),
@@ -373,6 +497,8 @@ def fake_services(now: datetime, clock: Clock | None = None) -> Services:
         reminder_prefs=FakePrefs(),
         consents=FakeConsents(),
         messenger=FakeMessenger(),
+        applications=applications,
+        card_changes=FakeCardChanges(cards, lots, applications),
     )
 
 

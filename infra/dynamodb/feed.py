@@ -30,8 +30,16 @@ def _event(item: EntitlementItem) -> Grant:
         version=int(item.version),
         plate=item.plate,
         card_id=item.card_id,
-        valid_from=date.fromisoformat(item.valid_from) if item.valid_from else None,
-        valid_until=date.fromisoformat(item.valid_until) if item.valid_until else None,
+        valid_from=_day(item.valid_from),
+        valid_until=_day(item.valid_until),
         state=item.state,
         issued_at=item.issued_at,
+        paused_from=_day(item.paused_from),
+        paused_until=_day(item.paused_until),
+        grace_until=_day(item.grace_until),
+        inside=item.inside,
     )
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None

@@ -10,14 +10,16 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from domain.card import Card
+from domain.card_change import AuditEntry
+from domain.entitlement import Entitlement
 from domain.errors import OrderSettled, StaleCard, StaleLot, UnpaidOrderExists
-from domain.order import Channel, Entitlement, Fulfilment, LedgerEntry, Order, OrderState, Refund
+from domain.order import Channel, Fulfilment, LedgerEntry, Order, OrderState, Refund
 from domain.package import Duration, DurationUnit, Package
 from domain.reminder import Slot
+from infra.dynamodb.audit import audit_item
 from infra.dynamodb.reminders import slot_actions, slot_item
-from infra.dynamodb.repositories import _card_item, _conflicted, _failed_items, _iso, _set_or_remove
+from infra.dynamodb.repositories import _card_item, _conflicted, _failed_items, _iso, card_actions
 from infra.dynamodb.tables import (
-    CardItem,
     ClaimItem,
     EntitlementItem,
     LedgerItem,
@@ -128,6 +130,7 @@ class DynamoFulfilmentStore:
             lot_version=lot_version,
             frees_card=fulfilment.was is OrderState.PENDING,
             reminders=fulfilment.reminders,
+            audit=fulfilment.audit,
         )
 
     def commit_refund(self, refund: Refund, card_version: int, lot_version: int) -> None:
@@ -142,6 +145,7 @@ class DynamoFulfilmentStore:
             lot_version=lot_version,
             frees_card=False,
             reminders=refund.reminders,
+            audit=refund.audit,
         )
 
 
@@ -157,6 +161,7 @@ def _commit_change(
     lot_version: int,
     frees_card: bool,
     reminders: tuple[Slot, ...],
+    audit: AuditEntry | None,
 ) -> None:
     card_item = _card_item(card)
     card_item.version = card_version
@@ -175,14 +180,7 @@ def _commit_change(
                 actions=order_actions,
                 condition=OrderItem.state.is_in(*(state.value for state in order_was)),
             )
-            tx.update(
-                card_item,
-                actions=[
-                    _set_or_remove(CardItem.valid_from, _iso(card.valid_from)),
-                    _set_or_remove(CardItem.valid_until, _iso(card.valid_until)),
-                    CardItem.state.set(card.state.value),
-                ],
-            )
+            tx.update(card_item, actions=card_actions(card))
             tx.update(
                 LotItem(lot_id=ledger.lot_id),
                 actions=[LotItem.entitlement_version.set(lot_version + len(news))],
@@ -190,6 +188,8 @@ def _commit_change(
             )
             for slot in reminders:  # the new cycle's reminders; earlier cycles' are left to go stale
                 tx.update(slot_item(slot), actions=slot_actions(slot))
+            if audit is not None:  # a put, after the ledger and events: the reasons' order below is unchanged
+                tx.save(audit_item(audit))
     except TransactWriteError as e:
         failed = _failed_items(e)
         if not failed:
@@ -197,9 +197,9 @@ def _commit_change(
                 raise StaleLot(ledger.lot_id) from e  # read again and retry, like any other race
             raise
         # pynamodb sends deletes, then puts, then updates, and the reasons follow that order:
-        # [unpaid claim], ledger, events..., order, card, lot.
+        # [unpaid claim], ledger, events..., [audit], order, card, lot.
         ledger_at = int(frees_card)
-        order_at = ledger_at + 1 + len(news)
+        order_at = ledger_at + 1 + len(news) + int(audit is not None)
         if {ledger_at, order_at} & failed or (frees_card and 0 in failed):
             raise OrderSettled(order_id) from e
         if order_at + 1 in failed:
@@ -219,6 +219,10 @@ def _entitlement_item(news: Entitlement, version: int) -> EntitlementItem:
         valid_until=_iso(news.valid_until),
         state=news.state.value,
         issued_at=news.issued_at.isoformat(),
+        paused_from=_iso(news.paused_from),
+        paused_until=_iso(news.paused_until),
+        grace_until=_iso(news.grace_until),
+        inside=news.inside,
     )
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import date
+from dataclasses import asdict, fields, replace
+from datetime import date, datetime
 from typing import Any
 
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
@@ -12,9 +12,9 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from domain.card import Card, CardState
+from domain.card import Card, CardState, Pause, PauseState
 from domain.errors import PlateTaken, StaleCard, TooManyVehicles
-from domain.lot import Lot, RenewalMode, RenewalPolicy
+from domain.lot import Approval, CardPolicy, Lot, RenewalMode, RenewalPolicy
 from domain.owner import Owner
 from domain.package import Duration, DurationUnit, Package
 from handlers.gate_sync import Gate
@@ -72,6 +72,8 @@ class DynamoLotRepository:
             online_renewal=policy.online_renewal,
             reminder_offsets=list(lot.reminder_offsets),
             reminder_hour=lot.reminder_hour,
+            card_policy=_policy_json(lot.cards),
+            held=lot.held,
         )
         return _create(item, LotItem.lot_id.does_not_exist())
 
@@ -85,6 +87,8 @@ def _lot(item: LotItem) -> Lot:
         entitlement_version=int(item.entitlement_version or 0),
         reminder_offsets=tuple(int(d) for d in item.reminder_offsets) if item.reminder_offsets else (5, 3, 1),
         reminder_hour=_opt_int(item.reminder_hour) if item.reminder_hour is not None else 10,
+        cards=_policy(item.card_policy),
+        held=int(item.held or 0),
         policy=RenewalPolicy(
             mode=RenewalMode(item.renewal_mode),
             max_until=_date(item.max_until),
@@ -92,6 +96,18 @@ def _lot(item: LotItem) -> Lot:
             online_renewal=item.online_renewal,
         ),
     )
+
+
+def _policy_json(policy: CardPolicy) -> dict[str, Any]:
+    return {**asdict(policy), "approval": policy.approval.value}
+
+
+def _policy(data: dict[str, Any] | None) -> CardPolicy:
+    if not data:
+        return CardPolicy()
+    known = {f.name for f in fields(CardPolicy)}
+    values = {k: v for k, v in data.items() if k in known}  # a field dropped since is ignored, a new one defaults
+    return CardPolicy(**{**values, "approval": Approval(values.get("approval", Approval.MANUAL.value))})
 
 
 class DynamoPackageRepository:
@@ -158,13 +174,7 @@ class DynamoCardRepository:
         item = CardItem(card_id=card.id)
         item.version = card.version
         try:
-            item.update(
-                actions=[
-                    _set_or_remove(CardItem.valid_from, _iso(card.valid_from)),
-                    _set_or_remove(CardItem.valid_until, _iso(card.valid_until)),
-                    CardItem.state.set(card.state.value),
-                ]
-            )
+            item.update(actions=card_actions(card))
         except UpdateError as e:
             if _is_condition_failure(e):
                 raise StaleCard(card.id) from e
@@ -176,6 +186,13 @@ class DynamoCardRepository:
 
     def list_for_lot(self, lot_id: str) -> list[Card]:
         return [_card(item) for item in CardItem.by_lot.query(lot_id)]
+
+    def card_for_plate(self, lot_id: str, plate: str) -> Card | None:
+        try:
+            card_id = ClaimItem.get(plate_claim(lot_id, plate), consistent_read=True).card_id
+        except ClaimItem.DoesNotExist:
+            return None
+        return self.get(card_id) if card_id else None
 
 
 def plate_claim(lot_id: str, plate: str) -> str:
@@ -203,18 +220,62 @@ def _failed_items(error: TransactWriteError) -> set[int]:
 
 
 def _card_item(card: Card) -> CardItem:
-    item = CardItem(
-        card_id=card.id,
-        lot_id=card.lot_id,
-        owner_id=card.owner_id,
-        plates=list(card.plates),
-        valid_from=_iso(card.valid_from),
-        valid_until=_iso(card.valid_until),
-        state=card.state.value,
-    )
+    item = CardItem(card_id=card.id, lot_id=card.lot_id, owner_id=card.owner_id, plates=list(card.plates))
+    for name, value in _card_values(card).items():
+        setattr(item, name, value)
     if card.version:
         item.version = card.version
     return item
+
+
+def _card_values(card: Card) -> dict[str, Any]:
+    """Every attribute a change may write, including the sparse index keys that follow from the state."""
+    waiting = next((p for p in card.pauses if p.state is PauseState.REQUESTED), None)
+    return {
+        "valid_from": _iso(card.valid_from),
+        "valid_until": _iso(card.valid_until),
+        "state": card.state.value,
+        "pauses": [_pause_json(p) for p in card.pauses] or None,
+        "inside": card.inside,
+        "inside_since": card.inside_since.isoformat() if card.inside_since else None,
+        "plate_changes": [d.isoformat() for d in card.plate_changes] or None,
+        "pay_by": _iso(card.pay_by),
+        "running": "1" if card.state is CardState.ACTIVE and card.valid_until else None,
+        "unpaid": "1" if card.state is CardState.PENDING and card.pay_by else None,
+        "pause_queue": card.lot_id if waiting else None,
+    }
+
+
+def card_actions(card: Card) -> list[Action]:
+    """The update that writes `card`'s period, state, pauses and presence (plates move with their claims)."""
+    return [
+        getattr(CardItem, name).set(value) if value is not None else getattr(CardItem, name).remove()
+        for name, value in _card_values(card).items()
+    ]
+
+
+def _pause_json(p: Pause) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "starts": p.starts.isoformat(),
+        "until": p.until.isoformat(),
+        "state": p.state.value,
+        "requested_at": p.requested_at.isoformat(),
+        "open_ended": p.open_ended,
+        "reason": p.reason,
+    }
+
+
+def _pause(d: dict[str, Any]) -> Pause:
+    return Pause(
+        id=d["id"],
+        starts=date.fromisoformat(d["starts"]),
+        until=date.fromisoformat(d["until"]),
+        state=PauseState(d["state"]),
+        requested_at=datetime.fromisoformat(d["requested_at"]),
+        open_ended=bool(d.get("open_ended")),
+        reason=d.get("reason"),
+    )
 
 
 def _card(item: CardItem) -> Card:
@@ -227,6 +288,11 @@ def _card(item: CardItem) -> Card:
         valid_until=_date(item.valid_until),
         state=CardState(item.state),
         version=int(item.version),
+        pauses=tuple(_pause(d) for d in item.pauses or ()),
+        inside=item.inside,
+        inside_since=datetime.fromisoformat(item.inside_since) if item.inside_since else None,
+        plate_changes=tuple(date.fromisoformat(d) for d in item.plate_changes or ()),
+        pay_by=_date(item.pay_by),
     )
 
 

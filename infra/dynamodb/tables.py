@@ -54,6 +54,10 @@ class LotItem(_Table):
     """Last version of the lot's gate feed; moved only inside the transaction that writes the events."""
     reminder_offsets = ListAttribute(of=NumberAttribute, null=True)
     reminder_hour = NumberAttribute(null=True)
+    card_policy = JSONAttribute(null=True)
+    """Approval, pause, plate and grace rules (domain CardPolicy's fields)."""
+    held = NumberAttribute(null=True)
+    """Places taken by approved cards; raised only under the condition `held < quota`."""
 
 
 class PackageItem(_Table):
@@ -91,6 +95,39 @@ class CardsByLot(GlobalSecondaryIndex["CardItem"]):
     card_id = UnicodeAttribute(range_key=True)
 
 
+class RunningCards(GlobalSecondaryIndex["CardItem"]):
+    """Sparse: only active cards carry `running`; the expiry job reads those whose end has passed."""
+
+    class Meta:
+        index_name = "running"
+        projection = AllProjection()
+
+    running = UnicodeAttribute(hash_key=True)
+    valid_until = UnicodeAttribute(range_key=True)
+
+
+class UnpaidCards(GlobalSecondaryIndex["CardItem"]):
+    """Sparse: approved cards not yet paid for, by the day they lapse."""
+
+    class Meta:
+        index_name = "unpaid"
+        projection = AllProjection()
+
+    unpaid = UnicodeAttribute(hash_key=True)
+    pay_by = UnicodeAttribute(range_key=True)
+
+
+class PausesToApprove(GlobalSecondaryIndex["CardItem"]):
+    """Sparse: cards of a lot with a pause waiting for the office."""
+
+    class Meta:
+        index_name = "pause_queue"
+        projection = AllProjection()
+
+    pause_queue = UnicodeAttribute(hash_key=True)
+    card_id = UnicodeAttribute(range_key=True)
+
+
 class CardItem(_Table):
     suffix = "cards"
 
@@ -105,9 +142,21 @@ class CardItem(_Table):
     valid_until = UnicodeAttribute(null=True)
     state = UnicodeAttribute()
     version = VersionAttribute()
+    pauses = JSONAttribute(null=True)
+    inside = UnicodeAttribute(null=True)
+    inside_since = UnicodeAttribute(null=True)
+    plate_changes = ListAttribute(of=UnicodeAttribute, null=True)
+    pay_by = UnicodeAttribute(null=True)
+    running = UnicodeAttribute(null=True)
+    unpaid = UnicodeAttribute(null=True)
+    pause_queue = UnicodeAttribute(null=True)
+    """The lot's id while a pause waits for approval."""
 
     by_owner = CardsByOwner()
     by_lot = CardsByLot()
+    running_cards = RunningCards()
+    unpaid_cards = UnpaidCards()
+    pauses_to_approve = PausesToApprove()
 
 
 class OwnerItem(_Table):
@@ -130,7 +179,7 @@ class ClaimItem(_Table):
     """Uniqueness: one item per thing only one may hold.
 
     `wx-openid:<openid>` and `wx-unionid:<unionid>` point at an owner;
-    `plate:<lot_id>:<plate>` points at the card that holds the plate in that lot;
+    `plate:<lot_id>:<plate>` points at the card (or open application) that holds the plate in that lot;
     `order-key:<owner_id>:<key>` at the order made with that idempotency key;
     `unpaid:<card_id>` at the card's one order waiting for payment.
     A claim is written with attribute_not_exists in the same transaction as its holder.
@@ -145,6 +194,8 @@ class ClaimItem(_Table):
     owner_id = UnicodeAttribute()
     card_id = UnicodeAttribute(null=True)
     order_id = UnicodeAttribute(null=True)
+    application_id = UnicodeAttribute(null=True)
+    """A plate claim held by an open application before its card exists."""
 
 
 class CacheItem(_Table):
@@ -255,6 +306,10 @@ class EntitlementItem(_Table):
     valid_until = UnicodeAttribute(null=True)
     state = UnicodeAttribute()
     issued_at = UnicodeAttribute()
+    paused_from = UnicodeAttribute(null=True)
+    paused_until = UnicodeAttribute(null=True)
+    grace_until = UnicodeAttribute(null=True)
+    inside = UnicodeAttribute(null=True)
     pending = UnicodeAttribute(null=True)
     feed_key = UnicodeAttribute(null=True)
     """`<lot_id>#<version, 12 digits>`: the unpublished index's order."""
@@ -323,6 +378,83 @@ class ConsentItem(_Table):
     count = NumberAttribute()
 
 
+class ApplicationsByOwner(GlobalSecondaryIndex["ApplicationItem"]):
+    class Meta:
+        index_name = "by_owner"
+        projection = AllProjection()
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    queue_key = UnicodeAttribute(range_key=True)
+
+
+class ApplicationQueue(GlobalSecondaryIndex["ApplicationItem"]):
+    """Sparse: a lot's applications waiting for the office, oldest first."""
+
+    class Meta:
+        index_name = "queue"
+        projection = AllProjection()
+
+    queue = UnicodeAttribute(hash_key=True)
+    queue_key = UnicodeAttribute(range_key=True)
+
+
+class Waitlist(GlobalSecondaryIndex["ApplicationItem"]):
+    """Sparse: a lot's waitlisted applications in arrival order; the first is offered the next free place."""
+
+    class Meta:
+        index_name = "waitlist"
+        projection = AllProjection()
+
+    waitlist = UnicodeAttribute(hash_key=True)
+    queue_key = UnicodeAttribute(range_key=True)
+
+
+class ApplicationItem(_Table):
+    suffix = "applications"
+
+    class Meta(_Table.Meta):
+        table_name = "parkpass-applications"
+
+    application_id = UnicodeAttribute(hash_key=True)
+    lot_id = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    plates = ListAttribute(of=UnicodeAttribute)
+    package_id = UnicodeAttribute()
+    note = UnicodeAttribute(null=True)
+    state = UnicodeAttribute()
+    applied_at = UnicodeAttribute()
+    queue_key = UnicodeAttribute()
+    decided_at = UnicodeAttribute(null=True)
+    decided_by = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    card_id = UnicodeAttribute(null=True)
+    pay_by = UnicodeAttribute(null=True)
+    queue = UnicodeAttribute(null=True)
+    waitlist = UnicodeAttribute(null=True)
+
+    by_owner = ApplicationsByOwner()
+    office_queue = ApplicationQueue()
+    waiting = Waitlist()
+
+
+class AuditItem(_Table):
+    """Who changed what, when and why, with the before and after; written in the change's own transaction."""
+
+    suffix = "audit"
+
+    class Meta(_Table.Meta):
+        table_name = "parkpass-audit"
+
+    subject = UnicodeAttribute(hash_key=True)
+    entry = UnicodeAttribute(range_key=True)
+    """`<at, ISO>#<action>`: a subject's history reads in time order."""
+    actor = UnicodeAttribute()
+    action = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    before = JSONAttribute(null=True)
+    after = JSONAttribute(null=True)
+
+
 TABLES: tuple[type[_Table], ...] = (
     LotItem,
     PackageItem,
@@ -337,6 +469,8 @@ TABLES: tuple[type[_Table], ...] = (
     ReminderItem,
     ReminderPrefsItem,
     ConsentItem,
+    ApplicationItem,
+    AuditItem,
 )
 
 

@@ -6,12 +6,13 @@ no network; when it comes back it catches up from the version it has.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,6 +51,7 @@ class GateAgent:
         self.applied_at: dict[int, float] = {}
         """Monotonic time each version was applied (for delay measurements)."""
         self.dropped: list[str] = []
+        self._unreported: list[dict[str, str]] = []
         parts = urlsplit(config.mqtt_url)
         self._broker = (parts.hostname or "127.0.0.1", parts.port or 1883)
         # A persistent session (clean_session=False, fixed client id): the broker keeps QoS 1
@@ -127,7 +129,8 @@ class GateAgent:
                 for grant in grants:
                     self._apply(grant)
                 if not page["more"]:
-                    return
+                    break
+        self._report()  # back online: passages that could not be reported go now
 
     def _apply(self, grant: Grant) -> Applied:
         outcome = self._whitelist.apply(grant)
@@ -136,17 +139,49 @@ class GateAgent:
             self.applied_at[grant.version] = time.monotonic()
         return outcome
 
-    def _fetch(self, since: int) -> dict[str, Any]:
-        path = f"/api/v1/gates/entitlements?since={since}&limit=200"
+    def passage(self, plate: str, entering: bool, at: datetime) -> None:
+        """The barrier let `plate` in or out: applied here at once, then reported so every gate learns it.
+
+        A report that fails waits for the next one or the next sync; reports carry
+        their time, so a late one never undoes a newer passage.
+        """
+        with self._lock:
+            changed = self._whitelist.note_passage(plate, entering)
+            if changed:
+                self._store.save_entries(changed)
+            self._unreported.append({"plate": plate, "direction": "in" if entering else "out", "at": at.isoformat()})
+        self._report()
+
+    def _report(self) -> None:
+        while True:
+            with self._lock:
+                if not self._unreported or self._stopped.is_set():
+                    return
+                report = self._unreported[0]
+            try:
+                self._signed("POST", "/api/v1/gates/passages", json.dumps(report).encode())
+            except requests.RequestException as e:
+                log.warning("passage not reported yet, will retry: %s", type(e).__name__)
+                return
+            with self._lock:
+                if self._unreported and self._unreported[0] is report:
+                    self._unreported.pop(0)
+
+    def _signed(self, method: str, path: str, body: bytes = b"") -> dict[str, Any]:
         stamp = str(int(self._now()))
         headers = {
             "X-Gate-Id": self.config.gate_id,
             "X-Gate-Timestamp": stamp,
-            "X-Gate-Signature": gate_signature(self.config.secret, "GET", path, stamp),
+            "X-Gate-Signature": gate_signature(self.config.secret, method, path, stamp, body),
+            "Content-Type": "application/json",
         }
-        r = requests.get(self.config.api_url.rstrip("/") + path, headers=headers, timeout=10)
+        url = self.config.api_url.rstrip("/") + path
+        r = requests.request(method, url, data=body or None, headers=headers, timeout=10)
         r.raise_for_status()
         return r.json()  # type: ignore[no-any-return]
+
+    def _fetch(self, since: int) -> dict[str, Any]:
+        return self._signed("GET", f"/api/v1/gates/entitlements?since={since}&limit=200")
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
         client.subscribe(f"parkpass/lots/{self.config.lot_id}/entitlements", qos=1)

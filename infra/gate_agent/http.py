@@ -1,4 +1,8 @@
-"""The gate agent's tiny local endpoint: GET /check?plate=粤B12345[&at=2026-12-05] -> allow or deny, and why."""
+"""The gate agent's tiny local endpoint, for the barrier's controller:
+
+GET /check?plate=粤B12345[&at=2026-12-05] -> allow or deny, and why;
+POST /passages {"plate": "粤B12345", "direction": "in"|"out"} once the barrier let the car through.
+"""
 
 from __future__ import annotations
 
@@ -25,9 +29,23 @@ def decision_json(plate: str, decision: Decision) -> dict[str, Any]:
     }
 
 
-def check_app(check: Callable[[str, date], Decision], today: Callable[[], date]) -> Callable[..., Iterable[bytes]]:
+def check_app(
+    check: Callable[[str, date], Decision],
+    today: Callable[[], date],
+    passage: Callable[[str, bool], None] | None = None,
+) -> Callable[..., Iterable[bytes]]:
     @Request.application  # type: ignore[arg-type]
     def app(request: Request) -> Response:
+        if request.path == "/passages" and request.method == "POST" and passage is not None:
+            body = request.get_json(silent=True) or {}
+            try:
+                plate = normalise_plate(str(body.get("plate", "")))
+            except InvalidPlate as e:
+                return _json({"error": {"code": "invalid_request", "message": str(e)}}, 400)
+            if body.get("direction") not in ("in", "out"):
+                return _json({"error": {"code": "invalid_request", "message": "direction is in or out"}}, 400)
+            passage(plate, body["direction"] == "in")
+            return _json({"plate": plate, "direction": body["direction"]}, 202)
         if request.path != "/check":
             return _json({"error": {"code": "not_found", "message": "GET /check?plate=...&at=YYYY-MM-DD"}}, 404)
         try:

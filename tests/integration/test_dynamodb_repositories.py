@@ -83,7 +83,7 @@ def test_optimistic_locking_rejects_a_stale_write(dynamo_services: Services) -> 
     saved = cards.save(replace(first, valid_until=date(2027, 3, 3)))
     assert saved.version == first.version + 1
     with pytest.raises(StaleCard):
-        cards.save(replace(second, state=CardState.PAUSED))
+        cards.save(replace(second, state=CardState.EXPIRED))
 
     assert cards.get("card-1") == saved
 
@@ -139,7 +139,8 @@ def test_table_creation_is_idempotent_and_declares_the_indexes(dynamodb: str) ->
     assert sorted(names) == sorted(f"test-{m.suffix}" for m in TABLES)
     cards = client.describe_table(TableName="test-cards")["Table"]
     assert cards["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
-    assert sorted(i["IndexName"] for i in cards["GlobalSecondaryIndexes"]) == ["by_lot", "by_owner"]
+    indexes = sorted(i["IndexName"] for i in cards["GlobalSecondaryIndexes"])
+    assert indexes == ["by_lot", "by_owner", "pause_queue", "running", "unpaid"]
 
 
 def test_saving_a_card_writes_its_period_and_state_but_never_its_plates(dynamo_services: Services) -> None:
@@ -147,10 +148,10 @@ def test_saving_a_card_writes_its_period_and_state_but_never_its_plates(dynamo_s
     cards.add(a_card(date(2026, 12, 3), plates=("粤B12345",)))
     card = cards.get("card-1")
     assert card is not None
-    saved = cards.save(replace(card, plates=("粤A00000",), valid_until=date(2027, 3, 3), state=CardState.PAUSED))
+    saved = cards.save(replace(card, plates=("粤A00000",), valid_until=date(2027, 3, 3), state=CardState.EXPIRED))
     stored = cards.get("card-1")
     assert stored == saved
     assert stored.plates == ("粤B12345",) and stored.valid_until == date(2027, 3, 3)  # type: ignore[union-attr]
-    assert stored.state is CardState.PAUSED  # type: ignore[union-attr]
+    assert stored.state is CardState.EXPIRED  # type: ignore[union-attr]
     with pytest.raises(StaleCard):
         cards.save(replace(a_card(date(2026, 12, 3), card_id="card-missing"), version=1))

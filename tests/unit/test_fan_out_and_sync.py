@@ -88,15 +88,15 @@ def test_sync_pages_through_the_feed_and_snapshots_from_zero() -> None:
     feed.events = [event(v) for v in range(1, 6)]
     gate = Gate("gate-1", "demo-lot", "s")
 
-    page = sync_page(gate, 2, 2, feed, lots, cards)
+    page = sync_page(gate, 2, 2, feed, lots, cards, NOW)
     assert ([e.version for e in page.events], page.more, page.snapshot) == ([3, 4], True, False)
-    page = sync_page(gate, 4, 2, feed, lots, cards)
+    page = sync_page(gate, 4, 2, feed, lots, cards, NOW)
     assert ([e.version for e in page.events], page.more) == ([5], False)
 
-    snapshot = sync_page(gate, 0, 100, feed, lots, cards)
+    snapshot = sync_page(gate, 0, 100, feed, lots, cards, NOW)
     assert snapshot.snapshot and snapshot.version == 5
     assert sorted((e.plate, e.version) for e in snapshot.events) == [("粤B12345", 5), ("粤B54321", 5)]
     with pytest.raises(InvalidInput):
-        sync_page(gate, -1, 10, feed, lots, cards)
+        sync_page(gate, -1, 10, feed, lots, cards, NOW)
     with pytest.raises(InvalidInput):
-        sync_page(gate, 0, 501, feed, lots, cards)
+        sync_page(gate, 0, 501, feed, lots, cards, NOW)

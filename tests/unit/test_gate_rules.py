@@ -44,6 +44,14 @@ def test_grants_apply_in_version_order_only() -> None:
         (grant(1, state="paused"), TODAY, False, Reason.PAUSED),
         (grant(1, state="cancelled"), TODAY, False, Reason.REVOKED),
         (grant(1, state="pending", valid_from=None, valid_until=None), TODAY, False, Reason.REVOKED),
+        (grant(1, paused_from=date(2026, 11, 20), paused_until=TODAY), TODAY, False, Reason.PAUSED),
+        (grant(1, paused_from=date(2026, 11, 20), paused_until=TODAY), date(2026, 11, 24), True, None),
+        (grant(1, paused_from=date(2026, 11, 24), paused_until=date(2026, 11, 30)), TODAY, True, None),
+        (grant(1, grace_until=date(2026, 12, 6)), date(2026, 12, 6), True, None),  # the lot's grace days
+        (grant(1, grace_until=date(2026, 12, 6)), date(2026, 12, 7), False, Reason.EXPIRED),
+        (grant(1, state="expired", grace_until=date(2026, 12, 6)), date(2026, 12, 5), True, None),
+        (grant(1, inside="粤A00001"), TODAY, False, Reason.OCCUPIED),  # the card's other car is in
+        (grant(1, inside="粤B12345"), TODAY, True, None),
     ],
 )
 def test_a_gate_decides_from_its_whitelist_alone(g: Grant, today: date, allow: bool, reason: Reason | None) -> None:
@@ -81,3 +89,10 @@ def test_messages_verify_only_when_signed_by_the_key_and_for_the_lot() -> None:
         verified_grant(json.dumps(signed).encode(), signer.public_key(), "other-lot")
     with pytest.raises(BadMessage):
         verified_grant(b"not json", signer.public_key(), "demo-lot")
+
+
+def test_the_grant_round_trips_through_its_signed_fields() -> None:
+    g = grant(7, paused_from=date(2026, 12, 1), paused_until=date(2026, 12, 5), grace_until=date(2026, 12, 6))
+    g = replace(g, inside="粤A00001", issued_at="2026-11-23T10:00:00+08:00")
+    signer = MessageSigner(os.urandom(32))
+    assert verified_grant(json.dumps(signer.sign(g.fields())).encode(), signer.public_key(), "demo-lot") == g

@@ -16,7 +16,7 @@ from domain.owner import Owner
 from domain.reminder import ReminderChannel, slots_for
 from functions.bootstrap import Services
 from handlers.reminders import EXPIRY_TEMPLATE, reminders_of_day, send_due_reminders, set_reminders
-from tests.builders import a_card
+from tests.builders import a_card, a_pause
 from tests.fakes import FakeMessenger, FakeReminderStore, fake_services
 
 LOT = Lot(id="lot-1", name="东门")
@@ -49,7 +49,7 @@ def test_reminders_fall_due_5_3_and_1_days_before_at_ten_lot_time() -> None:
     card = a_card(date(2026, 12, 10))
     due = [slot.due_at for slot in slots_for(card, LOT)]
     assert due == [at_shanghai(d).astimezone(UTC) for d in ("2026-12-05", "2026-12-07", "2026-12-09")]
-    assert slots_for(replace(card, state=CardState.PAUSED), LOT) == []
+    assert slots_for(replace(card, state=CardState.CANCELLED), LOT) == []
 
 
 def test_each_reminder_goes_out_at_its_hour_once() -> None:
@@ -127,7 +127,7 @@ def test_paused_cancelled_or_opted_out_cards_are_not_reminded(change: str, reaso
     card = s.cards.get("card-1")
     assert card is not None
     if change == "pause":
-        s.cards.save(replace(card, state=CardState.PAUSED))
+        s.cards.save(replace(card, pauses=(a_pause(date(2026, 12, 8), date(2026, 12, 9)),)))
     elif change == "cancel":
         s.cards.save(replace(card, state=CardState.CANCELLED))
     else:
@@ -164,9 +164,10 @@ def test_random_histories_never_remind_a_stale_cycle_or_twice(ops: list[tuple[st
             renewed = s.cards.save(replace(card, valid_until=card.valid_until + timedelta(days=int(arg))))  # type: ignore[operator, arg-type]
             s.reminders.schedule(slots_for(renewed, LOT))
         elif op == "pause":
-            s.cards.save(replace(card, state=CardState.PAUSED))
+            today = LOT.today(now)
+            s.cards.save(replace(card, pauses=(a_pause(today, today + timedelta(days=9)),)))
         elif op == "resume":
-            s.cards.save(replace(card, state=CardState.ACTIVE))
+            s.cards.save(replace(card, pauses=()))
         elif op == "opt":
             set_reminders("owner-1", "card-1", bool(arg), prefs.channel, s.cards, s.lots, s.reminder_prefs, s.reminders)
         else:
@@ -174,7 +175,9 @@ def test_random_histories_never_remind_a_stale_cycle_or_twice(ops: list[tuple[st
             for key in tick(s, now):
                 # At the moment it went out, the reminder was about the card's current end, and wanted.
                 assert key.split("#")[1] == card.valid_until.isoformat()  # type: ignore[union-attr]
-                assert card.state is CardState.ACTIVE and prefs.enabled
+                _, cycle, offset = key.split("#")
+                due_day = date.fromisoformat(cycle) - timedelta(days=int(offset))
+                assert card.state_on(due_day) is CardState.ACTIVE and prefs.enabled
                 sent_keys.append(key)
     assert len(sent_keys) == len(set(sent_keys))
 

@@ -1,5 +1,6 @@
 """Properties of the renewal rules over many cards, packages, policies and days."""
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from hypothesis import given
@@ -10,7 +11,7 @@ from domain.card import Card, CardState
 from domain.lot import Lot, RenewalMode
 from domain.package import DurationUnit, Package
 from domain.renewal import quote
-from tests.builders import a_card, a_lot, days, months
+from tests.builders import a_card, a_lot, a_pause, days, months
 
 todays = st.dates(min_value=date(2024, 1, 1), max_value=date(2032, 12, 31))
 packages = st.one_of(
@@ -30,7 +31,10 @@ def cards_on(draw: st.DrawFn, today: date) -> Card:
     state = draw(st.sampled_from([CardState.ACTIVE, CardState.PAUSED, CardState.EXPIRED, CardState.PENDING]))
     if state is CardState.PENDING:
         return a_card(None, state=state)
-    return a_card(today + timedelta(days=draw(st.integers(-400, 800))), state=state)
+    ends = today + timedelta(days=draw(st.integers(-400, 800)))
+    if state is CardState.PAUSED:  # paused is read from a pause over today, never stored
+        return replace(a_card(ends), pauses=(a_pause(today, today),))
+    return a_card(ends, state=state)
 
 
 @st.composite

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -6,7 +7,7 @@ from domain.card import CardState
 from domain.errors import InvalidLot, PackageNotFound
 from domain.lot import RenewalMode
 from domain.renewal import Refusal, quote
-from tests.builders import a_card, a_lot, days, months
+from tests.builders import a_card, a_lot, a_pause, days, months
 
 TODAY = date(2026, 11, 23)
 CONTINUOUS = a_lot()
@@ -41,7 +42,9 @@ def test_first_payment_of_pending_card_starts_today() -> None:
 
 
 def test_paused_card_renews_after_its_current_end() -> None:
-    q = quote(a_card(date(2026, 12, 31), state=CardState.PAUSED), months(1), CONTINUOUS, TODAY)
+    paused = replace(a_card(date(2026, 12, 31)), pauses=(a_pause(TODAY, date(2026, 12, 31)),))
+    assert paused.state_on(TODAY) is CardState.PAUSED
+    q = quote(paused, months(1), CONTINUOUS, TODAY)
     assert (q.new_valid_from, q.new_valid_until) == (date(2027, 1, 1), date(2027, 1, 31))
 
 

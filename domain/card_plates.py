@@ -1,0 +1,78 @@
+"""The plates on a card: swapping one, adding one where the lot allows several, and which one is inside.
+
+A card with several plates (一位多车) is one space: only one of its cars may be
+inside at a time. Gates report entries and exits; the card remembers the plate
+inside and every gate learns it through the feed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+from enum import StrEnum
+
+from domain.card import Card, CardState
+from domain.errors import PlateChangeRefused
+from domain.lot import Lot
+
+
+def swap_plate(card: Card, lot: Lot, old: str, new: str, today: date) -> Card:
+    allowance = lot.cards.plate_changes_per_month
+    if allowance == 0:
+        raise PlateChangeRefused(f"{lot.name} changes plates at the property office only")
+    _changeable(card)
+    if old not in card.plates:
+        raise PlateChangeRefused(f"{old} is not on this card")
+    if new in card.plates:
+        raise PlateChangeRefused(f"{new} is already on this card")
+    this_month = [d for d in card.plate_changes if (d.year, d.month) == (today.year, today.month)]
+    if len(this_month) >= allowance:
+        raise PlateChangeRefused(f"{lot.name} allows {allowance} plate change(s) a month; try again next month")
+    plates = tuple(new if p == old else p for p in card.plates)
+    recent = tuple(d for d in card.plate_changes if (today - d).days < 62)  # older ones never count again
+    return replace(
+        card, plates=plates, inside=None if card.inside == old else card.inside, plate_changes=(*recent, today)
+    )
+
+
+def add_plate(card: Card, lot: Lot, plate: str) -> Card:
+    _changeable(card)
+    if plate in card.plates:
+        return card
+    if len(card.plates) >= lot.cards.max_plates:
+        raise PlateChangeRefused(f"a card at {lot.name} carries at most {lot.cards.max_plates} plate(s)")
+    return replace(card, plates=(*card.plates, plate))
+
+
+def remove_plate(card: Card, plate: str) -> Card:
+    _changeable(card)
+    if plate not in card.plates:
+        return card
+    if len(card.plates) == 1:
+        raise PlateChangeRefused("a card keeps at least one plate; swap it instead")
+    return replace(
+        card, plates=tuple(p for p in card.plates if p != plate), inside=None if card.inside == plate else card.inside
+    )
+
+
+def _changeable(card: Card) -> None:
+    if card.state is CardState.CANCELLED:
+        raise PlateChangeRefused("this card is cancelled")
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+def passed(card: Card, plate: str, direction: Direction, at: datetime) -> Card:
+    """The card after a gate let `plate` in or out at `at`; reports older than the last one change nothing."""
+    if len(card.plates) < 2 or plate not in card.plates:
+        return card  # one plate, one car: nothing for other gates to hold back
+    if card.inside_since is not None and at <= card.inside_since:
+        return card
+    if direction is Direction.IN:
+        return card if card.inside == plate else replace(card, inside=plate, inside_since=at)
+    if card.inside != plate:
+        return card
+    return replace(card, inside=None, inside_since=at)

@@ -1,0 +1,162 @@
+"""The owner's card life in the mini-program: applying, pausing, plates; and the gates' passage reports."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from flask import Blueprint, request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from domain.card import Card
+from domain.card_plates import Direction
+from domain.errors import ApplicationNotFound
+from domain.ids import checked_id
+from functions.auth import current_owner_id
+from functions.bootstrap import Services
+from functions.http import parse_body
+from functions.views import application_json, card_json
+from handlers.applications import ApplicationView, apply_for_card, my_applications
+from handlers.card_changes import (
+    add_card_plate,
+    change_plate,
+    pause_card,
+    record_passage,
+    remove_card_plate,
+    resume_card,
+)
+from handlers.gate_sync import authenticated_gate
+from handlers.my_cards import card_view
+
+PlateText = Field(min_length=1, max_length=32)
+
+
+class ApplicationBody(BaseModel):
+    plates: list[str] = Field(min_length=1, max_length=5)
+    package_id: str = Field(min_length=1, max_length=64)
+    note: str = Field(default="", max_length=200)
+
+
+class PauseBody(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    starts: date = Field(alias="from")
+    until: date | None = None
+
+
+class PlateBody(BaseModel):
+    plate: str = PlateText
+
+
+class PlateChangeBody(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    old: str = Field(alias="from", min_length=1, max_length=32)
+    new: str = Field(alias="to", min_length=1, max_length=32)
+
+
+class PassageBody(BaseModel):
+    plate: str = PlateText
+    direction: Literal["in", "out"]
+    at: AwareDatetime
+
+
+def card_blueprint(s: Services) -> Blueprint:
+    bp = Blueprint("cards", __name__, url_prefix="/api/v1")
+
+    def shown(card: Card) -> dict[str, Any]:
+        return card_json(card_view(card, s.lots, s.clock))
+
+    @bp.post("/lots/<lot_id>/applications")
+    def apply(lot_id: str) -> tuple[dict[str, Any], int]:
+        owner_id = current_owner_id(s.tokens)
+        body = parse_body(ApplicationBody)
+        application = apply_for_card(
+            owner_id,
+            lot_id,
+            body.plates,
+            body.package_id,
+            body.note,
+            s.lots,
+            s.packages,
+            s.applications,
+            s.ids,
+            s.clock,
+            s.notices,
+        )
+        return application_json(_one(owner_id, application.id, s)), 201
+
+    @bp.get("/me/applications")
+    def applications() -> dict[str, Any]:
+        owner_id = current_owner_id(s.tokens)
+        return {"applications": [application_json(v) for v in my_applications(owner_id, s.lots, s.applications)]}
+
+    @bp.get("/applications/<application_id>")
+    def application(application_id: str) -> dict[str, Any]:
+        return application_json(_one(current_owner_id(s.tokens), application_id, s))
+
+    @bp.post("/cards/<card_id>/pause")
+    def pause(card_id: str) -> dict[str, Any]:
+        owner_id = current_owner_id(s.tokens)
+        body = parse_body(PauseBody)
+        card = pause_card(owner_id, card_id, body.starts, body.until, s.cards, s.lots, s.card_changes, s.ids, s.clock)
+        return shown(card)
+
+    @bp.post("/cards/<card_id>/resume")
+    def resume(card_id: str) -> dict[str, Any]:
+        owner_id = current_owner_id(s.tokens)
+        return shown(resume_card(owner_id, card_id, s.cards, s.lots, s.card_changes, s.clock))
+
+    @bp.post("/cards/<card_id>/plates")
+    def add_plate(card_id: str) -> dict[str, Any]:
+        owner_id = current_owner_id(s.tokens)
+        plate = parse_body(PlateBody).plate
+        return shown(add_card_plate(owner_id, card_id, plate, s.cards, s.lots, s.card_changes, s.clock))
+
+    @bp.delete("/cards/<card_id>/plates/<plate>")
+    def remove_plate(card_id: str, plate: str) -> dict[str, Any]:
+        owner_id = current_owner_id(s.tokens)
+        return shown(remove_card_plate(owner_id, card_id, plate, s.cards, s.lots, s.card_changes, s.clock))
+
+    @bp.post("/cards/<card_id>/plate-changes")
+    def swap_plate(card_id: str) -> dict[str, Any]:
+        owner_id = current_owner_id(s.tokens)
+        body = parse_body(PlateChangeBody)
+        return shown(change_plate(owner_id, card_id, body.old, body.new, s.cards, s.lots, s.card_changes, s.clock))
+
+    @bp.post("/gates/passages")
+    def passage() -> dict[str, Any]:
+        h = request.headers
+        gate = authenticated_gate(
+            h.get("X-Gate-Id", ""),
+            h.get("X-Gate-Timestamp", ""),
+            h.get("X-Gate-Signature", ""),
+            request.method,
+            request.full_path.rstrip("?"),
+            s.gates,
+            s.clock.now(),
+            request.get_data(),
+        )
+        body = parse_body(PassageBody)
+        card = record_passage(
+            gate.id,
+            gate.lot_id,
+            body.plate,
+            Direction(body.direction),
+            body.at,
+            s.cards,
+            s.lots,
+            s.card_changes,
+            s.clock,
+        )
+        return {"card_id": card.id if card else None, "inside": card.inside if card else None}
+
+    return bp
+
+
+def _one(owner_id: str, application_id: str, s: Services) -> ApplicationView:
+    checked_id("application_id", application_id)
+    for view in my_applications(owner_id, s.lots, s.applications):
+        if view.application.id == application_id:
+            return view
+    raise ApplicationNotFound(application_id)

@@ -1,0 +1,252 @@
+"""Applying for a new card online, the office's approve/reject, the lot's quota and waitlist.
+
+Approval takes a place with a conditional counter on the lot (`held < quota`),
+in the same transaction that creates the pending card, so a lot is never
+oversold, whatever approves at once. A full lot puts applications on its
+waitlist in arrival order; a place freed by a cancelled or lapsed card is
+offered to the first in line, who is told through the owner's message channel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from domain.application import (
+    Application,
+    ApplicationState,
+    approved,
+    card_id_for,
+    rejected,
+    waitlisted,
+)
+from domain.card import Card
+from domain.card_change import AuditEntry, entry_time
+from domain.errors import ApplicationClosed, ApplicationNotFound, Conflict, LotNotFound, PackageNotFound
+from domain.ids import checked_id
+from domain.lot import Approval, Lot
+from domain.plate import normalise_plate
+from handlers.notify import Notices, notify_owner
+from handlers.ports import Clock, IdSource, LotRepository, PackageRepository
+
+APPLICATION_TEMPLATE = "sim-application"
+"""The local simulator's template id for decisions on applications; deployments set PARKPASS_APPLICATION_TEMPLATE."""
+APPLY_PAGE = "pages/apply/index"
+AUTO = "system:auto-approval"
+WAITLIST = "system:waitlist"
+MAX_OFFERS = 50
+
+
+class ApplicationStore(Protocol):
+    def get(self, application_id: str) -> Application | None: ...
+
+    def list_for_owner(self, owner_id: str) -> list[Application]:
+        """Newest first."""
+        ...
+
+    def queue(self, lot_id: str) -> list[Application]:
+        """Submitted applications waiting for the office, oldest first."""
+        ...
+
+    def waiting(self, lot_id: str, limit: int | None = None) -> list[Application]:
+        """The lot's waitlist in arrival order."""
+        ...
+
+    def add(self, application: Application, audit: AuditEntry) -> Application:
+        """Store it and claim its plates; the owner's own open application when one holds them already.
+
+        PlateTaken when a plate is on a card or on another owner's application.
+        """
+        ...
+
+    def approve(self, decided: Application, card: Card, audit: AuditEntry) -> bool:
+        """Take a place and create the pending card, together; False when the lot is full."""
+        ...
+
+    def waitlist(self, decided: Application, audit: AuditEntry) -> None: ...
+
+    def reject(self, decided: Application, audit: AuditEntry) -> None:
+        """Record the rejection and free its plates."""
+        ...
+
+
+@dataclass(frozen=True)
+class ApplicationView:
+    application: Application
+    lot: Lot
+    waitlist_position: int | None
+    """1 for the first in line; None unless waitlisted."""
+
+
+def apply_for_card(
+    owner_id: str,
+    lot_id: str,
+    plates: list[str],
+    package_id: str,
+    note: str,
+    lots: LotRepository,
+    packages: PackageRepository,
+    store: ApplicationStore,
+    ids: IdSource,
+    clock: Clock,
+    notices: Notices,
+) -> Application:
+    lot = lots.get(checked_id("lot_id", lot_id))
+    if lot is None:
+        raise LotNotFound(lot_id)
+    package = packages.get(lot.id, checked_id("package_id", package_id))
+    if package is None or not package.enabled:
+        raise PackageNotFound(package_id)
+    now = clock.now()
+    application = Application(
+        id=ids.new_id("app"),
+        lot_id=lot.id,
+        owner_id=owner_id,
+        plates=tuple(dict.fromkeys(normalise_plate(p) for p in plates)),
+        package_id=package.id,
+        note=note.strip(),
+        state=ApplicationState.SUBMITTED,
+        applied_at=now,
+    )
+    stored = store.add(application, _audit(application, now, f"owner:{owner_id}", "apply", None, None))
+    if stored.id == application.id and lot.cards.approval is Approval.AUTO:
+        return approve_application(stored.id, AUTO, lots, store, clock, notices)
+    return stored
+
+
+def approve_application(
+    application_id: str, actor: str, lots: LotRepository, store: ApplicationStore, clock: Clock, notices: Notices
+) -> Application:
+    """Approve it into a place, or onto the waitlist when the lot is full. Approving again changes nothing."""
+    for _ in range(3):
+        application = _get(application_id, store)
+        state = application.state
+        if state is ApplicationState.APPROVED or (state is ApplicationState.WAITLISTED and actor != WAITLIST):
+            return application
+        if state not in (ApplicationState.SUBMITTED, ApplicationState.WAITLISTED):
+            raise ApplicationClosed(f"this application is {state.value}; it cannot be approved")
+        lot = lots.get(application.lot_id)
+        if lot is None:
+            raise LotNotFound(application.lot_id)
+        now = clock.now()
+        try:
+            return _approve(application, lot, actor, now, store, notices)
+        except ApplicationClosed:
+            continue  # the store found it decided meanwhile: answer what it became
+    raise Conflict("the application kept changing; try again")
+
+
+def _approve(
+    application: Application, lot: Lot, actor: str, now: datetime, store: ApplicationStore, notices: Notices
+) -> Application:
+    first_come = application.state is ApplicationState.SUBMITTED and store.waiting(lot.id, limit=1)
+    if not first_come:
+        decided, card = approved(application, lot, card_id_for(application), actor, now)
+        if store.approve(decided, card, _audit(application, now, actor, "approve", None, decided)):
+            _tell(decided, lot, notices, actor)
+            return decided
+    if application.state is ApplicationState.WAITLISTED:
+        return application  # still no place: it keeps its turn
+    waiting = waitlisted(application, actor, now)
+    store.waitlist(waiting, _audit(application, now, actor, "waitlist", None, waiting))
+    _tell(waiting, lot, notices, actor)
+    return waiting
+
+
+def reject_application(
+    application_id: str,
+    actor: str,
+    reason: str,
+    lots: LotRepository,
+    store: ApplicationStore,
+    clock: Clock,
+    notices: Notices,
+) -> Application:
+    application = _get(application_id, store)
+    if not reason.strip():
+        raise Conflict("say why: the owner sees the reason")
+    now = clock.now()
+    decided = rejected(application, actor, now, reason.strip()[:200])
+    if decided is application:
+        return application
+    store.reject(decided, _audit(application, now, actor, "reject", reason, decided))
+    lot = lots.get(application.lot_id)
+    if lot is not None:
+        _tell(decided, lot, notices, actor)
+    return decided
+
+
+def offer_free_places(
+    lot_id: str, lots: LotRepository, store: ApplicationStore, clock: Clock, notices: Notices
+) -> list[Application]:
+    """Give the lot's free places to the waitlist, first in line first."""
+    offered: list[Application] = []
+    for _ in range(MAX_OFFERS):
+        lot = lots.get(lot_id)
+        if lot is None or not lot.has_room():
+            break
+        first = store.waiting(lot_id, limit=1)
+        if not first:
+            break
+        result = approve_application(first[0].id, WAITLIST, lots, store, clock, notices)
+        if result.state is not ApplicationState.APPROVED:
+            break
+        offered.append(result)
+    return offered
+
+
+def my_applications(owner_id: str, lots: LotRepository, store: ApplicationStore) -> list[ApplicationView]:
+    mine = store.list_for_owner(owner_id)
+    lots_by_id = lots.get_many({a.lot_id for a in mine}) if mine else {}
+    views = []
+    for a in mine:
+        if a.lot_id not in lots_by_id:
+            continue
+        position = None
+        if a.state is ApplicationState.WAITLISTED:
+            line = [w.id for w in store.waiting(a.lot_id)]
+            position = line.index(a.id) + 1 if a.id in line else None
+        views.append(ApplicationView(a, lots_by_id[a.lot_id], position))
+    return views
+
+
+def _get(application_id: str, store: ApplicationStore) -> Application:
+    application = store.get(checked_id("application_id", application_id))
+    if application is None:
+        raise ApplicationNotFound(application_id)
+    return application
+
+
+def _audit(
+    before: Application, at: datetime, actor: str, action: str, reason: str | None, after: Application | None
+) -> AuditEntry:
+    return AuditEntry(
+        f"application:{before.id}",
+        f"{entry_time(at)}#{action}",
+        at,
+        actor,
+        action,
+        reason,
+        {"state": before.state.value},
+        {"state": after.state.value, "card_id": after.card_id} if after else None,
+    )
+
+
+def _tell(application: Application, lot: Lot, notices: Notices, actor: str) -> None:
+    """Decisions the owner did not see happen (the office's, the waitlist's) go out as a message."""
+    if actor == AUTO and application.state is ApplicationState.APPROVED:
+        return  # approved in the owner's own request: the answer says it
+    news = {
+        ApplicationState.APPROVED: ("已通过", f"请在 {application.pay_by} 前付款" if application.pay_by else "请付款"),
+        ApplicationState.WAITLISTED: ("候补中", "车位已满 有空位时通知您"),
+        ApplicationState.REJECTED: ("未通过", (application.reason or "")[:20]),
+    }.get(application.state)
+    if news is None:
+        return
+    data = {
+        "thing1": {"value": lot.name[:20]},
+        "phrase2": {"value": news[0]},
+        "thing3": {"value": news[1][:20]},
+    }
+    notify_owner(application.owner_id, data, APPLY_PAGE, notices)

@@ -1,0 +1,255 @@
+"""Changes to a card after it exists: pause and resume, plates, presence, expiry.
+
+Each change is computed by a domain rule from the card as it is now and
+committed with the gates' news, the reminders and an audit entry, under the
+card's version: a concurrent change makes it read again and decide again, so
+calling twice or at once never applies a change twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Protocol
+
+from domain.application import Application
+from domain.card import Card
+from domain.card_change import AuditEntry, CardChange, card_change
+from domain.card_plates import Direction, add_plate, passed, remove_plate, swap_plate
+from domain.errors import CardNotFound, Conflict, StaleCard, StaleLot
+from domain.ids import checked_id
+from domain.lot import Lot
+from domain.pause import decide_pause, request_pause, resume
+from domain.plate import normalise_plate
+from handlers.ports import CardRepository, Clock, IdSource, LotRepository
+
+MAX_ATTEMPTS = 5
+
+
+class CardChangeStore(Protocol):
+    def commit(self, change: CardChange, lot_version: int, application: Application | None = None) -> Card:
+        """The card, its plate claims, the gates' news, reminders, audit (and the application) in one transaction.
+
+        Answers the card with its new version. StaleCard or StaleLot when either
+        moved since read; PlateTaken when an added plate is on another card.
+        """
+        ...
+
+    def ended_before(self, day: date) -> list[Card]:
+        """Active cards whose end date is before `day`."""
+        ...
+
+    def unpaid_before(self, day: date) -> list[Card]:
+        """Approved, never-paid cards whose pay-by day is before `day`."""
+        ...
+
+    def pauses_to_approve(self, lot_id: str) -> list[Card]:
+        """The lot's cards with a pause waiting for the office."""
+        ...
+
+    def history(self, card_id: str) -> list[AuditEntry]: ...
+
+
+Rule = Callable[[Card, Lot, date], Card]
+"""A domain rule: the card after the change, given the card, its lot and the lot's today."""
+
+
+def change_card(
+    card_id: str,
+    rule: Rule,
+    actor: str,
+    action: str,
+    cards: CardRepository,
+    lots: LotRepository,
+    store: CardChangeStore,
+    clock: Clock,
+    owner_id: str | None = None,
+    reason: str | None = None,
+) -> Card:
+    """Apply `rule` to the card and commit it; `owner_id` set: only that owner's card exists."""
+    for _ in range(MAX_ATTEMPTS):
+        card = cards.get(checked_id("card_id", card_id))
+        if card is None or (owner_id is not None and card.owner_id != owner_id):
+            raise CardNotFound(card_id)
+        lot = lots.get(card.lot_id)
+        if lot is None:
+            raise CardNotFound(card_id)
+        now = clock.now()
+        after = rule(card, lot, lot.today(now))
+        if after == card:
+            return card
+        try:
+            return store.commit(card_change(card, after, lot, now, actor, action, reason), lot.entitlement_version)
+        except (StaleCard, StaleLot):
+            continue
+    raise Conflict("the card kept changing; try again")
+
+
+def pause_card(
+    owner_id: str,
+    card_id: str,
+    starts: date,
+    until: date | None,
+    cards: CardRepository,
+    lots: LotRepository,
+    store: CardChangeStore,
+    ids: IdSource,
+    clock: Clock,
+) -> Card:
+    def rule(card: Card, lot: Lot, today: date) -> Card:
+        planned = card.open_pause(today)
+        same_end = until is None if planned is None or planned.open_ended else planned.until == until
+        if planned is not None and planned.starts == starts and same_end:
+            return card  # the same pause asked for again
+        return request_pause(card, lot, starts, until, today, ids.new_id("pause"), clock.now())
+
+    return change_card(card_id, rule, f"owner:{owner_id}", "pause", cards, lots, store, clock, owner_id)
+
+
+def resume_card(
+    owner_id: str, card_id: str, cards: CardRepository, lots: LotRepository, store: CardChangeStore, clock: Clock
+) -> Card:
+    return change_card(
+        card_id,
+        lambda c, _, today: resume(c, today),
+        f"owner:{owner_id}",
+        "resume",
+        cards,
+        lots,
+        store,
+        clock,
+        owner_id,
+    )
+
+
+def answer_pause(
+    card_id: str,
+    pause_id: str,
+    approve: bool,
+    actor: str,
+    reason: str | None,
+    cards: CardRepository,
+    lots: LotRepository,
+    store: CardChangeStore,
+    clock: Clock,
+) -> Card:
+    """The office approves or rejects a requested pause (the admin function calls this)."""
+    action = "approve_pause" if approve else "reject_pause"
+    return change_card(
+        card_id,
+        lambda c, _, today: decide_pause(c, pause_id, approve, today, reason),
+        actor,
+        action,
+        cards,
+        lots,
+        store,
+        clock,
+        reason=reason,
+    )
+
+
+def change_plate(
+    owner_id: str,
+    card_id: str,
+    old: str,
+    new: str,
+    cards: CardRepository,
+    lots: LotRepository,
+    store: CardChangeStore,
+    clock: Clock,
+) -> Card:
+    old_plate, new_plate = normalise_plate(old), normalise_plate(new)
+
+    def rule(card: Card, lot: Lot, today: date) -> Card:
+        if new_plate in card.plates and old_plate not in card.plates:
+            return card  # swapped already (a retry)
+        return swap_plate(card, lot, old_plate, new_plate, today)
+
+    return change_card(
+        card_id,
+        rule,
+        f"owner:{owner_id}",
+        "swap_plate",
+        cards,
+        lots,
+        store,
+        clock,
+        owner_id,
+    )
+
+
+def add_card_plate(
+    owner_id: str,
+    card_id: str,
+    plate: str,
+    cards: CardRepository,
+    lots: LotRepository,
+    store: CardChangeStore,
+    clock: Clock,
+) -> Card:
+    added = normalise_plate(plate)
+    return change_card(
+        card_id,
+        lambda c, lot, _: add_plate(c, lot, added),
+        f"owner:{owner_id}",
+        "add_plate",
+        cards,
+        lots,
+        store,
+        clock,
+        owner_id,
+    )
+
+
+def remove_card_plate(
+    owner_id: str,
+    card_id: str,
+    plate: str,
+    cards: CardRepository,
+    lots: LotRepository,
+    store: CardChangeStore,
+    clock: Clock,
+) -> Card:
+    removed = normalise_plate(plate)
+    return change_card(
+        card_id,
+        lambda c, _, __: remove_plate(c, removed),
+        f"owner:{owner_id}",
+        "remove_plate",
+        cards,
+        lots,
+        store,
+        clock,
+        owner_id,
+    )
+
+
+def record_passage(
+    gate_id: str,
+    lot_id: str,
+    plate: str,
+    direction: Direction,
+    at: datetime,
+    cards: CardRepository,
+    lots: LotRepository,
+    store: CardChangeStore,
+    clock: Clock,
+) -> Card | None:
+    """A gate let a car in or out: a card with several plates now holds its others back (or lets them go).
+
+    None when the plate is on no card here. Repeated and late reports change nothing.
+    """
+    seen = normalise_plate(plate)
+    card = cards.card_for_plate(lot_id, seen)
+    if card is None:
+        return None
+    return change_card(
+        card.id,
+        lambda c, _, __: passed(c, seen, direction, at),
+        f"gate:{gate_id}",
+        f"passage_{direction.value}",
+        cards,
+        lots,
+        store,
+        clock,
+    )

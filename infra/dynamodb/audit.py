@@ -1,0 +1,29 @@
+"""The audit trail in DynamoDB: one item per change, under its subject, in time order."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.card_change import AuditEntry
+from infra.dynamodb.tables import AuditItem
+
+
+def audit_item(e: AuditEntry) -> AuditItem:
+    return AuditItem(
+        subject=e.subject,
+        entry=e.entry,
+        actor=e.actor,
+        action=e.action,
+        reason=e.reason,
+        before=e.before,
+        after=e.after,
+    )
+
+
+def audit_entry(i: AuditItem) -> AuditEntry:
+    at = datetime.fromisoformat(i.entry.split("#", 1)[0])
+    return AuditEntry(i.subject, i.entry, at, i.actor, i.action, i.reason, i.before, i.after)
+
+
+def history(subject: str) -> list[AuditEntry]:
+    return [audit_entry(i) for i in AuditItem.query(subject)]

@@ -1,0 +1,183 @@
+"""Card life against DynamoDB (moto over HTTP): the quota under concurrent approvals, concurrent pauses and
+resumes, plate claims moving with plate changes, the jobs' index queries and the audit trail."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from domain.application import Application, ApplicationState
+from domain.card import CardState
+from domain.errors import PlateTaken
+from domain.lot import Approval, CardPolicy, Lot
+from functions.bootstrap import Services
+from handlers.applications import apply_for_card, approve_application, my_applications
+from handlers.card_changes import answer_pause, change_plate, pause_card, resume_card
+from handlers.card_jobs import run_card_jobs
+from infra.dynamodb.request_counter import DynamoRequestCounter
+from infra.dynamodb.tables import EntitlementItem
+from tests.builders import a_card, months
+from tests.fakes import FixedClock
+
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+
+def lot(s: Services, quota: int | None = None, held: int = 0, **policy: object) -> Lot:
+    made = Lot("lot-1", "Test Lot", quota=quota, held=held, cards=CardPolicy(**policy))  # type: ignore[arg-type]
+    assert s.lots.add(made)
+    s.packages.add(months(1))
+    return made
+
+
+def at(s: Services, moment: datetime) -> None:
+    clock = s.clock
+    assert isinstance(clock, FixedClock)
+    clock._now = moment
+
+
+def test_20_concurrent_approvals_for_5_free_places_approve_exactly_5_and_waitlist_15_in_arrival_order(
+    dynamo_services: Services,
+) -> None:
+    s = dynamo_services
+    lot(s, quota=8, held=3)  # 5 free places
+    submitted: list[Application] = []
+    for n in range(20):
+        at(s, NOW + timedelta(minutes=n))
+        a = apply_for_card(
+            f"owner-{n}", "lot-1", [f"粤B{n:05d}"], "m1", "", s.lots, s.packages, s.applications, s.ids, s.clock,
+            s.notices,
+        )  # fmt: skip
+        assert a.state is ApplicationState.SUBMITTED
+        submitted.append(a)
+    at(s, NOW + timedelta(hours=1))
+
+    def approve(a: Application) -> Application:
+        return approve_application(a.id, "admin:1", s.lots, s.applications, s.clock, s.notices)
+
+    with ThreadPoolExecutor(20) as pool:
+        decided = list(pool.map(approve, reversed(submitted)))
+
+    states = [d.state for d in decided]
+    assert states.count(ApplicationState.APPROVED) == 5 and states.count(ApplicationState.WAITLISTED) == 15
+    assert s.lots.get("lot-1").held == 8  # type: ignore[union-attr]
+    pending = [c for c in s.cards.list_for_lot("lot-1") if c.state is CardState.PENDING]
+    assert len(pending) == 5
+    waiting = s.applications.waiting("lot-1")
+    assert [w.id for w in waiting] == [a.id for a in submitted if a.id in {w.id for w in waiting}]
+    assert len(waiting) == 15
+    first = waiting[0]
+    (view,) = my_applications(first.owner_id, s.lots, s.applications)
+    assert view.waitlist_position == 1
+    # approving again changes nothing, even concurrently
+    with ThreadPoolExecutor(10) as pool:
+        again = list(pool.map(approve, submitted[:10]))
+    assert [a.state for a in again] == [s.applications.get(a.id).state for a in submitted[:10]]  # type: ignore[union-attr]
+    assert s.lots.get("lot-1").held == 8  # type: ignore[union-attr]
+
+
+def test_an_auto_approving_lot_never_oversells_when_owners_apply_at_once(dynamo_services: Services) -> None:
+    s = dynamo_services
+    lot(s, quota=3, approval=Approval.AUTO)
+
+    def apply(n: int) -> ApplicationState:
+        return apply_for_card(
+            f"owner-{n}", "lot-1", [f"粤A{n:05d}"], "m1", "", s.lots, s.packages, s.applications, s.ids, s.clock,
+            s.notices,
+        ).state  # fmt: skip
+
+    with ThreadPoolExecutor(12) as pool:
+        states = list(pool.map(apply, range(12)))
+    assert states.count(ApplicationState.APPROVED) == 3 and states.count(ApplicationState.WAITLISTED) == 9
+    assert s.lots.get("lot-1").held == 3  # type: ignore[union-attr]
+
+
+def resume(s: Services) -> date | None:
+    return resume_card("owner-1", "card-1", s.cards, s.lots, s.card_changes, s.clock).valid_until
+
+
+def test_concurrent_pauses_and_resumes_move_the_end_once(dynamo_services: Services) -> None:
+    s = dynamo_services
+    lot(s, pause_allowed=True)
+    s.cards.add(a_card(date(2026, 12, 31), lot_id="lot-1"))
+
+    def pause(_: int) -> date | None:
+        card = pause_card("owner-1", "card-1", date(2026, 12, 2), None, s.cards, s.lots, s.card_changes, s.ids, s.clock)
+        return card.valid_until
+
+    with ThreadPoolExecutor(10) as pool:
+        ends = set(pool.map(pause, range(10)))
+    assert ends == {date(2026, 12, 31) + timedelta(days=90)}
+    card = s.cards.get("card-1")
+    assert card is not None and len(card.pauses) == 1
+
+    at(s, datetime(2026, 12, 7, 1, 0, tzinfo=UTC))  # Dec 7, 09:00 in Shanghai: paused Dec 2..6
+    with ThreadPoolExecutor(10) as pool:
+        ends = set(pool.map(lambda _: resume(s), range(10)))
+    assert ends == {date(2027, 1, 5)}
+    history = s.card_changes.history("card-1")
+    assert [(e.actor, e.action) for e in history] == [("owner:owner-1", "pause"), ("owner:owner-1", "resume")]
+    assert history[1].before["valid_until"] == "2027-03-31" and history[1].after["valid_until"] == "2027-01-05"  # type: ignore[index]
+    events = list(EntitlementItem.query("lot-1"))
+    assert [(e.paused_from, e.paused_until, e.valid_until) for e in events] == [
+        ("2026-12-02", "2027-03-01", "2027-03-31"),
+        ("2026-12-02", "2026-12-06", "2027-01-05"),
+    ]
+
+
+def test_a_plate_change_moves_the_plate_claims_or_stores_nothing(dynamo_services: Services) -> None:
+    s = dynamo_services
+    lot(s, plate_changes_per_month=2)
+    s.cards.add(a_card(date(2026, 12, 31), lot_id="lot-1", plates=("粤B11111",)))
+    s.cards.add(a_card(date(2026, 12, 31), lot_id="lot-1", card_id="card-2", owner_id="owner-2", plates=("粤B22222",)))
+    with pytest.raises(PlateTaken):
+        change_plate("owner-1", "card-1", "粤B11111", "粤B22222", s.cards, s.lots, s.card_changes, s.clock)
+    assert s.cards.get("card-1").plates == ("粤B11111",)  # type: ignore[union-attr]
+    assert s.card_changes.history("card-1") == []
+    change_plate("owner-1", "card-1", "粤B11111", "粤B33333", s.cards, s.lots, s.card_changes, s.clock)
+    assert s.cards.card_for_plate("lot-1", "粤B33333").id == "card-1"  # type: ignore[union-attr]
+    assert s.cards.card_for_plate("lot-1", "粤B11111") is None
+    s.cards.add(a_card(date(2026, 12, 31), lot_id="lot-1", card_id="card-3", owner_id="owner-3", plates=("粤B11111",)))
+    states = {(e.plate, e.state) for e in EntitlementItem.query("lot-1")}
+    assert states == {("粤B11111", "cancelled"), ("粤B33333", "active")}
+
+
+def test_the_jobs_read_only_due_cards_from_their_indexes(dynamo_services: Services) -> None:
+    s = dynamo_services
+    lot(s, quota=10, approval=Approval.AUTO, pay_within_days=2)
+    for n in range(30):
+        s.cards.add(a_card(date(2026, 12, 1) + timedelta(days=n), lot_id="lot-1", card_id=f"card-{n}"))
+    s.cards.add(a_card(date(2026, 11, 20), lot_id="lot-1", card_id="card-old"))
+    apply_for_card(
+        "owner-x", "lot-1", ["粤C00001"], "m1", "", s.lots, s.packages, s.applications, s.ids, s.clock, s.notices
+    )
+    with DynamoRequestCounter() as counter:
+        report = run_card_jobs(s.cards, s.lots, s.card_changes, s.applications, s.clock, s.notices)
+    assert report.expired == ["card-old"] and report.lapsed == []
+    # Two index queries; then the lot once per card they returned (only the ended one, none of the 30 running
+    # cards), and its change: card and lot read again, one transaction.
+    assert dict(counter.by_operation) == {"Query": 2, "GetItem": 3, "TransactWriteItems": 1}
+    at(s, NOW + timedelta(days=3))  # Nov 26: the approval was to be paid by Nov 25
+    report = run_card_jobs(s.cards, s.lots, s.card_changes, s.applications, s.clock, s.notices)
+    assert len(report.lapsed) == 1 and s.lots.get("lot-1").held == 0  # type: ignore[union-attr]
+    (gone,) = s.applications.list_for_owner("owner-x")
+    assert gone.state is ApplicationState.LAPSED
+    assert s.cards.card_for_plate("lot-1", "粤C00001") is None
+
+
+def test_a_pause_waiting_for_the_office_is_in_the_lots_queue_until_answered(dynamo_services: Services) -> None:
+    s = dynamo_services
+    lot(s, pause_allowed=True, pause_needs_approval=True)
+    s.cards.add(a_card(date(2026, 12, 31), lot_id="lot-1"))
+    asked = pause_card(
+        "owner-1", "card-1", date(2026, 12, 2), date(2026, 12, 6), s.cards, s.lots, s.card_changes, s.ids, s.clock
+    )
+    assert asked.valid_until == date(2026, 12, 31) and [c.id for c in s.card_changes.pauses_to_approve("lot-1")] == [
+        "card-1"
+    ]
+    approved = answer_pause(
+        "card-1", asked.pauses[0].id, True, "admin:1", None, s.cards, s.lots, s.card_changes, s.clock
+    )
+    assert approved.valid_until == date(2027, 1, 5) and s.card_changes.pauses_to_approve("lot-1") == []
+    assert [(e.actor, e.action) for e in s.card_changes.history("card-1")][-1] == ("admin:1", "approve_pause")
