@@ -20,3 +20,10 @@ def lapsed(card: Card, today: date) -> Card | None:
     if card.state is CardState.PENDING and card.pay_by is not None and card.pay_by < today:
         return replace(card, state=CardState.CANCELLED, pay_by=None)
     return None
+
+
+def cancelled(card: Card) -> Card:
+    """The card cancelled by the office: it admits nobody from now on and gives its place back."""
+    if card.state is CardState.CANCELLED:
+        return card
+    return replace(card, state=CardState.CANCELLED, pay_by=None, inside=None)

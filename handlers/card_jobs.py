@@ -8,10 +8,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from domain.application import ApplicationState, application_id_of
-from domain.card import Card
+from domain.card import Card, CardState
 from domain.card_change import CardChange, card_change
 from domain.errors import Conflict, StaleCard, StaleLot, UnpaidOrderExists
-from domain.expiry import expired, lapsed
+from domain.expiry import cancelled, expired, lapsed
 from domain.lot import Lot
 from handlers.applications import ApplicationStore, offer_free_places
 from handlers.card_changes import MAX_ATTEMPTS, CardChangeStore, change_card
@@ -59,6 +59,29 @@ def run_card_jobs(
     for lot_id in sorted(freed):
         report.offered += [a.id for a in offer_free_places(lot_id, lots, applications, clock, notices)]
     return report
+
+
+def cancel_card(
+    card_id: str,
+    actor: str,
+    reason: str,
+    cards: CardRepository,
+    lots: LotRepository,
+    store: CardChangeStore,
+    applications: ApplicationStore,
+    clock: Clock,
+    notices: Notices,
+) -> Card:
+    """The office cancels a card (the admin function calls this): its place goes to the first in line."""
+    if not reason.strip():
+        raise Conflict("say why: the card's history keeps the reason")
+    before = cards.get(card_id)
+    card = change_card(
+        card_id, lambda c, _, __: cancelled(c), actor, "cancel", cards, lots, store, clock, reason=reason
+    )
+    if before is not None and before.state is not CardState.CANCELLED:
+        offer_free_places(card.lot_id, lots, applications, clock, notices)
+    return card
 
 
 def _lapse(

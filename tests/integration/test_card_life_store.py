@@ -15,7 +15,7 @@ from domain.lot import Approval, CardPolicy, Lot
 from functions.bootstrap import Services
 from handlers.applications import apply_for_card, approve_application, my_applications
 from handlers.card_changes import answer_pause, change_plate, pause_card, resume_card
-from handlers.card_jobs import run_card_jobs
+from handlers.card_jobs import cancel_card, run_card_jobs
 from infra.dynamodb.request_counter import DynamoRequestCounter
 from infra.dynamodb.tables import EntitlementItem
 from tests.builders import a_card, months
@@ -181,3 +181,33 @@ def test_a_pause_waiting_for_the_office_is_in_the_lots_queue_until_answered(dyna
     )
     assert approved.valid_until == date(2027, 1, 5) and s.card_changes.pauses_to_approve("lot-1") == []
     assert [(e.actor, e.action) for e in s.card_changes.history("card-1")][-1] == ("admin:1", "approve_pause")
+
+
+def test_a_cancelled_card_frees_its_place_for_the_first_in_line(dynamo_services: Services) -> None:
+    s = dynamo_services
+    lot(s, quota=1, approval=Approval.AUTO)
+    states = []
+    for n in range(3):
+        at(s, NOW + timedelta(minutes=n))
+        states.append(
+            apply_for_card(
+                f"owner-{n}", "lot-1", [f"粤D0000{n}"], "m1", "", s.lots, s.packages, s.applications, s.ids, s.clock,
+                s.notices,
+            )
+        )  # fmt: skip
+    assert [a.state for a in states] == [
+        ApplicationState.APPROVED,
+        ApplicationState.WAITLISTED,
+        ApplicationState.WAITLISTED,
+    ]
+    card_id = states[0].card_id or ""
+    args = (s.cards, s.lots, s.card_changes, s.applications, s.clock, s.notices)
+    gone = cancel_card(card_id, "admin:1", "moved away", *args)
+    assert gone.state is CardState.CANCELLED and s.cards.card_for_plate("lot-1", "粤D00000") is None
+    assert cancel_card(card_id, "admin:1", "moved away", *args) == gone  # twice: one cancellation, one offer
+    assert [s.applications.get(a.id).state for a in states[1:]] == [  # type: ignore[union-attr]
+        ApplicationState.APPROVED,
+        ApplicationState.WAITLISTED,
+    ]
+    assert s.lots.get("lot-1").held == 1  # type: ignore[union-attr]
+    assert s.card_changes.history(card_id)[-1].reason == "moved away"
