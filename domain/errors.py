@@ -239,3 +239,40 @@ class PauseNotFound(NotFound):
 
     def __init__(self, pause_id: str) -> None:
         super().__init__(f"no pause with id {pause_id!r} on this card")
+
+
+class InvalidTaxId(InvalidInput):
+    """A company invoice needs a well-formed unified social credit code; the message says which part is wrong."""
+
+    code = "invalid_tax_id"
+
+
+class InvalidInvoice(InvalidInput):
+    code = "invalid_invoice"
+
+
+class InvoiceRefused(Conflict):
+    """The order cannot be invoiced (not paid, refunded) or the invoice cannot take this step."""
+
+    code = "invoice_refused"
+
+
+class InvoiceNotFound(NotFound):
+    code = "invoice_not_found"
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"no invoice was requested for order {order_id!r}")
+
+
+class ReceiptNotFound(NotFound):
+    code = "receipt_not_found"
+
+    def __init__(self, receipt_id: str) -> None:
+        super().__init__(f"no receipt {receipt_id!r}")
+
+
+class InvoiceProviderUnavailable(UpstreamUnavailable):
+    code = "invoice_provider_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__("the invoice service did not answer; the invoice will be issued when it does")

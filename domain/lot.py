@@ -42,6 +42,15 @@ class RenewalPolicy:
         return min(limits, default=None)
 
 
+class InvoiceProvider(StrEnum):
+    """Which adapter issues a lot's invoices."""
+
+    SIMULATOR = "simulator"
+    """Issued automatically by the provider's API (locally its simulator)."""
+    MANUAL = "manual"
+    """The property issues elsewhere; the office enters the number and uploads the PDF."""
+
+
 class Approval(StrEnum):
     AUTO = "auto"
     """An application is approved as it arrives (while the quota has room)."""
@@ -97,6 +106,11 @@ class Lot:
     cards: CardPolicy = field(default_factory=CardPolicy)
     held: int = 0
     """Places taken by approved cards (pending, active, paused, expired); never more than `quota`."""
+    invoice_provider: InvoiceProvider = InvoiceProvider.MANUAL
+    receipt_seq: int = 0
+    """The last receipt's number in the lot's chain (0: none yet)."""
+    receipt_hash: str = ""
+    """The last receipt's hash ("": the chain starts at the genesis hash)."""
 
     def __post_init__(self) -> None:
         checked_id("lot_id", self.id)

@@ -15,6 +15,7 @@ from domain.card_change import AuditEntry, card_audit
 from domain.entitlement import Entitlement, entitlements_of
 from domain.lot import Lot
 from domain.package import Package
+from domain.receipt import GENESIS, Receipt, receipt_for
 from domain.reminder import Slot, slots_for
 from domain.renewal import quote
 
@@ -52,6 +53,8 @@ class Order:
     new_valid_from: date | None = None
     new_valid_until: date | None = None
     """The period the payment actually bought (it may differ from the quote if the card changed)."""
+    owner_label: str = "微信用户"
+    """How receipts name the owner: the masked phone when bound."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,8 @@ class Fulfilment:
     reminders: tuple[Slot, ...] = ()
     """The expiry reminders of the card's new cycle."""
     audit: AuditEntry | None = None
+    receipt: Receipt | None = None
+    """The payment's e-receipt, next in the lot's chain (signed by the handler)."""
 
 
 def fulfil(order: Order, card: Card, lot: Lot, paid_at: datetime, transaction_id: str) -> Fulfilment:
@@ -118,7 +123,8 @@ def fulfil(order: Order, card: Card, lot: Lot, paid_at: datetime, transaction_id
     )
     news = entitlements_of(renewed, lot, paid_at)
     audit = card_audit(card, renewed, paid_at, f"payment:{order.channel.value}", "renew", f"order {order.id}")
-    return Fulfilment(paid, renewed, ledger, news, order.state, tuple(slots_for(renewed, lot)), audit)
+    receipt = receipt_for(paid, lot.name, card.plates, lot.receipt_seq + 1, lot.receipt_hash or GENESIS)
+    return Fulfilment(paid, renewed, ledger, news, order.state, tuple(slots_for(renewed, lot)), audit, receipt)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from functions.bootstrap import Services, services_from_env
 from functions.card_routes import card_blueprint
 from functions.errors import install_error_handlers
 from functions.gate_routes import gate_blueprint
+from functions.invoice_routes import invoice_blueprint
 from functions.owner_routes import owner_blueprint
 from functions.payment_routes import payment_blueprint
 from functions.reminder_routes import reminder_blueprint
@@ -44,6 +45,7 @@ def create_app(services: Services, local: LocalMounts | None = None) -> Flask:
     app.register_blueprint(gate_blueprint(services))
     app.register_blueprint(reminder_blueprint(services))
     app.register_blueprint(card_blueprint(services))
+    app.register_blueprint(invoice_blueprint(services))
 
     if local is not None:
         from functions.sim_routes import sim_blueprint
@@ -52,6 +54,7 @@ def create_app(services: Services, local: LocalMounts | None = None) -> Flask:
         app.register_blueprint(local.wechat.blueprint())
         app.register_blueprint(local.wechatpay.blueprint())
         app.register_blueprint(local.alipay.blueprint())
+        app.register_blueprint(local.invoices.blueprint())
     return app
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from domain.errors import PaymentUnavailable
@@ -14,6 +15,7 @@ from handlers.card_changes import CardChangeStore
 from handlers.fan_out import EntitlementFeed, Signer
 from handlers.fulfil_payment import FulfilmentStore, PaymentNotice
 from handlers.gate_sync import GateRepository
+from handlers.invoices import INVOICE_TEMPLATE, Documents, InvoiceIssuer, InvoiceStore, Invoicing
 from handlers.log_in_owner import WechatLogin
 from handlers.notify import Notices
 from handlers.ports import (
@@ -25,6 +27,7 @@ from handlers.ports import (
     PackageRepository,
     SessionTokens,
 )
+from handlers.receipts import ReceiptSigner, ReceiptStore
 from handlers.refund_order import RefundStore
 from handlers.reminders import Consents, Messenger, PrefsRepository, ReminderStore
 from handlers.renewals import OrderRepository, PaymentProvider
@@ -89,7 +92,24 @@ class Services:
     messenger: Messenger
     applications: ApplicationStore
     card_changes: CardChangeStore
+    invoices: InvoiceStore
+    invoice_issuer: InvoiceIssuer
+    documents: Documents
+    receipts: ReceiptStore
+    receipt_signer: ReceiptSigner | None
+    """Signs e-receipts; None when no receipt key is configured (payments then get no receipt)."""
+    seal_png: bytes | None = None
     application_template: str = APPLICATION_TEMPLATE
+    invoice_template: str = INVOICE_TEMPLATE
+
+    @property
+    def invoicing(self) -> Invoicing:
+        return Invoicing(
+            self.invoices,
+            self.invoice_issuer,
+            self.documents,
+            Notices(self.owners, self.consents, self.messenger, self.invoice_template),
+        )
 
     @property
     def notices(self) -> Notices:
@@ -113,11 +133,13 @@ def bind_dynamodb(settings: Settings) -> None:
 def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Services:
     from infra.dynamodb.card_life import DynamoApplications, DynamoCardChanges
     from infra.dynamodb.feed import DynamoEntitlementFeed
+    from infra.dynamodb.invoices import DynamoInvoiceStore, DynamoReceiptStore
     from infra.dynamodb.orders import DynamoFulfilmentStore, DynamoOrderRepository
     from infra.dynamodb.reminders import DynamoConsents, DynamoPrefsRepository, DynamoReminderStore
     from infra.gate_messages import MessageSigner
     from infra.payments.alipay import AlipayGateway
     from infra.payments.wechatpay import WechatPayGateway
+    from infra.receipt_signing import ReceiptKey
     from infra.wechat.gateway import WechatGateway
     from infra.wechat.session_storage import DynamoSessionStorage
 
@@ -147,8 +169,39 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
         messenger=wechat,
         applications=DynamoApplications(),
         card_changes=DynamoCardChanges(),
+        invoices=DynamoInvoiceStore(cipher),
+        invoice_issuer=_invoice_issuer(settings),
+        documents=_documents(settings),
+        receipts=DynamoReceiptStore(),
+        receipt_signer=ReceiptKey(secrets.receipt_signing_key) if secrets.receipt_signing_key else None,
+        seal_png=Path(settings.seal_image).read_bytes() if settings.seal_image else None,
         application_template=settings.application_template,
+        invoice_template=settings.invoice_template,
     )
+
+
+def _invoice_issuer(settings: Settings) -> InvoiceIssuer:
+    from infra.invoices.provider import HttpInvoiceProvider, NoInvoiceProvider
+
+    return HttpInvoiceProvider(settings.invoice_api) if settings.invoice_api else NoInvoiceProvider()
+
+
+def _documents(settings: Settings) -> Documents:
+    from infra.documents import LocalDocuments, S3Documents
+
+    if settings.documents_bucket is None:
+        return LocalDocuments(Path(settings.documents_dir))
+    import boto3
+
+    key_id, key = LOCAL_CREDENTIALS if settings.s3_endpoint else (None, None)  # an emulator takes any keys
+    client = boto3.client(
+        "s3",
+        region_name=settings.region,
+        endpoint_url=settings.s3_endpoint,
+        aws_access_key_id=key_id,
+        aws_secret_access_key=key,
+    )
+    return S3Documents(settings.documents_bucket, client)
 
 
 @functools.cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,7 +30,9 @@ from infra.mqtt.broker import EmbeddedBroker
 from infra.mqtt.publisher import MqttPublisher
 from infra.settings import DEFAULT_REGION, Settings
 from infra.simulators.alipay import AlipaySimulator
+from infra.simulators.invoices import InvoiceSimulator
 from infra.simulators.keys import public_pem_of
+from infra.simulators.seal import demo_seal
 from infra.simulators.wechat import WechatSimulator
 from infra.simulators.wechatpay import WechatPaySimulator
 
@@ -94,6 +97,7 @@ class DevStack:
     wechat: WechatSimulator = field(init=False)
     wechatpay: WechatPaySimulator = field(init=False)
     alipay: AlipaySimulator = field(init=False)
+    invoice_sim: InvoiceSimulator = field(init=False)
     api_url: str = ""
     dynamodb_endpoint: str = ""
     seeded: SeedResult | None = None
@@ -124,12 +128,16 @@ class DevStack:
         late = _LateApp()
         self._server = make_server(opts.host, opts.port, late, threaded=True, request_handler=_ApiRequestHandler)
         self.api_url = f"http://{opts.host}:{self._server.server_port}"
+        documents = opts.data_dir / "documents" if opts.data_dir else Path(tempfile.mkdtemp(prefix="parkpass-docs-"))
         settings = Settings(
             opts.table_prefix,
             opts.region,
             self.dynamodb_endpoint,
             local=True,
             wechat_api_base=f"{self.api_url}/sim/wechat/",
+            invoice_api=f"{self.api_url}/sim/invoices",
+            documents_dir=str(documents),
+            seal_image=str(demo_seal(documents.parent if opts.data_dir else documents)),
         )
         bind_dynamodb(settings)
         tables.create_tables()
@@ -154,6 +162,7 @@ class DevStack:
             alipay_private_key_pem=made.alipay_key_pem,
             clock=self.clock,
         )
+        self.invoice_sim = InvoiceSimulator(self.clock)
         self.services = dynamodb_services(settings, secrets, self.clock)
         s = self.services
         self.seeded = seed_demo(s.clock, s.lots, s.packages, s.owners, s.cards)
@@ -167,7 +176,8 @@ class DevStack:
         self._publisher = MqttPublisher(self.mqtt_url)
         local_info = LocalInfo(self.mqtt_url, self.demo_gate.id, self.demo_gate.secret, self.demo_gate.lot_id)
         late.app = create_app(
-            self.services, LocalMounts(self.clock, local_info, self.tick, self.wechat, self.wechatpay, self.alipay)
+            self.services,
+            LocalMounts(self.clock, local_info, self.tick, self.wechat, self.wechatpay, self.alipay, self.invoice_sim),
         )
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="api", daemon=True)
         self._thread.start()

@@ -71,7 +71,7 @@ def payment_blueprint(s: Services) -> Blueprint:
         except PaymentRejected as e:
             security.warning("WeChat Pay notification rejected: %s", e.message)
             raise
-        fulfil_payment(notice, s.orders, s.cards, s.lots, s.fulfilments)
+        fulfil_payment(notice, s.orders, s.cards, s.lots, s.fulfilments, s.receipt_signer)
         # Only now, after the commit: any 2xx stops WeChat Pay's retries.
         return "", 204
 
@@ -84,7 +84,7 @@ def payment_blueprint(s: Services) -> Blueprint:
         except PaymentRejected as e:
             security.warning("Alipay notification rejected: %s", e.message)
             raise
-        fulfil_payment(notice, s.orders, s.cards, s.lots, s.fulfilments)
+        fulfil_payment(notice, s.orders, s.cards, s.lots, s.fulfilments, s.receipt_signer)
         # Alipay stops retrying only on this literal answer; fulfilment is per order, not per notification.
         return "success", 200, {"Content-Type": "text/plain"}
 

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel
 from functions.http import parse_body
 from infra.clock import SimClock
 from infra.simulators.alipay import AlipaySimulator
+from infra.simulators.invoices import InvoiceSimulator
 from infra.simulators.wechat import WechatSimulator
 from infra.simulators.wechatpay import WechatPaySimulator
 
@@ -26,6 +27,7 @@ class LocalMounts:
     wechat: WechatSimulator
     wechatpay: WechatPaySimulator
     alipay: AlipaySimulator
+    invoices: InvoiceSimulator
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,16 @@ import logging
 from typing import Any
 
 from functions.bootstrap import Services, services_from_env
+from handlers.invoices import retry_invoices
 from handlers.sweep_orders import SweepReport, sweep_orders
 
 log = logging.getLogger("parkpass.sweep")
 
 
 def run(s: Services) -> SweepReport:
-    return sweep_orders(s.orders, s.cards, s.lots, s.fulfilments, s.provider, s.clock)
+    report = sweep_orders(s.orders, s.cards, s.lots, s.fulfilments, s.provider, s.clock, s.receipt_signer)
+    report.invoices = [i.order_id for i in retry_invoices(s.orders, s.lots, s.invoicing)]
+    return report
 
 
 def handler(event: dict[str, Any], context: object) -> dict[str, int]:

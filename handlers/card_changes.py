@@ -22,8 +22,7 @@ from domain.lot import Lot
 from domain.pause import decide_pause, request_pause, resume
 from domain.plate import normalise_plate
 from handlers.ports import CardRepository, Clock, IdSource, LotRepository
-
-MAX_ATTEMPTS = 5
+from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 
 
 class CardChangeStore(Protocol):
@@ -67,7 +66,7 @@ def change_card(
     reason: str | None = None,
 ) -> Card:
     """Apply `rule` to the card and commit it; `owner_id` set: only that owner's card exists."""
-    for _ in range(MAX_ATTEMPTS):
+    for attempt in range(MAX_ATTEMPTS):
         card = cards.get(checked_id("card_id", card_id))
         if card is None or (owner_id is not None and card.owner_id != owner_id):
             raise CardNotFound(card_id)
@@ -81,7 +80,7 @@ def change_card(
         try:
             return store.commit(card_change(card, after, lot, now, actor, action, reason), lot.entitlement_version)
         except (StaleCard, StaleLot):
-            continue
+            wait_before_retry(attempt)
     raise Conflict("the card kept changing; try again")
 
 

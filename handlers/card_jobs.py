@@ -14,9 +14,10 @@ from domain.errors import Conflict, StaleCard, StaleLot, UnpaidOrderExists
 from domain.expiry import cancelled, expired, lapsed
 from domain.lot import Lot
 from handlers.applications import ApplicationStore, offer_free_places
-from handlers.card_changes import MAX_ATTEMPTS, CardChangeStore, change_card
+from handlers.card_changes import CardChangeStore, change_card
 from handlers.notify import Notices
 from handlers.ports import CardRepository, Clock, LotRepository
+from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 
 SYSTEM = "system"
 AHEAD = timedelta(hours=14)
@@ -92,7 +93,7 @@ def _lapse(
     applications: ApplicationStore,
     clock: Clock,
 ) -> bool:
-    for _ in range(MAX_ATTEMPTS):
+    for attempt in range(MAX_ATTEMPTS):
         current, lot = cards.get(card.id), lots.get(card.lot_id)
         if current is None or lot is None:
             return False
@@ -113,6 +114,7 @@ def _lapse(
             log.info("card %s has an order waiting for payment; it lapses once that closes", card.id)
             return False
         except (StaleCard, StaleLot):
+            wait_before_retry(attempt)
             continue
         return True
     raise Conflict(f"card {card.id} kept changing while lapsing")

@@ -15,10 +15,12 @@ from typing import Protocol
 from domain.errors import Conflict, InvalidId, OrderSettled, PaymentRejected, StaleCard, StaleLot
 from domain.ids import checked_id
 from domain.order import Fulfilment, OrderState, fulfil
+from domain.receipt import SignedReceipt
 from handlers.ports import CardRepository, LotRepository
+from handlers.receipts import ReceiptSigner, sign
 from handlers.renewals import OrderRepository
+from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 
-MAX_ATTEMPTS = 5
 security = logging.getLogger("parkpass.security")
 
 
@@ -34,8 +36,10 @@ class PaymentNotice:
 
 
 class FulfilmentStore(Protocol):
-    def commit(self, fulfilment: Fulfilment, card_version: int, lot_version: int) -> None:
-        """All of it in one transaction, or nothing.
+    def commit(
+        self, fulfilment: Fulfilment, card_version: int, lot_version: int, receipt: SignedReceipt | None = None
+    ) -> None:
+        """All of it in one transaction, or nothing (with the receipt, next in the lot's chain).
 
         OrderSettled if the order is already paid; StaleCard or StaleLot if the
         card or the lot's entitlement version moved since they were read.
@@ -55,7 +59,9 @@ def fulfil_payment(
     cards: CardRepository,
     lots: LotRepository,
     store: FulfilmentStore,
+    signer: ReceiptSigner | None = None,
 ) -> Outcome:
+    """`signer` set: the payment's e-receipt is signed and committed with it."""
     try:
         order = orders.get(checked_id("out_trade_no", notice.out_trade_no))
     except InvalidId:
@@ -68,18 +74,19 @@ def fulfil_payment(
         return Outcome.NOT_PAID
     if order.state in (OrderState.PAID, OrderState.REFUNDED):
         return Outcome.ALREADY_FULFILLED
-    for _ in range(MAX_ATTEMPTS):
+    for attempt in range(MAX_ATTEMPTS):
         card, lot = cards.get(order.card_id), lots.get(order.lot_id)
         if card is None or lot is None:
             raise RuntimeError(f"order {order.id} points at a missing card or lot")
+        done = fulfil(order, card, lot, notice.paid_at, notice.transaction_id)
+        receipt = sign(done.receipt, signer) if signer is not None and done.receipt is not None else None
         try:
-            store.commit(
-                fulfil(order, card, lot, notice.paid_at, notice.transaction_id), card.version, lot.entitlement_version
-            )
+            store.commit(done, card.version, lot.entitlement_version, receipt)
         except OrderSettled:
             return Outcome.ALREADY_FULFILLED
         except (StaleCard, StaleLot):
-            continue  # the card or the lot moved meanwhile: recompute from what is there now
+            wait_before_retry(attempt)  # the card or the lot moved meanwhile: recompute from what is there now
+            continue
         return Outcome.FULFILLED
     raise Conflict("the card kept changing; the provider will retry")
 

@@ -7,15 +7,16 @@ one) and then commits what is still missing.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Protocol
 
-from domain.errors import Conflict, OrderNotFound, OrderSettled, StaleCard, StaleLot
+from domain.errors import Conflict, InvoiceNotFound, OrderNotFound, OrderSettled, StaleCard, StaleLot
 from domain.ids import checked_id
 from domain.order import Order, OrderState, Refund, refund
+from handlers.invoices import Invoicing, reverse_invoice
 from handlers.ports import CardRepository, Clock, LotRepository
 from handlers.renewals import OrderRepository, PaymentProvider
-
-MAX_ATTEMPTS = 5
+from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 
 
 class RefundStore(Protocol):
@@ -39,16 +40,19 @@ def refund_order(
     provider: PaymentProvider,
     store: RefundStore,
     clock: Clock,
+    invoicing: Invoicing,
 ) -> Order:
+    """An invoice of the order is reversed (or withdrawn) once the refund is committed, retries included."""
     order = orders.get(checked_id("order_id", order_id))
     if order is None:
         raise OrderNotFound(order_id)
     if order.state is OrderState.REFUNDED:
+        _reverse_invoice(order.id, invoicing)  # a retry after the refund went through: the invoice follows
         return order
     if order.state is not OrderState.PAID:
         raise Conflict(f"order {order.id} is {order.state.value}; only a paid order can be refunded")
     provider.refund(order, refund_no(order))
-    for _ in range(MAX_ATTEMPTS):
+    for attempt in range(MAX_ATTEMPTS):
         card, lot = cards.get(order.card_id), lots.get(order.lot_id)
         if card is None or lot is None:
             raise RuntimeError(f"order {order.id} points at a missing card or lot")
@@ -56,8 +60,16 @@ def refund_order(
         try:
             store.commit_refund(plan, card.version, lot.entitlement_version)
         except OrderSettled:
+            _reverse_invoice(order.id, invoicing)
             return orders.get(order.id) or order  # a concurrent refund of the same order got there first
         except (StaleCard, StaleLot):
+            wait_before_retry(attempt)
             continue
+        _reverse_invoice(order.id, invoicing)
         return plan.order
     raise Conflict("the card kept changing; try the refund again")
+
+
+def _reverse_invoice(order_id: str, invoicing: Invoicing) -> None:
+    with contextlib.suppress(InvoiceNotFound):  # nothing was invoiced
+        reverse_invoice(order_id, invoicing)

@@ -12,6 +12,7 @@ from domain.ids import checked_id
 from domain.lot import Lot
 from domain.order import Channel, Order, OrderState
 from domain.package import Package
+from domain.phone import masked_phone
 from domain.renewal import Quote, quote
 from handlers.ports import CardRepository, Clock, IdSource, LotRepository, OwnerRepository, PackageRepository
 
@@ -122,6 +123,9 @@ def order_renewal(
         raise RenewalNotAllowed(
             offer.reason.value, f"this package cannot be bought online now: {offer.reason.value}{limit}"
         )
+    owner = owners.get(owner_id)
+    if owner is None:
+        raise CardNotFound(card_id)
     draft = Order(
         id=ids.new_id("order"),
         owner_id=owner_id,
@@ -135,13 +139,11 @@ def order_renewal(
         state=OrderState.PENDING,
         created_at=now,
         expires_at=now + UNPAID_ORDER_LIFETIME,
+        owner_label=masked_phone(owner.phone) if owner.phone else Order.owner_label,
     )
     order = orders.create(draft, idempotency_key)
     if order.state is not OrderState.PENDING:
         return OrderToPay(order, {})
-    owner = owners.get(owner_id)
-    if owner is None:
-        raise CardNotFound(card_id)
     # Asked after the order is stored, so a payment can never arrive for an order we do not know.
     return OrderToPay(order, provider.prepay(order, owner.openid))
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from domain.calendar import add_months
 from domain.card import Card, CardState
-from domain.lot import Approval, CardPolicy, Lot, RenewalPolicy
+from domain.lot import Approval, CardPolicy, InvoiceProvider, Lot, RenewalPolicy
 from domain.owner import Owner
 from domain.package import Duration, DurationUnit, Package
 from handlers.ports import CardRepository, Clock, LotRepository, OwnerRepository, PackageRepository
@@ -51,6 +51,7 @@ def seed_demo(
             pause_needs_approval=False,
         ),
         held=1,  # the demo card below takes one of the 200 places
+        invoice_provider=InvoiceProvider.SIMULATOR,
     )
     today = lot.today(clock.now())
     card_ends = today + timedelta(days=10)

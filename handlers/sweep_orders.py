@@ -16,6 +16,7 @@ from domain.errors import PaymentRejected, UpstreamUnavailable
 from domain.order import Channel
 from handlers.fulfil_payment import FulfilmentStore, Outcome, PaymentNotice, fulfil_payment
 from handlers.ports import CardRepository, Clock, LotRepository
+from handlers.receipts import ReceiptSigner
 from handlers.renewals import OrderRepository, PaymentProvider
 
 ASK_AFTER = timedelta(minutes=1)
@@ -29,6 +30,8 @@ class SweepReport:
     closed: list[str] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    invoices: list[str] = field(default_factory=list)
+    """Orders whose invoice the provider was asked about again."""
 
 
 def sweep_orders(
@@ -38,6 +41,7 @@ def sweep_orders(
     store: FulfilmentStore,
     provider_for: Callable[[Channel], PaymentProvider],
     clock: Clock,
+    signer: ReceiptSigner | None = None,
 ) -> SweepReport:
     now = clock.now()
     report = SweepReport()
@@ -49,7 +53,7 @@ def sweep_orders(
                 notice = PaymentNotice(
                     order.id, status.transaction_id or "", status.amount_fen or -1, status.paid_at or now, True
                 )
-                outcome = fulfil_payment(notice, orders, cards, lots, store)
+                outcome = fulfil_payment(notice, orders, cards, lots, store, signer)
                 (report.fulfilled if outcome is Outcome.FULFILLED else report.waiting).append(order.id)
             elif now >= order.expires_at:
                 provider.close(order)  # refused if the payer just paid: the next sweep finds it paid

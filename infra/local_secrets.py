@@ -6,7 +6,7 @@ import base64
 import json
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from infra.settings import AlipayConfig, Secrets, WechatPayConfig
@@ -36,6 +36,8 @@ class LocalSecrets:
     gate_signing_key: str = field(repr=False, default="")
     """Ed25519 seed, base64; the local gates get its public half."""
     demo_gate_secret: str = field(repr=False, default="")
+    receipt_signing_key: str = field(repr=False, default="")
+    """Ed25519 seed, base64: signs the local stack's e-receipts."""
     wechat_appid: str = SIM_APPID
     mchid: str = SIM_MCHID
 
@@ -59,6 +61,7 @@ class LocalSecrets:
                 gateway=f"{api_url}/sim/wechatpay",
             ),
             gate_signing_key=base64.b64decode(self.gate_signing_key),
+            receipt_signing_key=base64.b64decode(self.receipt_signing_key),
             alipay=AlipayConfig(
                 appid=SIM_ALIPAY_APPID,
                 seller_id=SIM_ALIPAY_SELLER_ID,
@@ -74,7 +77,17 @@ def local_secrets(data_dir: Path | None) -> LocalSecrets:
     """Load `data_dir/secrets.json`, or make new secrets (and write them there when there is a data dir)."""
     path = data_dir / FILE_NAME if data_dir is not None else None
     if path is not None and path.exists():
-        return LocalSecrets(**json.loads(path.read_text()))
+        kept = LocalSecrets(**json.loads(path.read_text()))
+        if kept.receipt_signing_key:
+            return kept
+        # Kept by a version without receipts: add the receipt key, keep everything else.
+        added = replace(kept, receipt_signing_key=base64.b64encode(secrets.token_bytes(32)).decode())
+        temporary = path.with_suffix(".new")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(added.__dict__, f)
+        temporary.replace(path)
+        return added
     from infra.simulators.keys import new_rsa_key, private_pem
 
     made = LocalSecrets(
@@ -88,6 +101,7 @@ def local_secrets(data_dir: Path | None) -> LocalSecrets:
         alipay_key_pem=private_pem(new_rsa_key()),
         gate_signing_key=base64.b64encode(secrets.token_bytes(32)).decode(),
         demo_gate_secret=secrets.token_hex(16),
+        receipt_signing_key=base64.b64encode(secrets.token_bytes(32)).decode(),
     )
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -53,6 +53,8 @@ class Secrets:
     """None: this deployment takes no Alipay payments."""
     gate_signing_key: bytes | None = field(default=None, repr=False)
     """Ed25519 private key (32 bytes) that signs every message to gates; gates hold the public half."""
+    receipt_signing_key: bytes | None = field(default=None, repr=False)
+    """Ed25519 private key (32 bytes) that signs e-receipts; None: payments get no receipt."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,16 @@ class Settings:
     """Publish gate messages to this MQTT broker; None on AWS, where IoT Core's data plane is used."""
     application_template: str = "sim-application"
     """Subscribe/template message id for decisions on card applications (the simulator's by default)."""
+    invoice_template: str = "sim-invoice"
+    invoice_api: str | None = None
+    """The e-invoice provider's API (locally the simulator); None: automatic invoicing waits for one."""
+    documents_bucket: str | None = None
+    """S3 bucket for invoice PDFs; None: the folder `documents_dir`."""
+    documents_dir: str = "/tmp/parkpass-documents"
+    s3_endpoint: str | None = None
+    """None: the region's S3 (an emulator's URL in tests)."""
+    seal_image: str | None = None
+    """A PNG of the property's seal, printed on receipts."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -79,6 +91,12 @@ class Settings:
             wechat_api_base=os.environ.get("PARKPASS_WECHAT_API_BASE", WECHAT_API_BASE),
             mqtt_url=os.environ.get("PARKPASS_MQTT_URL") or None,
             application_template=os.environ.get("PARKPASS_APPLICATION_TEMPLATE") or "sim-application",
+            invoice_template=os.environ.get("PARKPASS_INVOICE_TEMPLATE") or "sim-invoice",
+            invoice_api=os.environ.get("PARKPASS_INVOICE_API") or None,
+            documents_bucket=os.environ.get("PARKPASS_DOCUMENTS_BUCKET") or None,
+            documents_dir=os.environ.get("PARKPASS_DOCUMENTS_DIR") or "/tmp/parkpass-documents",
+            s3_endpoint=os.environ.get("PARKPASS_S3_ENDPOINT") or None,
+            seal_image=os.environ.get("PARKPASS_SEAL_IMAGE") or None,
         )
 
 
@@ -100,6 +118,9 @@ def secrets_from_env() -> Secrets:
         alipay=_alipay_from_env(),
         gate_signing_key=base64.b64decode(os.environ["PARKPASS_GATE_SIGNING_KEY"])
         if os.environ.get("PARKPASS_GATE_SIGNING_KEY")
+        else None,
+        receipt_signing_key=base64.b64decode(os.environ["PARKPASS_RECEIPT_SIGNING_KEY"])
+        if os.environ.get("PARKPASS_RECEIPT_SIGNING_KEY")
         else None,
     )
 

@@ -33,7 +33,9 @@ def dynamodb(moto_server: str) -> str:
     return moto_server
 
 
-TEST_SECRETS = Secrets(b"test-token-secret", bytes(range(32)), "wx-test-appid", "test-app-secret")
+TEST_SECRETS = Secrets(
+    b"test-token-secret", bytes(range(32)), "wx-test-appid", "test-app-secret", receipt_signing_key=bytes(range(1, 33))
+)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from domain.card_change import AuditEntry, CardChange
 from domain.entitlement import Entitlement
 from domain.errors import (
     ApplicationClosed,
+    InvoiceProviderUnavailable,
     LoginCodeInvalid,
     LoginCodeUsed,
     OrderSettled,
@@ -26,18 +27,22 @@ from domain.errors import (
     UnpaidOrderExists,
 )
 from domain.gate import Grant
+from domain.invoice import Invoice, InvoiceState
 from domain.lot import Lot
 from domain.order import Fulfilment, LedgerEntry, Order, OrderState, Refund
 from domain.owner import Owner
 from domain.package import Package
+from domain.receipt import Receipt, SignedReceipt
 from domain.reminder import ReminderPrefs, Slot, bucket_of
 from functions.bootstrap import Services
 from functions.sim_routes import LocalMounts
 from handlers.gate_sync import Gate
+from handlers.invoices import IssuedDocument
 from handlers.log_in_owner import WechatSession
 from handlers.ports import Clock
 from handlers.reminders import SendFailed
 from infra.clock import SimClock
+from infra.receipt_signing import ReceiptKey
 
 if TYPE_CHECKING:
     from infra.simulators.alipay import AlipaySimulator
@@ -219,11 +224,12 @@ class FakeFulfilments:
 
     def __init__(self, orders: FakeOrders, cards: FakeCards, lots: FakeLots) -> None:
         self.orders, self.cards, self.lots = orders, cards, lots
+        self.receipts = FakeReceipts()
         self.ledger: list[LedgerEntry] = []
         self.events: list[tuple[int, Entitlement]] = []
         self.before_commit: Callable[[], None] = lambda: None
 
-    def commit(self, f: Fulfilment, card_version: int, lot_version: int) -> None:
+    def commit(self, f: Fulfilment, card_version: int, lot_version: int, receipt: SignedReceipt | None = None) -> None:
         self.before_commit()
         if self.orders.items[f.order.id].state not in (OrderState.PENDING, OrderState.CLOSED):
             raise OrderSettled(f.order.id)
@@ -237,6 +243,10 @@ class FakeFulfilments:
         self.ledger.append(f.ledger)
         self.events.extend((lot_version + i, e) for i, e in enumerate(f.entitlements, start=1))
         self.lots.items[lot.id] = replace(lot, entitlement_version=lot_version + len(f.entitlements))
+        if receipt is not None:
+            r = receipt.receipt
+            self.receipts.items[r.id] = receipt
+            self.lots.items[lot.id] = replace(self.lots.items[lot.id], receipt_seq=r.seq, receipt_hash=r.hash)
 
     def commit_refund(self, r: Refund, card_version: int, lot_version: int) -> None:
         if self.orders.items[r.order.id].state is not OrderState.PAID:
@@ -363,6 +373,78 @@ class FakeApplications:
             self.audit.append(audit)
 
 
+class FakeReceipts:
+    def __init__(self) -> None:
+        self.items: dict[str, SignedReceipt] = {}
+
+    def get(self, receipt_id: str) -> SignedReceipt | None:
+        return self.items.get(receipt_id)
+
+    def in_chain(self, lot_id: str, seq: int) -> Receipt | None:
+        return next(
+            (s.receipt for s in self.items.values() if (s.receipt.lot_id, s.receipt.seq) == (lot_id, seq)), None
+        )
+
+
+class FakeInvoices:
+    def __init__(self) -> None:
+        self.items: dict[str, Invoice] = {}
+        self._lock = threading.Lock()
+
+    def get(self, order_id: str) -> Invoice | None:
+        return self.items.get(order_id)
+
+    def add(self, invoice: Invoice) -> Invoice:
+        with self._lock:
+            return self.items.setdefault(invoice.order_id, invoice)
+
+    def move(self, invoice: Invoice, was: InvoiceState) -> bool:
+        with self._lock:
+            if self.items[invoice.order_id].state is not was:
+                return False
+            self.items[invoice.order_id] = invoice
+            return True
+
+    def unfinished(self) -> list[Invoice]:
+        return [i for i in self.items.values() if i.state in (InvoiceState.ISSUING, InvoiceState.REVERSING)]
+
+    def requested(self, lot_id: str) -> list[Invoice]:
+        return [i for i in self.items.values() if i.lot_id == lot_id and i.state is InvoiceState.REQUESTED]
+
+
+class FakeIssuer:
+    """Issues numbered invoices once per request, and can fail like a provider that does not answer."""
+
+    def __init__(self) -> None:
+        self.issued: dict[str, IssuedDocument] = {}
+        self.failing = False
+
+    def issue(self, invoice: Invoice) -> IssuedDocument:
+        return self._make(invoice.order_id)
+
+    def reverse(self, invoice: Invoice) -> IssuedDocument:
+        return self._make(f"{invoice.order_id}-red")
+
+    def _make(self, request_id: str) -> IssuedDocument:
+        if self.failing:
+            raise InvoiceProviderUnavailable()
+        if request_id not in self.issued:
+            number = f"2644{len(self.issued) + 1:016d}"
+            self.issued[request_id] = IssuedDocument(number, date(2026, 11, 23), b"%PDF-1.4 " + number.encode())
+        return self.issued[request_id]
+
+
+class FakeDocuments:
+    def __init__(self) -> None:
+        self.items: dict[str, bytes] = {}
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        self.items[key] = data
+
+    def get(self, key: str) -> bytes | None:
+        return self.items.get(key)
+
+
 class FakeFeed:
     def __init__(self) -> None:
         self.events: list[Grant] = []
@@ -477,6 +559,7 @@ def fake_services(now: datetime, clock: Clock | None = None) -> Services:
     clock = clock or FixedClock(now)
     lots, cards, orders = FakeLots(), FakeCards(), FakeOrders()
     applications = FakeApplications(cards, lots)
+    fulfilments = FakeFulfilments(orders, cards, lots)
     return Services(
         clock=clock,
         ids=CountingIds(),
@@ -487,7 +570,7 @@ def fake_services(now: datetime, clock: Clock | None = None) -> Services:
         tokens=SignedTokens(b"test-token-secret", clock),
         wechat=FakeWechat(),
         orders=orders,
-        fulfilments=FakeFulfilments(orders, cards, lots),
+        fulfilments=fulfilments,
         wechatpay=None,
         alipay=None,
         feed=FakeFeed(),
@@ -499,6 +582,11 @@ def fake_services(now: datetime, clock: Clock | None = None) -> Services:
         messenger=FakeMessenger(),
         applications=applications,
         card_changes=FakeCardChanges(cards, lots, applications),
+        invoices=FakeInvoices(),
+        invoice_issuer=FakeIssuer(),
+        documents=FakeDocuments(),
+        receipts=fulfilments.receipts,
+        receipt_signer=ReceiptKey(bytes(range(32))),
     )
 
 
@@ -527,4 +615,7 @@ def local_mounts(clock: SimClock) -> LocalMounts:
     wechatpay = WechatPaySimulator(
         "1900000109", "wx-appid", "k" * 32, public_pem_of(merchant), platform, "PUB_KEY_ID_1", clock
     )
-    return LocalMounts(clock, None, None, WechatSimulator("wx-appid", "secret", clock), wechatpay, _alipay_sim(clock))
+    from infra.simulators.invoices import InvoiceSimulator
+
+    wechat = WechatSimulator("wx-appid", "secret", clock)
+    return LocalMounts(clock, None, None, wechat, wechatpay, _alipay_sim(clock), InvoiceSimulator(clock))

@@ -15,6 +15,7 @@ from domain.entitlement import Entitlement
 from domain.errors import OrderSettled, StaleCard, StaleLot, UnpaidOrderExists
 from domain.order import Channel, Fulfilment, LedgerEntry, Order, OrderState, Refund
 from domain.package import Duration, DurationUnit, Package
+from domain.receipt import SignedReceipt
 from domain.reminder import Slot
 from infra.dynamodb.audit import audit_item
 from infra.dynamodb.reminders import slot_actions, slot_item
@@ -25,8 +26,10 @@ from infra.dynamodb.tables import (
     LedgerItem,
     LotItem,
     OrderItem,
+    ReceiptItem,
     transaction_connection,
 )
+from infra.dynamodb.transact import ConditionsFailed, Conflicted, NamedWrite
 
 PENDING = "pending"
 UNPUBLISHED = "1"
@@ -110,7 +113,9 @@ class DynamoOrderRepository:
 class DynamoFulfilmentStore:
     """Payments and refunds: each moves an order, a card, the ledger and the lot's gate feed in one transaction."""
 
-    def commit(self, fulfilment: Fulfilment, card_version: int, lot_version: int) -> None:
+    def commit(
+        self, fulfilment: Fulfilment, card_version: int, lot_version: int, receipt: SignedReceipt | None = None
+    ) -> None:
         order = fulfilment.order
         _commit_change(
             order_id=order.id,
@@ -131,6 +136,7 @@ class DynamoFulfilmentStore:
             frees_card=fulfilment.was is OrderState.PENDING,
             reminders=fulfilment.reminders,
             audit=fulfilment.audit,
+            receipt=receipt,
         )
 
     def commit_refund(self, refund: Refund, card_version: int, lot_version: int) -> None:
@@ -162,49 +168,49 @@ def _commit_change(
     frees_card: bool,
     reminders: tuple[Slot, ...],
     audit: AuditEntry | None,
+    receipt: SignedReceipt | None = None,
 ) -> None:
+    w = NamedWrite()
+    if frees_card:  # a pending order held the card's one unpaid slot
+        w.delete("unpaid", ClaimItem(claim=_unpaid_claim(card.id)), ClaimItem.order_id == order_id)
+    w.put("ledger", _ledger_item(ledger), LedgerItem.entry_id.does_not_exist())
+    for version, item in enumerate(news, start=lot_version + 1):
+        w.put(f"event {version}", _entitlement_item(item, version), EntitlementItem.version.does_not_exist())
+    order_state = OrderItem.state.is_in(*(state.value for state in order_was))
+    w.update("order", OrderItem(order_id=order_id), order_actions, order_state)
     card_item = _card_item(card)
     card_item.version = card_version
+    w.update("card", card_item, card_actions(card))
+    lot_actions = [LotItem.entitlement_version.set(lot_version + len(news))]
     lot_unchanged = LotItem.entitlement_version == lot_version
     if lot_version == 0:
         lot_unchanged = lot_unchanged | LotItem.entitlement_version.does_not_exist()
+    if receipt is not None:  # the next link of the lot's receipt chain, or nothing
+        r = receipt.receipt
+        w.put("receipt", _receipt_item(receipt), ReceiptItem.receipt_id.does_not_exist())
+        lot_actions += [LotItem.receipt_seq.set(r.seq), LotItem.receipt_hash.set(r.hash)]
+        at_head = LotItem.receipt_seq == r.seq - 1
+        lot_unchanged &= at_head | LotItem.receipt_seq.does_not_exist() if r.seq == 1 else at_head
+    w.update("lot", LotItem(lot_id=ledger.lot_id), lot_actions, lot_unchanged)
+    for slot in reminders:  # the new cycle's reminders; earlier cycles' are left to go stale
+        w.update(f"reminder {slot.key}", slot_item(slot), slot_actions(slot))
+    if audit is not None:
+        w.put("audit", audit_item(audit))
     try:
-        with TransactWrite(connection=transaction_connection()) as tx:
-            if frees_card:  # a pending order held the card's one unpaid slot
-                tx.delete(ClaimItem(claim=_unpaid_claim(card.id)), condition=ClaimItem.order_id == order_id)
-            tx.save(_ledger_item(ledger), condition=LedgerItem.entry_id.does_not_exist())
-            for version, item in enumerate(news, start=lot_version + 1):
-                tx.save(_entitlement_item(item, version), condition=EntitlementItem.version.does_not_exist())
-            tx.update(
-                OrderItem(order_id=order_id),
-                actions=order_actions,
-                condition=OrderItem.state.is_in(*(state.value for state in order_was)),
-            )
-            tx.update(card_item, actions=card_actions(card))
-            tx.update(
-                LotItem(lot_id=ledger.lot_id),
-                actions=[LotItem.entitlement_version.set(lot_version + len(news))],
-                condition=lot_unchanged,
-            )
-            for slot in reminders:  # the new cycle's reminders; earlier cycles' are left to go stale
-                tx.update(slot_item(slot), actions=slot_actions(slot))
-            if audit is not None:  # a put, after the ledger and events: the reasons' order below is unchanged
-                tx.save(audit_item(audit))
-    except TransactWriteError as e:
-        failed = _failed_items(e)
-        if not failed:
-            if _conflicted(e):
-                raise StaleLot(ledger.lot_id) from e  # read again and retry, like any other race
-            raise
-        # pynamodb sends deletes, then puts, then updates, and the reasons follow that order:
-        # [unpaid claim], ledger, events..., [audit], order, card, lot.
-        ledger_at = int(frees_card)
-        order_at = ledger_at + 1 + len(news) + int(audit is not None)
-        if {ledger_at, order_at} & failed or (frees_card and 0 in failed):
+        w.commit()
+    except ConditionsFailed as e:
+        if {"unpaid", "ledger", "order", "receipt"} & e.names:
             raise OrderSettled(order_id) from e
-        if order_at + 1 in failed:
+        if "card" in e.names:
             raise StaleCard(card.id) from e
         raise StaleLot(ledger.lot_id) from e
+    except Conflicted as e:
+        raise StaleLot(ledger.lot_id) from e  # read again and retry, like any other race
+
+
+def _receipt_item(signed: SignedReceipt) -> ReceiptItem:
+    r = signed.receipt
+    return ReceiptItem(receipt_id=r.id, lot_id=r.lot_id, seq=r.seq, fields=r.fields(), signature=signed.signature)
 
 
 def _entitlement_item(news: Entitlement, version: int) -> EntitlementItem:
@@ -252,6 +258,7 @@ def _order_item(order: Order) -> OrderItem:
         created_at=order.created_at.isoformat(),
         expires_at=order.expires_at.isoformat(),
         pending=PENDING if order.state is OrderState.PENDING else None,
+        owner_label=order.owner_label,
     )
 
 
@@ -288,4 +295,5 @@ def _order(item: OrderItem) -> Order:
         transaction_id=item.transaction_id,
         new_valid_from=date.fromisoformat(item.new_valid_from) if item.new_valid_from else None,
         new_valid_until=date.fromisoformat(item.new_valid_until) if item.new_valid_until else None,
+        owner_label=item.owner_label or Order.owner_label,
     )

@@ -14,7 +14,7 @@ from pynamodb.transactions import TransactWrite
 
 from domain.card import Card, CardState, Pause, PauseState
 from domain.errors import PlateTaken, StaleCard, TooManyVehicles
-from domain.lot import Approval, CardPolicy, Lot, RenewalMode, RenewalPolicy
+from domain.lot import Approval, CardPolicy, InvoiceProvider, Lot, RenewalMode, RenewalPolicy
 from domain.owner import Owner
 from domain.package import Duration, DurationUnit, Package
 from handlers.gate_sync import Gate
@@ -74,6 +74,7 @@ class DynamoLotRepository:
             reminder_hour=lot.reminder_hour,
             card_policy=_policy_json(lot.cards),
             held=lot.held,
+            invoice_provider=lot.invoice_provider.value,
         )
         return _create(item, LotItem.lot_id.does_not_exist())
 
@@ -88,7 +89,10 @@ def _lot(item: LotItem) -> Lot:
         reminder_offsets=tuple(int(d) for d in item.reminder_offsets) if item.reminder_offsets else (5, 3, 1),
         reminder_hour=_opt_int(item.reminder_hour) if item.reminder_hour is not None else 10,
         cards=_policy(item.card_policy),
-        held=int(item.held or 0),
+        held=max(0, int(item.held or 0)),
+        invoice_provider=InvoiceProvider(item.invoice_provider or InvoiceProvider.MANUAL.value),
+        receipt_seq=int(item.receipt_seq or 0),
+        receipt_hash=item.receipt_hash or "",
         policy=RenewalPolicy(
             mode=RenewalMode(item.renewal_mode),
             max_until=_date(item.max_until),

@@ -58,6 +58,10 @@ class LotItem(_Table):
     """Approval, pause, plate and grace rules (domain CardPolicy's fields)."""
     held = NumberAttribute(null=True)
     """Places taken by approved cards; raised only under the condition `held < quota`."""
+    invoice_provider = UnicodeAttribute(null=True)
+    receipt_seq = NumberAttribute(null=True)
+    receipt_hash = UnicodeAttribute(null=True)
+    """The head of the lot's receipt chain; moved only in the transaction that adds the receipt."""
 
 
 class PackageItem(_Table):
@@ -245,6 +249,7 @@ class OrderItem(_Table):
     new_valid_from = UnicodeAttribute(null=True)
     new_valid_until = UnicodeAttribute(null=True)
     pending = UnicodeAttribute(null=True)
+    owner_label = UnicodeAttribute(null=True)
 
     pending_orders = PendingOrders()
 
@@ -455,6 +460,88 @@ class AuditItem(_Table):
     after = JSONAttribute(null=True)
 
 
+class UnfinishedInvoices(GlobalSecondaryIndex["InvoiceItem"]):
+    """Sparse: invoices a provider has not answered for yet (issuing, reversing), for the retry job."""
+
+    class Meta:
+        index_name = "unfinished"
+        projection = AllProjection()
+
+    unfinished = UnicodeAttribute(hash_key=True)
+    requested_at = UnicodeAttribute(range_key=True)
+
+
+class RequestedInvoices(GlobalSecondaryIndex["InvoiceItem"]):
+    """Sparse: a lot's invoices waiting for the office, oldest first."""
+
+    class Meta:
+        index_name = "office_queue"
+        projection = AllProjection()
+
+    office_queue = UnicodeAttribute(hash_key=True)
+    requested_at = UnicodeAttribute(range_key=True)
+
+
+class InvoiceItem(_Table):
+    """One invoice per order, keyed by the order's id."""
+
+    suffix = "invoices"
+
+    class Meta(_Table.Meta):
+        table_name = "parkpass-invoices"
+
+    order_id = UnicodeAttribute(hash_key=True)
+    owner_id = UnicodeAttribute()
+    lot_id = UnicodeAttribute()
+    amount_fen = NumberAttribute()
+    type = UnicodeAttribute()
+    title = UnicodeAttribute()
+    tax_id = UnicodeAttribute(null=True)
+    email_cipher = BinaryAttribute(legacy_encoding=False)
+    phone_cipher = BinaryAttribute(null=True, legacy_encoding=False)
+    state = UnicodeAttribute()
+    requested_at = UnicodeAttribute()
+    number = UnicodeAttribute(null=True)
+    issued_on = UnicodeAttribute(null=True)
+    document = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    red_number = UnicodeAttribute(null=True)
+    red_document = UnicodeAttribute(null=True)
+    reversed_on = UnicodeAttribute(null=True)
+    unfinished = UnicodeAttribute(null=True)
+    office_queue = UnicodeAttribute(null=True)
+
+    unfinished_invoices = UnfinishedInvoices()
+    requested_invoices = RequestedInvoices()
+
+
+class ReceiptsByLot(GlobalSecondaryIndex["ReceiptItem"]):
+    """A lot's receipt chain in order: the verifier reads the previous link."""
+
+    class Meta:
+        index_name = "chain"
+        projection = AllProjection()
+
+    lot_id = UnicodeAttribute(hash_key=True)
+    seq = NumberAttribute(range_key=True)
+
+
+class ReceiptItem(_Table):
+    suffix = "receipts"
+
+    class Meta(_Table.Meta):
+        table_name = "parkpass-receipts"
+
+    receipt_id = UnicodeAttribute(hash_key=True)
+    lot_id = UnicodeAttribute()
+    seq = NumberAttribute()
+    fields = JSONAttribute()
+    """Exactly what was hashed and signed."""
+    signature = BinaryAttribute(legacy_encoding=False)
+
+    chain = ReceiptsByLot()
+
+
 TABLES: tuple[type[_Table], ...] = (
     LotItem,
     PackageItem,
@@ -471,6 +558,8 @@ TABLES: tuple[type[_Table], ...] = (
     ConsentItem,
     ApplicationItem,
     AuditItem,
+    InvoiceItem,
+    ReceiptItem,
 )
 
 

@@ -93,6 +93,7 @@ def test_every_owner_route_that_takes_an_id_answers_404_for_another_owners_thing
     }
     valid_bodies = {
         "/api/v1/cards/{card_id}/pause": {"from": "2030-01-01"},
+        "/api/v1/orders/{order_id}/invoice": {"type": "personal", "title": "Bob", "email": "bob@example.com"},
         "/api/v1/cards/{card_id}/plates": {"plate": "粤B77777"},
         "/api/v1/cards/{card_id}/plate-changes": {"from": "粤B54321", "to": "粤B66666"},
         "/api/v1/cards/{card_id}/reminders": {"enabled": True, "channel": "subscribe"},

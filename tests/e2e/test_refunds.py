@@ -41,7 +41,9 @@ def refund(stack: DevStack, order_id: str) -> Order:
     s = stack.services
     order = s.orders.get(order_id)
     assert order is not None
-    return refund_order(order_id, s.orders, s.cards, s.lots, s.provider(order.channel), s.fulfilments, s.clock)
+    return refund_order(
+        order_id, s.orders, s.cards, s.lots, s.provider(order.channel), s.fulfilments, s.clock, s.invoicing
+    )
 
 
 @pytest.mark.parametrize("channel", ["wechat", "alipay"])

@@ -1,0 +1,121 @@
+"""Invoices (发票) for paid orders: what the owner asks for, and the steps an invoice goes through.
+
+One invoice per order. A company invoice is made out to a unified social
+credit code; a personal one to a name. A refund of an invoiced order needs a
+red-letter (红字) invoice that reverses it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from enum import StrEnum
+
+from domain.credit_code import checked_credit_code
+from domain.errors import InvalidInvoice, InvoiceRefused
+from domain.order import Order, OrderState
+from domain.phone import checked_phone
+
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")
+
+
+class InvoiceType(StrEnum):
+    PERSONAL = "personal"
+    COMPANY = "company"
+
+
+class InvoiceState(StrEnum):
+    REQUESTED = "requested"
+    """Asked for; waits for the provider (or, where the office issues elsewhere, for the office)."""
+    ISSUING = "issuing"
+    """Sent to the provider; a retry asks again for the same invoice, never a second one."""
+    ISSUED = "issued"
+    REJECTED = "rejected"
+    REVERSING = "reversing"
+    """The order was refunded: a red-letter invoice is being issued."""
+    REVERSED = "reversed"
+
+
+@dataclass(frozen=True)
+class InvoiceRequest:
+    type: InvoiceType
+    title: str
+    """A company's registered name, or a person's name."""
+    email: str
+    tax_id: str | None = None
+    phone: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.title.strip()) <= 100:
+            raise InvalidInvoice("the invoice title is 1 to 100 characters")
+        if len(self.email) > 254 or not _EMAIL.fullmatch(self.email):
+            raise InvalidInvoice("the email address is not valid; the invoice is sent there")
+        if self.type is InvoiceType.COMPANY and not self.tax_id:
+            raise InvalidInvoice("a company invoice needs the company's unified social credit code (tax_id)")
+
+
+def invoice_request(type: InvoiceType, title: str, email: str, tax_id: str | None, phone: str | None) -> InvoiceRequest:
+    """A checked request: the credit code verified for a company, dropped for a person."""
+    code = checked_credit_code(tax_id) if type is InvoiceType.COMPANY and tax_id else None
+    return InvoiceRequest(type, title.strip(), email.strip(), code, checked_phone(phone) if phone else None)
+
+
+@dataclass(frozen=True)
+class Invoice:
+    order_id: str
+    """One invoice per order: the order's id is the invoice's."""
+    owner_id: str
+    lot_id: str
+    amount_fen: int
+    request: InvoiceRequest
+    state: InvoiceState
+    requested_at: datetime
+    number: str | None = None
+    issued_on: date | None = None
+    document: str | None = None
+    """Where its PDF is kept."""
+    reason: str | None = None
+    """Why it was rejected."""
+    red_number: str | None = None
+    red_document: str | None = None
+    reversed_on: date | None = None
+
+
+def new_invoice(order: Order, request: InvoiceRequest, at: datetime) -> Invoice:
+    if order.state is OrderState.REFUNDED:
+        raise InvoiceRefused("this order was refunded; there is nothing to invoice")
+    if order.state is not OrderState.PAID:
+        raise InvoiceRefused("only a paid order can be invoiced")
+    return Invoice(order.id, order.owner_id, order.lot_id, order.amount_fen, request, InvoiceState.REQUESTED, at)
+
+
+def issued(invoice: Invoice, number: str, on: date, document: str) -> Invoice:
+    _step(invoice, InvoiceState.ISSUED, InvoiceState.REQUESTED, InvoiceState.ISSUING)
+    return replace(invoice, state=InvoiceState.ISSUED, number=number, issued_on=on, document=document)
+
+
+def rejected(invoice: Invoice, reason: str) -> Invoice:
+    _step(invoice, InvoiceState.REJECTED, InvoiceState.REQUESTED, InvoiceState.ISSUING)
+    if not reason.strip():
+        raise InvalidInvoice("say why: the owner sees the reason")
+    return replace(invoice, state=InvoiceState.REJECTED, reason=reason.strip()[:200])
+
+
+def refunded(invoice: Invoice) -> Invoice:
+    """The order was refunded: an issued invoice must be reversed; one not issued yet is withdrawn."""
+    if invoice.state in (InvoiceState.ISSUED,):
+        return replace(invoice, state=InvoiceState.REVERSING)
+    if invoice.state is InvoiceState.REQUESTED:
+        return replace(invoice, state=InvoiceState.REJECTED, reason="the order was refunded")
+    return invoice  # already reversing, reversed or rejected; one being issued is reversed once it is
+
+
+def red_lettered(invoice: Invoice, red_number: str, on: date, document: str) -> Invoice:
+    _step(invoice, InvoiceState.REVERSED, InvoiceState.REVERSING)
+    return replace(invoice, state=InvoiceState.REVERSED, red_number=red_number, reversed_on=on, red_document=document)
+
+
+def _step(invoice: Invoice, to: InvoiceState, *allowed: InvoiceState) -> None:
+    if invoice.state not in allowed:
+        raise InvoiceRefused(f"the invoice is {invoice.state.value}; it cannot become {to.value}")

@@ -1,0 +1,131 @@
+"""Invoices and e-receipts: the owner asks for an invoice and downloads it; anyone can verify a receipt."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from flask import Blueprint, Response, request
+from pydantic import BaseModel, Field
+
+from domain.errors import InvalidInput
+from domain.invoice import Invoice, InvoiceState, InvoiceType
+from domain.receipt import SignedReceipt
+from functions.auth import current_owner_id
+from functions.bootstrap import Services
+from functions.http import parse_body
+from handlers.invoices import invoice_pdf, my_invoice, request_invoice
+from handlers.receipts import my_receipt, verify_receipt
+
+MAX_PAYLOAD = 4096
+
+
+class InvoiceBody(BaseModel):
+    type: Literal["personal", "company"]
+    title: str = Field(min_length=1, max_length=100)
+    tax_id: str | None = Field(default=None, max_length=32)
+    email: str = Field(min_length=3, max_length=254)
+    phone: str | None = Field(default=None, max_length=24)
+
+
+def invoice_blueprint(s: Services) -> Blueprint:
+    bp = Blueprint("invoices", __name__, url_prefix="/api/v1")
+
+    @bp.post("/orders/<order_id>/invoice")
+    def ask(order_id: str) -> tuple[dict[str, Any], int]:
+        owner_id = current_owner_id(s.tokens)
+        b = parse_body(InvoiceBody)
+        invoice = request_invoice(
+            owner_id, order_id, InvoiceType(b.type), b.title, b.email, b.tax_id, b.phone, s.orders, s.lots,
+            s.invoicing, s.clock,
+        )  # fmt: skip
+        return _invoice_json(invoice), 201
+
+    @bp.get("/orders/<order_id>/invoice")
+    def show(order_id: str) -> dict[str, Any]:
+        return _invoice_json(my_invoice(current_owner_id(s.tokens), order_id, s.orders, s.invoices))
+
+    @bp.get("/orders/<order_id>/invoice.pdf")
+    def invoice_document(order_id: str) -> Response:
+        pdf = invoice_pdf(current_owner_id(s.tokens), order_id, s.orders, s.invoicing)
+        return _pdf(pdf, f"invoice-{order_id}.pdf")
+
+    @bp.get("/orders/<order_id>/receipt")
+    def receipt(order_id: str) -> dict[str, Any]:
+        return _receipt_json(my_receipt(current_owner_id(s.tokens), order_id, s.orders, s.receipts))
+
+    @bp.get("/orders/<order_id>/receipt.pdf")
+    def receipt_document(order_id: str) -> Response:
+        from infra.pdf import receipt_pdf  # reportlab only for the routes that draw
+
+        signed = my_receipt(current_owner_id(s.tokens), order_id, s.orders, s.receipts)
+        return _pdf(receipt_pdf(signed, _verify_url(signed), s.seal_png), f"receipt-{order_id}.pdf")
+
+    @bp.get("/receipts/public-key")
+    def receipt_key() -> dict[str, Any]:
+        import base64
+
+        if s.receipt_signer is None:
+            raise InvalidInput("this deployment signs no receipts")
+        return {"algorithm": "Ed25519", "public_key": base64.b64encode(s.receipt_signer.public_key()).decode()}
+
+    @bp.get("/receipts/<receipt_id>/verify")
+    def verify(receipt_id: str) -> dict[str, Any]:
+        payload = request.args.get("payload", "")
+        if not payload or len(payload) > MAX_PAYLOAD:
+            raise InvalidInput(f"send the receipt's QR code text as ?payload= (at most {MAX_PAYLOAD} characters)")
+        if s.receipt_signer is None:
+            raise InvalidInput("this deployment signs no receipts")
+        checked = verify_receipt(receipt_id, payload, s.receipts, s.receipt_signer)
+        shown = checked.receipt
+        return {
+            "receipt_id": receipt_id,
+            "valid": checked.valid,
+            "problems": checked.problems,
+            "receipt": shown.fields() if shown is not None and checked.valid else None,
+        }
+
+    return bp
+
+
+def _verify_url(signed: SignedReceipt) -> str:
+    return f"{request.host_url.rstrip('/')}/api/v1/receipts/{signed.receipt.id}/verify"
+
+
+def _pdf(data: bytes, name: str) -> Response:
+    return Response(data, mimetype="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+def _masked_email(email: str) -> str:
+    name, _, domain = email.partition("@")
+    return f"{name[:1]}***@{domain}"
+
+
+def _invoice_json(invoice: Invoice) -> dict[str, Any]:
+    r = invoice.request
+    downloadable = invoice.state in (InvoiceState.ISSUED, InvoiceState.REVERSING, InvoiceState.REVERSED)
+    return {
+        "order_id": invoice.order_id,
+        "type": r.type.value,
+        "title": r.title,
+        "tax_id": r.tax_id,
+        "email": _masked_email(r.email),
+        "amount_fen": invoice.amount_fen,
+        "state": invoice.state.value,
+        "requested_at": invoice.requested_at.isoformat(),
+        "number": invoice.number,
+        "issued_on": invoice.issued_on.isoformat() if invoice.issued_on else None,
+        "download_url": f"/api/v1/orders/{invoice.order_id}/invoice.pdf" if downloadable else None,
+        "reason": invoice.reason,
+        "red_number": invoice.red_number,
+        "reversed_on": invoice.reversed_on.isoformat() if invoice.reversed_on else None,
+    }
+
+
+def _receipt_json(signed: SignedReceipt) -> dict[str, Any]:
+    return {
+        **signed.receipt.fields(),
+        "hash": signed.receipt.hash,
+        "qr_payload": signed.qr_payload,
+        "verify_url": _verify_url(signed),
+        "pdf_url": f"/api/v1/orders/{signed.receipt.order_id}/receipt.pdf",
+    }

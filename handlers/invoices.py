@@ -1,0 +1,258 @@
+"""Invoices for paid orders: the owner asks, a provider (or the office) issues, a refund reverses.
+
+Issuing is idempotent per order: the invoice moves to `issuing` before the
+provider is asked, the provider is asked with the order's id as its request
+id, so a retry after a timeout gets the same invoice back, never a second one.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Protocol
+
+from domain.errors import InvoiceNotFound, InvoiceProviderUnavailable, OrderNotFound
+from domain.ids import checked_id
+from domain.invoice import (
+    Invoice,
+    InvoiceState,
+    InvoiceType,
+    invoice_request,
+    issued,
+    new_invoice,
+    red_lettered,
+    refunded,
+    rejected,
+)
+from domain.lot import InvoiceProvider
+from domain.money import yuan_text
+from domain.order import OrderState
+from handlers.notify import Notices, notify_owner
+from handlers.ports import Clock, LotRepository
+from handlers.renewals import OrderRepository
+
+INVOICE_TEMPLATE = "sim-invoice"
+"""The local simulator's template id for invoice news; deployments set PARKPASS_INVOICE_TEMPLATE."""
+INVOICE_PAGE = "pages/invoice/index"
+log = logging.getLogger("parkpass.invoices")
+
+
+@dataclass(frozen=True)
+class IssuedDocument:
+    number: str
+    issued_on: date
+    pdf: bytes
+
+
+class InvoiceIssuer(Protocol):
+    def issue(self, invoice: Invoice) -> IssuedDocument:
+        """Issue the (blue) invoice; asking again for the same order answers the same invoice.
+
+        InvoiceProviderUnavailable when it did not answer (it may have issued: ask again).
+        """
+        ...
+
+    def reverse(self, invoice: Invoice) -> IssuedDocument:
+        """Issue the red-letter invoice that reverses `invoice.number`; idempotent the same way."""
+        ...
+
+
+class InvoiceStore(Protocol):
+    def get(self, order_id: str) -> Invoice | None: ...
+
+    def add(self, invoice: Invoice) -> Invoice:
+        """Store it unless the order has one; answers the order's invoice either way."""
+        ...
+
+    def move(self, invoice: Invoice, was: InvoiceState) -> bool:
+        """Write `invoice` if the stored one is still in state `was`; False if it moved meanwhile."""
+        ...
+
+    def unfinished(self) -> list[Invoice]:
+        """Invoices left `issuing` or `reversing` (a provider that did not answer), for the retry job."""
+        ...
+
+    def requested(self, lot_id: str) -> list[Invoice]:
+        """The lot's invoices waiting for the office (manual lots), oldest first."""
+        ...
+
+
+class Documents(Protocol):
+    """Where invoice PDFs are kept: the local data folder, or S3 in the cloud."""
+
+    def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    def get(self, key: str) -> bytes | None: ...
+
+
+@dataclass(frozen=True)
+class Invoicing:
+    store: InvoiceStore
+    issuer: InvoiceIssuer
+    """The provider for lots that issue automatically (the simulator here)."""
+    documents: Documents
+    notices: Notices
+
+
+def request_invoice(
+    owner_id: str,
+    order_id: str,
+    type: InvoiceType,
+    title: str,
+    email: str,
+    tax_id: str | None,
+    phone: str | None,
+    orders: OrderRepository,
+    lots: LotRepository,
+    invoicing: Invoicing,
+    clock: Clock,
+) -> Invoice:
+    """The order's invoice: made now, or the one asked for before (one per order)."""
+    order = orders.get(checked_id("order_id", order_id))
+    if order is None or order.owner_id != owner_id:
+        raise OrderNotFound(order_id)
+    earlier = invoicing.store.get(order.id)
+    if earlier is not None:
+        return earlier
+    invoice = invoicing.store.add(new_invoice(order, invoice_request(type, title, email, tax_id, phone), clock.now()))
+    lot = lots.get(order.lot_id)
+    if (
+        invoice.state is InvoiceState.REQUESTED
+        and lot is not None
+        and lot.invoice_provider is InvoiceProvider.SIMULATOR
+    ):
+        return issue_invoice(invoice, orders, invoicing)
+    return invoice
+
+
+def my_invoice(owner_id: str, order_id: str, orders: OrderRepository, store: InvoiceStore) -> Invoice:
+    order = orders.get(checked_id("order_id", order_id))
+    if order is None or order.owner_id != owner_id:
+        raise OrderNotFound(order_id)
+    invoice = store.get(order.id)
+    if invoice is None:
+        raise InvoiceNotFound(order_id)
+    return invoice
+
+
+def invoice_pdf(owner_id: str, order_id: str, orders: OrderRepository, invoicing: Invoicing) -> bytes:
+    invoice = my_invoice(owner_id, order_id, orders, invoicing.store)
+    key = invoice.red_document if invoice.state is InvoiceState.REVERSED else invoice.document
+    pdf = invoicing.documents.get(key) if key else None
+    if pdf is None:
+        raise InvoiceNotFound(order_id)
+    return pdf
+
+
+def issue_invoice(invoice: Invoice, orders: OrderRepository, invoicing: Invoicing) -> Invoice:
+    """Issue it through the provider; left `issuing` when the provider does not answer (the job retries)."""
+    if invoice.state is InvoiceState.REQUESTED:
+        sending = replace(invoice, state=InvoiceState.ISSUING)
+        if not invoicing.store.move(sending, InvoiceState.REQUESTED):
+            return invoicing.store.get(invoice.order_id) or invoice
+        invoice = sending
+    if invoice.state is not InvoiceState.ISSUING:
+        return invoice
+    try:
+        doc = invoicing.issuer.issue(invoice)
+    except InvoiceProviderUnavailable:
+        log.warning("invoice for order %s: the provider did not answer; it will be asked again", invoice.order_id)
+        return invoice
+    key = f"invoices/{invoice.lot_id}/{invoice.order_id}/{doc.number}.pdf"
+    invoicing.documents.put(key, doc.pdf, "application/pdf")
+    done = issued(invoice, doc.number, doc.issued_on, key)
+    if not invoicing.store.move(done, InvoiceState.ISSUING):
+        return invoicing.store.get(invoice.order_id) or done
+    _tell(done, invoicing.notices)
+    order = orders.get(done.order_id)
+    if order is not None and order.state is OrderState.REFUNDED:  # refunded while it was being issued
+        return reverse_invoice(done.order_id, invoicing)
+    return done
+
+
+def enter_manual_invoice(order_id: str, number: str, on: date, pdf: bytes, invoicing: Invoicing) -> Invoice:
+    """The office issued it elsewhere: record the number and keep the PDF (the admin function calls this)."""
+    invoice = invoicing.store.get(checked_id("order_id", order_id))
+    if invoice is None:
+        raise InvoiceNotFound(order_id)
+    if invoice.state is InvoiceState.ISSUED and invoice.number == number:
+        return invoice
+    key = f"invoices/{invoice.lot_id}/{invoice.order_id}/{number}.pdf"
+    done = issued(invoice, number, on, key)
+    invoicing.documents.put(key, pdf, "application/pdf")
+    if not invoicing.store.move(done, invoice.state):
+        return invoicing.store.get(invoice.order_id) or done
+    _tell(done, invoicing.notices)
+    return done
+
+
+def reject_invoice(order_id: str, reason: str, invoicing: Invoicing) -> Invoice:
+    invoice = invoicing.store.get(checked_id("order_id", order_id))
+    if invoice is None:
+        raise InvoiceNotFound(order_id)
+    if invoice.state is InvoiceState.REJECTED:
+        return invoice
+    done = rejected(invoice, reason)
+    if not invoicing.store.move(done, invoice.state):
+        return invoicing.store.get(invoice.order_id) or done
+    _tell(done, invoicing.notices)
+    return done
+
+
+def reverse_invoice(order_id: str, invoicing: Invoicing) -> Invoice:
+    """After a refund: reverse an issued invoice with a red-letter one, or withdraw one not issued yet.
+
+    InvoiceNotFound when the order has none (nothing to reverse).
+    """
+    for _ in range(3):
+        invoice = invoicing.store.get(order_id)
+        if invoice is None:
+            raise InvoiceNotFound(order_id)
+        wanted = refunded(invoice)
+        if wanted == invoice or invoicing.store.move(wanted, invoice.state):
+            break
+        # moved meanwhile: decide again from what is there
+    if wanted.state is not InvoiceState.REVERSING or wanted.number is None:
+        return wanted
+    try:
+        doc = invoicing.issuer.reverse(wanted)
+    except InvoiceProviderUnavailable:
+        log.warning("red-letter invoice for order %s: the provider did not answer; asked again later", order_id)
+        return wanted
+    key = f"invoices/{wanted.lot_id}/{wanted.order_id}/{doc.number}.pdf"
+    invoicing.documents.put(key, doc.pdf, "application/pdf")
+    done = red_lettered(wanted, doc.number, doc.issued_on, key)
+    if not invoicing.store.move(done, InvoiceState.REVERSING):
+        return invoicing.store.get(order_id) or done
+    return done
+
+
+def retry_invoices(orders: OrderRepository, lots: LotRepository, invoicing: Invoicing) -> list[Invoice]:
+    """Ask the provider again for what it did not answer (a job, like the payment sweep)."""
+    done = []
+    for invoice in invoicing.store.unfinished():
+        lot = lots.get(invoice.lot_id)
+        if lot is None or lot.invoice_provider is not InvoiceProvider.SIMULATOR:
+            continue  # the office finishes manual ones
+        if invoice.state is InvoiceState.ISSUING:
+            done.append(issue_invoice(invoice, orders, invoicing))
+        else:
+            done.append(reverse_invoice(invoice.order_id, invoicing))
+    return done
+
+
+def _tell(invoice: Invoice, notices: Notices) -> None:
+    what = {
+        InvoiceState.ISSUED: ("已开具", f"发票号 {invoice.number}"),
+        InvoiceState.REJECTED: ("未开具", invoice.reason or ""),
+    }.get(invoice.state)
+    if what is None:
+        return
+    data = {
+        "thing1": {"value": invoice.request.title[:20]},
+        "amount2": {"value": f"{yuan_text(invoice.amount_fen)}元"},
+        "phrase3": {"value": what[0]},
+        "thing4": {"value": what[1][:20]},
+    }
+    notify_owner(invoice.owner_id, data, INVOICE_PAGE, notices)

@@ -1,0 +1,70 @@
+"""E-receipts: the owner's receipt of a paid order, and a check anyone can run on a receipt's QR payload."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from domain.errors import OrderNotFound, ReceiptNotFound
+from domain.ids import checked_id
+from domain.receipt import Receipt, SignedReceipt, chain_problems, parse_qr_payload, receipt_id_for
+from handlers.renewals import OrderRepository
+
+
+class ReceiptSigner(Protocol):
+    def sign(self, data: bytes) -> bytes: ...
+
+    def verify(self, data: bytes, signature: bytes) -> bool: ...
+
+    def public_key(self) -> bytes: ...
+
+
+class ReceiptStore(Protocol):
+    def get(self, receipt_id: str) -> SignedReceipt | None: ...
+
+    def in_chain(self, lot_id: str, seq: int) -> Receipt | None:
+        """The lot's `seq`-th receipt."""
+        ...
+
+
+def sign(receipt: Receipt, signer: ReceiptSigner) -> SignedReceipt:
+    return SignedReceipt(receipt, signer.sign(receipt.canonical()))
+
+
+def my_receipt(owner_id: str, order_id: str, orders: OrderRepository, store: ReceiptStore) -> SignedReceipt:
+    order = orders.get(checked_id("order_id", order_id))
+    if order is None or order.owner_id != owner_id:
+        raise OrderNotFound(order_id)
+    signed = store.get(receipt_id_for(order.id))
+    if signed is None:
+        raise ReceiptNotFound(receipt_id_for(order.id))
+    return signed
+
+
+@dataclass(frozen=True)
+class Verification:
+    valid: bool
+    problems: list[str]
+    receipt: Receipt | None
+    """As issued, when the receipt exists."""
+
+
+def verify_receipt(receipt_id: str, payload: str, store: ReceiptStore, signer: ReceiptSigner) -> Verification:
+    """Is this QR payload a receipt we signed, unchanged, still linked into its lot's chain?"""
+    stored = store.get(checked_id("receipt_id", receipt_id))
+    if stored is None:
+        raise ReceiptNotFound(receipt_id)
+    try:
+        shown, signed_bytes, signature = parse_qr_payload(payload)
+    except (ValueError, KeyError, TypeError):
+        return Verification(False, ["the payload is not a receipt's QR code"], stored.receipt)
+    problems = []
+    if shown.id != stored.receipt.id:
+        problems.append("the payload is another receipt's")
+    if not signer.verify(signed_bytes, signature):
+        problems.append("the signature does not match: the receipt was changed or not issued by us")
+    previous = store.in_chain(shown.lot_id, shown.seq - 1) if shown.seq > 1 else None
+    problems += chain_problems(shown, stored.receipt, previous)
+    if not signer.verify(stored.receipt.canonical(), stored.signature):
+        problems.append("the stored receipt no longer matches its signature")
+    return Verification(not problems, problems, stored.receipt)
