@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: dev test lint unit bench clean node
+.PHONY: dev test lint unit bench clean node chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,14 @@ node:
 	@command -v node >/dev/null || { echo "installing Node.js from Debian for the mini-program client test"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs >/dev/null; }
 
-test: lint node
+# The admin page's browser tests drive Debian's Chromium (Playwright, no browser download).
+# A Chinese font too, so the screenshots the tests save are readable.
+chromium:
+	@test -x /usr/bin/chromium -a -d /usr/share/fonts/truetype/wqy || { \
+		echo "installing Chromium and a Chinese font from Debian for the admin page's browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
+
+test: lint node chromium
 	$(BIN)/pytest $(ARGS)
 
 unit: $(INSTALLED)

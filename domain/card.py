@@ -76,6 +76,8 @@ class Card:
     """Lot-local days the owner swapped a plate (for the lot's monthly allowance)."""
     pay_by: date | None = None
     """An approved card not paid for by the end of this day lapses."""
+    holder: str | None = None
+    """The name the office knows the card by (from an import or the office); owners sign in by WeChat."""
 
     def __post_init__(self) -> None:
         checked_id("card_id", self.id)

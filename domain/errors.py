@@ -276,3 +276,23 @@ class InvoiceProviderUnavailable(UpstreamUnavailable):
 
     def __init__(self) -> None:
         super().__init__("the invoice service did not answer; the invoice will be issued when it does")
+
+
+class Forbidden(DomainError):
+    """Signed in, in scope, but the role does not allow it (a cashier changing a policy)."""
+
+    code = "forbidden"
+
+
+class LoginFailed(Unauthenticated):
+    code = "login_failed"
+
+    def __init__(self) -> None:
+        super().__init__("wrong email or password")
+
+
+class AccountLocked(Unauthenticated):
+    code = "account_locked"
+
+    def __init__(self) -> None:
+        super().__init__("too many wrong passwords: this account is locked for 15 minutes")

@@ -107,6 +107,8 @@ class Lot:
     held: int = 0
     """Places taken by approved cards (pending, active, paused, expired); never more than `quota`."""
     invoice_provider: InvoiceProvider = InvoiceProvider.MANUAL
+    tenant_id: str | None = None
+    """The property company that runs the lot; its staff reach it."""
     receipt_seq: int = 0
     """The last receipt's number in the lot's chain (0: none yet)."""
     receipt_hash: str = ""

@@ -23,6 +23,14 @@ from domain.renewal import quote
 class Channel(StrEnum):
     WECHAT = "wechat"
     ALIPAY = "alipay"
+    CASH = "cash"
+    """Taken at the property office (like `pos` and `transfer`): entered by a cashier, paid at once."""
+    POS = "pos"
+    TRANSFER = "transfer"
+
+    @property
+    def online(self) -> bool:
+        return self in (Channel.WECHAT, Channel.ALIPAY)
 
 
 class OrderState(StrEnum):
@@ -55,6 +63,13 @@ class Order:
     """The period the payment actually bought (it may differ from the quote if the card changed)."""
     owner_label: str = "微信用户"
     """How receipts name the owner: the masked phone when bound."""
+    staff: str | None = None
+    """Who entered an offline payment (cash, POS, transfer)."""
+
+
+def offline_transaction_id(order: Order) -> str:
+    """An offline payment's reference (cash has none): derived from the order, so a retry books the same."""
+    return f"{order.channel.value}-{order.id}"
 
 
 @dataclass(frozen=True)
@@ -68,6 +83,8 @@ class LedgerEntry:
     channel: Channel
     transaction_id: str
     booked_at: datetime
+    package: str = ""
+    """The package's name, for the office's revenue by package."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +137,7 @@ def fulfil(order: Order, card: Card, lot: Lot, paid_at: datetime, transaction_id
         channel=order.channel,
         transaction_id=transaction_id,
         booked_at=paid_at,
+        package=order.package.name,
     )
     news = entitlements_of(renewed, lot, paid_at)
     audit = card_audit(card, renewed, paid_at, f"payment:{order.channel.value}", "renew", f"order {order.id}")
@@ -162,6 +180,7 @@ def refund(order: Order, card: Card, lot: Lot, refunded_at: datetime, actor: str
         channel=order.channel,
         transaction_id=order.transaction_id or "",
         booked_at=refunded_at,
+        package=order.package.name,
     )
     return Refund(
         replace(order, state=OrderState.REFUNDED),

@@ -34,6 +34,8 @@ class Package:
     price_fen: int
     """Integer fen (分); never a float."""
     enabled: bool = True
+    position: int = 0
+    """Where it stands on the owner's list (lower first; equal ones by price)."""
 
     def __post_init__(self) -> None:
         checked_id("package_id", self.id)

@@ -9,6 +9,8 @@ from typing import Protocol
 
 from domain.errors import PaymentUnavailable
 from domain.order import Channel
+from handlers.admin_cards import GateStates, OrderHistory
+from handlers.admin_lots import Audit, LotAdmin, PackageAdmin
 from handlers.applications import APPLICATION_TEMPLATE, ApplicationStore
 from handlers.bind_phone import PhoneNumbers
 from handlers.card_changes import CardChangeStore
@@ -22,15 +24,15 @@ from handlers.ports import (
     CardRepository,
     Clock,
     IdSource,
-    LotRepository,
     OwnerRepository,
-    PackageRepository,
     SessionTokens,
 )
 from handlers.receipts import ReceiptSigner, ReceiptStore
 from handlers.refund_order import RefundStore
 from handlers.reminders import Consents, Messenger, PrefsRepository, ReminderStore
-from handlers.renewals import OrderRepository, PaymentProvider
+from handlers.renewals import PaymentProvider
+from handlers.reports import Ledger
+from handlers.staff import Passwords, StaffRepository
 from infra.clock import SystemClock
 from infra.crypto import FieldCipher
 from infra.dynamodb import tables
@@ -49,6 +51,10 @@ from infra.tokens import SignedTokens
 
 class WechatPort(WechatLogin, PhoneNumbers, Messenger, Protocol):
     """Everything the API asks of WeChat."""
+
+
+class GatePort(GateRepository, GateStates, Protocol):
+    def record_sync(self, gate_id: str, version: int, at: str) -> None: ...
 
 
 class MoneyStore(FulfilmentStore, RefundStore, Protocol):
@@ -71,19 +77,19 @@ class WechatPayPort(PaymentProvider, Protocol):
 class Services:
     clock: Clock
     ids: IdSource
-    lots: LotRepository
-    packages: PackageRepository
+    lots: LotAdmin
+    packages: PackageAdmin
     cards: CardRepository
     owners: OwnerRepository
     tokens: SessionTokens
     wechat: WechatPort
-    orders: OrderRepository
+    orders: OrderHistory
     fulfilments: MoneyStore
     wechatpay: WechatPayPort | None
     """None when this deployment takes no WeChat Pay payments."""
     alipay: AlipayPort | None
     feed: EntitlementFeed
-    gates: GateRepository
+    gates: GatePort
     signer: Signer | None
     """Signs messages to gates; None when no gate signing key is configured."""
     reminders: ReminderStore
@@ -98,6 +104,11 @@ class Services:
     receipts: ReceiptStore
     receipt_signer: ReceiptSigner | None
     """Signs e-receipts; None when no receipt key is configured (payments then get no receipt)."""
+    staff: StaffRepository
+    passwords: Passwords
+    staff_tokens: SessionTokens
+    audit: Audit
+    ledger: Ledger
     seal_png: bytes | None = None
     application_template: str = APPLICATION_TEMPLATE
     invoice_template: str = INVOICE_TEMPLATE
@@ -117,6 +128,10 @@ class Services:
         return Notices(self.owners, self.consents, self.messenger, self.application_template)
 
     def provider(self, channel: Channel) -> PaymentProvider:
+        if not channel.online:
+            from infra.payments.offline import OfflinePayments
+
+            return OfflinePayments()
         provider: PaymentProvider | None = self.wechatpay if channel is Channel.WECHAT else self.alipay
         if provider is None:
             raise PaymentUnavailable()
@@ -131,12 +146,15 @@ def bind_dynamodb(settings: Settings) -> None:
 
 
 def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Services:
+    from infra.dynamodb.audit import DynamoAudit
     from infra.dynamodb.card_life import DynamoApplications, DynamoCardChanges
     from infra.dynamodb.feed import DynamoEntitlementFeed
     from infra.dynamodb.invoices import DynamoInvoiceStore, DynamoReceiptStore
-    from infra.dynamodb.orders import DynamoFulfilmentStore, DynamoOrderRepository
+    from infra.dynamodb.orders import DynamoFulfilmentStore, DynamoLedger, DynamoOrderRepository
     from infra.dynamodb.reminders import DynamoConsents, DynamoPrefsRepository, DynamoReminderStore
+    from infra.dynamodb.staff import DynamoStaffRepository
     from infra.gate_messages import MessageSigner
+    from infra.passwords import ScryptPasswords
     from infra.payments.alipay import AlipayGateway
     from infra.payments.wechatpay import WechatPayGateway
     from infra.receipt_signing import ReceiptKey
@@ -174,6 +192,12 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
         documents=_documents(settings),
         receipts=DynamoReceiptStore(),
         receipt_signer=ReceiptKey(secrets.receipt_signing_key) if secrets.receipt_signing_key else None,
+        staff=DynamoStaffRepository(),
+        passwords=ScryptPasswords(),
+        # Another key than the owners': an owner's token can never pass as staff's.
+        staff_tokens=SignedTokens(secrets.token_secret + b"|staff", clock),
+        audit=DynamoAudit(),
+        ledger=DynamoLedger(),
         seal_png=Path(settings.seal_image).read_bytes() if settings.seal_image else None,
         application_template=settings.application_template,
         invoice_template=settings.invoice_template,

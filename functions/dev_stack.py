@@ -13,14 +13,17 @@ from typing import TYPE_CHECKING
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from domain.admin import Role
 from functions import card_jobs, reminders, sweep
+from functions.admin import create_admin_app, with_admin
 from functions.api import create_app
 from functions.bootstrap import Services, bind_dynamodb, dynamodb_services
 from functions.sim_routes import LocalInfo, LocalMounts
 from handlers.fan_out import publish_pending
 from handlers.gate_sync import Gate
 from handlers.reminders import TickReport
-from handlers.seed_demo import SeedResult, seed_demo
+from handlers.seed_demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_TENANT, SeedResult, seed_demo
+from handlers.staff import create_staff
 from handlers.sweep_orders import SweepReport
 from infra.clock import SimClock
 from infra.dynamodb import snapshot, tables
@@ -166,6 +169,10 @@ class DevStack:
         self.services = dynamodb_services(settings, secrets, self.clock)
         s = self.services
         self.seeded = seed_demo(s.clock, s.lots, s.packages, s.owners, s.cards)
+        if s.staff.get(DEMO_ADMIN_EMAIL) is None:
+            create_staff(
+                DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_TENANT, Role.TENANT_ADMIN, set(), s.staff, s.passwords
+            )
         self.demo_gate = Gate(DEMO_GATE_ID, "demo-lot", made.demo_gate_secret)
         s.gates.add(self.demo_gate)
         if opts.mqtt_url is None:
@@ -175,10 +182,11 @@ class DevStack:
             self.mqtt_url = opts.mqtt_url
         self._publisher = MqttPublisher(self.mqtt_url)
         local_info = LocalInfo(self.mqtt_url, self.demo_gate.id, self.demo_gate.secret, self.demo_gate.lot_id)
-        late.app = create_app(
+        api = create_app(
             self.services,
             LocalMounts(self.clock, local_info, self.tick, self.wechat, self.wechatpay, self.alipay, self.invoice_sim),
         )
+        late.app = with_admin(api, create_admin_app(self.services))
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="api", daemon=True)
         self._thread.start()
         self._fanout = threading.Thread(target=self._fan_out, args=(opts.fanout_every_s,), name="fanout", daemon=True)

@@ -8,7 +8,15 @@ from flask import Flask, Response, jsonify
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from domain.errors import Conflict, DomainError, InvalidInput, NotFound, Unauthenticated, UpstreamUnavailable
+from domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+    UpstreamUnavailable,
+)
 
 log = logging.getLogger("parkpass.api")
 
@@ -17,6 +25,7 @@ _STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (InvalidInput, 400),
     (Conflict, 409),
     (Unauthenticated, 401),
+    (Forbidden, 403),
     (UpstreamUnavailable, 502),
 )
 

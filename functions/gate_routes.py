@@ -38,6 +38,7 @@ def gate_blueprint(s: Services) -> Blueprint:
         except ValueError:
             raise InvalidInput("since and limit are whole numbers") from None
         page = sync_page(gate, since, limit, s.feed, s.lots, s.cards, s.clock.now())
+        s.gates.record_sync(gate.id, since, s.clock.now().isoformat())  # what it has: the office sees gates lag
         if s.signer is None:
             raise InvalidInput("this deployment signs no gate messages")
         return {

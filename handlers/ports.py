@@ -53,6 +53,10 @@ class CardRepository(Protocol):
         """
         ...
 
+    def import_card(self, card: Card) -> bool:
+        """`add` for bulk imports: the same outcome, not in one transaction (see the adapter)."""
+        ...
+
     def save(self, card: Card) -> Card:
         """Write the card's period and state if the stored version is still `card.version`.
 

@@ -21,6 +21,10 @@ DEMO_OWNER_OPENID = "demo-owner"
 DEMO_OWNER_ID = "owner-demo"
 DEMO_CARD_ID = "card-demo"
 DEMO_PLATE = "粤B12345"
+DEMO_TENANT = "demo-tenant"
+DEMO_ADMIN_EMAIL = "admin@demo.local"
+DEMO_ADMIN_PASSWORD = "parkpass-demo"
+"""Local demo only: printed by `parkpass dev`."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ def seed_demo(
         ),
         held=1,  # the demo card below takes one of the 200 places
         invoice_provider=InvoiceProvider.SIMULATOR,
+        tenant_id=DEMO_TENANT,
     )
     today = lot.today(clock.now())
     card_ends = today + timedelta(days=10)

@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from domain.admin import Staff
 from domain.application import OPEN, Application, ApplicationState
 from domain.card import Card, CardState, PauseState
 from domain.card_change import AuditEntry, CardChange
@@ -67,6 +68,19 @@ class FakeLots:
     def get_many(self, lot_ids: set[str]) -> dict[str, Lot]:
         return {i: self.items[i] for i in lot_ids if i in self.items}
 
+    def save_settings(self, lot: Lot) -> None:
+        stored = self.items[lot.id]
+        self.items[lot.id] = replace(
+            lot, held=stored.held, entitlement_version=stored.entitlement_version, receipt_seq=stored.receipt_seq,
+            receipt_hash=stored.receipt_hash,
+        )  # fmt: skip
+
+    def add_held(self, lot_id: str, count: int) -> None:
+        self.items[lot_id] = replace(self.items[lot_id], held=self.items[lot_id].held + count)
+
+    def list_for_tenant(self, tenant_id: str) -> list[Lot]:
+        return [lot for lot in self.items.values() if lot.tenant_id == tenant_id]
+
     def add(self, lot: Lot) -> bool:
         return self.items.setdefault(lot.id, lot) is lot
 
@@ -83,6 +97,9 @@ class FakePackages:
 
     def add(self, package: Package) -> bool:
         return self.items.setdefault((package.lot_id, package.id), package) is package
+
+    def save(self, package: Package) -> None:
+        self.items[(package.lot_id, package.id)] = package
 
 
 class FakeCards:
@@ -101,6 +118,9 @@ class FakeCards:
                 raise PlateTaken(sorted(taken)[0])
         self.items[card.id] = replace(card, version=1)
         return True
+
+    def import_card(self, card: Card) -> bool:
+        return self.add(card)
 
     def save(self, card: Card) -> Card:
         stored = self.items.get(card.id)
@@ -197,6 +217,9 @@ class FakeOrders:
 
     def get(self, order_id: str) -> Order | None:
         return self.items.get(order_id)
+
+    def for_card(self, card_id: str) -> list[Order]:
+        return sorted((o for o in self.items.values() if o.card_id == card_id), key=lambda o: o.created_at)[::-1]
 
     def pending(self, created_before: datetime) -> list[Order]:
         return [o for o in self.items.values() if o.state is OrderState.PENDING and o.created_at <= created_before]
@@ -445,6 +468,46 @@ class FakeDocuments:
         return self.items.get(key)
 
 
+class FakeStaff:
+    def __init__(self) -> None:
+        self.items: dict[str, Staff] = {}
+
+    def get(self, email: str) -> Staff | None:
+        return self.items.get(email)
+
+    def add(self, staff: Staff) -> bool:
+        return self.items.setdefault(staff.email, staff) is staff
+
+    def record_login(self, staff: Staff) -> None:
+        self.items[staff.email] = staff
+
+
+class PlainPasswords:
+    """Not a KDF: unit tests of the rules around passwords only (the scrypt adapter has its own test)."""
+
+    def hash(self, password: str) -> str:
+        return f"plain${password}"
+
+    def matches(self, password: str, stored: str) -> bool:
+        return stored == f"plain${password}"
+
+
+class FakeAudit:
+    def __init__(self) -> None:
+        self.entries: list[AuditEntry] = []
+
+    def record(self, entry: AuditEntry) -> None:
+        self.entries.append(entry)
+
+
+class FakeLedger:
+    def __init__(self, fulfilments: FakeFulfilments) -> None:
+        self._fulfilments = fulfilments
+
+    def around(self, lot_id: str, start: datetime, end: datetime) -> list[LedgerEntry]:
+        return [e for e in self._fulfilments.ledger if e.lot_id == lot_id]
+
+
 class FakeFeed:
     def __init__(self) -> None:
         self.events: list[Grant] = []
@@ -463,12 +526,20 @@ class FakeFeed:
 class FakeGates:
     def __init__(self) -> None:
         self.items: dict[str, Gate] = {}
+        self.synced: dict[str, tuple[int, str]] = {}
 
     def get(self, gate_id: str) -> Gate | None:
         return self.items.get(gate_id)
 
     def add(self, gate: Gate) -> bool:
         return self.items.setdefault(gate.id, gate) is gate
+
+    def record_sync(self, gate_id: str, version: int, at: str) -> None:
+        self.synced[gate_id] = (version, at)
+
+    def sync_states(self, lot_id: str) -> list[tuple[str, int | None, str | None]]:
+        gates = sorted(g.id for g in self.items.values() if g.lot_id == lot_id)
+        return [(g, *self.synced.get(g, (None, None))) for g in gates]
 
 
 class FakeReminderStore:
@@ -587,6 +658,11 @@ def fake_services(now: datetime, clock: Clock | None = None) -> Services:
         documents=FakeDocuments(),
         receipts=fulfilments.receipts,
         receipt_signer=ReceiptKey(bytes(range(32))),
+        staff=FakeStaff(),
+        passwords=PlainPasswords(),
+        staff_tokens=SignedTokens(b"test-staff-secret", clock),
+        audit=FakeAudit(),
+        ledger=FakeLedger(fulfilments),
     )
 
 

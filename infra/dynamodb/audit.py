@@ -27,3 +27,11 @@ def audit_entry(i: AuditItem) -> AuditEntry:
 
 def history(subject: str) -> list[AuditEntry]:
     return [audit_entry(i) for i in AuditItem.query(subject)]
+
+
+class DynamoAudit:
+    def record(self, entry: AuditEntry) -> None:
+        audit_item(entry).save(condition=AuditItem.entry.does_not_exist())
+
+    def history(self, subject: str) -> list[AuditEntry]:
+        return history(subject)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
@@ -54,6 +54,10 @@ class DynamoOrderRepository:
         except OrderItem.DoesNotExist:
             return None
 
+    def for_card(self, card_id: str) -> list[Order]:
+        """The card's orders, newest first."""
+        return [_order(item) for item in OrderItem.by_card.query(card_id, scan_index_forward=False)]
+
     def pending(self, created_before: datetime) -> list[Order]:
         # The index is sparse (only pending orders carry `pending`), so this reads nothing else.
         query = OrderItem.pending_orders.query(PENDING, OrderItem.created_at <= created_before.isoformat())
@@ -87,7 +91,11 @@ class DynamoOrderRepository:
         try:
             with TransactWrite(connection=transaction_connection()) as tx:
                 tx.save(_order_item(order), condition=OrderItem.order_id.does_not_exist())
-                for claim in (_key_claim(order.owner_id, idempotency_key), _unpaid_claim(order.card_id)):
+                # An offline payment is paid as it is entered: it never holds the card's one unpaid slot.
+                claims = [_key_claim(order.owner_id, idempotency_key)]
+                if order.channel.online:
+                    claims.append(_unpaid_claim(order.card_id))
+                for claim in claims:
                     item = ClaimItem(claim=claim, owner_id=order.owner_id, card_id=order.card_id, order_id=order.id)
                     tx.save(item, condition=ClaimItem.claim.does_not_exist())
         except TransactWriteError as e:
@@ -133,7 +141,7 @@ class DynamoFulfilmentStore:
             ledger=fulfilment.ledger,
             news=fulfilment.entitlements,
             lot_version=lot_version,
-            frees_card=fulfilment.was is OrderState.PENDING,
+            frees_card=fulfilment.was is OrderState.PENDING and order.channel.online,
             reminders=fulfilment.reminders,
             audit=fulfilment.audit,
             receipt=receipt,
@@ -259,6 +267,7 @@ def _order_item(order: Order) -> OrderItem:
         expires_at=order.expires_at.isoformat(),
         pending=PENDING if order.state is OrderState.PENDING else None,
         owner_label=order.owner_label,
+        staff=order.staff,
     )
 
 
@@ -273,6 +282,7 @@ def _ledger_item(e: LedgerEntry) -> LedgerItem:
         channel=e.channel.value,
         transaction_id=e.transaction_id,
         booked_at=e.booked_at.isoformat(),
+        package=e.package or None,
     )
 
 
@@ -296,4 +306,27 @@ def _order(item: OrderItem) -> Order:
         new_valid_from=date.fromisoformat(item.new_valid_from) if item.new_valid_from else None,
         new_valid_until=date.fromisoformat(item.new_valid_until) if item.new_valid_until else None,
         owner_label=item.owner_label or Order.owner_label,
+        staff=item.staff,
+    )
+
+
+class DynamoLedger:
+    def around(self, lot_id: str, start: datetime, end: datetime) -> list[LedgerEntry]:
+        """The lot's entries booked from `start` to `end`, with a day's margin each side (stamps carry zones)."""
+        low, high = (start - timedelta(days=1)).isoformat(), (end + timedelta(days=1)).isoformat()
+        return [_entry(i) for i in LedgerItem.by_lot.query(lot_id, LedgerItem.booked_at.between(low, high))]
+
+
+def _entry(i: LedgerItem) -> LedgerEntry:
+    return LedgerEntry(
+        id=i.entry_id,
+        lot_id=i.lot_id,
+        order_id=i.order_id,
+        card_id=i.card_id,
+        owner_id=i.owner_id,
+        amount_fen=int(i.amount_fen),
+        channel=Channel(i.channel),
+        transaction_id=i.transaction_id,
+        booked_at=datetime.fromisoformat(i.booked_at),
+        package=i.package or "",
     )

@@ -60,23 +60,42 @@ class DynamoLotRepository:
         return {item.lot_id: _lot(item) for item in LotItem.batch_get(lot_ids)}
 
     def add(self, lot: Lot) -> bool:
-        policy = lot.policy
-        item = LotItem(
-            lot_id=lot.id,
-            name=lot.name,
-            timezone=lot.timezone,
-            quota=lot.quota,
-            renewal_mode=policy.mode.value,
-            max_until=_iso(policy.max_until),
-            max_months_ahead=policy.max_months_ahead,
-            online_renewal=policy.online_renewal,
-            reminder_offsets=list(lot.reminder_offsets),
-            reminder_hour=lot.reminder_hour,
-            card_policy=_policy_json(lot.cards),
-            held=lot.held,
-            invoice_provider=lot.invoice_provider.value,
-        )
+        item = LotItem(lot_id=lot.id, held=lot.held)
+        for name, value in _lot_settings(lot).items():
+            setattr(item, name, value)
         return _create(item, LotItem.lot_id.does_not_exist())
+
+    def save_settings(self, lot: Lot) -> None:
+        """Write the lot's settings; never its counters (places held, feed version, receipt chain)."""
+        actions = [
+            getattr(LotItem, name).set(value) if value is not None else getattr(LotItem, name).remove()
+            for name, value in _lot_settings(lot).items()
+        ]
+        LotItem(lot_id=lot.id).update(actions=actions, condition=LotItem.lot_id.exists())
+
+    def add_held(self, lot_id: str, count: int) -> None:
+        LotItem(lot_id=lot_id).update(actions=[LotItem.held.add(count)], condition=LotItem.lot_id.exists())
+
+    def list_for_tenant(self, tenant_id: str) -> list[Lot]:
+        return [_lot(item) for item in LotItem.by_tenant.query(tenant_id)]
+
+
+def _lot_settings(lot: Lot) -> dict[str, Any]:
+    policy = lot.policy
+    return {
+        "name": lot.name,
+        "timezone": lot.timezone,
+        "quota": lot.quota,
+        "renewal_mode": policy.mode.value,
+        "max_until": _iso(policy.max_until),
+        "max_months_ahead": policy.max_months_ahead,
+        "online_renewal": policy.online_renewal,
+        "reminder_offsets": list(lot.reminder_offsets),
+        "reminder_hour": lot.reminder_hour,
+        "card_policy": _policy_json(lot.cards),
+        "invoice_provider": lot.invoice_provider.value,
+        "tenant_id": lot.tenant_id,
+    }
 
 
 def _lot(item: LotItem) -> Lot:
@@ -93,6 +112,7 @@ def _lot(item: LotItem) -> Lot:
         invoice_provider=InvoiceProvider(item.invoice_provider or InvoiceProvider.MANUAL.value),
         receipt_seq=int(item.receipt_seq or 0),
         receipt_hash=item.receipt_hash or "",
+        tenant_id=item.tenant_id,
         policy=RenewalPolicy(
             mode=RenewalMode(item.renewal_mode),
             max_until=_date(item.max_until),
@@ -133,8 +153,21 @@ class DynamoPackageRepository:
             duration_count=package.duration.count,
             price_fen=package.price_fen,
             enabled=package.enabled,
+            position=package.position,
         )
         return _create(item, PackageItem.package_id.does_not_exist())
+
+    def save(self, package: Package) -> None:
+        """Name, price, enabled and position; what was already sold keeps its own copy."""
+        PackageItem(lot_id=package.lot_id, package_id=package.id).update(
+            actions=[
+                PackageItem.name.set(package.name),
+                PackageItem.price_fen.set(package.price_fen),
+                PackageItem.enabled.set(package.enabled),
+                PackageItem.position.set(package.position),
+            ],
+            condition=PackageItem.package_id.exists(),
+        )
 
 
 def _package(item: PackageItem) -> Package:
@@ -145,6 +178,7 @@ def _package(item: PackageItem) -> Package:
         duration=Duration(DurationUnit(item.duration_unit), int(item.duration_count)),
         price_fen=int(item.price_fen),
         enabled=item.enabled,
+        position=int(item.position or 0),
     )
 
 
@@ -173,6 +207,22 @@ class DynamoCardRepository:
                 raise PlateTaken(card.plates[min(failed) - 1]) from e
             raise
         return True
+
+    def import_card(self, card: Card) -> bool:
+        """Like `add`, with plain conditional puts instead of a transaction (a bulk import's thousands of cards).
+
+        Claims first, then the card: a run stopped half-way leaves claims that point
+        at this card, and the next run (same card id) completes it.
+        """
+        claimed: list[str] = []
+        for plate in card.plates:
+            claim = ClaimItem(claim=plate_claim(card.lot_id, plate), owner_id=card.owner_id, card_id=card.id)
+            if not _create(claim, ClaimItem.claim.does_not_exist() | (ClaimItem.card_id == card.id)):
+                for taken in claimed:  # give back what this card took
+                    ClaimItem(claim=plate_claim(card.lot_id, taken)).delete(condition=ClaimItem.card_id == card.id)
+                raise PlateTaken(plate)
+            claimed.append(plate)
+        return _create(_card_item(replace(card, version=0)), CardItem.card_id.does_not_exist())
 
     def save(self, card: Card) -> Card:
         item = CardItem(card_id=card.id)
@@ -247,6 +297,7 @@ def _card_values(card: Card) -> dict[str, Any]:
         "running": "1" if card.state is CardState.ACTIVE and card.valid_until else None,
         "unpaid": "1" if card.state is CardState.PENDING and card.pay_by else None,
         "pause_queue": card.lot_id if waiting else None,
+        "holder": card.holder,
     }
 
 
@@ -297,6 +348,7 @@ def _card(item: CardItem) -> Card:
         inside_since=datetime.fromisoformat(item.inside_since) if item.inside_since else None,
         plate_changes=tuple(date.fromisoformat(d) for d in item.plate_changes or ()),
         pay_by=_date(item.pay_by),
+        holder=item.holder,
     )
 
 
@@ -347,7 +399,13 @@ class DynamoOwnerRepository:
         self._update(owner_id, OwnerItem.session_key_cipher.set(sealed))
 
     def set_phone(self, owner_id: str, phone: str) -> None:
-        self._update(owner_id, OwnerItem.phone_cipher.set(self._cipher.encrypt(phone, f"{owner_id}:phone")))
+        OwnerItem(owner_id=owner_id).update(
+            actions=[
+                OwnerItem.phone_cipher.set(self._cipher.encrypt(phone, f"{owner_id}:phone")),
+                OwnerItem.phone_last4.set(phone[-4:]),
+            ],
+            condition=OwnerItem.owner_id.exists(),
+        )
 
     def add_vehicle(self, owner_id: str, plate: str, limit: int) -> None:
         vehicles = OwnerItem.vehicles
@@ -384,3 +442,17 @@ class DynamoGateRepository:
         return _create(
             GateItem(gate_id=gate.id, lot_id=gate.lot_id, secret_cipher=sealed), GateItem.gate_id.does_not_exist()
         )
+
+    def record_sync(self, gate_id: str, version: int, at: str) -> None:
+        """The gate asked for changes after `version`: that is what it has applied."""
+        GateItem(gate_id=gate_id).update(
+            actions=[GateItem.synced_version.set(version), GateItem.synced_at.set(at)],
+            condition=GateItem.gate_id.exists(),
+        )
+
+    def sync_states(self, lot_id: str) -> list[tuple[str, int | None, str | None]]:
+        """Each gate of the lot: its id, the version it last had, when it said so."""
+        return [
+            (i.gate_id, int(i.synced_version) if i.synced_version is not None else None, i.synced_at)
+            for i in GateItem.by_lot.query(lot_id)
+        ]

@@ -36,6 +36,15 @@ class _Table(Model):
         region = DEFAULT_REGION
 
 
+class LotsByTenant(GlobalSecondaryIndex["LotItem"]):
+    class Meta:
+        index_name = "by_tenant"
+        projection = AllProjection()
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    lot_id = UnicodeAttribute(range_key=True)
+
+
 class LotItem(_Table):
     suffix = "lots"
 
@@ -62,6 +71,9 @@ class LotItem(_Table):
     receipt_seq = NumberAttribute(null=True)
     receipt_hash = UnicodeAttribute(null=True)
     """The head of the lot's receipt chain; moved only in the transaction that adds the receipt."""
+    tenant_id = UnicodeAttribute(null=True)
+
+    by_tenant = LotsByTenant()
 
 
 class PackageItem(_Table):
@@ -79,6 +91,7 @@ class PackageItem(_Table):
     duration_count = NumberAttribute()
     price_fen = NumberAttribute()
     enabled = BooleanAttribute()
+    position = NumberAttribute(null=True)
 
 
 class CardsByOwner(GlobalSecondaryIndex["CardItem"]):
@@ -155,6 +168,7 @@ class CardItem(_Table):
     unpaid = UnicodeAttribute(null=True)
     pause_queue = UnicodeAttribute(null=True)
     """The lot's id while a pause waits for approval."""
+    holder = UnicodeAttribute(null=True)
 
     by_owner = CardsByOwner()
     by_lot = CardsByLot()
@@ -177,6 +191,8 @@ class OwnerItem(_Table):
     vehicles = UnicodeSetAttribute(null=True)
     oa_openid = UnicodeAttribute(null=True)
     """The owner's openid in the official account, once they follow it (for template messages)."""
+    phone_last4 = UnicodeAttribute(null=True)
+    """For the office's search by the last four digits; the whole number stays encrypted."""
 
 
 class ClaimItem(_Table):
@@ -226,6 +242,15 @@ class PendingOrders(GlobalSecondaryIndex["OrderItem"]):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class OrdersByCard(GlobalSecondaryIndex["OrderItem"]):
+    class Meta:
+        index_name = "by_card"
+        projection = AllProjection()
+
+    card_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
 class OrderItem(_Table):
     suffix = "orders"
 
@@ -251,7 +276,11 @@ class OrderItem(_Table):
     pending = UnicodeAttribute(null=True)
     owner_label = UnicodeAttribute(null=True)
 
+    staff = UnicodeAttribute(null=True)
+    """Who entered an offline payment."""
+
     pending_orders = PendingOrders()
+    by_card = OrdersByCard()
 
 
 class LedgerByLot(GlobalSecondaryIndex["LedgerItem"]):
@@ -280,6 +309,7 @@ class LedgerItem(_Table):
     channel = UnicodeAttribute()
     transaction_id = UnicodeAttribute()
     booked_at = UnicodeAttribute()
+    package = UnicodeAttribute(null=True)
 
     by_lot = LedgerByLot()
 
@@ -323,6 +353,15 @@ class EntitlementItem(_Table):
     unpublished = UnpublishedEntitlements()
 
 
+class GatesByLot(GlobalSecondaryIndex["GateItem"]):
+    class Meta:
+        index_name = "by_lot"
+        projection = AllProjection()
+
+    lot_id = UnicodeAttribute(hash_key=True)
+    gate_id = UnicodeAttribute(range_key=True)
+
+
 class GateItem(_Table):
     """A gate controller allowed to sync its lot's feed; its secret is encrypted like personal data."""
 
@@ -334,6 +373,11 @@ class GateItem(_Table):
     gate_id = UnicodeAttribute(hash_key=True)
     lot_id = UnicodeAttribute()
     secret_cipher = BinaryAttribute(legacy_encoding=False)
+    synced_version = NumberAttribute(null=True)
+    """The feed version the gate last said it has (its `since` in a delta sync)."""
+    synced_at = UnicodeAttribute(null=True)
+
+    by_lot = GatesByLot()
 
 
 class ReminderItem(_Table):
@@ -542,6 +586,23 @@ class ReceiptItem(_Table):
     chain = ReceiptsByLot()
 
 
+class StaffItem(_Table):
+    """The property office's accounts, keyed by login email."""
+
+    suffix = "staff"
+
+    class Meta(_Table.Meta):
+        table_name = "parkpass-staff"
+
+    email = UnicodeAttribute(hash_key=True)
+    tenant_id = UnicodeAttribute()
+    role = UnicodeAttribute()
+    lot_ids = UnicodeSetAttribute(null=True)
+    password_hash = UnicodeAttribute()
+    failed_logins = NumberAttribute(null=True)
+    locked_until = UnicodeAttribute(null=True)
+
+
 TABLES: tuple[type[_Table], ...] = (
     LotItem,
     PackageItem,
@@ -560,6 +621,7 @@ TABLES: tuple[type[_Table], ...] = (
     AuditItem,
     InvoiceItem,
     ReceiptItem,
+    StaffItem,
 )
 
 

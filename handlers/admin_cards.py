@@ -1,0 +1,228 @@
+"""The office's cards: finding one, its history, a fix with a reason, an offline payment, a refund."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Protocol
+
+from domain.admin import Permission, Staff
+from domain.card import Card, CardState
+from domain.card_change import AuditEntry
+from domain.errors import CardNotFound, InvalidInput, LotNotFound, OrderNotFound, RenewalNotAllowed
+from domain.ids import checked_id
+from domain.lot import Lot
+from domain.order import Channel, Order, OrderState, offline_transaction_id
+from domain.owner import Owner
+from domain.phone import masked_phone
+from domain.plate import normalise_plate
+from domain.renewal import Refusal, quote
+from handlers.card_changes import CardChangeStore, change_card
+from handlers.fulfil_payment import FulfilmentStore, PaymentNotice, fulfil_payment
+from handlers.invoices import Invoicing
+from handlers.ports import CardRepository, Clock, IdSource, LotRepository, OwnerRepository, PackageRepository
+from handlers.receipts import ReceiptSigner
+from handlers.refund_order import RefundStore, refund_order
+from handlers.renewals import UNPAID_ORDER_LIFETIME, OrderRepository, PaymentProvider
+from handlers.staff import lot_for
+
+OFFLINE = (Channel.CASH, Channel.POS, Channel.TRANSFER)
+
+
+class OrderHistory(OrderRepository, Protocol):
+    def for_card(self, card_id: str) -> list[Order]: ...
+
+
+class GateStates(Protocol):
+    def sync_states(self, lot_id: str) -> list[tuple[str, int | None, str | None]]: ...
+
+
+@dataclass(frozen=True)
+class FoundCard:
+    card: Card
+    state: CardState
+    owner_phone: str | None
+    """Masked."""
+
+
+def search_cards(
+    account: Staff,
+    lot_id: str,
+    text: str,
+    cards: CardRepository,
+    owners: OwnerRepository,
+    lots: LotRepository,
+    clock: Clock,
+) -> list[FoundCard]:
+    """By plate (exact, forgiving spaces and case), the phone's last 4 digits, or part of the holder's name."""
+    lot = lot_for(account, lot_id, lots)
+    today = lot.today(clock.now())
+    text = text.strip()
+    everyone = cards.list_for_lot(lot.id)
+    phones = _phones({c.owner_id for c in everyone}, owners)
+    if not text:
+        found = everyone
+    elif text.isdigit() and len(text) == 4:
+        found = [c for c in everyone if (phones.get(c.owner_id) or "").endswith(text)]
+    else:
+        plate = _plate_or_none(text)
+        found = [c for c in everyone if (plate and plate in c.plates) or (c.holder and text in c.holder)]
+    return [
+        FoundCard(c, c.state_on(today), masked_phone(phones[c.owner_id]) if phones.get(c.owner_id) else None)
+        for c in sorted(found, key=lambda c: c.id)
+    ]
+
+
+def _phones(owner_ids: set[str], owners: OwnerRepository) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for owner_id in owner_ids:
+        owner: Owner | None = owners.get(owner_id)
+        if owner is not None and owner.phone:
+            found[owner_id] = owner.phone
+    return found
+
+
+def _plate_or_none(text: str) -> str | None:
+    try:
+        return normalise_plate(text)
+    except InvalidInput:
+        return None
+
+
+@dataclass(frozen=True)
+class CardHistory:
+    card: Card
+    lot: Lot
+    orders: list[Order]
+    changes: list[AuditEntry]
+    gates: list[tuple[str, int | None, str | None]]
+    """Each gate of the lot: the feed version it last had (compare with the lot's) and when."""
+
+
+def card_history(
+    account: Staff,
+    card_id: str,
+    cards: CardRepository,
+    lots: LotRepository,
+    orders: OrderHistory,
+    changes: CardChangeStore,
+    gates: GateStates,
+) -> CardHistory:
+    card, lot = office_card(account, card_id, cards, lots)
+    return CardHistory(card, lot, orders.for_card(card.id), changes.history(card.id), gates.sync_states(lot.id))
+
+
+def office_card(
+    account: Staff, card_id: str, cards: CardRepository, lots: LotRepository, permission: Permission = Permission.VIEW
+) -> tuple[Card, Lot]:
+    card = cards.get(checked_id("card_id", card_id))
+    if card is None:
+        raise CardNotFound(card_id)
+    try:
+        lot = lot_for(account, card.lot_id, lots, permission)
+    except LotNotFound as e:
+        raise CardNotFound(card_id) from e  # a card of a lot out of reach does not exist
+    return card, lot
+
+
+def fix_card(
+    account: Staff,
+    card_id: str,
+    valid_until: date | None,
+    state: CardState | None,
+    reason: str,
+    cards: CardRepository,
+    lots: LotRepository,
+    store: CardChangeStore,
+    clock: Clock,
+) -> Card:
+    """Set the end date or the state by hand: only with a reason, which the card's history keeps."""
+    office_card(account, card_id, cards, lots, Permission.MANAGE)
+    if not reason.strip():
+        raise InvalidInput("a fix needs a reason")
+    if state is CardState.PAUSED:
+        raise InvalidInput("pause a card with a pause, not by setting its state")
+
+    def rule(card: Card, lot: Lot, today: date) -> Card:
+        fixed = card
+        if valid_until is not None:
+            fixed = replace(fixed, valid_until=valid_until, valid_from=fixed.valid_from or today)
+        if state is not None:
+            fixed = replace(fixed, state=state)
+        return fixed
+
+    return change_card(card_id, rule, f"admin:{account.email}", "fix", cards, lots, store, clock, reason=reason.strip())
+
+
+def offline_payment(
+    account: Staff,
+    card_id: str,
+    package_id: str,
+    channel: Channel,
+    idempotency_key: str,
+    *,
+    cards: CardRepository,
+    lots: LotRepository,
+    packages: PackageRepository,
+    orders: OrderRepository,
+    store: FulfilmentStore,
+    signer: ReceiptSigner | None,
+    ids: IdSource,
+    clock: Clock,
+) -> Order:
+    """A cashier takes cash (or POS, or a transfer): an order paid at once, fulfilled like any payment."""
+    if channel not in OFFLINE:
+        raise InvalidInput("offline payments are cash, pos or transfer")
+    if not 8 <= len(idempotency_key) <= 64:
+        raise InvalidInput("idempotency_key must be 8 to 64 characters, the same for a retry of one payment")
+    card, lot = office_card(account, card_id, cards, lots, Permission.CASH)
+    package = packages.get(lot.id, checked_id("package_id", package_id))
+    if package is None:
+        raise InvalidInput(f"no package {package_id!r} at this lot")
+    now = clock.now()
+    offer = quote(card, replace(package, enabled=True), lot, lot.today(now))
+    if offer.reason is Refusal.CARD_CANCELLED:
+        raise RenewalNotAllowed(offer.reason.value, "this card is cancelled")
+    draft = Order(
+        id=ids.new_id("order"),
+        owner_id=card.owner_id,
+        card_id=card.id,
+        lot_id=lot.id,
+        package=package,
+        amount_fen=offer.amount_fen,
+        channel=channel,
+        quoted_from=offer.new_valid_from,
+        quoted_until=offer.new_valid_until,
+        state=OrderState.PENDING,
+        created_at=now,
+        expires_at=now + UNPAID_ORDER_LIFETIME,
+        owner_label="现场缴费",
+        staff=account.email,
+    )
+    order = orders.create(draft, f"office:{idempotency_key}")
+    if order.state is OrderState.PENDING:
+        notice = PaymentNotice(order.id, offline_transaction_id(order), order.amount_fen, now, True)
+        fulfil_payment(notice, orders, cards, lots, store, signer)
+    return orders.get(order.id) or order
+
+
+def office_refund(
+    account: Staff,
+    order_id: str,
+    *,
+    orders: OrderRepository,
+    cards: CardRepository,
+    lots: LotRepository,
+    provider: PaymentProvider,
+    store: RefundStore,
+    invoicing: Invoicing,
+    clock: Clock,
+) -> Order:
+    order = orders.get(checked_id("order_id", order_id))
+    if order is None:
+        raise OrderNotFound(order_id)
+    lot = lots.get(order.lot_id)
+    if lot is None or not account.reaches(lot):
+        raise OrderNotFound(order_id)
+    account.require(Permission.MANAGE)
+    return refund_order(order.id, orders, cards, lots, provider, store, clock, invoicing)

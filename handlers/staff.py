@@ -1,0 +1,86 @@
+"""The office signs in: email and password, a lock after repeated failures, a signed token; and who is asking."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Protocol
+
+from domain.admin import Permission, Role, Staff, after_failed_login
+from domain.errors import AccountLocked, InvalidInput, LoginFailed, LotNotFound, TokenInvalid
+from domain.ids import checked_id
+from domain.lot import Lot
+from handlers.ports import Clock, IssuedTokens, LotRepository, SessionTokens
+
+MIN_PASSWORD = 10
+
+
+class StaffRepository(Protocol):
+    def get(self, email: str) -> Staff | None: ...
+
+    def add(self, staff: Staff) -> bool: ...
+
+    def record_login(self, staff: Staff) -> None: ...
+
+
+class Passwords(Protocol):
+    def hash(self, password: str) -> str: ...
+
+    def matches(self, password: str, stored: str) -> bool: ...
+
+
+def log_in_staff(
+    email: str, password: str, staff: StaffRepository, passwords: Passwords, tokens: SessionTokens, clock: Clock
+) -> IssuedTokens:
+    now = clock.now()
+    account = staff.get(email.strip().lower())
+    if account is None:
+        passwords.matches(password, "scrypt$16384$8$1$AAAA$AAAA")  # as slow as a real check: no account probing
+        raise LoginFailed()
+    if account.locked(now):
+        raise AccountLocked()
+    if not passwords.matches(password, account.password_hash):
+        staff.record_login(after_failed_login(account, now))
+        raise LoginFailed()
+    if account.failed_logins or account.locked_until:
+        staff.record_login(replace(account, failed_logins=0, locked_until=None))
+    return tokens.issue(account.email)
+
+
+def create_staff(
+    email: str,
+    password: str,
+    tenant_id: str,
+    role: Role,
+    lot_ids: set[str],
+    staff: StaffRepository,
+    passwords: Passwords,
+) -> Staff:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"a password has at least {MIN_PASSWORD} characters")
+    account = Staff(
+        email.strip().lower(),
+        checked_id("tenant_id", tenant_id),
+        role,
+        frozenset(checked_id("lot_id", lot) for lot in lot_ids),
+        passwords.hash(password),
+    )
+    if role is not Role.TENANT_ADMIN and not account.lot_ids:
+        raise InvalidInput("a lot manager or cashier needs at least one lot")
+    staff.add(account)
+    return staff.get(account.email) or account
+
+
+def signed_in(token: str, tokens: SessionTokens, staff: StaffRepository) -> Staff:
+    account = staff.get(tokens.verify_access(token))
+    if account is None:
+        raise TokenInvalid("the account no longer exists")
+    return account
+
+
+def lot_for(account: Staff, lot_id: str, lots: LotRepository, permission: Permission = Permission.VIEW) -> Lot:
+    """The lot, if the account reaches it (else it does not exist for them) and may do `permission` there."""
+    lot = lots.get(checked_id("lot_id", lot_id))
+    if lot is None or not account.reaches(lot):
+        raise LotNotFound(lot_id)
+    account.require(permission)
+    return lot

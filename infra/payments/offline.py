@@ -1,0 +1,29 @@
+"""Payments taken at the property office (cash, POS, transfer): nothing to ask a provider.
+
+An offline order is paid as it is entered; if the entry was interrupted
+before it was fulfilled, the sweep asks here and is told it was paid.
+"""
+
+from __future__ import annotations
+
+from domain.order import Order, offline_transaction_id
+from handlers.renewals import PaymentStatus
+
+
+class OfflinePayments:
+    def prepay(self, order: Order, payer_id: str) -> dict[str, str]:
+        return {}
+
+    def query(self, order: Order) -> PaymentStatus:
+        return PaymentStatus(
+            paid=True,
+            transaction_id=offline_transaction_id(order),
+            amount_fen=order.amount_fen,
+            paid_at=order.created_at,
+        )
+
+    def close(self, order: Order) -> None:
+        return None
+
+    def refund(self, order: Order, refund_no: str) -> None:
+        return None  # the office hands the money back itself

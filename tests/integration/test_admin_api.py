@@ -1,0 +1,334 @@
+"""The admin function over HTTP (Flask's test client) on DynamoDB in moto: scopes and roles on every route,
+cash and online payments for one card in the same minute, a 5,000-row import run twice."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from domain.admin import Role
+from domain.application import ApplicationState
+from domain.card import Card, CardState
+from domain.invoice import InvoiceType
+from domain.lot import CardPolicy, InvoiceProvider, Lot
+from domain.order import Channel, Order, OrderState
+from domain.owner import Owner
+from functions.admin import create_admin_app
+from functions.bootstrap import Services
+from handlers.applications import apply_for_card
+from handlers.card_changes import pause_card
+from handlers.fulfil_payment import Outcome, PaymentNotice, fulfil_payment
+from handlers.invoices import request_invoice
+from handlers.staff import create_staff
+from infra.dynamodb.tables import CardItem, LedgerItem
+from tests.builders import months
+from tests.fakes import FixedClock
+
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def office(dynamo_services: Services) -> Services:
+    s = dynamo_services
+    for lot_id in ("lot-a", "lot-b"):
+        policy = CardPolicy(pause_allowed=True, pause_needs_approval=True)
+        s.lots.add(
+            Lot(
+                lot_id,
+                f"车场 {lot_id}",
+                quota=10,
+                tenant_id="t1",
+                cards=policy,
+                invoice_provider=InvoiceProvider.MANUAL,
+            )
+        )
+        s.packages.add(replace(months(1), lot_id=lot_id))
+    s.lots.add(Lot("lot-x", "别家车场", tenant_id="t2"))
+    create_staff("boss@t1.cn", PASSWORD, "t1", Role.TENANT_ADMIN, set(), s.staff, s.passwords)
+    create_staff("a.manager@t1.cn", PASSWORD, "t1", Role.LOT_MANAGER, {"lot-a"}, s.staff, s.passwords)
+    create_staff("a.cashier@t1.cn", PASSWORD, "t1", Role.CASHIER, {"lot-a"}, s.staff, s.passwords)
+    return s
+
+
+def client(s: Services, email: str) -> FlaskClient:
+    c = create_admin_app(s).test_client()
+    r = c.post("/admin/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    assert r.status_code == 200, r.get_json()
+    c.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {r.get_json()['token']}"
+    return c
+
+
+def lot_b_things(s: Services) -> dict[str, str]:
+    """One of everything at lot B: a card with a pause to approve, a paid order with an invoice, an application."""
+    s.owners.add(Owner("owner-b", "openid-b"))
+    s.cards.add(
+        Card("card-b", "lot-b", "owner-b", ("粤B00002",), date(2026, 11, 1), date(2026, 12, 31), CardState.ACTIVE)
+    )
+    paused = pause_card(
+        "owner-b", "card-b", date(2026, 12, 1), date(2026, 12, 5), s.cards, s.lots, s.card_changes, s.ids, s.clock
+    )
+    order = Order(
+        "order-b",
+        "owner-b",
+        "card-b",
+        "lot-b",
+        replace(months(1), lot_id="lot-b"),
+        300_00,
+        Channel.WECHAT,
+        date(2027, 1, 6),
+        date(2027, 2, 5),
+        OrderState.PENDING,
+        NOW,
+        NOW + timedelta(minutes=15),
+    )
+    s.orders.create(order, "key-order-b")
+    assert (
+        fulfil_payment(
+            PaymentNotice("order-b", "tx-b", 300_00, NOW, True),
+            s.orders,
+            s.cards,
+            s.lots,
+            s.fulfilments,
+            s.receipt_signer,
+        )
+        is Outcome.FULFILLED
+    )
+    request_invoice(
+        "owner-b",
+        "order-b",
+        InvoiceType.PERSONAL,
+        "B 先生",
+        "b@example.com",
+        None,
+        None,
+        s.orders,
+        s.lots,
+        s.invoicing,
+        s.clock,
+    )
+    applied = apply_for_card(
+        "owner-b", "lot-b", ["粤B00003"], "m1", "", s.lots, s.packages, s.applications, s.ids, s.clock, s.notices
+    )
+    assert applied.state is ApplicationState.SUBMITTED
+    return {
+        "lot_id": "lot-b",
+        "card_id": "card-b",
+        "pause_id": paused.pauses[0].id,
+        "verdict": "approve",
+        "order_id": "order-b",
+        "application_id": applied.id,
+        "period": "2026-11",
+        "package_id": "m1",
+    }
+
+
+BODIES: dict[str, Any] = {
+    "PUT /admin/api/v1/lots/<lot_id>": {"quota": 3, "reason": "test"},
+    "POST /admin/api/v1/lots/<lot_id>/packages": {"id": "m9", "name": "九个月", "count": 9, "price_fen": 2_500_00},
+    "POST /admin/api/v1/applications/<application_id>/reject": {"reason": "no"},
+    "POST /admin/api/v1/orders/<order_id>/invoice/reject": {"reason": "no"},
+    "POST /admin/api/v1/orders/<order_id>/refund": {"reason": "moved away"},
+    "POST /admin/api/v1/cards/<card_id>/fix": {"valid_until": "2027-01-01", "reason": "typo"},
+    "POST /admin/api/v1/cards/<card_id>/payments": {
+        "package_id": "m1",
+        "channel": "cash",
+        "idempotency_key": "k-12345678",
+    },
+    "POST /admin/api/v1/lots/<lot_id>/imports/rows": {
+        "first_row": 2,
+        "rows": [{"plates": "粤B99999", "valid_until": "2027-01-01"}],
+    },
+}
+
+
+def routes_with_ids(c: FlaskClient) -> list[tuple[str, str]]:
+    found = []
+    for rule in c.application.url_map.iter_rules():
+        if not rule.rule.startswith("/admin/api/v1/") or not rule.arguments:
+            continue
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            found.append((method, rule.rule))
+    return sorted(found)
+
+
+def test_a_manager_of_lot_a_finds_nothing_of_lot_b_on_any_route(office: Services) -> None:
+    things = lot_b_things(office)
+    manager = client(office, "a.manager@t1.cn")
+    routes = routes_with_ids(manager)
+    assert len(routes) >= 20
+    for method, rule in routes:
+        path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: things[m.group(1)], rule)
+        key = f"{method} {rule}"
+        if rule.endswith("/invoice/issue") or rule.endswith("/imports/parse"):
+            data = {
+                "number": "1",
+                "issued_on": "2026-11-23",
+                "pdf": (io.BytesIO(b"%PDF-1.4"), "x.pdf"),
+                "file": (io.BytesIO(b"plates,valid_until\\n"), "x.csv"),
+            }
+            r = manager.open(path, method=method, data=data, content_type="multipart/form-data")
+        else:
+            r = manager.open(path, method=method, json=BODIES.get(key))
+        assert r.status_code == 404, (key, r.status_code, r.get_json())
+    # Nothing moved at lot B, and the tenant admin sees it all.
+    boss = client(office, "boss@t1.cn")
+    assert boss.get("/admin/api/v1/cards/card-b").status_code == 200
+    assert [lot["id"] for lot in boss.get("/admin/api/v1/lots").get_json()["lots"]] == ["lot-a", "lot-b"]
+    assert office.lots.get("lot-b").quota == 10  # type: ignore[union-attr]
+    assert client(office, "a.manager@t1.cn").get("/admin/api/v1/lots/lot-x").status_code == 404
+
+
+def test_a_cashier_looks_up_and_takes_cash_but_cannot_change_a_policy(office: Services) -> None:
+    office.cards.add(
+        Card("card-a", "lot-a", "office-lot-a", ("粤A00001",), date(2026, 11, 1), date(2026, 11, 30), CardState.ACTIVE)
+    )
+    cashier = client(office, "a.cashier@t1.cn")
+    r = cashier.put("/admin/api/v1/lots/lot-a", json={"quota": 99, "reason": "why not"})
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "forbidden"
+    assert (
+        cashier.post(
+            "/admin/api/v1/lots/lot-a/packages", json=BODIES["POST /admin/api/v1/lots/<lot_id>/packages"]
+        ).status_code
+        == 403
+    )
+    assert (
+        cashier.post("/admin/api/v1/cards/card-a/fix", json={"valid_until": "2030-01-01", "reason": "x"}).status_code
+        == 403
+    )
+    assert office.lots.get("lot-a").quota == 10  # type: ignore[union-attr]
+    assert cashier.get("/admin/api/v1/lots/lot-a/cards?q=粤a 00001").get_json()["cards"][0]["id"] == "card-a"
+    paid = cashier.post(
+        "/admin/api/v1/cards/card-a/payments",
+        json={"package_id": "m1", "channel": "cash", "idempotency_key": "till-0001"},
+    )
+    assert paid.status_code == 201 and paid.get_json()["staff"] == "a.cashier@t1.cn"
+    pdf = cashier.get(paid.get_json()["receipt_url"])
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
+    manager = client(office, "a.manager@t1.cn")
+    changed = manager.put("/admin/api/v1/lots/lot-a", json={"quota": 12, "max_months_ahead": 6, "reason": "new bays"})
+    assert changed.status_code == 200 and changed.get_json()["quota"] == 12
+    history = office.audit.history("lot:lot-a")  # type: ignore[attr-defined]
+    assert [(e.actor, e.action, e.before["quota"], e.after["quota"]) for e in history] == [
+        ("admin:a.manager@t1.cn", "update_lot", 10, 12)
+    ]
+
+
+def test_wrong_passwords_lock_the_account(office: Services) -> None:
+    c = create_admin_app(office).test_client()
+    for _ in range(5):
+        r = c.post("/admin/api/v1/auth/login", json={"email": "a.cashier@t1.cn", "password": "wrong password"})
+        assert r.status_code == 401 and r.get_json()["error"]["code"] == "login_failed"
+    right = c.post("/admin/api/v1/auth/login", json={"email": "a.cashier@t1.cn", "password": PASSWORD})
+    assert right.status_code == 401 and right.get_json()["error"]["code"] == "account_locked"
+    clock = office.clock
+    assert isinstance(clock, FixedClock)
+    clock._now = NOW + timedelta(minutes=16)
+    assert (
+        c.post("/admin/api/v1/auth/login", json={"email": "a.cashier@t1.cn", "password": PASSWORD}).status_code == 200
+    )
+    stored = office.staff.get("a.cashier@t1.cn")
+    assert stored is not None and PASSWORD not in stored.password_hash and stored.password_hash.startswith("scrypt$")
+
+
+def test_cash_and_an_online_payment_in_the_same_minute_both_count_once(office: Services) -> None:
+    s = office
+    s.owners.add(Owner("owner-a", "openid-a"))
+    s.cards.add(
+        Card("card-a", "lot-a", "owner-a", ("粤A00001",), date(2026, 11, 1), date(2026, 11, 30), CardState.ACTIVE)
+    )
+    online = Order(
+        "order-online",
+        "owner-a",
+        "card-a",
+        "lot-a",
+        replace(months(1), lot_id="lot-a"),
+        300_00,
+        Channel.WECHAT,
+        date(2026, 12, 1),
+        date(2026, 12, 31),
+        OrderState.PENDING,
+        NOW,
+        NOW + timedelta(minutes=15),
+    )
+    s.orders.create(online, "owner-key-0001")  # the owner is paying in the mini-program...
+    cashier = client(s, "a.cashier@t1.cn")
+    body = {"package_id": "m1", "channel": "cash", "idempotency_key": "till-0002"}
+    first = cashier.post("/admin/api/v1/cards/card-a/payments", json=body)  # ...while the office takes cash
+    again = cashier.post("/admin/api/v1/cards/card-a/payments", json=body)  # a double click
+    assert (
+        first.status_code == again.status_code == 201 and first.get_json()["order_id"] == again.get_json()["order_id"]
+    )
+    notice = PaymentNotice("order-online", "tx-online", 300_00, NOW + timedelta(seconds=20), True)
+    assert fulfil_payment(notice, s.orders, s.cards, s.lots, s.fulfilments, s.receipt_signer) is Outcome.FULFILLED
+    assert (
+        fulfil_payment(notice, s.orders, s.cards, s.lots, s.fulfilments, s.receipt_signer) is Outcome.ALREADY_FULFILLED
+    )
+    card = s.cards.get("card-a")
+    assert card is not None and card.valid_until == date(2027, 1, 31)  # Nov 30 + one month + one month
+    entries = sorted((e.channel, int(e.amount_fen)) for e in LedgerItem.by_lot.query("lot-a"))
+    assert entries == [("cash", 300_00), ("wechat", 300_00)]
+    report = client(s, "a.manager@t1.cn").get("/admin/api/v1/lots/lot-a/reports/2026-11-23").get_json()
+    assert report["revenue_fen"] == 600_00 and report["by_channel"] == {"cash": 300_00, "wechat": 300_00}
+    assert report["online_share"] == 0.5
+
+
+def test_5000_rows_with_50_bad_ones_import_4950_cards_once(office: Services) -> None:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["plates", "valid_from", "valid_until", "holder"])
+    bad_rows = set(range(100, 5000, 100))  # 49 of them, plus one duplicate plate below
+    mistakes = [
+        ("粤B12", "2026-01-01", "2026-12-31"),
+        ("粤B{n:05d}", "2026-13-01", "2026-12-31"),
+        ("粤B{n:05d}", "2026-06-01", "2026-01-31"),
+        ("", "2026-01-01", "2026-12-31"),
+    ]
+    for n in range(5000):
+        plate, start, until = f"粤B{n:05d}", "2026-01-01", "2026-12-31" if n % 7 else "2027-06-30"
+        if n in bad_rows:
+            plate, start, until = mistakes[n // 100 % 4]
+            plate = plate.format(n=n)
+        if n == 4999:
+            plate, until = "粤B00007", "2027-01-31"  # row 7's plate again, other dates: refused
+        writer.writerow([plate, start, until, f"车主{n}"])
+    manager = client(office, "a.manager@t1.cn")
+    upload = {"file": (io.BytesIO(out.getvalue().encode("utf-8-sig")), "cards.csv")}
+    rows = manager.post("/admin/api/v1/lots/lot-b/imports/parse", data=upload, content_type="multipart/form-data")
+    assert rows.status_code == 404  # not this manager's lot
+    upload = {"file": (io.BytesIO(out.getvalue().encode("utf-8-sig")), "cards.csv")}
+    parsed = manager.post("/admin/api/v1/lots/lot-a/imports/parse", data=upload, content_type="multipart/form-data")
+    rows = parsed.get_json()["rows"]
+    assert len(rows) == 5000
+
+    def run() -> dict[str, Any]:
+        total: dict[str, Any] = {"created": 0, "existing": 0, "errors": []}
+        for start in range(0, 5000, 1000):
+            r = manager.post(
+                "/admin/api/v1/lots/lot-a/imports/rows",
+                json={"first_row": start + 2, "rows": rows[start : start + 1000]},
+            )
+            assert r.status_code == 200, r.get_json()
+            part = r.get_json()
+            total["created"] += part["created"]
+            total["existing"] += part["existing"]
+            total["errors"] += part["errors"]
+        return total
+
+    first = run()
+    assert (first["created"], first["existing"], len(first["errors"])) == (4950, 0, 50)
+    assert {e["row"] for e in first["errors"]} == {n + 2 for n in bad_rows} | {5001}  # file rows: header is row 1
+    messages = {e["row"]: e["message"] for e in first["errors"]}
+    assert "another card" in messages[5001] and "not a date" in messages[102] and "after" in messages[202]
+    assert "no plate" in messages[302] and "7 characters" in messages[402]
+    second = run()
+    assert (second["created"], second["existing"], len(second["errors"])) == (0, 4950, 50)
+    assert sum(1 for _ in CardItem.by_lot.query("lot-a")) == 4950
+    assert office.lots.get("lot-a").held == 4950  # type: ignore[union-attr]
