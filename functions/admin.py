@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from flask import Blueprint, Flask, Response, request, send_from_directory
 from pydantic import BaseModel, Field
 
-from domain.admin import Permission, Staff
+from domain.admin import Permission, Role, Staff
 from domain.application import Application
 from domain.card import Card, CardState
+from domain.card_change import AuditEntry
 from domain.errors import (
     ApplicationNotFound,
     InvalidInput,
@@ -36,14 +37,14 @@ from functions.errors import install_error_handlers
 from functions.http import parse_body
 from functions.views import pause_json
 from handlers.admin_cards import card_history, fix_card, office_card, office_refund, offline_payment, search_cards
-from handlers.admin_lots import create_lot, lot_packages, my_lots, save_package, update_lot
+from handlers.admin_lots import create_lot, lot_packages, my_lots, office_entry, save_package, update_lot
 from handlers.applications import approve_application, reject_application
 from handlers.card_changes import answer_pause
 from handlers.import_cards import COLUMNS, import_rows
 from handlers.invoices import enter_manual_invoice, reject_invoice
 from handlers.receipts import ReceiptNotFound
 from handlers.reports import lot_report
-from handlers.staff import log_in_staff, lot_for, signed_in
+from handlers.staff import create_staff, log_in_staff, lot_for, signed_in
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -113,6 +114,13 @@ class PaymentBody(BaseModel):
     idempotency_key: str = Field(min_length=8, max_length=64)
 
 
+class StaffBody(BaseModel):
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=10, max_length=256)
+    role: Literal["tenant_admin", "lot_manager", "cashier"]
+    lots: list[str] = Field(default_factory=list, max_length=100)
+
+
 class ImportBody(BaseModel):
     first_row: int = Field(ge=1)
     rows: list[dict[str, str]] = Field(max_length=1000)
@@ -169,6 +177,26 @@ def admin_blueprint(s: Services) -> Blueprint:
             "tenant_id": account.tenant_id,
             "lots": [_lot_json(lot) for lot in my_lots(account, s.lots)],
         }
+
+    @bp.post("/api/v1/staff")
+    def new_staff() -> tuple[dict[str, Any], int]:
+        account = me()
+        account.require(Permission.STAFF)
+        body = parse_body(StaffBody)
+        for lot_id in body.lots:
+            lot_for(account, lot_id, s.lots)  # only lots of this property company
+        made = create_staff(
+            body.email, body.password, account.tenant_id, Role(body.role), set(body.lots), s.staff, s.passwords
+        )
+        _record(
+            s,
+            account,
+            f"staff:{made.email}",
+            "create_staff",
+            None,
+            {"role": made.role.value, "lots": sorted(made.lot_ids)},
+        )
+        return {"email": made.email, "role": made.role.value, "lots": sorted(made.lot_ids)}, 201
 
     @bp.get("/api/v1/lots")
     def lots() -> Any:
@@ -288,12 +316,20 @@ def admin_blueprint(s: Services) -> Blueprint:
             issued_on = date.fromisoformat(request.form.get("issued_on", ""))
         except ValueError:
             raise InvalidInput("issued_on is a date, YYYY-MM-DD") from None
-        return _invoice_json(enter_manual_invoice(order_id, number, issued_on, pdf, s.invoicing))
+        account, _ = order_of(order_id, Permission.MANAGE)
+        done = enter_manual_invoice(order_id, number, issued_on, pdf, s.invoicing)
+        _record(
+            s, account, f"invoice:{order_id}", "issue_invoice", None, {"number": number, "issued_on": str(issued_on)}
+        )
+        return _invoice_json(done)
 
     @bp.post("/api/v1/orders/<order_id>/invoice/reject")
     def no_invoice(order_id: str) -> dict[str, Any]:
-        order_of(order_id, Permission.MANAGE)
-        return _invoice_json(reject_invoice(order_id, parse_body(ReasonBody).reason, s.invoicing))
+        account, _ = order_of(order_id, Permission.MANAGE)
+        reason = parse_body(ReasonBody).reason
+        done = reject_invoice(order_id, reason, s.invoicing)
+        _record(s, account, f"invoice:{order_id}", "reject_invoice", reason, {"state": done.state.value})
+        return _invoice_json(done)
 
     @bp.get("/api/v1/lots/<lot_id>/cards")
     def cards(lot_id: str) -> Any:
@@ -416,7 +452,16 @@ def admin_blueprint(s: Services) -> Blueprint:
     @bp.post("/api/v1/lots/<lot_id>/imports/rows")
     def import_slice(lot_id: str) -> dict[str, Any]:
         body = parse_body(ImportBody)
-        report = import_rows(me(), lot_id, body.first_row, body.rows, s.cards, s.lots, s.lots)
+        account = me()
+        report = import_rows(account, lot_id, body.first_row, body.rows, s.cards, s.lots, s.lots)
+        summary = {
+            "first_row": body.first_row,
+            "rows": len(body.rows),
+            "created": report.created,
+            "existing": report.existing,
+            "refused": len(report.errors),
+        }
+        _record(s, account, f"lot:{lot_id}", "import_cards", None, summary)
         return {
             "created": report.created,
             "existing": report.existing,
@@ -424,6 +469,13 @@ def admin_blueprint(s: Services) -> Blueprint:
         }
 
     return bp
+
+
+def _record(s: Services, account: Staff, subject: str, action: str, reason: str | None, after: dict[str, Any]) -> None:
+    at = s.clock.now()
+    s.audit.record(
+        AuditEntry(subject, office_entry(at, action), at, f"admin:{account.email}", action, reason, None, after)
+    )
 
 
 def _reaches(account: Staff, lot_id: str, s: Services) -> bool:

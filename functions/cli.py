@@ -299,10 +299,6 @@ def _gate_check(args: argparse.Namespace) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def _create_admin(args: argparse.Namespace, s: Services) -> int:
     import getpass
 
@@ -351,3 +347,7 @@ def _import_cards(args: argparse.Namespace, s: Services) -> int:
     for n, message in errors[:20]:
         print(f"  row {n}: {message}")
     return 0 if not errors else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -225,4 +225,4 @@ def office_refund(
     if lot is None or not account.reaches(lot):
         raise OrderNotFound(order_id)
     account.require(Permission.MANAGE)
-    return refund_order(order.id, orders, cards, lots, provider, store, clock, invoicing)
+    return refund_order(order.id, orders, cards, lots, provider, store, clock, invoicing, f"admin:{account.email}")

@@ -41,8 +41,11 @@ def refund_order(
     store: RefundStore,
     clock: Clock,
     invoicing: Invoicing,
+    actor: str = "system",
 ) -> Order:
-    """An invoice of the order is reversed (or withdrawn) once the refund is committed, retries included."""
+    """An invoice of the order is reversed (or withdrawn) once the refund is committed, retries included.
+
+    `actor` is who asked (the card's history names them)."""
     order = orders.get(checked_id("order_id", order_id))
     if order is None:
         raise OrderNotFound(order_id)
@@ -56,7 +59,7 @@ def refund_order(
         card, lot = cards.get(order.card_id), lots.get(order.lot_id)
         if card is None or lot is None:
             raise RuntimeError(f"order {order.id} points at a missing card or lot")
-        plan = refund(order, card, lot, clock.now())
+        plan = refund(order, card, lot, clock.now(), actor)
         try:
             store.commit_refund(plan, card.version, lot.entitlement_version)
         except OrderSettled:

@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from domain.admin import Permission, Role, Staff, after_failed_login
-from domain.errors import AccountLocked, InvalidInput, LoginFailed, LotNotFound, TokenInvalid
+from domain.errors import AccountLocked, Conflict, InvalidInput, LoginFailed, LotNotFound, TokenInvalid
 from domain.ids import checked_id
 from domain.lot import Lot
 from handlers.ports import Clock, IssuedTokens, LotRepository, SessionTokens
@@ -66,8 +66,9 @@ def create_staff(
     )
     if role is not Role.TENANT_ADMIN and not account.lot_ids:
         raise InvalidInput("a lot manager or cashier needs at least one lot")
-    staff.add(account)
-    return staff.get(account.email) or account
+    if not staff.add(account):
+        raise Conflict(f"an account for {account.email} exists already")
+    return account
 
 
 def signed_in(token: str, tokens: SessionTokens, staff: StaffRepository) -> Staff:

@@ -72,6 +72,20 @@ async function dashboard() {
     ['同步落后的道闸', r.lagging_gates.length]]
   $('#stats').replaceChildren(...stats.map(([label, value]) => { const d = document.createElement('div'); d.className = 'stat'; d.innerHTML = '<span></span><b></b>'; d.firstChild.textContent = label; d.lastChild.textContent = value; return d }))
   drawChart(r.by_day)
+  drawExpiring([['7天内到期', r.cards.expiring_7, '#d9822b'], ['30天内到期', r.cards.expiring_30, '#e8b04a'], ['已过期', r.cards.expired, '#b00020']])
+}
+
+function drawExpiring(rows) {
+  const svg = $('#expiring'); svg.replaceChildren()
+  const ns = 'http://www.w3.org/2000/svg'; const max = Math.max(1, ...rows.map((r) => r[1]))
+  rows.forEach(([label, count, colour], i) => {
+    const y = i * 34 + 6; const w = Math.round(700 * count / max)
+    const name = document.createElementNS(ns, 'text'); name.setAttribute('x', 0); name.setAttribute('y', y + 18); name.textContent = label
+    const bar = document.createElementNS(ns, 'rect')
+    Object.entries({ x: 110, y, width: Math.max(w, 2), height: 24, fill: colour }).forEach(([k, v]) => bar.setAttribute(k, v))
+    const n = document.createElementNS(ns, 'text'); n.setAttribute('x', 118 + w); n.setAttribute('y', y + 18); n.textContent = count
+    svg.append(name, bar, n)
+  })
 }
 
 function drawChart(byDay) {

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
+import requests
 
 from functions.dev_stack import DevStack, DevStackOptions
 from tests.e2e.api_client import ApiClient
@@ -19,9 +20,11 @@ def start_stack(moto_server: str, *, clock: datetime | None = None, mqtt_url: st
     """The whole local stack in this process, on a free port, with demo data, on tables of its own.
 
     moto keeps one in-memory store per process, so each stack gets its own table
-    prefix rather than its own server. The scheduled sweep is off: tests run it
+    prefix rather than its own server. The store is emptied first, so the run's
+    memory does not grow with every stack it starts. The scheduled sweep is off: tests run it
     themselves, so it never races them.
     """
+    requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
     options = DevStackOptions(
         port=0,
         dynamodb_endpoint=moto_server,

@@ -57,3 +57,59 @@ def test_reminders_run_ticks_once_at_the_given_time(dynamodb: str, dynamo_servic
     assert _parkpass("reminders", "run", "--at", "2026-11-28T10:45:00+08:00", endpoint=dynamodb).strip() == (
         "sent 0, skipped 0, failed 0"
     )
+
+
+def test_admin_create_and_import_cards_from_a_terminal(
+    dynamodb: str, dynamo_services: Services, tmp_path: Path
+) -> None:
+    from domain.lot import Lot
+
+    dynamo_services.lots.add(Lot("lot-t", "终端车场", tenant_id="t9"))
+    os.environ.pop("PARKPASS_ADMIN_PASSWORD", None)
+    made = _parkpass(
+        "admin",
+        "create",
+        "--tenant",
+        "t9",
+        "--email",
+        "Boss@T9.cn",
+        "--role",
+        "tenant_admin",
+        "--password",
+        "a long enough password",
+        endpoint=dynamodb,
+    )
+    assert "boss@t9.cn: tenant_admin of t9" in made
+    table = tmp_path / "cards.csv"
+    table.write_text(
+        "plates,valid_from,valid_until,holder\n粤B10001,2026-01-01,2026-12-31,张三\n粤B1,2026-01-01,2026-12-31,李四\n",
+        encoding="utf-8",
+    )
+    errors = tmp_path / "refused.csv"
+    env = {**os.environ, "AWS_REGION": TEST_REGION}
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "functions.cli",
+            "import-cards",
+            str(table),
+            "--lot",
+            "lot-t",
+            "--errors",
+            str(errors),
+            "--dynamodb-endpoint",
+            dynamodb,
+            "--table-prefix",
+            "test",
+        ],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 1, run.stderr
+    assert "imported 1, already there 0, refused 1" in run.stdout and "2/2 rows" in run.stdout
+    assert errors.read_text(encoding="utf-8-sig").splitlines()[1].startswith("3,")
+    card = dynamo_services.cards.card_for_plate("lot-t", "粤B10001")
+    assert card is not None and card.holder == "张三"
