@@ -296,3 +296,13 @@ class AccountLocked(Unauthenticated):
 
     def __init__(self) -> None:
         super().__init__("too many wrong passwords: this account is locked for 15 minutes")
+
+
+class RateLimited(DomainError):
+    """Too many requests from one caller to a guarded route in a short time."""
+
+    code = "rate_limited"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"too many requests; try again in {retry_after_s} seconds")
+        self.retry_after_s = retry_after_s

@@ -25,11 +25,16 @@ if TYPE_CHECKING:
     from functions.sim_routes import LocalMounts
 
 
+MAX_BODY = 64 * 1024
+"""Every body the mini-program or a provider sends is a few hundred bytes; more is refused (413)."""
+
+
 def create_app(services: Services, local: LocalMounts | None = None) -> Flask:
     """The API over `services`; with `local` (the local stack only) the simulators and /sim routes too."""
     app = Flask("parkpass")
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # plates and names stay readable
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     install_error_handlers(app)
 
     @app.get("/healthz")

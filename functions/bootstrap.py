@@ -27,6 +27,7 @@ from handlers.ports import (
     OwnerRepository,
     SessionTokens,
 )
+from handlers.rate_limit import RateCounter
 from handlers.receipts import ReceiptSigner, ReceiptStore
 from handlers.refund_order import RefundStore
 from handlers.reminders import Consents, Messenger, PrefsRepository, ReminderStore
@@ -43,6 +44,7 @@ from infra.dynamodb.repositories import (
     DynamoLotRepository,
     DynamoOwnerRepository,
     DynamoPackageRepository,
+    DynamoRateCounter,
 )
 from infra.ids import RandomIds
 from infra.settings import Secrets, Settings, secrets_from_env
@@ -109,6 +111,7 @@ class Services:
     staff_tokens: SessionTokens
     audit: Audit
     ledger: Ledger
+    rates: RateCounter
     seal_png: bytes | None = None
     application_template: str = APPLICATION_TEMPLATE
     invoice_template: str = INVOICE_TEMPLATE
@@ -198,6 +201,7 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
         staff_tokens=SignedTokens(secrets.token_secret + b"|staff", clock),
         audit=DynamoAudit(),
         ledger=DynamoLedger(),
+        rates=DynamoRateCounter(),
         seal_png=Path(settings.seal_image).read_bytes() if settings.seal_image else None,
         application_template=settings.application_template,
         invoice_template=settings.invoice_template,

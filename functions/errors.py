@@ -14,6 +14,7 @@ from domain.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    RateLimited,
     Unauthenticated,
     UpstreamUnavailable,
 )
@@ -26,6 +27,7 @@ _STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (Conflict, 409),
     (Unauthenticated, 401),
     (Forbidden, 403),
+    (RateLimited, 429),
     (UpstreamUnavailable, 502),
 )
 
@@ -45,6 +47,8 @@ def install_error_handlers(app: Flask) -> None:
         response, status = error_response(status, e.code, e.message)
         if status == 401:
             response.headers["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{e.code}"'
+        if isinstance(e, RateLimited):
+            response.headers["Retry-After"] = str(e.retry_after_s)
         return response, status
 
     @app.errorhandler(ValidationError)

@@ -16,8 +16,24 @@ class InvalidJson(InvalidInput):
     code = "invalid_json"
 
 
+MAX_DEPTH = 8
+"""No body here nests deeper; a deeper one is refused before anything looks at it."""
+
+
 def parse_body(model: type[M]) -> M:
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # thousands of nested brackets: json gives up, and so do we
+        data = None
     if not isinstance(data, dict):
         raise InvalidJson("the body must be a JSON object (Content-Type: application/json)")
+    if _depth(data) > MAX_DEPTH:
+        raise InvalidJson(f"the body nests deeper than {MAX_DEPTH} levels")
     return model.model_validate(data)
+
+
+def _depth(value: object, level: int = 1) -> int:
+    if level > MAX_DEPTH:
+        return level
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return max((_depth(child, level + 1) for child in children), default=level)

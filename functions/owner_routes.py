@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, request
 from pydantic import BaseModel, Field
 
 from domain.errors import TokenInvalid
@@ -16,7 +16,11 @@ from functions.views import card_json, owner_json, tokens_json
 from handlers.bind_phone import bind_phone
 from handlers.log_in_owner import log_in_owner, refresh_session
 from handlers.my_cards import get_my_card, list_my_cards
+from handlers.rate_limit import limit
 from handlers.vehicles import add_vehicle, list_vehicles, remove_vehicle
+
+LOGINS_PER_MINUTE = 30
+"""Per caller address: a mini-program user logs in a few times a day; more is someone trying codes."""
 
 
 class LoginBody(BaseModel):
@@ -46,6 +50,7 @@ def owner_blueprint(s: Services) -> Blueprint:
 
     @bp.post("/auth/login")
     def login() -> dict[str, Any]:
+        limit(s.rates, "login", request.remote_addr or "?", LOGINS_PER_MINUTE, s.clock.now())
         result = log_in_owner(parse_body(LoginBody).code, s.wechat, s.owners, s.tokens, s.ids)
         return {**tokens_json(result.tokens), "owner": owner_json(result.owner)}
 

@@ -15,6 +15,7 @@ from functions.bootstrap import Services
 from functions.http import parse_body
 from functions.views import offer_json, order_json
 from handlers.fulfil_payment import fulfil_payment
+from handlers.rate_limit import limit
 from handlers.renewals import my_order, offers_for_card, order_renewal
 
 security = logging.getLogger("parkpass.security")
@@ -24,6 +25,11 @@ class RenewalBody(BaseModel):
     package_id: str = Field(min_length=1, max_length=64)
     channel: Literal["wechat", "alipay"]
     idempotency_key: str = Field(min_length=8, max_length=64)
+
+
+NOTIFICATIONS_PER_MINUTE = 600
+"""Per caller address: providers notify from a few addresses, so the limit is high; a refused one is
+retried by the provider, and the sweep asks about any order still unpaid."""
 
 
 def payment_blueprint(s: Services) -> Blueprint:
@@ -63,6 +69,7 @@ def payment_blueprint(s: Services) -> Blueprint:
 
     @bp.post("/payments/wechat/notify")
     def wechat_notify() -> Response | tuple[str, int]:
+        limit(s.rates, "wechat-notify", request.remote_addr or "?", NOTIFICATIONS_PER_MINUTE, s.clock.now())
         if s.wechatpay is None:
             raise PaymentUnavailable()
         headers = {k: v for k, v in request.headers.items() if k.lower().startswith("wechatpay-")}
@@ -77,6 +84,7 @@ def payment_blueprint(s: Services) -> Blueprint:
 
     @bp.post("/payments/alipay/notify")
     def alipay_notify() -> tuple[str, int, dict[str, str]]:
+        limit(s.rates, "alipay-notify", request.remote_addr or "?", NOTIFICATIONS_PER_MINUTE, s.clock.now())
         if s.alipay is None:
             raise PaymentUnavailable()
         try:

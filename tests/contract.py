@@ -13,8 +13,8 @@ from referencing import Registry, Resource
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "miniprogram-api" / "openapi.yaml"
 SPEC_URI = "urn:parkpass:openapi"
-ANY_ROUTE_MAY_ANSWER = (404, 405, 500, 503)
-"""Unknown path, wrong method, a bug, not ready: always the error shape, never listed per operation."""
+ANY_ROUTE_MAY_ANSWER = (404, 405, 413, 500, 503)
+"""Unknown path, wrong method, a body over 64 KiB, a bug, not ready: the error shape, never listed per route."""
 
 
 @functools.cache

@@ -508,6 +508,15 @@ class FakeLedger:
         return [e for e in self._fulfilments.ledger if e.lot_id == lot_id]
 
 
+class FakeRates:
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def hit(self, key: str, expires_at: datetime) -> int:
+        self.counts[key] = self.counts.get(key, 0) + 1
+        return self.counts[key]
+
+
 class FakeFeed:
     def __init__(self) -> None:
         self.events: list[Grant] = []
@@ -663,6 +672,7 @@ def fake_services(now: datetime, clock: Clock | None = None) -> Services:
         staff_tokens=SignedTokens(b"test-staff-secret", clock),
         audit=FakeAudit(),
         ledger=FakeLedger(fulfilments),
+        rates=FakeRates(),
     )
 
 

@@ -19,7 +19,16 @@ from domain.owner import Owner
 from domain.package import Duration, DurationUnit, Package
 from handlers.gate_sync import Gate
 from infra.crypto import FieldCipher
-from infra.dynamodb.tables import CardItem, ClaimItem, GateItem, LotItem, OwnerItem, PackageItem, transaction_connection
+from infra.dynamodb.tables import (
+    CacheItem,
+    CardItem,
+    ClaimItem,
+    GateItem,
+    LotItem,
+    OwnerItem,
+    PackageItem,
+    transaction_connection,
+)
 
 
 def _iso(day: date | None) -> str | None:
@@ -456,3 +465,10 @@ class DynamoGateRepository:
             (i.gate_id, int(i.synced_version) if i.synced_version is not None else None, i.synced_at)
             for i in GateItem.by_lot.query(lot_id)
         ]
+
+
+class DynamoRateCounter:
+    def hit(self, key: str, expires_at: datetime) -> int:
+        item = CacheItem(key=key)
+        item.update(actions=[CacheItem.hits.add(1), CacheItem.expires_at.set(expires_at)])
+        return int(item.hits or 0)

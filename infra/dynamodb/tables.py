@@ -227,8 +227,10 @@ class CacheItem(_Table):
         table_name = "parkpass-cache"
 
     key = UnicodeAttribute(hash_key=True)
-    value = UnicodeAttribute()
+    value = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
+    hits = NumberAttribute(null=True)
+    """Rate-limit windows: requests counted with ADD."""
 
 
 class PendingOrders(GlobalSecondaryIndex["OrderItem"]):

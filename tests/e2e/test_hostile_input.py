@@ -1,0 +1,70 @@
+"""Hostile input over HTTP: oversized, deeply nested, badly encoded and injection-looking bodies, absurd plates,
+and callers hammering login or the payment notifications. Each gets a clear 4xx; nothing is stored."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import requests
+
+from functions.dev_stack import DevStack
+from functions.owner_routes import LOGINS_PER_MINUTE
+from tests.e2e.api_client import ApiClient, json_error
+
+
+@pytest.fixture
+def owner(stack: DevStack) -> dict[str, str]:
+    token = ApiClient(stack.api_url).post("/api/v1/auth/login", json={"code": "sim:hostile"}).json()["token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def raw(stack: DevStack, path: str, body: bytes, headers: dict[str, str]) -> requests.Response:
+    return requests.post(
+        stack.api_url + path, data=body, headers={"Content-Type": "application/json", **headers}, timeout=10
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b'{"plate": "' + b"A" * 70_000 + b'"}', 413, "request_entity_too_large"),
+        (b"[" * 5_000 + b"]" * 5_000, 400, "invalid_json"),
+        (b'{"plate": {"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {}}}}}}}}}}', 400, "invalid_json"),
+        (b'{"plate": "\\xff\\xfe\\x00"}'.replace(b"\\xff\\xfe\\x00", b"\xff\xfe"), 400, "invalid_json"),
+        (b'{"plate": "' + "粤".encode() * 10_000 + b'"}', 400, "invalid_request"),
+        (b'{"plate": "\\u7ca4B1\' OR 1=1 --"}', 400, "invalid_plate"),
+        (b'{"plate": {"$ne": null}}', 400, "invalid_request"),
+        (b"not json at all", 400, "invalid_json"),
+    ],
+)
+def test_hostile_bodies_get_a_clear_4xx_and_store_nothing(
+    stack: DevStack, owner: dict[str, str], body: bytes, status: int, code: str
+) -> None:
+    r = raw(stack, "/api/v1/me/vehicles", body, owner)
+    assert r.status_code == status and json_error(r)["code"] == code, r.text[:200]
+    assert ApiClient(stack.api_url).get("/api/v1/me/vehicles", headers=owner).json() == {"vehicles": []}
+
+
+def test_injection_looking_ids_are_just_unknown_or_malformed(stack: DevStack, owner: dict[str, str]) -> None:
+    api = ApiClient(stack.api_url)
+    for card_id in ("card-demo' OR '1'='1", '{"$gt": ""}', "../../etc/passwd", "a" * 10_000):
+        r = requests.get(f"{stack.api_url}/api/v1/cards/{card_id}", headers=owner, timeout=10)
+        assert r.status_code in (400, 404) and json_error(r)["code"] in ("invalid_id", "card_not_found", "not_found")
+    assert api.get("/api/v1/me/cards", headers=owner).json() == {"cards": []}
+
+
+def test_login_and_notifications_are_rate_limited_per_caller(stack: DevStack) -> None:
+    statuses = [
+        requests.post(f"{stack.api_url}/api/v1/auth/login", json={"code": f"sim:flood:{n}"}, timeout=10).status_code
+        for n in range(LOGINS_PER_MINUTE + 3)
+    ]
+    assert statuses[:LOGINS_PER_MINUTE] == [200] * LOGINS_PER_MINUTE
+    assert set(statuses[LOGINS_PER_MINUTE:]) == {429}
+    refused = requests.post(f"{stack.api_url}/api/v1/auth/login", json={"code": "sim:flood:x"}, timeout=10)
+    assert json_error(refused)["code"] == "rate_limited" and 0 < int(refused.headers["Retry-After"]) <= 60
+    stack.clock.set(stack.clock.now().replace(second=0, microsecond=0) + timedelta(minutes=1))
+    assert (
+        requests.post(f"{stack.api_url}/api/v1/auth/login", json={"code": "sim:flood:later"}, timeout=10).status_code
+        == 200
+    )
