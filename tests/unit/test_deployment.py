@@ -105,3 +105,22 @@ def test_every_function_handler_in_serverless_yml_can_be_imported() -> None:
         if module == "wsgi_handler":  # serverless-wsgi's own, bundled at deploy time
             continue
         assert callable(getattr(importlib.import_module(module.replace("/", ".")), attr)), name
+
+
+def test_zappa_settings_name_importable_apps_and_handlers() -> None:
+    import importlib
+    import json
+
+    settings = json.loads((ROOT / "zappa_settings.json").read_text())
+    for stage in settings.values():
+        module, _, attr = stage["app_function"].rpartition(".")
+        assert attr == "app" and hasattr(importlib.import_module(module), "__getattr__")  # built on first use
+        for event in stage.get("events", []):
+            module, _, attr = event["function"].rpartition(".")
+            assert callable(getattr(importlib.import_module(module), attr)), event
+    assert {e["function"] for e in settings["dev"]["events"]} == {
+        "functions.reminders.handler",
+        "functions.card_jobs.handler",
+        "functions.sweep.handler",
+        "functions.fanout.handler",
+    }
