@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 from domain.errors import PaymentUnavailable
 from domain.order import Channel
@@ -47,6 +47,7 @@ from infra.dynamodb.repositories import (
     DynamoRateCounter,
 )
 from infra.ids import RandomIds
+from infra.lazy import Lazy
 from infra.settings import Secrets, Settings, secrets_from_env
 from infra.tokens import SignedTokens
 
@@ -158,16 +159,31 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
     from infra.dynamodb.staff import DynamoStaffRepository
     from infra.gate_messages import MessageSigner
     from infra.passwords import ScryptPasswords
-    from infra.payments.alipay import AlipayGateway
-    from infra.payments.wechatpay import WechatPayGateway
     from infra.receipt_signing import ReceiptKey
-    from infra.wechat.gateway import WechatGateway
-    from infra.wechat.session_storage import DynamoSessionStorage
 
     cipher = FieldCipher(secrets.data_key)
-    wechat = WechatGateway(
-        secrets.wechat_appid, secrets.wechat_secret, DynamoSessionStorage(clock), api_base=settings.wechat_api_base
-    )
+
+    # The provider SDKs (wechatpy, wechatpayv3, python-alipay-sdk) load on first use only.
+    def wechat_gateway() -> object:
+        from infra.wechat.gateway import WechatGateway
+        from infra.wechat.session_storage import DynamoSessionStorage
+
+        storage = DynamoSessionStorage(clock)
+        return WechatGateway(secrets.wechat_appid, secrets.wechat_secret, storage, api_base=settings.wechat_api_base)
+
+    def wechatpay_gateway() -> object:
+        from infra.payments.wechatpay import WechatPayGateway
+
+        assert secrets.wechatpay is not None
+        return WechatPayGateway(secrets.wechatpay, clock)
+
+    def alipay_gateway() -> object:
+        from infra.payments.alipay import AlipayGateway
+
+        assert secrets.alipay is not None
+        return AlipayGateway(secrets.alipay)
+
+    wechat = cast(WechatPort, Lazy(wechat_gateway))
     return Services(
         clock=clock,
         ids=RandomIds(),
@@ -179,8 +195,8 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
         wechat=wechat,
         orders=DynamoOrderRepository(),
         fulfilments=DynamoFulfilmentStore(),
-        wechatpay=WechatPayGateway(secrets.wechatpay, clock) if secrets.wechatpay else None,
-        alipay=AlipayGateway(secrets.alipay) if secrets.alipay else None,
+        wechatpay=cast(WechatPayPort, Lazy(wechatpay_gateway)) if secrets.wechatpay else None,
+        alipay=cast(AlipayPort, Lazy(alipay_gateway)) if secrets.alipay else None,
         feed=DynamoEntitlementFeed(),
         gates=DynamoGateRepository(cipher),
         signer=MessageSigner(secrets.gate_signing_key) if secrets.gate_signing_key else None,
@@ -192,7 +208,7 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
         card_changes=DynamoCardChanges(),
         invoices=DynamoInvoiceStore(cipher),
         invoice_issuer=_invoice_issuer(settings),
-        documents=_documents(settings),
+        documents=cast(Documents, Lazy(lambda: _documents(settings))),  # S3's client on first use
         receipts=DynamoReceiptStore(),
         receipt_signer=ReceiptKey(secrets.receipt_signing_key) if secrets.receipt_signing_key else None,
         staff=DynamoStaffRepository(),

@@ -1,0 +1,53 @@
+"""Cold starts: a function's wiring loads only what it uses. The provider SDKs, the PDF and spreadsheet
+libraries and the local stack's pieces stay out of a fresh process until something calls them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("wechatpy", "wechatpayv3", "alipay", "reportlab", "openpyxl", "amqtt", "moto", "PIL")
+
+PROBE = """
+import json, sys
+import {module}
+from functions.bootstrap import dynamodb_services
+from infra.clock import SystemClock
+from infra.local_secrets import local_secrets
+from infra.settings import Settings
+secrets = local_secrets(None).secrets("http://127.0.0.1:9")  # every provider configured
+s = dynamodb_services(Settings("probe", "cn-north-1", "http://127.0.0.1:9"), secrets, SystemClock())
+loaded = [m for m in {heavy!r} if m in sys.modules]
+s.wechatpay.notice  # first use of the WeChat Pay gateway
+print(json.dumps({{"before": loaded, "after": [m for m in {heavy!r} if m in sys.modules]}}))
+"""
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "functions.api",
+        "functions.admin",
+        "functions.fanout",
+        "functions.reminders",
+        "functions.sweep",
+        "functions.card_jobs",
+    ],
+)
+def test_wiring_a_function_loads_no_sdk_until_it_is_used(module: str) -> None:
+    run = subprocess.run(
+        [sys.executable, "-c", PROBE.format(module=module, heavy=HEAVY)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    assert seen["before"] == []
+    assert "wechatpayv3" in seen["after"]  # and it does load when used
