@@ -27,13 +27,14 @@ from domain.errors import (
     InvalidInput,
     LotNotFound,
     OrderNotFound,
+    ReceiptNotFound,
     Unauthenticated,
 )
 from domain.lot import Approval, CardPolicy, InvoiceProvider, Lot, RenewalMode, RenewalPolicy
 from domain.order import Channel, Order
 from domain.package import Duration, DurationUnit, Package
 from functions.bootstrap import Services, services_from_env
-from functions.errors import install_error_handlers
+from functions.errors import json_app
 from functions.http import parse_body
 from functions.views import pause_json
 from handlers.admin_cards import card_history, fix_card, office_card, office_refund, offline_payment, search_cards
@@ -42,7 +43,6 @@ from handlers.applications import approve_application, reject_application
 from handlers.card_changes import answer_pause
 from handlers.import_cards import COLUMNS, import_rows
 from handlers.invoices import enter_manual_invoice, reject_invoice
-from handlers.receipts import ReceiptNotFound
 from handlers.reports import lot_report
 from handlers.staff import create_staff, log_in_staff, lot_for, signed_in
 
@@ -667,11 +667,7 @@ def with_admin(api: WSGIApplication, admin: WSGIApplication) -> WSGIApplication:
 
 
 def create_admin_app(services: Services) -> Flask:
-    app = Flask("parkpass-admin")
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.config["MAX_CONTENT_LENGTH"] = 21_000_000
-    install_error_handlers(app)
+    app = json_app("parkpass-admin", 21_000_000)  # imports of up to 20 MB
     app.register_blueprint(admin_blueprint(services))
     return app
 

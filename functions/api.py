@@ -12,7 +12,7 @@ from flask import Flask
 
 from functions.bootstrap import Services, services_from_env
 from functions.card_routes import card_blueprint
-from functions.errors import install_error_handlers
+from functions.errors import json_app
 from functions.gate_routes import gate_blueprint
 from functions.invoice_routes import invoice_blueprint
 from functions.owner_routes import owner_blueprint
@@ -31,11 +31,7 @@ MAX_BODY = 64 * 1024
 
 def create_app(services: Services, local: LocalMounts | None = None) -> Flask:
     """The API over `services`; with `local` (the local stack only) the simulators and /sim routes too."""
-    app = Flask("parkpass")
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # plates and names stay readable
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
-    install_error_handlers(app)
+    app = json_app("parkpass", MAX_BODY)
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from flask import Blueprint, request
+from flask import Blueprint
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain.card import Card
@@ -14,6 +14,7 @@ from domain.errors import ApplicationNotFound
 from domain.ids import checked_id
 from functions.auth import current_owner_id
 from functions.bootstrap import Services
+from functions.gate_routes import signed_gate
 from functions.http import parse_body
 from functions.views import application_json, card_json
 from handlers.applications import ApplicationView, apply_for_card, my_applications
@@ -25,7 +26,6 @@ from handlers.card_changes import (
     remove_card_plate,
     resume_card,
 )
-from handlers.gate_sync import authenticated_gate
 from handlers.my_cards import card_view
 
 PlateText = Field(min_length=1, max_length=32)
@@ -126,17 +126,7 @@ def card_blueprint(s: Services) -> Blueprint:
 
     @bp.post("/gates/passages")
     def passage() -> dict[str, Any]:
-        h = request.headers
-        gate = authenticated_gate(
-            h.get("X-Gate-Id", ""),
-            h.get("X-Gate-Timestamp", ""),
-            h.get("X-Gate-Signature", ""),
-            request.method,
-            request.full_path.rstrip("?"),
-            s.gates,
-            s.clock.now(),
-            request.get_data(),
-        )
+        gate = signed_gate(s)
         body = parse_body(PassageBody)
         card = record_passage(
             gate.id,

@@ -9,7 +9,22 @@ from flask import Blueprint, request
 
 from domain.errors import InvalidInput
 from functions.bootstrap import Services
-from handlers.gate_sync import authenticated_gate, sync_page
+from handlers.gate_sync import Gate, authenticated_gate, sync_page
+
+
+def signed_gate(s: Services) -> Gate:
+    """The gate whose X-Gate-* headers sign this request (method, path, time and any body)."""
+    h = request.headers
+    return authenticated_gate(
+        h.get("X-Gate-Id", ""),
+        h.get("X-Gate-Timestamp", ""),
+        h.get("X-Gate-Signature", ""),
+        request.method,
+        request.full_path.rstrip("?"),
+        s.gates,
+        s.clock.now(),
+        request.get_data(),
+    )
 
 
 def gate_blueprint(s: Services) -> Blueprint:
@@ -23,16 +38,7 @@ def gate_blueprint(s: Services) -> Blueprint:
 
     @bp.get("/entitlements")
     def entitlements() -> dict[str, Any]:
-        h = request.headers
-        gate = authenticated_gate(
-            h.get("X-Gate-Id", ""),
-            h.get("X-Gate-Timestamp", ""),
-            h.get("X-Gate-Signature", ""),
-            request.method,
-            request.full_path.rstrip("?"),
-            s.gates,
-            s.clock.now(),
-        )
+        gate = signed_gate(s)
         try:
             since, limit = int(request.args.get("since", "0")), int(request.args.get("limit", "200"))
         except ValueError:

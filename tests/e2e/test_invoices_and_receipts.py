@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import time
 from typing import Any
 
 import pypdfium2 as pdfium
@@ -16,25 +15,11 @@ from functions.dev_stack import DevStack
 from handlers.refund_order import refund_order
 from infra.dynamodb.tables import ReceiptItem
 from tests.e2e.api_client import ApiClient, json_error
+from tests.e2e.test_refunds import paid_renewal as renewed_and_paid
 
 
 def paid_renewal(stack: DevStack, channel: str) -> tuple[ApiClient, dict[str, str], dict[str, Any]]:
-    """The demo owner renews card-demo for 3 months and pays (a fresh login and key each time)."""
-    api = ApiClient(stack.api_url)
-    n = next(_counter)
-    token = api.post("/api/v1/auth/login", json={"code": f"sim:demo-owner:{n}"}).json()["token"]
-    owner = {"Authorization": f"Bearer {token}"}
-    made = api.post(
-        "/api/v1/cards/card-demo/renewals",
-        json={"package_id": "demo-3m", "channel": channel, "idempotency_key": f"invoice-me-{n}"},
-        headers=owner,
-    ).json()
-    api.post(f"/sim/{'wechatpay' if channel == 'wechat' else 'alipay'}/pay", json={"out_trade_no": made["order_id"]})
-    deadline = time.monotonic() + 15
-    while api.get(f"/api/v1/orders/{made['order_id']}", headers=owner).json()["state"] != "paid":
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    return api, owner, made
+    return renewed_and_paid(stack, channel, next(_counter))
 
 
 _counter = itertools.count()

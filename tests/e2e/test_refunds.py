@@ -19,14 +19,14 @@ from infra.dynamodb.tables import EntitlementItem, LedgerItem
 from tests.e2e.api_client import ApiClient
 
 
-def paid_renewal(stack: DevStack, channel: str) -> tuple[ApiClient, dict[str, str], dict[str, Any]]:
+def paid_renewal(stack: DevStack, channel: str, n: int = 0) -> tuple[ApiClient, dict[str, str], dict[str, Any]]:
+    """The demo owner renews card-demo for 3 months and pays; `n` makes the login and the purchase fresh."""
     api = ApiClient(stack.api_url)
-    owner = {
-        "Authorization": f"Bearer {api.post('/api/v1/auth/login', json={'code': 'sim:demo-owner'}).json()['token']}"
-    }
+    token = api.post("/api/v1/auth/login", json={"code": f"sim:demo-owner:{n}"}).json()["token"]
+    owner = {"Authorization": f"Bearer {token}"}
     made = api.post(
         "/api/v1/cards/card-demo/renewals",
-        json={"package_id": "demo-3m", "channel": channel, "idempotency_key": f"refund-me-{channel}"},
+        json={"package_id": "demo-3m", "channel": channel, "idempotency_key": f"refund-me-{channel}-{n}"},
         headers=owner,
     ).json()
     api.post(f"/sim/{'wechatpay' if channel == 'wechat' else 'alipay'}/pay", json={"out_trade_no": made["order_id"]})
