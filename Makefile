@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: dev test lint unit bench clean node chromium
+.PHONY: dev test lint unit bench clean node chromium lambda-bytecode
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ test: lint node chromium
 
 unit: $(INSTALLED)
 	$(BIN)/pytest tests/unit $(ARGS)
+
+# Run before `serverless deploy`: Lambda cannot write __pycache__, so a package without bytecode compiles
+# every module on every cold start. checked-hash: valid whatever mtimes the zip keeps.
+lambda-bytecode: $(INSTALLED)
+	$(BIN)/python -m compileall -q --invalidation-mode checked-hash domain handlers infra functions
 
 bench: $(INSTALLED)
 	$(BIN)/python -m bench.run

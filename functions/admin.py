@@ -13,10 +13,9 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Flask, Response, request, send_from_directory
-from pydantic import BaseModel, Field
 
 from domain.admin import Permission, Role, Staff
 from domain.application import Application
@@ -45,85 +44,16 @@ from handlers.import_cards import COLUMNS, import_rows
 from handlers.invoices import enter_manual_invoice, reject_invoice
 from handlers.reports import lot_report
 from handlers.staff import create_staff, log_in_staff, lot_for, signed_in
+from infra.lazy import lazy_module
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
+    from functions import admin_bodies as bodies
+else:
+    bodies = lazy_module("functions.admin_bodies")  # pydantic loads with the first body (see functions/bodies.py)
+
 PAGE = Path(__file__).parent / "admin_page"
-
-
-class LoginBody(BaseModel):
-    email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=1, max_length=256)
-
-
-class PolicyBody(BaseModel):
-    name: str | None = Field(default=None, max_length=100)
-    timezone: str | None = Field(default=None, max_length=64)
-    quota: int | None = Field(default=None, ge=0)
-    mode: Literal["continuous", "calendar_month"] | None = None
-    max_until: date | None = None
-    max_months_ahead: int | None = Field(default=None, ge=1, le=120)
-    online_renewal: bool | None = None
-    approval: Literal["auto", "manual"] | None = None
-    pay_within_days: int | None = Field(default=None, ge=1, le=90)
-    pause_allowed: bool | None = None
-    pause_min_days: int | None = Field(default=None, ge=1, le=366)
-    pause_max_days: int | None = Field(default=None, ge=1, le=366)
-    pauses_per_year: int | None = Field(default=None, ge=0, le=12)
-    pause_needs_approval: bool | None = None
-    max_plates: int | None = Field(default=None, ge=1, le=5)
-    plate_changes_per_month: int | None = Field(default=None, ge=0, le=10)
-    grace_days: int | None = Field(default=None, ge=0, le=31)
-    reminder_offsets: list[int] | None = Field(default=None, max_length=5)
-    reminder_hour: int | None = Field(default=None, ge=0, le=23)
-    invoice_provider: Literal["simulator", "manual"] | None = None
-    clear_max_until: bool = False
-    clear_max_months_ahead: bool = False
-    reason: str | None = Field(default=None, max_length=200)
-
-
-class NewLotBody(PolicyBody):
-    id: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=100)  # type: ignore[assignment]
-
-
-class PackageBody(BaseModel):
-    id: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=50)
-    unit: Literal["months", "days"] = "months"
-    count: int = Field(default=1, ge=1, le=3660)
-    price_fen: int = Field(gt=0, le=100_000_000)
-    enabled: bool = True
-    position: int = Field(default=0, ge=0, le=1000)
-
-
-class ReasonBody(BaseModel):
-    reason: str = Field(min_length=1, max_length=200)
-
-
-class FixBody(BaseModel):
-    valid_until: date | None = None
-    state: Literal["active", "expired", "cancelled"] | None = None
-    reason: str = Field(min_length=1, max_length=200)
-
-
-class PaymentBody(BaseModel):
-    package_id: str = Field(min_length=1, max_length=64)
-    channel: Literal["cash", "pos", "transfer"]
-    idempotency_key: str = Field(min_length=8, max_length=64)
-
-
-class StaffBody(BaseModel):
-    email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=10, max_length=256)
-    role: Literal["tenant_admin", "lot_manager", "cashier"]
-    lots: list[str] = Field(default_factory=list, max_length=100)
-
-
-class ImportBody(BaseModel):
-    first_row: int = Field(ge=1)
-    rows: list[dict[str, str]] = Field(max_length=1000)
 
 
 def admin_blueprint(s: Services) -> Blueprint:
@@ -164,7 +94,7 @@ def admin_blueprint(s: Services) -> Blueprint:
 
     @bp.post("/api/v1/auth/login")
     def login() -> dict[str, Any]:
-        body = parse_body(LoginBody)
+        body = parse_body(bodies.LoginBody)
         tokens = log_in_staff(body.email, body.password, s.staff, s.passwords, s.staff_tokens, s.clock)
         return {"token": tokens.access_token, "expires_in": tokens.expires_in}
 
@@ -182,7 +112,7 @@ def admin_blueprint(s: Services) -> Blueprint:
     def new_staff() -> tuple[dict[str, Any], int]:
         account = me()
         account.require(Permission.STAFF)
-        body = parse_body(StaffBody)
+        body = parse_body(bodies.StaffBody)
         for lot_id in body.lots:
             lot_for(account, lot_id, s.lots)  # only lots of this property company
         made = create_staff(
@@ -204,7 +134,7 @@ def admin_blueprint(s: Services) -> Blueprint:
 
     @bp.post("/api/v1/lots")
     def new_lot() -> tuple[dict[str, Any], int]:
-        body = parse_body(NewLotBody)
+        body = parse_body(bodies.NewLotBody)
         lot = _apply(Lot(id=body.id, name=body.name), body)
         return _lot_json(create_lot(me(), lot, s.lots, s.audit, s.clock)), 201
 
@@ -215,7 +145,7 @@ def admin_blueprint(s: Services) -> Blueprint:
     @bp.put("/api/v1/lots/<lot_id>")
     def edit_lot(lot_id: str) -> dict[str, Any]:
         account = me()
-        body = parse_body(PolicyBody)
+        body = parse_body(bodies.PolicyBody)
         current = lot_for(account, lot_id, s.lots, Permission.MANAGE)
         changed = _apply(current, body)
         changes = {
@@ -239,7 +169,7 @@ def admin_blueprint(s: Services) -> Blueprint:
 
     @bp.post("/api/v1/lots/<lot_id>/packages")
     def save(lot_id: str) -> tuple[dict[str, Any], int]:
-        body = parse_body(PackageBody)
+        body = parse_body(bodies.PackageBody)
         package = Package(
             body.id,
             lot_id,
@@ -266,7 +196,7 @@ def admin_blueprint(s: Services) -> Blueprint:
     @bp.post("/api/v1/applications/<application_id>/reject")
     def reject(application_id: str) -> dict[str, Any]:
         account, found = application_of(application_id)
-        reason = parse_body(ReasonBody).reason
+        reason = parse_body(bodies.ReasonBody).reason
         done = reject_application(
             found.id, f"admin:{account.email}", reason, s.lots, s.applications, s.clock, s.notices
         )
@@ -283,7 +213,7 @@ def admin_blueprint(s: Services) -> Blueprint:
         office_card(account, card_id, s.cards, s.lots, Permission.MANAGE)
         if verdict not in ("approve", "reject"):
             raise InvalidInput("approve or reject")
-        reason = parse_body(ReasonBody).reason if verdict == "reject" else None
+        reason = parse_body(bodies.ReasonBody).reason if verdict == "reject" else None
         card = answer_pause(
             card_id,
             pause_id,
@@ -326,7 +256,7 @@ def admin_blueprint(s: Services) -> Blueprint:
     @bp.post("/api/v1/orders/<order_id>/invoice/reject")
     def no_invoice(order_id: str) -> dict[str, Any]:
         account, _ = order_of(order_id, Permission.MANAGE)
-        reason = parse_body(ReasonBody).reason
+        reason = parse_body(bodies.ReasonBody).reason
         done = reject_invoice(order_id, reason, s.invoicing)
         _record(s, account, f"invoice:{order_id}", "reject_invoice", reason, {"state": done.state.value})
         return _invoice_json(done)
@@ -360,7 +290,7 @@ def admin_blueprint(s: Services) -> Blueprint:
 
     @bp.post("/api/v1/cards/<card_id>/fix")
     def fix(card_id: str) -> dict[str, Any]:
-        body = parse_body(FixBody)
+        body = parse_body(bodies.FixBody)
         state = CardState(body.state) if body.state else None
         return _card_json(
             fix_card(me(), card_id, body.valid_until, state, body.reason, s.cards, s.lots, s.card_changes, s.clock)
@@ -368,7 +298,7 @@ def admin_blueprint(s: Services) -> Blueprint:
 
     @bp.post("/api/v1/cards/<card_id>/payments")
     def pay(card_id: str) -> tuple[dict[str, Any], int]:
-        body = parse_body(PaymentBody)
+        body = parse_body(bodies.PaymentBody)
         order = offline_payment(
             me(),
             card_id,
@@ -400,7 +330,7 @@ def admin_blueprint(s: Services) -> Blueprint:
     @bp.post("/api/v1/orders/<order_id>/refund")
     def refund(order_id: str) -> dict[str, Any]:
         account, order = order_of(order_id, Permission.MANAGE)
-        parse_body(ReasonBody)
+        parse_body(bodies.ReasonBody)
         done = office_refund(
             account,
             order_id,
@@ -451,7 +381,7 @@ def admin_blueprint(s: Services) -> Blueprint:
 
     @bp.post("/api/v1/lots/<lot_id>/imports/rows")
     def import_slice(lot_id: str) -> dict[str, Any]:
-        body = parse_body(ImportBody)
+        body = parse_body(bodies.ImportBody)
         account = me()
         report = import_rows(account, lot_id, body.first_row, body.rows, s.cards, s.lots, s.lots)
         summary = {
@@ -486,7 +416,7 @@ def _reaches(account: Staff, lot_id: str, s: Services) -> bool:
     return True
 
 
-def _apply(lot: Lot, b: PolicyBody) -> Lot:
+def _apply(lot: Lot, b: bodies.PolicyBody) -> Lot:
     """The lot with the body's settings; what the body leaves out stays."""
     p = lot.policy
     policy = RenewalPolicy(

@@ -11,10 +11,10 @@ from typing import Any
 
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
+from functions import admin
+
 
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
-    from functions import admin
-
     http = event["requestContext"]["http"]
     headers = event.get("headers") or {}
     raw = event.get("body") or ""

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain.card import Card
 from domain.card_plates import Direction
@@ -27,38 +25,12 @@ from handlers.card_changes import (
     resume_card,
 )
 from handlers.my_cards import card_view
+from infra.lazy import lazy_module
 
-PlateText = Field(min_length=1, max_length=32)
-
-
-class ApplicationBody(BaseModel):
-    plates: list[str] = Field(min_length=1, max_length=5)
-    package_id: str = Field(min_length=1, max_length=64)
-    note: str = Field(default="", max_length=200)
-
-
-class PauseBody(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-    starts: date = Field(alias="from")
-    until: date | None = None
-
-
-class PlateBody(BaseModel):
-    plate: str = PlateText
-
-
-class PlateChangeBody(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-    old: str = Field(alias="from", min_length=1, max_length=32)
-    new: str = Field(alias="to", min_length=1, max_length=32)
-
-
-class PassageBody(BaseModel):
-    plate: str = PlateText
-    direction: Literal["in", "out"]
-    at: AwareDatetime
+if TYPE_CHECKING:
+    from functions import bodies
+else:
+    bodies = lazy_module("functions.bodies")
 
 
 def card_blueprint(s: Services) -> Blueprint:
@@ -70,7 +42,7 @@ def card_blueprint(s: Services) -> Blueprint:
     @bp.post("/lots/<lot_id>/applications")
     def apply(lot_id: str) -> tuple[dict[str, Any], int]:
         owner_id = current_owner_id(s.tokens)
-        body = parse_body(ApplicationBody)
+        body = parse_body(bodies.ApplicationBody)
         application = apply_for_card(
             owner_id,
             lot_id,
@@ -98,7 +70,7 @@ def card_blueprint(s: Services) -> Blueprint:
     @bp.post("/cards/<card_id>/pause")
     def pause(card_id: str) -> dict[str, Any]:
         owner_id = current_owner_id(s.tokens)
-        body = parse_body(PauseBody)
+        body = parse_body(bodies.PauseBody)
         card = pause_card(owner_id, card_id, body.starts, body.until, s.cards, s.lots, s.card_changes, s.ids, s.clock)
         return shown(card)
 
@@ -110,7 +82,7 @@ def card_blueprint(s: Services) -> Blueprint:
     @bp.post("/cards/<card_id>/plates")
     def add_plate(card_id: str) -> dict[str, Any]:
         owner_id = current_owner_id(s.tokens)
-        plate = parse_body(PlateBody).plate
+        plate = parse_body(bodies.PlateBody).plate
         return shown(add_card_plate(owner_id, card_id, plate, s.cards, s.lots, s.card_changes, s.clock))
 
     @bp.delete("/cards/<card_id>/plates/<plate>")
@@ -121,13 +93,13 @@ def card_blueprint(s: Services) -> Blueprint:
     @bp.post("/cards/<card_id>/plate-changes")
     def swap_plate(card_id: str) -> dict[str, Any]:
         owner_id = current_owner_id(s.tokens)
-        body = parse_body(PlateChangeBody)
+        body = parse_body(bodies.PlateChangeBody)
         return shown(change_plate(owner_id, card_id, body.old, body.new, s.cards, s.lots, s.card_changes, s.clock))
 
     @bp.post("/gates/passages")
     def passage() -> dict[str, Any]:
         gate = signed_gate(s)
-        body = parse_body(PassageBody)
+        body = parse_body(bodies.PassageBody)
         card = record_passage(
             gate.id,
             gate.lot_id,

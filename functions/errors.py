@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify
-from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from domain.errors import (
@@ -50,12 +49,6 @@ def install_error_handlers(app: Flask) -> None:
         if isinstance(e, RateLimited):
             response.headers["Retry-After"] = str(e.retry_after_s)
         return response, status
-
-    @app.errorhandler(ValidationError)
-    def invalid_body(e: ValidationError) -> tuple[Response, int]:
-        # Pydantic's own text can echo the input back; name only the field and the rule.
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in e.errors())
-        return error_response(400, "invalid_request", problems)
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException) -> tuple[Response, int]:

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from flask import request
-from pydantic import BaseModel
 
 from domain.errors import InvalidInput
 
-M = TypeVar("M", bound=BaseModel)
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+M = TypeVar("M", bound="BaseModel")
 
 
 class InvalidJson(InvalidInput):
     code = "invalid_json"
+
+
+class InvalidBody(InvalidInput):
+    code = "invalid_request"
 
 
 MAX_DEPTH = 8
@@ -29,7 +35,15 @@ def parse_body(model: type[M]) -> M:
         raise InvalidJson("the body must be a JSON object (Content-Type: application/json)")
     if _depth(data) > MAX_DEPTH:
         raise InvalidJson(f"the body nests deeper than {MAX_DEPTH} levels")
-    return model.model_validate(data)
+    from pydantic import ValidationError  # loaded already: `model` is a pydantic model
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        # Pydantic's own text can echo the input back; name only the field and the rule.
+        raise InvalidBody(
+            "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in e.errors())
+        ) from None
 
 
 def _depth(value: object, level: int = 1) -> int:

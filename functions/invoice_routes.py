@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, request
-from pydantic import BaseModel, Field
 
 from domain.errors import InvalidInput
 from domain.invoice import Invoice, InvoiceState, InvoiceType
@@ -15,16 +14,14 @@ from functions.bootstrap import Services
 from functions.http import parse_body
 from handlers.invoices import invoice_pdf, my_invoice, request_invoice
 from handlers.receipts import my_receipt, verify_receipt
+from infra.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from functions import bodies
+else:
+    bodies = lazy_module("functions.bodies")
 
 MAX_PAYLOAD = 4096
-
-
-class InvoiceBody(BaseModel):
-    type: Literal["personal", "company"]
-    title: str = Field(min_length=1, max_length=100)
-    tax_id: str | None = Field(default=None, max_length=32)
-    email: str = Field(min_length=3, max_length=254)
-    phone: str | None = Field(default=None, max_length=24)
 
 
 def invoice_blueprint(s: Services) -> Blueprint:
@@ -33,7 +30,7 @@ def invoice_blueprint(s: Services) -> Blueprint:
     @bp.post("/orders/<order_id>/invoice")
     def ask(order_id: str) -> tuple[dict[str, Any], int]:
         owner_id = current_owner_id(s.tokens)
-        b = parse_body(InvoiceBody)
+        b = parse_body(bodies.InvoiceBody)
         invoice = request_invoice(
             owner_id, order_id, InvoiceType(b.type), b.title, b.email, b.tax_id, b.phone, s.orders, s.lots,
             s.invoicing, s.clock,

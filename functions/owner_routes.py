@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, request
-from pydantic import BaseModel, Field
 
 from domain.errors import TokenInvalid
 from domain.owner import Owner
@@ -18,25 +17,15 @@ from handlers.log_in_owner import log_in_owner, refresh_session
 from handlers.my_cards import get_my_card, list_my_cards
 from handlers.rate_limit import limit
 from handlers.vehicles import add_vehicle, list_vehicles, remove_vehicle
+from infra.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from functions import bodies
+else:
+    bodies = lazy_module("functions.bodies")
 
 LOGINS_PER_MINUTE = 30
 """Per caller address: a mini-program user logs in a few times a day; more is someone trying codes."""
-
-
-class LoginBody(BaseModel):
-    code: str = Field(min_length=1, max_length=128)
-
-
-class RefreshBody(BaseModel):
-    refresh_token: str = Field(min_length=1, max_length=512)
-
-
-class PhoneBody(BaseModel):
-    code: str = Field(min_length=1, max_length=128)
-
-
-class VehicleBody(BaseModel):
-    plate: str = Field(min_length=1, max_length=32)
 
 
 def owner_blueprint(s: Services) -> Blueprint:
@@ -51,12 +40,12 @@ def owner_blueprint(s: Services) -> Blueprint:
     @bp.post("/auth/login")
     def login() -> dict[str, Any]:
         limit(s.rates, "login", request.remote_addr or "?", LOGINS_PER_MINUTE, s.clock.now())
-        result = log_in_owner(parse_body(LoginBody).code, s.wechat, s.owners, s.tokens, s.ids)
+        result = log_in_owner(parse_body(bodies.LoginBody).code, s.wechat, s.owners, s.tokens, s.ids)
         return {**tokens_json(result.tokens), "owner": owner_json(result.owner)}
 
     @bp.post("/auth/refresh")
     def refresh() -> dict[str, Any]:
-        return tokens_json(refresh_session(parse_body(RefreshBody).refresh_token, s.owners, s.tokens))
+        return tokens_json(refresh_session(parse_body(bodies.RefreshBody).refresh_token, s.owners, s.tokens))
 
     @bp.get("/me")
     def profile() -> dict[str, Any]:
@@ -65,7 +54,7 @@ def owner_blueprint(s: Services) -> Blueprint:
     @bp.post("/me/phone")
     def phone() -> dict[str, Any]:
         owner_id = current_owner_id(s.tokens)
-        return {"phone": bind_phone(owner_id, parse_body(PhoneBody).code, s.wechat, s.owners)}
+        return {"phone": bind_phone(owner_id, parse_body(bodies.PhoneBody).code, s.wechat, s.owners)}
 
     @bp.get("/me/vehicles")
     def vehicles() -> dict[str, Any]:
@@ -74,7 +63,7 @@ def owner_blueprint(s: Services) -> Blueprint:
     @bp.post("/me/vehicles")
     def new_vehicle() -> tuple[dict[str, Any], int]:
         owner_id = current_owner_id(s.tokens)
-        return {"plate": add_vehicle(owner_id, parse_body(VehicleBody).plate, s.owners)}, 201
+        return {"plate": add_vehicle(owner_id, parse_body(bodies.VehicleBody).plate, s.owners)}, 201
 
     @bp.delete("/me/vehicles/<plate>")
     def drop_vehicle(plate: str) -> tuple[str, int]:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, request
-from pydantic import BaseModel, Field
 
 from domain.errors import PaymentRejected, PaymentUnavailable
 from domain.order import Channel
@@ -17,14 +16,14 @@ from functions.views import offer_json, order_json
 from handlers.fulfil_payment import fulfil_payment
 from handlers.rate_limit import limit
 from handlers.renewals import my_order, offers_for_card, order_renewal
+from infra.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from functions import bodies
+else:
+    bodies = lazy_module("functions.bodies")
 
 security = logging.getLogger("parkpass.security")
-
-
-class RenewalBody(BaseModel):
-    package_id: str = Field(min_length=1, max_length=64)
-    channel: Literal["wechat", "alipay"]
-    idempotency_key: str = Field(min_length=8, max_length=64)
 
 
 NOTIFICATIONS_PER_MINUTE = 600
@@ -44,7 +43,7 @@ def payment_blueprint(s: Services) -> Blueprint:
     @bp.post("/cards/<card_id>/renewals")
     def renew(card_id: str) -> tuple[dict[str, Any], int]:
         owner_id = current_owner_id(s.tokens)
-        body = parse_body(RenewalBody)
+        body = parse_body(bodies.RenewalBody)
         channel = Channel(body.channel)
         made = order_renewal(
             owner_id,

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint
-from pydantic import BaseModel, Field
 
 from domain.reminder import ReminderChannel, ReminderPrefs
 from functions.auth import current_owner_id
 from functions.bootstrap import Services
 from functions.http import parse_body
 from handlers.reminders import get_reminders, set_reminders
+from infra.lazy import lazy_module
 
-
-class RemindersBody(BaseModel):
-    enabled: bool
-    channel: Literal["subscribe", "official_account"] = "subscribe"
-
-
-class ConsentBody(BaseModel):
-    template_id: str = Field(min_length=1, max_length=64)
-    accepted: bool
+if TYPE_CHECKING:
+    from functions import bodies
+else:
+    bodies = lazy_module("functions.bodies")
 
 
 def _json(prefs: ReminderPrefs) -> dict[str, Any]:
@@ -38,7 +33,7 @@ def reminder_blueprint(s: Services) -> Blueprint:
     @bp.put("/cards/<card_id>/reminders")
     def write(card_id: str) -> dict[str, Any]:
         owner_id = current_owner_id(s.tokens)
-        body = parse_body(RemindersBody)
+        body = parse_body(bodies.RemindersBody)
         chosen = set_reminders(
             owner_id,
             card_id,
@@ -54,7 +49,7 @@ def reminder_blueprint(s: Services) -> Blueprint:
     @bp.post("/me/subscriptions")
     def consent() -> tuple[str, int]:
         owner_id = current_owner_id(s.tokens)
-        body = parse_body(ConsentBody)
+        body = parse_body(bodies.ConsentBody)
         if body.accepted:  # a refusal is simply not a consent
             s.consents.record(owner_id, body.template_id)
         return "", 204

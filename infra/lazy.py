@@ -7,6 +7,7 @@ there, and its cold start does not pay for it.
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -26,3 +27,9 @@ class Lazy:
                 if made is None:
                     made = self.__dict__["_made"] = self.__dict__["_build"]()
         return getattr(made, name)
+
+
+def lazy_module(name: str) -> Any:
+    """The module `name`, imported on its first attribute access (import_module is thread-safe; LazyLoader
+    in 3.11 is not)."""
+    return Lazy(lambda: importlib.import_module(name))

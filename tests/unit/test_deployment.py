@@ -7,41 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from cfnlint.api import ManualArgs, lint
 from pynamodb.attributes import TTLAttribute
 
 from infra.dynamodb.tables import TABLES
+from tests.serverless_yml import serverless_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation short tags (!GetAtt, !Join, ...) into their long form."""
-
-
-def _tag(loader: yaml.Loader, suffix: str, node: yaml.Node) -> Any:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _tag)
-
-
-def _serverless() -> dict[str, Any]:
-    return yaml.load((ROOT / "serverless.yml").read_text(), Loader=_CfnLoader)  # type: ignore[no-any-return]
-
-
 def _declared_tables() -> dict[str, dict[str, Any]]:
-    resources = _serverless()["resources"]["Resources"]
+    resources = serverless_config()["resources"]["Resources"]
     return {
         r["Properties"]["TableName"].rsplit("-", 1)[1]: r["Properties"]
         for r in resources.values()
@@ -86,13 +62,13 @@ def test_serverless_yml_declares_no_table_the_code_does_not_use() -> None:
 
 
 def test_wsgi_entry_names_the_flask_app() -> None:
-    config = _serverless()
+    config = serverless_config()
     assert config["custom"]["wsgi"]["app"] == "functions/api.app"
     assert config["functions"]["api"]["handler"] == "wsgi_handler.handler"
 
 
 def test_resources_pass_cfn_lint() -> None:
-    template = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": _serverless()["resources"]["Resources"]}
+    template = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": serverless_config()["resources"]["Resources"]}
     matches = lint(json.dumps(template), config=ManualArgs(regions=["cn-north-1", "cn-northwest-1"]))
     assert [str(m) for m in matches] == []
 
@@ -100,7 +76,7 @@ def test_resources_pass_cfn_lint() -> None:
 def test_every_function_handler_in_serverless_yml_can_be_imported() -> None:
     import importlib
 
-    for name, function in _serverless()["functions"].items():
+    for name, function in serverless_config()["functions"].items():
         module, attr = function["handler"].rsplit(".", 1)
         if module == "wsgi_handler":  # serverless-wsgi's own, bundled at deploy time
             continue
@@ -133,3 +109,14 @@ def test_a_gate_may_subscribe_to_its_own_lots_topic_only() -> None:
     assert policy.count("parkpass/lots/${!iot:Connection.Thing.Attributes[lot_id]}/entitlements") == 2
     assert "client/gate-${!iot:Connection.Thing.ThingName}" in policy
     assert "parkpass/lots/*" not in policy and "topic/parkpass/#" not in policy
+
+
+def test_the_package_keeps_compiled_bytecode() -> None:
+    # Lambda cannot write __pycache__: bytecode left out of the package is compiled again at every cold start.
+    config = serverless_config()
+    slim = config["custom"]["pythonRequirements"]
+    assert slim["slimPatternsAppendDefaults"] is False  # the defaults delete **/*.py[c|o] and **/__pycache__*
+    for pattern in slim["slimPatterns"] + config["package"]["patterns"]:
+        assert "pyc" not in pattern and "__pycache__" not in pattern, pattern
+    makefile = (ROOT / "Makefile").read_text()
+    assert "compileall -q --invalidation-mode checked-hash domain handlers infra functions" in makefile

@@ -1,0 +1,85 @@
+"""What the office's admin page may send: the admin function's request bodies, checked by pydantic.
+
+Loaded with the first request that carries a body, like functions/bodies.py.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class LoginBody(BaseModel):
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class PolicyBody(BaseModel):
+    name: str | None = Field(default=None, max_length=100)
+    timezone: str | None = Field(default=None, max_length=64)
+    quota: int | None = Field(default=None, ge=0)
+    mode: Literal["continuous", "calendar_month"] | None = None
+    max_until: date | None = None
+    max_months_ahead: int | None = Field(default=None, ge=1, le=120)
+    online_renewal: bool | None = None
+    approval: Literal["auto", "manual"] | None = None
+    pay_within_days: int | None = Field(default=None, ge=1, le=90)
+    pause_allowed: bool | None = None
+    pause_min_days: int | None = Field(default=None, ge=1, le=366)
+    pause_max_days: int | None = Field(default=None, ge=1, le=366)
+    pauses_per_year: int | None = Field(default=None, ge=0, le=12)
+    pause_needs_approval: bool | None = None
+    max_plates: int | None = Field(default=None, ge=1, le=5)
+    plate_changes_per_month: int | None = Field(default=None, ge=0, le=10)
+    grace_days: int | None = Field(default=None, ge=0, le=31)
+    reminder_offsets: list[int] | None = Field(default=None, max_length=5)
+    reminder_hour: int | None = Field(default=None, ge=0, le=23)
+    invoice_provider: Literal["simulator", "manual"] | None = None
+    clear_max_until: bool = False
+    clear_max_months_ahead: bool = False
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class NewLotBody(PolicyBody):
+    id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=100)  # type: ignore[assignment]
+
+
+class PackageBody(BaseModel):
+    id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=50)
+    unit: Literal["months", "days"] = "months"
+    count: int = Field(default=1, ge=1, le=3660)
+    price_fen: int = Field(gt=0, le=100_000_000)
+    enabled: bool = True
+    position: int = Field(default=0, ge=0, le=1000)
+
+
+class ReasonBody(BaseModel):
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class FixBody(BaseModel):
+    valid_until: date | None = None
+    state: Literal["active", "expired", "cancelled"] | None = None
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class PaymentBody(BaseModel):
+    package_id: str = Field(min_length=1, max_length=64)
+    channel: Literal["cash", "pos", "transfer"]
+    idempotency_key: str = Field(min_length=8, max_length=64)
+
+
+class StaffBody(BaseModel):
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=10, max_length=256)
+    role: Literal["tenant_admin", "lot_manager", "cashier"]
+    lots: list[str] = Field(default_factory=list, max_length=100)
+
+
+class ImportBody(BaseModel):
+    first_row: int = Field(ge=1)
+    rows: list[dict[str, str]] = Field(max_length=1000)

@@ -1,0 +1,87 @@
+"""What the mini-program, the gates and the providers may send: the request bodies, checked by pydantic.
+
+The route modules reach these through `lazy_module`, so pydantic (about a
+quarter of the API's import time) loads with the first request that carries a
+body, not at every cold start: a gate's sync or an owner's card list never
+pays for it. openapi.yaml describes the same shapes for the client.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class LoginBody(BaseModel):
+    code: str = Field(min_length=1, max_length=128)
+
+
+class RefreshBody(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=512)
+
+
+class PhoneBody(BaseModel):
+    code: str = Field(min_length=1, max_length=128)
+
+
+class VehicleBody(BaseModel):
+    plate: str = Field(min_length=1, max_length=32)
+
+
+class RenewalBody(BaseModel):
+    package_id: str = Field(min_length=1, max_length=64)
+    channel: Literal["wechat", "alipay"]
+    idempotency_key: str = Field(min_length=8, max_length=64)
+
+
+class RemindersBody(BaseModel):
+    enabled: bool
+    channel: Literal["subscribe", "official_account"] = "subscribe"
+
+
+class ConsentBody(BaseModel):
+    template_id: str = Field(min_length=1, max_length=64)
+    accepted: bool
+
+
+class InvoiceBody(BaseModel):
+    type: Literal["personal", "company"]
+    title: str = Field(min_length=1, max_length=100)
+    tax_id: str | None = Field(default=None, max_length=32)
+    email: str = Field(min_length=3, max_length=254)
+    phone: str | None = Field(default=None, max_length=24)
+
+
+PlateText = Field(min_length=1, max_length=32)
+
+
+class ApplicationBody(BaseModel):
+    plates: list[str] = Field(min_length=1, max_length=5)
+    package_id: str = Field(min_length=1, max_length=64)
+    note: str = Field(default="", max_length=200)
+
+
+class PauseBody(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    starts: date = Field(alias="from")
+    until: date | None = None
+
+
+class PlateBody(BaseModel):
+    plate: str = PlateText
+
+
+class PlateChangeBody(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    old: str = Field(alias="from", min_length=1, max_length=32)
+    new: str = Field(alias="to", min_length=1, max_length=32)
+
+
+class PassageBody(BaseModel):
+    plate: str = PlateText
+    direction: Literal["in", "out"]
+    at: AwareDatetime
