@@ -1,4 +1,5 @@
-"""Cost per operation: DynamoDB requests of each hot operation on the local stack, against bench/budgets.json."""
+"""Cost per operation: DynamoDB requests and items read and written by each hot operation on the local stack,
+against bench/budgets.json."""
 
 from __future__ import annotations
 
@@ -20,33 +21,34 @@ from tests.e2e.api_client import ApiClient
 BUDGETS = json.loads((Path(__file__).resolve().parents[2] / "bench" / "budgets.json").read_text())
 
 
-def requests_of(action: Callable[[], Any]) -> int:
+MEASURES = ("requests", "items_read", "items_written")
+
+
+def cost_of(action: Callable[[], Any]) -> dict[str, int]:
     with DynamoRequestCounter(BACKGROUND_THREADS) as counter:
         action()
-    return counter.total
+    return {"requests": counter.total, "items_read": counter.items_read, "items_written": counter.items_written}
 
 
-def test_each_hot_operation_stays_within_its_request_budget(stack: DevStack) -> None:
+def test_each_hot_operation_stays_within_its_cost_budget(stack: DevStack) -> None:
     api = ApiClient(stack.api_url)
     api.post("/api/v1/auth/login", json={"code": "sim:demo-owner:first"})  # the owner exists now
-    measured: dict[str, int] = {}
+    measured: dict[str, dict[str, int]] = {}
     tokens: dict[str, Any] = {}
 
     def login() -> None:
         tokens.update(api.post("/api/v1/auth/login", json={"code": "sim:demo-owner:again"}).json())
 
-    measured["login_returning_owner"] = requests_of(login)
+    measured["login_returning_owner"] = cost_of(login)
     owner = {"Authorization": f"Bearer {tokens['token']}"}
-    measured["quote_offers_for_a_card"] = requests_of(
-        lambda: api.get("/api/v1/cards/card-demo/packages", headers=owner)
-    )
+    measured["quote_offers_for_a_card"] = cost_of(lambda: api.get("/api/v1/cards/card-demo/packages", headers=owner))
     made: dict[str, Any] = {}
 
     def order() -> None:
         body = {"package_id": "demo-1m", "channel": "wechat", "idempotency_key": "budget-0001"}
         made.update(api.post("/api/v1/cards/card-demo/renewals", json=body, headers=owner).json())
 
-    measured["renewal_order"] = requests_of(order)
+    measured["renewal_order"] = cost_of(order)
     stack.wechatpay.deliver = False
     stack.wechatpay.pay(made["order_id"])
     head, body = stack.wechatpay.notification(made["order_id"])
@@ -55,8 +57,8 @@ def test_each_hot_operation_stays_within_its_request_budget(stack: DevStack) -> 
     def notify() -> None:
         assert requests.post(url, data=body.encode(), headers=head, timeout=10).status_code == 204
 
-    measured["payment_notification_fulfilled"] = requests_of(notify)
-    measured["payment_notification_duplicate"] = requests_of(notify)
+    measured["payment_notification_fulfilled"] = cost_of(notify)
+    measured["payment_notification_duplicate"] = cost_of(notify)
 
     # The reminder tick: once with nothing due, once with 10 due, the difference per item.
     s = stack.services
@@ -73,12 +75,12 @@ def test_each_hot_operation_stays_within_its_request_budget(stack: DevStack) -> 
         s.cards.add(card)
         api.put(f"/api/v1/cards/{card.id}/reminders", json={"enabled": True}, headers=owner)
     stack.clock.set(datetime.fromisoformat("2026-11-23T09:00:00+08:00"))  # before 10:00: nothing due yet
-    nothing = requests_of(stack.remind)
+    nothing = cost_of(stack.remind)
     stack.clock.set(datetime.fromisoformat("2026-11-23T10:30:00+08:00"))  # the 5-days-before ones of Nov 28
-    ten = requests_of(stack.remind)
-    assert ten > nothing, "the ten reminders did not fall due"
+    ten = cost_of(stack.remind)
+    assert ten["requests"] > nothing["requests"], "the ten reminders did not fall due"
     measured["reminder_tick_fixed"] = nothing
-    measured["reminder_tick_per_due_item"] = (ten - nothing) // 10
+    measured["reminder_tick_per_due_item"] = {m: (ten[m] - nothing[m]) // 10 for m in MEASURES}
 
     gate = stack.demo_gate
     assert gate is not None
@@ -94,8 +96,13 @@ def test_each_hot_operation_stays_within_its_request_budget(stack: DevStack) -> 
         assert requests.get(stack.api_url + path, headers=signed, timeout=10).status_code == 200
 
     time.sleep(0.2)
-    measured["gate_sync_page"] = requests_of(sync)
-    print("requests per operation:", json.dumps(measured))
-    over = {k: (v, BUDGETS[k]) for k, v in measured.items() if v > BUDGETS[k]}
-    assert not over, f"over budget (measured, budget): {over}"
+    measured["gate_sync_page"] = cost_of(sync)
+    print("cost per operation:", json.dumps(measured))
     assert set(measured) == {k for k in BUDGETS if not k.startswith("_")}
+    over = {
+        f"{op} {m}": (cost[m], BUDGETS[op][m])
+        for op, cost in measured.items()
+        for m in MEASURES
+        if cost[m] > BUDGETS[op][m]
+    }
+    assert not over, f"over budget (measured, budget): {over}"

@@ -122,6 +122,7 @@ def test_price_list_costs_two_requests(dynamo_services: Services) -> None:
         price_list = list_lot_packages("lot-1", s.lots, s.packages)
     assert len(price_list.packages) == 3
     assert dict(counter.by_operation) == {"GetItem": 1, "Query": 1}
+    assert (counter.items_read, counter.items_written) == (1 + 3, 0)  # the lot, its three packages
 
 
 def test_owner_cards_cost_one_query(dynamo_services: Services) -> None:
@@ -130,6 +131,20 @@ def test_owner_cards_cost_one_query(dynamo_services: Services) -> None:
     with DynamoRequestCounter() as counter:
         assert len(dynamo_services.cards.list_for_owner("owner-1")) == 3
     assert counter.total == 1
+    assert counter.items_read == 3
+
+
+def test_the_counter_counts_items_written_by_puts_and_transactions(dynamo_services: Services) -> None:
+    s = dynamo_services
+    s.lots.add(Lot(id="lot-1", name="A"))
+    with DynamoRequestCounter() as counter:
+        s.cards.add(a_card(date(2026, 12, 3)))
+        s.packages.add(months(1))
+    # The card and its plate's claim in one transaction, then the package.
+    assert (counter.total, counter.items_read, counter.items_written) == (2, 0, 3)
+    with DynamoRequestCounter() as missing:
+        assert s.cards.get("no-such-card") is None
+    assert (missing.total, missing.items_read) == (1, 0)
 
 
 def test_table_creation_is_idempotent_and_declares_the_indexes(dynamodb: str) -> None:
