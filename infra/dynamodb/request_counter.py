@@ -1,4 +1,5 @@
-"""Counts DynamoDB requests made through pynamodb, and the items they read and write, for cost budgets."""
+"""Counts DynamoDB requests made through pynamodb, and the items they read and write, for cost budgets; and
+notes which IAM action each needed on which table or index, for the least-privilege check of each function."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ _WRITES = {"PutItem", "UpdateItem", "DeleteItem"}
 
 class DynamoRequestCounter:
     """Inside `with DynamoRequestCounter() as c:`, c.total and c.by_operation count requests, and
-    c.items_read and c.items_written the items they touched.
+    c.items_read and c.items_written the items they touched, and c.accesses the (IAM action, table,
+    index or "") each request needed.
 
     Items read are the items DynamoDB looked at: a GetItem's item if found, a
     query's scanned items (before any filter, as billed), each item of a batch
@@ -34,6 +36,7 @@ class DynamoRequestCounter:
         self.by_operation: Counter[str] = Counter()
         self.items_read = 0
         self.items_written = 0
+        self.accesses: set[tuple[str, str, str]] = set()
         self._events: Any = None
 
     @property
@@ -48,8 +51,11 @@ class DynamoRequestCounter:
             with self._lock:
                 self.by_operation[operation_name] += 1
 
-    def _on_params(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    def _on_params(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         context["parkpass_params"] = params  # the same call's after-call sees the request too
+        if self._counted():
+            with self._lock:
+                self.accesses.update(_accesses(model.name, params))
 
     def _on_answer(self, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         if not self._counted():
@@ -93,3 +99,26 @@ def _items(operation: str, request: dict[str, Any], answer: dict[str, Any]) -> t
     if operation == "BatchWriteItem":
         return 0, sum(len(items) for items in request.get("RequestItems", {}).values())
     return 0, 0
+
+
+_TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+
+
+def _accesses(operation: str, request: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """What IAM must allow for one call: a transaction needs each item's own action, a batch its batch action."""
+    if operation == "TransactWriteItems":
+        return [
+            (f"dynamodb:{_TRANSACT_ACTIONS[kind]}", detail["TableName"], "")
+            for action in request.get("TransactItems", [])
+            for kind, detail in action.items()
+        ]
+    if operation == "TransactGetItems":
+        return [("dynamodb:GetItem", a["Get"]["TableName"], "") for a in request.get("TransactItems", [])]
+    if operation in ("BatchGetItem", "BatchWriteItem"):
+        return [(f"dynamodb:{operation}", table, "") for table in request.get("RequestItems", {})]
+    return [(f"dynamodb:{operation}", request.get("TableName", ""), request.get("IndexName", ""))]

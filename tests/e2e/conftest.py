@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -16,7 +17,9 @@ DEMO_DAY = datetime.fromisoformat("2026-11-23T10:00:00+08:00")
 _stacks = itertools.count()
 
 
-def start_stack(moto_server: str, *, clock: datetime | None = None, mqtt_url: str | None = None) -> DevStack:
+def start_stack(
+    moto_server: str, *, clock: datetime | None = None, mqtt_url: str | None = None, fanout_every_s: float | None = None
+) -> DevStack:
     """The whole local stack in this process, on a free port, with demo data, on tables of its own.
 
     moto keeps one in-memory store per process, so each stack gets its own table
@@ -33,6 +36,8 @@ def start_stack(moto_server: str, *, clock: datetime | None = None, mqtt_url: st
         sweep_every_s=None,
         mqtt_url=mqtt_url,
     )
+    if fanout_every_s is not None:
+        options = replace(options, fanout_every_s=fanout_every_s)
     return DevStack(options).start()
 
 

@@ -103,8 +103,7 @@ def test_zappa_settings_name_importable_apps_and_handlers() -> None:
 
 
 def test_a_gate_may_subscribe_to_its_own_lots_topic_only() -> None:
-    text = (ROOT / "serverless.yml").read_text()
-    policy = text[text.index("    GatePolicy:") :]
+    policy = json.dumps(serverless_config()["resources"]["Resources"]["GatePolicy"])
     assert "iot:Publish" not in policy  # gates only listen; the fan-out publishes
     assert policy.count("parkpass/lots/${!iot:Connection.Thing.Attributes[lot_id]}/entitlements") == 2
     assert "client/gate-${!iot:Connection.Thing.ThingName}" in policy

@@ -1,0 +1,260 @@
+"""Each function's IAM role in serverless.yml allows what the function does on DynamoDB, and the scheduled
+functions' roles name no table they do not use.
+
+Each function's work runs on the local stack under a recorder of the IAM
+action every DynamoDB request needs (a transaction needs each item's own
+action) and the table or index it needs it on.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import pytest
+import requests
+
+from functions import card_jobs
+from functions.dev_stack import BACKGROUND_THREADS, DevStack
+from handlers.applications import APPLICATION_TEMPLATE
+from handlers.card_jobs import JobReport
+from handlers.gate_sync import gate_signature
+from handlers.reminders import TickReport
+from handlers.seed_demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
+from handlers.sweep_orders import SweepReport
+from infra.dynamodb.request_counter import DynamoRequestCounter
+from tests.e2e.api_client import ApiClient
+from tests.e2e.conftest import DEMO_DAY, start_stack
+from tests.serverless_yml import serverless_config
+
+Access = tuple[str, str, str]
+
+
+def accesses_of(action: Callable[[], Any]) -> set[Access]:
+    with DynamoRequestCounter(BACKGROUND_THREADS) as counter:
+        action()
+    return counter.accesses
+
+
+@pytest.fixture
+def quiet_stack(moto_server: str) -> Iterator[DevStack]:
+    """The demo stack with its fan-out left to the test: each function's work is done by the test only."""
+    stack = start_stack(moto_server, clock=DEMO_DAY, fanout_every_s=3600)
+    yield stack
+    stack.stop()
+
+
+def signed_in(api: ApiClient, code: str) -> dict[str, str]:
+    r = api.post("/api/v1/auth/login", json={"code": code})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def run_every_function(stack: DevStack) -> dict[str, set[Access]]:
+    api = ApiClient(stack.api_url)
+    done: dict[str, set[Access]] = {}
+    made: dict[str, Any] = {}
+
+    def owner_journey() -> None:
+        owner = signed_in(api, "sim:demo-owner:lp1")
+        assert api.post("/api/v1/me/phone", json={"code": "sim-phone:13800001234"}, headers=owner).status_code == 200
+        assert api.post("/api/v1/me/vehicles", json={"plate": "粤B99999"}, headers=owner).status_code == 201
+        assert api.get("/api/v1/me/cards", headers=owner).status_code == 200
+        assert api.get("/api/v1/cards/card-demo/packages", headers=owner).status_code == 200
+        body = {"package_id": "demo-1m", "channel": "wechat", "idempotency_key": "least-privilege-1"}
+        r = api.post("/api/v1/cards/card-demo/renewals", json=body, headers=owner)
+        assert r.status_code == 201, r.text
+        made.update(r.json())
+        stack.wechatpay.deliver = False
+        stack.wechatpay.pay(made["order_id"])
+        head, note = stack.wechatpay.notification(made["order_id"])
+        url = f"{stack.api_url}/api/v1/payments/wechat/notify"
+        assert requests.post(url, data=note.encode(), headers=head, timeout=10).status_code == 204
+        order = made["order_id"]
+        assert api.get(f"/api/v1/orders/{order}", headers=owner).json()["state"] == "paid"
+        receipt = api.get(f"/api/v1/orders/{order}/receipt", headers=owner).json()
+        verified = api.get(
+            f"/api/v1/receipts/{receipt['receipt_id']}/verify", params={"payload": receipt["qr_payload"]}
+        )
+        assert verified.json()["valid"] is True
+        invoice = {"type": "personal", "title": "张三", "email": "a@example.com"}
+        stack.invoice_sim.lose_next_answers(1)  # the invoice stays `issuing`: the sweep asks again
+        assert api.post(f"/api/v1/orders/{order}/invoice", json=invoice, headers=owner).status_code in (201, 202)
+        assert api.put("/api/v1/cards/card-demo/reminders", json={"enabled": True}, headers=owner).status_code == 200
+        consent = {"template_id": "expiry-reminder", "accepted": True}
+        assert api.post("/api/v1/me/subscriptions", json=consent, headers=owner).status_code == 204
+        assert api.post("/api/v1/cards/card-demo/pause", json={"from": "2026-12-20"}, headers=owner).status_code == 200
+        assert api.post("/api/v1/cards/card-demo/resume", headers=owner).status_code == 200
+        applicant = signed_in(api, "sim:applicant:lp")
+        application = {"plates": ["粤B12121"], "package_id": "demo-1m"}
+        assert api.post("/api/v1/lots/demo-lot/applications", json=application, headers=applicant).status_code == 201
+        gate = stack.demo_gate
+        assert gate is not None
+        path = "/api/v1/gates/entitlements?since=0&limit=100"
+        stamp = str(int(stack.clock.now().timestamp()))
+        signed = {
+            "X-Gate-Id": gate.id,
+            "X-Gate-Timestamp": stamp,
+            "X-Gate-Signature": gate_signature(gate.secret, "GET", path, stamp),
+        }
+        assert requests.get(stack.api_url + path, headers=signed, timeout=10).status_code == 200
+
+    done["api"] = accesses_of(owner_journey)
+    lot = stack.services.lots.get("demo-lot")
+    assert lot is not None
+    stack.services.lots.save_settings(replace(lot, quota=lot.held))  # full: the next applicant waits in line
+    waiting = {"plates": ["粤B34343"], "package_id": "demo-1m"}
+    waiter = signed_in(api, "sim:waiting:lp")
+    told = {"template_id": APPLICATION_TEMPLATE, "accepted": True}  # so the offer is a message, as for most
+    r = api.post("/api/v1/lots/demo-lot/applications", json=waiting, headers=waiter)
+    assert api.post("/api/v1/me/subscriptions", json=told, headers=waiter).status_code == 204
+    assert r.json()["state"] == "waitlisted", r.text
+
+    def fan_out() -> None:
+        deadline = time.monotonic() + 10
+        while stack.fan_out() == 0:  # the broker connection may still be coming up: the Lambda retries too
+            assert time.monotonic() < deadline, "nothing was published"
+            time.sleep(0.2)
+
+    done["fanout"] = accesses_of(fan_out)
+
+    def office_journey() -> None:
+        login = {"email": DEMO_ADMIN_EMAIL, "password": DEMO_ADMIN_PASSWORD}
+        staff = {"Authorization": f"Bearer {api.post('/admin/api/v1/auth/login', json=login).json()['token']}"}
+        assert api.get("/admin/api/v1/lots", headers=staff).status_code == 200
+        assert (
+            api.put(
+                "/admin/api/v1/lots/demo-lot", json={"grace_days": 3, "reason": "winter"}, headers=staff
+            ).status_code
+            == 200
+        )
+        package = {"id": "demo-6m", "name": "半年", "count": 6, "price_fen": 170000}
+        assert api.post("/admin/api/v1/lots/demo-lot/packages", json=package, headers=staff).status_code in (200, 201)
+        queue = api.get("/admin/api/v1/lots/demo-lot/applications", headers=staff).json()["applications"]
+        for application in queue:
+            api.post(f"/admin/api/v1/applications/{application['id']}/approve", headers=staff)
+        assert api.get("/admin/api/v1/lots/demo-lot/cards", headers=staff).status_code == 200
+        assert api.get("/admin/api/v1/cards/card-demo", headers=staff).status_code == 200
+        cash = {"package_id": "demo-1m", "channel": "cash", "idempotency_key": "least-privilege-cash"}
+        paid = api.post("/admin/api/v1/cards/card-demo/payments", json=cash, headers=staff)
+        assert paid.status_code == 201, paid.text
+        refund = api.post(
+            f"/admin/api/v1/orders/{paid.json()['order_id']}/refund", json={"reason": "changed mind"}, headers=staff
+        )
+        assert refund.status_code == 200, refund.text
+        assert api.get("/admin/api/v1/lots/demo-lot/invoices", headers=staff).status_code == 200
+        assert api.get("/admin/api/v1/lots/demo-lot/reports/2026-11", headers=staff).status_code == 200
+
+    done["admin"] = accesses_of(office_journey)
+
+    owner = signed_in(api, "sim:demo-owner:lp2")
+    body = {"package_id": "demo-1m", "channel": "wechat", "idempotency_key": "least-privilege-2"}
+    unpaid = api.post("/api/v1/cards/card-demo/renewals", json=body, headers=owner).json()
+    stack.wechatpay.deliver = False
+    stack.wechatpay.pay(unpaid["order_id"])  # paid, its notification lost: the sweep finds it
+    stack.clock.set(datetime.fromisoformat("2026-11-23T11:00:00+08:00"))
+    swept: list[SweepReport] = []
+    done["sweep"] = accesses_of(lambda: swept.append(stack.sweep()))
+    assert swept[0].fulfilled == [unpaid["order_id"]] and swept[0].invoices == [made["order_id"]]
+
+    stack.clock.set(datetime.fromisoformat("2027-01-29T10:30:00+08:00"))  # 5 days before the card's new end
+    ticked: list[TickReport] = []
+    done["reminders"] = accesses_of(lambda: ticked.append(stack.remind()))
+    assert ticked[0].sent
+
+    stack.clock.set(datetime.fromisoformat("2027-06-01T10:00:00+08:00"))  # the card has ended, the approval lapsed
+    jobs: list[JobReport] = []
+    done["cardjobs"] = accesses_of(lambda: jobs.append(card_jobs.run(stack.services)))
+    assert "card-demo" in jobs[0].expired and jobs[0].lapsed and jobs[0].offered == [r.json()["id"]]
+    return done
+
+
+SCHEDULED = ("fanout", "reminders", "cardjobs", "sweep")
+READS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:Query"}
+
+
+def _resolve(value: Any, tables: dict[str, str]) -> str:
+    """A resource of serverless.yml as a pattern over "table/<name>[/index/<index>]" (the account and region
+    left out: the stack has one of each)."""
+    if isinstance(value, str):
+        return value
+    if "Fn::GetAtt" in value:
+        logical, attribute = value["Fn::GetAtt"]
+        return f"table/{tables[logical]}" + ("/stream/*" if attribute == "StreamArn" else "")
+    if "Fn::Sub" in value:
+        return re.sub(r"\$\{(\w+)\.Arn\}", lambda m: f"table/{tables.get(m.group(1), m.group(1))}", value["Fn::Sub"])
+    raise AssertionError(f"a resource this test cannot read: {value}")
+
+
+def granted(function: str) -> list[tuple[set[str], list[str]]]:
+    """(actions, resource patterns) of each statement of the function's role."""
+    config = serverless_config()
+    resources = config["resources"]["Resources"]
+    tables = {
+        logical: r["Properties"]["TableName"].rsplit("}-", 1)[1]
+        for logical, r in resources.items()
+        if r["Type"] == "AWS::DynamoDB::Table"
+    }
+    role = resources[config["functions"][function]["role"]]
+    statements = []
+    for policy in role["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            assert statement["Effect"] == "Allow"
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            listed = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            statements.append((set(actions), [_resolve(r, tables) for r in listed]))
+    return statements
+
+
+def allowed(statements: list[tuple[set[str], list[str]]], action: str, resource: str) -> bool:
+    return any(
+        action in actions and any(fnmatch.fnmatchcase(resource, pattern) for pattern in patterns)
+        for actions, patterns in statements
+    )
+
+
+WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+
+
+def _resource(table: str, index: str) -> str:
+    return f"table/{table.split('-', 1)[1]}" + (f"/index/{index}" if index else "")  # the stack's prefix dropped
+
+
+def _split(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
+    """Tables read, tables written, indexes queried."""
+    return {
+        "read": {r for a, r in pairs if a in READS and "/index/" not in r},
+        "written": {r for a, r in pairs if a in WRITES},
+        "queried": {r for a, r in pairs if "/index/" in r},
+    }
+
+
+def test_each_function_role_allows_what_the_function_does_and_no_more(quiet_stack: DevStack) -> None:
+    done = run_every_function(quiet_stack)
+    for function, accesses in done.items():
+        statements = granted(function)
+        used = {(action, _resource(table, index)) for action, table, index in accesses}
+        refused = sorted(u for u in used if not allowed(statements, *u))
+        assert not refused, f"{function}'s role does not allow {refused}"
+        if function in SCHEDULED:
+            # The scheduled functions' roles name exactly the tables they read and write, nothing more.
+            grants = {
+                (a, r) for actions, patterns in statements for a in actions for r in patterns if r.startswith("table/")
+            }
+            assert _split(grants) == _split(used), function
+
+
+def test_only_the_fan_out_publishes_to_gates_or_reads_the_stream_and_only_the_office_reaches_staff() -> None:
+    for function in ("api", "admin", *SCHEDULED):
+        statements = granted(function)
+        everything = {a for actions, _ in statements for a in actions}
+        assert not any(a.endswith((":*", ":Scan")) or a == "*" for a in everything), function
+        assert ("iot:Publish" in everything) == (function == "fanout")
+        assert ("dynamodb:GetRecords" in everything) == (function == "fanout")
+        reaches_staff = any(p == "table/staff" for _, ps in statements for p in ps)
+        assert reaches_staff == (function == "admin")
