@@ -16,7 +16,7 @@ from handlers.bind_phone import PhoneNumbers
 from handlers.card_changes import CardChangeStore
 from handlers.fan_out import EntitlementFeed, Signer
 from handlers.fulfil_payment import FulfilmentStore, PaymentNotice
-from handlers.gate_sync import GateRepository
+from handlers.gate_status import AppliedVersions
 from handlers.invoices import INVOICE_TEMPLATE, Documents, InvoiceIssuer, InvoiceStore, Invoicing
 from handlers.log_in_owner import WechatLogin
 from handlers.notify import Notices
@@ -56,7 +56,7 @@ class WechatPort(WechatLogin, PhoneNumbers, Messenger, Protocol):
     """Everything the API asks of WeChat."""
 
 
-class GatePort(GateRepository, GateStates, Protocol):
+class GatePort(AppliedVersions, GateStates, Protocol):
     def record_sync(self, gate_id: str, version: int, at: str) -> None: ...
 
 

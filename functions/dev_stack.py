@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from domain.admin import Role
-from functions import card_jobs, reminders, sweep
+from functions import card_jobs, gate_status, reminders, sweep
 from functions.admin import create_admin_app, with_admin
 from functions.api import create_app
 from functions.bootstrap import Services, bind_dynamodb, dynamodb_services
 from functions.sim_routes import LocalInfo, LocalMounts
 from handlers.fan_out import publish_pending
+from handlers.gate_status import APPLIED_TOPICS, FROM_TOPIC
 from handlers.gate_sync import Gate
 from handlers.reminders import TickReport
 from handlers.seed_demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_TENANT, SeedResult, seed_demo
@@ -31,6 +32,7 @@ from infra.dynamodb.embedded import EmbeddedDynamoDB
 from infra.local_secrets import SIM_ALIPAY_APPID, SIM_ALIPAY_SELLER_ID, SIM_PUBLIC_KEY_ID, local_secrets
 from infra.mqtt.broker import EmbeddedBroker
 from infra.mqtt.publisher import MqttPublisher
+from infra.mqtt.topic_rule import TOPIC_RULE_CLIENT, LocalTopicRule
 from infra.settings import DEFAULT_REGION, Settings
 from infra.simulators.alipay import AlipaySimulator
 from infra.simulators.invoices import InvoiceSimulator
@@ -47,7 +49,7 @@ SWEEP_EVERY_S = 20.0
 FANOUT_EVERY_S = 0.1
 """On AWS the table's stream wakes fan-out at once; locally a short poll of the unpublished index does."""
 DEMO_GATE_ID = "demo-gate"
-BACKGROUND_THREADS = frozenset({"fanout", "scheduler"})
+BACKGROUND_THREADS = frozenset({"fanout", "scheduler", f"paho-mqtt-client-{TOPIC_RULE_CLIENT}"})
 """The local stack's own workers: request counts of an API call leave them out."""
 
 
@@ -111,6 +113,7 @@ class DevStack:
     _ticker: threading.Thread | None = None
     _fanout: threading.Thread | None = None
     _broker: EmbeddedBroker | None = None
+    _gate_reports: LocalTopicRule | None = None
     _publisher: MqttPublisher | None = None
     mqtt_url: str = ""
     demo_gate: Gate | None = None
@@ -181,6 +184,10 @@ class DevStack:
         else:
             self.mqtt_url = opts.mqtt_url
         self._publisher = MqttPublisher(self.mqtt_url)
+        # IoT Core's topic rule for gates' applied-version reports, with the Lambda's own code as its action.
+        self._gate_reports = LocalTopicRule(
+            self.mqtt_url, APPLIED_TOPICS, FROM_TOPIC, lambda event: gate_status.run(s, event)
+        ).start()
         local_info = LocalInfo(self.mqtt_url, self.demo_gate.id, self.demo_gate.secret, self.demo_gate.lot_id)
         api = create_app(
             self.services,
@@ -241,6 +248,9 @@ class DevStack:
             self._fanout.join(5)
         if self._publisher is not None:
             self._publisher.close()
+        if self._gate_reports is not None:
+            self._gate_reports.stop()
+            self._gate_reports = None
         if self._broker is not None:
             self._broker.stop()
             self._broker = None

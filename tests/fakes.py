@@ -546,6 +546,12 @@ class FakeGates:
     def record_sync(self, gate_id: str, version: int, at: str) -> None:
         self.synced[gate_id] = (version, at)
 
+    def record_applied(self, gate_id: str, version: int, at: str) -> bool:
+        if gate_id not in self.items or self.synced.get(gate_id, (-1, ""))[0] >= version:
+            return False
+        self.synced[gate_id] = (version, at)
+        return True
+
     def sync_states(self, lot_id: str) -> list[tuple[str, int | None, str | None]]:
         gates = sorted(g.id for g in self.items.values() if g.lot_id == lot_id)
         return [(g, *self.synced.get(g, (None, None))) for g in gates]

@@ -459,6 +459,20 @@ class DynamoGateRepository:
             condition=GateItem.gate_id.exists(),
         )
 
+    def record_applied(self, gate_id: str, version: int, at: str) -> bool:
+        """The gate reported `version` applied; reports can come late, so the recorded version only rises."""
+        try:
+            GateItem(gate_id=gate_id).update(
+                actions=[GateItem.synced_version.set(version), GateItem.synced_at.set(at)],
+                condition=GateItem.gate_id.exists()
+                & (GateItem.synced_version.does_not_exist() | (GateItem.synced_version < version)),
+            )
+        except UpdateError as e:
+            if e.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def sync_states(self, lot_id: str) -> list[tuple[str, int | None, str | None]]:
         """Each gate of the lot: its id, the version it last had, when it said so."""
         return [

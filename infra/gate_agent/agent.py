@@ -1,7 +1,8 @@
 """A gate agent: listens to its lot's feed over MQTT, verifies, applies by version, fills gaps by delta sync.
 
 It decides allow/deny from its own whitelist (`check`), so it keeps working with
-no network; when it comes back it catches up from the version it has.
+no network; when it comes back it catches up from the version it has. Now and
+then it reports the version it has applied, so the office sees which gates lag.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import requests
 from paho.mqtt.enums import CallbackAPIVersion
 
 from domain.gate import Applied, Decision, Grant
+from handlers.gate_status import applied_topic, report_signature
 from handlers.gate_sync import gate_signature
 from infra.gate_agent.store import WhitelistStore
 from infra.gate_messages import BadMessage, verified_grant
@@ -40,10 +42,18 @@ class GateConfig:
     db_path: Path
 
 
+REPORT_EVERY_S = 30.0
+"""At most one applied-version report per this many seconds: a burst of renewals is one report, not hundreds."""
+
+
 class GateAgent:
-    def __init__(self, config: GateConfig, now: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, config: GateConfig, now: Callable[[], float] = time.time, report_every_s: float = REPORT_EVERY_S
+    ) -> None:
         self.config = config
         self._now = now
+        self._report_every_s = report_every_s
+        self._reported = -1
         self._store = WhitelistStore(config.db_path, config.lot_id)
         self._whitelist = self._store.load()
         self._lock = threading.RLock()
@@ -72,6 +82,7 @@ class GateAgent:
         self.sync()
         self._mqtt.connect_async(*self._broker, keepalive=30)
         self._mqtt.loop_start()
+        threading.Thread(target=self._report_now_and_then, name="gate-report", daemon=True).start()
 
     def stop(self) -> None:
         self._stopped.set()
@@ -182,6 +193,24 @@ class GateAgent:
 
     def _fetch(self, since: int) -> dict[str, Any]:
         return self._signed("GET", f"/api/v1/gates/entitlements?since={since}&limit=200")
+
+    def report_applied(self) -> bool:
+        """Publish the version applied here if it moved since the last report; False when there was none to send."""
+        with self._lock:
+            version = self._whitelist.version
+        if version <= self._reported or not self._mqtt.is_connected():
+            return False
+        stamp = str(int(self._now()))
+        lot, gate = self.config.lot_id, self.config.gate_id
+        signed = report_signature(self.config.secret, lot, gate, version, stamp)
+        report = {"version": version, "timestamp": stamp, "signature": signed}
+        self._mqtt.publish(applied_topic(lot, gate), json.dumps(report), qos=1)
+        self._reported = version
+        return True
+
+    def _report_now_and_then(self) -> None:
+        while not self._stopped.wait(self._report_every_s):
+            self.report_applied()
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
         client.subscribe(f"parkpass/lots/{self.config.lot_id}/entitlements", qos=1)

@@ -8,15 +8,21 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from unittest.mock import ANY
+from urllib.parse import urlsplit
 
+import paho.mqtt.client as mqtt
 import pytest
 import requests
+from paho.mqtt.enums import CallbackAPIVersion
 from werkzeug.test import Client
 
 from domain.card import Card, CardState
 from domain.gate import Applied, Reason
 from domain.package import Duration, DurationUnit, Package
 from functions.dev_stack import DevStack
+from handlers.gate_status import applied_topic, report_signature
+from handlers.seed_demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
 from infra.gate_agent.agent import GateAgent, GateConfig
 from infra.gate_agent.http import check_app
 from tests.e2e.api_client import ApiClient
@@ -211,3 +217,55 @@ def test_parkpass_gate_joins_the_local_stack_by_itself_and_answers_checks(stack:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_an_online_gate_reports_what_it_applied_so_the_office_sees_it_current(stack: DevStack, tmp_path: Path) -> None:
+    api = ApiClient(stack.api_url)
+    assert stack.demo_gate is not None and stack.services.signer is not None
+    config = GateConfig(
+        "demo-lot", stack.demo_gate.id, stack.demo_gate.secret, stack.api_url, stack.mqtt_url,
+        stack.services.signer.public_key(), tmp_path / "gate.sqlite",
+    )  # fmt: skip
+    agent = GateAgent(config, now=lambda: stack.clock.now().timestamp(), report_every_s=0.2)
+    owner = owner_headers(api, "sim:demo-owner")
+    agent.start()
+    try:
+        renew(api, stack, owner, "card-demo", "report-0001")
+        lot = lambda: stack.services.lots.get("demo-lot")  # noqa: E731
+        wait_for(lambda: agent.version == lot().entitlement_version)  # type: ignore[union-attr]
+        # Applied over MQTT, no delta sync since: the gate's own report is what tells the office.
+        wait_for(lambda: stack.services.gates.sync_states("demo-lot") == [(config.gate_id, agent.version, ANY)])
+        login = {"email": DEMO_ADMIN_EMAIL, "password": DEMO_ADMIN_PASSWORD}
+        staff = {"Authorization": f"Bearer {api.post('/admin/api/v1/auth/login', json=login).json()['token']}"}
+        report = api.get("/admin/api/v1/lots/demo-lot/reports/2026-11", headers=staff).json()
+        assert report["lagging_gates"] == []
+    finally:
+        agent.stop()
+
+    # Reports over any broker are checked: a forged one (the gate's topic, not its secret) is dropped, and the
+    # genuine one sent after it on the same connection is recorded.
+    renew(api, stack, owner, "card-demo", "report-0002")
+    newer = stack.services.lots.get("demo-lot").entitlement_version  # type: ignore[union-attr]
+    stamp = str(int(stack.clock.now().timestamp()))
+    gate = config.gate_id
+    forged = {
+        "version": 10_000,
+        "timestamp": stamp,
+        "signature": report_signature("guess", "demo-lot", gate, 10_000, stamp),
+    }
+    genuine = {
+        "version": newer,
+        "timestamp": stamp,
+        "signature": report_signature(config.secret, "demo-lot", gate, newer, stamp),
+    }
+    broker = urlsplit(stack.mqtt_url)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="a-test-publisher", protocol=mqtt.MQTTv311)
+    client.connect(broker.hostname or "127.0.0.1", broker.port or 1883)
+    client.loop_start()
+    try:
+        for message in (forged, genuine):
+            client.publish(applied_topic("demo-lot", gate), json.dumps(message), qos=1).wait_for_publish(5)
+        wait_for(lambda: stack.services.gates.sync_states("demo-lot")[0][1] == newer)  # never 10,000 first
+    finally:
+        client.loop_stop()
+        client.disconnect()

@@ -1,4 +1,4 @@
-"""Each function's IAM role in serverless.yml allows what the function does on DynamoDB, and the scheduled
+"""Each function's IAM role in serverless.yml allows what the function does on DynamoDB, and the event-driven
 functions' roles name no table they do not use.
 
 Each function's work runs on the local stack under a recorder of the IAM
@@ -19,10 +19,11 @@ from typing import Any
 import pytest
 import requests
 
-from functions import card_jobs
+from functions import card_jobs, gate_status
 from functions.dev_stack import BACKGROUND_THREADS, DevStack
 from handlers.applications import APPLICATION_TEMPLATE
 from handlers.card_jobs import JobReport
+from handlers.gate_status import report_signature
 from handlers.gate_sync import gate_signature
 from handlers.reminders import TickReport
 from handlers.seed_demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
@@ -171,10 +172,20 @@ def run_every_function(stack: DevStack) -> dict[str, set[Access]]:
     jobs: list[JobReport] = []
     done["cardjobs"] = accesses_of(lambda: jobs.append(card_jobs.run(stack.services)))
     assert "card-demo" in jobs[0].expired and jobs[0].lapsed and jobs[0].offered == [r.json()["id"]]
+    gate = stack.demo_gate
+    assert gate is not None
+    version = stack.services.lots.get("demo-lot").entitlement_version  # type: ignore[union-attr]
+    stamp = str(int(stack.clock.now().timestamp()))
+    signature = report_signature(gate.secret, "demo-lot", gate.id, version, stamp)
+    event = {"version": version, "timestamp": stamp, "signature": signature, "lot_id": "demo-lot", "gate_id": gate.id}
+    recorded: list[bool] = []
+    done["gatestatus"] = accesses_of(lambda: recorded.append(gate_status.run(stack.services, event)))
+    assert recorded == [True]
     return done
 
 
-SCHEDULED = ("fanout", "reminders", "cardjobs", "sweep")
+EVENT_DRIVEN = ("fanout", "reminders", "cardjobs", "sweep", "gatestatus")
+"""The functions that are not the two HTTP apps: woken by a schedule, the stream or the topic rule."""
 READS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:Query"}
 
 
@@ -241,8 +252,8 @@ def test_each_function_role_allows_what_the_function_does_and_no_more(quiet_stac
         used = {(action, _resource(table, index)) for action, table, index in accesses}
         refused = sorted(u for u in used if not allowed(statements, *u))
         assert not refused, f"{function}'s role does not allow {refused}"
-        if function in SCHEDULED:
-            # The scheduled functions' roles name exactly the tables they read and write, nothing more.
+        if function in EVENT_DRIVEN:
+            # Their roles name exactly the tables they read and write, nothing more.
             grants = {
                 (a, r) for actions, patterns in statements for a in actions for r in patterns if r.startswith("table/")
             }
@@ -250,7 +261,7 @@ def test_each_function_role_allows_what_the_function_does_and_no_more(quiet_stac
 
 
 def test_only_the_fan_out_publishes_to_gates_or_reads_the_stream_and_only_the_office_reaches_staff() -> None:
-    for function in ("api", "admin", *SCHEDULED):
+    for function in ("api", "admin", *EVENT_DRIVEN):
         statements = granted(function)
         everything = {a for actions, _ in statements for a in actions}
         assert not any(a.endswith((":*", ":Scan")) or a == "*" for a in everything), function

@@ -31,17 +31,19 @@ print(json.dumps({{"before": loaded, "after": [m for m in {heavy!r} if m in sys.
 """
 
 
-@pytest.mark.parametrize(
-    "module",
-    [
-        "functions.api",
-        "functions.admin",
-        "functions.fanout",
-        "functions.reminders",
-        "functions.sweep",
-        "functions.card_jobs",
-    ],
-)
+def _function_modules() -> dict[str, str]:
+    """Each function in serverless.yml and the module its Lambda imports before it can answer."""
+    config = serverless_config()
+    modules = {}
+    for name, function in config["functions"].items():
+        module = function["handler"].rsplit(".", 1)[0]
+        if module == "wsgi_handler":  # serverless-wsgi's handler imports the app named in custom.wsgi
+            module = config["custom"]["wsgi"]["app"].rsplit(".", 1)[0]
+        modules[name] = module.replace("/", ".")
+    return modules
+
+
+@pytest.mark.parametrize("module", sorted(set(_function_modules().values())))
 def test_wiring_a_function_loads_no_sdk_until_it_is_used(module: str) -> None:
     run = subprocess.run(
         [sys.executable, "-c", PROBE.format(module=module, heavy=HEAVY)],
@@ -59,18 +61,6 @@ def test_wiring_a_function_loads_no_sdk_until_it_is_used(module: str) -> None:
 BUDGET = 1.5
 """A function may take at most this many times as long to import as `import boto3, flask` (issue #10)."""
 ROUNDS = 5
-
-
-def _function_modules() -> dict[str, str]:
-    """Each function in serverless.yml and the module its Lambda imports before it can answer."""
-    config = serverless_config()
-    modules = {}
-    for name, function in config["functions"].items():
-        module = function["handler"].rsplit(".", 1)[0]
-        if module == "wsgi_handler":  # serverless-wsgi's handler imports the app named in custom.wsgi
-            module = config["custom"]["wsgi"]["app"].rsplit(".", 1)[0]
-        modules[name] = module.replace("/", ".")
-    return modules
 
 
 def _import_seconds(statement: str, env: dict[str, str]) -> float:

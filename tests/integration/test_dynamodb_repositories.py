@@ -13,6 +13,7 @@ from domain.errors import StaleCard
 from domain.lot import Lot, RenewalMode, RenewalPolicy
 from domain.owner import Owner
 from functions.bootstrap import Services
+from handlers.gate_sync import Gate
 from handlers.list_lot_packages import list_lot_packages
 from infra.dynamodb.emulator import local_client
 from infra.dynamodb.request_counter import DynamoRequestCounter
@@ -170,3 +171,24 @@ def test_saving_a_card_writes_its_period_and_state_but_never_its_plates(dynamo_s
     assert stored.state is CardState.EXPIRED  # type: ignore[union-attr]
     with pytest.raises(StaleCard):
         cards.save(replace(a_card(date(2026, 12, 3), card_id="card-missing"), version=1))
+
+
+def test_a_gates_reported_version_only_rises_whatever_order_reports_arrive_in(dynamo_services: Services) -> None:
+    gates = dynamo_services.gates
+    gates.add(Gate("gate-1", "lot-1", "s3cret"))
+    start = threading.Barrier(8)
+
+    def report(version: int) -> None:
+        start.wait()
+        gates.record_applied("gate-1", version, f"2026-11-23T10:00:0{version}+08:00")
+
+    threads = [threading.Thread(target=report, args=(v,)) for v in range(1, 9)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [version for _, version, _ in gates.sync_states("lot-1")] == [8]
+    assert gates.record_applied("gate-1", 3, "late") is False
+    assert gates.record_applied("gate-unknown", 9, "x") is False  # only gates that exist
+    gates.record_sync("gate-1", 2, "2026-11-23T11:00:00+08:00")  # a delta sync says what it has, even if less
+    assert [version for _, version, _ in gates.sync_states("lot-1")] == [2]

@@ -10,6 +10,7 @@ import pytest
 from cfnlint.api import ManualArgs, lint
 from pynamodb.attributes import TTLAttribute
 
+from handlers.gate_status import APPLIED_TOPICS, FROM_TOPIC, applied_topic
 from infra.dynamodb.tables import TABLES
 from tests.serverless_yml import serverless_config
 
@@ -102,9 +103,16 @@ def test_zappa_settings_name_importable_apps_and_handlers() -> None:
     }
 
 
-def test_a_gate_may_subscribe_to_its_own_lots_topic_only() -> None:
-    policy = json.dumps(serverless_config()["resources"]["Resources"]["GatePolicy"])
-    assert "iot:Publish" not in policy  # gates only listen; the fan-out publishes
+def test_a_gate_may_subscribe_to_its_own_lots_topic_and_publish_only_its_own_reports() -> None:
+    statements = serverless_config()["resources"]["Resources"]["GatePolicy"]["Properties"]["PolicyDocument"][
+        "Statement"
+    ]
+    policy = json.dumps(statements)
+    published = [s["Resource"]["Fn::Sub"] for s in statements if s["Action"] == "iot:Publish"]
+    # A gate publishes only its own applied-version reports: its lot and its name are in the topic.
+    assert [p.rsplit(":topic/", 1)[1] for p in published] == [
+        "parkpass/lots/${!iot:Connection.Thing.Attributes[lot_id]}/gates/${!iot:Connection.Thing.ThingName}/applied"
+    ]
     assert policy.count("parkpass/lots/${!iot:Connection.Thing.Attributes[lot_id]}/entitlements") == 2
     assert "client/gate-${!iot:Connection.Thing.ThingName}" in policy
     assert "parkpass/lots/*" not in policy and "topic/parkpass/#" not in policy
@@ -119,3 +127,14 @@ def test_the_package_keeps_compiled_bytecode() -> None:
         assert "pyc" not in pattern and "__pycache__" not in pattern, pattern
     makefile = (ROOT / "Makefile").read_text()
     assert "compileall -q --invalidation-mode checked-hash domain handlers infra functions" in makefile
+
+
+def test_the_topic_rule_hands_the_gate_status_function_what_the_local_stand_in_does() -> None:
+    rule = serverless_config()["functions"]["gatestatus"]["events"][0]["iot"]
+    assert f"FROM '{APPLIED_TOPICS}'" in rule["sql"]
+    for name, level in FROM_TOPIC.items():
+        assert f"topic({level}) AS {name}" in rule["sql"]
+    assert applied_topic("lot-a", "gate-1").split("/")[FROM_TOPIC["gate_id"] - 1] == "gate-1"
+    assert applied_topic("lot-a", "gate-1").split("/")[FROM_TOPIC["lot_id"] - 1] == "lot-a"
+    for field in ("version", "timestamp", "signature"):  # what report_from_rule reads
+        assert field in rule["sql"].split("FROM")[0]
