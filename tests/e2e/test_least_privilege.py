@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -61,22 +61,33 @@ def run_every_function(stack: DevStack) -> dict[str, set[Access]]:
     done: dict[str, set[Access]] = {}
     made: dict[str, Any] = {}
 
+    owner: dict[str, str] = {}
+
+    def order(channel: str) -> None:
+        body = {"package_id": "demo-1m", "channel": channel, "idempotency_key": f"least-privilege-{channel}"}
+        r = api.post("/api/v1/cards/card-demo/renewals", json=body, headers=owner)
+        assert r.status_code == 201, r.text
+        made[channel] = r.json()["order_id"]
+        stack.wechatpay.deliver = stack.alipay.deliver = False
+        (stack.wechatpay if channel == "wechat" else stack.alipay).pay(made[channel])
+
+    def wechat_notifications() -> None:
+        head, note = stack.wechatpay.notification(made["wechat"])
+        url = f"{stack.api_url}/api/v1/payments/wechat/notify"
+        for _ in range(2):  # the second is a duplicate
+            assert requests.post(url, data=note.encode(), headers=head, timeout=10).status_code == 204
+
+    def alipay_notification() -> None:
+        form = stack.alipay.notification(made["alipay"])
+        answer = requests.post(f"{stack.api_url}/api/v1/payments/alipay/notify", data=form, timeout=10)
+        assert answer.text == "success"
+
     def owner_journey() -> None:
-        owner = signed_in(api, "sim:demo-owner:lp1")
         assert api.post("/api/v1/me/phone", json={"code": "sim-phone:13800001234"}, headers=owner).status_code == 200
         assert api.post("/api/v1/me/vehicles", json={"plate": "粤B99999"}, headers=owner).status_code == 201
         assert api.get("/api/v1/me/cards", headers=owner).status_code == 200
         assert api.get("/api/v1/cards/card-demo/packages", headers=owner).status_code == 200
-        body = {"package_id": "demo-1m", "channel": "wechat", "idempotency_key": "least-privilege-1"}
-        r = api.post("/api/v1/cards/card-demo/renewals", json=body, headers=owner)
-        assert r.status_code == 201, r.text
-        made.update(r.json())
-        stack.wechatpay.deliver = False
-        stack.wechatpay.pay(made["order_id"])
-        head, note = stack.wechatpay.notification(made["order_id"])
-        url = f"{stack.api_url}/api/v1/payments/wechat/notify"
-        assert requests.post(url, data=note.encode(), headers=head, timeout=10).status_code == 204
-        order = made["order_id"]
+        order = made["wechat"]
         assert api.get(f"/api/v1/orders/{order}", headers=owner).json()["state"] == "paid"
         receipt = api.get(f"/api/v1/orders/{order}/receipt", headers=owner).json()
         verified = api.get(
@@ -105,7 +116,11 @@ def run_every_function(stack: DevStack) -> dict[str, set[Access]]:
         }
         assert requests.get(stack.api_url + path, headers=signed, timeout=10).status_code == 200
 
-    done["api"] = accesses_of(owner_journey)
+    done["api"] = accesses_of(lambda: (owner.update(signed_in(api, "sim:demo-owner:lp1")), order("wechat")))
+    done["notify"] = accesses_of(wechat_notifications)
+    done["api"] |= accesses_of(lambda: order("alipay"))
+    done["notify"] |= accesses_of(alipay_notification)
+    done["api"] |= accesses_of(owner_journey)
     lot = stack.services.lots.get("demo-lot")
     assert lot is not None
     stack.services.lots.save_settings(replace(lot, quota=lot.held))  # full: the next applicant waits in line
@@ -161,9 +176,12 @@ def run_every_function(stack: DevStack) -> dict[str, set[Access]]:
     stack.clock.set(datetime.fromisoformat("2026-11-23T11:00:00+08:00"))
     swept: list[SweepReport] = []
     done["sweep"] = accesses_of(lambda: swept.append(stack.sweep()))
-    assert swept[0].fulfilled == [unpaid["order_id"]] and swept[0].invoices == [made["order_id"]]
+    assert swept[0].fulfilled == [unpaid["order_id"]] and swept[0].invoices == [made["wechat"]]
 
-    stack.clock.set(datetime.fromisoformat("2027-01-29T10:30:00+08:00"))  # 5 days before the card's new end
+    card = stack.services.cards.get("card-demo")
+    assert card is not None
+    due = card.valid_until - timedelta(days=5)
+    stack.clock.set(datetime.fromisoformat(f"{due.isoformat()}T10:30:00+08:00"))  # its 5-days-before reminder
     ticked: list[TickReport] = []
     done["reminders"] = accesses_of(lambda: ticked.append(stack.remind()))
     assert ticked[0].sent
@@ -184,8 +202,8 @@ def run_every_function(stack: DevStack) -> dict[str, set[Access]]:
     return done
 
 
-EVENT_DRIVEN = ("fanout", "reminders", "cardjobs", "sweep", "gatestatus")
-"""The functions that are not the two HTTP apps: woken by a schedule, the stream or the topic rule."""
+EVENT_DRIVEN = ("notify", "fanout", "reminders", "cardjobs", "sweep", "gatestatus")
+"""The functions that are not the two HTTP apps: woken by a provider, a schedule, the stream or the topic rule."""
 READS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:Query"}
 
 
