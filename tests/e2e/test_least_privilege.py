@@ -205,6 +205,7 @@ def run_every_function(stack: DevStack) -> dict[str, set[Access]]:
 EVENT_DRIVEN = ("notify", "fanout", "reminders", "cardjobs", "sweep", "gatestatus")
 """The functions that are not the two HTTP apps: woken by a provider, a schedule, the stream or the topic rule."""
 READS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:Query"}
+WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 
 
 def _resolve(value: Any, tables: dict[str, str]) -> str:
@@ -245,9 +246,6 @@ def allowed(statements: list[tuple[set[str], list[str]]], action: str, resource:
         action in actions and any(fnmatch.fnmatchcase(resource, pattern) for pattern in patterns)
         for actions, patterns in statements
     )
-
-
-WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 
 
 def _resource(table: str, index: str) -> str:
