@@ -32,7 +32,7 @@ from domain.errors import (
 from domain.lot import Approval, CardPolicy, InvoiceProvider, Lot, RenewalMode, RenewalPolicy
 from domain.order import Channel, Order
 from domain.package import Duration, DurationUnit, Package
-from functions.bootstrap import Services, services_from_env
+from functions.bootstrap import Services, app_on_first_use, services_from_env
 from functions.errors import json_app
 from functions.http import parse_body
 from functions.views import pause_json
@@ -602,13 +602,4 @@ def create_admin_app(services: Services) -> Flask:
     return app
 
 
-_app: Flask | None = None
-
-
-def __getattr__(name: str) -> Any:
-    global _app
-    if name == "app":
-        if _app is None:
-            _app = create_admin_app(services_from_env())
-        return _app
-    raise AttributeError(name)
+__getattr__ = app_on_first_use(lambda: create_admin_app(services_from_env()))

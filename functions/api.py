@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
-from functions.bootstrap import Services, services_from_env
+from functions.bootstrap import Services, app_on_first_use, services_from_env
 from functions.card_routes import card_blueprint
 from functions.errors import json_app
 from functions.gate_routes import gate_blueprint
@@ -59,15 +59,4 @@ def create_app(services: Services, local: LocalMounts | None = None) -> Flask:
     return app
 
 
-_app: Flask | None = None
-
-
-def __getattr__(name: str) -> Any:
-    # Built on first use, not at import: the local stack and the tests import
-    # this module with their own wiring, and Lambda pays the start-up once.
-    global _app
-    if name == "app":
-        if _app is None:
-            _app = create_app(services_from_env())
-        return _app
-    raise AttributeError(name)
+__getattr__ = app_on_first_use(lambda: create_app(services_from_env()))

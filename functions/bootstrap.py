@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import functools
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, cast
+from typing import Protocol, TypeVar, cast
 
 from domain.errors import PaymentUnavailable
 from domain.order import Channel
@@ -254,3 +256,26 @@ def services_from_env() -> Services:
     settings = Settings.from_env()
     bind_dynamodb(settings)
     return dynamodb_services(settings, secrets_from_env(), SystemClock())
+
+
+T = TypeVar("T")
+
+
+def app_on_first_use(build: Callable[[], T]) -> Callable[[str], T]:
+    """A module `__getattr__` that answers `app` built by `build()` on first use, once per container.
+
+    Not at import: the local stack and the tests import the app's module with
+    wiring of their own, and Lambda pays the start-up once, when it first asks.
+    """
+    made: list[T] = []
+    lock = threading.Lock()
+
+    def module_getattr(name: str) -> T:
+        if name != "app":
+            raise AttributeError(name)
+        with lock:
+            if not made:
+                made.append(build())
+        return made[0]
+
+    return module_getattr

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import zlib
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from domain.card import Card, CardState, Pause, PauseState
 from domain.lot import Lot, RenewalMode, RenewalPolicy
+from domain.order import Channel, Order, OrderState
 from domain.package import Duration, DurationUnit, Package
 
 
@@ -57,3 +58,23 @@ def months(count: int, price_fen: int = 300_00, *, enabled: bool = True, lot_id:
 
 def days(count: int, price_fen: int = 100_00, *, lot_id: str = "lot-1") -> Package:
     return Package(f"d{count}", lot_id, f"{count} days", Duration(DurationUnit.DAYS, count), price_fen)
+
+
+def a_pending_order(
+    order_id: str,
+    quoted_from: date,
+    quoted_until: date,
+    created_at: datetime,
+    *,
+    owner_id: str = "owner-1",
+    card_id: str = "card-1",
+    lot_id: str = "lot-1",
+    package: Package | None = None,
+    owner_label: str = "微信用户",
+) -> Order:
+    """A WeChat Pay order waiting for payment, open for 15 minutes; its package one month at the lot."""
+    package = package or months(1, lot_id=lot_id)
+    return Order(
+        order_id, owner_id, card_id, lot_id, package, package.price_fen, Channel.WECHAT, quoted_from, quoted_until,
+        OrderState.PENDING, created_at, created_at + timedelta(minutes=15), owner_label=owner_label,
+    )  # fmt: skip

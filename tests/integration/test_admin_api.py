@@ -18,7 +18,6 @@ from domain.application import ApplicationState
 from domain.card import Card, CardState
 from domain.invoice import InvoiceType
 from domain.lot import CardPolicy, InvoiceProvider, Lot
-from domain.order import Channel, Order, OrderState
 from domain.owner import Owner
 from functions.admin import create_admin_app
 from functions.bootstrap import Services
@@ -28,7 +27,7 @@ from handlers.fulfil_payment import Outcome, PaymentNotice, fulfil_payment
 from handlers.invoices import request_invoice
 from handlers.staff import create_staff
 from infra.dynamodb.tables import CardItem, LedgerItem
-from tests.builders import months
+from tests.builders import a_pending_order, months
 from tests.fakes import FixedClock
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -75,19 +74,8 @@ def lot_b_things(s: Services) -> dict[str, str]:
     paused = pause_card(
         "owner-b", "card-b", date(2026, 12, 1), date(2026, 12, 5), s.cards, s.lots, s.card_changes, s.ids, s.clock
     )
-    order = Order(
-        "order-b",
-        "owner-b",
-        "card-b",
-        "lot-b",
-        replace(months(1), lot_id="lot-b"),
-        300_00,
-        Channel.WECHAT,
-        date(2027, 1, 6),
-        date(2027, 2, 5),
-        OrderState.PENDING,
-        NOW,
-        NOW + timedelta(minutes=15),
+    order = a_pending_order(
+        "order-b", date(2027, 1, 6), date(2027, 2, 5), NOW, owner_id="owner-b", card_id="card-b", lot_id="lot-b"
     )
     s.orders.create(order, "key-order-b")
     assert (
@@ -244,19 +232,8 @@ def test_cash_and_an_online_payment_in_the_same_minute_both_count_once(office: S
     s.cards.add(
         Card("card-a", "lot-a", "owner-a", ("粤A00001",), date(2026, 11, 1), date(2026, 11, 30), CardState.ACTIVE)
     )
-    online = Order(
-        "order-online",
-        "owner-a",
-        "card-a",
-        "lot-a",
-        replace(months(1), lot_id="lot-a"),
-        300_00,
-        Channel.WECHAT,
-        date(2026, 12, 1),
-        date(2026, 12, 31),
-        OrderState.PENDING,
-        NOW,
-        NOW + timedelta(minutes=15),
+    online = a_pending_order(
+        "order-online", date(2026, 12, 1), date(2026, 12, 31), NOW, owner_id="owner-a", card_id="card-a", lot_id="lot-a"
     )
     s.orders.create(online, "owner-key-0001")  # the owner is paying in the mini-program...
     cashier = client(s, "a.cashier@t1.cn")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import boto3
 import pytest
@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 from domain.errors import InvoiceProviderUnavailable
 from domain.invoice import Invoice, InvoiceState, InvoiceType, invoice_request
 from domain.lot import Lot
-from domain.order import Channel, Order, OrderState
+from domain.order import Order
 from domain.receipt import GENESIS
 from functions.bootstrap import Services
 from handlers.fulfil_payment import Outcome, PaymentNotice, fulfil_payment
@@ -25,7 +25,7 @@ from infra.dynamodb.emulator import LOCAL_CREDENTIALS
 from infra.dynamodb.tables import InvoiceItem
 from infra.invoices.provider import HttpInvoiceProvider
 from infra.simulators.invoices import InvoiceSimulator
-from tests.builders import a_card, months
+from tests.builders import a_card, a_pending_order
 from tests.conftest import TEST_REGION
 from tests.fakes import FixedClock
 
@@ -102,9 +102,9 @@ def test_concurrent_payments_at_one_lot_leave_a_gapless_signed_receipt_chain(dyn
     orders = []
     for n in range(8):
         s.cards.add(a_card(date(2026, 12, 31), lot_id="lot-1", card_id=f"card-{n}", owner_id=f"owner-{n}"))
-        order = Order(
-            f"order-{n}", f"owner-{n}", f"card-{n}", "lot-1", months(1), 300_00, Channel.WECHAT, date(2027, 1, 1),
-            date(2027, 1, 31), OrderState.PENDING, NOW, NOW + timedelta(minutes=15), owner_label="138****0000",
+        order = a_pending_order(
+            f"order-{n}", date(2027, 1, 1), date(2027, 1, 31), NOW, owner_id=f"owner-{n}", card_id=f"card-{n}",
+            owner_label="138****0000",
         )  # fmt: skip
         orders.append(s.orders.create(order, f"key-{n:08d}"))
 

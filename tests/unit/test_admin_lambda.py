@@ -34,7 +34,7 @@ def event(method: str, path: str, body: dict[str, str] | None = None, token: str
 def test_an_http_api_event_reaches_the_admin_app(monkeypatch: pytest.MonkeyPatch) -> None:
     s = fake_services(datetime(2026, 11, 23, 2, tzinfo=UTC))
     create_staff("boss@t1.cn", "correct horse battery", "t1", Role.TENANT_ADMIN, set(), s.staff, s.passwords)
-    monkeypatch.setattr(functions.admin, "_app", create_admin_app(s))
+    monkeypatch.setitem(vars(functions.admin), "app", create_admin_app(s))  # as if built already
     login = handler(
         event("POST", "/admin/api/v1/auth/login", {"email": "boss@t1.cn", "password": "correct horse battery"}), None
     )

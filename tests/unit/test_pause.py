@@ -15,7 +15,7 @@ from domain.lot import CardPolicy
 from domain.order import fulfil
 from domain.pause import decide_pause, request_pause, resume
 from domain.renewal import quote
-from tests.builders import a_card, a_lot, months
+from tests.builders import a_card, a_lot, a_pending_order, months
 
 AT = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 POLICY = CardPolicy(pause_allowed=True, pause_min_days=3, pause_max_days=90, pauses_per_year=2)
@@ -96,14 +96,8 @@ def test_a_renewal_during_a_pause_adds_after_the_moved_end_and_resuming_early_ke
 
 
 def test_paying_for_a_paused_card_renews_after_the_moved_end() -> None:
-    from domain.order import Channel, Order, OrderState
-
     card = paused(a_card(date(2026, 12, 31)), date(2026, 12, 2), date(2026, 12, 6), today=date(2026, 12, 1))
-    p = months(1)
-    order = Order(
-        "o1", "owner-1", card.id, LOT.id, p, p.price_fen, Channel.WECHAT, date(2027, 1, 6), date(2027, 2, 5),
-        OrderState.PENDING, AT, AT + timedelta(minutes=15),
-    )  # fmt: skip
+    order = a_pending_order("o1", date(2027, 1, 6), date(2027, 2, 5), AT, card_id=card.id, lot_id=LOT.id)
     done = fulfil(order, card, LOT, datetime(2026, 12, 3, 2, tzinfo=UTC), "tx-1")
     assert done.card.valid_until == date(2027, 2, 5)
     assert done.card.pauses == card.pauses and done.card.state_on(date(2026, 12, 3)) is CardState.PAUSED
