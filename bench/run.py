@@ -18,7 +18,7 @@ from domain.lot import RenewalMode
 from domain.renewal import quote
 from functions.dev_stack import BACKGROUND_THREADS, DevStack, DevStackOptions
 from infra.dynamodb.request_counter import DynamoRequestCounter
-from tests.builders import a_card, a_lot, months
+from tests.builders import a_card, a_lot, add_card, months
 
 RESULTS: list[str] = []
 """Lines of bench/results.md, in the order measured."""
@@ -68,7 +68,7 @@ def bench_endpoints(n: int = 300) -> None:
         token = http.post(f"{base}/api/v1/auth/login", json={"code": "sim:demo-owner:bench"}).json()["token"]
         owner = {"Authorization": f"Bearer {token}"}
         for i in range(n):
-            stack.services.cards.add(
+            add_card(stack.services,
                 Card(
                     f"bench-{i}",
                     "demo-lot",
@@ -226,7 +226,7 @@ def bench_gate_delay(n: int = 500) -> None:
     # A lot with no renewal limit, so 500 renewals of a day are all allowed.
     s.lots.add(Lot(id="bench-lot", name="Bench"))
     s.packages.add(Package("bench-1d", "bench-lot", "1 day", Duration(DurationUnit.DAYS, 1), 1_00))
-    s.cards.add(Card("bench-card", "bench-lot", "owner-demo", ("粤B99999",), None, None, CardState.PENDING))
+    add_card(s, Card("bench-card", "bench-lot", "owner-demo", ("粤B99999",), None, None, CardState.PENDING))
     s.gates.add(Gate("bench-gate", "bench-lot", "bench-secret"))
     http = requests.Session()
     token = http.post(f"{stack.api_url}/api/v1/auth/login", json={"code": "sim:demo-owner"}).json()["token"]

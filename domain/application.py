@@ -13,9 +13,11 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from domain.card import MAX_PLATES_PER_CARD, Card, CardState
-from domain.errors import ApplicationClosed, InvalidCard
+from domain.card_change import AuditEntry, card_plan, entry_time, plate_claim
+from domain.errors import ApplicationClosed, InvalidCard, PlateTaken, StaleCard
 from domain.ids import checked_id
 from domain.lot import Lot
+from domain.plan import ApplicationWrite, Claim, Holder, Plan, Release, Take
 
 
 class ApplicationState(StrEnum):
@@ -28,6 +30,8 @@ class ApplicationState(StrEnum):
     REJECTED = "rejected"
     LAPSED = "lapsed"
     """Approved but not paid for in time: the place went to the next in line."""
+    CANCELLED = "cancelled"
+    """Its card was cancelled by the office (a restore makes it approved again)."""
 
 
 OPEN = (ApplicationState.SUBMITTED, ApplicationState.WAITLISTED, ApplicationState.APPROVED)
@@ -74,8 +78,8 @@ def card_id_for(application: Application) -> str:
 
 
 def application_id_of(card: Card) -> str | None:
-    """The application a pending card came from (cards approved online carry `pay_by`)."""
-    return card.id.removeprefix("card-") if card.pay_by is not None and card.id.startswith("card-") else None
+    """The application a card came from, if an approval created it (its id says so)."""
+    return card.id.removeprefix("card-") if card.id.startswith("card-") else None
 
 
 def approved(application: Application, lot: Lot, card_id: str, actor: str, at: datetime) -> tuple[Application, Card]:
@@ -113,3 +117,72 @@ def rejected(application: Application, actor: str, at: datetime, reason: str) ->
 def _still_open(application: Application, to: ApplicationState) -> None:
     if application.state not in (ApplicationState.SUBMITTED, ApplicationState.WAITLISTED):
         raise ApplicationClosed(f"this application is {application.state.value}; it cannot become {to.value}")
+
+
+def application_audit(
+    before: Application, at: datetime, actor: str, action: str, reason: str | None, after: Application | None
+) -> AuditEntry:
+    return AuditEntry(
+        f"application:{before.id}",
+        f"{entry_time(at)}#{action}",
+        at,
+        actor,
+        action,
+        reason,
+        {"state": before.state.value},
+        {"state": after.state.value, "card_id": after.card_id} if after else None,
+    )
+
+
+_UNDECIDED = (ApplicationState.SUBMITTED, ApplicationState.WAITLISTED)
+
+
+def submit_plan(application: Application, actor: str) -> Plan:
+    """A new application, holding its plates in the lot while it is open (I2)."""
+    def claim(plate: str) -> Claim:
+        return Claim(plate_claim(application.lot_id, plate), application.owner_id, application_id=application.id)
+
+    takes = tuple(Take(claim(p), PlateTaken(p)) for p in application.plates)
+    audit = application_audit(application, application.applied_at, actor, "apply", None, None)
+    return Plan(applications=(ApplicationWrite(application),), takes=takes, audit=(audit,))
+
+
+def approval_plan(application: Application, lot: Lot, actor: str, at: datetime) -> tuple[Application, Plan]:
+    """Approved into one of the lot's places (`held < quota`, I1) with a new pending card holding its plates."""
+    decided, card = approved(application, lot, card_id_for(application), actor, at)
+    closed = ApplicationClosed("this application was decided meanwhile")
+    plan = card_plan(None, card, lot, at, actor, "approve", claims_from=Holder("application_id", application.id))
+    plan = replace(plan, cards=tuple(replace(c, error=closed) for c in plan.cards))
+    decision = Plan(
+        applications=(ApplicationWrite(decided, _UNDECIDED, closed),),
+        audit=(application_audit(application, at, actor, "approve", None, decided),),
+    )
+    return decided, decision + plan
+
+
+def waitlist_plan(application: Application, actor: str, at: datetime) -> tuple[Application, Plan]:
+    waiting = waitlisted(application, actor, at)
+    return waiting, Plan(
+        applications=(ApplicationWrite(waiting, _UNDECIDED),),
+        audit=(application_audit(application, at, actor, "waitlist", None, waiting),),
+    )
+
+
+def rejection_plan(application: Application, actor: str, at: datetime, reason: str) -> tuple[Application, Plan]:
+    """Rejected, its plates free again."""
+    decided = rejected(application, actor, at, reason)
+    holder = Holder("application_id", application.id)
+    releases = tuple(Release(plate_claim(application.lot_id, p), holder, StaleCard(p)) for p in application.plates)
+    return decided, Plan(
+        applications=(ApplicationWrite(decided, _UNDECIDED),),
+        releases=releases,
+        audit=(application_audit(application, at, actor, "reject", reason, decided),),
+    )
+
+
+def follows_card(application: Application, to: ApplicationState) -> ApplicationWrite | None:
+    """The application moving with its card: cancelled or lapsed with it, approved again on a restore."""
+    was = ApplicationState.CANCELLED if to is ApplicationState.APPROVED else ApplicationState.APPROVED
+    if application.state is not was:
+        return None
+    return ApplicationWrite(replace(application, state=to), (was,), StaleCard(application.card_id or application.id))

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from domain.card import Card, CardState
-from domain.entitlement import Entitlement, news_between
+from domain.card import Card
+from domain.entitlement import Entitlement, entitlements_of, news_between
+from domain.errors import PlateTaken, StaleCard, UnpaidOrderExists
 from domain.lot import Lot
+from domain.plan import Absent, CardWrite, Claim, Holder, LotMove, Plan, Release, Take, holds_place
 from domain.reminder import Slot, slots_for
 
 
@@ -28,45 +30,104 @@ class AuditEntry:
     after: dict[str, Any] | None
 
 
-@dataclass(frozen=True)
-class CardChange:
-    before: Card
-    after: Card
-    news: tuple[Entitlement, ...]
-    reminders: tuple[Slot, ...]
-    audit: AuditEntry
-    frees_place: bool
-    """The card left the lot's quota (cancelled): the lot holds one card fewer."""
+def card_plan(
+    before: Card | None,
+    after: Card,
+    lot: Lot,
+    at: datetime,
+    actor: str,
+    action: str,
+    reason: str | None = None,
+    *,
+    claims_from: Holder | None = None,
+    override_quota: bool = False,
+) -> Plan:
+    """Everything a card's change writes, with the conditions that keep the lot's invariants.
 
-    @property
-    def changed(self) -> bool:
-        return self.before != self.after
-
-
-def card_change(
-    before: Card, after: Card, lot: Lot, at: datetime, actor: str, action: str, reason: str | None = None
-) -> CardChange:
-    moved = after.valid_until != before.valid_until or (after.state != before.state)
-    return CardChange(
-        before=before,
-        after=after,
-        news=news_between(before, after, lot, at),
-        reminders=tuple(slots_for(after, lot)) if moved else (),
-        audit=card_audit(before, after, at, actor, action, reason),
-        frees_place=after.state is CardState.CANCELLED and before.state is not CardState.CANCELLED,
+    I1: a card that starts or stops holding a place moves the lot's `held` (taking one
+    only while `held < quota`, unless the office overrides it, audited). I2: the plates
+    of a card that holds a place are claimed in the lot (taken over from `claims_from`,
+    e.g. the application they came from), and released when it stops. I3: the gates'
+    news take the lot's next feed versions. I4: the reminders follow the new end; those
+    of the old end that are not yet due go. I5: the audit entry. A card that stops
+    holding its place never does so under an order still waiting for payment.
+    """
+    holder = Holder("card_id", after.id)
+    had = set(before.plates) if before is not None and holds_place(before) else set()
+    keeps = set(after.plates) if holds_place(after) else set()
+    takes = tuple(
+        Take(
+            Claim(plate_claim(after.lot_id, p), after.owner_id, after.id, _application_of(claims_from)),
+            PlateTaken(p),
+            claims_from or holder,
+        )
+        for p in after.plates
+        if p in keeps - had
+    )
+    releases = tuple(
+        Release(plate_claim(after.lot_id, p), holder, StaleCard(after.id)) for p in sorted(had - keeps)
+    )
+    held = int(holds_place(after)) - int(before is not None and holds_place(before))
+    absent = (Absent(unpaid_claim(after.id), UnpaidOrderExists("?")),) if held < 0 else ()
+    news = news_between(before, after, lot, at) if before is not None else _first_news(after, lot, at)
+    moved = before is None or after.valid_until != before.valid_until or after.state != before.state
+    reminders, dropped = reminders_moving(before, after, lot, at) if moved else ((), ())
+    feed_at = lot.entitlement_version if news else None
+    moves_lot = news or held
+    return Plan(
+        cards=(CardWrite(after, before.version if before is not None else None),),
+        lot=LotMove(lot.id, feed_at, held, within_quota=not override_quota) if moves_lot else None,
+        events=news,
+        takes=takes,
+        releases=releases,
+        absent=absent,
+        reminders=reminders,
+        dropped_reminders=dropped,
+        audit=(card_audit(before, after, at, actor, action, reason),),
     )
 
 
-def card_audit(before: Card, after: Card, at: datetime, actor: str, action: str, reason: str | None) -> AuditEntry:
-    """The card's audit entry; keyed by its new version, so one change is one entry."""
+def reminders_moving(
+    before: Card | None, after: Card, lot: Lot, at: datetime
+) -> tuple[tuple[Slot, ...], tuple[Slot, ...]]:
+    """I4: the reminders of the card's new end, and those of its old end not yet due (to delete)."""
+    now = tuple(slots_for(after, lot))
+    keys = {s.key for s in now}
+    old = slots_for(before, lot) if before is not None else []
+    return now, tuple(s for s in old if s.key not in keys and s.due_at > at)
+
+
+def _first_news(card: Card, lot: Lot, at: datetime) -> tuple[Entitlement, ...]:
+    """A new card tells the gates only once it admits someone (a pending card has no dates yet)."""
+    return entitlements_of(card, lot, at) if card.valid_until is not None else ()
+
+
+def _application_of(holder: Holder | None) -> str | None:
+    return holder.value if holder is not None and holder.field == "application_id" else None
+
+
+def plate_claim(lot_id: str, plate: str) -> str:
+    """Inside one lot a plate is held by one card or open application at a time."""
+    return f"plate:{lot_id}:{plate}"
+
+
+def unpaid_claim(card_id: str) -> str:
+    """A card has at most one online order waiting for payment."""
+    return f"unpaid:{card_id}"
+
+
+def card_audit(
+    before: Card | None, after: Card, at: datetime, actor: str, action: str, reason: str | None
+) -> AuditEntry:
+    """The card's audit entry; keyed by its new version, so one change is one entry (I5: entries = version)."""
     return AuditEntry(
         f"card:{after.id}",
-        f"{entry_time(at)}#v{before.version + 1:06d}",
+        f"{entry_time(at)}#v{(before.version if before is not None else 0) + 1:06d}",
         at,
         actor,
         action,
         reason,
-        card_record(before),
+        card_record(before) if before is not None else None,
         card_record(after),
     )
 

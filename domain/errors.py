@@ -147,6 +147,7 @@ class PlateTaken(Conflict):
 
     def __init__(self, plate: str) -> None:
         super().__init__(f"{plate} is already on another card in this lot")
+        self.plate = plate
 
 
 class OrderNotFound(NotFound):
@@ -194,6 +195,31 @@ class StaleLot(Conflict):
 
     def __init__(self, lot_id: str) -> None:
         super().__init__(f"lot {lot_id!r} was changed concurrently; read it again")
+
+
+class LotFull(Conflict):
+    """Every place the lot sells as monthly cards is held."""
+
+    code = "lot_full"
+
+    def __init__(self, lot_id: str) -> None:
+        super().__init__(f"lot {lot_id!r} has no free place")
+
+
+class OrderKeyUsed(Conflict):
+    """An order was made with this idempotency key before: that order is the answer (never reaches the API)."""
+
+    code = "order_key_used"
+
+
+class CardExists(Conflict):
+    """A card with this id exists already (an import run again, an approval decided twice)."""
+
+    code = "card_exists"
+
+    def __init__(self, card_id: str) -> None:
+        super().__init__(f"card {card_id!r} exists already")
+        self.card_id = card_id
 
 
 class OrderSettled(Conflict):

@@ -27,3 +27,26 @@ def cancelled(card: Card) -> Card:
     if card.state is CardState.CANCELLED:
         return card
     return replace(card, state=CardState.CANCELLED, pay_by=None, inside=None)
+
+
+def restored(card: Card, today: date) -> Card:
+    """A cancelled card brought back by the office: as its dates say (active, expired, or pending if never paid)."""
+    if card.state is not CardState.CANCELLED:
+        return card
+    if card.valid_until is None:
+        return replace(card, state=CardState.PENDING)
+    return replace(card, state=CardState.ACTIVE if card.valid_until >= today else CardState.EXPIRED)
+
+
+def fixed(card: Card, valid_until: date | None, holder: str | None, today: date) -> Card:
+    """The office's fix of a card's end date or holder; an expired card given days again is active again."""
+    after = card
+    if valid_until is not None:
+        after = replace(after, valid_until=valid_until, valid_from=after.valid_from or today)
+        if after.state in (CardState.EXPIRED, CardState.PENDING) and valid_until >= today:
+            after = replace(after, state=CardState.ACTIVE, pay_by=None)
+        elif after.state is CardState.ACTIVE and valid_until < today:
+            after = replace(after, state=CardState.EXPIRED)
+    if holder is not None:
+        after = replace(after, holder=holder.strip()[:50] or None)
+    return after

@@ -6,18 +6,20 @@ a disabled package never alters what was paid for.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from domain.card import Card, CardState
-from domain.card_change import AuditEntry, card_audit
+from domain.card_change import AuditEntry, card_audit, reminders_moving, unpaid_claim
 from domain.entitlement import Entitlement, entitlements_of
+from domain.errors import OrderKeyUsed, OrderSettled, UnpaidOrderExists
 from domain.lot import Lot
 from domain.package import Package
+from domain.plan import CardWrite, Claim, Holder, LotMove, OrderWrite, Plan, Release, Take
 from domain.receipt import GENESIS, Receipt, receipt_for
-from domain.reminder import Slot, slots_for
-from domain.renewal import quote
+from domain.reminder import Slot
+from domain.renewal import bought_until, quote
 
 
 class Channel(StrEnum):
@@ -100,6 +102,8 @@ class Fulfilment:
     audit: AuditEntry | None = None
     receipt: Receipt | None = None
     """The payment's e-receipt, next in the lot's chain (signed by the handler)."""
+    plan: Plan = field(default_factory=Plan)
+    """What the payment writes, in one transaction (I3, I4, I5, I6)."""
 
 
 def fulfil(order: Order, card: Card, lot: Lot, paid_at: datetime, transaction_id: str) -> Fulfilment:
@@ -142,7 +146,57 @@ def fulfil(order: Order, card: Card, lot: Lot, paid_at: datetime, transaction_id
     news = entitlements_of(renewed, lot, paid_at)
     audit = card_audit(card, renewed, paid_at, f"payment:{order.channel.value}", "renew", f"order {order.id}")
     receipt = receipt_for(paid, lot.name, card.plates, lot.receipt_seq + 1, lot.receipt_hash or GENESIS)
-    return Fulfilment(paid, renewed, ledger, news, order.state, tuple(slots_for(renewed, lot)), audit, receipt)
+    reminders, dropped = reminders_moving(card, renewed, lot, paid_at)
+    # I6: the order moves pending|closed -> paid once; a pending online order gives back the card's unpaid slot.
+    frees_slot = order.state is OrderState.PENDING and order.channel.online
+    plan = Plan(
+        cards=(CardWrite(renewed, card.version),),
+        lot=LotMove(lot.id, feed_at=lot.entitlement_version, receipt_at=lot.receipt_seq),
+        events=news,
+        releases=(Release(unpaid_claim(card.id), Holder("order_id", order.id), OrderSettled(order.id)),)
+        if frees_slot
+        else (),
+        orders=(OrderWrite(paid, (OrderState.PENDING, OrderState.CLOSED)),),
+        ledger=(ledger,),
+        receipt=receipt,
+        reminders=reminders,
+        dropped_reminders=dropped,
+        audit=(audit,),
+    )
+    return Fulfilment(paid, renewed, ledger, news, order.state, reminders, audit, receipt, plan)
+
+
+def place_order(order: Order, idempotency_key: str) -> Plan:
+    """A new order, claimed by its idempotency key; an online one also takes the card's one unpaid slot.
+
+    Offline payments (cash, POS, transfer) are paid as they are entered, so they never
+    hold the slot: an owner paying online in the same minute is not blocked.
+    """
+    claim = Claim(order_key_claim(order.owner_id, idempotency_key), order.owner_id, order.card_id, order_id=order.id)
+    takes = [Take(claim, OrderKeyUsed(idempotency_key))]
+    if order.channel.online:
+        slot = Claim(unpaid_claim(order.card_id), order.owner_id, order.card_id, order_id=order.id)
+        takes.append(Take(slot, UnpaidOrderExists("?")))
+    return Plan(orders=(OrderWrite(order),), takes=tuple(takes))
+
+
+def order_key_claim(owner_id: str, idempotency_key: str) -> str:
+    """One order per owner and idempotency key: a retried purchase finds the first."""
+    return f"order-key:{owner_id}:{idempotency_key}"
+
+
+def close_order(order: Order) -> Plan:
+    """An unpaid order closes (pending -> closed) and gives back the card's unpaid slot."""
+    closed = replace(order, state=OrderState.CLOSED)
+    release = Release(unpaid_claim(order.card_id), Holder("order_id", order.id), OrderSettled(order.id))
+    return Plan(orders=(OrderWrite(closed, (OrderState.PENDING,)),), releases=(release,))
+
+
+@dataclass(frozen=True)
+class OrderRefunded:
+    """After a refund commits: an invoice of the order is reversed (or withdrawn)."""
+
+    order_id: str
 
 
 @dataclass(frozen=True)
@@ -153,19 +207,23 @@ class Refund:
     entitlements: tuple[Entitlement, ...]
     reminders: tuple[Slot, ...] = ()
     audit: AuditEntry | None = None
+    plan: Plan = field(default_factory=Plan)
 
 
-def refund(order: Order, card: Card, lot: Lot, refunded_at: datetime, actor: str = "system") -> Refund:
-    """Take back what a paid order bought: its days come off the card's end, its money off the ledger.
+def refund(
+    order: Order, card: Card, lot: Lot, refunded_at: datetime, actor: str = "system", later: tuple[Order, ...] = ()
+) -> Refund:
+    """Take back what a paid order bought: the card ends as if the order had never been bought.
 
-    Later renewals stacked after it keep their length, so the card ends earlier by
-    exactly the refunded period. A refund of everything the card ever had leaves
-    it pending, with no validity.
+    `later` are the card's paid orders bought after it: each that ran on from the one
+    before (it started after the day it was paid) is counted again from where the card
+    now ends, so a month stays a month and month ends stay month ends (I7). Days the
+    card moved since (a pause, a fix) stay with it. A refund of everything the card ever
+    had leaves it pending, with no validity.
     """
     if order.state is not OrderState.PAID or order.new_valid_from is None or order.new_valid_until is None:
         raise ValueError("only a paid order can be refunded")
-    period = order.new_valid_until - order.new_valid_from + timedelta(days=1)
-    ends = card.valid_until - period if card.valid_until is not None else None
+    ends = _end_without(order, card, lot, later)
     if ends is None or card.valid_from is None or ends < card.valid_from:
         taken_back = replace(card, valid_from=None, valid_until=None, state=CardState.PENDING)
     else:
@@ -182,11 +240,39 @@ def refund(order: Order, card: Card, lot: Lot, refunded_at: datetime, actor: str
         booked_at=refunded_at,
         package=order.package.name,
     )
-    return Refund(
-        replace(order, state=OrderState.REFUNDED),
-        taken_back,
-        ledger,
-        entitlements_of(taken_back, lot, refunded_at),
-        tuple(slots_for(taken_back, lot)),
-        card_audit(card, taken_back, refunded_at, actor, "refund", f"order {order.id}"),
+    refunded = replace(order, state=OrderState.REFUNDED)
+    news = entitlements_of(taken_back, lot, refunded_at)
+    audit = card_audit(card, taken_back, refunded_at, actor, "refund", f"order {order.id}")
+    reminders, dropped = reminders_moving(card, taken_back, lot, refunded_at)
+    plan = Plan(
+        cards=(CardWrite(taken_back, card.version),),
+        lot=LotMove(lot.id, feed_at=lot.entitlement_version),
+        events=news,
+        orders=(OrderWrite(refunded, (OrderState.PAID,)),),
+        ledger=(ledger,),
+        reminders=reminders,
+        dropped_reminders=dropped,
+        audit=(audit,),
+        follow_ups=(OrderRefunded(order.id),),
     )
+    return Refund(refunded, taken_back, ledger, news, reminders, audit, plan)
+
+
+def _end_without(order: Order, card: Card, lot: Lot, later: tuple[Order, ...]) -> date | None:
+    assert order.new_valid_from is not None and order.new_valid_until is not None
+    if card.valid_until is None:
+        return None
+    end = order.new_valid_from - timedelta(days=1)
+    was = order.new_valid_until
+    chained = sorted(
+        (o for o in later if o.new_valid_from and o.new_valid_from > was and o.state is OrderState.PAID),
+        key=lambda o: o.new_valid_from or was,
+    )
+    for o in chained:
+        assert o.new_valid_from is not None and o.new_valid_until is not None and o.paid_at is not None
+        if o.new_valid_from <= lot.today(o.paid_at) or o.new_valid_until > card.valid_until:
+            break  # bought for a lapsed card (it started the day it was paid): it does not run on from this one
+        gap = o.new_valid_from - was - timedelta(days=1)  # days the card moved between the two (a pause)
+        end = bought_until(end + timedelta(days=1) + gap, o.package, lot)
+        was = o.new_valid_until
+    return end + (card.valid_until - was)

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from domain.calendar import add_months, month_end
-from domain.card import Card, CardState
+from domain.card import Card, CardState, PauseState
 from domain.errors import PackageNotFound
 from domain.lot import Lot, RenewalMode
 from domain.package import Duration, DurationUnit, Package
@@ -47,10 +47,15 @@ def quote(card: Card, package: Package, lot: Lot, today: date) -> Quote:
         raise ValueError("the card belongs to another lot")
 
     start = renewal_start(card, today)
+    # A pause still to run already moved the end by its days: count the package from where the paid
+    # period ends and move the new end by the same days, so resuming early gives back exactly the
+    # unused days and the package keeps its length (renewing during a pause = renewing before it).
+    shift = pause_ahead(card, today) if start > today else timedelta(0)
     if lot.policy.mode is RenewalMode.CALENDAR_MONTH and package.duration.unit is DurationUnit.MONTHS:
-        until, amount = _calendar_months(start, package.duration.count, package.price_fen)
+        until, amount = _calendar_months(start - shift, package.duration.count, package.price_fen)
     else:
-        until, amount = period_end(start, package.duration), package.price_fen
+        until, amount = period_end(start - shift, package.duration), package.price_fen
+    until += shift
 
     limit = lot.policy.max_renewal_date(today)
     reason = _refusal(card, package, lot, until, limit)
@@ -66,6 +71,21 @@ def renewal_start(card: Card, today: date) -> date:
     if card.valid_until is not None and card.valid_until >= today:
         return card.valid_until + ONE_DAY
     return today
+
+
+def pause_ahead(card: Card, today: date) -> timedelta:
+    """The days a scheduled pause that is not over yet added to the card's end."""
+    pause = card.open_pause(today)
+    if pause is None or pause.state is not PauseState.SCHEDULED:
+        return timedelta(0)
+    return timedelta(days=pause.days)
+
+
+def bought_until(start: date, package: Package, lot: Lot) -> date:
+    """The last day `package` buys from `start` under the lot's renewal mode."""
+    if lot.policy.mode is RenewalMode.CALENDAR_MONTH and package.duration.unit is DurationUnit.MONTHS:
+        return _calendar_months(start, package.duration.count, package.price_fen)[0]
+    return period_end(start, package.duration)
 
 
 def period_end(start: date, duration: Duration) -> date:

@@ -63,7 +63,9 @@ class ReasonBody(BaseModel):
 
 class FixBody(BaseModel):
     valid_until: date | None = None
+    holder: str | None = Field(default=None, max_length=50)
     state: Literal["active", "expired", "cancelled"] | None = None
+    """Kept for older clients: `cancelled` cancels, `active` restores a cancelled card (their own routes)."""
     reason: str = Field(min_length=1, max_length=200)
 
 

@@ -11,27 +11,30 @@ from typing import Protocol, TypeVar, cast
 
 from domain.errors import PaymentUnavailable
 from domain.order import Channel
-from handlers.admin_cards import GateStates, OrderHistory
+from handlers.admin_cards import GateStates
 from handlers.admin_lots import Audit, LotAdmin, PackageAdmin
-from handlers.applications import APPLICATION_TEMPLATE, ApplicationStore
+from handlers.applications import APPLICATION_TEMPLATE
 from handlers.bind_phone import PhoneNumbers
-from handlers.card_changes import CardChangeStore
+from handlers.card_jobs import CardLife
 from handlers.fan_out import EntitlementFeed, Signer
-from handlers.fulfil_payment import FulfilmentStore, PaymentNotice
+from handlers.fulfil_payment import PaymentNotice
 from handlers.gate_status import AppliedVersions
 from handlers.invoices import INVOICE_TEMPLATE, Documents, InvoiceIssuer, InvoiceStore, Invoicing
 from handlers.log_in_owner import WechatLogin
 from handlers.notify import Notices
 from handlers.ports import (
+    ApplicationRepository,
+    CardQueries,
     CardRepository,
     Clock,
     IdSource,
+    OrderRepository,
     OwnerRepository,
     SessionTokens,
+    UnitOfWork,
 )
 from handlers.rate_limit import RateCounter
 from handlers.receipts import ReceiptSigner, ReceiptStore
-from handlers.refund_order import RefundStore
 from handlers.reminders import Consents, Messenger, PrefsRepository, ReminderStore
 from handlers.renewals import PaymentProvider
 from handlers.reports import Ledger
@@ -62,10 +65,6 @@ class GatePort(AppliedVersions, GateStates, Protocol):
     def record_sync(self, gate_id: str, version: int, at: str) -> None: ...
 
 
-class MoneyStore(FulfilmentStore, RefundStore, Protocol):
-    """Payments and refunds, each committed with the card, the ledger and the gate feed."""
-
-
 class AlipayPort(PaymentProvider, Protocol):
     def notice(self, form: dict[str, str]) -> PaymentNotice:
         """A verified notification form; PaymentRejected otherwise."""
@@ -88,8 +87,9 @@ class Services:
     owners: OwnerRepository
     tokens: SessionTokens
     wechat: WechatPort
-    orders: OrderHistory
-    fulfilments: MoneyStore
+    orders: OrderRepository
+    uow: UnitOfWork
+    """The one commit path: every change to a card, a place, an application, an order or money."""
     wechatpay: WechatPayPort | None
     """None when this deployment takes no WeChat Pay payments."""
     alipay: AlipayPort | None
@@ -101,8 +101,8 @@ class Services:
     reminder_prefs: PrefsRepository
     consents: Consents
     messenger: Messenger
-    applications: ApplicationStore
-    card_changes: CardChangeStore
+    applications: ApplicationRepository
+    card_queries: CardQueries
     invoices: InvoiceStore
     invoice_issuer: InvoiceIssuer
     documents: Documents
@@ -133,6 +133,10 @@ class Services:
         """Decisions on applications reach the owner like reminders do."""
         return Notices(self.owners, self.consents, self.messenger, self.application_template)
 
+    @property
+    def card_life(self) -> CardLife:
+        return CardLife(self.cards, self.lots, self.applications, self.uow, self.clock, self.notices)
+
     def provider(self, channel: Channel) -> PaymentProvider:
         if not channel.online:
             from infra.payments.offline import OfflinePayments
@@ -152,13 +156,15 @@ def bind_dynamodb(settings: Settings) -> None:
 
 
 def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Services:
+    from infra.dynamodb.applications import DynamoApplications
     from infra.dynamodb.audit import DynamoAudit
-    from infra.dynamodb.card_life import DynamoApplications, DynamoCardChanges
+    from infra.dynamodb.card_life import DynamoCardQueries
     from infra.dynamodb.feed import DynamoEntitlementFeed
     from infra.dynamodb.invoices import DynamoInvoiceStore, DynamoReceiptStore
-    from infra.dynamodb.orders import DynamoFulfilmentStore, DynamoLedger, DynamoOrderRepository
+    from infra.dynamodb.orders import DynamoLedger, DynamoOrderRepository
     from infra.dynamodb.reminders import DynamoConsents, DynamoPrefsRepository, DynamoReminderStore
     from infra.dynamodb.staff import DynamoStaffRepository
+    from infra.dynamodb.unit_of_work import DynamoUnitOfWork
     from infra.gate_messages import MessageSigner
     from infra.passwords import ScryptPasswords
     from infra.receipt_signing import ReceiptKey
@@ -196,7 +202,7 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
         tokens=SignedTokens(secrets.token_secret, clock),
         wechat=wechat,
         orders=DynamoOrderRepository(),
-        fulfilments=DynamoFulfilmentStore(),
+        uow=DynamoUnitOfWork(),
         wechatpay=cast(WechatPayPort, Lazy(wechatpay_gateway)) if secrets.wechatpay else None,
         alipay=cast(AlipayPort, Lazy(alipay_gateway)) if secrets.alipay else None,
         feed=DynamoEntitlementFeed(),
@@ -207,7 +213,7 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
         consents=DynamoConsents(),
         messenger=wechat,
         applications=DynamoApplications(),
-        card_changes=DynamoCardChanges(),
+        card_queries=DynamoCardQueries(),
         invoices=DynamoInvoiceStore(cipher),
         invoice_issuer=_invoice_issuer(settings),
         documents=cast(Documents, Lazy(lambda: _documents(settings))),  # S3's client on first use

@@ -12,7 +12,7 @@ log = logging.getLogger("parkpass.card_jobs")
 
 
 def run(s: Services) -> JobReport:
-    return run_card_jobs(s.cards, s.lots, s.card_changes, s.applications, s.clock, s.notices)
+    return run_card_jobs(s.card_queries, s.card_life)
 
 
 def handler(event: dict[str, Any], context: object) -> dict[str, int]:

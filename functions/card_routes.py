@@ -52,6 +52,7 @@ def card_blueprint(s: Services) -> Blueprint:
             s.lots,
             s.packages,
             s.applications,
+            s.uow,
             s.ids,
             s.clock,
             s.notices,
@@ -71,30 +72,30 @@ def card_blueprint(s: Services) -> Blueprint:
     def pause(card_id: str) -> dict[str, Any]:
         owner_id = current_owner_id(s.tokens)
         body = parse_body(bodies.PauseBody)
-        card = pause_card(owner_id, card_id, body.starts, body.until, s.cards, s.lots, s.card_changes, s.ids, s.clock)
+        card = pause_card(owner_id, card_id, body.starts, body.until, s.cards, s.lots, s.uow, s.ids, s.clock)
         return shown(card)
 
     @bp.post("/cards/<card_id>/resume")
     def resume(card_id: str) -> dict[str, Any]:
         owner_id = current_owner_id(s.tokens)
-        return shown(resume_card(owner_id, card_id, s.cards, s.lots, s.card_changes, s.clock))
+        return shown(resume_card(owner_id, card_id, s.cards, s.lots, s.uow, s.clock))
 
     @bp.post("/cards/<card_id>/plates")
     def add_plate(card_id: str) -> dict[str, Any]:
         owner_id = current_owner_id(s.tokens)
         plate = parse_body(bodies.PlateBody).plate
-        return shown(add_card_plate(owner_id, card_id, plate, s.cards, s.lots, s.card_changes, s.clock))
+        return shown(add_card_plate(owner_id, card_id, plate, s.cards, s.lots, s.uow, s.clock))
 
     @bp.delete("/cards/<card_id>/plates/<plate>")
     def remove_plate(card_id: str, plate: str) -> dict[str, Any]:
         owner_id = current_owner_id(s.tokens)
-        return shown(remove_card_plate(owner_id, card_id, plate, s.cards, s.lots, s.card_changes, s.clock))
+        return shown(remove_card_plate(owner_id, card_id, plate, s.cards, s.lots, s.uow, s.clock))
 
     @bp.post("/cards/<card_id>/plate-changes")
     def swap_plate(card_id: str) -> dict[str, Any]:
         owner_id = current_owner_id(s.tokens)
         body = parse_body(bodies.PlateChangeBody)
-        return shown(change_plate(owner_id, card_id, body.old, body.new, s.cards, s.lots, s.card_changes, s.clock))
+        return shown(change_plate(owner_id, card_id, body.old, body.new, s.cards, s.lots, s.uow, s.clock))
 
     @bp.post("/gates/passages")
     def passage() -> dict[str, Any]:
@@ -108,7 +109,7 @@ def card_blueprint(s: Services) -> Blueprint:
             body.at,
             s.cards,
             s.lots,
-            s.card_changes,
+            s.uow,
             s.clock,
         )
         return {"card_id": card.id if card else None, "inside": card.inside if card else None}

@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     from infra.clock import SimClock
 
     s = dynamodb_services(settings, _secrets_or_throwaway(), SimClock(args.clock))
-    result = seed_demo(s.clock, s.lots, s.packages, s.owners, s.cards)
+    result = seed_demo(s.clock, s.lots, s.packages, s.owners, s.uow)
     print("seeded: " + (", ".join(result.created) if result.created else "nothing, the demo data exists"))
     return 0
 

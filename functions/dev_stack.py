@@ -171,7 +171,7 @@ class DevStack:
         self.invoice_sim = InvoiceSimulator(self.clock)
         self.services = dynamodb_services(settings, secrets, self.clock)
         s = self.services
-        self.seeded = seed_demo(s.clock, s.lots, s.packages, s.owners, s.cards)
+        self.seeded = seed_demo(s.clock, s.lots, s.packages, s.owners, s.uow)
         if s.staff.get(DEMO_ADMIN_EMAIL) is None:
             create_staff(
                 DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_TENANT, Role.TENANT_ADMIN, set(), s.staff, s.passwords

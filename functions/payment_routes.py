@@ -56,6 +56,7 @@ def payment_blueprint(s: Services) -> Blueprint:
             packages=s.packages,
             owners=s.owners,
             orders=s.orders,
+            uow=s.uow,
             provider=s.provider(channel),
             ids=s.ids,
             clock=s.clock,
@@ -77,7 +78,7 @@ def payment_blueprint(s: Services) -> Blueprint:
         except PaymentRejected as e:
             security.warning("WeChat Pay notification rejected: %s", e.message)
             raise
-        fulfil_payment(notice, s.orders, s.cards, s.lots, s.fulfilments, s.receipt_signer)
+        fulfil_payment(notice, s.orders, s.cards, s.lots, s.uow, s.receipt_signer)
         # Only now, after the commit: any 2xx stops WeChat Pay's retries.
         return "", 204
 
@@ -91,7 +92,7 @@ def payment_blueprint(s: Services) -> Blueprint:
         except PaymentRejected as e:
             security.warning("Alipay notification rejected: %s", e.message)
             raise
-        fulfil_payment(notice, s.orders, s.cards, s.lots, s.fulfilments, s.receipt_signer)
+        fulfil_payment(notice, s.orders, s.cards, s.lots, s.uow, s.receipt_signer)
         # Alipay stops retrying only on this literal answer; fulfilment is per order, not per notification.
         return "success", 200, {"Content-Type": "text/plain"}
 

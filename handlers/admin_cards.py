@@ -10,6 +10,7 @@ from domain.admin import Permission, Staff
 from domain.card import Card, CardState
 from domain.card_change import AuditEntry
 from domain.errors import CardNotFound, InvalidInput, LotNotFound, OrderNotFound, RenewalNotAllowed
+from domain.expiry import fixed
 from domain.ids import checked_id
 from domain.lot import Lot
 from domain.order import Channel, Order, OrderState, offline_transaction_id
@@ -17,20 +18,26 @@ from domain.owner import Owner
 from domain.phone import masked_phone
 from domain.plate import normalise_plate
 from domain.renewal import Refusal, quote
-from handlers.card_changes import CardChangeStore, change_card
-from handlers.fulfil_payment import FulfilmentStore, PaymentNotice, fulfil_payment
+from handlers.card_changes import change_card
+from handlers.fulfil_payment import PaymentNotice, fulfil_payment
 from handlers.invoices import Invoicing
-from handlers.ports import CardRepository, Clock, IdSource, LotRepository, OwnerRepository, PackageRepository
+from handlers.ports import (
+    CardQueries,
+    CardRepository,
+    Clock,
+    IdSource,
+    LotRepository,
+    OrderRepository,
+    OwnerRepository,
+    PackageRepository,
+    UnitOfWork,
+)
 from handlers.receipts import ReceiptSigner
-from handlers.refund_order import RefundStore, refund_order
-from handlers.renewals import UNPAID_ORDER_LIFETIME, OrderRepository, PaymentProvider
+from handlers.refund_order import refund_order
+from handlers.renewals import UNPAID_ORDER_LIFETIME, PaymentProvider, place
 from handlers.staff import lot_for
 
 OFFLINE = (Channel.CASH, Channel.POS, Channel.TRANSFER)
-
-
-class OrderHistory(OrderRepository, Protocol):
-    def for_card(self, card_id: str) -> list[Order]: ...
 
 
 class GateStates(Protocol):
@@ -104,8 +111,8 @@ def card_history(
     card_id: str,
     cards: CardRepository,
     lots: LotRepository,
-    orders: OrderHistory,
-    changes: CardChangeStore,
+    orders: OrderRepository,
+    changes: CardQueries,
     gates: GateStates,
 ) -> CardHistory:
     card, lot = office_card(account, card_id, cards, lots)
@@ -129,29 +136,34 @@ def fix_card(
     account: Staff,
     card_id: str,
     valid_until: date | None,
-    state: CardState | None,
+    holder: str | None,
     reason: str,
     cards: CardRepository,
     lots: LotRepository,
-    store: CardChangeStore,
+    uow: UnitOfWork,
     clock: Clock,
 ) -> Card:
-    """Set the end date or the state by hand: only with a reason, which the card's history keeps."""
+    """Set the end date or the holder's name by hand: only with a reason, which the card's history keeps.
+
+    States with rules of their own have their own use cases: cancel and restore
+    (handlers/card_jobs.py), pauses.
+    """
     office_card(account, card_id, cards, lots, Permission.MANAGE)
     if not reason.strip():
         raise InvalidInput("a fix needs a reason")
-    if state is CardState.PAUSED:
-        raise InvalidInput("pause a card with a pause, not by setting its state")
-
-    def rule(card: Card, lot: Lot, today: date) -> Card:
-        fixed = card
-        if valid_until is not None:
-            fixed = replace(fixed, valid_until=valid_until, valid_from=fixed.valid_from or today)
-        if state is not None:
-            fixed = replace(fixed, state=state)
-        return fixed
-
-    return change_card(card_id, rule, f"admin:{account.email}", "fix", cards, lots, store, clock, reason=reason.strip())
+    if valid_until is None and holder is None:
+        raise InvalidInput("a fix sets valid_until or holder")
+    return change_card(
+        card_id,
+        lambda card, _, today: fixed(card, valid_until, holder, today),
+        f"admin:{account.email}",
+        "fix",
+        cards,
+        lots,
+        uow,
+        clock,
+        reason=reason.strip(),
+    )
 
 
 def offline_payment(
@@ -165,7 +177,7 @@ def offline_payment(
     lots: LotRepository,
     packages: PackageRepository,
     orders: OrderRepository,
-    store: FulfilmentStore,
+    uow: UnitOfWork,
     signer: ReceiptSigner | None,
     ids: IdSource,
     clock: Clock,
@@ -199,10 +211,10 @@ def offline_payment(
         owner_label="现场缴费",
         staff=account.email,
     )
-    order = orders.create(draft, f"office:{idempotency_key}")
+    order = place(draft, f"office:{idempotency_key}", orders, uow)
     if order.state is OrderState.PENDING:
         notice = PaymentNotice(order.id, offline_transaction_id(order), order.amount_fen, now, True)
-        fulfil_payment(notice, orders, cards, lots, store, signer)
+        fulfil_payment(notice, orders, cards, lots, uow, signer)
     return orders.get(order.id) or order
 
 
@@ -214,7 +226,7 @@ def office_refund(
     cards: CardRepository,
     lots: LotRepository,
     provider: PaymentProvider,
-    store: RefundStore,
+    uow: UnitOfWork,
     invoicing: Invoicing,
     clock: Clock,
 ) -> Order:
@@ -225,4 +237,4 @@ def office_refund(
     if lot is None or not account.reaches(lot):
         raise OrderNotFound(order_id)
     account.require(Permission.MANAGE)
-    return refund_order(order.id, orders, cards, lots, provider, store, clock, invoicing, f"admin:{account.email}")
+    return refund_order(order.id, orders, cards, lots, provider, uow, clock, invoicing, f"admin:{account.email}")

@@ -10,25 +10,32 @@ offered to the first in line, who is told through the owner's message channel.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
 
 from domain.application import (
     Application,
     ApplicationState,
-    approved,
-    card_id_for,
-    rejected,
-    waitlisted,
+    approval_plan,
+    rejection_plan,
+    submit_plan,
+    waitlist_plan,
 )
-from domain.card import Card
-from domain.card_change import AuditEntry, entry_time
-from domain.errors import ApplicationClosed, ApplicationNotFound, Conflict, LotNotFound, PackageNotFound
+from domain.errors import (
+    ApplicationClosed,
+    ApplicationNotFound,
+    Conflict,
+    LotFull,
+    LotNotFound,
+    PackageNotFound,
+    PlateTaken,
+    StaleCard,
+    StaleLot,
+)
 from domain.ids import checked_id
 from domain.lot import Approval, Lot
 from domain.plate import normalise_plate
 from handlers.notify import Notices, notify_owner
-from handlers.ports import Clock, IdSource, LotRepository, PackageRepository
+from handlers.ports import ApplicationRepository, Clock, IdSource, LotRepository, PackageRepository, UnitOfWork
+from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 
 APPLICATION_TEMPLATE = "sim-application"
 """The local simulator's template id for decisions on applications; deployments set PARKPASS_APPLICATION_TEMPLATE."""
@@ -36,39 +43,6 @@ APPLY_PAGE = "pages/apply/index"
 AUTO = "system:auto-approval"
 WAITLIST = "system:waitlist"
 MAX_OFFERS = 50
-
-
-class ApplicationStore(Protocol):
-    def get(self, application_id: str) -> Application | None: ...
-
-    def list_for_owner(self, owner_id: str) -> list[Application]:
-        """Newest first."""
-        ...
-
-    def queue(self, lot_id: str) -> list[Application]:
-        """Submitted applications waiting for the office, oldest first."""
-        ...
-
-    def waiting(self, lot_id: str, limit: int | None = None) -> list[Application]:
-        """The lot's waitlist in arrival order."""
-        ...
-
-    def add(self, application: Application, audit: AuditEntry) -> Application:
-        """Store it and claim its plates; the owner's own open application when one holds them already.
-
-        PlateTaken when a plate is on a card or on another owner's application.
-        """
-        ...
-
-    def approve(self, decided: Application, card: Card, audit: AuditEntry) -> bool:
-        """Take a place and create the pending card, together; False when the lot is full."""
-        ...
-
-    def waitlist(self, decided: Application, audit: AuditEntry) -> None: ...
-
-    def reject(self, decided: Application, audit: AuditEntry) -> None:
-        """Record the rejection and free its plates."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -87,18 +61,19 @@ def apply_for_card(
     note: str,
     lots: LotRepository,
     packages: PackageRepository,
-    store: ApplicationStore,
+    store: ApplicationRepository,
+    uow: UnitOfWork,
     ids: IdSource,
     clock: Clock,
     notices: Notices,
 ) -> Application:
+    """A new application holding its plates; applying again for the same plates answers the first."""
     lot = lots.get(checked_id("lot_id", lot_id))
     if lot is None:
         raise LotNotFound(lot_id)
     package = packages.get(lot.id, checked_id("package_id", package_id))
     if package is None or not package.enabled:
         raise PackageNotFound(package_id)
-    now = clock.now()
     application = Application(
         id=ids.new_id("app"),
         lot_id=lot.id,
@@ -107,22 +82,38 @@ def apply_for_card(
         package_id=package.id,
         note=note.strip(),
         state=ApplicationState.SUBMITTED,
-        applied_at=now,
+        applied_at=clock.now(),
     )
-    stored = store.add(application, _audit(application, now, f"owner:{owner_id}", "apply", None, None))
-    if stored.id == application.id and lot.cards.approval is Approval.AUTO:
-        return approve_application(stored.id, AUTO, lots, store, clock, notices)
-    return stored
+    try:
+        uow.commit(submit_plan(application, f"owner:{owner_id}"))
+    except PlateTaken as e:
+        earlier = store.holding(lot.id, e.plate)
+        if earlier is not None and earlier.owner_id == owner_id:
+            return earlier
+        raise
+    if lot.cards.approval is Approval.AUTO:
+        return approve_application(application.id, AUTO, lots, store, uow, clock, notices)
+    return application
 
 
 def approve_application(
-    application_id: str, actor: str, lots: LotRepository, store: ApplicationStore, clock: Clock, notices: Notices
+    application_id: str,
+    actor: str,
+    lots: LotRepository,
+    store: ApplicationRepository,
+    uow: UnitOfWork,
+    clock: Clock,
+    notices: Notices,
 ) -> Application:
-    """Approve it into a place, or onto the waitlist when the lot is full. Approving again changes nothing."""
-    for _ in range(3):
+    """Approve it into a place, or onto the waitlist when the lot is full. Approving again changes nothing.
+
+    The office may approve a waitlisted application whenever a place is free; the
+    waitlist itself (`WAITLIST`) offers places first in line first.
+    """
+    for attempt in range(MAX_ATTEMPTS):
         application = _get(application_id, store)
         state = application.state
-        if state is ApplicationState.APPROVED or (state is ApplicationState.WAITLISTED and actor != WAITLIST):
+        if state is ApplicationState.APPROVED:
             return application
         if state not in (ApplicationState.SUBMITTED, ApplicationState.WAITLISTED):
             raise ApplicationClosed(f"this application is {state.value}; it cannot be approved")
@@ -130,28 +121,29 @@ def approve_application(
         if lot is None:
             raise LotNotFound(application.lot_id)
         now = clock.now()
+        jumps_line = state is ApplicationState.SUBMITTED and bool(store.waiting(lot.id, limit=1))
         try:
-            return _approve(application, lot, actor, now, store, notices)
+            if lot.has_room() and not jumps_line:
+                decided, plan = approval_plan(application, lot, actor, now)
+                try:
+                    uow.commit(plan)
+                except LotFull:
+                    pass  # taken meanwhile: it waits in line
+                else:
+                    _tell(decided, lot, notices, actor)
+                    return decided
+            if state is ApplicationState.WAITLISTED:
+                return application  # still no place: it keeps its turn
+            waiting, plan = waitlist_plan(application, actor, now)
+            uow.commit(plan)
         except ApplicationClosed:
-            continue  # the store found it decided meanwhile: answer what it became
+            continue  # decided meanwhile: answer what it became
+        except (StaleCard, StaleLot):
+            wait_before_retry(attempt)
+            continue
+        _tell(waiting, lot, notices, actor)
+        return waiting
     raise Conflict("the application kept changing; try again")
-
-
-def _approve(
-    application: Application, lot: Lot, actor: str, now: datetime, store: ApplicationStore, notices: Notices
-) -> Application:
-    first_come = application.state is ApplicationState.SUBMITTED and store.waiting(lot.id, limit=1)
-    if not first_come:
-        decided, card = approved(application, lot, card_id_for(application), actor, now)
-        if store.approve(decided, card, _audit(application, now, actor, "approve", None, decided)):
-            _tell(decided, lot, notices, actor)
-            return decided
-    if application.state is ApplicationState.WAITLISTED:
-        return application  # still no place: it keeps its turn
-    waiting = waitlisted(application, actor, now)
-    store.waitlist(waiting, _audit(application, now, actor, "waitlist", None, waiting))
-    _tell(waiting, lot, notices, actor)
-    return waiting
 
 
 def reject_application(
@@ -159,18 +151,18 @@ def reject_application(
     actor: str,
     reason: str,
     lots: LotRepository,
-    store: ApplicationStore,
+    store: ApplicationRepository,
+    uow: UnitOfWork,
     clock: Clock,
     notices: Notices,
 ) -> Application:
     application = _get(application_id, store)
     if not reason.strip():
         raise Conflict("say why: the owner sees the reason")
-    now = clock.now()
-    decided = rejected(application, actor, now, reason.strip()[:200])
-    if decided is application:
+    if application.state is ApplicationState.REJECTED:
         return application
-    store.reject(decided, _audit(application, now, actor, "reject", reason, decided))
+    decided, plan = rejection_plan(application, actor, clock.now(), reason.strip()[:200])
+    uow.commit(plan)
     lot = lots.get(application.lot_id)
     if lot is not None:
         _tell(decided, lot, notices, actor)
@@ -178,7 +170,7 @@ def reject_application(
 
 
 def offer_free_places(
-    lot_id: str, lots: LotRepository, store: ApplicationStore, clock: Clock, notices: Notices
+    lot_id: str, lots: LotRepository, store: ApplicationRepository, uow: UnitOfWork, clock: Clock, notices: Notices
 ) -> list[Application]:
     """Give the lot's free places to the waitlist, first in line first."""
     offered: list[Application] = []
@@ -189,14 +181,14 @@ def offer_free_places(
         first = store.waiting(lot_id, limit=1)
         if not first:
             break
-        result = approve_application(first[0].id, WAITLIST, lots, store, clock, notices)
+        result = approve_application(first[0].id, WAITLIST, lots, store, uow, clock, notices)
         if result.state is not ApplicationState.APPROVED:
             break
         offered.append(result)
     return offered
 
 
-def my_applications(owner_id: str, lots: LotRepository, store: ApplicationStore) -> list[ApplicationView]:
+def my_applications(owner_id: str, lots: LotRepository, store: ApplicationRepository) -> list[ApplicationView]:
     mine = store.list_for_owner(owner_id)
     lots_by_id = lots.get_many({a.lot_id for a in mine}) if mine else {}
     views = []
@@ -211,26 +203,11 @@ def my_applications(owner_id: str, lots: LotRepository, store: ApplicationStore)
     return views
 
 
-def _get(application_id: str, store: ApplicationStore) -> Application:
+def _get(application_id: str, store: ApplicationRepository) -> Application:
     application = store.get(checked_id("application_id", application_id))
     if application is None:
         raise ApplicationNotFound(application_id)
     return application
-
-
-def _audit(
-    before: Application, at: datetime, actor: str, action: str, reason: str | None, after: Application | None
-) -> AuditEntry:
-    return AuditEntry(
-        f"application:{before.id}",
-        f"{entry_time(at)}#{action}",
-        at,
-        actor,
-        action,
-        reason,
-        {"state": before.state.value},
-        {"state": after.state.value, "card_id": after.card_id} if after else None,
-    )
 
 
 def _tell(application: Application, lot: Lot, notices: Notices, actor: str) -> None:

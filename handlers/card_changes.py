@@ -1,56 +1,74 @@
 """Changes to a card after it exists: pause and resume, plates, presence, expiry.
 
-Each change is computed by a domain rule from the card as it is now and
-committed with the gates' news, the reminders and an audit entry, under the
-card's version: a concurrent change makes it read again and decide again, so
-calling twice or at once never applies a change twice.
+Each change is computed by a domain rule from the card as it is now, planned
+(domain/card_change.card_plan: the card under its version, plate claims, places,
+the gates' news, reminders, audit) and committed by the one unit of work: a
+concurrent change makes it read again and decide again, so calling twice or at
+once never applies a change twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
-from typing import Protocol
 
-from domain.application import Application
 from domain.card import Card
-from domain.card_change import AuditEntry, CardChange, card_change
+from domain.card_change import card_plan
 from domain.card_plates import Direction, add_plate, passed, remove_plate, swap_plate
 from domain.errors import CardNotFound, Conflict, StaleCard, StaleLot
 from domain.ids import checked_id
 from domain.lot import Lot
 from domain.pause import decide_pause, request_pause, resume
+from domain.plan import Plan
 from domain.plate import normalise_plate
-from handlers.ports import CardRepository, Clock, IdSource, LotRepository
+from handlers.ports import CardRepository, Clock, IdSource, LotRepository, UnitOfWork
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
-
-
-class CardChangeStore(Protocol):
-    def commit(self, change: CardChange, lot_version: int, application: Application | None = None) -> Card:
-        """The card, its plate claims, the gates' news, reminders, audit (and the application) in one transaction.
-
-        Answers the card with its new version. StaleCard or StaleLot when either
-        moved since read; PlateTaken when an added plate is on another card.
-        """
-        ...
-
-    def ended_before(self, day: date) -> list[Card]:
-        """Active cards whose end date is before `day`."""
-        ...
-
-    def unpaid_before(self, day: date) -> list[Card]:
-        """Approved, never-paid cards whose pay-by day is before `day`."""
-        ...
-
-    def pauses_to_approve(self, lot_id: str) -> list[Card]:
-        """The lot's cards with a pause waiting for the office."""
-        ...
-
-    def history(self, card_id: str) -> list[AuditEntry]: ...
-
 
 Rule = Callable[[Card, Lot, date], Card]
 """A domain rule: the card after the change, given the card, its lot and the lot's today."""
+
+Decide = Callable[[Card, Lot, datetime], Plan | None]
+"""What a change writes, from the card and its lot as read now; None: nothing to do (asked twice)."""
+
+
+def commit_for_card(
+    card_id: str,
+    decide: Decide,
+    cards: CardRepository,
+    lots: LotRepository,
+    uow: UnitOfWork,
+    clock: Clock,
+    owner_id: str | None = None,
+) -> tuple[Card, Plan | None]:
+    """Read the card and its lot, plan, commit; a concurrent change makes it read and plan again.
+
+    `owner_id` set: only that owner's card exists. Answers the card as written and the plan (None if
+    nothing was to be done).
+    """
+    for attempt in range(MAX_ATTEMPTS):
+        card = cards.get(checked_id("card_id", card_id))
+        if card is None or (owner_id is not None and card.owner_id != owner_id):
+            raise CardNotFound(card_id)
+        lot = lots.get(card.lot_id)
+        if lot is None:
+            raise CardNotFound(card_id)
+        plan = decide(card, lot, clock.now())
+        if plan is None:
+            return card, None
+        try:
+            uow.commit(plan)
+        except (StaleCard, StaleLot):
+            wait_before_retry(attempt)
+            continue
+        return written(plan, card.id), plan
+    raise Conflict("the card kept changing; try again")
+
+
+def written(plan: Plan, card_id: str) -> Card:
+    """The card as the plan left it, with the version the commit gave it."""
+    w = next(c for c in plan.cards if c.card.id == card_id)
+    return replace(w.card, version=(w.expected_version or 0) + 1)
 
 
 def change_card(
@@ -60,28 +78,18 @@ def change_card(
     action: str,
     cards: CardRepository,
     lots: LotRepository,
-    store: CardChangeStore,
+    uow: UnitOfWork,
     clock: Clock,
     owner_id: str | None = None,
     reason: str | None = None,
 ) -> Card:
-    """Apply `rule` to the card and commit it; `owner_id` set: only that owner's card exists."""
-    for attempt in range(MAX_ATTEMPTS):
-        card = cards.get(checked_id("card_id", card_id))
-        if card is None or (owner_id is not None and card.owner_id != owner_id):
-            raise CardNotFound(card_id)
-        lot = lots.get(card.lot_id)
-        if lot is None:
-            raise CardNotFound(card_id)
-        now = clock.now()
+    """Apply `rule` to the card and commit it through the card's plan."""
+
+    def decide(card: Card, lot: Lot, now: datetime) -> Plan | None:
         after = rule(card, lot, lot.today(now))
-        if after == card:
-            return card
-        try:
-            return store.commit(card_change(card, after, lot, now, actor, action, reason), lot.entitlement_version)
-        except (StaleCard, StaleLot):
-            wait_before_retry(attempt)
-    raise Conflict("the card kept changing; try again")
+        return None if after == card else card_plan(card, after, lot, now, actor, action, reason)
+
+    return commit_for_card(card_id, decide, cards, lots, uow, clock, owner_id)[0]
 
 
 def pause_card(
@@ -91,7 +99,7 @@ def pause_card(
     until: date | None,
     cards: CardRepository,
     lots: LotRepository,
-    store: CardChangeStore,
+    uow: UnitOfWork,
     ids: IdSource,
     clock: Clock,
 ) -> Card:
@@ -102,11 +110,11 @@ def pause_card(
             return card  # the same pause asked for again
         return request_pause(card, lot, starts, until, today, ids.new_id("pause"), clock.now())
 
-    return change_card(card_id, rule, f"owner:{owner_id}", "pause", cards, lots, store, clock, owner_id)
+    return change_card(card_id, rule, f"owner:{owner_id}", "pause", cards, lots, uow, clock, owner_id)
 
 
 def resume_card(
-    owner_id: str, card_id: str, cards: CardRepository, lots: LotRepository, store: CardChangeStore, clock: Clock
+    owner_id: str, card_id: str, cards: CardRepository, lots: LotRepository, uow: UnitOfWork, clock: Clock
 ) -> Card:
     return change_card(
         card_id,
@@ -115,7 +123,7 @@ def resume_card(
         "resume",
         cards,
         lots,
-        store,
+        uow,
         clock,
         owner_id,
     )
@@ -129,7 +137,7 @@ def answer_pause(
     reason: str | None,
     cards: CardRepository,
     lots: LotRepository,
-    store: CardChangeStore,
+    uow: UnitOfWork,
     clock: Clock,
 ) -> Card:
     """The office approves or rejects a requested pause (the admin function calls this)."""
@@ -141,7 +149,7 @@ def answer_pause(
         action,
         cards,
         lots,
-        store,
+        uow,
         clock,
         reason=reason,
     )
@@ -154,7 +162,7 @@ def change_plate(
     new: str,
     cards: CardRepository,
     lots: LotRepository,
-    store: CardChangeStore,
+    uow: UnitOfWork,
     clock: Clock,
 ) -> Card:
     old_plate, new_plate = normalise_plate(old), normalise_plate(new)
@@ -171,7 +179,7 @@ def change_plate(
         "swap_plate",
         cards,
         lots,
-        store,
+        uow,
         clock,
         owner_id,
     )
@@ -183,7 +191,7 @@ def add_card_plate(
     plate: str,
     cards: CardRepository,
     lots: LotRepository,
-    store: CardChangeStore,
+    uow: UnitOfWork,
     clock: Clock,
 ) -> Card:
     added = normalise_plate(plate)
@@ -194,7 +202,7 @@ def add_card_plate(
         "add_plate",
         cards,
         lots,
-        store,
+        uow,
         clock,
         owner_id,
     )
@@ -206,7 +214,7 @@ def remove_card_plate(
     plate: str,
     cards: CardRepository,
     lots: LotRepository,
-    store: CardChangeStore,
+    uow: UnitOfWork,
     clock: Clock,
 ) -> Card:
     removed = normalise_plate(plate)
@@ -217,7 +225,7 @@ def remove_card_plate(
         "remove_plate",
         cards,
         lots,
-        store,
+        uow,
         clock,
         owner_id,
     )
@@ -231,7 +239,7 @@ def record_passage(
     at: datetime,
     cards: CardRepository,
     lots: LotRepository,
-    store: CardChangeStore,
+    uow: UnitOfWork,
     clock: Clock,
 ) -> Card | None:
     """A gate let a car in or out: a card with several plates now holds its others back (or lets them go).
@@ -249,6 +257,6 @@ def record_passage(
         f"passage_{direction.value}",
         cards,
         lots,
-        store,
+        uow,
         clock,
     )

@@ -1,5 +1,6 @@
 """The card jobs (daily, and on every tick): expire cards past their end, lapse approvals never paid for,
-and offer the places that freed up to the waitlist."""
+and offer the places that freed up to the waitlist. Also the office's cancel and restore, which move a
+card in or out of its lot's places by the same plans."""
 
 from __future__ import annotations
 
@@ -7,22 +8,30 @@ import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from domain.application import ApplicationState, application_id_of
+from domain.application import ApplicationState, application_id_of, follows_card
 from domain.card import Card, CardState
-from domain.card_change import CardChange, card_change
-from domain.errors import Conflict, StaleCard, StaleLot, UnpaidOrderExists
-from domain.expiry import cancelled, expired, lapsed
+from domain.card_change import card_plan
+from domain.errors import InvalidInput, LotFull, UnpaidOrderExists
+from domain.expiry import cancelled, expired, lapsed, restored
 from domain.lot import Lot
-from handlers.applications import ApplicationStore, offer_free_places
-from handlers.card_changes import CardChangeStore, change_card
+from domain.plan import Plan
+from handlers.applications import offer_free_places
+from handlers.card_changes import change_card, commit_for_card
+from handlers.follow_ups import run_follow_ups
 from handlers.notify import Notices
-from handlers.ports import CardRepository, Clock, LotRepository
-from handlers.retry import MAX_ATTEMPTS, wait_before_retry
+from handlers.ports import ApplicationRepository, CardQueries, CardRepository, Clock, LotRepository, UnitOfWork
 
 SYSTEM = "system"
 AHEAD = timedelta(hours=14)
 """The furthest time zone is UTC+14: no lot's today is later than the UTC date of now + 14 h."""
 log = logging.getLogger("parkpass.card_jobs")
+
+
+@dataclass(frozen=True)
+class PlaceFreed:
+    """A card stopped holding one of the lot's places: the first in line gets it."""
+
+    lot_id: str
 
 
 @dataclass
@@ -33,92 +42,110 @@ class JobReport:
     """Applications that got a freed place."""
 
 
-def run_card_jobs(
-    cards: CardRepository,
-    lots: LotRepository,
-    store: CardChangeStore,
-    applications: ApplicationStore,
-    clock: Clock,
-    notices: Notices,
-) -> JobReport:
+@dataclass(frozen=True)
+class CardLife:
+    """What moving a card in or out of its lot's places needs."""
+
+    cards: CardRepository
+    lots: LotRepository
+    applications: ApplicationRepository
+    uow: UnitOfWork
+    clock: Clock
+    notices: Notices
+
+
+def run_card_jobs(queries: CardQueries, life: CardLife) -> JobReport:
     report = JobReport()
+    clock = life.clock
     latest = (clock.now() + AHEAD).date()
-    for card in store.ended_before(latest):
-        lot = lots.get(card.lot_id)
+    for card in queries.ended_before(latest):
+        lot = life.lots.get(card.lot_id)
         if lot is None or expired(card, lot.today(clock.now())) is None:
             continue  # not yet over where the lot is
         after = change_card(
-            card.id, lambda c, _, today: expired(c, today) or c, SYSTEM, "expire", cards, lots, store, clock
+            card.id,
+            lambda c, _, today: expired(c, today) or c,
+            SYSTEM,
+            "expire",
+            life.cards,
+            life.lots,
+            life.uow,
+            clock,
         )
         if after.state is not card.state:
             report.expired.append(card.id)
-    freed: set[str] = set()
-    for card in store.unpaid_before(latest):
-        if _lapse(card, cards, lots, store, applications, clock):
+    for card in queries.unpaid_before(latest):
+        try:
+            _, plan = _leave(card.id, SYSTEM, "lapse", f"not paid for by {card.pay_by}", life, lapse=True)
+        except UnpaidOrderExists:
+            log.info("card %s has an order waiting for payment; it lapses once that closes", card.id)
+            continue
+        if plan is not None:
             report.lapsed.append(card.id)
-            freed.add(card.lot_id)
-    for lot_id in sorted(freed):
-        report.offered += [a.id for a in offer_free_places(lot_id, lots, applications, clock, notices)]
+            report.offered += _follow(plan, life)
     return report
 
 
-def cancel_card(
-    card_id: str,
-    actor: str,
-    reason: str,
-    cards: CardRepository,
-    lots: LotRepository,
-    store: CardChangeStore,
-    applications: ApplicationStore,
-    clock: Clock,
-    notices: Notices,
-) -> Card:
-    """The office cancels a card (the admin function calls this): its place goes to the first in line."""
+def cancel_card(card_id: str, actor: str, reason: str, life: CardLife) -> Card:
+    """The office cancels a card: its place goes to the first in line at once, and its plates are free.
+
+    Refused while an order of the card waits for payment (it could still be paid).
+    """
     if not reason.strip():
-        raise Conflict("say why: the card's history keeps the reason")
-    before = cards.get(card_id)
-    card = change_card(
-        card_id, lambda c, _, __: cancelled(c), actor, "cancel", cards, lots, store, clock, reason=reason
-    )
-    if before is not None and before.state is not CardState.CANCELLED:
-        offer_free_places(card.lot_id, lots, applications, clock, notices)
+        raise InvalidInput("say why: the card's history keeps the reason")
+    card, plan = _leave(card_id, actor, "cancel", reason.strip(), life, lapse=False)
+    if plan is not None:
+        _follow(plan, life)
+    else:  # cancelled already (a retry): the place may still be waiting for its taker
+        offer_free_places(card.lot_id, life.lots, life.applications, life.uow, life.clock, life.notices)
     return card
 
 
-def _lapse(
-    card: Card,
-    cards: CardRepository,
-    lots: LotRepository,
-    store: CardChangeStore,
-    applications: ApplicationStore,
-    clock: Clock,
-) -> bool:
-    for attempt in range(MAX_ATTEMPTS):
-        current, lot = cards.get(card.id), lots.get(card.lot_id)
-        if current is None or lot is None:
-            return False
-        now = clock.now()
-        after = lapsed(current, lot.today(now))
-        if after is None:
-            return False
-        application_id = application_id_of(current)
-        application = applications.get(application_id) if application_id else None
-        gone = (
-            replace(application, state=ApplicationState.LAPSED)
-            if application and application.state is ApplicationState.APPROVED
-            else None
+def restore_card(card_id: str, actor: str, reason: str, life: CardLife) -> Card:
+    """The office brings a cancelled card back: it takes a place again (refused when the lot is full)
+    and its plates (refused when another card or application holds one now)."""
+    if not reason.strip():
+        raise InvalidInput("say why: the card's history keeps the reason")
+
+    def decide(card: Card, lot: Lot, now: datetime) -> Plan | None:
+        if card.state is not CardState.CANCELLED:
+            return None  # not cancelled (or restored already)
+        if not lot.has_room():
+            raise LotFull(lot.id)
+        after = restored(card, lot.today(now))
+        return card_plan(card, after, lot, now, actor, "restore", reason.strip()) + _application_follows(
+            card, ApplicationState.APPROVED, life
         )
-        try:
-            store.commit(_lapse_change(current, after, lot, now), lot.entitlement_version, gone)
-        except UnpaidOrderExists:
-            log.info("card %s has an order waiting for payment; it lapses once that closes", card.id)
-            return False
-        except (StaleCard, StaleLot):
-            wait_before_retry(attempt)
-            continue
-        return True
-    raise Conflict(f"card {card.id} kept changing while lapsing")
+
+    return commit_for_card(card_id, decide, life.cards, life.lots, life.uow, life.clock)[0]
 
 
-def _lapse_change(card: Card, after: Card, lot: Lot, now: datetime) -> CardChange:
-    return card_change(card, after, lot, now, SYSTEM, "lapse", f"not paid for by {card.pay_by}")
+def _leave(card_id: str, actor: str, action: str, reason: str, life: CardLife, lapse: bool) -> tuple[Card, Plan | None]:
+    def decide(card: Card, lot: Lot, now: datetime) -> Plan | None:
+        after = lapsed(card, lot.today(now)) if lapse else cancelled(card)
+        if after is None or after == card:
+            return None
+        to = ApplicationState.LAPSED if lapse else ApplicationState.CANCELLED
+        plan = card_plan(card, after, lot, now, actor, action, reason) + _application_follows(card, to, life)
+        return replace(plan, follow_ups=(PlaceFreed(lot.id),))
+
+    return commit_for_card(card_id, decide, life.cards, life.lots, life.uow, life.clock)
+
+
+def _application_follows(card: Card, to: ApplicationState, life: CardLife) -> Plan:
+    application_id = application_id_of(card)
+    application = life.applications.get(application_id) if application_id else None
+    write = follows_card(application, to) if application is not None and application.card_id == card.id else None
+    return Plan(applications=(write,)) if write is not None else Plan()
+
+
+def _follow(plan: Plan, life: CardLife) -> list[str]:
+    offered: list[str] = []
+
+    def offer(e: PlaceFreed) -> None:
+        offered.extend(
+            a.id for a in offer_free_places(e.lot_id, life.lots, life.applications, life.uow, life.clock, life.notices)
+        )
+
+    run_follow_ups(plan.follow_ups, {PlaceFreed: offer})  # a failure is logged; a retry of the cancel offers again
+    return offered

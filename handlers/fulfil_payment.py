@@ -10,15 +10,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
 
 from domain.errors import Conflict, InvalidId, OrderSettled, PaymentRejected, StaleCard, StaleLot
 from domain.ids import checked_id
-from domain.order import Fulfilment, OrderState, fulfil
-from domain.receipt import SignedReceipt
-from handlers.ports import CardRepository, LotRepository
+from domain.order import OrderState, fulfil
+from domain.plan import Plan
+from handlers.ports import CardRepository, LotRepository, OrderRepository, UnitOfWork
 from handlers.receipts import ReceiptSigner, sign
-from handlers.renewals import OrderRepository
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 
 security = logging.getLogger("parkpass.security")
@@ -35,18 +33,6 @@ class PaymentNotice:
     succeeded: bool
 
 
-class FulfilmentStore(Protocol):
-    def commit(
-        self, fulfilment: Fulfilment, card_version: int, lot_version: int, receipt: SignedReceipt | None = None
-    ) -> None:
-        """All of it in one transaction, or nothing (with the receipt, next in the lot's chain).
-
-        OrderSettled if the order is already paid; StaleCard or StaleLot if the
-        card or the lot's entitlement version moved since they were read.
-        """
-        ...
-
-
 class Outcome(StrEnum):
     FULFILLED = "fulfilled"
     ALREADY_FULFILLED = "already_fulfilled"
@@ -58,7 +44,7 @@ def fulfil_payment(
     orders: OrderRepository,
     cards: CardRepository,
     lots: LotRepository,
-    store: FulfilmentStore,
+    uow: UnitOfWork,
     signer: ReceiptSigner | None = None,
 ) -> Outcome:
     """`signer` set: the payment's e-receipt is signed and committed with it."""
@@ -78,10 +64,9 @@ def fulfil_payment(
         card, lot = cards.get(order.card_id), lots.get(order.lot_id)
         if card is None or lot is None:
             raise RuntimeError(f"order {order.id} points at a missing card or lot")
-        done = fulfil(order, card, lot, notice.paid_at, notice.transaction_id)
-        receipt = sign(done.receipt, signer) if signer is not None and done.receipt is not None else None
+        plan = fulfil(order, card, lot, notice.paid_at, notice.transaction_id).plan
         try:
-            store.commit(done, card.version, lot.entitlement_version, receipt)
+            uow.commit(signed(plan, signer))
         except OrderSettled:
             return Outcome.ALREADY_FULFILLED
         except (StaleCard, StaleLot):
@@ -89,6 +74,15 @@ def fulfil_payment(
             continue
         return Outcome.FULFILLED
     raise Conflict("the card kept changing; the provider will retry")
+
+
+def signed(plan: Plan, signer: ReceiptSigner | None) -> Plan:
+    """The plan with its receipt signed; with no receipt key, without a receipt (the chain does not move)."""
+    if plan.receipt is None:
+        return plan
+    if signer is None:
+        return plan.unsigned()
+    return plan.with_signature(sign(plan.receipt, signer))
 
 
 def _rejected(why: str, notice: PaymentNotice) -> PaymentRejected:

@@ -10,24 +10,23 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol
 
 from domain.admin import Permission, Staff
 from domain.card import Card, CardState
-from domain.errors import InvalidInput, PlateTaken
+from domain.card_change import card_plan
+from domain.errors import CardExists, Conflict, InvalidInput, LotNotFound, PlateTaken, StaleCard, StaleLot
+from domain.lot import Lot
+from domain.plan import Plan
 from domain.plate import normalise_plate
-from handlers.ports import CardRepository, LotRepository
+from handlers.ports import CardRepository, Clock, LotRepository, UnitOfWork
+from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 from handlers.staff import lot_for
 
 COLUMNS = ("plates", "valid_from", "valid_until", "holder")
 """`plates` may hold several, separated by `/`; dates are YYYY-MM-DD; `holder` is a name (optional)."""
 MAX_ROWS_PER_CALL = 1000
-
-
-class HeldPlaces(Protocol):
-    def add_held(self, lot_id: str, count: int) -> None:
-        """Imported cards take places: raise the lot's count (no quota check: they exist already)."""
-        ...
+MAX_TRANSACTION_ITEMS = 100
+"""What one transaction may hold (DynamoDB's TransactWriteItems limit)."""
 
 
 @dataclass
@@ -45,29 +44,92 @@ def import_rows(
     rows: list[dict[str, str]],
     cards: CardRepository,
     lots: LotRepository,
-    places: HeldPlaces,
+    uow: UnitOfWork,
+    clock: Clock,
 ) -> ImportReport:
-    """Import a slice of a file whose first row here is row `first_row` of the file (for the error report)."""
+    """Import a slice of a file whose first row here is row `first_row` of the file (for the error report).
+
+    The cards exist already at the property, so they take places even past the lot's
+    quota: an explicit override, audited on each card. Each batch commits its cards,
+    plate claims, places, gate events and audit entries in one transaction.
+    """
     lot = lot_for(account, lot_id, lots, Permission.MANAGE)
     if len(rows) > MAX_ROWS_PER_CALL:
         raise InvalidInput(f"send at most {MAX_ROWS_PER_CALL} rows at a time")
     report = ImportReport()
+    parsed: dict[str, tuple[int, Card]] = {}
     for n, row in enumerate(rows, start=first_row):
         try:
             card = _card(lot.id, row)
         except (InvalidInput, ValueError, KeyError) as e:
             report.errors.append((n, _say(e)))
             continue
-        try:
-            if cards.import_card(card):
-                report.created += 1
-            else:
-                report.existing += 1
-        except PlateTaken as e:
-            report.errors.append((n, e.message))
-    if report.created:
-        places.add_held(lot.id, report.created)
+        if card.id in parsed:
+            report.existing += 1  # the same row twice in one file
+        else:
+            parsed[card.id] = (n, card)
+    existing = cards.get_many(set(parsed))
+    report.existing += len(existing)
+    todo = [parsed[i] for i in parsed if i not in existing]
+    actor = f"admin:{account.email}"
+    while todo:
+        batch, todo = _batch(todo, lots, lot.id, clock, actor)
+        report.created += _commit(batch, report, lots, lot.id, uow, clock, actor)
+    report.errors.sort()
     return report
+
+
+Rows = list[tuple[int, Card]]
+
+
+def _batch(todo: Rows, lots: LotRepository, lot_id: str, clock: Clock, actor: str) -> tuple[Rows, Rows]:
+    """As many rows as one transaction holds."""
+    lot = _lot(lots, lot_id)
+    plan, taken = Plan(), 0
+    for _, card in todo:
+        more = plan + _plan(card, lot, clock, actor)
+        if more.size > MAX_TRANSACTION_ITEMS and taken:
+            break
+        plan, taken = more, taken + 1
+    return todo[:taken], todo[taken:]
+
+
+def _commit(
+    batch: Rows, report: ImportReport, lots: LotRepository, lot_id: str, uow: UnitOfWork, clock: Clock, actor: str
+) -> int:
+    """Commit the batch; a row whose plate is taken (or a card imported meanwhile) leaves it and the rest go again."""
+    for attempt in range(MAX_ATTEMPTS + len(batch)):
+        if not batch:
+            return 0
+        lot = _lot(lots, lot_id)
+        plan = Plan()
+        for _, card in batch:
+            plan = plan + _plan(card, lot, clock, actor)
+        try:
+            uow.commit(plan)
+        except PlateTaken as e:
+            n = next(n for n, c in batch if e.plate in c.plates)
+            report.errors.append((n, e.message))
+            batch = [(m, c) for m, c in batch if m != n]
+        except CardExists as e:
+            report.existing += 1
+            batch = [(m, c) for m, c in batch if c.id != e.card_id]
+        except (StaleCard, StaleLot):
+            wait_before_retry(attempt)
+        else:
+            return len(batch)
+    raise Conflict("the lot kept changing during the import; run the file again (nothing is imported twice)")
+
+
+def _plan(card: Card, lot: Lot, clock: Clock, actor: str) -> Plan:
+    return card_plan(None, card, lot, clock.now(), actor, "import", "imported", override_quota=True)
+
+
+def _lot(lots: LotRepository, lot_id: str) -> Lot:
+    lot = lots.get(lot_id)
+    if lot is None:
+        raise LotNotFound(lot_id)
+    return lot
 
 
 def _card(lot_id: str, row: dict[str, str]) -> Card:

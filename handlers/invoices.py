@@ -29,8 +29,7 @@ from domain.lot import InvoiceProvider
 from domain.money import yuan_text
 from domain.order import OrderState
 from handlers.notify import Notices, notify_owner
-from handlers.ports import Clock, LotRepository
-from handlers.renewals import OrderRepository
+from handlers.ports import Clock, LotRepository, OrderRepository
 
 INVOICE_TEMPLATE = "sim-invoice"
 """The local simulator's template id for invoice news; deployments set PARKPASS_INVOICE_TEMPLATE."""

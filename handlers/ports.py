@@ -1,20 +1,25 @@
 """Ports shared by several use cases. Adapters in infra/ implement them.
 
-`add` creates only when absent and answers whether it did, so seeding and
-retries never overwrite what is there. `save` of a card is conditional on its
-version (optimistic locking) and raises StaleCard when someone wrote first.
+Every change to a card, a place, an application, an order or money is a plan
+(domain/plan.py) committed by the one `UnitOfWork`; the repositories here only
+read (and `add` creates lots, packages and owners only when absent, so seeding
+and retries never overwrite what is there).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
+from domain.application import Application
 from domain.card import Card
+from domain.card_change import AuditEntry
 from domain.lot import Lot
+from domain.order import Order
 from domain.owner import Owner
 from domain.package import Package
+from domain.plan import Plan
 
 
 class Clock(Protocol):
@@ -43,27 +48,21 @@ class PackageRepository(Protocol):
     def add(self, package: Package) -> bool: ...
 
 
+class UnitOfWork(Protocol):
+    def commit(self, plan: Plan) -> None:
+        """All of the plan in one transaction, or nothing.
+
+        A failed condition raises the domain error the plan attached to it (the
+        first in the plan's order); a collision with a concurrent transaction
+        raises StaleCard or StaleLot, so the caller reads again and re-plans.
+        """
+        ...
+
+
 class CardRepository(Protocol):
     def get(self, card_id: str) -> Card | None: ...
 
-    def add(self, card: Card) -> bool:
-        """Create the card and claim its plates in its lot, together.
-
-        False when the card exists; PlateTaken when a plate is on another card of the lot.
-        """
-        ...
-
-    def import_card(self, card: Card) -> bool:
-        """`add` for bulk imports: the same outcome, not in one transaction (see the adapter)."""
-        ...
-
-    def save(self, card: Card) -> Card:
-        """Write the card's period and state if the stored version is still `card.version`.
-
-        Answers the card with its new version. Plates, owner and lot are not
-        changed here: plate changes move plate claims and have their own use case.
-        """
-        ...
+    def get_many(self, card_ids: set[str]) -> dict[str, Card]: ...
 
     def list_for_owner(self, owner_id: str) -> list[Card]: ...
 
@@ -71,6 +70,62 @@ class CardRepository(Protocol):
 
     def card_for_plate(self, lot_id: str, plate: str) -> Card | None:
         """The card holding `plate` in the lot (through the plate's claim)."""
+        ...
+
+
+class CardQueries(Protocol):
+    """What the card jobs and the office look cards up by (sparse indexes and the audit log)."""
+
+    def ended_before(self, day: date) -> list[Card]:
+        """Active cards whose end date is before `day`."""
+        ...
+
+    def unpaid_before(self, day: date) -> list[Card]:
+        """Approved, never-paid cards whose pay-by day is before `day`."""
+        ...
+
+    def pauses_to_approve(self, lot_id: str) -> list[Card]:
+        """The lot's cards with a pause waiting for the office."""
+        ...
+
+    def history(self, card_id: str) -> list[AuditEntry]: ...
+
+
+class ApplicationRepository(Protocol):
+    def get(self, application_id: str) -> Application | None: ...
+
+    def list_for_owner(self, owner_id: str) -> list[Application]:
+        """Newest first."""
+        ...
+
+    def queue(self, lot_id: str) -> list[Application]:
+        """Submitted applications waiting for the office, oldest first."""
+        ...
+
+    def waiting(self, lot_id: str, limit: int | None = None) -> list[Application]:
+        """The lot's waitlist in arrival order."""
+        ...
+
+    def holding(self, lot_id: str, plate: str) -> Application | None:
+        """The open application holding `plate` in the lot, if an application is what holds it."""
+        ...
+
+
+class OrderRepository(Protocol):
+    def get(self, order_id: str) -> Order | None: ...
+
+    def for_card(self, card_id: str) -> list[Order]:
+        """The card's orders, newest first."""
+        ...
+
+    def pending(self, created_before: datetime) -> list[Order]:
+        """Orders still waiting for payment, made before `created_before`."""
+        ...
+
+    def made_with(self, owner_id: str, idempotency_key: str) -> Order | None: ...
+
+    def waiting_for(self, card_id: str) -> Order | None:
+        """The card's online order waiting for payment, if any."""
         ...
 
 

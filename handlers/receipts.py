@@ -8,7 +8,7 @@ from typing import Protocol
 from domain.errors import OrderNotFound, ReceiptNotFound
 from domain.ids import checked_id
 from domain.receipt import Receipt, SignedReceipt, chain_problems, parse_qr_payload, receipt_id_for
-from handlers.renewals import OrderRepository
+from handlers.ports import OrderRepository
 
 
 class ReceiptSigner(Protocol):

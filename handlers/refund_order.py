@@ -8,24 +8,15 @@ one) and then commits what is still missing.
 from __future__ import annotations
 
 import contextlib
-from typing import Protocol
 
 from domain.errors import Conflict, InvoiceNotFound, OrderNotFound, OrderSettled, StaleCard, StaleLot
 from domain.ids import checked_id
-from domain.order import Order, OrderState, Refund, refund
+from domain.order import Order, OrderRefunded, OrderState, refund
+from handlers.follow_ups import run_follow_ups
 from handlers.invoices import Invoicing, reverse_invoice
-from handlers.ports import CardRepository, Clock, LotRepository
-from handlers.renewals import OrderRepository, PaymentProvider
+from handlers.ports import CardRepository, Clock, LotRepository, OrderRepository, UnitOfWork
+from handlers.renewals import PaymentProvider
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
-
-
-class RefundStore(Protocol):
-    def commit_refund(self, refund: Refund, card_version: int, lot_version: int) -> None:
-        """One transaction: order paid -> refunded, the card shortened, the ledger line, the gates' news.
-
-        OrderSettled if the order is no longer paid; StaleCard or StaleLot if they moved.
-        """
-        ...
 
 
 def refund_no(order: Order) -> str:
@@ -38,7 +29,7 @@ def refund_order(
     cards: CardRepository,
     lots: LotRepository,
     provider: PaymentProvider,
-    store: RefundStore,
+    uow: UnitOfWork,
     clock: Clock,
     invoicing: Invoicing,
     actor: str = "system",
@@ -59,17 +50,18 @@ def refund_order(
         card, lot = cards.get(order.card_id), lots.get(order.lot_id)
         if card is None or lot is None:
             raise RuntimeError(f"order {order.id} points at a missing card or lot")
-        plan = refund(order, card, lot, clock.now(), actor)
+        later = tuple(o for o in orders.for_card(card.id) if o.id != order.id)
+        done = refund(order, card, lot, clock.now(), actor, later)
         try:
-            store.commit_refund(plan, card.version, lot.entitlement_version)
+            uow.commit(done.plan)
         except OrderSettled:
             _reverse_invoice(order.id, invoicing)
             return orders.get(order.id) or order  # a concurrent refund of the same order got there first
         except (StaleCard, StaleLot):
             wait_before_retry(attempt)
             continue
-        _reverse_invoice(order.id, invoicing)
-        return plan.order
+        run_follow_ups(done.plan.follow_ups, {OrderRefunded: lambda e: _reverse_invoice(e.order_id, invoicing)})
+        return done.order
     raise Conflict("the card kept changing; try the refund again")
 
 

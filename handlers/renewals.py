@@ -7,14 +7,37 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from domain.card import Card
-from domain.errors import CardNotFound, InvalidInput, LotNotFound, OrderNotFound, PackageNotFound, RenewalNotAllowed
+from domain.errors import (
+    CardNotFound,
+    Conflict,
+    InvalidInput,
+    LotNotFound,
+    OrderKeyUsed,
+    OrderNotFound,
+    OrderSettled,
+    PackageNotFound,
+    RenewalNotAllowed,
+    StaleCard,
+    StaleLot,
+    UnpaidOrderExists,
+)
 from domain.ids import checked_id
 from domain.lot import Lot
-from domain.order import Channel, Order, OrderState
+from domain.order import Channel, Order, OrderState, close_order, place_order
 from domain.package import Package
 from domain.phone import masked_phone
 from domain.renewal import Quote, quote
-from handlers.ports import CardRepository, Clock, IdSource, LotRepository, OwnerRepository, PackageRepository
+from handlers.ports import (
+    CardRepository,
+    Clock,
+    IdSource,
+    LotRepository,
+    OrderRepository,
+    OwnerRepository,
+    PackageRepository,
+    UnitOfWork,
+)
+from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 
 UNPAID_ORDER_LIFETIME = timedelta(minutes=15)
 
@@ -40,25 +63,6 @@ class PaymentProvider(Protocol):
 
     def refund(self, order: Order, refund_no: str) -> None:
         """Return the order's whole amount to the payer; idempotent for one refund_no."""
-        ...
-
-
-class OrderRepository(Protocol):
-    def get(self, order_id: str) -> Order | None: ...
-
-    def pending(self, created_before: datetime) -> list[Order]:
-        """Orders still waiting for payment that were made before `created_before` (a key query)."""
-        ...
-
-    def close(self, order: Order) -> bool:
-        """pending -> closed, freeing the card for another order; False if it was no longer pending."""
-        ...
-
-    def create(self, order: Order, idempotency_key: str) -> Order:
-        """Store a new order, or answer the order already made with this owner's key.
-
-        UnpaidOrderExists when the card has another order waiting for payment.
-        """
         ...
 
 
@@ -106,6 +110,7 @@ def order_renewal(
     packages: PackageRepository,
     owners: OwnerRepository,
     orders: OrderRepository,
+    uow: UnitOfWork,
     provider: PaymentProvider,
     ids: IdSource,
     clock: Clock,
@@ -141,11 +146,43 @@ def order_renewal(
         expires_at=now + UNPAID_ORDER_LIFETIME,
         owner_label=masked_phone(owner.phone) if owner.phone else Order.owner_label,
     )
-    order = orders.create(draft, idempotency_key)
+    order = place(draft, idempotency_key, orders, uow)
     if order.state is not OrderState.PENDING:
         return OrderToPay(order, {})
     # Asked after the order is stored, so a payment can never arrive for an order we do not know.
     return OrderToPay(order, provider.prepay(order, owner.openid))
+
+
+def place(draft: Order, idempotency_key: str, orders: OrderRepository, uow: UnitOfWork) -> Order:
+    """Store a new order, or answer the one this owner already made with the key.
+
+    UnpaidOrderExists when an online order of the card still waits for payment.
+    """
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            uow.commit(place_order(draft, idempotency_key))
+        except OrderKeyUsed:
+            earlier = orders.made_with(draft.owner_id, idempotency_key)
+            if earlier is not None:
+                return earlier
+        except UnpaidOrderExists as e:
+            waiting = orders.waiting_for(draft.card_id)
+            raise UnpaidOrderExists(waiting.id if waiting else "?") from e
+        except (StaleCard, StaleLot):
+            pass  # the same key or card in a concurrent transaction: the next try sees which won
+        else:
+            return draft
+        wait_before_retry(attempt)
+    raise Conflict("the order could not be stored; try again")
+
+
+def close_unpaid(order: Order, uow: UnitOfWork) -> bool:
+    """pending -> closed, freeing the card for another order; False if it was no longer pending."""
+    try:
+        uow.commit(close_order(order))
+    except OrderSettled:
+        return False
+    return True
 
 
 def my_order(owner_id: str, order_id: str, orders: OrderRepository) -> Order:

@@ -14,7 +14,8 @@ from domain.card import Card, CardState
 from domain.lot import Approval, CardPolicy, InvoiceProvider, Lot, RenewalPolicy
 from domain.owner import Owner
 from domain.package import Duration, DurationUnit, Package
-from handlers.ports import CardRepository, Clock, LotRepository, OwnerRepository, PackageRepository
+from handlers.issue_card import issue_card
+from handlers.ports import Clock, LotRepository, OwnerRepository, PackageRepository, UnitOfWork
 
 DEMO_LOT_ID = "demo-lot"
 DEMO_OWNER_OPENID = "demo-owner"
@@ -39,7 +40,7 @@ def seed_demo(
     lots: LotRepository,
     packages: PackageRepository,
     owners: OwnerRepository,
-    cards: CardRepository,
+    uow: UnitOfWork,
 ) -> SeedResult:
     lot = Lot(
         id=DEMO_LOT_ID,
@@ -54,7 +55,6 @@ def seed_demo(
             pauses_per_year=2,
             pause_needs_approval=False,
         ),
-        held=1,  # the demo card below takes one of the 200 places
         invoice_provider=InvoiceProvider.SIMULATOR,
         tenant_id=DEMO_TENANT,
     )
@@ -77,7 +77,7 @@ def seed_demo(
         ),
         (
             f"card {DEMO_CARD_ID}",
-            cards.add(
+            issue_card(
                 Card(
                     id=DEMO_CARD_ID,
                     lot_id=lot.id,
@@ -86,7 +86,12 @@ def seed_demo(
                     valid_from=add_months(card_ends, -1) + timedelta(days=1),
                     valid_until=card_ends,
                     state=CardState.ACTIVE,
-                )
+                ),
+                "system:demo",
+                "demo data",
+                lots,
+                uow,
+                clock,
             ),
         ),
     ]

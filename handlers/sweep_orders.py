@@ -14,10 +14,10 @@ from datetime import timedelta
 
 from domain.errors import PaymentRejected, UpstreamUnavailable
 from domain.order import Channel
-from handlers.fulfil_payment import FulfilmentStore, Outcome, PaymentNotice, fulfil_payment
-from handlers.ports import CardRepository, Clock, LotRepository
+from handlers.fulfil_payment import Outcome, PaymentNotice, fulfil_payment
+from handlers.ports import CardRepository, Clock, LotRepository, OrderRepository, UnitOfWork
 from handlers.receipts import ReceiptSigner
-from handlers.renewals import OrderRepository, PaymentProvider
+from handlers.renewals import PaymentProvider, close_unpaid
 
 ASK_AFTER = timedelta(minutes=1)
 """WeChat Pay advises querying an order with no notification after about a minute."""
@@ -38,7 +38,7 @@ def sweep_orders(
     orders: OrderRepository,
     cards: CardRepository,
     lots: LotRepository,
-    store: FulfilmentStore,
+    uow: UnitOfWork,
     provider_for: Callable[[Channel], PaymentProvider],
     clock: Clock,
     signer: ReceiptSigner | None = None,
@@ -53,11 +53,11 @@ def sweep_orders(
                 notice = PaymentNotice(
                     order.id, status.transaction_id or "", status.amount_fen or -1, status.paid_at or now, True
                 )
-                outcome = fulfil_payment(notice, orders, cards, lots, store, signer)
+                outcome = fulfil_payment(notice, orders, cards, lots, uow, signer)
                 (report.fulfilled if outcome is Outcome.FULFILLED else report.waiting).append(order.id)
             elif now >= order.expires_at:
                 provider.close(order)  # refused if the payer just paid: the next sweep finds it paid
-                if orders.close(order):
+                if close_unpaid(order, uow):
                     report.closed.append(order.id)
             else:
                 report.waiting.append(order.id)

@@ -9,6 +9,7 @@ from domain.card import Card, CardState, Pause, PauseState
 from domain.lot import Lot, RenewalMode, RenewalPolicy
 from domain.order import Channel, Order, OrderState
 from domain.package import Duration, DurationUnit, Package
+from functions.bootstrap import Services
 
 
 def a_lot(
@@ -78,3 +79,15 @@ def a_pending_order(
         order_id, owner_id, card_id, lot_id, package, package.price_fen, Channel.WECHAT, quoted_from, quoted_until,
         OrderState.PENDING, created_at, created_at + timedelta(minutes=15), owner_label=owner_label,
     )  # fmt: skip
+
+
+def add_card(s: Services, card: Card) -> bool:
+    """Issue a card through the one commit path (places, plates, gates, audit), as the office would.
+
+    The card's lot is created first when the test has none. False when the card exists already.
+    """
+    from handlers.issue_card import issue_card
+
+    if s.lots.get(card.lot_id) is None:
+        s.lots.add(Lot(card.lot_id, "Test Lot"))
+    return issue_card(card, "system:test", "test set-up", s.lots, s.uow, s.clock)

@@ -1,36 +1,30 @@
-"""In-memory adapters for unit tests of handlers. They keep the ports' contracts (create-if-absent, versions)."""
+"""In-memory adapters for unit tests of handlers: read views over one MemoryDB, which only the in-memory
+unit of work (tests/memory.py) writes, with the same declared conditions as DynamoDB."""
 
 from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from domain.admin import Staff
 from domain.application import OPEN, Application, ApplicationState
 from domain.card import Card, CardState, PauseState
-from domain.card_change import AuditEntry, CardChange
-from domain.entitlement import Entitlement
+from domain.card_change import AuditEntry, plate_claim, unpaid_claim
 from domain.errors import (
-    ApplicationClosed,
     InvoiceProviderUnavailable,
     LoginCodeInvalid,
     LoginCodeUsed,
-    OrderSettled,
     PhoneCodeInvalid,
-    PlateTaken,
     StaleCard,
-    StaleLot,
     TooManyVehicles,
-    UnpaidOrderExists,
 )
 from domain.gate import Grant
 from domain.invoice import Invoice, InvoiceState
 from domain.lot import Lot
-from domain.order import Fulfilment, LedgerEntry, Order, OrderState, Refund
+from domain.order import LedgerEntry, Order, OrderState, order_key_claim
 from domain.owner import Owner
 from domain.package import Package
 from domain.receipt import Receipt, SignedReceipt
@@ -44,6 +38,7 @@ from handlers.ports import Clock
 from handlers.reminders import SendFailed
 from infra.clock import SimClock
 from infra.receipt_signing import ReceiptKey
+from tests.memory import MemoryDB, MemoryUnitOfWork
 
 if TYPE_CHECKING:
     from infra.simulators.alipay import AlipaySimulator
@@ -59,8 +54,9 @@ class FixedClock:
 
 
 class FakeLots:
-    def __init__(self) -> None:
-        self.items: dict[str, Lot] = {}
+    def __init__(self, db: MemoryDB | None = None) -> None:
+        self.db = db or MemoryDB()
+        self.items = self.db.lots
 
     def get(self, lot_id: str) -> Lot | None:
         return self.items.get(lot_id)
@@ -74,9 +70,6 @@ class FakeLots:
             lot, held=stored.held, entitlement_version=stored.entitlement_version, receipt_seq=stored.receipt_seq,
             receipt_hash=stored.receipt_hash,
         )  # fmt: skip
-
-    def add_held(self, lot_id: str, count: int) -> None:
-        self.items[lot_id] = replace(self.items[lot_id], held=self.items[lot_id].held + count)
 
     def list_for_tenant(self, tenant_id: str) -> list[Lot]:
         return [lot for lot in self.items.values() if lot.tenant_id == tenant_id]
@@ -103,31 +96,22 @@ class FakePackages:
 
 
 class FakeCards:
-    def __init__(self) -> None:
-        self.items: dict[str, Card] = {}
+    def __init__(self, db: MemoryDB | None = None) -> None:
+        self.db = db or MemoryDB()
+        self.items = self.db.cards
 
     def get(self, card_id: str) -> Card | None:
         return self.items.get(card_id)
 
-    def add(self, card: Card) -> bool:
-        if card.id in self.items:
-            return False
-        for other in self.items.values():
-            taken = set(other.plates) & set(card.plates)
-            if other.lot_id == card.lot_id and taken:
-                raise PlateTaken(sorted(taken)[0])
-        self.items[card.id] = replace(card, version=1)
-        return True
-
-    def import_card(self, card: Card) -> bool:
-        return self.add(card)
+    def get_many(self, card_ids: set[str]) -> dict[str, Card]:
+        return {i: self.items[i] for i in card_ids if i in self.items}
 
     def save(self, card: Card) -> Card:
+        """Test set-up only: write a card's dates or state as if the office had (no port has this)."""
         stored = self.items.get(card.id)
         if stored is None or stored.version != card.version:
             raise StaleCard(card.id)
-        saved = replace(card, plates=stored.plates)  # plates move with their claims, never here
-        self.items[card.id] = saved = replace(saved, version=card.version + 1)
+        self.items[card.id] = saved = replace(card, plates=stored.plates, version=card.version + 1)
         return saved
 
     def list_for_owner(self, owner_id: str) -> list[Card]:
@@ -137,8 +121,8 @@ class FakeCards:
         return [c for c in self.items.values() if c.lot_id == lot_id]
 
     def card_for_plate(self, lot_id: str, plate: str) -> Card | None:
-        live = (c for c in self.items.values() if c.lot_id == lot_id and c.state is not CardState.CANCELLED)
-        return next((c for c in live if plate in c.plates), None)
+        claim = self.db.claims.get(plate_claim(lot_id, plate))
+        return self.items.get(claim.card_id) if claim is not None and claim.card_id else None
 
 
 class FakeOwners:
@@ -211,9 +195,9 @@ class CountingIds:
 
 
 class FakeOrders:
-    def __init__(self) -> None:
-        self.items: dict[str, Order] = {}
-        self.keys: dict[tuple[str, str], str] = {}
+    def __init__(self, db: MemoryDB | None = None) -> None:
+        self.db = db or MemoryDB()
+        self.items = self.db.orders
 
     def get(self, order_id: str) -> Order | None:
         return self.items.get(order_id)
@@ -224,119 +208,43 @@ class FakeOrders:
     def pending(self, created_before: datetime) -> list[Order]:
         return [o for o in self.items.values() if o.state is OrderState.PENDING and o.created_at <= created_before]
 
-    def close(self, order: Order) -> bool:
-        if self.items[order.id].state is not OrderState.PENDING:
-            return False
-        self.items[order.id] = replace(self.items[order.id], state=OrderState.CLOSED)
-        return True
+    def made_with(self, owner_id: str, idempotency_key: str) -> Order | None:
+        return self._claimed(order_key_claim(owner_id, idempotency_key))
 
-    def create(self, order: Order, idempotency_key: str) -> Order:
-        earlier = self.keys.get((order.owner_id, idempotency_key))
-        if earlier:
-            return self.items[earlier]
-        waiting = [o for o in self.items.values() if o.card_id == order.card_id and o.state is OrderState.PENDING]
-        if waiting:
-            raise UnpaidOrderExists(waiting[0].id)
-        self.items[order.id] = order
-        self.keys[(order.owner_id, idempotency_key)] = order.id
-        return order
+    def waiting_for(self, card_id: str) -> Order | None:
+        return self._claimed(unpaid_claim(card_id))
+
+    def _claimed(self, key: str) -> Order | None:
+        claim = self.db.claims.get(key)
+        return self.items.get(claim.order_id) if claim is not None and claim.order_id else None
 
 
-class FakeFulfilments:
-    """Applies a fulfilment all at once, with the same conditions as the DynamoDB transaction."""
-
-    def __init__(self, orders: FakeOrders, cards: FakeCards, lots: FakeLots) -> None:
-        self.orders, self.cards, self.lots = orders, cards, lots
-        self.receipts = FakeReceipts()
-        self.ledger: list[LedgerEntry] = []
-        self.events: list[tuple[int, Entitlement]] = []
-        self.before_commit: Callable[[], None] = lambda: None
-
-    def commit(self, f: Fulfilment, card_version: int, lot_version: int, receipt: SignedReceipt | None = None) -> None:
-        self.before_commit()
-        if self.orders.items[f.order.id].state not in (OrderState.PENDING, OrderState.CLOSED):
-            raise OrderSettled(f.order.id)
-        if self.cards.items[f.card.id].version != card_version:
-            raise StaleCard(f.card.id)
-        lot = self.lots.items[f.order.lot_id]
-        if lot.entitlement_version != lot_version:
-            raise StaleLot(lot.id)
-        self.orders.items[f.order.id] = f.order
-        self.cards.items[f.card.id] = replace(f.card, version=card_version + 1)
-        self.ledger.append(f.ledger)
-        self.events.extend((lot_version + i, e) for i, e in enumerate(f.entitlements, start=1))
-        self.lots.items[lot.id] = replace(lot, entitlement_version=lot_version + len(f.entitlements))
-        if receipt is not None:
-            r = receipt.receipt
-            self.receipts.items[r.id] = receipt
-            self.lots.items[lot.id] = replace(self.lots.items[lot.id], receipt_seq=r.seq, receipt_hash=r.hash)
-
-    def commit_refund(self, r: Refund, card_version: int, lot_version: int) -> None:
-        if self.orders.items[r.order.id].state is not OrderState.PAID:
-            raise OrderSettled(r.order.id)
-        if self.cards.items[r.card.id].version != card_version:
-            raise StaleCard(r.card.id)
-        self.orders.items[r.order.id] = r.order
-        self.cards.items[r.card.id] = replace(r.card, version=card_version + 1)
-        self.ledger.append(r.ledger)
-
-
-class FakeCardChanges:
-    """Commits a card change with the DynamoDB store's conditions: the card's version, the lot's, free plates."""
-
-    def __init__(self, cards: FakeCards, lots: FakeLots, applications: FakeApplications) -> None:
-        self.cards, self.lots, self.applications = cards, lots, applications
-        self.events: list[tuple[int, Entitlement]] = []
-        self.audit: list[AuditEntry] = []
-        self.slots: list[Slot] = []
-
-    def commit(self, change: CardChange, lot_version: int, application: Application | None = None) -> Card:
-        after = change.after
-        if self.cards.items[after.id].version != change.before.version:
-            raise StaleCard(after.id)
-        lot = self.lots.items[after.lot_id]
-        if lot.entitlement_version != lot_version:
-            raise StaleLot(lot.id)
-        for plate in set(after.plates) - set(change.before.plates):
-            holder = self.cards.card_for_plate(after.lot_id, plate)
-            if holder is not None and holder.id != after.id:
-                raise PlateTaken(plate)
-        self.cards.items[after.id] = saved = replace(after, version=change.before.version + 1)
-        self.events.extend((lot_version + i, e) for i, e in enumerate(change.news, start=1))
-        held = lot.held - 1 if change.frees_place else lot.held
-        self.lots.items[lot.id] = replace(lot, entitlement_version=lot_version + len(change.news), held=held)
-        self.slots.extend(change.reminders)
-        self.audit.append(change.audit)
-        if application is not None:
-            self.applications.items[application.id] = application
-        return saved
+class FakeCardQueries:
+    def __init__(self, db: MemoryDB) -> None:
+        self.db = db
 
     def ended_before(self, day: date) -> list[Card]:
         return [
             c
-            for c in self.cards.items.values()
+            for c in self.db.cards.values()
             if c.state is CardState.ACTIVE and c.valid_until is not None and c.valid_until < day
         ]
 
     def unpaid_before(self, day: date) -> list[Card]:
-        return [c for c in self.cards.items.values() if c.state is CardState.PENDING and c.pay_by and c.pay_by < day]
+        return [c for c in self.db.cards.values() if c.state is CardState.PENDING and c.pay_by and c.pay_by < day]
 
     def pauses_to_approve(self, lot_id: str) -> list[Card]:
-        waiting = (c for c in self.cards.items.values() if c.lot_id == lot_id)
+        waiting = (c for c in self.db.cards.values() if c.lot_id == lot_id)
         return [c for c in waiting if any(p.state is PauseState.REQUESTED for p in c.pauses)]
 
     def history(self, card_id: str) -> list[AuditEntry]:
-        return [e for e in self.audit if e.subject == f"card:{card_id}"]
+        return sorted((e for e in self.db.audit.values() if e.subject == f"card:{card_id}"), key=lambda e: e.entry)
 
 
 class FakeApplications:
-    """Applications with the DynamoDB store's rules: plates held while open, `held < quota` to approve."""
-
-    def __init__(self, cards: FakeCards, lots: FakeLots) -> None:
-        self.cards, self.lots = cards, lots
-        self.items: dict[str, Application] = {}
-        self.audit: list[AuditEntry] = []
-        self._lock = threading.Lock()
+    def __init__(self, db: MemoryDB | None = None) -> None:
+        self.db = db or MemoryDB()
+        self.items = self.db.applications
 
     def get(self, application_id: str) -> Application | None:
         return self.items.get(application_id)
@@ -351,54 +259,21 @@ class FakeApplications:
     def waiting(self, lot_id: str, limit: int | None = None) -> list[Application]:
         return self._in(lot_id, ApplicationState.WAITLISTED)[:limit]
 
+    def holding(self, lot_id: str, plate: str) -> Application | None:
+        claim = self.db.claims.get(plate_claim(lot_id, plate))
+        if claim is None or not claim.application_id:
+            return None
+        found = self.items.get(claim.application_id)
+        return found if found is not None and found.state in OPEN else None
+
     def _in(self, lot_id: str, state: ApplicationState) -> list[Application]:
         found = [a for a in self.items.values() if a.lot_id == lot_id and a.state is state]
         return sorted(found, key=lambda a: a.queue_key)
 
-    def add(self, application: Application, audit: AuditEntry) -> Application:
-        with self._lock:
-            for plate in application.plates:
-                for other in self.items.values():
-                    if other.lot_id == application.lot_id and other.state in OPEN and plate in other.plates:
-                        if other.owner_id == application.owner_id:
-                            return other
-                        raise PlateTaken(plate)
-                if self.cards.card_for_plate(application.lot_id, plate) is not None:
-                    raise PlateTaken(plate)
-            self.items[application.id] = application
-            self.audit.append(audit)
-            return application
-
-    def approve(self, decided: Application, card: Card, audit: AuditEntry) -> bool:
-        with self._lock:
-            if self.items[decided.id].state not in (ApplicationState.SUBMITTED, ApplicationState.WAITLISTED):
-                raise ApplicationClosed("decided meanwhile")
-            lot = self.lots.items[decided.lot_id]
-            if not lot.has_room():
-                return False
-            self.lots.items[lot.id] = replace(lot, held=lot.held + 1)
-            self.cards.items[card.id] = replace(card, version=1)
-            self.items[decided.id] = decided
-            self.audit.append(audit)
-            return True
-
-    def waitlist(self, decided: Application, audit: AuditEntry) -> None:
-        self._decide(decided, audit)
-
-    def reject(self, decided: Application, audit: AuditEntry) -> None:
-        self._decide(decided, audit)
-
-    def _decide(self, decided: Application, audit: AuditEntry) -> None:
-        with self._lock:
-            if self.items[decided.id].state not in (ApplicationState.SUBMITTED, ApplicationState.WAITLISTED):
-                raise ApplicationClosed("decided meanwhile")
-            self.items[decided.id] = decided
-            self.audit.append(audit)
-
 
 class FakeReceipts:
-    def __init__(self) -> None:
-        self.items: dict[str, SignedReceipt] = {}
+    def __init__(self, db: MemoryDB | None = None) -> None:
+        self.items = (db or MemoryDB()).receipts
 
     def get(self, receipt_id: str) -> SignedReceipt | None:
         return self.items.get(receipt_id)
@@ -493,19 +368,27 @@ class PlainPasswords:
 
 
 class FakeAudit:
-    def __init__(self) -> None:
-        self.entries: list[AuditEntry] = []
+    def __init__(self, db: MemoryDB | None = None) -> None:
+        self.db = db or MemoryDB()
+
+    @property
+    def entries(self) -> list[AuditEntry]:
+        return sorted(self.db.audit.values(), key=lambda e: (e.subject, e.entry))
 
     def record(self, entry: AuditEntry) -> None:
-        self.entries.append(entry)
+        self.db.audit[(entry.subject, entry.entry)] = entry
+
+    def history(self, subject: str) -> list[AuditEntry]:
+        return [e for e in self.entries if e.subject == subject]
 
 
 class FakeLedger:
-    def __init__(self, fulfilments: FakeFulfilments) -> None:
-        self._fulfilments = fulfilments
+    def __init__(self, db: MemoryDB) -> None:
+        self.db = db
 
     def around(self, lot_id: str, start: datetime, end: datetime) -> list[LedgerEntry]:
-        return [e for e in self._fulfilments.ledger if e.lot_id == lot_id]
+        low, high = start - timedelta(days=1), end + timedelta(days=1)
+        return [e for e in self.db.ledger.values() if e.lot_id == lot_id and low <= e.booked_at <= high]
 
 
 class FakeRates:
@@ -518,9 +401,18 @@ class FakeRates:
 
 
 class FakeFeed:
-    def __init__(self) -> None:
-        self.events: list[Grant] = []
+    def __init__(self, db: MemoryDB | None = None) -> None:
+        self.db = db or MemoryDB()
         self.published: set[tuple[str, int]] = set()
+
+    @property
+    def events(self) -> list[Grant]:
+        return [self.db.events[k] for k in sorted(self.db.events)]
+
+    @events.setter
+    def events(self, grants: list[Grant]) -> None:
+        self.db.events.clear()
+        self.db.events.update({(g.lot_id, g.version): g for g in grants})
 
     def unpublished(self, limit: int) -> list[Grant]:
         return [e for e in self.events if (e.lot_id, e.version) not in self.published][:limit]
@@ -560,9 +452,10 @@ class FakeGates:
 class FakeReminderStore:
     """Reminders by key with their state; claims are atomic under a lock, as the conditional write is."""
 
-    def __init__(self) -> None:
-        self.slots: dict[str, Slot] = {}
-        self.state: dict[str, str] = {}
+    def __init__(self, db: MemoryDB | None = None) -> None:
+        db = db or MemoryDB()
+        self.slots: dict[str, Slot] = db.slots
+        self.state: dict[str, str] = db.slot_states
         self.attempts: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -643,43 +536,47 @@ class FakeMessenger:
 
 def fake_services(now: datetime, clock: Clock | None = None) -> Services:
     clock = clock or FixedClock(now)
-    lots, cards, orders = FakeLots(), FakeCards(), FakeOrders()
-    applications = FakeApplications(cards, lots)
-    fulfilments = FakeFulfilments(orders, cards, lots)
+    db = MemoryDB()
     return Services(
         clock=clock,
         ids=CountingIds(),
-        lots=lots,
+        lots=FakeLots(db),
         packages=FakePackages(),
-        cards=cards,
+        cards=FakeCards(db),
         owners=FakeOwners(),
         tokens=SignedTokens(b"test-token-secret", clock),
         wechat=FakeWechat(),
-        orders=orders,
-        fulfilments=fulfilments,
+        orders=FakeOrders(db),
+        uow=MemoryUnitOfWork(db),
         wechatpay=None,
         alipay=None,
-        feed=FakeFeed(),
+        feed=FakeFeed(db),
         gates=FakeGates(),
         signer=None,
-        reminders=FakeReminderStore(),
+        reminders=FakeReminderStore(db),
         reminder_prefs=FakePrefs(),
         consents=FakeConsents(),
         messenger=FakeMessenger(),
-        applications=applications,
-        card_changes=FakeCardChanges(cards, lots, applications),
+        applications=FakeApplications(db),
+        card_queries=FakeCardQueries(db),
         invoices=FakeInvoices(),
         invoice_issuer=FakeIssuer(),
         documents=FakeDocuments(),
-        receipts=fulfilments.receipts,
+        receipts=FakeReceipts(db),
         receipt_signer=ReceiptKey(bytes(range(32))),
         staff=FakeStaff(),
         passwords=PlainPasswords(),
         staff_tokens=SignedTokens(b"test-staff-secret", clock),
-        audit=FakeAudit(),
-        ledger=FakeLedger(fulfilments),
+        audit=FakeAudit(db),
+        ledger=FakeLedger(db),
         rates=FakeRates(),
     )
+
+
+def memory_of(s: Services) -> MemoryDB:
+    """The in-memory store behind fake services."""
+    assert isinstance(s.uow, MemoryUnitOfWork)
+    return s.uow.db
 
 
 @functools.cache

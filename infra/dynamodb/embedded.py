@@ -7,7 +7,9 @@ One thing it must not get wrong is isolation. DynamoDB runs each request, and
 each TransactWriteItems as a whole, atomically; moto checks a transaction's
 conditions and then applies its items without a lock, so two transactions on
 different threads can interleave (seen: one payment extending a card twice).
-The server here therefore serves one DynamoDB request at a time.
+The server here therefore serves one DynamoDB request at a time, and its
+transactions check every condition first and back up only the items they
+write (emulator_transactions.py: moto copies whole tables per item).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import Any
 
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
+
+from infra.dynamodb import emulator_transactions
 
 
 class _OneAtATime:
@@ -42,6 +46,7 @@ class EmbeddedDynamoDB:
     def start(self) -> str:
         # moto serves through werkzeug, which logs every request; keep warnings only.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        emulator_transactions.install()
         app = _OneAtATime(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self._host, self._port, app, threaded=True, request_handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="dynamodb", daemon=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields, replace
+from dataclasses import asdict, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -13,7 +13,8 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from domain.card import Card, CardState, Pause, PauseState
-from domain.errors import PlateTaken, StaleCard, TooManyVehicles
+from domain.card_change import plate_claim
+from domain.errors import TooManyVehicles
 from domain.lot import Approval, CardPolicy, InvoiceProvider, Lot, RenewalMode, RenewalPolicy
 from domain.owner import Owner
 from domain.package import Duration, DurationUnit, Package
@@ -81,9 +82,6 @@ class DynamoLotRepository:
             for name, value in _lot_settings(lot).items()
         ]
         LotItem(lot_id=lot.id).update(actions=actions, condition=LotItem.lot_id.exists())
-
-    def add_held(self, lot_id: str, count: int) -> None:
-        LotItem(lot_id=lot_id).update(actions=[LotItem.held.add(count)], condition=LotItem.lot_id.exists())
 
     def list_for_tenant(self, tenant_id: str) -> list[Lot]:
         return [_lot(item) for item in LotItem.by_tenant.query(tenant_id)]
@@ -198,57 +196,14 @@ class DynamoCardRepository:
         except CardItem.DoesNotExist:
             return None
 
-    def add(self, card: Card) -> bool:
-        item = _card_item(replace(card, version=0))
-        try:
-            with TransactWrite(connection=transaction_connection()) as tx:
-                # With no version yet, VersionAttribute also makes this conditional on the card being new.
-                tx.save(item, condition=CardItem.card_id.does_not_exist())
-                for plate in card.plates:
-                    claim = ClaimItem(claim=plate_claim(card.lot_id, plate), owner_id=card.owner_id, card_id=card.id)
-                    # Re-adding the same card finds its own claims: only the card's condition fails then.
-                    tx.save(claim, condition=ClaimItem.claim.does_not_exist() | (ClaimItem.card_id == card.id))
-        except TransactWriteError as e:
-            failed = _failed_items(e)
-            if 0 in failed:
-                return False
-            if failed:
-                raise PlateTaken(card.plates[min(failed) - 1]) from e
-            raise
-        return True
-
-    def import_card(self, card: Card) -> bool:
-        """Like `add`, with plain conditional puts instead of a transaction (a bulk import's thousands of cards).
-
-        Claims first, then the card: a run stopped half-way leaves claims that point
-        at this card, and the next run (same card id) completes it.
-        """
-        claimed: list[str] = []
-        for plate in card.plates:
-            claim = ClaimItem(claim=plate_claim(card.lot_id, plate), owner_id=card.owner_id, card_id=card.id)
-            if not _create(claim, ClaimItem.claim.does_not_exist() | (ClaimItem.card_id == card.id)):
-                for taken in claimed:  # give back what this card took
-                    ClaimItem(claim=plate_claim(card.lot_id, taken)).delete(condition=ClaimItem.card_id == card.id)
-                raise PlateTaken(plate)
-            claimed.append(plate)
-        return _create(_card_item(replace(card, version=0)), CardItem.card_id.does_not_exist())
-
-    def save(self, card: Card) -> Card:
-        item = CardItem(card_id=card.id)
-        item.version = card.version
-        try:
-            item.update(actions=card_actions(card))
-        except UpdateError as e:
-            if _is_condition_failure(e):
-                raise StaleCard(card.id) from e
-            raise
-        return _card(item)  # update() refreshed the item from DynamoDB's answer (ALL_NEW)
-
     def list_for_owner(self, owner_id: str) -> list[Card]:
         return [_card(item) for item in CardItem.by_owner.query(owner_id)]
 
     def list_for_lot(self, lot_id: str) -> list[Card]:
         return [_card(item) for item in CardItem.by_lot.query(lot_id)]
+
+    def get_many(self, card_ids: set[str]) -> dict[str, Card]:
+        return {item.card_id: _card(item) for item in CardItem.batch_get(card_ids)} if card_ids else {}
 
     def card_for_plate(self, lot_id: str, plate: str) -> Card | None:
         try:
@@ -256,14 +211,6 @@ class DynamoCardRepository:
         except ClaimItem.DoesNotExist:
             return None
         return self.get(card_id) if card_id else None
-
-
-def plate_claim(lot_id: str, plate: str) -> str:
-    return f"plate:{lot_id}:{plate}"
-
-
-def _set_or_remove(attribute: Any, value: str | None) -> Action:
-    return attribute.set(value) if value is not None else attribute.remove()
 
 
 def _conflicted(error: TransactWriteError) -> bool:
@@ -282,7 +229,7 @@ def _failed_items(error: TransactWriteError) -> set[int]:
     return {i for i, reason in enumerate(reasons) if reason and reason.code == "ConditionalCheckFailed"}
 
 
-def _card_item(card: Card) -> CardItem:
+def card_item(card: Card) -> CardItem:
     item = CardItem(card_id=card.id, lot_id=card.lot_id, owner_id=card.owner_id, plates=list(card.plates))
     for name, value in _card_values(card).items():
         setattr(item, name, value)

@@ -16,6 +16,7 @@ from functions.dev_stack import DevStack
 from handlers.gate_sync import Gate, gate_signature
 from infra.dynamodb.tables import LotItem
 from infra.gate_agent.agent import GateAgent, GateConfig
+from tests.builders import add_card
 from tests.e2e.api_client import ApiClient, json_error
 from tests.e2e.test_gate_agent import agent_for, wait_for
 
@@ -129,7 +130,7 @@ def test_apply_pay_enter_pause_resume(stack: DevStack, tmp_path: Path) -> None:
         assert [m["data"]["date3"]["value"] for m in reminded] == ["2026-12-27"]
         listed = api.get("/api/v1/me/applications", headers=log_in(api, "sim:new-owner:5")).json()["applications"]
         assert [(a["id"], a["state"], a["card_id"]) for a in listed] == [(applied["id"], "approved", card_id)]
-        history = stack.services.card_changes.history(card_id)
+        history = stack.services.uow.history(card_id)
         assert [(e.actor.split(":")[0], e.action) for e in history] == [
             ("payment", "renew"),
             ("owner", "pause"),
@@ -174,7 +175,7 @@ def test_two_gates_let_in_one_car_of_a_two_plate_card_at_a_time(stack: DevStack,
     card = Card(
         "card-two", "demo-lot", "owner-demo", (first, second), date(2026, 11, 1), date(2026, 12, 31), CardState.ACTIVE
     )
-    assert stack.services.cards.add(card)  # a two-plate card is set up by the office (a later issue's flow)
+    assert add_card(stack.services, card)  # a two-plate card is set up by the office (a later issue's flow)
     assert stack.services.gates.add(Gate("gate-exit", "demo-lot", "exit-gate-secret"))
     signer = stack.services.signer
     assert signer is not None
@@ -197,7 +198,7 @@ def test_two_gates_let_in_one_car_of_a_two_plate_card_at_a_time(stack: DevStack,
 
         other.passage(first, False, stack.clock.now())
         wait_for(lambda: entry.check(second, today).allow and other.check(second, today).allow)
-        history = [(e.actor, e.action) for e in stack.services.card_changes.history("card-two")]
+        history = [(e.actor, e.action) for e in stack.services.uow.history("card-two")]
         assert history == [("gate:demo-gate", "passage_in"), ("gate:gate-exit", "passage_out")]
     finally:
         entry.stop()

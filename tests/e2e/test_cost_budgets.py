@@ -16,6 +16,7 @@ from domain.card import Card, CardState
 from functions.dev_stack import BACKGROUND_THREADS, DevStack
 from handlers.gate_sync import gate_signature
 from infra.dynamodb.request_counter import DynamoRequestCounter
+from tests.builders import add_card
 from tests.e2e.api_client import ApiClient
 
 BUDGETS = json.loads((Path(__file__).resolve().parents[2] / "bench" / "budgets.json").read_text())
@@ -72,7 +73,7 @@ def test_each_hot_operation_stays_within_its_cost_budget(stack: DevStack) -> Non
             date(2026, 11, 28),
             CardState.ACTIVE,
         )
-        s.cards.add(card)
+        add_card(s, card)
         api.put(f"/api/v1/cards/{card.id}/reminders", json={"enabled": True}, headers=owner)
     stack.clock.set(datetime.fromisoformat("2026-11-23T09:00:00+08:00"))  # before 10:00: nothing due yet
     nothing = cost_of(stack.remind)

@@ -25,6 +25,7 @@ from handlers.gate_status import applied_topic, report_signature
 from handlers.seed_demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
 from infra.gate_agent.agent import GateAgent, GateConfig
 from infra.gate_agent.http import check_app
+from tests.builders import add_card
 from tests.e2e.api_client import ApiClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,7 +115,7 @@ def test_a_gate_stopped_during_200_changes_converges_to_the_cloud_state(stack: D
         card = Card(
             f"card-{n}", "demo-lot", owner_id, (plate,), date(2026, 11, 1), date(2026, 11, 30), CardState.ACTIVE
         )
-        assert stack.services.cards.add(card)
+        assert add_card(stack.services, card)
         owners[card.id] = headers
     cards = list(owners)
     for n in range(200):

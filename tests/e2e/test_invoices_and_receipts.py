@@ -70,7 +70,7 @@ def test_a_company_invoice_is_issued_downloaded_and_reversed_after_a_refund(stac
     order = s.orders.get(order_id)
     assert order is not None
     refunded = refund_order(
-        order_id, s.orders, s.cards, s.lots, s.provider(order.channel), s.fulfilments, s.clock, s.invoicing
+        order_id, s.orders, s.cards, s.lots, s.provider(order.channel), s.uow, s.clock, s.invoicing
     )
     assert refunded.state is OrderState.REFUNDED
     reversed_ = api.get(f"/api/v1/orders/{order_id}/invoice", headers=owner).json()
@@ -102,7 +102,7 @@ def test_a_refunded_order_is_not_invoiced_and_a_lost_answer_is_asked_again(stack
 
     s = stack.services
     refund_order(
-        made["order_id"], s.orders, s.cards, s.lots, s.provider(Channel.ALIPAY), s.fulfilments, s.clock, s.invoicing
+        made["order_id"], s.orders, s.cards, s.lots, s.provider(Channel.ALIPAY), s.uow, s.clock, s.invoicing
     )
     refused = api.post(f"/api/v1/orders/{made['order_id']}/invoice", json=COMPANY, headers=owner)
     assert refused.status_code == 201  # it has one already: that one answers
@@ -110,7 +110,7 @@ def test_a_refunded_order_is_not_invoiced_and_a_lost_answer_is_asked_again(stack
     order = s.orders.get(fresh["order_id"])
     assert order is not None
     refund_order(
-        fresh["order_id"], s.orders, s.cards, s.lots, s.provider(order.channel), s.fulfilments, s.clock, s.invoicing
+        fresh["order_id"], s.orders, s.cards, s.lots, s.provider(order.channel), s.uow, s.clock, s.invoicing
     )
     late = fresh_api.post(f"/api/v1/orders/{fresh['order_id']}/invoice", json=COMPANY, headers=fresh_owner)
     assert late.status_code == 409 and json_error(late)["code"] == "invoice_refused"

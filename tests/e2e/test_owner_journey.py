@@ -13,6 +13,7 @@ from domain.card import Card, CardState
 from functions.dev_stack import BACKGROUND_THREADS, DevStack
 from infra.dynamodb.request_counter import DynamoRequestCounter
 from tests import contract
+from tests.builders import add_card
 from tests.e2e.api_client import ApiClient, json_error
 
 
@@ -30,7 +31,7 @@ def give_card(stack: DevStack, owner_id: str, plate: str, card_id: str = "card-a
     """Cards are issued by the application flow of a later issue; until then the test writes one directly."""
     today = stack.services.lots.get("demo-lot").today(stack.clock.now())  # type: ignore[union-attr]
     card = Card(card_id, "demo-lot", owner_id, (plate,), today, today + timedelta(days=29), CardState.ACTIVE)
-    assert stack.services.cards.add(card)
+    assert add_card(stack.services, card)
     return card_id
 
 

@@ -42,7 +42,7 @@ def refund(stack: DevStack, order_id: str) -> Order:
     order = s.orders.get(order_id)
     assert order is not None
     return refund_order(
-        order_id, s.orders, s.cards, s.lots, s.provider(order.channel), s.fulfilments, s.clock, s.invoicing
+        order_id, s.orders, s.cards, s.lots, s.provider(order.channel), s.uow, s.clock, s.invoicing
     )
 
 

@@ -9,6 +9,7 @@ import requests
 
 from domain.card import Card, CardState
 from functions.dev_stack import DevStack
+from tests.builders import add_card
 from tests.e2e.api_client import ApiClient, json_error
 
 
@@ -28,7 +29,7 @@ def test_a_card_ending_dec_10_is_reminded_on_the_5th_7th_and_9th_until_it_is_ren
     card = Card(
         "card-dec10", "demo-lot", "owner-demo", ("粤B77777",), date(2026, 11, 11), date(2026, 12, 10), CardState.ACTIVE
     )
-    assert stack.services.cards.add(card)  # cards are issued by a later issue's flow; written directly here
+    assert add_card(stack.services, card)  # cards are issued by a later issue's flow; written directly here
 
     r = api.put("/api/v1/cards/card-dec10/reminders", json={"enabled": True, "channel": "subscribe"}, headers=owner)
     assert r.status_code == 200 and r.json() == {"card_id": "card-dec10", "enabled": True, "channel": "subscribe"}

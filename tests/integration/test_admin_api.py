@@ -25,9 +25,10 @@ from handlers.applications import apply_for_card
 from handlers.card_changes import pause_card
 from handlers.fulfil_payment import Outcome, PaymentNotice, fulfil_payment
 from handlers.invoices import request_invoice
+from handlers.renewals import place
 from handlers.staff import create_staff
 from infra.dynamodb.tables import CardItem, LedgerItem
-from tests.builders import a_pending_order, months
+from tests.builders import a_pending_order, add_card, months
 from tests.fakes import FixedClock
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -68,23 +69,23 @@ def client(s: Services, email: str) -> FlaskClient:
 def lot_b_things(s: Services) -> dict[str, str]:
     """One of everything at lot B: a card with a pause to approve, a paid order with an invoice, an application."""
     s.owners.add(Owner("owner-b", "openid-b"))
-    s.cards.add(
-        Card("card-b", "lot-b", "owner-b", ("粤B00002",), date(2026, 11, 1), date(2026, 12, 31), CardState.ACTIVE)
+    add_card(
+        s, Card("card-b", "lot-b", "owner-b", ("粤B00002",), date(2026, 11, 1), date(2026, 12, 31), CardState.ACTIVE)
     )
     paused = pause_card(
-        "owner-b", "card-b", date(2026, 12, 1), date(2026, 12, 5), s.cards, s.lots, s.card_changes, s.ids, s.clock
+        "owner-b", "card-b", date(2026, 12, 1), date(2026, 12, 5), s.cards, s.lots, s.uow, s.ids, s.clock
     )
     order = a_pending_order(
         "order-b", date(2027, 1, 6), date(2027, 2, 5), NOW, owner_id="owner-b", card_id="card-b", lot_id="lot-b"
     )
-    s.orders.create(order, "key-order-b")
+    place(order, "key-order-b", s.orders, s.uow)
     assert (
         fulfil_payment(
             PaymentNotice("order-b", "tx-b", 300_00, NOW, True),
             s.orders,
             s.cards,
             s.lots,
-            s.fulfilments,
+            s.uow,
             s.receipt_signer,
         )
         is Outcome.FULFILLED
@@ -103,7 +104,7 @@ def lot_b_things(s: Services) -> dict[str, str]:
         s.clock,
     )
     applied = apply_for_card(
-        "owner-b", "lot-b", ["粤B00003"], "m1", "", s.lots, s.packages, s.applications, s.ids, s.clock, s.notices
+        "owner-b", "lot-b", ["粤B00003"], "m1", "", s.lots, s.packages, s.applications, s.uow, s.ids, s.clock, s.notices
     )
     assert applied.state is ApplicationState.SUBMITTED
     return {
@@ -175,8 +176,9 @@ def test_a_manager_of_lot_a_finds_nothing_of_lot_b_on_any_route(office: Services
 
 
 def test_a_cashier_looks_up_and_takes_cash_but_cannot_change_a_policy(office: Services) -> None:
-    office.cards.add(
-        Card("card-a", "lot-a", "office-lot-a", ("粤A00001",), date(2026, 11, 1), date(2026, 11, 30), CardState.ACTIVE)
+    add_card(
+        office,
+        Card("card-a", "lot-a", "office-lot-a", ("粤A00001",), date(2026, 11, 1), date(2026, 11, 30), CardState.ACTIVE),
     )
     cashier = client(office, "a.cashier@t1.cn")
     r = cashier.put("/admin/api/v1/lots/lot-a", json={"quota": 99, "reason": "why not"})
@@ -229,13 +231,13 @@ def test_wrong_passwords_lock_the_account(office: Services) -> None:
 def test_cash_and_an_online_payment_in_the_same_minute_both_count_once(office: Services) -> None:
     s = office
     s.owners.add(Owner("owner-a", "openid-a"))
-    s.cards.add(
-        Card("card-a", "lot-a", "owner-a", ("粤A00001",), date(2026, 11, 1), date(2026, 11, 30), CardState.ACTIVE)
+    add_card(
+        s, Card("card-a", "lot-a", "owner-a", ("粤A00001",), date(2026, 11, 1), date(2026, 11, 30), CardState.ACTIVE)
     )
     online = a_pending_order(
         "order-online", date(2026, 12, 1), date(2026, 12, 31), NOW, owner_id="owner-a", card_id="card-a", lot_id="lot-a"
     )
-    s.orders.create(online, "owner-key-0001")  # the owner is paying in the mini-program...
+    place(online, "owner-key-0001", s.orders, s.uow)  # the owner is paying in the mini-program...
     cashier = client(s, "a.cashier@t1.cn")
     body = {"package_id": "m1", "channel": "cash", "idempotency_key": "till-0002"}
     first = cashier.post("/admin/api/v1/cards/card-a/payments", json=body)  # ...while the office takes cash
@@ -244,10 +246,8 @@ def test_cash_and_an_online_payment_in_the_same_minute_both_count_once(office: S
         first.status_code == again.status_code == 201 and first.get_json()["order_id"] == again.get_json()["order_id"]
     )
     notice = PaymentNotice("order-online", "tx-online", 300_00, NOW + timedelta(seconds=20), True)
-    assert fulfil_payment(notice, s.orders, s.cards, s.lots, s.fulfilments, s.receipt_signer) is Outcome.FULFILLED
-    assert (
-        fulfil_payment(notice, s.orders, s.cards, s.lots, s.fulfilments, s.receipt_signer) is Outcome.ALREADY_FULFILLED
-    )
+    assert fulfil_payment(notice, s.orders, s.cards, s.lots, s.uow, s.receipt_signer) is Outcome.FULFILLED
+    assert fulfil_payment(notice, s.orders, s.cards, s.lots, s.uow, s.receipt_signer) is Outcome.ALREADY_FULFILLED
     card = s.cards.get("card-a")
     assert card is not None and card.valid_until == date(2027, 1, 31)  # Nov 30 + one month + one month
     entries = sorted((e.channel, int(e.amount_fen)) for e in LedgerItem.by_lot.query("lot-a"))

@@ -20,12 +20,13 @@ from domain.order import Order
 from domain.receipt import GENESIS
 from functions.bootstrap import Services
 from handlers.fulfil_payment import Outcome, PaymentNotice, fulfil_payment
+from handlers.renewals import place
 from infra.documents import S3Documents
 from infra.dynamodb.emulator import LOCAL_CREDENTIALS
 from infra.dynamodb.tables import InvoiceItem
 from infra.invoices.provider import HttpInvoiceProvider
 from infra.simulators.invoices import InvoiceSimulator
-from tests.builders import a_card, a_pending_order
+from tests.builders import a_card, a_pending_order, add_card
 from tests.conftest import TEST_REGION
 from tests.fakes import FixedClock
 
@@ -101,16 +102,16 @@ def test_concurrent_payments_at_one_lot_leave_a_gapless_signed_receipt_chain(dyn
     s.lots.add(Lot("lot-1", "东门"))
     orders = []
     for n in range(8):
-        s.cards.add(a_card(date(2026, 12, 31), lot_id="lot-1", card_id=f"card-{n}", owner_id=f"owner-{n}"))
+        add_card(s, a_card(date(2026, 12, 31), lot_id="lot-1", card_id=f"card-{n}", owner_id=f"owner-{n}"))
         order = a_pending_order(
             f"order-{n}", date(2027, 1, 1), date(2027, 1, 31), NOW, owner_id=f"owner-{n}", card_id=f"card-{n}",
             owner_label="138****0000",
         )  # fmt: skip
-        orders.append(s.orders.create(order, f"key-{n:08d}"))
+        orders.append(place(order, f"key-{n:08d}", s.orders, s.uow))
 
     def pay(order: Order) -> Outcome:
         notice = PaymentNotice(order.id, f"tx-{order.id}", order.amount_fen, NOW, True)
-        return fulfil_payment(notice, s.orders, s.cards, s.lots, s.fulfilments, s.receipt_signer)
+        return fulfil_payment(notice, s.orders, s.cards, s.lots, s.uow, s.receipt_signer)
 
     with ThreadPoolExecutor(8) as pool:
         outcomes = list(pool.map(pay, orders + orders))  # each one twice, all at once

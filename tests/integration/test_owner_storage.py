@@ -9,10 +9,11 @@ from datetime import date
 import pytest
 
 from domain.errors import PlateTaken, TooManyVehicles
+from domain.lot import Lot
 from domain.owner import Owner
 from functions.bootstrap import Services
 from infra.dynamodb.emulator import local_client
-from tests.builders import a_card
+from tests.builders import a_card, add_card
 from tests.conftest import TEST_REGION
 
 
@@ -90,24 +91,25 @@ def test_concurrent_vehicle_adds_never_pass_the_limit(dynamo_services: Services)
 
 
 def test_a_plate_is_on_one_card_per_lot(dynamo_services: Services) -> None:
-    cards = dynamo_services.cards
-    assert cards.add(a_card(date(2026, 12, 3), card_id="card-1", owner_id="owner-1", plates=("粤B12345",)))
-    assert not cards.add(a_card(date(2026, 12, 3), card_id="card-1", owner_id="owner-1", plates=("粤B12345",)))
+    s = dynamo_services
+    assert add_card(s, a_card(date(2026, 12, 3), card_id="card-1", owner_id="owner-1", plates=("粤B12345",)))
+    assert not add_card(s, a_card(date(2026, 12, 3), card_id="card-1", owner_id="owner-1", plates=("粤B12345",)))
     with pytest.raises(PlateTaken):
-        cards.add(a_card(date(2026, 12, 3), card_id="card-2", owner_id="owner-2", plates=("粤A00001", "粤B12345")))
-    assert cards.get("card-2") is None  # nothing half-written: neither the card nor its other plate's claim
-    assert cards.add(a_card(date(2026, 12, 3), card_id="card-3", owner_id="owner-2", plates=("粤A00001",)))
-    assert cards.add(
-        a_card(date(2026, 12, 3), card_id="card-4", owner_id="owner-2", plates=("粤B12345",), lot_id="lot-2")
+        add_card(s, a_card(date(2026, 12, 3), card_id="card-2", owner_id="owner-2", plates=("粤A00001", "粤B12345")))
+    assert s.cards.get("card-2") is None  # nothing half-written: neither the card nor its other plate's claim
+    assert add_card(s, a_card(date(2026, 12, 3), card_id="card-3", owner_id="owner-2", plates=("粤A00001",)))
+    assert add_card(
+        s, a_card(date(2026, 12, 3), card_id="card-4", owner_id="owner-2", plates=("粤B12345",), lot_id="lot-2")
     )
 
 
 def test_concurrent_cards_for_one_plate_in_one_lot_have_one_winner(dynamo_services: Services) -> None:
-    cards = dynamo_services.cards
+    s = dynamo_services
+    s.lots.add(Lot("lot-1", "Test Lot"))
     results = _race(
         6,
-        lambda i: cards.add(
-            a_card(date(2026, 12, 3), card_id=f"card-{i}", owner_id=f"owner-{i}", plates=("粤B12345",))
+        lambda i: add_card(
+            s, a_card(date(2026, 12, 3), card_id=f"card-{i}", owner_id=f"owner-{i}", plates=("粤B12345",))
         ),
     )
     assert sum(r is True for r in results) == 1

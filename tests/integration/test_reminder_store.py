@@ -14,6 +14,7 @@ from domain.reminder import ReminderPrefs, bucket_of, slots_for
 from functions.bootstrap import Services
 from handlers.reminders import send_due_reminders
 from infra.dynamodb.tables import ReminderItem
+from tests.builders import add_card
 from tests.fakes import FakeMessenger
 
 NOW = datetime(2026, 12, 5, 2, 15, tzinfo=UTC)  # 10:15 in Shanghai
@@ -34,7 +35,7 @@ def due_cards(s: Services, n: int) -> None:
             date(2026, 12, 10),
             CardState.ACTIVE,
         )
-        s.cards.add(card)
+        add_card(s, card)
         s.reminder_prefs.put(ReminderPrefs(card.id, True))
         s.reminders.schedule(slots_for(card, LOT))
 

@@ -29,7 +29,7 @@ def test_snapshot_round_trips_every_item_including_binary_values(
     dynamodb: str, dynamo_services: Services, tmp_path: Path
 ) -> None:
     s = dynamo_services
-    seed_demo(s.clock, s.lots, s.packages, s.owners, s.cards)
+    seed_demo(s.clock, s.lots, s.packages, s.owners, s.uow)
     _client(dynamodb).put_item(
         TableName="test-owners",
         Item={

@@ -27,7 +27,7 @@ print(json.dumps({"status": r.status_code, "body": r.get_json(), "local_only": l
 
 def test_wsgi_app_reads_its_tables_from_the_environment(dynamodb: str, dynamo_services: Services) -> None:
     s = dynamo_services
-    seed_demo(s.clock, s.lots, s.packages, s.owners, s.cards)
+    seed_demo(s.clock, s.lots, s.packages, s.owners, s.uow)
     env = {
         **os.environ,
         "PARKPASS_DYNAMODB_ENDPOINT": dynamodb,

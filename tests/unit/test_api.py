@@ -18,7 +18,7 @@ NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 @pytest.fixture
 def client() -> FlaskClient:
     s = fake_services(NOW)
-    seed_demo(s.clock, s.lots, s.packages, s.owners, s.cards)
+    seed_demo(s.clock, s.lots, s.packages, s.owners, s.uow)
     return create_app(s).test_client()
 
 

@@ -18,8 +18,8 @@ from functions.bootstrap import Services
 from handlers.applications import apply_for_card, approve_application, my_applications, reject_application
 from handlers.card_changes import add_card_plate, change_plate, pause_card, record_passage, resume_card
 from handlers.card_jobs import run_card_jobs
-from tests.builders import a_card, months
-from tests.fakes import FakeCardChanges, FakeMessenger, FixedClock, fake_services
+from tests.builders import a_card, add_card, months
+from tests.fakes import FakeMessenger, FixedClock, fake_services, memory_of
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
@@ -35,7 +35,7 @@ def services(quota: int | None = None, **policy: object) -> Services:
 
 def application(s: Services, owner_id: str, plate: str, note: str = "") -> Application:
     return apply_for_card(
-        owner_id, "lot-1", [plate], "m1", note, s.lots, s.packages, s.applications, s.ids, s.clock, s.notices
+        owner_id, "lot-1", [plate], "m1", note, s.lots, s.packages, s.applications, s.uow, s.ids, s.clock, s.notices
     )
 
 
@@ -44,11 +44,11 @@ def apply(s: Services, owner: int, plate: str) -> ApplicationState:
 
 
 def passage(s: Services, plate: str, direction: Direction, at: datetime) -> Card | None:
-    return record_passage("gate-1", "lot-1", plate, direction, at, s.cards, s.lots, s.card_changes, s.clock)
+    return record_passage("gate-1", "lot-1", plate, direction, at, s.cards, s.lots, s.uow, s.clock)
 
 
 def pause(s: Services, starts: date, until: date | None) -> Card:
-    return pause_card("owner-1", "card-1", starts, until, s.cards, s.lots, s.card_changes, s.ids, s.clock)
+    return pause_card("owner-1", "card-1", starts, until, s.cards, s.lots, s.uow, s.ids, s.clock)
 
 
 def test_an_auto_approving_lot_holds_a_place_with_a_pending_card_to_pay_for_within_its_days() -> None:
@@ -70,12 +70,13 @@ def test_the_office_approves_or_rejects_with_a_reason_the_owner_is_told() -> Non
     assert apply(s, 1, "粤B00001") is ApplicationState.SUBMITTED
     assert apply(s, 2, "粤B00002") is ApplicationState.SUBMITTED
     first, second = sorted(s.applications.queue("lot-1"), key=lambda a: a.owner_id)  # type: ignore[attr-defined]
-    approved = approve_application(first.id, "admin:1", s.lots, s.applications, s.clock, s.notices)
+    approved = approve_application(first.id, "admin:1", s.lots, s.applications, s.uow, s.clock, s.notices)
     assert approved.state is ApplicationState.APPROVED
-    assert approve_application(first.id, "admin:1", s.lots, s.applications, s.clock, s.notices) == approved
+    assert approve_application(first.id, "admin:1", s.lots, s.applications, s.uow, s.clock, s.notices) == approved
     with pytest.raises(ApplicationClosed):
-        reject_application(first.id, "admin:1", "no", s.lots, s.applications, s.clock, s.notices)
-    rejected = reject_application(second.id, "admin:1", "不是本小区业主", s.lots, s.applications, s.clock, s.notices)
+        reject_application(first.id, "admin:1", "no", s.lots, s.applications, s.uow, s.clock, s.notices)
+    why = "不是本小区业主"
+    rejected = reject_application(second.id, "admin:1", why, s.lots, s.applications, s.uow, s.clock, s.notices)
     assert rejected.state is ApplicationState.REJECTED and rejected.reason == "不是本小区业主"
     messenger = s.messenger
     assert isinstance(messenger, FakeMessenger)
@@ -100,13 +101,13 @@ def test_a_full_lot_waitlists_in_arrival_order_and_a_lapsed_card_gives_its_place
     # owner-0 pays; owner-1 never does
     paid = s.cards.get("card-" + next(a.id for a in s.applications.list_for_owner("owner-0")))  # type: ignore[attr-defined]
     assert paid is not None
-    s.cards.items[paid.id] = replace(
+    memory_of(s).cards[paid.id] = replace(
         paid, state=CardState.ACTIVE, valid_from=date(2026, 11, 23), valid_until=date(2026, 12, 22), pay_by=None
-    )  # type: ignore[attr-defined]
+    )
     clock._now = NOW + timedelta(days=3)
-    assert run_card_jobs(s.cards, s.lots, s.card_changes, s.applications, s.clock, s.notices).lapsed == []
+    assert run_card_jobs(s.card_queries, s.card_life).lapsed == []
     clock._now = NOW + timedelta(days=4)  # Nov 27: past pay-by Nov 26
-    report = run_card_jobs(s.cards, s.lots, s.card_changes, s.applications, s.clock, s.notices)
+    report = run_card_jobs(s.card_queries, s.card_life)
     assert len(report.lapsed) == 1 and len(report.offered) == 1
     owner_1 = s.applications.list_for_owner("owner-1")[0]  # type: ignore[attr-defined]
     owner_2 = s.applications.list_for_owner("owner-2")[0]  # type: ignore[attr-defined]
@@ -121,17 +122,17 @@ def test_a_full_lot_waitlists_in_arrival_order_and_a_lapsed_card_gives_its_place
 
 def test_the_jobs_expire_cards_past_their_end_where_the_lot_is_and_gates_learn_it() -> None:
     s = services(grace_days=2)
-    s.cards.add(a_card(date(2026, 11, 22), card_id="card-ended"))
-    s.cards.add(a_card(date(2026, 11, 23), card_id="card-today"))
-    report = run_card_jobs(s.cards, s.lots, s.card_changes, s.applications, s.clock, s.notices)
+    add_card(s, a_card(date(2026, 11, 22), card_id="card-ended"))
+    add_card(s, a_card(date(2026, 11, 23), card_id="card-today"))
+    issued = set(memory_of(s).events)
+    report = run_card_jobs(s.card_queries, s.card_life)
     assert report.expired == ["card-ended"]
     assert s.cards.get("card-today").state is CardState.ACTIVE  # type: ignore[union-attr]
-    changes = s.card_changes
-    assert isinstance(changes, FakeCardChanges)
-    ((_, news),) = changes.events
-    assert news.state is CardState.EXPIRED and news.grace_until == date(2026, 11, 24)
-    assert changes.audit[0].actor == "system" and changes.audit[0].before["state"] == "active"  # type: ignore[index]
-    assert run_card_jobs(s.cards, s.lots, s.card_changes, s.applications, s.clock, s.notices).expired == []
+    (news,) = [e for k, e in memory_of(s).events.items() if k not in issued]
+    assert news.state == "expired" and news.grace_until == date(2026, 11, 24)
+    expiry = s.card_queries.history("card-ended")[-1]
+    assert expiry.actor == "system" and expiry.before["state"] == "active"  # type: ignore[index]
+    assert run_card_jobs(s.card_queries, s.card_life).expired == []
 
 
 def test_grace_days_keep_reminding_after_the_end() -> None:
@@ -142,49 +143,48 @@ def test_grace_days_keep_reminding_after_the_end() -> None:
 
 def test_plates_swap_within_the_monthly_allowance_and_extra_plates_up_to_the_lot_limit() -> None:
     s = services(plate_changes_per_month=1, max_plates=2)
-    s.cards.add(a_card(date(2026, 12, 31), plates=("粤B11111",)))
-    card = change_plate("owner-1", "card-1", "粤B11111", "粤b22222", s.cards, s.lots, s.card_changes, s.clock)
+    add_card(s, a_card(date(2026, 12, 31), plates=("粤B11111",)))
+    card = change_plate("owner-1", "card-1", "粤B11111", "粤b22222", s.cards, s.lots, s.uow, s.clock)
     assert card.plates == ("粤B22222",)
-    assert change_plate("owner-1", "card-1", "粤B11111", "粤B22222", s.cards, s.lots, s.card_changes, s.clock) == card
+    assert change_plate("owner-1", "card-1", "粤B11111", "粤B22222", s.cards, s.lots, s.uow, s.clock) == card
     with pytest.raises(PlateChangeRefused, match="1 plate change"):
-        change_plate("owner-1", "card-1", "粤B22222", "粤B33333", s.cards, s.lots, s.card_changes, s.clock)
-    card = add_card_plate("owner-1", "card-1", "粤B33333", s.cards, s.lots, s.card_changes, s.clock)
+        change_plate("owner-1", "card-1", "粤B22222", "粤B33333", s.cards, s.lots, s.uow, s.clock)
+    card = add_card_plate("owner-1", "card-1", "粤B33333", s.cards, s.lots, s.uow, s.clock)
     assert card.plates == ("粤B22222", "粤B33333")
     with pytest.raises(PlateChangeRefused, match="at most 2"):
-        add_card_plate("owner-1", "card-1", "粤B44444", s.cards, s.lots, s.card_changes, s.clock)
-    changes = s.card_changes
-    assert isinstance(changes, FakeCardChanges)
-    told = [(e.plate, e.state.value) for _, e in changes.events]
+        add_card_plate("owner-1", "card-1", "粤B44444", s.cards, s.lots, s.uow, s.clock)
+    told = [(e.plate, e.state) for e in memory_of(s).events.values()]
     assert ("粤B11111", "cancelled") in told and ("粤B22222", "active") in told
 
 
 def test_a_card_with_two_plates_admits_one_at_a_time_through_the_feed() -> None:
     s = services(max_plates=2)
-    s.cards.add(a_card(date(2026, 12, 31), plates=("粤B11111", "粤B22222")))
+    add_card(s, a_card(date(2026, 12, 31), plates=("粤B11111", "粤B22222")))
+    events = memory_of(s).events
+    issued = len(events)
     at = NOW
     card = passage(s, "粤B11111", Direction.IN, at)
     assert card is not None and card.inside == "粤B11111"
-    changes = s.card_changes
-    assert isinstance(changes, FakeCardChanges)
-    assert {e.plate: e.inside for _, e in changes.events} == {"粤B11111": "粤B11111", "粤B22222": "粤B11111"}
+    told = [e for (_, v), e in sorted(events.items()) if v > issued]
+    assert {e.plate: e.inside for e in told} == {"粤B11111": "粤B11111", "粤B22222": "粤B11111"}
     repeat = passage(s, "粤B11111", Direction.IN, at)
-    assert repeat == card and len(changes.events) == 2  # the same report twice changes nothing
+    assert repeat == card and len(events) == issued + 2  # the same report twice changes nothing
     late = at - timedelta(minutes=5)
     assert passage(s, "粤B11111", Direction.OUT, late) == card
     left = passage(s, "粤B11111", Direction.OUT, at + timedelta(hours=1))
-    assert left is not None and left.inside is None and len(changes.events) == 4
+    assert left is not None and left.inside is None and len(events) == issued + 4
     assert passage(s, "粤Z99999", Direction.IN, at) is None
 
 
 def test_pausing_twice_is_one_pause_and_resuming_twice_moves_the_end_once() -> None:
     s = services(pause_allowed=True)
-    s.cards.add(a_card(date(2026, 12, 31)))
+    add_card(s, a_card(date(2026, 12, 31)))
     once = pause(s, date(2026, 11, 25), date(2026, 11, 30))
     twice = pause(s, date(2026, 11, 25), date(2026, 11, 30))
     assert once == twice and once.valid_until == date(2027, 1, 6)
     clock = s.clock
     assert isinstance(clock, FixedClock)
     clock._now = NOW + timedelta(days=4)  # Nov 27: paused Nov 25 and 26
-    resumed = resume_card("owner-1", "card-1", s.cards, s.lots, s.card_changes, s.clock)
-    assert resume_card("owner-1", "card-1", s.cards, s.lots, s.card_changes, s.clock) == resumed
+    resumed = resume_card("owner-1", "card-1", s.cards, s.lots, s.uow, s.clock)
+    assert resume_card("owner-1", "card-1", s.cards, s.lots, s.uow, s.clock) == resumed
     assert resumed.valid_until == date(2027, 1, 2)

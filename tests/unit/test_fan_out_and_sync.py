@@ -15,6 +15,7 @@ from handlers.gate_sync import Gate, authenticated_gate, gate_signature, sync_pa
 from infra.gate_messages import MessageSigner, verified_grant
 from tests.builders import a_card
 from tests.fakes import FakeCards, FakeFeed, FakeGates, FakeLots
+from tests.memory import MemoryDB
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
@@ -82,9 +83,11 @@ def test_a_gate_is_known_by_its_hmac_within_five_minutes() -> None:
 
 
 def test_sync_pages_through_the_feed_and_snapshots_from_zero() -> None:
-    feed, lots, cards = FakeFeed(), FakeLots(), FakeCards()
+    db = MemoryDB()
+    feed, lots, cards = FakeFeed(db), FakeLots(db), FakeCards(db)
     lots.add(Lot(id="demo-lot", name="D", entitlement_version=5))
-    cards.add(a_card(date(2026, 12, 3), lot_id="demo-lot", plates=("粤B12345", "粤B54321")))
+    card = a_card(date(2026, 12, 3), lot_id="demo-lot", plates=("粤B12345", "粤B54321"))
+    db.cards[card.id] = card  # as the five events below left it
     feed.events = [event(v) for v in range(1, 6)]
     gate = Gate("gate-1", "demo-lot", "s")
 

@@ -40,7 +40,7 @@ def test_price_list_refuses_a_malformed_lot_id_before_looking() -> None:
 
 def test_demo_seed_writes_the_demo_lot_owner_and_a_card_ending_ten_lot_days_ahead() -> None:
     s = fake_services(NOW)
-    result = seed_demo(s.clock, s.lots, s.packages, s.owners, s.cards)
+    result = seed_demo(s.clock, s.lots, s.packages, s.owners, s.uow)
 
     lot = s.lots.get(DEMO_LOT_ID)
     assert lot is not None and lot.quota == 200 and lot.timezone == "Asia/Shanghai"
@@ -58,8 +58,8 @@ def test_demo_seed_writes_the_demo_lot_owner_and_a_card_ending_ten_lot_days_ahea
 
 def test_demo_seed_twice_changes_nothing_the_second_time() -> None:
     s = fake_services(NOW)
-    seed_demo(s.clock, s.lots, s.packages, s.owners, s.cards)
+    seed_demo(s.clock, s.lots, s.packages, s.owners, s.uow)
     before = s.cards.get(DEMO_CARD_ID)
-    again = seed_demo(fake_services(datetime(2027, 5, 1, tzinfo=UTC)).clock, s.lots, s.packages, s.owners, s.cards)
+    again = seed_demo(fake_services(datetime(2027, 5, 1, tzinfo=UTC)).clock, s.lots, s.packages, s.owners, s.uow)
     assert again.created == []
     assert s.cards.get(DEMO_CARD_ID) == before

@@ -24,7 +24,7 @@ from handlers.bind_phone import bind_phone
 from handlers.log_in_owner import log_in_owner, refresh_session
 from handlers.my_cards import get_my_card, list_my_cards
 from handlers.vehicles import add_vehicle, list_vehicles, remove_vehicle
-from tests.builders import a_card
+from tests.builders import a_card, add_card
 from tests.fakes import FakeOwners, fake_services
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -92,7 +92,7 @@ def test_vehicles_are_normalised_idempotent_and_limited(s: Services) -> None:
 def test_a_vehicle_on_a_running_card_cannot_be_removed(s: Services) -> None:
     owner_id = login(s, "sim:alice")
     add_vehicle(owner_id, "粤B12345", s.owners)
-    s.cards.add(a_card(date(2026, 12, 3), owner_id=owner_id, plates=("粤B12345",)))
+    add_card(s, a_card(date(2026, 12, 3), owner_id=owner_id, plates=("粤B12345",)))
     with pytest.raises(PlateOnCard):
         remove_vehicle(s.owners.get(owner_id), "粤B12345", s.owners, s.cards)  # type: ignore[arg-type]
     with pytest.raises(VehicleNotFound):
@@ -102,9 +102,9 @@ def test_a_vehicle_on_a_running_card_cannot_be_removed(s: Services) -> None:
 def test_my_cards_show_the_lot_and_the_state_as_of_the_lot_day(s: Services) -> None:
     owner_id = login(s, "sim:alice")
     s.lots.add(Lot(id="lot-1", name="东门"))
-    s.cards.add(a_card(date(2026, 11, 22), owner_id=owner_id, card_id="card-old"))
-    s.cards.add(a_card(date(2026, 12, 3), owner_id=owner_id, card_id="card-new"))
-    s.cards.add(a_card(None, state=CardState.PENDING, owner_id=owner_id, card_id="card-pending"))
+    add_card(s, a_card(date(2026, 11, 22), owner_id=owner_id, card_id="card-old"))
+    add_card(s, a_card(date(2026, 12, 3), owner_id=owner_id, card_id="card-new"))
+    add_card(s, a_card(None, state=CardState.PENDING, owner_id=owner_id, card_id="card-pending"))
     views = {v.card.id: v for v in list_my_cards(owner_id, s.cards, s.lots, s.clock)}
     assert (views["card-old"].state, views["card-old"].days_left) == (CardState.EXPIRED, 0)
     assert (views["card-new"].state, views["card-new"].days_left) == (CardState.ACTIVE, 11)
@@ -115,7 +115,7 @@ def test_my_cards_show_the_lot_and_the_state_as_of_the_lot_day(s: Services) -> N
 def test_another_owners_card_is_not_found(s: Services) -> None:
     alice, bob = login(s, "sim:alice"), login(s, "sim:bob")
     s.lots.add(Lot(id="lot-1", name="东门"))
-    s.cards.add(a_card(date(2026, 12, 3), owner_id=alice))
+    add_card(s, a_card(date(2026, 12, 3), owner_id=alice))
     assert get_my_card(alice, "card-1", s.cards, s.lots, s.clock).card.owner_id == alice
     with pytest.raises(CardNotFound):
         get_my_card(bob, "card-1", s.cards, s.lots, s.clock)
@@ -124,7 +124,7 @@ def test_another_owners_card_is_not_found(s: Services) -> None:
 
 
 def test_saving_a_card_never_changes_its_plates(s: Services) -> None:
-    s.cards.add(a_card(date(2026, 12, 3)))
+    add_card(s, a_card(date(2026, 12, 3)))
     card = s.cards.get("card-1")
     assert card is not None
     saved = s.cards.save(replace(card, plates=("粤A00000",), valid_until=date(2027, 1, 3)))

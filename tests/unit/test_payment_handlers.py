@@ -22,8 +22,9 @@ from domain.owner import Owner
 from functions.bootstrap import Services
 from handlers.fulfil_payment import Outcome, PaymentNotice, fulfil_payment
 from handlers.renewals import OrderToPay, PaymentStatus, my_order, offers_for_card, order_renewal
-from tests.builders import a_card, days, months
-from tests.fakes import FakeFulfilments, fake_services
+from tests.builders import a_card, add_card, days, months
+from tests.fakes import fake_services, memory_of
+from tests.memory import MemoryUnitOfWork
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 on Nov 23 in Shanghai
 
@@ -53,14 +54,14 @@ def s() -> Services:
     for p in (months(1, 300_00), months(3, 850_00), months(12, 3_200_00), days(10, 120_00)):
         s.packages.add(p)
     s.owners.add(Owner("owner-1", "openid-1"))
-    s.cards.add(a_card(date(2026, 12, 3)))
+    add_card(s, a_card(date(2026, 12, 3)))
     return s
 
 
 def order(s: Services, package_id: str = "m3", key: str = "key-00001", owner_id: str = "owner-1") -> OrderToPay:
     return order_renewal(
         owner_id, "card-1", package_id, Channel.WECHAT, key,
-        cards=s.cards, lots=s.lots, packages=s.packages, owners=s.owners, orders=s.orders,
+        cards=s.cards, lots=s.lots, packages=s.packages, owners=s.owners, orders=s.orders, uow=s.uow,
         provider=RecordingProvider(), ids=s.ids, clock=s.clock,
     )  # fmt: skip
 
@@ -72,7 +73,7 @@ def paid(s: Services, order_id: str, amount_fen: int | None = None, at: datetime
 
 
 def fulfil(s: Services, notice: PaymentNotice) -> Outcome:
-    return fulfil_payment(notice, s.orders, s.cards, s.lots, s.fulfilments)
+    return fulfil_payment(notice, s.orders, s.cards, s.lots, s.uow)
 
 
 def test_offers_show_every_package_with_its_period_and_why_not(s: Services) -> None:
@@ -112,9 +113,10 @@ def test_a_payment_extends_the_card_once_books_once_and_tells_the_gates(s: Servi
         assert fulfil(s, notice) is Outcome.ALREADY_FULFILLED
     card = s.cards.get("card-1")
     assert card is not None and card.valid_until == date(2027, 3, 3)
-    assert isinstance(s.fulfilments, FakeFulfilments)
-    assert [e.amount_fen for e in s.fulfilments.ledger] == [850_00]
-    assert [(v, e.plate, e.valid_until) for v, e in s.fulfilments.events] == [(1, card.plates[0], date(2027, 3, 3))]
+    db = memory_of(s)
+    assert [e.amount_fen for e in db.ledger.values()] == [850_00]
+    told = [(v, e.plate, e.valid_until) for (_, v), e in db.events.items()]
+    assert told[1:] == [(2, card.plates[0], date(2027, 3, 3))]  # 1: the card was issued
     assert my_order("owner-1", made.id, s.orders).state is OrderState.PAID
     with pytest.raises(OrderNotFound):
         my_order("owner-2", made.id, s.orders)
@@ -157,7 +159,7 @@ def test_a_card_changed_between_quote_and_payment_is_extended_from_where_it_is_n
 
 def test_a_write_racing_the_fulfilment_makes_it_retry_not_fail(s: Services) -> None:
     made = order(s).order
-    assert isinstance(s.fulfilments, FakeFulfilments)
+    assert isinstance(s.uow, MemoryUnitOfWork)
     races = iter([True, True, False])
 
     def someone_writes_first() -> None:
@@ -166,7 +168,7 @@ def test_a_write_racing_the_fulfilment_makes_it_retry_not_fail(s: Services) -> N
             assert card is not None
             s.cards.save(replace(card, state=CardState.ACTIVE))
 
-    s.fulfilments.before_commit = someone_writes_first
+    s.uow.before_commit = someone_writes_first
     assert fulfil(s, paid(s, made.id)) is Outcome.FULFILLED
     assert s.cards.get("card-1").valid_until == date(2027, 3, 3)  # type: ignore[union-attr]
 

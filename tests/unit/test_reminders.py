@@ -16,7 +16,7 @@ from domain.owner import Owner
 from domain.reminder import ReminderChannel, slots_for
 from functions.bootstrap import Services
 from handlers.reminders import EXPIRY_TEMPLATE, reminders_of_day, send_due_reminders, set_reminders
-from tests.builders import a_card, a_pause
+from tests.builders import a_card, a_pause, add_card
 from tests.fakes import FakeMessenger, FakeReminderStore, fake_services
 
 LOT = Lot(id="lot-1", name="东门")
@@ -30,7 +30,7 @@ def services(valid_until: date = date(2026, 12, 10), follows: bool = True) -> Se
     s = fake_services(at_shanghai("2026-12-01"))
     s.lots.add(LOT)
     s.owners.add(Owner("owner-1", "openid-1", oa_openid="oa-1" if follows else None))
-    s.cards.add(a_card(valid_until, plates=("粤B12345",)))
+    add_card(s, a_card(valid_until, plates=("粤B12345",)))
     set_reminders("owner-1", "card-1", True, ReminderChannel.SUBSCRIBE, s.cards, s.lots, s.reminder_prefs, s.reminders)
     return s
 

@@ -41,11 +41,13 @@ def test_first_payment_of_pending_card_starts_today() -> None:
     assert (q.new_valid_from, q.new_valid_until) == (TODAY, date(2026, 12, 22))
 
 
-def test_paused_card_renews_after_its_current_end() -> None:
-    paused = replace(a_card(date(2026, 12, 31)), pauses=(a_pause(TODAY, date(2026, 12, 31)),))
+def test_paused_card_renews_after_its_current_end_for_a_whole_month_after_its_paid_end() -> None:
+    # Paid through Dec 31; a 10-day pause from today moved its end to Jan 10.
+    paused = replace(a_card(date(2027, 1, 10)), pauses=(a_pause(TODAY, date(2026, 12, 2)),))
     assert paused.state_on(TODAY) is CardState.PAUSED
     q = quote(paused, months(1), CONTINUOUS, TODAY)
-    assert (q.new_valid_from, q.new_valid_until) == (date(2027, 1, 1), date(2027, 1, 31))
+    # The month is counted from the paid end (Dec 31 -> Jan 31) and moved by the pause's 10 days.
+    assert (q.new_valid_from, q.new_valid_until) == (date(2027, 1, 11), date(2027, 2, 10))
 
 
 def test_jan_31_plus_one_month_is_the_end_of_february() -> None:

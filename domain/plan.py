@@ -1,0 +1,224 @@
+"""A plan: every write one change makes, with the conditions it holds under, as a value.
+
+The domain computes a plan; one unit of work (DynamoDB, or in memory for tests)
+applies any plan as a single transaction. Every rule that guards the lot's
+invariants is a declared condition here (an expected version, a claim that must
+be free, a counter's bound, a state an order or an application must be in), so
+no adapter decides anything and the in-memory store cannot drift from DynamoDB.
+A failed condition raises the domain error the plan attached to it; when several
+fail, the first in `Plan.conditions()` order wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from domain.card import Card, CardState
+from domain.errors import CardExists, DomainError, LotFull, StaleCard, StaleLot
+
+if TYPE_CHECKING:  # plans are built by the modules below; at run time this one needs none of them
+    from domain.application import Application, ApplicationState
+    from domain.card_change import AuditEntry
+    from domain.entitlement import Entitlement
+    from domain.order import LedgerEntry, Order, OrderState
+    from domain.receipt import Receipt, SignedReceipt
+    from domain.reminder import Slot
+
+
+def holds_place(card: Card) -> bool:
+    """I1: every card that is not cancelled holds one of its lot's places (pending, active, expired)."""
+    return card.state is not CardState.CANCELLED
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A uniqueness claim (`plate:<lot>:<plate>`, `unpaid:<card>`, `order-key:<owner>:<key>`) and its holder."""
+
+    key: str
+    owner_id: str | None = None
+    card_id: str | None = None
+    application_id: str | None = None
+    order_id: str | None = None
+
+    def held_by(self, holder: Holder) -> bool:
+        held: str | None = getattr(self, holder.field)
+        return held == holder.value
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who a claim may already belong to: `Holder("card_id", "card-1")`."""
+
+    field: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Take:
+    """Write `claim`; it must be free, or already held by `unless` (then it is taken over)."""
+
+    claim: Claim
+    error: DomainError
+    unless: Holder | None = None
+
+
+@dataclass(frozen=True)
+class Release:
+    """Delete the claim `key` if it is free or held by `holder`; held by anyone else: `error`."""
+
+    key: str
+    holder: Holder
+    error: DomainError
+
+
+@dataclass(frozen=True)
+class Absent:
+    """The claim `key` must not exist (e.g. no order of the card waits for payment)."""
+
+    key: str
+    error: DomainError
+
+
+@dataclass(frozen=True)
+class CardWrite:
+    card: Card
+    """The card after the change."""
+    expected_version: int | None
+    """The version read; None: the card is new and must not exist."""
+    error: DomainError | None = None
+    """Raised when the condition fails (default: StaleCard, or CardExists for a new card)."""
+
+    @property
+    def failure(self) -> DomainError:
+        if self.error is not None:
+            return self.error
+        return CardExists(self.card.id) if self.expected_version is None else StaleCard(self.card.id)
+
+
+@dataclass(frozen=True)
+class LotMove:
+    """What the change moves on its lot: the gate feed, the places held, the receipt chain."""
+
+    lot_id: str
+    feed_at: int | None = None
+    """The feed version read; the plan's events take the next versions. None: the feed does not move."""
+    held: int = 0
+    """Places taken (+) or given back (-)."""
+    within_quota: bool = True
+    """A place taken must be free (`held < quota`); False only for explicit, audited office overrides."""
+    receipt_at: int | None = None
+    """The receipt chain's head read (its seq); the plan's receipt must come next."""
+
+
+@dataclass(frozen=True)
+class OrderWrite:
+    order: Order
+    was: tuple[OrderState, ...] = ()
+    """The states it may move from; () for a new order (it must not exist)."""
+    error: DomainError | None = None
+
+
+@dataclass(frozen=True)
+class ApplicationWrite:
+    application: Application
+    was: tuple[ApplicationState, ...] = ()
+    """The states it may move from; () for a new application."""
+    error: DomainError | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    cards: tuple[CardWrite, ...] = ()
+    lot: LotMove | None = None
+    events: tuple[Entitlement, ...] = ()
+    """The gates' news, in order: they take the lot's next feed versions."""
+    takes: tuple[Take, ...] = ()
+    releases: tuple[Release, ...] = ()
+    absent: tuple[Absent, ...] = ()
+    orders: tuple[OrderWrite, ...] = ()
+    applications: tuple[ApplicationWrite, ...] = ()
+    ledger: tuple[LedgerEntry, ...] = ()
+    """Each line is new (its id is derived from the order): a second booking is `ledger_error`."""
+    ledger_error: DomainError | None = None
+    receipt: Receipt | None = None
+    signed: SignedReceipt | None = None
+    """The receipt with its signature, set by the handler that holds the key."""
+    reminders: tuple[Slot, ...] = ()
+    """The current cycle's reminders (upserted: one already sent stays sent)."""
+    dropped_reminders: tuple[Slot, ...] = ()
+    """An earlier cycle's reminders not yet due: deleted, so none is left for an old end."""
+    audit: tuple[AuditEntry, ...] = ()
+    follow_ups: tuple[object, ...] = field(default=(), compare=False)
+    """Domain events handled after the commit (tell the owner, offer a freed place, reverse an invoice)."""
+
+    def __post_init__(self) -> None:
+        if self.events and (self.lot is None or self.lot.feed_at is None):
+            raise ValueError("a plan with gate events moves its lot's feed")
+        if self.receipt is not None and (self.lot is None or self.lot.receipt_at is None):
+            raise ValueError("a plan with a receipt moves its lot's receipt chain")
+        if self.lot is not None and self.lot.held > 0 and self.lot.within_quota and self.lot.held != 1:
+            raise ValueError("a conditional counter takes one place at a time")
+
+    @property
+    def empty(self) -> bool:
+        return not (self.cards or self.orders or self.applications or self.ledger or self.takes or self.releases)
+
+    def with_signature(self, signed: SignedReceipt) -> Plan:
+        return replace(self, signed=signed)
+
+    def unsigned(self) -> Plan:
+        """No receipt key: the plan writes no receipt and leaves the lot's chain where it is."""
+        lot = replace(self.lot, receipt_at=None) if self.lot is not None else None
+        return replace(self, receipt=None, signed=None, lot=lot)
+
+    @property
+    def size(self) -> int:
+        """Items one transaction writes or checks (DynamoDB takes at most 100)."""
+        return (
+            len(self.cards) + len(self.takes) + len(self.releases) + len(self.absent) + len(self.orders)
+            + len(self.applications) + len(self.ledger) + (1 if self.signed else 0) + (1 if self.lot else 0)
+            + len(self.events) + len(self.reminders) + len(self.dropped_reminders) + len(self.audit)
+        )  # fmt: skip
+
+    def lot_error(self) -> DomainError:
+        """A failed lot condition: its feed or receipt chain moved (read again), else no place was free.
+
+        The lot is one item, so DynamoDB cannot say which part failed; a plan that
+        both moves the feed and takes a place is retried, and the re-read decides.
+        """
+        assert self.lot is not None
+        if self.lot.feed_at is not None or self.lot.receipt_at is not None or self.lot.held <= 0:
+            return StaleLot(self.lot.lot_id)
+        return LotFull(self.lot.lot_id)
+
+    def __add__(self, other: Plan) -> Plan:
+        """Two plans in one transaction (e.g. an import batch): at most one may move the feed or a chain."""
+        lot = self.lot or other.lot
+        if self.lot and other.lot:
+            if self.lot.lot_id != other.lot.lot_id or (self.lot.receipt_at is not None and other.lot.receipt_at):
+                raise ValueError("plans of one transaction share one lot and one receipt")
+            lot = replace(
+                self.lot,
+                feed_at=self.lot.feed_at if self.lot.feed_at is not None else other.lot.feed_at,
+                held=self.lot.held + other.lot.held,
+                within_quota=self.lot.within_quota and other.lot.within_quota,
+            )
+        return Plan(
+            cards=self.cards + other.cards,
+            lot=lot,
+            events=self.events + other.events,
+            takes=self.takes + other.takes,
+            releases=self.releases + other.releases,
+            absent=self.absent + other.absent,
+            orders=self.orders + other.orders,
+            applications=self.applications + other.applications,
+            ledger=self.ledger + other.ledger,
+            ledger_error=self.ledger_error or other.ledger_error,
+            receipt=self.receipt or other.receipt,
+            signed=self.signed or other.signed,
+            reminders=self.reminders + other.reminders,
+            dropped_reminders=self.dropped_reminders + other.dropped_reminders,
+            audit=self.audit + other.audit,
+            follow_ups=self.follow_ups + other.follow_ups,
+        )

@@ -1,0 +1,91 @@
+"""TransactWriteItems for the embedded emulator: DynamoDB's semantics without copying whole tables.
+
+moto 5.2 backs up a transaction by deep-copying each touched table once per
+item in it, so a transaction's cost grows with everything stored: a 5,000-card
+import in batches of 100 items took minutes and a payment on a large lot slowed
+with the lot. DynamoDB checks every condition against the state before the
+transaction and then writes all items or none; this does the same, backing up
+only the items it writes. The embedded server serves one request at a time
+(embedded.py), so nothing interleaves with it. Only the local stack and the tests
+use it; AWS runs the real thing.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from moto.dynamodb.comparisons import get_filter_expression
+from moto.dynamodb.exceptions import (
+    MultipleTransactionsException,
+    TooManyTransactionsException,
+    TransactionCanceledException,
+    TransactWriteSingleOpException,
+)
+from moto.dynamodb.models import DynamoDBBackend
+
+FAILED = "The conditional request failed"
+
+
+def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    planned: list[tuple[str, dict[str, Any], str, dict[str, Any], Any]] = []
+    errors: list[tuple[str | None, str | None, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for entry in transact_items:
+        if len(entry) > 1:
+            raise TransactWriteSingleOpException()
+        op_type, op = next(iter(entry.items()))
+        table_name = op["TableName"]
+        key = _key(self, table_name, op) if op_type == "Put" else op["Key"]
+        marker = (table_name, str(dict(sorted(key.items()))))
+        if marker in seen:
+            raise MultipleTransactionsException()
+        seen.add(marker)
+        current = self.get_item(table_name, key)
+        errors.append(_check(op, current))
+        planned.append((op_type, op, table_name, key, current))
+    if any(code is not None for code, _, _ in errors):
+        raise TransactionCanceledException(errors)
+    backup = [(table_name, key, copy.deepcopy(current)) for _, _, table_name, key, current in planned]
+    try:
+        for op_type, op, table_name, key, _ in planned:
+            names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            if op_type == "Put":
+                self.put_item(table_name, op["Item"])
+            elif op_type == "Delete":
+                self.delete_item(table_name, key)
+            elif op_type == "Update":
+                self.update_item(table_name, key, op["UpdateExpression"], names, values)
+    except Exception:
+        for table_name, key, item in backup:
+            self.delete_item(table_name, key)
+            if item is not None:
+                self.put_item(table_name, item.to_json()["Attributes"])
+        raise
+
+
+def _key(backend: DynamoDBBackend, table_name: str, op: dict[str, Any]) -> dict[str, Any]:
+    table = backend.get_table(table_name)
+    attrs = op["Item"]
+    key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        key[table.range_key_attr] = attrs[table.range_key_attr]
+    return key
+
+
+def _check(op: dict[str, Any], current: Any) -> tuple[str | None, str | None, Any]:
+    condition = op.get("ConditionExpression")
+    if condition is None:
+        return (None, None, None)
+    expr = get_filter_expression(condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues"))
+    if expr.expr(current):
+        return (None, None, None)
+    wants_old = op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD"
+    return ("ConditionalCheckFailed", FAILED, current.to_json()["Attributes"] if current and wants_old else None)
+
+
+def install() -> None:
+    """Serve TransactWriteItems this way in this process (idempotent)."""
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]

@@ -1,0 +1,147 @@
+"""The one commit path in DynamoDB: any plan as one TransactWriteItems, each item named by what it guards.
+
+This module decides nothing: every condition it writes is one the plan declared,
+and a failed one raises the error the plan attached to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from pynamodb.expressions.condition import Condition
+
+from domain.errors import ApplicationClosed, Conflict, DomainError, OrderSettled, StaleCard, StaleLot
+from domain.plan import Claim, Holder, Plan
+from infra.dynamodb.applications import application_item, application_update
+from infra.dynamodb.audit import audit_item
+from infra.dynamodb.orders import entitlement_item, ledger_item, order_item, order_update, receipt_item
+from infra.dynamodb.reminders import slot_actions, slot_item
+from infra.dynamodb.repositories import card_actions, card_item
+from infra.dynamodb.tables import (
+    ApplicationItem,
+    AuditItem,
+    CardItem,
+    ClaimItem,
+    EntitlementItem,
+    LedgerItem,
+    LotItem,
+    OrderItem,
+    ReceiptItem,
+)
+from infra.dynamodb.transact import ConditionsFailed, Conflicted, NamedWrite
+
+
+class DynamoUnitOfWork:
+    def commit(self, plan: Plan) -> None:
+        """All of the plan or nothing. A failed condition raises its error (the first in the plan's order);
+        a transaction that collided with another raises StaleLot/StaleCard, so the caller reads again."""
+        w, errors = NamedWrite(), _Errors()
+        for o in plan.orders:
+            name = errors.add(f"order {o.order.id}", o.error or OrderSettled(o.order.id))
+            if o.was:
+                item, actions = order_update(o.order)
+                w.update(name, item, actions, OrderItem.state.is_in(*(s.value for s in o.was)))
+            else:
+                w.put(name, order_item(o.order), OrderItem.order_id.does_not_exist())
+        for a in plan.applications:
+            name = errors.add(f"application {a.application.id}", a.error or ApplicationClosed(a.application.id))
+            if a.was:
+                item, actions = application_update(a.application)
+                w.update(name, item, actions, ApplicationItem.state.is_in(*(s.value for s in a.was)))
+            else:
+                w.put(name, application_item(a.application), ApplicationItem.application_id.does_not_exist())
+        for line in plan.ledger:
+            name = errors.add(f"ledger {line.id}", plan.ledger_error or OrderSettled(line.order_id))
+            w.put(name, ledger_item(line), LedgerItem.entry_id.does_not_exist())
+        if plan.signed is not None:
+            name = errors.add("receipt", OrderSettled(plan.signed.receipt.order_id))
+            w.put(name, receipt_item(plan.signed), ReceiptItem.receipt_id.does_not_exist())
+        for absent in plan.absent:
+            name = errors.add(f"absent {absent.key}", absent.error)
+            w.check(name, ClaimItem, absent.key, ClaimItem.claim.does_not_exist())
+        for release in plan.releases:
+            name = errors.add(f"release {release.key}", release.error)
+            w.delete(name, ClaimItem(claim=release.key), ClaimItem.claim.does_not_exist() | _held(release.holder))
+        for take in plan.takes:
+            name = errors.add(f"take {take.claim.key}", take.error)
+            free = ClaimItem.claim.does_not_exist()
+            w.put(name, _claim_item(take.claim), free | _held(take.unless) if take.unless else free)
+        for c in plan.cards:
+            name = errors.add(f"card {c.card.id}", c.failure)
+            if c.expected_version is None:
+                w.put(name, card_item(replace(c.card, version=0)), CardItem.card_id.does_not_exist())
+            else:
+                item = card_item(c.card)
+                item.version = c.expected_version  # pynamodb adds the version's condition
+                w.update(name, item, [*card_actions(c.card), CardItem.plates.set(list(c.card.plates))])
+        if plan.lot is not None:
+            self._lot(w, errors, plan)
+        for slot in plan.reminders:
+            w.update(f"reminder {slot.key}", slot_item(slot), slot_actions(slot))
+        for slot in plan.dropped_reminders:
+            w.delete(f"drop reminder {slot.key}", slot_item(slot))
+        for entry in plan.audit:
+            name = errors.add(f"audit {entry.subject} {entry.entry}", Conflict("this change was recorded already"))
+            w.put(name, audit_item(entry), AuditItem.entry.does_not_exist())
+        try:
+            w.commit()
+        except ConditionsFailed as e:
+            raise errors.first(e.names) from e
+        except Conflicted as e:
+            if plan.lot is not None:
+                raise StaleLot(plan.lot.lot_id) from e
+            raise StaleCard(plan.cards[0].card.id if plan.cards else "?") from e
+
+    def _lot(self, w: NamedWrite, errors: _Errors, plan: Plan) -> None:
+        lot = plan.lot
+        assert lot is not None
+        actions = []
+        condition: Condition = LotItem.lot_id.exists()
+        if lot.feed_at is not None:
+            actions.append(LotItem.entitlement_version.set(lot.feed_at + len(plan.events)))
+            at = LotItem.entitlement_version == lot.feed_at
+            condition &= at | LotItem.entitlement_version.does_not_exist() if lot.feed_at == 0 else at
+        if lot.held:
+            actions.append(LotItem.held.add(lot.held))
+            if lot.held > 0 and lot.within_quota:
+                condition &= LotItem.quota.does_not_exist() | (LotItem.held < LotItem.quota)
+        if plan.signed is not None and lot.receipt_at is not None:
+            r = plan.signed.receipt
+            actions += [LotItem.receipt_seq.set(r.seq), LotItem.receipt_hash.set(r.hash)]
+            head = LotItem.receipt_seq == lot.receipt_at
+            condition &= head | LotItem.receipt_seq.does_not_exist() if lot.receipt_at == 0 else head
+        if not actions:
+            w.check(errors.add("lot", plan.lot_error()), LotItem, lot.lot_id, condition)
+            return
+        w.update(errors.add("lot", plan.lot_error()), LotItem(lot_id=lot.lot_id), actions, condition)
+        for version, news in enumerate(plan.events, start=(lot.feed_at or 0) + 1):
+            name = errors.add(f"event {version}", StaleLot(lot.lot_id))
+            w.put(name, entitlement_item(news, version), EntitlementItem.version.does_not_exist())
+
+
+class _Errors:
+    """The plan's conditions by name, in the order they rank when several fail."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, DomainError] = {}
+
+    def add(self, name: str, error: DomainError) -> str:
+        self._by_name[name] = error
+        return name
+
+    def first(self, failed: set[str]) -> DomainError:
+        return next(error for name, error in self._by_name.items() if name in failed)
+
+
+def _held(holder: Holder) -> Condition:
+    return getattr(ClaimItem, holder.field) == holder.value
+
+
+def _claim_item(claim: Claim) -> ClaimItem:
+    return ClaimItem(
+        claim=claim.key,
+        owner_id=claim.owner_id,
+        card_id=claim.card_id,
+        application_id=claim.application_id,
+        order_id=claim.order_id,
+    )
