@@ -333,7 +333,7 @@ def _import_cards(args: argparse.Namespace, s: Services) -> int:
     errors: list[tuple[int, str]] = []
     width = 40
     for start in range(0, len(rows), 500):
-        report = import_rows(operator, lot.id, start + 2, rows[start : start + 500], s.cards, s.lots, s.lots)
+        report = import_rows(operator, lot.id, start + 2, rows[start : start + 500], s.cards, s.lots, s.uow, s.clock)
         created, existing, errors = created + report.created, existing + report.existing, errors + report.errors
         done = min(start + 500, len(rows))
         bar = "#" * (width * done // max(len(rows), 1))

@@ -85,7 +85,9 @@ def test_each_hot_operation_stays_within_its_cost_budget(stack: DevStack) -> Non
 
     gate = stack.demo_gate
     assert gate is not None
-    path = "/api/v1/gates/entitlements?since=1&limit=100"
+    latest = s.lots.get("demo-lot")
+    assert latest is not None
+    path = f"/api/v1/gates/entitlements?since={latest.entitlement_version - 1}&limit=100"  # one event behind
 
     def sync() -> None:
         stamp = str(int(stack.clock.now().timestamp()))

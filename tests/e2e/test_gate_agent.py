@@ -91,7 +91,7 @@ def test_a_running_gate_applies_a_paid_renewal_and_lets_the_car_in(stack: DevSta
         assert agent.check("粤A99999", today).reason is Reason.UNKNOWN
         sent = renew(api, stack, owner_headers(api, "sim:demo-owner"), "card-demo", "gate-applies-1", "demo-3m")
         wait_for(lambda: agent.entries()["粤B12345"].valid_until == date(2027, 3, 3))
-        delay = agent.applied_at[1] - sent
+        delay = agent.applied_at[2] - sent  # version 1: the demo card issued
         print(f"payment notification -> gate applied: {delay * 1000:.0f} ms")
         assert agent.check("粤B12345", date(2027, 3, 3)).allow
         assert agent.check("粤B12345", date(2027, 3, 4)).reason is Reason.EXPIRED
@@ -123,12 +123,12 @@ def test_a_gate_stopped_during_200_changes_converges_to_the_cloud_state(stack: D
         renew(api, stack, owners[card_id], card_id, f"change-{n:05d}")
 
     restarted = agent_for(stack, db)  # same whitelist file, as after a reboot
-    assert restarted.version == 0 and "粤B12345" in restarted.entries()  # it starts offline from disk
+    assert restarted.version == 1 and "粤B12345" in restarted.entries()  # it starts offline from disk
     restarted.start()
     try:
         lot = stack.services.lots.get("demo-lot")
-        assert lot is not None and lot.entitlement_version == 200
-        wait_for(lambda: restarted.version == 200)
+        assert lot is not None and lot.entitlement_version == 203  # 3 cards issued, 200 renewals
+        wait_for(lambda: restarted.version == 203)
         cloud = {
             plate: (c.valid_from, c.valid_until, c.state.value)
             for c in stack.services.cards.list_for_lot("demo-lot")
@@ -151,20 +151,21 @@ def test_duplicates_out_of_order_forged_and_foreign_messages(stack: DevStack, tm
     feed = {e.version: e for e in stack.services.feed.since("demo-lot", 0, 10)}
     signed = {v: json.dumps(stack.services.signer.sign(e.fields())).encode() for v, e in feed.items()}
 
-    assert agent.receive(signed[2]) is Applied.STALE  # a gap: synced first (1 and 2), so 2 is old news
-    assert agent.version == 2
-    assert agent.receive(signed[1]) is Applied.STALE  # late
-    assert agent.receive(signed[2]) is Applied.STALE  # duplicate (QoS 1)
+    # 1: the demo card issued (the first sync's snapshot); 2 and 3: the renewals
+    assert agent.receive(signed[3]) is Applied.STALE  # a gap: synced first (2 and 3), so 3 is old news
+    assert agent.version == 3
+    assert agent.receive(signed[2]) is Applied.STALE  # late
+    assert agent.receive(signed[3]) is Applied.STALE  # duplicate (QoS 1)
     assert agent.entries()["粤B12345"].valid_until == date(2026, 12, 5)
 
-    forged = json.loads(signed[2])
+    forged = json.loads(signed[3])
     forged["valid_until"] = "2099-12-31"
     assert agent.receive(json.dumps(forged).encode()) is None
-    foreign = stack.services.signer.sign({**feed[2].fields(), "lot_id": "other-lot", "version": 3})
+    foreign = stack.services.signer.sign({**feed[3].fields(), "lot_id": "other-lot", "version": 4})
     assert agent.receive(json.dumps(foreign).encode()) is None
     assert agent.receive(b"\x00not json") is None
     assert len(agent.dropped) == 3
-    assert agent.entries()["粤B12345"].valid_until == date(2026, 12, 5) and agent.version == 2
+    assert agent.entries()["粤B12345"].valid_until == date(2026, 12, 5) and agent.version == 3
     agent.stop()
 
 

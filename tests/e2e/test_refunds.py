@@ -58,8 +58,9 @@ def test_a_full_refund_returns_the_money_and_takes_the_period_back_once(stack: D
     assert api.get("/api/v1/cards/card-demo", headers=owner).json()["valid_until"] == "2026-12-03"
     assert sorted(int(e.amount_fen) for e in LedgerItem.by_lot.query("demo-lot")) == [-85000, 85000]
     assert [(int(e.version), e.valid_until) for e in EntitlementItem.query("demo-lot")] == [
-        (1, "2027-03-03"),
-        (2, "2026-12-03"),
+        (1, "2026-12-03"),  # the demo card issued
+        (2, "2027-03-03"),
+        (3, "2026-12-03"),
     ]
     if channel == "wechat":
         assert list(stack.wechatpay.transactions[made["order_id"]]["refunds"]) == [f"refund-{made['order_id']}"]
