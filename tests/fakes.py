@@ -7,7 +7,7 @@ import functools
 import threading
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from domain.admin import Staff
 from domain.application import OPEN, Application, ApplicationState
@@ -37,12 +37,21 @@ from handlers.log_in_owner import WechatSession
 from handlers.ports import Clock
 from handlers.reminders import SendFailed
 from infra.clock import SimClock
+from infra.dynamodb.reminders import LEASE as REMINDER_LEASE
 from infra.receipt_signing import ReceiptKey
 from tests.memory import MemoryDB, MemoryUnitOfWork
 
 if TYPE_CHECKING:
     from infra.simulators.alipay import AlipaySimulator
 from infra.tokens import SignedTokens
+
+
+def _create(items: dict[Any, Any], key: object, value: object) -> bool:
+    """Create only when absent, as the DynamoDB adapters' conditional puts do."""
+    if key in items:
+        return False
+    items[key] = value
+    return True
 
 
 class FixedClock:
@@ -75,7 +84,7 @@ class FakeLots:
         return [lot for lot in self.items.values() if lot.tenant_id == tenant_id]
 
     def add(self, lot: Lot) -> bool:
-        return self.items.setdefault(lot.id, lot) is lot
+        return _create(self.items, lot.id, lot)
 
 
 class FakePackages:
@@ -89,7 +98,7 @@ class FakePackages:
         return self.items.get((lot_id, package_id))
 
     def add(self, package: Package) -> bool:
-        return self.items.setdefault((package.lot_id, package.id), package) is package
+        return _create(self.items, (package.lot_id, package.id), package)
 
     def save(self, package: Package) -> None:
         self.items[(package.lot_id, package.id)] = package
@@ -351,7 +360,7 @@ class FakeStaff:
         return self.items.get(email)
 
     def add(self, staff: Staff) -> bool:
-        return self.items.setdefault(staff.email, staff) is staff
+        return _create(self.items, staff.email, staff)
 
     def record_login(self, staff: Staff) -> None:
         self.items[staff.email] = staff
@@ -433,7 +442,7 @@ class FakeGates:
         return self.items.get(gate_id)
 
     def add(self, gate: Gate) -> bool:
-        return self.items.setdefault(gate.id, gate) is gate
+        return _create(self.items, gate.id, gate)
 
     def record_sync(self, gate_id: str, version: int, at: str) -> None:
         self.synced[gate_id] = (version, at)
@@ -450,12 +459,13 @@ class FakeGates:
 
 
 class FakeReminderStore:
-    """Reminders by key with their state; claims are atomic under a lock, as the conditional write is."""
+    """Reminders by key with their state and lease; claims are atomic under a lock, as the conditional write is."""
 
     def __init__(self, db: MemoryDB | None = None) -> None:
         db = db or MemoryDB()
         self.slots: dict[str, Slot] = db.slots
         self.state: dict[str, str] = db.slot_states
+        self.leases: dict[str, datetime] = {}
         self.attempts: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -464,21 +474,27 @@ class FakeReminderStore:
             self.slots[slot.key] = slot
             self.state.setdefault(slot.key, "pending")
 
+    def _claimable(self, key: str, at: datetime) -> bool:
+        state = self.state.get(key)
+        return state == "pending" or (state == "sending" and self.leases.get(key, at) < at)
+
     def due(self, bucket: str, at: datetime) -> list[Slot]:
         return [
             s for k, s in sorted(self.slots.items())
-            if bucket_of(s.due_at) == bucket and s.due_at <= at and self.state[k] == "pending"
+            if bucket_of(s.due_at) == bucket and s.due_at <= at and self._claimable(k, at)
         ]  # fmt: skip
 
     def claim(self, slot: Slot, at: datetime) -> bool:
         with self._lock:
-            if self.state[slot.key] != "pending":
+            if not self._claimable(slot.key, at):
                 return False
             self.state[slot.key] = "sending"
+            self.leases[slot.key] = at + REMINDER_LEASE
             return True
 
     def finish(self, slot: Slot, state: str, reason: str | None = None) -> None:
         self.state[slot.key] = state
+        self.leases.pop(slot.key, None)
 
     def states(self, bucket: str) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -490,6 +506,7 @@ class FakeReminderStore:
     def retry_later(self, slot: Slot, reason: str, max_attempts: int) -> None:
         self.attempts[slot.key] = self.attempts.get(slot.key, 0) + 1
         self.state[slot.key] = "failed" if self.attempts[slot.key] >= max_attempts else "pending"
+        self.leases.pop(slot.key, None)
 
 
 class FakePrefs:

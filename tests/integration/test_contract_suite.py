@@ -1,0 +1,344 @@
+"""One contract for every port, run over the in-memory adapters and over the DynamoDB adapters (moto over HTTP).
+
+The unit tests trust the fakes; this keeps them honest: the same plans, the same
+failed conditions, the same errors, the same reads, in both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from domain.admin import Role, Staff
+from domain.application import Application, ApplicationState
+from domain.card import Card, CardState, PauseState
+from domain.card_change import AuditEntry, card_plan, plate_claim
+from domain.entitlement import entitlements_of
+from domain.errors import (
+    ApplicationClosed,
+    CardExists,
+    Conflict,
+    LotFull,
+    OrderKeyUsed,
+    OrderSettled,
+    PlateTaken,
+    StaleCard,
+    StaleLot,
+    TooManyVehicles,
+    UnpaidOrderExists,
+)
+from domain.invoice import Invoice, InvoiceRequest, InvoiceState, InvoiceType
+from domain.lot import Lot
+from domain.order import LedgerEntry, OrderState, place_order
+from domain.owner import Owner
+from domain.plan import (
+    Absent,
+    ApplicationWrite,
+    CardWrite,
+    Claim,
+    Holder,
+    LotMove,
+    OrderWrite,
+    Plan,
+    Release,
+    Take,
+)
+from domain.receipt import GENESIS, SignedReceipt, receipt_for
+from domain.reminder import ReminderPrefs, bucket_of, slots_for
+from functions.bootstrap import Services
+from handlers.gate_sync import Gate
+from tests.builders import a_card, a_pause, a_pending_order, months
+from tests.fakes import fake_services
+
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+LOT = Lot("lot-1", "Test Lot", quota=2, tenant_id="t1")
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def s(request: pytest.FixtureRequest) -> Services:
+    services: Services = fake_services(NOW) if request.param == "memory" else request.getfixturevalue("dynamo_services")
+    services.lots.add(LOT)
+    services.packages.add(months(1))
+    return services
+
+
+def lot(s: Services) -> Lot:
+    found = s.lots.get("lot-1")
+    assert found is not None
+    return found
+
+
+def issue(s: Services, card: Card, override: bool = False) -> Card:
+    s.uow.commit(card_plan(None, card, lot(s), NOW, "system", "issue", override_quota=override))
+    stored = s.cards.get(card.id)
+    assert stored is not None
+    return stored
+
+
+def card(n: int = 1, **kw: object) -> Card:
+    return a_card(date(2026, 12, 31), **{"card_id": f"card-{n}", "owner_id": f"owner-{n}", **kw})  # type: ignore[arg-type]
+
+
+# The unit of work: each declared condition, its error, all or nothing.
+
+
+def test_a_new_card_takes_a_place_its_plates_and_the_next_feed_version(s: Services) -> None:
+    stored = issue(s, card(1))
+    assert stored == replace(card(1), version=1)
+    assert (lot(s).held, lot(s).entitlement_version) == (1, 1)
+    assert s.cards.card_for_plate("lot-1", card(1).plates[0]) == stored
+    assert [(g.version, g.plate, g.state) for g in s.feed.since("lot-1", 0, 10)] == [(1, card(1).plates[0], "active")]
+    assert [e.action for e in s.card_queries.history("card-1")] == ["issue"]
+    with pytest.raises(CardExists):
+        issue(s, card(1))
+
+
+def test_a_plan_that_fails_writes_nothing_and_names_its_condition(s: Services) -> None:
+    issue(s, card(1))
+    taken = card(2, plates=(card(3).plates[0], card(1).plates[0]))  # its second plate is card-1's
+    with pytest.raises(PlateTaken) as failed:
+        issue(s, taken)
+    assert failed.value.plate == card(1).plates[0]
+    assert s.cards.get("card-2") is None and s.cards.card_for_plate("lot-1", card(3).plates[0]) is None
+    assert (lot(s).held, lot(s).entitlement_version) == (1, 1)
+    assert s.card_queries.history("card-2") == []
+
+
+def test_a_stale_card_or_lot_is_refused(s: Services) -> None:
+    read = issue(s, card(1))
+    s.uow.commit(card_plan(read, replace(read, valid_until=date(2027, 1, 31)), lot(s), NOW, "system", "fix"))
+    with pytest.raises(StaleCard):
+        s.uow.commit(Plan(cards=(CardWrite(replace(read, valid_until=date(2027, 2, 28)), read.version),)))
+    fresh = s.cards.get("card-1")
+    assert fresh is not None and fresh.valid_until == date(2027, 1, 31)
+    behind = replace(lot(s), entitlement_version=0)
+    with pytest.raises(StaleLot):
+        s.uow.commit(card_plan(fresh, replace(fresh, valid_until=date(2027, 3, 31)), behind, NOW, "system", "fix"))
+
+
+def test_places_are_taken_within_the_quota_unless_overridden(s: Services) -> None:
+    issue(s, card(1))
+    issue(s, card(2))
+    with pytest.raises(LotFull):
+        s.uow.commit(card_plan(None, replace(card(3), valid_until=None, valid_from=None, state=CardState.PENDING),
+                               lot(s), NOW, "system", "approve"))  # fmt: skip
+    issue(s, card(4), override=True)  # the office's explicit, audited override
+    assert lot(s).held == 3
+    gone = s.cards.get("card-4")
+    assert gone is not None
+    s.uow.commit(card_plan(gone, replace(gone, state=CardState.CANCELLED), lot(s), NOW, "admin:x", "cancel"))
+    assert lot(s).held == 2 and s.cards.card_for_plate("lot-1", card(4).plates[0]) is None
+
+
+def test_claims_take_release_and_absence(s: Services) -> None:
+    key = "unpaid:card-1"
+    mine, theirs = Holder("order_id", "order-1"), Holder("order_id", "order-2")
+    s.uow.commit(Plan(takes=(Take(Claim(key, "owner-1", "card-1", order_id="order-1"), UnpaidOrderExists("o")),)))
+    with pytest.raises(UnpaidOrderExists):
+        s.uow.commit(Plan(takes=(Take(Claim(key, "owner-1", "card-1", order_id="order-2"), UnpaidOrderExists("o")),)))
+    s.uow.commit(Plan(takes=(Take(Claim(key, "owner-1", "card-1", order_id="order-1"), Conflict("x"), mine),)))
+    with pytest.raises(Conflict, match="absent"):
+        s.uow.commit(Plan(absent=(Absent(key, Conflict("absent")),)))
+    with pytest.raises(Conflict, match="not yours"):
+        s.uow.commit(Plan(releases=(Release(key, theirs, Conflict("not yours")),)))
+    s.uow.commit(Plan(releases=(Release(key, mine, Conflict("x")),)))
+    s.uow.commit(Plan(absent=(Absent(key, Conflict("absent")),)))
+    s.uow.commit(Plan(releases=(Release(key, mine, Conflict("x")),)))  # releasing a free claim is fine
+
+
+def test_orders_move_only_from_the_states_they_declare_and_keys_answer_the_first(s: Services) -> None:
+    issue(s, card(1, owner_id="owner-1"))
+    first = a_pending_order("order-1", date(2027, 1, 1), date(2027, 1, 31), NOW, owner_id="owner-1")
+    s.uow.commit(place_order(first, "key-0001"))
+    with pytest.raises(OrderKeyUsed):
+        s.uow.commit(place_order(replace(first, id="order-2"), "key-0001"))
+    with pytest.raises(UnpaidOrderExists):
+        s.uow.commit(place_order(replace(first, id="order-3"), "key-0003"))
+    assert s.orders.made_with("owner-1", "key-0001") == first
+    assert s.orders.waiting_for("card-1") == first
+    assert s.orders.get("order-2") is None and s.orders.get("order-3") is None
+    closed = replace(first, state=OrderState.CLOSED)
+    with pytest.raises(OrderSettled):
+        s.uow.commit(Plan(orders=(OrderWrite(closed, (OrderState.PAID,)),)))
+    s.uow.commit(Plan(orders=(OrderWrite(closed, (OrderState.PENDING,)),)))
+    assert s.orders.get("order-1") == closed
+    assert s.orders.pending(NOW + timedelta(hours=1)) == []
+    assert [o.id for o in s.orders.for_card("card-1")] == ["order-1"]
+
+
+def test_the_first_failed_condition_in_plan_order_names_the_error(s: Services) -> None:
+    read = issue(s, card(1))
+    order = a_pending_order("order-1", date(2027, 1, 1), date(2027, 1, 31), NOW)
+    s.uow.commit(place_order(order, "key-0001"))
+    s.uow.commit(Plan(orders=(OrderWrite(replace(order, state=OrderState.CLOSED), (OrderState.PENDING,)),)))
+    stale = CardWrite(replace(read, valid_until=date(2027, 1, 31)), read.version + 5)
+    with pytest.raises(OrderSettled):  # the order's condition comes before the card's
+        s.uow.commit(Plan(orders=(OrderWrite(order, (OrderState.PENDING,)),), cards=(stale,)))
+
+
+def test_a_ledger_line_and_a_receipt_are_written_once_and_the_chain_moves_at_its_head(s: Services) -> None:
+    order = replace(
+        a_pending_order("order-1", date(2027, 1, 1), date(2027, 1, 31), NOW),
+        state=OrderState.PAID, paid_at=NOW, transaction_id="tx-1",
+        new_valid_from=date(2027, 1, 1), new_valid_until=date(2027, 1, 31),
+    )  # fmt: skip
+    line = LedgerEntry("payment:order-1", "lot-1", "order-1", "card-1", "owner-1", 300_00, order.channel, "tx-1", NOW)
+    receipt = receipt_for(order, "Test Lot", ("粤B1",), 1, GENESIS)
+    plan = Plan(ledger=(line,), receipt=receipt, lot=LotMove("lot-1", receipt_at=0))
+    s.uow.commit(plan.with_signature(SignedReceipt(receipt, b"sig")))
+    assert (lot(s).receipt_seq, lot(s).receipt_hash) == (1, receipt.hash)
+    assert s.receipts.get(receipt.id) == SignedReceipt(receipt, b"sig") and s.receipts.in_chain("lot-1", 1) == receipt
+    with pytest.raises(OrderSettled):
+        s.uow.commit(Plan(ledger=(line,)))
+    second = receipt_for(replace(order, id="order-2"), "Test Lot", ("粤B1",), 2, receipt.hash)
+    with pytest.raises(StaleLot):  # read at the old head
+        s.uow.commit(
+            Plan(receipt=second, lot=LotMove("lot-1", receipt_at=0)).with_signature(SignedReceipt(second, b"s"))
+        )
+    assert s.ledger.around("lot-1", NOW - timedelta(hours=1), NOW + timedelta(hours=1)) == [line]
+    assert s.ledger.around("lot-1", NOW + timedelta(days=3), NOW + timedelta(days=4)) == []
+
+
+def test_applications_move_only_from_the_states_they_declare_and_hold_their_plates(s: Services) -> None:
+    a = Application("app-1", "lot-1", "owner-1", ("粤B00001",), "m1", "", ApplicationState.SUBMITTED, NOW)
+    claim = Claim(plate_claim("lot-1", "粤B00001"), "owner-1", application_id="app-1")
+    s.uow.commit(Plan(applications=(ApplicationWrite(a),), takes=(Take(claim, PlateTaken("粤B00001")),)))
+    with pytest.raises(ApplicationClosed):
+        s.uow.commit(Plan(applications=(ApplicationWrite(a),)))
+    assert s.applications.holding("lot-1", "粤B00001") == a
+    assert s.applications.queue("lot-1") == [a]
+    later = replace(a, id="app-2", plates=("粤B00002",), applied_at=NOW + timedelta(seconds=1))
+    s.uow.commit(Plan(applications=(ApplicationWrite(later),)))
+    waiting = [replace(x, state=ApplicationState.WAITLISTED, decided_at=NOW, decided_by="x") for x in (later, a)]
+    for w in waiting:
+        s.uow.commit(Plan(applications=(ApplicationWrite(w, (ApplicationState.SUBMITTED,)),)))
+    assert [w.id for w in s.applications.waiting("lot-1")] == ["app-1", "app-2"]  # arrival order
+    assert [w.id for w in s.applications.waiting("lot-1", limit=1)] == ["app-1"]
+    assert s.applications.queue("lot-1") == []
+    with pytest.raises(ApplicationClosed):
+        s.uow.commit(Plan(applications=(ApplicationWrite(waiting[0], (ApplicationState.APPROVED,)),)))
+    assert [x.id for x in s.applications.list_for_owner("owner-1")] == ["app-2", "app-1"]  # newest first
+
+
+def test_reminders_follow_the_current_end_and_a_sent_one_stays_sent(s: Services) -> None:
+    read = issue(s, card(1))
+    slots = slots_for(read, lot(s))
+    first = slots[0]
+    bucket = bucket_of(first.due_at)
+    assert s.reminders.due(bucket, first.due_at) == [first]
+    assert s.reminders.claim(first, first.due_at) and not s.reminders.claim(first, first.due_at)
+    s.reminders.finish(first, "sent")
+    s.uow.commit(Plan(reminders=tuple(slots)))  # written again: the sent one stays sent
+    assert s.reminders.due(bucket, first.due_at) == []
+    assert s.reminders.states(bucket) == {"sent": 1}
+    moved = replace(read, valid_until=date(2027, 1, 31))
+    s.uow.commit(card_plan(read, moved, lot(s), NOW, "system", "renew"))
+    for old in slots[1:]:  # the old end's reminders not yet due are gone
+        assert s.reminders.due(bucket_of(old.due_at), old.due_at) == []
+    new = slots_for(moved, lot(s))[0]
+    assert s.reminders.due(bucket_of(new.due_at), new.due_at) == [new]
+    s.reminders.retry_later(new, "busy", max_attempts=2)
+    assert s.reminders.due(bucket_of(new.due_at), new.due_at) == [new]
+    s.reminders.retry_later(new, "busy", max_attempts=2)
+    assert s.reminders.states(bucket_of(new.due_at)) == {"failed": 1}
+
+
+def test_a_claimed_reminder_whose_lease_ran_out_is_due_again(s: Services) -> None:
+    read = issue(s, card(1))
+    slot = slots_for(read, lot(s))[0]
+    assert s.reminders.claim(slot, slot.due_at)
+    later = slot.due_at + timedelta(hours=1)
+    assert s.reminders.due(bucket_of(slot.due_at), later) == [slot]
+    assert s.reminders.claim(slot, later)
+
+
+def test_an_audit_entry_is_written_once(s: Services) -> None:
+    entry = AuditEntry("lot:lot-1", f"{NOW.isoformat()}#edit", NOW, "admin:x", "edit", None, None, {"a": 1})
+    s.uow.commit(Plan(audit=(entry,)))
+    with pytest.raises(Conflict):
+        s.uow.commit(Plan(audit=(entry,)))
+    s.audit.record(replace(entry, entry=f"{NOW.isoformat()}#other"))
+    assert [e.action for e in s.audit.history("lot:lot-1")] == ["edit", "edit"]  # type: ignore[attr-defined]
+
+
+# The reads.
+
+
+def test_cards_are_found_by_id_owner_lot_and_plate(s: Services) -> None:
+    one, two = issue(s, card(1)), issue(s, card(2, owner_id="owner-1"))
+    assert s.cards.get_many({"card-1", "card-2", "card-9"}) == {"card-1": one, "card-2": two}
+    assert sorted(c.id for c in s.cards.list_for_owner("owner-1")) == ["card-1", "card-2"]
+    assert sorted(c.id for c in s.cards.list_for_lot("lot-1")) == ["card-1", "card-2"]
+    assert s.cards.card_for_plate("lot-1", "粤Z00000") is None
+    assert s.cards.get("card-9") is None
+
+
+def test_the_jobs_find_ended_cards_unpaid_approvals_and_pauses_to_approve(s: Services) -> None:
+    ended = issue(s, a_card(date(2026, 11, 20), card_id="card-ended"), override=True)
+    issue(s, a_card(date(2026, 12, 20), card_id="card-running"), override=True)
+    unpaid = replace(a_card(None, state=CardState.PENDING, card_id="card-unpaid"), pay_by=date(2026, 11, 21))
+    issue(s, unpaid, override=True)
+    asked = replace(
+        a_card(date(2026, 12, 31), card_id="card-asks"),
+        pauses=(a_pause(date(2026, 12, 2), date(2026, 12, 5), PauseState.REQUESTED),),
+    )
+    issue(s, asked, override=True)
+    assert [c.id for c in s.card_queries.ended_before(date(2026, 11, 23))] == [ended.id]
+    assert [c.id for c in s.card_queries.unpaid_before(date(2026, 11, 23))] == ["card-unpaid"]
+    assert [c.id for c in s.card_queries.pauses_to_approve("lot-1")] == ["card-asks"]
+
+
+def test_the_feed_pages_in_version_order_and_forgets_what_was_published(s: Services) -> None:
+    read = issue(s, card(1, plates=("粤B00001", "粤B00002")))
+    s.uow.commit(card_plan(read, replace(read, valid_until=date(2027, 1, 31)), lot(s), NOW, "system", "renew"))
+    assert [g.version for g in s.feed.since("lot-1", 0, 10)] == [1, 2, 3, 4]
+    assert [g.version for g in s.feed.since("lot-1", 1, 2)] == [2, 3]
+    first = s.feed.unpublished(1)
+    assert [g.version for g in first] == [1]
+    s.feed.mark_published(first[0], NOW.isoformat())
+    assert [g.version for g in s.feed.unpublished(10)] == [2, 3, 4]
+    news = entitlements_of(replace(read, valid_until=date(2027, 1, 31)), lot(s), NOW)[0]
+    assert s.feed.since("lot-1", 2, 1)[0].valid_until == news.valid_until
+
+
+def test_lots_keep_their_counters_when_their_settings_change(s: Services) -> None:
+    issue(s, card(1))
+    s.lots.save_settings(replace(lot(s), name="改名", held=0, entitlement_version=0))  # type: ignore[attr-defined]
+    assert (lot(s).name, lot(s).held, lot(s).entitlement_version) == ("改名", 1, 1)
+    assert not s.lots.add(replace(LOT, name="again"))
+    assert [x.id for x in s.lots.list_for_tenant("t1")] == ["lot-1"]  # type: ignore[attr-defined]
+    assert set(s.lots.get_many({"lot-1", "lot-9"})) == {"lot-1"}
+
+
+def test_packages_owners_gates_staff_prefs_consents_invoices_and_rates(s: Services) -> None:
+    assert not s.packages.add(replace(months(1), price_fen=1))
+    s.packages.save(replace(months(1), price_fen=123))  # type: ignore[attr-defined]
+    assert [p.price_fen for p in s.packages.list_for_lot("lot-1")] == [123]
+    assert s.owners.add(Owner("owner-1", "openid-1", "union-1")) and not s.owners.add(Owner("owner-2", "openid-1"))
+    assert s.owners.find_by_wechat("openid-1", None) == Owner("owner-1", "openid-1", "union-1")
+    s.owners.set_phone("owner-1", "13800000000")
+    s.owners.add_vehicle("owner-1", "粤B1", 1)
+    with pytest.raises(TooManyVehicles):
+        s.owners.add_vehicle("owner-1", "粤B2", 1)
+    s.owners.remove_vehicle("owner-1", "粤B1")
+    assert s.owners.get("owner-1") == Owner("owner-1", "openid-1", "union-1", "13800000000", ())
+    assert s.gates.record_applied("gate-1", 1, "x") is False  # no such gate
+    s.gates.add(Gate("gate-1", "lot-1", "secret"))  # type: ignore[attr-defined]
+    assert s.gates.record_applied("gate-1", 5, "a") and not s.gates.record_applied("gate-1", 3, "b")
+    assert s.gates.sync_states("lot-1") == [("gate-1", 5, "a")]
+    staff = Staff("a@b.cn", "t1", Role.CASHIER, frozenset({"lot-1"}), "hash")
+    assert s.staff.add(staff) and not s.staff.add(staff)
+    assert s.staff.get("a@b.cn") == staff
+    s.reminder_prefs.put(ReminderPrefs("card-1", True))
+    assert s.reminder_prefs.get("card-1") == ReminderPrefs("card-1", True)
+    s.consents.record("owner-1", "tpl")
+    assert s.consents.spend("owner-1", "tpl") and not s.consents.spend("owner-1", "tpl")
+    request = InvoiceRequest(InvoiceType.PERSONAL, "张三", "zs@example.cn")
+    invoice = Invoice("order-1", "owner-1", "lot-1", 300_00, request, InvoiceState.REQUESTED, NOW)
+    assert s.invoices.add(invoice) == invoice and s.invoices.add(replace(invoice, amount_fen=1)) == invoice
+    issuing = replace(invoice, state=InvoiceState.ISSUING)
+    assert s.invoices.move(issuing, InvoiceState.REQUESTED) and not s.invoices.move(issuing, InvoiceState.REQUESTED)
+    assert s.invoices.unfinished() == [issuing] and s.invoices.requested("lot-1") == []
+    assert [s.rates.hit("k", NOW + timedelta(minutes=1)) for _ in range(3)] == [1, 2, 3]
