@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from domain.card import Card
+from domain.card import Card, CardState
 from domain.entitlement import Entitlement, entitlements_of, news_between
 from domain.errors import PlateTaken, StaleCard, UnpaidOrderExists
 from domain.lot import Lot
@@ -69,7 +69,12 @@ def card_plan(
     )
     held = int(holds_place(after)) - int(before is not None and holds_place(before))
     absent = (Absent(unpaid_claim(after.id), UnpaidOrderExists("?")),) if held < 0 else ()
-    news = news_between(before, after, lot, at) if before is not None else _first_news(after, lot, at)
+    if before is None:
+        news = _first_news(after, lot, at)
+    elif holds_place(before) or holds_place(after):
+        news = news_between(before, after, lot, at)
+    else:  # a card out of the lot already: its plates may be another card's now, the gates must not hear of it
+        news = ()
     moved = before is None or after.valid_until != before.valid_until or after.state != before.state
     reminders, dropped = reminders_moving(before, after, lot, at) if moved else ((), ())
     feed_at = lot.entitlement_version if news else None
@@ -90,11 +95,15 @@ def card_plan(
 def reminders_moving(
     before: Card | None, after: Card, lot: Lot, at: datetime
 ) -> tuple[tuple[Slot, ...], tuple[Slot, ...]]:
-    """I4: the reminders of the card's new end, and those of its old end not yet due (to delete)."""
+    """I4: the reminders of the card's new end, and those of an old end not yet due (to delete).
+
+    A card that expires keeps its end, so the reminders of its grace days stay.
+    """
     now = tuple(slots_for(after, lot))
     keys = {s.key for s in now}
     old = slots_for(before, lot) if before is not None else []
-    return now, tuple(s for s in old if s.key not in keys and s.due_at > at)
+    keeps_end = after.valid_until == (before.valid_until if before else None) and after.state is not CardState.CANCELLED
+    return now, tuple(s for s in old if s.key not in keys and s.due_at > at and not keeps_end)
 
 
 def _first_news(card: Card, lot: Lot, at: datetime) -> tuple[Entitlement, ...]:

@@ -11,12 +11,12 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from domain.card import Card, CardState
-from domain.card_change import AuditEntry, card_audit, reminders_moving, unpaid_claim
-from domain.entitlement import Entitlement, entitlements_of
+from domain.card_change import AuditEntry, card_plan, unpaid_claim
+from domain.entitlement import Entitlement
 from domain.errors import OrderKeyUsed, OrderSettled, UnpaidOrderExists
 from domain.lot import Lot
 from domain.package import Package
-from domain.plan import CardWrite, Claim, Holder, LotMove, OrderWrite, Plan, Release, Take
+from domain.plan import Claim, Holder, LotMove, OrderWrite, Plan, Release, Take
 from domain.receipt import GENESIS, Receipt, receipt_for
 from domain.reminder import Slot
 from domain.renewal import bought_until, quote
@@ -143,26 +143,21 @@ def fulfil(order: Order, card: Card, lot: Lot, paid_at: datetime, transaction_id
         booked_at=paid_at,
         package=order.package.name,
     )
-    news = entitlements_of(renewed, lot, paid_at)
-    audit = card_audit(card, renewed, paid_at, f"payment:{order.channel.value}", "renew", f"order {order.id}")
     receipt = receipt_for(paid, lot.name, card.plates, lot.receipt_seq + 1, lot.receipt_hash or GENESIS)
-    reminders, dropped = reminders_moving(card, renewed, lot, paid_at)
+    changed = card_plan(card, renewed, lot, paid_at, f"payment:{order.channel.value}", "renew", f"order {order.id}")
     # I6: the order moves pending|closed -> paid once; a pending online order gives back the card's unpaid slot.
     frees_slot = order.state is OrderState.PENDING and order.channel.online
-    plan = Plan(
-        cards=(CardWrite(renewed, card.version),),
+    money = Plan(
         lot=LotMove(lot.id, feed_at=lot.entitlement_version, receipt_at=lot.receipt_seq),
-        events=news,
         releases=(Release(unpaid_claim(card.id), Holder("order_id", order.id), OrderSettled(order.id)),)
         if frees_slot
         else (),
         orders=(OrderWrite(paid, (OrderState.PENDING, OrderState.CLOSED)),),
         ledger=(ledger,),
         receipt=receipt,
-        reminders=reminders,
-        dropped_reminders=dropped,
-        audit=(audit,),
     )
+    plan = money + changed
+    news, reminders, audit = plan.events, plan.reminders, plan.audit[0]
     return Fulfilment(paid, renewed, ledger, news, order.state, reminders, audit, receipt, plan)
 
 
@@ -225,7 +220,9 @@ def refund(
         raise ValueError("only a paid order can be refunded")
     ends = _end_without(order, card, lot, later)
     if ends is None or card.valid_from is None or ends < card.valid_from:
-        taken_back = replace(card, valid_from=None, valid_until=None, state=CardState.PENDING)
+        # Nothing left of what it was sold: it waits for a first payment again (a cancelled card stays cancelled).
+        state = CardState.CANCELLED if card.state is CardState.CANCELLED else CardState.PENDING
+        taken_back = replace(card, valid_from=None, valid_until=None, state=state)
     else:
         taken_back = replace(card, valid_until=ends)
     ledger = LedgerEntry(
@@ -241,20 +238,14 @@ def refund(
         package=order.package.name,
     )
     refunded = replace(order, state=OrderState.REFUNDED)
-    news = entitlements_of(taken_back, lot, refunded_at)
-    audit = card_audit(card, taken_back, refunded_at, actor, "refund", f"order {order.id}")
-    reminders, dropped = reminders_moving(card, taken_back, lot, refunded_at)
-    plan = Plan(
-        cards=(CardWrite(taken_back, card.version),),
-        lot=LotMove(lot.id, feed_at=lot.entitlement_version),
-        events=news,
+    changed = card_plan(card, taken_back, lot, refunded_at, actor, "refund", f"order {order.id}")
+    money = Plan(
         orders=(OrderWrite(refunded, (OrderState.PAID,)),),
         ledger=(ledger,),
-        reminders=reminders,
-        dropped_reminders=dropped,
-        audit=(audit,),
         follow_ups=(OrderRefunded(order.id),),
     )
+    plan = money + changed
+    news, reminders, audit = plan.events, plan.reminders, plan.audit[0]
     return Refund(refunded, taken_back, ledger, news, reminders, audit, plan)
 
 

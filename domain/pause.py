@@ -88,6 +88,6 @@ def _with(card: Card, pause: Pause) -> Card:
 
 
 def _moved(card: Card, days: int) -> Card:
-    if card.valid_until is None:
-        raise ValueError("only a card with a period can be paused")
+    if card.valid_until is None:  # its every period was refunded meanwhile: nothing left to move
+        return card
     return replace(card, valid_until=card.valid_until + timedelta(days=days))

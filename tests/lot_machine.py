@@ -1,0 +1,494 @@
+"""A stateful property test of the lot's invariants (docs/architecture.md, I1-I7).
+
+Random sequences of what owners, the office, the scheduler, imports and payment
+providers do at one lot, through the real use cases; after every step the lot's
+stored state is checked against the invariants. It runs over the in-memory
+adapters (tests/unit/test_lot_invariants.py, many examples) and over DynamoDB in
+moto (tests/integration/test_lot_invariants_dynamodb.py, fewer): both read the
+store only through the ports, plus `stored_reminders` and `claims_of`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from domain.admin import Role, Staff
+from domain.application import OPEN, ApplicationState
+from domain.card import Card, CardState
+from domain.entitlement import entitlements_of
+from domain.errors import DomainError
+from domain.lot import Approval, CardPolicy, Lot
+from domain.order import Channel, Order, OrderState
+from domain.owner import Owner
+from domain.plan import Plan, holds_place
+from domain.reminder import Slot, slots_for
+from domain.renewal import bought_until
+from functions.bootstrap import Services
+from handlers.admin_cards import fix_card, office_refund, offline_payment
+from handlers.applications import apply_for_card, approve_application, reject_application
+from handlers.card_changes import add_card_plate, change_plate, pause_card, remove_card_plate, resume_card
+from handlers.card_jobs import cancel_card, restore_card, run_card_jobs
+from handlers.fulfil_payment import PaymentNotice, fulfil_payment
+from handlers.import_cards import import_rows
+from handlers.ports import UnitOfWork
+from handlers.renewals import PaymentStatus, close_unpaid, order_renewal
+from tests.builders import days, months
+from tests.fakes import FixedClock
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+START = datetime.combine(date(2026, 11, 23), time(10), SHANGHAI).astimezone(UTC)
+PLATES = tuple(f"粤B1000{n}" for n in range(7))
+OWNERS = tuple(f"owner-{n}" for n in range(4))
+QUOTA = 2
+MANAGER = Staff("manager@t1.cn", "t1", Role.LOT_MANAGER, frozenset({"lot-1"}), "-")
+
+ORDER_MOVES = {
+    (OrderState.PENDING, OrderState.PAID),
+    (OrderState.PENDING, OrderState.CLOSED),
+    (OrderState.CLOSED, OrderState.PAID),  # the provider took the money just as the order closed: it is honoured
+    (OrderState.PAID, OrderState.REFUNDED),
+}
+
+
+class Provider:
+    def prepay(self, order: Order, payer_id: str) -> dict[str, str]:
+        return {}
+
+    def query(self, order: Order) -> PaymentStatus:
+        return PaymentStatus(paid=False)
+
+    def close(self, order: Order) -> None:
+        pass
+
+    def refund(self, order: Order, refund_no: str) -> None:
+        pass
+
+
+class Interleaving:
+    """The unit of work with a hook: `meanwhile` runs once, just before the next commit, as another request
+    that got there first would (the plan about to commit was made from what it read before)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self.meanwhile: Callable[[], object] | None = None
+
+    def commit(self, plan: Plan) -> None:
+        other, self.meanwhile = self.meanwhile, None
+        if other is not None:
+            with contextlib.suppress(DomainError):
+                other()
+        self.uow.commit(plan)
+
+
+class LotMachine(RuleBasedStateMachine):
+    """Subclasses set `services` (fresh, empty stores), `stored_reminders` and `claims_of`."""
+
+    services: Callable[[], Services]
+    stored_reminders: Callable[[Services], list[tuple[Slot, str]]]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fresh = fresh = type(self).services()
+        self.racing = Interleaving(fresh.uow)
+        self.s = s = replace(fresh, uow=self.racing)
+        clock = s.clock
+        assert isinstance(clock, FixedClock)
+        self.clock = clock
+        policy = CardPolicy(
+            approval=Approval.MANUAL,
+            pay_within_days=3,
+            pause_allowed=True,
+            pause_min_days=2,
+            pause_max_days=20,
+            pauses_per_year=9,
+            max_plates=2,
+            plate_changes_per_month=3,
+            grace_days=1,
+        )
+        s.lots.add(Lot("lot-1", "一号车场", quota=QUOTA, tenant_id="t1", cards=policy))
+        for package in (months(1), months(3), days(10)):
+            s.packages.add(package)
+        for owner in OWNERS:
+            s.owners.add(Owner(owner, f"openid-{owner}"))
+        self.ceiling = QUOTA
+        """The most places the lot may hold now: its quota, or more where an import took them on purpose."""
+        self.orders_seen: dict[str, OrderState] = {}
+        self.keys = 0
+
+    # What people and machines do.
+
+    def _try(self, action: Callable[[], object]) -> None:
+        with contextlib.suppress(DomainError):  # refused: nothing may have changed (the invariants say so)
+            action()
+
+    def _cards(self) -> list[Card]:
+        return sorted(self.s.cards.list_for_lot("lot-1"), key=lambda c: c.id)
+
+    def _key(self) -> str:
+        self.keys += 1
+        return f"key-{self.keys:06d}"
+
+    @initialize(waiting=st.integers(0, 4), one_approved=st.booleans())
+    def some_owners_applied(self, waiting: int, one_approved: bool) -> None:
+        """The lot opens with applications in the office's queue (one approved, maybe), so races for its last
+        place are a step away."""
+        for n in range(waiting):
+            self.apply(OWNERS[n % len(OWNERS)], [PLATES[-1 - n]])
+        if waiting and one_approved:
+            self.decide(0, True)
+
+    @rule(owner=st.sampled_from(OWNERS), plates=st.lists(st.sampled_from(PLATES), min_size=1, max_size=2, unique=True))
+    def apply(self, owner: str, plates: list[str]) -> None:
+        s = self.s
+        self._try(
+            lambda: apply_for_card(
+                owner, "lot-1", plates, "m1", "", s.lots, s.packages, s.applications, s.uow, s.ids, s.clock, s.notices
+            )
+        )
+
+    @rule(pick=st.integers(0, 50), approve=st.booleans())
+    def decide(self, pick: int, approve: bool) -> None:
+        s = self.s
+        open_ones = sorted(
+            (a for owner in OWNERS for a in s.applications.list_for_owner(owner) if a.state in OPEN),
+            key=lambda a: a.id,
+        )
+        if not open_ones:
+            return
+        a = open_ones[pick % len(open_ones)]
+        if approve:
+            self._try(lambda: approve_application(a.id, "admin:m", s.lots, s.applications, s.uow, s.clock, s.notices))
+        else:
+            self._try(
+                lambda: reject_application(a.id, "admin:m", "不符合", s.lots, s.applications, s.uow, s.clock, s.notices)
+            )
+
+    def _card(self, pick: int) -> Card | None:
+        cards = self._cards()
+        return cards[pick % len(cards)] if cards else None
+
+    @rule(pick=st.integers(0, 50), package=st.sampled_from(["m1", "m3", "d10"]), twice=st.booleans())
+    def pay_online(self, pick: int, package: str, twice: bool) -> None:
+        s, card = self.s, self._card(pick)
+        if card is None:
+            return
+        try:
+            made = order_renewal(
+                card.owner_id, card.id, package, Channel.WECHAT, self._key(),
+                cards=s.cards, lots=s.lots, packages=s.packages, owners=s.owners, orders=s.orders, uow=s.uow,
+                provider=Provider(), ids=s.ids, clock=s.clock,
+            ).order  # fmt: skip
+        except DomainError:
+            return
+        self.orders_seen.setdefault(made.id, made.state)
+        notice = PaymentNotice(made.id, f"tx-{made.id}", made.amount_fen, s.clock.now(), True)
+        for _ in range(2 if twice else 1):  # a duplicate notification
+            self._try(lambda: fulfil_payment(notice, s.orders, s.cards, s.lots, s.uow, s.receipt_signer))
+
+    @rule(first=st.integers(0, 50), second=st.integers(0, 50))
+    def approvals_at_once(self, first: int, second: int) -> None:
+        """The office approves two applications at the same moment (two clicks, two managers)."""
+        s = self.s
+        undecided = (ApplicationState.SUBMITTED, ApplicationState.WAITLISTED)
+        waiting = sorted(
+            (a for owner in OWNERS for a in s.applications.list_for_owner(owner) if a.state in undecided),
+            key=lambda a: a.id,
+        )
+        if len(waiting) < 2:
+            return
+        a, b = waiting[first % len(waiting)], waiting[second % len(waiting)]
+        self.racing.meanwhile = lambda: approve_application(
+            b.id, "admin:n", s.lots, s.applications, s.uow, s.clock, s.notices
+        )
+        self._try(lambda: approve_application(a.id, "admin:m", s.lots, s.applications, s.uow, s.clock, s.notices))
+
+    @rule(pick=st.integers(0, 50), pause_meanwhile=st.booleans())
+    def payment_raced(self, pick: int, pause_meanwhile: bool) -> None:
+        """A notification arrives while its duplicate (or a pause of the card) is being committed."""
+        s, card = self.s, self._card(pick)
+        if card is None:
+            return
+        try:
+            made = order_renewal(
+                card.owner_id, card.id, "m1", Channel.WECHAT, self._key(),
+                cards=s.cards, lots=s.lots, packages=s.packages, owners=s.owners, orders=s.orders, uow=s.uow,
+                provider=Provider(), ids=s.ids, clock=s.clock,
+            ).order  # fmt: skip
+        except DomainError:
+            return
+        self.orders_seen.setdefault(made.id, made.state)
+        notice = PaymentNotice(made.id, f"tx-{made.id}", made.amount_fen, s.clock.now(), True)
+        if pause_meanwhile:
+            starts = s.clock.now().date() + timedelta(days=2)
+            self.racing.meanwhile = lambda: pause_card(
+                card.owner_id, card.id, starts, None, s.cards, s.lots, s.uow, s.ids, s.clock
+            )
+        else:
+            self.racing.meanwhile = lambda: fulfil_payment(notice, s.orders, s.cards, s.lots, s.uow, s.receipt_signer)
+        self._try(lambda: fulfil_payment(notice, s.orders, s.cards, s.lots, s.uow, s.receipt_signer))
+
+    @rule(pick=st.integers(0, 50), owner=st.sampled_from(OWNERS))
+    def restore_raced_by_an_application(self, pick: int, owner: str) -> None:
+        """The office restores a card while an owner's application for one of its plates is approved."""
+        s, card = self.s, self._card(pick)
+        if card is None:
+            return
+        self.racing.meanwhile = lambda: approve_application(
+            apply_for_card(
+                owner, "lot-1", list(card.plates[:1]), "m1", "", s.lots, s.packages, s.applications, s.uow, s.ids,
+                s.clock, s.notices,
+            ).id,
+            "admin:n", s.lots, s.applications, s.uow, s.clock, s.notices,
+        )  # fmt: skip
+        self._try(lambda: restore_card(card.id, "admin:m", "恢复", s.card_life))
+
+    @rule(pick=st.integers(0, 50), close=st.booleans())
+    def order_left_unpaid(self, pick: int, close: bool) -> None:
+        """An owner orders and walks away; the sweep closes it later (or a late payment arrives)."""
+        s, card = self.s, self._card(pick)
+        if card is None:
+            return
+        try:
+            made = order_renewal(
+                card.owner_id, card.id, "m1", Channel.ALIPAY, self._key(),
+                cards=s.cards, lots=s.lots, packages=s.packages, owners=s.owners, orders=s.orders, uow=s.uow,
+                provider=Provider(), ids=s.ids, clock=s.clock,
+            ).order  # fmt: skip
+        except DomainError:
+            return
+        self.orders_seen.setdefault(made.id, made.state)
+        if close:
+            close_unpaid(made, s.uow)
+
+    @rule(pick=st.integers(0, 50))
+    def late_payment(self, pick: int) -> None:
+        s = self.s
+        waiting = sorted(
+            (o for c in self._cards() for o in s.orders.for_card(c.id)
+             if o.state in (OrderState.PENDING, OrderState.CLOSED)),
+            key=lambda o: o.id,
+        )  # fmt: skip
+        if waiting:
+            o = waiting[pick % len(waiting)]
+            notice = PaymentNotice(o.id, f"tx-{o.id}", o.amount_fen, s.clock.now(), True)
+            self._try(lambda: fulfil_payment(notice, s.orders, s.cards, s.lots, s.uow, s.receipt_signer))
+
+    @rule(pick=st.integers(0, 50), twice=st.booleans())
+    def pay_cash(self, pick: int, twice: bool) -> None:
+        s, card = self.s, self._card(pick)
+        if card is None:
+            return
+        key = self._key()
+        for _ in range(2 if twice else 1):  # a double click on the office page
+            self._try(
+                lambda: offline_payment(
+                    MANAGER, card.id, "m1", Channel.CASH, key, cards=s.cards, lots=s.lots, packages=s.packages,
+                    orders=s.orders, uow=s.uow, signer=s.receipt_signer, ids=s.ids, clock=s.clock,
+                )
+            )  # fmt: skip
+
+    @rule(pick=st.integers(0, 50))
+    def refund(self, pick: int) -> None:
+        s = self.s
+        paid = sorted((o for c in self._cards() for o in s.orders.for_card(c.id) if o.state is OrderState.PAID),
+                      key=lambda o: o.id)  # fmt: skip
+        if paid:
+            o = paid[pick % len(paid)]
+            self._try(
+                lambda: office_refund(
+                    MANAGER, o.id, orders=s.orders, cards=s.cards, lots=s.lots, provider=Provider(), uow=s.uow,
+                    invoicing=s.invoicing, clock=s.clock,
+                )
+            )  # fmt: skip
+
+    @rule(pick=st.integers(0, 50), starts_in=st.integers(1, 5), length=st.none() | st.integers(2, 20))
+    def pause(self, pick: int, starts_in: int, length: int | None) -> None:
+        s, card = self.s, self._card(pick)
+        if card is None:
+            return
+        lot = s.lots.get("lot-1")
+        assert lot is not None
+        starts = lot.today(s.clock.now()) + timedelta(days=starts_in)
+        until = starts + timedelta(days=length - 1) if length else None
+        self._try(lambda: pause_card(card.owner_id, card.id, starts, until, s.cards, s.lots, s.uow, s.ids, s.clock))
+
+    @rule(pick=st.integers(0, 50))
+    def resume(self, pick: int) -> None:
+        s, card = self.s, self._card(pick)
+        if card is not None:
+            self._try(lambda: resume_card(card.owner_id, card.id, s.cards, s.lots, s.uow, s.clock))
+
+    @rule(pick=st.integers(0, 50), plate=st.sampled_from(PLATES), how=st.sampled_from(["swap", "add", "remove"]))
+    def plates(self, pick: int, plate: str, how: str) -> None:
+        s, card = self.s, self._card(pick)
+        if card is None:
+            return
+        o, c = card.owner_id, card.id
+        if how == "swap":
+            self._try(lambda: change_plate(o, c, card.plates[0], plate, s.cards, s.lots, s.uow, s.clock))
+        elif how == "add":
+            self._try(lambda: add_card_plate(o, c, plate, s.cards, s.lots, s.uow, s.clock))
+        else:
+            self._try(lambda: remove_card_plate(o, c, plate, s.cards, s.lots, s.uow, s.clock))
+
+    @rule(pick=st.integers(0, 50), days_=st.integers(-40, 60))
+    def office_fix(self, pick: int, days_: int) -> None:
+        s, card = self.s, self._card(pick)
+        if card is None:
+            return
+        until = (card.valid_until or date(2026, 11, 23)) + timedelta(days=days_)
+        self._try(lambda: fix_card(MANAGER, card.id, until, None, "补录", s.cards, s.lots, s.uow, s.clock))
+
+    @rule(pick=st.integers(0, 50), twice=st.booleans())
+    def office_cancel(self, pick: int, twice: bool) -> None:
+        card = self._card(pick)
+        if card is not None:
+            for _ in range(2 if twice else 1):
+                self._try(lambda: cancel_card(card.id, "admin:m", "退租", self.s.card_life))
+
+    @rule(pick=st.integers(0, 50))
+    def office_restore(self, pick: int) -> None:
+        card = self._card(pick)
+        if card is not None:
+            self._try(lambda: restore_card(card.id, "admin:m", "恢复", self.s.card_life))
+
+    @rule(plates=st.lists(st.sampled_from(PLATES), min_size=1, max_size=3, unique=True), ends_in=st.integers(-5, 90))
+    def import_cards(self, plates: list[str], ends_in: int) -> None:
+        s = self.s
+        ends = (s.clock.now().date() + timedelta(days=ends_in)).isoformat()
+        rows = [{"plates": p, "valid_from": "2026-01-01", "valid_until": ends, "holder": "导入"} for p in plates]
+        with contextlib.suppress(DomainError):
+            import_rows(MANAGER, "lot-1", 2, rows, s.cards, s.lots, s.uow, s.clock)
+        self.ceiling = max(self.ceiling, self._lot().held)  # existing cards: an audited override
+
+    @rule()
+    def card_jobs(self) -> None:
+        self._try(lambda: run_card_jobs(self.s.card_queries, self.s.card_life))
+
+    @rule(days_=st.integers(1, 25))
+    def time_passes(self, days_: int) -> None:
+        self.clock._now += timedelta(days=days_)
+
+    # The invariants.
+
+    def _lot(self) -> Lot:
+        lot = self.s.lots.get("lot-1")
+        assert lot is not None
+        return lot
+
+    @invariant()
+    def i1_places(self) -> None:
+        lot, cards = self._lot(), self._cards()
+        holding = [c for c in cards if holds_place(c)]
+        assert lot.held == len(holding), f"held {lot.held}, cards holding a place {[c.id for c in holding]}"
+        # Only an import may take places past the quota; everything else takes one only while one is free.
+        assert lot.held <= self.ceiling, f"held {lot.held} > {self.ceiling} (quota {QUOTA})"
+        self.ceiling = max(QUOTA, lot.held)
+
+    @invariant()
+    def i2_plates(self) -> None:
+        s = self.s
+        live = [c for c in self._cards() if holds_place(c)]
+        on_cards = [p for c in live for p in c.plates]
+        assert len(on_cards) == len(set(on_cards)), f"a plate on two live cards: {on_cards}"
+        for c in live:
+            for plate in c.plates:
+                holder = s.cards.card_for_plate("lot-1", plate)
+                assert holder is not None and holder.id == c.id, f"{plate} of {c.id} is claimed by {holder}"
+        for plate in PLATES:
+            holder = s.cards.card_for_plate("lot-1", plate)
+            assert holder is None or (holds_place(holder) and plate in holder.plates), f"{plate} -> {holder}"
+
+    @invariant()
+    def i3_gates(self) -> None:
+        s, lot = self.s, self._lot()
+        events = s.feed.since("lot-1", 0, 10_000)
+        assert [e.version for e in events] == list(range(1, lot.entitlement_version + 1))
+        latest = {e.plate: e for e in events}
+        for c in self._cards():
+            if not holds_place(c):  # out of the lot: whatever its dates say now, the gates must refuse it
+                told = [latest[p] for p in c.plates if p in latest and latest[p].card_id == c.id]
+                assert all(e.state == "cancelled" for e in told), f"gates still admit {c.id}: {told}"
+                continue
+            for wanted in entitlements_of(c, lot, START):
+                got = latest.get(wanted.plate)
+                if got is None or got.card_id != c.id:
+                    # Never told: only a card that admits nobody yet (pending, no dates), or one that left.
+                    assert c.valid_until is None or not holds_place(c), f"gates never learnt {c.id}/{wanted.plate}"
+                    continue
+                terms = (got.valid_from, got.valid_until, got.state, got.paused_from, got.paused_until, got.grace_until)
+                expected = (wanted.valid_from, wanted.valid_until, wanted.state.value, wanted.paused_from,
+                            wanted.paused_until, wanted.grace_until)  # fmt: skip
+                assert terms == expected, f"gates hold {terms} for {c.id}/{wanted.plate}, the card says {expected}"
+        live_plates = {p: c for c in self._cards() if holds_place(c) for p in c.plates}
+        for plate, e in latest.items():
+            if plate not in live_plates:
+                assert e.state in ("cancelled", "pending") or e.valid_until is None, f"{plate} still admitted: {e}"
+
+    @invariant()
+    def i4_reminders(self) -> None:
+        lot, now = self._lot(), self.s.clock.now()
+        cards = {c.id: c for c in self._cards()}
+        stored = type(self).stored_reminders(self.fresh)
+        for slot, state in stored:
+            if state != "pending" or slot.due_at <= now:
+                continue
+            card = cards[slot.card_id]
+            assert card.valid_until == slot.cycle and card.state in (CardState.ACTIVE, CardState.EXPIRED), (
+                f"a reminder for the old end {slot.cycle} of {card.id} ({card.state}, ends {card.valid_until})"
+            )
+        keys = {slot.key for slot, _ in stored}
+        for c in cards.values():
+            missing = [x.key for x in slots_for(c, lot) if x.due_at > now and x.key not in keys]
+            assert not missing, f"{c.id} has no reminder {missing}"
+
+    @invariant()
+    def i5_audit(self) -> None:
+        for c in self._cards():
+            assert len(self.s.card_queries.history(c.id)) == c.version, f"{c.id} v{c.version} has another count"
+
+    @invariant()
+    def i6_money(self) -> None:
+        s, lot = self.s, self._lot()
+        orders = [o for c in self._cards() for o in s.orders.for_card(c.id)]
+        booked = s.ledger.around("lot-1", START - timedelta(days=1), s.clock.now() + timedelta(days=1))
+        ledger = {e.id: e for e in booked}
+        settled = 0
+        for o in orders:
+            was = self.orders_seen.get(o.id, OrderState.PENDING)
+            assert was == o.state or (was, o.state) in ORDER_MOVES, f"order {o.id} moved {was} -> {o.state}"
+            self.orders_seen[o.id] = o.state
+            paid, back = ledger.get(f"payment:{o.id}"), ledger.get(f"refund:{o.id}")
+            if o.state in (OrderState.PAID, OrderState.REFUNDED):
+                settled += 1
+                assert paid is not None and paid.amount_fen == o.amount_fen
+                assert (back is not None) == (o.state is OrderState.REFUNDED)
+                assert back is None or back.amount_fen == -o.amount_fen
+            else:
+                assert paid is None and back is None, f"{o.id} is {o.state} with a ledger line"
+        assert len(ledger) == settled + sum(o.state is OrderState.REFUNDED for o in orders)
+        assert lot.receipt_seq == settled
+        for seq in range(1, settled + 1):
+            assert s.receipts.in_chain("lot-1", seq) is not None, f"receipt {seq} of {settled} missing"
+
+    @invariant()
+    def i7_periods(self) -> None:
+        s, lot = self.s, self._lot()
+        for c in self._cards():
+            for o in s.orders.for_card(c.id):
+                if o.new_valid_from is None or o.new_valid_until is None:
+                    continue
+                start, until = o.new_valid_from, o.new_valid_until
+                # The package's length counted from where the paid period began; a pause that was still to
+                # run when it was bought moves both ends by its days.
+                assert any(
+                    bought_until(start - timedelta(days=shift), o.package, lot) + timedelta(days=shift) == until
+                    for shift in range(0, 60)
+                ), f"order {o.id} bought {start}..{until} for {o.package.duration}"
