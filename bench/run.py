@@ -218,7 +218,7 @@ def bench_gate_delay(n: int = 500) -> None:
     from domain.card import Card, CardState
     from domain.lot import Lot
     from domain.package import Duration, DurationUnit, Package
-    from handlers.gate_sync import Gate
+    from handlers.ports import Gate
     from infra.gate_agent.agent import GateAgent, GateConfig
 
     stack = DevStack(DevStackOptions(port=0, sweep_every_s=None)).start()

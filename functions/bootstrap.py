@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,34 +12,46 @@ from typing import Protocol, TypeVar, cast
 
 from domain.errors import PaymentUnavailable
 from domain.order import Channel
-from handlers.admin_cards import GateStates
-from handlers.admin_lots import Audit, LotAdmin, PackageAdmin
 from handlers.applications import APPLICATION_TEMPLATE
-from handlers.bind_phone import PhoneNumbers
 from handlers.card_jobs import CardLife
-from handlers.fan_out import EntitlementFeed, Signer
-from handlers.fulfil_payment import PaymentNotice
-from handlers.gate_status import AppliedVersions
-from handlers.invoices import INVOICE_TEMPLATE, Documents, InvoiceIssuer, InvoiceStore, Invoicing
-from handlers.log_in_owner import WechatLogin
+from handlers.invoices import INVOICE_TEMPLATE, Invoicing
 from handlers.notify import Notices
 from handlers.ports import (
     ApplicationRepository,
+    AppliedVersions,
+    Audit,
     CardQueries,
     CardRepository,
     Clock,
+    Consents,
+    Documents,
+    EntitlementFeed,
+    GateStates,
     IdSource,
+    InvoiceIssuer,
+    InvoiceStore,
+    Ledger,
+    LotAdmin,
+    Messenger,
     OrderRepository,
     OwnerRepository,
+    PackageAdmin,
+    Passwords,
+    PaymentNotice,
+    PaymentProvider,
+    PhoneNumbers,
+    PrefsRepository,
+    Publisher,
+    RateCounter,
+    ReceiptSigner,
+    ReceiptStore,
+    ReminderStore,
     SessionTokens,
+    Signer,
+    StaffRepository,
     UnitOfWork,
+    WechatLogin,
 )
-from handlers.rate_limit import RateCounter
-from handlers.receipts import ReceiptSigner, ReceiptStore
-from handlers.reminders import Consents, Messenger, PrefsRepository, ReminderStore
-from handlers.renewals import PaymentProvider
-from handlers.reports import Ledger
-from handlers.staff import Passwords, StaffRepository
 from infra.clock import SystemClock
 from infra.crypto import FieldCipher
 from infra.dynamodb import tables
@@ -262,6 +275,19 @@ def services_from_env() -> Services:
     settings = Settings.from_env()
     bind_dynamodb(settings)
     return dynamodb_services(settings, secrets_from_env(), SystemClock())
+
+
+@functools.cache
+def publisher_from_env() -> Publisher:
+    """Gates' messages go to any MQTT broker (PARKPASS_MQTT_URL), else to IoT Core's data plane."""
+    mqtt_url = os.environ.get("PARKPASS_MQTT_URL")
+    if mqtt_url:
+        from infra.mqtt.publisher import MqttPublisher
+
+        return MqttPublisher(mqtt_url)
+    from infra.iot import IotDataPublisher
+
+    return IotDataPublisher(endpoint_url=os.environ.get("PARKPASS_IOT_DATA_ENDPOINT") or None)
 
 
 T = TypeVar("T")

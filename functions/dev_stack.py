@@ -21,7 +21,7 @@ from functions.bootstrap import Services, bind_dynamodb, dynamodb_services
 from functions.sim_routes import LocalInfo, LocalMounts
 from handlers.fan_out import publish_pending
 from handlers.gate_status import APPLIED_TOPICS, FROM_TOPIC
-from handlers.gate_sync import Gate
+from handlers.ports import Gate
 from handlers.reminders import TickReport
 from handlers.seed_demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_TENANT, SeedResult, seed_demo
 from handlers.staff import create_staff

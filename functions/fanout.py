@@ -6,33 +6,19 @@ index, so a failed run leaves the events there for the next one.
 
 from __future__ import annotations
 
-import functools
 import logging
-import os
 from typing import Any
 
-from functions.bootstrap import services_from_env
-from handlers.fan_out import Publisher, publish_pending
+from functions.bootstrap import publisher_from_env, services_from_env
+from handlers.fan_out import publish_pending
 
 log = logging.getLogger("parkpass.fanout")
-
-
-@functools.cache
-def _publisher() -> Publisher:
-    mqtt_url = os.environ.get("PARKPASS_MQTT_URL")
-    if mqtt_url:
-        from infra.mqtt.publisher import MqttPublisher
-
-        return MqttPublisher(mqtt_url)
-    from infra.iot import IotDataPublisher
-
-    return IotDataPublisher(endpoint_url=os.environ.get("PARKPASS_IOT_DATA_ENDPOINT") or None)
 
 
 def handler(event: dict[str, Any], context: object) -> dict[str, int]:
     s = services_from_env()
     if s.signer is None:
         raise RuntimeError("set PARKPASS_GATE_SIGNING_KEY: gates accept signed messages only")
-    sent = publish_pending(s.feed, _publisher(), s.signer, s.clock.now().isoformat())
+    sent = publish_pending(s.feed, publisher_from_env(), s.signer, s.clock.now().isoformat())
     log.info("fan-out published %d", sent)
     return {"published": sent}

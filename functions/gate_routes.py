@@ -9,7 +9,8 @@ from flask import Blueprint, request
 
 from domain.errors import InvalidInput
 from functions.bootstrap import Services
-from handlers.gate_sync import Gate, authenticated_gate, sync_page
+from handlers.gate_sync import authenticated_gate, sync_page
+from handlers.ports import Gate
 
 
 def signed_gate(s: Services) -> Gate:

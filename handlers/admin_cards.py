@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Protocol
 
 from domain.admin import Permission, Staff
 from domain.card import Card, CardState
@@ -19,29 +18,28 @@ from domain.phone import masked_phone
 from domain.plate import normalise_plate
 from domain.renewal import Refusal, quote
 from handlers.card_changes import change_card
-from handlers.fulfil_payment import PaymentNotice, fulfil_payment
+from handlers.fulfil_payment import fulfil_payment
 from handlers.invoices import Invoicing
 from handlers.ports import (
     CardQueries,
     CardRepository,
     Clock,
+    GateStates,
     IdSource,
     LotRepository,
     OrderRepository,
     OwnerRepository,
     PackageRepository,
+    PaymentNotice,
+    PaymentProvider,
+    ReceiptSigner,
     UnitOfWork,
 )
-from handlers.receipts import ReceiptSigner
 from handlers.refund_order import refund_order
-from handlers.renewals import UNPAID_ORDER_LIFETIME, PaymentProvider, place
+from handlers.renewals import UNPAID_ORDER_LIFETIME, place
 from handlers.staff import lot_for
 
 OFFLINE = (Channel.CASH, Channel.POS, Channel.TRANSFER)
-
-
-class GateStates(Protocol):
-    def sync_states(self, lot_id: str) -> list[tuple[str, int | None, str | None]]: ...
 
 
 @dataclass(frozen=True)

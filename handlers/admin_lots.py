@@ -5,32 +5,16 @@ from __future__ import annotations
 import secrets
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from domain.admin import Permission, Staff
 from domain.card_change import AuditEntry, entry_time
-from domain.errors import InvalidLot, PackageNotFound
+from domain.errors import InvalidLot
 from domain.ids import checked_id
 from domain.lot import Lot
 from domain.package import Package
-from handlers.ports import Clock, LotRepository, PackageRepository
+from handlers.ports import Audit, Clock, LotAdmin, PackageAdmin, PackageRepository
 from handlers.staff import lot_for
-
-
-class LotAdmin(LotRepository, Protocol):
-    def save_settings(self, lot: Lot) -> None: ...
-
-    def add_held(self, lot_id: str, count: int) -> None: ...
-
-    def list_for_tenant(self, tenant_id: str) -> list[Lot]: ...
-
-
-class PackageAdmin(PackageRepository, Protocol):
-    def save(self, package: Package) -> None: ...
-
-
-class Audit(Protocol):
-    def record(self, entry: AuditEntry) -> None: ...
 
 
 def my_lots(account: Staff, lots: LotAdmin) -> list[Lot]:
@@ -91,14 +75,6 @@ def save_package(
 def lot_packages(account: Staff, lot_id: str, packages: PackageRepository, lots: LotAdmin) -> list[Package]:
     lot = lot_for(account, lot_id, lots)
     return sorted(packages.list_for_lot(lot.id), key=lambda p: (p.position, p.price_fen, p.id))
-
-
-def get_package(account: Staff, lot_id: str, package_id: str, packages: PackageRepository, lots: LotAdmin) -> Package:
-    lot = lot_for(account, lot_id, lots)
-    found = packages.get(lot.id, checked_id("package_id", package_id))
-    if found is None:
-        raise PackageNotFound(package_id)
-    return found
 
 
 def _settings(lot: Lot) -> dict[str, Any]:

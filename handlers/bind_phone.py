@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from domain.errors import InvalidInput
 from domain.phone import checked_phone, masked_phone
-from handlers.ports import OwnerRepository
-
-
-class PhoneNumbers(Protocol):
-    def phone_number(self, code: str) -> str:
-        """The number behind a getPhoneNumber code; PhoneCodeInvalid or WechatUnavailable otherwise."""
-        ...
+from handlers.ports import OwnerRepository, PhoneNumbers
 
 
 def bind_phone(owner_id: str, code: str, wechat: PhoneNumbers, owners: OwnerRepository) -> str:

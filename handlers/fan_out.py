@@ -9,39 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Protocol
 
 from domain.gate import Grant
+from handlers.ports import EntitlementFeed, Publisher, PublishFailed, Signer
 
 log = logging.getLogger("parkpass.fanout")
-
-
-class EntitlementFeed(Protocol):
-    def unpublished(self, limit: int) -> list[Grant]:
-        """Events not yet published, in lot and version order."""
-        ...
-
-    def mark_published(self, event: Grant, at: str) -> None: ...
-
-    def since(self, lot_id: str, version: int, limit: int) -> list[Grant]:
-        """The lot's events after `version`, in order (a key query)."""
-        ...
-
-
-class Publisher(Protocol):
-    def publish(self, topic: str, payload: bytes) -> None:
-        """Deliver at QoS 1 and wait for the broker's acknowledgement; PublishFailed otherwise."""
-        ...
-
-
-class Signer(Protocol):
-    def sign(self, fields: dict[str, Any]) -> dict[str, Any]: ...
-
-    def public_key(self) -> bytes: ...
-
-
-class PublishFailed(Exception):
-    pass
 
 
 def publish_pending(feed: EntitlementFeed, publisher: Publisher, signer: Signer, now: str, limit: int = 200) -> int:

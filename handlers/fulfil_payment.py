@@ -7,30 +7,17 @@ transaction that also moves the card, books the ledger and tells the gates.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 
 from domain.errors import Conflict, InvalidId, OrderSettled, PaymentRejected, StaleCard, StaleLot
 from domain.ids import checked_id
 from domain.order import OrderState, fulfil
 from domain.plan import Plan
-from handlers.ports import CardRepository, LotRepository, OrderRepository, UnitOfWork
-from handlers.receipts import ReceiptSigner, sign
+from handlers.ports import CardRepository, LotRepository, OrderRepository, PaymentNotice, ReceiptSigner, UnitOfWork
+from handlers.receipts import sign
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 
 security = logging.getLogger("parkpass.security")
-
-
-@dataclass(frozen=True)
-class PaymentNotice:
-    """A verified, decrypted provider notification (or query answer) about one order."""
-
-    out_trade_no: str
-    transaction_id: str
-    amount_fen: int
-    paid_at: datetime
-    succeeded: bool
 
 
 class Outcome(StrEnum):

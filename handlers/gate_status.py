@@ -11,29 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from domain.errors import InvalidInput, Unauthenticated
-from handlers.gate_sync import GateRepository, authenticated_gate, gate_signature
-
-REPORT_METHOD = "PUBLISH"
-"""Stands where an HTTP method would in the signed message."""
-
-
-def applied_topic(lot_id: str, gate_id: str) -> str:
-    return f"parkpass/lots/{lot_id}/gates/{gate_id}/applied"
-
+from domain.gate_auth import REPORT_METHOD, applied_topic
+from handlers.gate_sync import authenticated_gate
+from handlers.ports import AppliedVersions
 
 APPLIED_TOPICS = "parkpass/lots/+/gates/+/applied"
 """Every gate's reports: what IoT Core's topic rule (and the local stack's stand-in) listens to."""
 FROM_TOPIC = {"lot_id": 3, "gate_id": 5}
 """The rule adds these to the message, from the topic's levels (IoT SQL's topic(n), counted from 1)."""
-
-
-class AppliedVersions(GateRepository, Protocol):
-    def record_applied(self, gate_id: str, version: int, at: str) -> bool:
-        """Raise the gate's recorded version to `version`; False (nothing written) when it already has as much."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -56,11 +43,6 @@ def report_from_rule(event: dict[str, object]) -> AppliedReport:
         )
     except KeyError as e:
         raise InvalidInput(f"an applied report needs {e.args[0]}") from None
-
-
-def report_signature(secret: str, lot_id: str, gate_id: str, version: int, timestamp: str) -> str:
-    """What a gate puts in its report's `signature`."""
-    return gate_signature(secret, REPORT_METHOD, applied_topic(lot_id, gate_id), timestamp, str(version).encode())
 
 
 def record_applied(report: AppliedReport, gates: AppliedVersions, now: datetime) -> bool:

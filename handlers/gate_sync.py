@@ -2,38 +2,23 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from domain.card import CardState
 from domain.entitlement import Entitlement, entitlements_of
 from domain.errors import InvalidInput, LotNotFound, Unauthenticated
 from domain.gate import Grant
+from domain.gate_auth import gate_signature
 from domain.ids import checked_id
 from domain.lot import Lot
-from handlers.fan_out import EntitlementFeed
-from handlers.ports import CardRepository, LotRepository
+from handlers.ports import CardRepository, EntitlementFeed, Gate, GateRepository, LotRepository
 
 REPLAY_WINDOW_S = 300
 SNAPSHOT_WHEN_BEHIND = 1000
 """A gate further behind than this gets the whole current state instead of every change."""
 MAX_PAGE = 500
-
-
-@dataclass(frozen=True)
-class Gate:
-    id: str
-    lot_id: str
-    secret: str
-
-
-class GateRepository(Protocol):
-    def get(self, gate_id: str) -> Gate | None: ...
-
-    def add(self, gate: Gate) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -45,15 +30,6 @@ class SyncPage:
     """True: `events` is the whole state at `version`; replace the whitelist with it."""
     events: list[Grant]
     more: bool
-
-
-def gate_signature(secret: str, method: str, path: str, timestamp: str, body: bytes = b"") -> str:
-    """What a gate sends as X-Gate-Signature: HMAC-SHA256 over method, path (with query), timestamp
-    and, when there is a body, its SHA-256."""
-    message = f"{method.upper()}\n{path}\n{timestamp}"
-    if body:
-        message += "\n" + hashlib.sha256(body).hexdigest()
-    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
 def authenticated_gate(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Protocol
 
 from domain.errors import InvoiceNotFound, InvoiceProviderUnavailable, OrderNotFound
 from domain.ids import checked_id
@@ -29,60 +28,12 @@ from domain.lot import InvoiceProvider
 from domain.money import yuan_text
 from domain.order import OrderState
 from handlers.notify import Notices, notify_owner
-from handlers.ports import Clock, LotRepository, OrderRepository
+from handlers.ports import Clock, Documents, InvoiceIssuer, InvoiceStore, LotRepository, OrderRepository
 
 INVOICE_TEMPLATE = "sim-invoice"
 """The local simulator's template id for invoice news; deployments set PARKPASS_INVOICE_TEMPLATE."""
 INVOICE_PAGE = "pages/invoice/index"
 log = logging.getLogger("parkpass.invoices")
-
-
-@dataclass(frozen=True)
-class IssuedDocument:
-    number: str
-    issued_on: date
-    pdf: bytes
-
-
-class InvoiceIssuer(Protocol):
-    def issue(self, invoice: Invoice) -> IssuedDocument:
-        """Issue the (blue) invoice; asking again for the same order answers the same invoice.
-
-        InvoiceProviderUnavailable when it did not answer (it may have issued: ask again).
-        """
-        ...
-
-    def reverse(self, invoice: Invoice) -> IssuedDocument:
-        """Issue the red-letter invoice that reverses `invoice.number`; idempotent the same way."""
-        ...
-
-
-class InvoiceStore(Protocol):
-    def get(self, order_id: str) -> Invoice | None: ...
-
-    def add(self, invoice: Invoice) -> Invoice:
-        """Store it unless the order has one; answers the order's invoice either way."""
-        ...
-
-    def move(self, invoice: Invoice, was: InvoiceState) -> bool:
-        """Write `invoice` if the stored one is still in state `was`; False if it moved meanwhile."""
-        ...
-
-    def unfinished(self) -> list[Invoice]:
-        """Invoices left `issuing` or `reversing` (a provider that did not answer), for the retry job."""
-        ...
-
-    def requested(self, lot_id: str) -> list[Invoice]:
-        """The lot's invoices waiting for the office (manual lots), oldest first."""
-        ...
-
-
-class Documents(Protocol):
-    """Where invoice PDFs are kept: the local data folder, or S3 in the cloud."""
-
-    def put(self, key: str, data: bytes, content_type: str) -> None: ...
-
-    def get(self, key: str) -> bytes | None: ...
 
 
 @dataclass(frozen=True)

@@ -3,24 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 from domain.errors import InvalidInput, TokenInvalid
 from domain.owner import Owner
-from handlers.ports import IdSource, IssuedTokens, OwnerRepository, SessionTokens
-
-
-@dataclass(frozen=True)
-class WechatSession:
-    openid: str
-    session_key: str
-    unionid: str | None = None
-
-
-class WechatLogin(Protocol):
-    def code_to_session(self, code: str) -> WechatSession:
-        """LoginCodeInvalid, LoginCodeUsed or WechatUnavailable when WeChat says no."""
-        ...
+from handlers.ports import IdSource, IssuedTokens, OwnerRepository, SessionTokens, WechatLogin
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from handlers.ports import OwnerRepository
-from handlers.reminders import Consents, Messenger, SendFailed
+from handlers.ports import Consents, Messenger, OwnerRepository, SendFailed
 
 log = logging.getLogger("parkpass.notify")
 

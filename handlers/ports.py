@@ -10,16 +10,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+from domain.admin import Staff
 from domain.application import Application
 from domain.card import Card
 from domain.card_change import AuditEntry
+from domain.gate import Grant
+from domain.invoice import (
+    Invoice,
+    InvoiceState,
+)
 from domain.lot import Lot
-from domain.order import Order
+from domain.order import (
+    LedgerEntry,
+    Order,
+)
 from domain.owner import Owner
 from domain.package import Package
 from domain.plan import Plan
+from domain.receipt import Receipt, SignedReceipt
+from domain.reminder import ReminderPrefs, Slot
 
 
 class Clock(Protocol):
@@ -167,3 +178,260 @@ class SessionTokens(Protocol):
         ...
 
     def verify_refresh(self, token: str) -> str: ...
+
+
+class GateStates(Protocol):
+    def sync_states(self, lot_id: str) -> list[tuple[str, int | None, str | None]]: ...
+
+
+class LotAdmin(LotRepository, Protocol):
+    def save_settings(self, lot: Lot) -> None: ...
+
+    def add_held(self, lot_id: str, count: int) -> None: ...
+
+    def list_for_tenant(self, tenant_id: str) -> list[Lot]: ...
+
+
+class PackageAdmin(PackageRepository, Protocol):
+    def save(self, package: Package) -> None: ...
+
+
+class Audit(Protocol):
+    def record(self, entry: AuditEntry) -> None: ...
+
+
+class PhoneNumbers(Protocol):
+    def phone_number(self, code: str) -> str:
+        """The number behind a getPhoneNumber code; PhoneCodeInvalid or WechatUnavailable otherwise."""
+        ...
+
+
+class EntitlementFeed(Protocol):
+    def unpublished(self, limit: int) -> list[Grant]:
+        """Events not yet published, in lot and version order."""
+        ...
+
+    def mark_published(self, event: Grant, at: str) -> None: ...
+
+    def since(self, lot_id: str, version: int, limit: int) -> list[Grant]:
+        """The lot's events after `version`, in order (a key query)."""
+        ...
+
+
+class Publisher(Protocol):
+    def publish(self, topic: str, payload: bytes) -> None:
+        """Deliver at QoS 1 and wait for the broker's acknowledgement; PublishFailed otherwise."""
+        ...
+
+
+class Signer(Protocol):
+    def sign(self, fields: dict[str, Any]) -> dict[str, Any]: ...
+
+    def public_key(self) -> bytes: ...
+
+
+class PublishFailed(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Gate:
+    id: str
+    lot_id: str
+    secret: str
+
+
+class GateRepository(Protocol):
+    def get(self, gate_id: str) -> Gate | None: ...
+
+    def add(self, gate: Gate) -> bool: ...
+
+
+class AppliedVersions(GateRepository, Protocol):
+    def record_applied(self, gate_id: str, version: int, at: str) -> bool:
+        """Raise the gate's recorded version to `version`; False (nothing written) when it already has as much."""
+        ...
+
+
+@dataclass(frozen=True)
+class IssuedDocument:
+    number: str
+    issued_on: date
+    pdf: bytes
+
+
+class InvoiceIssuer(Protocol):
+    def issue(self, invoice: Invoice) -> IssuedDocument:
+        """Issue the (blue) invoice; asking again for the same order answers the same invoice.
+
+        InvoiceProviderUnavailable when it did not answer (it may have issued: ask again).
+        """
+        ...
+
+    def reverse(self, invoice: Invoice) -> IssuedDocument:
+        """Issue the red-letter invoice that reverses `invoice.number`; idempotent the same way."""
+        ...
+
+
+class InvoiceStore(Protocol):
+    def get(self, order_id: str) -> Invoice | None: ...
+
+    def add(self, invoice: Invoice) -> Invoice:
+        """Store it unless the order has one; answers the order's invoice either way."""
+        ...
+
+    def move(self, invoice: Invoice, was: InvoiceState) -> bool:
+        """Write `invoice` if the stored one is still in state `was`; False if it moved meanwhile."""
+        ...
+
+    def unfinished(self) -> list[Invoice]:
+        """Invoices left `issuing` or `reversing` (a provider that did not answer), for the retry job."""
+        ...
+
+    def requested(self, lot_id: str) -> list[Invoice]:
+        """The lot's invoices waiting for the office (manual lots), oldest first."""
+        ...
+
+
+class Documents(Protocol):
+    """Where invoice PDFs are kept: the local data folder, or S3 in the cloud."""
+
+    def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    def get(self, key: str) -> bytes | None: ...
+
+
+@dataclass(frozen=True)
+class WechatSession:
+    openid: str
+    session_key: str
+    unionid: str | None = None
+
+
+class WechatLogin(Protocol):
+    def code_to_session(self, code: str) -> WechatSession:
+        """LoginCodeInvalid, LoginCodeUsed or WechatUnavailable when WeChat says no."""
+        ...
+
+
+class RateCounter(Protocol):
+    def hit(self, key: str, expires_at: datetime) -> int:
+        """Add one to `key` (made if absent, gone after `expires_at`); answer the new count."""
+        ...
+
+
+class ReceiptSigner(Protocol):
+    def sign(self, data: bytes) -> bytes: ...
+
+    def verify(self, data: bytes, signature: bytes) -> bool: ...
+
+    def public_key(self) -> bytes: ...
+
+
+class ReceiptStore(Protocol):
+    def get(self, receipt_id: str) -> SignedReceipt | None: ...
+
+    def in_chain(self, lot_id: str, seq: int) -> Receipt | None:
+        """The lot's `seq`-th receipt."""
+        ...
+
+
+class ReminderStore(Protocol):
+    def schedule(self, slots: list[Slot]) -> None:
+        """Write these reminders; one already there keeps its state (a sent one stays sent)."""
+        ...
+
+    def due(self, bucket: str, at: datetime) -> list[Slot]:
+        """Reminders of this hour still to send whose time has come."""
+        ...
+
+    def claim(self, slot: Slot, at: datetime) -> bool:
+        """Take the reminder for sending (conditional); False if another tick has it or it is done."""
+        ...
+
+    def finish(self, slot: Slot, state: str, reason: str | None = None) -> None: ...
+
+    def retry_later(self, slot: Slot, reason: str, max_attempts: int) -> None:
+        """Give it back for the next tick, or mark it failed once it has had `max_attempts`."""
+        ...
+
+    def states(self, bucket: str) -> dict[str, int]:
+        """How many reminders of this hour are in each state."""
+        ...
+
+
+class PrefsRepository(Protocol):
+    def get(self, card_id: str) -> ReminderPrefs | None: ...
+
+    def put(self, prefs: ReminderPrefs) -> None: ...
+
+
+class Consents(Protocol):
+    def record(self, owner_id: str, template_id: str) -> None: ...
+
+    def spend(self, owner_id: str, template_id: str) -> bool:
+        """Use one consent (conditional); False if none is left."""
+        ...
+
+
+class SendFailed(Exception):
+    pass
+
+
+class Messenger(Protocol):
+    def send_subscribe(self, openid: str, template_id: str, data: dict[str, dict[str, str]], page: str) -> None: ...
+
+    def send_template(self, openid: str, template_id: str, data: dict[str, dict[str, str]], page: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class PaymentStatus:
+    """What the provider says of an order."""
+
+    paid: bool
+    transaction_id: str | None = None
+    amount_fen: int | None = None
+    paid_at: datetime | None = None
+
+
+class PaymentProvider(Protocol):
+    def prepay(self, order: Order, payer_id: str) -> dict[str, str]:
+        """Open the payment at the provider; answer what the client needs to pay (e.g. wx.requestPayment)."""
+        ...
+
+    def query(self, order: Order) -> PaymentStatus: ...
+
+    def close(self, order: Order) -> None: ...
+
+    def refund(self, order: Order, refund_no: str) -> None:
+        """Return the order's whole amount to the payer; idempotent for one refund_no."""
+        ...
+
+
+class Ledger(Protocol):
+    def around(self, lot_id: str, start: datetime, end: datetime) -> list[LedgerEntry]: ...
+
+
+class StaffRepository(Protocol):
+    def get(self, email: str) -> Staff | None: ...
+
+    def add(self, staff: Staff) -> bool: ...
+
+    def record_login(self, staff: Staff) -> None: ...
+
+
+class Passwords(Protocol):
+    def hash(self, password: str) -> str: ...
+
+    def matches(self, password: str, stored: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class PaymentNotice:
+    """A verified, decrypted provider notification (or query answer) about one order."""
+
+    out_trade_no: str
+    transaction_id: str
+    amount_fen: int
+    paid_at: datetime
+    succeeded: bool

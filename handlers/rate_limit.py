@@ -6,15 +6,9 @@ Counted in the shared store, so every Lambda container sees the same count.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
 
 from domain.errors import RateLimited
-
-
-class RateCounter(Protocol):
-    def hit(self, key: str, expires_at: datetime) -> int:
-        """Add one to `key` (made if absent, gone after `expires_at`); answer the new count."""
-        ...
+from handlers.ports import RateCounter
 
 
 def limit(counter: RateCounter, route: str, caller: str, per_minute: int, now: datetime) -> None:

@@ -3,28 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 from domain.errors import OrderNotFound, ReceiptNotFound
 from domain.ids import checked_id
 from domain.receipt import Receipt, SignedReceipt, chain_problems, parse_qr_payload, receipt_id_for
-from handlers.ports import OrderRepository
-
-
-class ReceiptSigner(Protocol):
-    def sign(self, data: bytes) -> bytes: ...
-
-    def verify(self, data: bytes, signature: bytes) -> bool: ...
-
-    def public_key(self) -> bytes: ...
-
-
-class ReceiptStore(Protocol):
-    def get(self, receipt_id: str) -> SignedReceipt | None: ...
-
-    def in_chain(self, lot_id: str, seq: int) -> Receipt | None:
-        """The lot's `seq`-th receipt."""
-        ...
+from handlers.ports import OrderRepository, ReceiptSigner, ReceiptStore
 
 
 def sign(receipt: Receipt, signer: ReceiptSigner) -> SignedReceipt:

@@ -14,8 +14,7 @@ from domain.ids import checked_id
 from domain.order import Order, OrderRefunded, OrderState, refund
 from handlers.follow_ups import run_follow_ups
 from handlers.invoices import Invoicing, reverse_invoice
-from handlers.ports import CardRepository, Clock, LotRepository, OrderRepository, UnitOfWork
-from handlers.renewals import PaymentProvider
+from handlers.ports import CardRepository, Clock, LotRepository, OrderRepository, PaymentProvider, UnitOfWork
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 
 

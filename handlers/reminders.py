@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from domain.card import Card
@@ -19,7 +18,16 @@ from domain.errors import CardNotFound
 from domain.ids import checked_id
 from domain.lot import Lot
 from domain.reminder import ReminderChannel, ReminderPrefs, Slot, bucket_of, slots_for, stale_reason
-from handlers.ports import CardRepository, LotRepository, OwnerRepository
+from handlers.ports import (
+    CardRepository,
+    Consents,
+    LotRepository,
+    Messenger,
+    OwnerRepository,
+    PrefsRepository,
+    ReminderStore,
+    SendFailed,
+)
 
 EXPIRY_TEMPLATE = "sim-expiry"
 """The local simulator's expiry template id; deployments set PARKPASS_EXPIRY_TEMPLATE."""
@@ -28,54 +36,6 @@ LOOK_BACK = timedelta(hours=6)
 """A tick reads the due hours up to 6 hours back, so a missed tick or two loses nothing."""
 MAX_ATTEMPTS = 3
 log = logging.getLogger("parkpass.reminders")
-
-
-class ReminderStore(Protocol):
-    def schedule(self, slots: list[Slot]) -> None:
-        """Write these reminders; one already there keeps its state (a sent one stays sent)."""
-        ...
-
-    def due(self, bucket: str, at: datetime) -> list[Slot]:
-        """Reminders of this hour still to send whose time has come."""
-        ...
-
-    def claim(self, slot: Slot, at: datetime) -> bool:
-        """Take the reminder for sending (conditional); False if another tick has it or it is done."""
-        ...
-
-    def finish(self, slot: Slot, state: str, reason: str | None = None) -> None: ...
-
-    def retry_later(self, slot: Slot, reason: str, max_attempts: int) -> None:
-        """Give it back for the next tick, or mark it failed once it has had `max_attempts`."""
-        ...
-
-    def states(self, bucket: str) -> dict[str, int]:
-        """How many reminders of this hour are in each state."""
-        ...
-
-
-class PrefsRepository(Protocol):
-    def get(self, card_id: str) -> ReminderPrefs | None: ...
-
-    def put(self, prefs: ReminderPrefs) -> None: ...
-
-
-class Consents(Protocol):
-    def record(self, owner_id: str, template_id: str) -> None: ...
-
-    def spend(self, owner_id: str, template_id: str) -> bool:
-        """Use one consent (conditional); False if none is left."""
-        ...
-
-
-class Messenger(Protocol):
-    def send_subscribe(self, openid: str, template_id: str, data: dict[str, dict[str, str]], page: str) -> None: ...
-
-    def send_template(self, openid: str, template_id: str, data: dict[str, dict[str, str]], page: str) -> None: ...
-
-
-class SendFailed(Exception):
-    pass
 
 
 def _my_card(owner_id: str, card_id: str, cards: CardRepository) -> Card:

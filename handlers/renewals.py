@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Protocol
+from datetime import timedelta
 
 from domain.card import Card
 from domain.errors import (
@@ -35,35 +34,12 @@ from handlers.ports import (
     OrderRepository,
     OwnerRepository,
     PackageRepository,
+    PaymentProvider,
     UnitOfWork,
 )
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 
 UNPAID_ORDER_LIFETIME = timedelta(minutes=15)
-
-
-@dataclass(frozen=True)
-class PaymentStatus:
-    """What the provider says of an order."""
-
-    paid: bool
-    transaction_id: str | None = None
-    amount_fen: int | None = None
-    paid_at: datetime | None = None
-
-
-class PaymentProvider(Protocol):
-    def prepay(self, order: Order, payer_id: str) -> dict[str, str]:
-        """Open the payment at the provider; answer what the client needs to pay (e.g. wx.requestPayment)."""
-        ...
-
-    def query(self, order: Order) -> PaymentStatus: ...
-
-    def close(self, order: Order) -> None: ...
-
-    def refund(self, order: Order, refund_no: str) -> None:
-        """Return the order's whole amount to the payer; idempotent for one refund_no."""
-        ...
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from domain.admin import Permission, Staff
@@ -13,15 +12,9 @@ from domain.calendar import month_end
 from domain.card import CardState
 from domain.errors import InvalidInput
 from domain.lot import Lot
-from domain.order import LedgerEntry
-from handlers.admin_cards import GateStates
-from handlers.ports import CardRepository, Clock, LotRepository
-from handlers.reminders import ReminderStore, reminders_of_day
+from handlers.ports import CardRepository, Clock, GateStates, Ledger, LotRepository, ReminderStore
+from handlers.reminders import reminders_of_day
 from handlers.staff import lot_for
-
-
-class Ledger(Protocol):
-    def around(self, lot_id: str, start: datetime, end: datetime) -> list[LedgerEntry]: ...
 
 
 @dataclass

@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Protocol
 
 from domain.admin import Permission, Role, Staff, after_failed_login
 from domain.errors import AccountLocked, Conflict, InvalidInput, LoginFailed, LotNotFound, TokenInvalid
 from domain.ids import checked_id
 from domain.lot import Lot
-from handlers.ports import Clock, IssuedTokens, LotRepository, SessionTokens
+from handlers.ports import Clock, IssuedTokens, LotRepository, Passwords, SessionTokens, StaffRepository
 
 MIN_PASSWORD = 10
-
-
-class StaffRepository(Protocol):
-    def get(self, email: str) -> Staff | None: ...
-
-    def add(self, staff: Staff) -> bool: ...
-
-    def record_login(self, staff: Staff) -> None: ...
-
-
-class Passwords(Protocol):
-    def hash(self, password: str) -> str: ...
-
-    def matches(self, password: str, stored: str) -> bool: ...
 
 
 def log_in_staff(

@@ -14,10 +14,18 @@ from datetime import timedelta
 
 from domain.errors import PaymentRejected, UpstreamUnavailable
 from domain.order import Channel
-from handlers.fulfil_payment import Outcome, PaymentNotice, fulfil_payment
-from handlers.ports import CardRepository, Clock, LotRepository, OrderRepository, UnitOfWork
-from handlers.receipts import ReceiptSigner
-from handlers.renewals import PaymentProvider, close_unpaid
+from handlers.fulfil_payment import Outcome, fulfil_payment
+from handlers.ports import (
+    CardRepository,
+    Clock,
+    LotRepository,
+    OrderRepository,
+    PaymentNotice,
+    PaymentProvider,
+    ReceiptSigner,
+    UnitOfWork,
+)
+from handlers.renewals import close_unpaid
 
 ASK_AFTER = timedelta(minutes=1)
 """WeChat Pay advises querying an order with no notification after about a minute."""

@@ -7,7 +7,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handlers.fan_out import PublishFailed
+from handlers.ports import PublishFailed
 
 
 class IotDataPublisher:

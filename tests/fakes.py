@@ -31,11 +31,7 @@ from domain.receipt import Receipt, SignedReceipt
 from domain.reminder import ReminderPrefs, Slot, bucket_of
 from functions.bootstrap import Services
 from functions.sim_routes import LocalMounts
-from handlers.gate_sync import Gate
-from handlers.invoices import IssuedDocument
-from handlers.log_in_owner import WechatSession
-from handlers.ports import Clock
-from handlers.reminders import SendFailed
+from handlers.ports import Clock, Gate, IssuedDocument, SendFailed, WechatSession
 from infra.clock import SimClock
 from infra.dynamodb.reminders import LEASE as REMINDER_LEASE
 from infra.receipt_signing import ReceiptKey

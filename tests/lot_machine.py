@@ -35,10 +35,10 @@ from handlers.admin_cards import fix_card, office_refund, offline_payment
 from handlers.applications import apply_for_card, approve_application, reject_application
 from handlers.card_changes import add_card_plate, change_plate, pause_card, remove_card_plate, resume_card
 from handlers.card_jobs import cancel_card, restore_card, run_card_jobs
-from handlers.fulfil_payment import PaymentNotice, fulfil_payment
+from handlers.fulfil_payment import fulfil_payment
 from handlers.import_cards import import_rows
-from handlers.ports import UnitOfWork
-from handlers.renewals import PaymentStatus, close_unpaid, order_renewal
+from handlers.ports import PaymentNotice, PaymentStatus, UnitOfWork
+from handlers.renewals import close_unpaid, order_renewal
 from tests.builders import days, months
 from tests.fakes import FixedClock
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from domain.application import OPEN, Application, ApplicationState
 from domain.card_change import plate_claim
-from infra.dynamodb.repositories import _date, _iso
+from infra.dynamodb.repositories import day_of, iso_day
 from infra.dynamodb.tables import ApplicationItem, ClaimItem
 
 
@@ -47,7 +47,7 @@ def application_update(a: Application) -> tuple[ApplicationItem, list[Any]]:
         "decided_by": a.decided_by,
         "reason": a.reason,
         "card_id": a.card_id,
-        "pay_by": _iso(a.pay_by),
+        "pay_by": iso_day(a.pay_by),
         "queue": a.lot_id if a.state is ApplicationState.SUBMITTED else None,
         "waitlist": a.lot_id if a.state is ApplicationState.WAITLISTED else None,
     }
@@ -87,5 +87,5 @@ def _application(i: ApplicationItem) -> Application:
         decided_by=i.decided_by,
         reason=i.reason,
         card_id=i.card_id,
-        pay_by=_date(i.pay_by),
+        pay_by=day_of(i.pay_by),
     )

@@ -10,21 +10,21 @@ from datetime import date
 from domain.card import Card
 from domain.card_change import AuditEntry
 from infra.dynamodb.audit import history
-from infra.dynamodb.repositories import _card
+from infra.dynamodb.repositories import card_of
 from infra.dynamodb.tables import CardItem
 
 
 class DynamoCardQueries:
     def ended_before(self, day: date) -> list[Card]:
         """Active cards whose end date is before `day` (the sparse `running` index)."""
-        return [_card(i) for i in CardItem.running_cards.query("1", CardItem.valid_until < day.isoformat())]
+        return [card_of(i) for i in CardItem.running_cards.query("1", CardItem.valid_until < day.isoformat())]
 
     def unpaid_before(self, day: date) -> list[Card]:
         """Approved cards still unpaid whose pay-by day is before `day`."""
-        return [_card(i) for i in CardItem.unpaid_cards.query("1", CardItem.pay_by < day.isoformat())]
+        return [card_of(i) for i in CardItem.unpaid_cards.query("1", CardItem.pay_by < day.isoformat())]
 
     def pauses_to_approve(self, lot_id: str) -> list[Card]:
-        return [_card(i) for i in CardItem.pauses_to_approve.query(lot_id)]
+        return [card_of(i) for i in CardItem.pauses_to_approve.query(lot_id)]
 
     def history(self, card_id: str) -> list[AuditEntry]:
         return history(f"card:{card_id}")

@@ -9,7 +9,7 @@ from pynamodb.exceptions import PutError, UpdateError
 from domain.invoice import Invoice, InvoiceRequest, InvoiceState, InvoiceType
 from domain.receipt import Receipt, SignedReceipt
 from infra.crypto import FieldCipher
-from infra.dynamodb.repositories import _is_condition_failure, _iso
+from infra.dynamodb.repositories import is_condition_failure, iso_day
 from infra.dynamodb.tables import InvoiceItem, ReceiptItem
 
 UNFINISHED = (InvoiceState.ISSUING, InvoiceState.REVERSING)
@@ -29,7 +29,7 @@ class DynamoInvoiceStore:
         try:
             self._item(invoice).save(condition=InvoiceItem.order_id.does_not_exist())
         except PutError as e:
-            if _is_condition_failure(e):
+            if is_condition_failure(e):
                 return self.get(invoice.order_id) or invoice
             raise
         return invoice
@@ -43,7 +43,7 @@ class DynamoInvoiceStore:
         try:
             item.update(actions=actions, condition=InvoiceItem.state == was.value)
         except UpdateError as e:
-            if _is_condition_failure(e):
+            if is_condition_failure(e):
                 return False
             raise
         return True
@@ -103,12 +103,12 @@ def _mutable(invoice: Invoice) -> dict[str, object]:
     return {
         "state": invoice.state.value,
         "number": invoice.number,
-        "issued_on": _iso(invoice.issued_on),
+        "issued_on": iso_day(invoice.issued_on),
         "document": invoice.document,
         "reason": invoice.reason,
         "red_number": invoice.red_number,
         "red_document": invoice.red_document,
-        "reversed_on": _iso(invoice.reversed_on),
+        "reversed_on": iso_day(invoice.reversed_on),
         "unfinished": "1" if invoice.state in UNFINISHED else None,
         "office_queue": invoice.lot_id if invoice.state is InvoiceState.REQUESTED else None,
     }

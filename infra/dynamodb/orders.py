@@ -12,7 +12,7 @@ from domain.entitlement import Entitlement
 from domain.order import Channel, LedgerEntry, Order, OrderState, order_key_claim
 from domain.package import Duration, DurationUnit, Package
 from domain.receipt import SignedReceipt
-from infra.dynamodb.repositories import _iso
+from infra.dynamodb.repositories import iso_day
 from infra.dynamodb.tables import ClaimItem, EntitlementItem, LedgerItem, OrderItem, ReceiptItem
 
 PENDING = "pending"
@@ -61,8 +61,8 @@ def order_update(order: Order) -> tuple[OrderItem, list[Action]]:
         "state": order.state.value,
         "paid_at": _stamp(order.paid_at),
         "transaction_id": order.transaction_id,
-        "new_valid_from": _iso(order.new_valid_from),
-        "new_valid_until": _iso(order.new_valid_until),
+        "new_valid_from": iso_day(order.new_valid_from),
+        "new_valid_until": iso_day(order.new_valid_until),
     }
     actions: list[Action] = [getattr(OrderItem, k).set(v) for k, v in values.items() if v is not None]
     if order.state is not OrderState.PENDING:
@@ -83,13 +83,13 @@ def entitlement_item(news: Entitlement, version: int) -> EntitlementItem:
         feed_key=feed_key(news.lot_id, version),
         plate=news.plate,
         card_id=news.card_id,
-        valid_from=_iso(news.valid_from),
-        valid_until=_iso(news.valid_until),
+        valid_from=iso_day(news.valid_from),
+        valid_until=iso_day(news.valid_until),
         state=news.state.value,
         issued_at=news.issued_at.isoformat(),
-        paused_from=_iso(news.paused_from),
-        paused_until=_iso(news.paused_until),
-        grace_until=_iso(news.grace_until),
+        paused_from=iso_day(news.paused_from),
+        paused_until=iso_day(news.paused_until),
+        grace_until=iso_day(news.grace_until),
         inside=news.inside,
     )
 

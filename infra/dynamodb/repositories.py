@@ -18,7 +18,7 @@ from domain.errors import TooManyVehicles
 from domain.lot import Approval, CardPolicy, InvoiceProvider, Lot, RenewalMode, RenewalPolicy
 from domain.owner import Owner
 from domain.package import Duration, DurationUnit, Package
-from handlers.gate_sync import Gate
+from handlers.ports import Gate
 from infra.crypto import FieldCipher
 from infra.dynamodb.tables import (
     CacheItem,
@@ -32,11 +32,11 @@ from infra.dynamodb.tables import (
 )
 
 
-def _iso(day: date | None) -> str | None:
+def iso_day(day: date | None) -> str | None:
     return day.isoformat() if day is not None else None
 
 
-def _date(text: str | None) -> date | None:
+def day_of(text: str | None) -> date | None:
     return date.fromisoformat(text) if text is not None else None
 
 
@@ -44,16 +44,16 @@ def _opt_int(value: float | None) -> int | None:
     return int(value) if value is not None else None
 
 
-def _is_condition_failure(error: PutError) -> bool:
+def is_condition_failure(error: PutError) -> bool:
     return error.cause_response_code == "ConditionalCheckFailedException"
 
 
-def _create(item: Model, condition: Condition | None = None) -> bool:
+def create_if_absent(item: Model, condition: Condition | None = None) -> bool:
     """Put `item` only if no item has its key; answer whether it was written."""
     try:
         item.save(condition=condition)
     except PutError as e:
-        if _is_condition_failure(e):
+        if is_condition_failure(e):
             return False
         raise
     return True
@@ -73,7 +73,7 @@ class DynamoLotRepository:
         item = LotItem(lot_id=lot.id, held=lot.held)
         for name, value in _lot_settings(lot).items():
             setattr(item, name, value)
-        return _create(item, LotItem.lot_id.does_not_exist())
+        return create_if_absent(item, LotItem.lot_id.does_not_exist())
 
     def save_settings(self, lot: Lot) -> None:
         """Write the lot's settings; never its counters (places held, feed version, receipt chain)."""
@@ -94,7 +94,7 @@ def _lot_settings(lot: Lot) -> dict[str, Any]:
         "timezone": lot.timezone,
         "quota": lot.quota,
         "renewal_mode": policy.mode.value,
-        "max_until": _iso(policy.max_until),
+        "max_until": iso_day(policy.max_until),
         "max_months_ahead": policy.max_months_ahead,
         "online_renewal": policy.online_renewal,
         "reminder_offsets": list(lot.reminder_offsets),
@@ -122,7 +122,7 @@ def _lot(item: LotItem) -> Lot:
         tenant_id=item.tenant_id,
         policy=RenewalPolicy(
             mode=RenewalMode(item.renewal_mode),
-            max_until=_date(item.max_until),
+            max_until=day_of(item.max_until),
             max_months_ahead=_opt_int(item.max_months_ahead),
             online_renewal=item.online_renewal,
         ),
@@ -162,7 +162,7 @@ class DynamoPackageRepository:
             enabled=package.enabled,
             position=package.position,
         )
-        return _create(item, PackageItem.package_id.does_not_exist())
+        return create_if_absent(item, PackageItem.package_id.does_not_exist())
 
     def save(self, package: Package) -> None:
         """Name, price, enabled and position; what was already sold keeps its own copy."""
@@ -192,18 +192,18 @@ def _package(item: PackageItem) -> Package:
 class DynamoCardRepository:
     def get(self, card_id: str) -> Card | None:
         try:
-            return _card(CardItem.get(card_id, consistent_read=True))
+            return card_of(CardItem.get(card_id, consistent_read=True))
         except CardItem.DoesNotExist:
             return None
 
     def list_for_owner(self, owner_id: str) -> list[Card]:
-        return [_card(item) for item in CardItem.by_owner.query(owner_id)]
+        return [card_of(item) for item in CardItem.by_owner.query(owner_id)]
 
     def list_for_lot(self, lot_id: str) -> list[Card]:
-        return [_card(item) for item in CardItem.by_lot.query(lot_id)]
+        return [card_of(item) for item in CardItem.by_lot.query(lot_id)]
 
     def get_many(self, card_ids: set[str]) -> dict[str, Card]:
-        return {item.card_id: _card(item) for item in CardItem.batch_get(card_ids)} if card_ids else {}
+        return {item.card_id: card_of(item) for item in CardItem.batch_get(card_ids)} if card_ids else {}
 
     def card_for_plate(self, lot_id: str, plate: str) -> Card | None:
         try:
@@ -213,7 +213,7 @@ class DynamoCardRepository:
         return self.get(card_id) if card_id else None
 
 
-def _conflicted(error: TransactWriteError) -> bool:
+def conflicted(error: TransactWriteError) -> bool:
     """DynamoDB cancelled the transaction because another one touched the same items: try again."""
     reasons = error.cancellation_reasons or []
     return error.cause_response_code == "TransactionCanceledException" and any(
@@ -221,7 +221,7 @@ def _conflicted(error: TransactWriteError) -> bool:
     )
 
 
-def _failed_items(error: TransactWriteError) -> set[int]:
+def failed_items(error: TransactWriteError) -> set[int]:
     """Indexes of the transaction's items whose condition failed (puts keep their call order)."""
     if error.cause_response_code != "TransactionCanceledException":
         return set()
@@ -242,14 +242,14 @@ def _card_values(card: Card) -> dict[str, Any]:
     """Every attribute a change may write, including the sparse index keys that follow from the state."""
     waiting = next((p for p in card.pauses if p.state is PauseState.REQUESTED), None)
     return {
-        "valid_from": _iso(card.valid_from),
-        "valid_until": _iso(card.valid_until),
+        "valid_from": iso_day(card.valid_from),
+        "valid_until": iso_day(card.valid_until),
         "state": card.state.value,
         "pauses": [_pause_json(p) for p in card.pauses] or None,
         "inside": card.inside,
         "inside_since": card.inside_since.isoformat() if card.inside_since else None,
         "plate_changes": [d.isoformat() for d in card.plate_changes] or None,
-        "pay_by": _iso(card.pay_by),
+        "pay_by": iso_day(card.pay_by),
         "running": "1" if card.state is CardState.ACTIVE and card.valid_until else None,
         "unpaid": "1" if card.state is CardState.PENDING and card.pay_by else None,
         "pause_queue": card.lot_id if waiting else None,
@@ -289,21 +289,21 @@ def _pause(d: dict[str, Any]) -> Pause:
     )
 
 
-def _card(item: CardItem) -> Card:
+def card_of(item: CardItem) -> Card:
     return Card(
         id=item.card_id,
         lot_id=item.lot_id,
         owner_id=item.owner_id,
         plates=tuple(item.plates),
-        valid_from=_date(item.valid_from),
-        valid_until=_date(item.valid_until),
+        valid_from=day_of(item.valid_from),
+        valid_until=day_of(item.valid_until),
         state=CardState(item.state),
         version=int(item.version),
         pauses=tuple(_pause(d) for d in item.pauses or ()),
         inside=item.inside,
         inside_since=datetime.fromisoformat(item.inside_since) if item.inside_since else None,
         plate_changes=tuple(date.fromisoformat(d) for d in item.plate_changes or ()),
-        pay_by=_date(item.pay_by),
+        pay_by=day_of(item.pay_by),
         holder=item.holder,
     )
 
@@ -334,7 +334,7 @@ class DynamoOwnerRepository:
         if owner_id is None:
             return None
         if keys[0] not in held:  # known by unionid from another app: remember this openid too
-            _create(ClaimItem(claim=keys[0], owner_id=owner_id), ClaimItem.claim.does_not_exist())
+            create_if_absent(ClaimItem(claim=keys[0], owner_id=owner_id), ClaimItem.claim.does_not_exist())
         return self.get(owner_id)
 
     def add(self, owner: Owner) -> bool:
@@ -345,7 +345,7 @@ class DynamoOwnerRepository:
                 for key in wechat_claims(owner.openid, owner.unionid):
                     tx.save(ClaimItem(claim=key, owner_id=owner.id), condition=ClaimItem.claim.does_not_exist())
         except TransactWriteError as e:
-            if _failed_items(e):
+            if failed_items(e):
                 return False
             raise
         return True
@@ -371,7 +371,7 @@ class DynamoOwnerRepository:
                 actions=[OwnerItem.vehicles.add({plate})], condition=OwnerItem.owner_id.exists() & room
             )
         except UpdateError as e:
-            if _is_condition_failure(e):
+            if is_condition_failure(e):
                 raise TooManyVehicles(f"an owner registers at most {limit} vehicles; remove one first") from e
             raise
 
@@ -395,7 +395,7 @@ class DynamoGateRepository:
 
     def add(self, gate: Gate) -> bool:
         sealed = self._cipher.encrypt(gate.secret, f"{gate.id}:secret")
-        return _create(
+        return create_if_absent(
             GateItem(gate_id=gate.id, lot_id=gate.lot_id, secret_cipher=sealed), GateItem.gate_id.does_not_exist()
         )
 

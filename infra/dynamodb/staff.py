@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.admin import Role, Staff
-from infra.dynamodb.repositories import _create
+from infra.dynamodb.repositories import create_if_absent
 from infra.dynamodb.tables import StaffItem
 
 
@@ -33,7 +33,7 @@ class DynamoStaffRepository:
             lot_ids=set(staff.lot_ids) or None,
             password_hash=staff.password_hash,
         )
-        return _create(item, StaffItem.email.does_not_exist())
+        return create_if_absent(item, StaffItem.email.does_not_exist())
 
     def record_login(self, staff: Staff) -> None:
         """The failure count and lock after a login attempt."""

@@ -16,7 +16,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from infra.dynamodb.repositories import _conflicted, _failed_items
+from infra.dynamodb.repositories import conflicted, failed_items
 from infra.dynamodb.tables import transaction_connection
 
 _ORDER = ("check", "delete", "put", "update")
@@ -57,9 +57,9 @@ class NamedWrite:
                     for _, op in self._ops[kind]:
                         op(tx)
         except TransactWriteError as e:
-            failed = _failed_items(e)
+            failed = failed_items(e)
             if failed:
                 raise ConditionsFailed({names[i] for i in failed}) from e
-            if _conflicted(e):
+            if conflicted(e):
                 raise Conflicted() from e
             raise

@@ -23,8 +23,7 @@ import requests
 from paho.mqtt.enums import CallbackAPIVersion
 
 from domain.gate import Applied, Decision, Grant
-from handlers.gate_status import applied_topic, report_signature
-from handlers.gate_sync import gate_signature
+from domain.gate_auth import applied_topic, gate_signature, report_signature
 from infra.gate_agent.store import WhitelistStore
 from infra.gate_messages import BadMessage, verified_grant
 

@@ -13,7 +13,7 @@ import requests
 
 from domain.errors import InvoiceProviderUnavailable
 from domain.invoice import Invoice
-from handlers.invoices import IssuedDocument
+from handlers.ports import IssuedDocument
 
 TIMEOUT_S = 10
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from handlers.fan_out import PublishFailed
+from handlers.ports import PublishFailed
 
 ACK_TIMEOUT_S = 5.0
 

@@ -20,8 +20,7 @@ from alipay.exceptions import AliPayException, AliPayValidationError
 from domain.errors import PaymentRejected, PaymentUnavailable
 from domain.money import yuan_text
 from domain.order import Order
-from handlers.fulfil_payment import PaymentNotice
-from handlers.renewals import PaymentStatus
+from handlers.ports import PaymentNotice, PaymentStatus
 from infra.settings import AlipayConfig
 
 PAID = ("TRADE_SUCCESS", "TRADE_FINISHED")

@@ -7,7 +7,7 @@ before it was fulfilled, the sweep asks here and is told it was paid.
 from __future__ import annotations
 
 from domain.order import Order, offline_transaction_id
-from handlers.renewals import PaymentStatus
+from handlers.ports import PaymentStatus
 
 
 class OfflinePayments:

@@ -17,9 +17,7 @@ from wechatpayv3 import WeChatPay, WeChatPayType
 
 from domain.errors import PaymentRejected, PaymentUnavailable
 from domain.order import Order
-from handlers.fulfil_payment import PaymentNotice
-from handlers.ports import Clock
-from handlers.renewals import PaymentStatus
+from handlers.ports import Clock, PaymentNotice, PaymentStatus
 from infra.settings import WechatPayConfig
 
 NOTICE_MAX_AGE_S = 300

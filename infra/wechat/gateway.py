@@ -15,8 +15,7 @@ from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
 
 from domain.errors import LoginCodeInvalid, LoginCodeUsed, PhoneCodeInvalid, WechatUnavailable
-from handlers.log_in_owner import WechatSession
-from handlers.reminders import SendFailed
+from handlers.ports import SendFailed, WechatSession
 
 WECHAT_API_BASE = "https://api.weixin.qq.com/"
 INVALID_CODE, CODE_USED = 40029, 40163

@@ -12,8 +12,9 @@ import requests
 
 from domain.card import Card, CardState
 from domain.gate import Reason
+from domain.gate_auth import gate_signature
 from functions.dev_stack import DevStack
-from handlers.gate_sync import Gate, gate_signature
+from handlers.ports import Gate
 from infra.dynamodb.tables import LotItem
 from infra.gate_agent.agent import GateAgent, GateConfig
 from tests.builders import add_card

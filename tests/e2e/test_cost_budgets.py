@@ -13,8 +13,8 @@ from typing import Any
 import requests
 
 from domain.card import Card, CardState
+from domain.gate_auth import gate_signature
 from functions.dev_stack import BACKGROUND_THREADS, DevStack
-from handlers.gate_sync import gate_signature
 from infra.dynamodb.request_counter import DynamoRequestCounter
 from tests.builders import add_card
 from tests.e2e.api_client import ApiClient

@@ -19,9 +19,9 @@ from werkzeug.test import Client
 
 from domain.card import Card, CardState
 from domain.gate import Applied, Reason
+from domain.gate_auth import applied_topic, report_signature
 from domain.package import Duration, DurationUnit, Package
 from functions.dev_stack import DevStack
-from handlers.gate_status import applied_topic, report_signature
 from handlers.seed_demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
 from infra.gate_agent.agent import GateAgent, GateConfig
 from infra.gate_agent.http import check_app

@@ -13,8 +13,8 @@ import requests
 from paho.mqtt.enums import CallbackAPIVersion
 
 from domain.gate import Grant
+from domain.gate_auth import gate_signature
 from functions.dev_stack import DevStack
-from handlers.gate_sync import gate_signature
 from infra.dynamodb.tables import EntitlementItem
 from infra.gate_messages import BadMessage, verified_grant
 from infra.mqtt.broker import EmbeddedBroker, free_port

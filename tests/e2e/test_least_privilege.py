@@ -19,12 +19,11 @@ from typing import Any
 import pytest
 import requests
 
+from domain.gate_auth import gate_signature, report_signature
 from functions import card_jobs, gate_status
 from functions.dev_stack import BACKGROUND_THREADS, DevStack
 from handlers.applications import APPLICATION_TEMPLATE
 from handlers.card_jobs import JobReport
-from handlers.gate_status import report_signature
-from handlers.gate_sync import gate_signature
 from handlers.reminders import TickReport
 from handlers.seed_demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
 from handlers.sweep_orders import SweepReport

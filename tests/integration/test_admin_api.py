@@ -23,8 +23,9 @@ from functions.admin import create_admin_app
 from functions.bootstrap import Services
 from handlers.applications import apply_for_card
 from handlers.card_changes import pause_card
-from handlers.fulfil_payment import Outcome, PaymentNotice, fulfil_payment
+from handlers.fulfil_payment import Outcome, fulfil_payment
 from handlers.invoices import request_invoice
+from handlers.ports import PaymentNotice
 from handlers.renewals import place
 from handlers.staff import create_staff
 from infra.dynamodb.tables import CardItem, LedgerItem

@@ -48,7 +48,7 @@ from domain.plan import (
 from domain.receipt import GENESIS, SignedReceipt, receipt_for
 from domain.reminder import ReminderPrefs, bucket_of, slots_for
 from functions.bootstrap import Services
-from handlers.gate_sync import Gate
+from handlers.ports import Gate
 from tests.builders import a_card, a_pause, a_pending_order, months
 from tests.fakes import fake_services
 

@@ -14,8 +14,8 @@ from domain.lot import Lot, RenewalMode, RenewalPolicy
 from domain.owner import Owner
 from domain.plan import CardWrite, Plan
 from functions.bootstrap import Services
-from handlers.gate_sync import Gate
 from handlers.list_lot_packages import list_lot_packages
+from handlers.ports import Gate
 from infra.dynamodb.emulator import local_client
 from infra.dynamodb.request_counter import DynamoRequestCounter
 from infra.dynamodb.tables import TABLES, create_tables

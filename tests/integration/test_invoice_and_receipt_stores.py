@@ -19,7 +19,8 @@ from domain.lot import Lot
 from domain.order import Order
 from domain.receipt import GENESIS
 from functions.bootstrap import Services
-from handlers.fulfil_payment import Outcome, PaymentNotice, fulfil_payment
+from handlers.fulfil_payment import Outcome, fulfil_payment
+from handlers.ports import PaymentNotice
 from handlers.renewals import place
 from infra.documents import S3Documents
 from infra.dynamodb.emulator import LOCAL_CREDENTIALS

@@ -6,7 +6,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from handlers.fan_out import PublishFailed
+from handlers.ports import PublishFailed
 from infra.dynamodb.emulator import LOCAL_CREDENTIALS
 from infra.iot import IotDataPublisher
 from tests.conftest import TEST_REGION

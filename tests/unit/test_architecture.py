@@ -65,3 +65,53 @@ def test_no_table_scan_on_a_request_path() -> None:
         if re.search(r"\.scan\(|[\"']Scan[\"']", f.read_text())
     ]
     assert hits == []
+
+
+def _modules(path: Path) -> set[str]:
+    """Every module a file imports, in full, at any depth (lazy imports inside functions too)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_adapters_import_only_the_domain_and_the_ports_of_the_use_cases() -> None:
+    offenders = {
+        str(f.relative_to(ROOT)): sorted(
+            m for m in _modules(f) if m.startswith("functions") or (m.startswith("handlers") and m != "handlers.ports")
+        )
+        for f in sorted((ROOT / "infra").rglob("*.py"))
+    }
+    assert {f: m for f, m in offenders.items() if m} == {}
+
+
+WIRING = {"bootstrap.py", "dev_stack.py", "cli.py", "sim_routes.py", "demo.py"}
+"""Where ports meet adapters: only these build infra's adapters."""
+
+
+def test_routes_and_lambda_entries_reach_adapters_only_through_the_wiring() -> None:
+    allowed = {"infra.lazy", "infra.pdf"}  # loading request bodies on first use; drawing a receipt PDF
+    offenders = {
+        f.name: sorted(
+            m for m in _modules(f) if (m.startswith("infra") and m not in allowed) or m.startswith("pynamodb")
+        )
+        for f in sorted((ROOT / "functions").glob("*.py"))
+        if f.name not in WIRING
+    }
+    assert {f: m for f, m in offenders.items() if m} == {}
+
+
+def test_every_port_is_declared_in_one_place() -> None:
+    elsewhere = {
+        str(f.relative_to(ROOT)): [n.name for n in ast.walk(ast.parse(f.read_text())) if _is_protocol(n)]
+        for f in sorted((ROOT / "handlers").glob("*.py"))
+        if f.name != "ports.py"
+    }
+    assert {f: p for f, p in elsewhere.items() if p} == {}
+
+
+def _is_protocol(node: ast.AST) -> bool:
+    return isinstance(node, ast.ClassDef) and any(isinstance(b, ast.Name) and b.id == "Protocol" for b in node.bases)

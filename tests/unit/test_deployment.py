@@ -10,7 +10,8 @@ import pytest
 from cfnlint.api import ManualArgs, lint
 from pynamodb.attributes import TTLAttribute
 
-from handlers.gate_status import APPLIED_TOPICS, FROM_TOPIC, applied_topic
+from domain.gate_auth import applied_topic
+from handlers.gate_status import APPLIED_TOPICS, FROM_TOPIC
 from infra.dynamodb.tables import TABLES
 from tests.serverless_yml import serverless_config
 

@@ -9,9 +9,11 @@ import pytest
 
 from domain.errors import InvalidInput, Unauthenticated
 from domain.gate import Grant
+from domain.gate_auth import gate_signature
 from domain.lot import Lot
-from handlers.fan_out import PublishFailed, publish_pending
-from handlers.gate_sync import Gate, authenticated_gate, gate_signature, sync_page
+from handlers.fan_out import publish_pending
+from handlers.gate_sync import authenticated_gate, sync_page
+from handlers.ports import Gate, PublishFailed
 from infra.gate_messages import MessageSigner, verified_grant
 from tests.builders import a_card
 from tests.fakes import FakeCards, FakeFeed, FakeGates, FakeLots

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.errors import InvalidInput, Unauthenticated
-from handlers.gate_status import AppliedReport, record_applied, report_from_rule, report_signature
-from handlers.gate_sync import Gate
+from domain.gate_auth import report_signature
+from handlers.gate_status import AppliedReport, record_applied, report_from_rule
+from handlers.ports import Gate
 from tests.fakes import FakeGates
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)

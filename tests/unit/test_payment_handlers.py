@@ -20,8 +20,9 @@ from domain.lot import Lot, RenewalPolicy
 from domain.order import Channel, OrderState
 from domain.owner import Owner
 from functions.bootstrap import Services
-from handlers.fulfil_payment import Outcome, PaymentNotice, fulfil_payment
-from handlers.renewals import OrderToPay, PaymentStatus, my_order, offers_for_card, order_renewal
+from handlers.fulfil_payment import Outcome, fulfil_payment
+from handlers.ports import PaymentNotice, PaymentStatus
+from handlers.renewals import OrderToPay, my_order, offers_for_card, order_renewal
 from tests.builders import a_card, add_card, days, months
 from tests.fakes import fake_services, memory_of
 from tests.memory import MemoryUnitOfWork

@@ -18,9 +18,10 @@ from domain.order import Channel, Order
 from domain.owner import Owner
 from functions.bootstrap import Services
 from handlers.card_changes import pause_card, resume_card
-from handlers.fulfil_payment import Outcome, PaymentNotice, fulfil_payment
+from handlers.fulfil_payment import Outcome, fulfil_payment
+from handlers.ports import PaymentNotice, PaymentStatus
 from handlers.refund_order import refund_order
-from handlers.renewals import PaymentStatus, order_renewal
+from handlers.renewals import order_renewal
 from tests.builders import add_card, months
 from tests.fakes import FixedClock, fake_services
 
