@@ -18,6 +18,7 @@ from domain.phone import masked_phone
 from domain.plate import normalise_plate
 from domain.renewal import Refusal, quote
 from handlers.card_changes import change_card
+from handlers.card_jobs import CardLife, cancel_card, restore_card
 from handlers.fulfil_payment import fulfil_payment
 from handlers.invoices import Invoicing
 from handlers.ports import (
@@ -162,6 +163,43 @@ def fix_card(
         clock,
         reason=reason.strip(),
     )
+
+
+def office_fix(
+    account: Staff,
+    card_id: str,
+    valid_until: date | None,
+    holder: str | None,
+    state: str | None,
+    reason: str,
+    life: CardLife,
+) -> Card:
+    """The office's fix form: dates and holder by hand; a state, through the use case with its rules.
+
+    `state` predates the cancel and restore routes: `cancelled` cancels, `active` restores a cancelled card.
+    """
+    card, _ = office_card(account, card_id, life.cards, life.lots, Permission.MANAGE)
+    if state == CardState.CANCELLED.value:
+        card = office_cancel(account, card.id, reason, life)
+    elif state == CardState.ACTIVE.value and card.state is CardState.CANCELLED:
+        card = office_restore(account, card.id, reason, life)
+    elif state == CardState.EXPIRED.value:
+        raise InvalidInput("a card expires by its end date: set valid_until instead")
+    if valid_until is not None or holder is not None:
+        card = fix_card(account, card.id, valid_until, holder, reason, life.cards, life.lots, life.uow, life.clock)
+    return card
+
+
+def office_cancel(account: Staff, card_id: str, reason: str, life: CardLife) -> Card:
+    """The office cancels a card of a lot it manages: the place goes to the first in line."""
+    card, _ = office_card(account, card_id, life.cards, life.lots, Permission.MANAGE)
+    return cancel_card(card.id, f"admin:{account.email}", reason, life)
+
+
+def office_restore(account: Staff, card_id: str, reason: str, life: CardLife) -> Card:
+    """The office brings back a cancelled card of a lot it manages, if a place and its plates are free."""
+    card, _ = office_card(account, card_id, life.cards, life.lots, Permission.MANAGE)
+    return restore_card(card.id, f"admin:{account.email}", reason, life)
 
 
 def offline_payment(

@@ -127,6 +127,8 @@ BODIES: dict[str, Any] = {
     "POST /admin/api/v1/orders/<order_id>/invoice/reject": {"reason": "no"},
     "POST /admin/api/v1/orders/<order_id>/refund": {"reason": "moved away"},
     "POST /admin/api/v1/cards/<card_id>/fix": {"valid_until": "2027-01-01", "reason": "typo"},
+    "POST /admin/api/v1/cards/<card_id>/cancel": {"reason": "moved away"},
+    "POST /admin/api/v1/cards/<card_id>/restore": {"reason": "back again"},
     "POST /admin/api/v1/cards/<card_id>/payments": {
         "package_id": "m1",
         "channel": "cash",

@@ -1,0 +1,68 @@
+"""The admin function's cards: search, history, fixes, cancel and restore."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from flask import Blueprint, request
+
+from functions.admin_office import Office, listed
+from functions.admin_views import card_json, order_json
+from functions.bootstrap import Services
+from functions.http import parse_body
+from handlers.admin_cards import card_history, office_cancel, office_fix, office_restore, search_cards
+from infra.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from functions import admin_bodies as bodies
+else:
+    bodies = lazy_module("functions.admin_bodies")
+
+
+def routes(s: Services, office: Office) -> Blueprint:
+    bp = Blueprint("admin_card_routes", __name__)
+    me = office.me
+
+    @bp.get("/api/v1/lots/<lot_id>/cards")
+    def cards(lot_id: str) -> Any:
+        found = search_cards(me(), lot_id, request.args.get("q", ""), s.cards, s.owners, s.lots, s.clock)
+        rows = [{**card_json(f.card), "state": f.state.value, "owner_phone": f.owner_phone} for f in found]
+        return listed(rows, "cards")
+
+    @bp.get("/api/v1/cards/<card_id>")
+    def card(card_id: str) -> dict[str, Any]:
+        h = card_history(me(), card_id, s.cards, s.lots, s.orders, s.card_queries, s.gates)
+        return {
+            "card": {**card_json(h.card), "state": h.card.state_on(h.lot.today(s.clock.now())).value},
+            "lot_version": h.lot.entitlement_version,
+            "orders": [order_json(o) for o in h.orders],
+            "changes": [
+                {
+                    "at": e.at.isoformat(),
+                    "actor": e.actor,
+                    "action": e.action,
+                    "reason": e.reason,
+                    "before": e.before,
+                    "after": e.after,
+                }
+                for e in h.changes
+            ],
+            "gates": [{"gate_id": g, "version": v, "at": at} for g, v, at in h.gates],
+        }
+
+    @bp.post("/api/v1/cards/<card_id>/fix")
+    def fix(card_id: str) -> dict[str, Any]:
+        b = parse_body(bodies.FixBody)
+        return card_json(office_fix(me(), card_id, b.valid_until, b.holder, b.state, b.reason, s.card_life))
+
+    @bp.post("/api/v1/cards/<card_id>/cancel")
+    def cancel(card_id: str) -> dict[str, Any]:
+        reason = parse_body(bodies.ReasonBody).reason
+        return card_json(office_cancel(me(), card_id, reason, s.card_life))
+
+    @bp.post("/api/v1/cards/<card_id>/restore")
+    def restore(card_id: str) -> dict[str, Any]:
+        reason = parse_body(bodies.ReasonBody).reason
+        return card_json(office_restore(me(), card_id, reason, s.card_life))
+
+    return bp

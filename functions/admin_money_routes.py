@@ -1,0 +1,77 @@
+"""The admin function's money at the office: cash, POS and transfer payments, receipts, refunds."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from flask import Blueprint, Response, request
+
+from domain.admin import Permission
+from domain.errors import ReceiptNotFound
+from domain.order import Channel
+from functions.admin_office import Office
+from functions.admin_views import order_json
+from functions.bootstrap import Services
+from functions.http import parse_body
+from handlers.admin_cards import office_refund, offline_payment
+from infra.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from functions import admin_bodies as bodies
+else:
+    bodies = lazy_module("functions.admin_bodies")
+
+
+def routes(s: Services, office: Office) -> Blueprint:
+    bp = Blueprint("admin_money_routes", __name__)
+    me, order_of = office.me, office.order_of
+
+    @bp.post("/api/v1/cards/<card_id>/payments")
+    def pay(card_id: str) -> tuple[dict[str, Any], int]:
+        body = parse_body(bodies.PaymentBody)
+        order = offline_payment(
+            me(),
+            card_id,
+            body.package_id,
+            Channel(body.channel),
+            body.idempotency_key,
+            cards=s.cards,
+            lots=s.lots,
+            packages=s.packages,
+            orders=s.orders,
+            uow=s.uow,
+            signer=s.receipt_signer,
+            ids=s.ids,
+            clock=s.clock,
+        )
+        return {**order_json(order), "receipt_url": f"/admin/api/v1/orders/{order.id}/receipt.pdf"}, 201
+
+    @bp.get("/api/v1/orders/<order_id>/receipt.pdf")
+    def receipt(order_id: str) -> Response:
+        from infra.pdf import receipt_pdf
+
+        order_of(order_id)
+        signed = s.receipts.get(f"rcpt-{order_id}")
+        if signed is None:
+            raise ReceiptNotFound(order_id)
+        url = f"{request.host_url.rstrip('/')}/api/v1/receipts/{signed.receipt.id}/verify"
+        return Response(receipt_pdf(signed, url, s.seal_png), mimetype="application/pdf")
+
+    @bp.post("/api/v1/orders/<order_id>/refund")
+    def refund(order_id: str) -> dict[str, Any]:
+        account, order = order_of(order_id, Permission.MANAGE)
+        parse_body(bodies.ReasonBody)
+        done = office_refund(
+            account,
+            order_id,
+            orders=s.orders,
+            cards=s.cards,
+            lots=s.lots,
+            provider=s.provider(order.channel),
+            uow=s.uow,
+            invoicing=s.invoicing,
+            clock=s.clock,
+        )
+        return order_json(done)
+
+    return bp

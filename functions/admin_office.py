@@ -1,0 +1,152 @@
+"""What every admin route needs: the signed-in account, scope checks by thing, lists and CSV, audit entries."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from flask import Response, request
+
+from domain.admin import Permission, Staff
+from domain.application import Application
+from domain.card_change import AuditEntry
+from domain.errors import ApplicationNotFound, InvalidInput, LotNotFound, OrderNotFound, Unauthenticated
+from domain.lot import Approval, CardPolicy, InvoiceProvider, Lot, RenewalMode, RenewalPolicy
+from domain.order import Order
+from functions.bootstrap import Services
+from handlers.admin_lots import office_entry
+from handlers.import_cards import COLUMNS
+from handlers.staff import lot_for, signed_in
+
+if TYPE_CHECKING:
+    from functions import admin_bodies as bodies
+
+
+class Office:
+    """The account behind a request and what it reaches: outside its scope a thing does not exist (404)."""
+
+    def __init__(self, s: Services) -> None:
+        self.s = s
+
+    def me(self) -> Staff:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("send Authorization: Bearer <token>; get one from POST /admin/api/v1/auth/login")
+        return signed_in(token.strip(), self.s.staff_tokens, self.s.staff)
+
+    def lot_of(self, lot_id: str, permission: Permission = Permission.VIEW) -> Lot:
+        return lot_for(self.me(), lot_id, self.s.lots, permission)
+
+    def application_of(self, application_id: str) -> tuple[Staff, Application]:
+        account = self.me()
+        found = self.s.applications.get(application_id)
+        if found is None or not reaches(account, found.lot_id, self.s):
+            raise ApplicationNotFound(application_id)
+        account.require(Permission.MANAGE)
+        return account, found
+
+    def order_of(self, order_id: str, permission: Permission = Permission.VIEW) -> tuple[Staff, Order]:
+        account = self.me()
+        found = self.s.orders.get(order_id)
+        if found is None or not reaches(account, found.lot_id, self.s):
+            raise OrderNotFound(order_id)
+        account.require(permission)
+        return account, found
+
+
+def record(s: Services, account: Staff, subject: str, action: str, reason: str | None, after: dict[str, Any]) -> None:
+    at = s.clock.now()
+    s.audit.record(
+        AuditEntry(subject, office_entry(at, action), at, f"admin:{account.email}", action, reason, None, after)
+    )
+
+
+def reaches(account: Staff, lot_id: str, s: Services) -> bool:
+    try:
+        lot_for(account, lot_id, s.lots)
+    except LotNotFound:
+        return False
+    return True
+
+
+def with_settings(lot: Lot, b: bodies.PolicyBody) -> Lot:
+    """The lot with the body's settings; what the body leaves out stays."""
+    p = lot.policy
+    policy = RenewalPolicy(
+        mode=RenewalMode(b.mode) if b.mode else p.mode,
+        max_until=None if b.clear_max_until else (b.max_until or p.max_until),
+        max_months_ahead=None if b.clear_max_months_ahead else (b.max_months_ahead or p.max_months_ahead),
+        online_renewal=p.online_renewal if b.online_renewal is None else b.online_renewal,
+    )
+    card_fields = {k: getattr(b, k) for k in vars(lot.cards) if getattr(b, k, None) is not None}
+    if "approval" in card_fields:
+        card_fields["approval"] = Approval(card_fields["approval"])
+    return replace(
+        lot,
+        name=b.name or lot.name,
+        timezone=b.timezone or lot.timezone,
+        quota=lot.quota if b.quota is None else b.quota,
+        policy=policy,
+        cards=CardPolicy(**{**vars(lot.cards), **card_fields}),
+        reminder_offsets=tuple(b.reminder_offsets) if b.reminder_offsets else lot.reminder_offsets,
+        reminder_hour=lot.reminder_hour if b.reminder_hour is None else b.reminder_hour,
+        invoice_provider=InvoiceProvider(b.invoice_provider) if b.invoice_provider else lot.invoice_provider,
+    )
+
+
+def read_table(name: str, data: bytes) -> list[dict[str, str]]:
+    """The rows of a CSV (UTF-8, with or without BOM, or GB18030) or XLSX file, keyed by the header row."""
+    if len(data) > 20_000_000:
+        raise InvalidInput("the file is over 20 MB")
+    if name.lower().endswith(".xlsx"):
+        from openpyxl import load_workbook
+
+        sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
+        values = [
+            ["" if v is None else (v.isoformat()[:10] if hasattr(v, "isoformat") else str(v)) for v in row]
+            for row in sheet.iter_rows(values_only=True)
+        ]  # type: ignore[union-attr]
+    else:
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                text = data.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise InvalidInput("the CSV is neither UTF-8 nor GB18030")
+        values = list(csv.reader(io.StringIO(text)))
+    if not values:
+        raise InvalidInput("the file is empty")
+    header = [h.strip().lower() for h in values[0]]
+    if "plates" not in header or "valid_until" not in header:
+        raise InvalidInput(f"the first row names the columns: {', '.join(COLUMNS)}")
+    return [{h: (row[i] if i < len(row) else "") for i, h in enumerate(header)} for row in values[1:] if any(row)]
+
+
+def listed(rows: list[dict[str, Any]], key: str) -> Any:
+    if request.args.get("format") == "csv":
+        return csv_answer(rows, f"{key}.csv")
+    return {key: rows}
+
+
+def csv_answer(rows: list[dict[str, Any]], name: str) -> Response:
+    out = io.StringIO()
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _cell(v) for k, v in row.items()})
+    # A BOM, so Excel on a Chinese Windows opens it as UTF-8.
+    return Response(
+        "\ufeff" + out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else (" / ".join(value) if isinstance(value, list) else str(value))
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text  # no formulas from data into a spreadsheet

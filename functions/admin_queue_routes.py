@@ -1,0 +1,113 @@
+"""The admin function's queues: applications, pauses to approve, invoices to issue."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from flask import Blueprint, request
+
+from domain.admin import Permission
+from domain.errors import InvalidInput
+from functions.admin_office import Office, listed, record
+from functions.admin_views import application_json, card_json, invoice_json
+from functions.bootstrap import Services
+from functions.http import parse_body
+from handlers.admin_cards import office_card
+from handlers.applications import approve_application, reject_application
+from handlers.card_changes import answer_pause
+from handlers.invoices import enter_manual_invoice, reject_invoice
+from infra.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from functions import admin_bodies as bodies
+else:
+    bodies = lazy_module("functions.admin_bodies")
+
+
+def routes(s: Services, office: Office) -> Blueprint:
+    bp = Blueprint("admin_queue_routes", __name__)
+    me, lot_of, application_of, order_of = office.me, office.lot_of, office.application_of, office.order_of
+
+    @bp.get("/api/v1/lots/<lot_id>/applications")
+    def applications(lot_id: str) -> Any:
+        lot = lot_of(lot_id)
+        queue = s.applications.queue(lot.id) + s.applications.waiting(lot.id)
+        return listed([application_json(a) for a in queue], "applications")
+
+    @bp.post("/api/v1/applications/<application_id>/approve")
+    def approve(application_id: str) -> dict[str, Any]:
+        account, found = application_of(application_id)
+        actor = f"admin:{account.email}"
+        done = approve_application(found.id, actor, s.lots, s.applications, s.uow, s.clock, s.notices)
+        return application_json(done)
+
+    @bp.post("/api/v1/applications/<application_id>/reject")
+    def reject(application_id: str) -> dict[str, Any]:
+        account, found = application_of(application_id)
+        reason = parse_body(bodies.ReasonBody).reason
+        done = reject_application(
+            found.id, f"admin:{account.email}", reason, s.lots, s.applications, s.uow, s.clock, s.notices
+        )
+        return application_json(done)
+
+    @bp.get("/api/v1/lots/<lot_id>/pauses")
+    def pauses(lot_id: str) -> Any:
+        lot = lot_of(lot_id)
+        return listed([card_json(c) for c in s.card_queries.pauses_to_approve(lot.id)], "cards")
+
+    @bp.post("/api/v1/cards/<card_id>/pauses/<pause_id>/<verdict>")
+    def decide(card_id: str, pause_id: str, verdict: str) -> dict[str, Any]:
+        account = me()
+        office_card(account, card_id, s.cards, s.lots, Permission.MANAGE)
+        if verdict not in ("approve", "reject"):
+            raise InvalidInput("approve or reject")
+        reason = parse_body(bodies.ReasonBody).reason if verdict == "reject" else None
+        card = answer_pause(
+            card_id,
+            pause_id,
+            verdict == "approve",
+            f"admin:{account.email}",
+            reason,
+            s.cards,
+            s.lots,
+            s.uow,
+            s.clock,
+        )
+        return card_json(card)
+
+    @bp.get("/api/v1/lots/<lot_id>/invoices")
+    def invoices(lot_id: str) -> Any:
+        lot = lot_of(lot_id)
+        return listed([invoice_json(i) for i in s.invoices.requested(lot.id)], "invoices")
+
+    @bp.post("/api/v1/orders/<order_id>/invoice/issue")
+    def issue(order_id: str) -> dict[str, Any]:
+        order_of(order_id, Permission.MANAGE)
+        upload = request.files.get("pdf")
+        number = request.form.get("number", "").strip()
+        if upload is None or not number or len(number) > 32:
+            raise InvalidInput("send the invoice number and its PDF (multipart fields number, issued_on, pdf)")
+        pdf = upload.read(10_000_001)
+        if not pdf.startswith(b"%PDF-") or len(pdf) > 10_000_000:
+            raise InvalidInput("the file is not a PDF (or over 10 MB)")
+        try:
+            issued_on = date.fromisoformat(request.form.get("issued_on", ""))
+        except ValueError:
+            raise InvalidInput("issued_on is a date, YYYY-MM-DD") from None
+        account, _ = order_of(order_id, Permission.MANAGE)
+        done = enter_manual_invoice(order_id, number, issued_on, pdf, s.invoicing)
+        record(
+            s, account, f"invoice:{order_id}", "issue_invoice", None, {"number": number, "issued_on": str(issued_on)}
+        )
+        return invoice_json(done)
+
+    @bp.post("/api/v1/orders/<order_id>/invoice/reject")
+    def no_invoice(order_id: str) -> dict[str, Any]:
+        account, _ = order_of(order_id, Permission.MANAGE)
+        reason = parse_body(bodies.ReasonBody).reason
+        done = reject_invoice(order_id, reason, s.invoicing)
+        record(s, account, f"invoice:{order_id}", "reject_invoice", reason, {"state": done.state.value})
+        return invoice_json(done)
+
+    return bp
