@@ -320,14 +320,14 @@ def _import_cards(args: argparse.Namespace, s: Services) -> int:
     import csv as csv_module
 
     from domain.admin import Role, Staff
-    from functions.admin import _read_table
+    from functions.admin_office import read_table
     from handlers.import_cards import import_rows
 
     lot = s.lots.get(args.lot)
     if lot is None or lot.tenant_id is None:
         print(f"no lot {args.lot!r} (with a property company) in this store", file=sys.stderr)
         return 2
-    rows = _read_table(args.file.name, args.file.read_bytes())
+    rows = read_table(args.file.name, args.file.read_bytes())
     operator = Staff("cli@parkpass.local", lot.tenant_id, Role.TENANT_ADMIN, frozenset(), "-")
     created = existing = 0
     errors: list[tuple[int, str]] = []

@@ -31,7 +31,7 @@ from domain.receipt import Receipt, SignedReceipt
 from domain.reminder import ReminderPrefs, Slot, bucket_of
 from functions.bootstrap import Services
 from functions.sim_routes import LocalMounts
-from handlers.ports import Clock, Gate, IssuedDocument, SendFailed, WechatSession
+from handlers.ports import Clock, Gate, IssuedDocument, PaymentStatus, SendFailed, WechatSession
 from infra.clock import SimClock
 from infra.dynamodb.reminders import LEASE as REMINDER_LEASE
 from infra.receipt_signing import ReceiptKey
@@ -528,6 +528,22 @@ class FakeConsents:
             return False
         self.counts[(owner_id, template_id)] -= 1
         return True
+
+
+class NoPayments:
+    """A payment provider that takes nothing itself: tests confirm payments with notices of their own."""
+
+    def prepay(self, order: Order, payer_id: str) -> dict[str, str]:
+        return {}
+
+    def query(self, order: Order) -> PaymentStatus:
+        return PaymentStatus(paid=False)
+
+    def close(self, order: Order) -> None:
+        pass
+
+    def refund(self, order: Order, refund_no: str) -> None:
+        pass
 
 
 class FakeMessenger:

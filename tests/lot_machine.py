@@ -37,10 +37,10 @@ from handlers.card_changes import add_card_plate, change_plate, pause_card, remo
 from handlers.card_jobs import cancel_card, restore_card, run_card_jobs
 from handlers.fulfil_payment import fulfil_payment
 from handlers.import_cards import import_rows
-from handlers.ports import PaymentNotice, PaymentStatus, UnitOfWork
+from handlers.ports import PaymentNotice, UnitOfWork
 from handlers.renewals import close_unpaid, order_renewal
 from tests.builders import days, months
-from tests.fakes import FixedClock
+from tests.fakes import FixedClock, NoPayments
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 START = datetime.combine(date(2026, 11, 23), time(10), SHANGHAI).astimezone(UTC)
@@ -55,20 +55,6 @@ ORDER_MOVES = {
     (OrderState.CLOSED, OrderState.PAID),  # the provider took the money just as the order closed: it is honoured
     (OrderState.PAID, OrderState.REFUNDED),
 }
-
-
-class Provider:
-    def prepay(self, order: Order, payer_id: str) -> dict[str, str]:
-        return {}
-
-    def query(self, order: Order) -> PaymentStatus:
-        return PaymentStatus(paid=False)
-
-    def close(self, order: Order) -> None:
-        pass
-
-    def refund(self, order: Order, refund_no: str) -> None:
-        pass
 
 
 class Interleaving:
@@ -131,6 +117,20 @@ class LotMachine(RuleBasedStateMachine):
     def _cards(self) -> list[Card]:
         return sorted(self.s.cards.list_for_lot("lot-1"), key=lambda c: c.id)
 
+    def _order(self, card: Card, package: str, channel: Channel) -> Order | None:
+        """The card's owner orders a renewal (not paid yet); None when refused."""
+        s = self.s
+        try:
+            made = order_renewal(
+                card.owner_id, card.id, package, channel, self._key(),
+                cards=s.cards, lots=s.lots, packages=s.packages, owners=s.owners, orders=s.orders, uow=s.uow,
+                provider=NoPayments(), ids=s.ids, clock=s.clock,
+            ).order  # fmt: skip
+        except DomainError:
+            return None
+        self.orders_seen.setdefault(made.id, made.state)
+        return made
+
     def _key(self) -> str:
         self.keys += 1
         return f"key-{self.keys:06d}"
@@ -179,15 +179,9 @@ class LotMachine(RuleBasedStateMachine):
         s, card = self.s, self._card(pick)
         if card is None:
             return
-        try:
-            made = order_renewal(
-                card.owner_id, card.id, package, Channel.WECHAT, self._key(),
-                cards=s.cards, lots=s.lots, packages=s.packages, owners=s.owners, orders=s.orders, uow=s.uow,
-                provider=Provider(), ids=s.ids, clock=s.clock,
-            ).order  # fmt: skip
-        except DomainError:
+        made = self._order(card, package, Channel.WECHAT)
+        if made is None:
             return
-        self.orders_seen.setdefault(made.id, made.state)
         notice = PaymentNotice(made.id, f"tx-{made.id}", made.amount_fen, s.clock.now(), True)
         for _ in range(2 if twice else 1):  # a duplicate notification
             self._try(lambda: fulfil_payment(notice, s.orders, s.cards, s.lots, s.uow, s.receipt_signer))
@@ -215,15 +209,9 @@ class LotMachine(RuleBasedStateMachine):
         s, card = self.s, self._card(pick)
         if card is None:
             return
-        try:
-            made = order_renewal(
-                card.owner_id, card.id, "m1", Channel.WECHAT, self._key(),
-                cards=s.cards, lots=s.lots, packages=s.packages, owners=s.owners, orders=s.orders, uow=s.uow,
-                provider=Provider(), ids=s.ids, clock=s.clock,
-            ).order  # fmt: skip
-        except DomainError:
+        made = self._order(card, "m1", Channel.WECHAT)
+        if made is None:
             return
-        self.orders_seen.setdefault(made.id, made.state)
         notice = PaymentNotice(made.id, f"tx-{made.id}", made.amount_fen, s.clock.now(), True)
         if pause_meanwhile:
             starts = s.clock.now().date() + timedelta(days=2)
@@ -255,16 +243,8 @@ class LotMachine(RuleBasedStateMachine):
         s, card = self.s, self._card(pick)
         if card is None:
             return
-        try:
-            made = order_renewal(
-                card.owner_id, card.id, "m1", Channel.ALIPAY, self._key(),
-                cards=s.cards, lots=s.lots, packages=s.packages, owners=s.owners, orders=s.orders, uow=s.uow,
-                provider=Provider(), ids=s.ids, clock=s.clock,
-            ).order  # fmt: skip
-        except DomainError:
-            return
-        self.orders_seen.setdefault(made.id, made.state)
-        if close:
+        made = self._order(card, "m1", Channel.ALIPAY)
+        if made is not None and close:
             close_unpaid(made, s.uow)
 
     @rule(pick=st.integers(0, 50))
@@ -303,7 +283,7 @@ class LotMachine(RuleBasedStateMachine):
             o = paid[pick % len(paid)]
             self._try(
                 lambda: office_refund(
-                    MANAGER, o.id, orders=s.orders, cards=s.cards, lots=s.lots, provider=Provider(), uow=s.uow,
+                    MANAGER, o.id, orders=s.orders, cards=s.cards, lots=s.lots, provider=NoPayments(), uow=s.uow,
                     invoicing=s.invoicing, clock=s.clock,
                 )
             )  # fmt: skip

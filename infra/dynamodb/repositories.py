@@ -6,11 +6,10 @@ from dataclasses import asdict, fields
 from datetime import date, datetime
 from typing import Any
 
-from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.condition import Condition, size
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
 
 from domain.card import Card, CardState, Pause, PauseState
 from domain.card_change import plate_claim
@@ -28,8 +27,8 @@ from infra.dynamodb.tables import (
     LotItem,
     OwnerItem,
     PackageItem,
-    transaction_connection,
 )
+from infra.dynamodb.transact import ConditionsFailed, NamedWrite
 
 
 def iso_day(day: date | None) -> str | None:
@@ -213,22 +212,6 @@ class DynamoCardRepository:
         return self.get(card_id) if card_id else None
 
 
-def conflicted(error: TransactWriteError) -> bool:
-    """DynamoDB cancelled the transaction because another one touched the same items: try again."""
-    reasons = error.cancellation_reasons or []
-    return error.cause_response_code == "TransactionCanceledException" and any(
-        reason is not None and reason.code == "TransactionConflict" for reason in reasons
-    )
-
-
-def failed_items(error: TransactWriteError) -> set[int]:
-    """Indexes of the transaction's items whose condition failed (puts keep their call order)."""
-    if error.cause_response_code != "TransactionCanceledException":
-        return set()
-    reasons = error.cancellation_reasons or []
-    return {i for i, reason in enumerate(reasons) if reason and reason.code == "ConditionalCheckFailed"}
-
-
 def card_item(card: Card) -> CardItem:
     item = CardItem(card_id=card.id, lot_id=card.lot_id, owner_id=card.owner_id, plates=list(card.plates))
     for name, value in _card_values(card).items():
@@ -339,15 +322,14 @@ class DynamoOwnerRepository:
 
     def add(self, owner: Owner) -> bool:
         item = OwnerItem(owner_id=owner.id, openid=owner.openid, unionid=owner.unionid, oa_openid=owner.oa_openid)
+        w = NamedWrite()
+        w.put("owner", item, OwnerItem.owner_id.does_not_exist())
+        for key in wechat_claims(owner.openid, owner.unionid):
+            w.put(key, ClaimItem(claim=key, owner_id=owner.id), ClaimItem.claim.does_not_exist())
         try:
-            with TransactWrite(connection=transaction_connection()) as tx:
-                tx.save(item, condition=OwnerItem.owner_id.does_not_exist())
-                for key in wechat_claims(owner.openid, owner.unionid):
-                    tx.save(ClaimItem(claim=key, owner_id=owner.id), condition=ClaimItem.claim.does_not_exist())
-        except TransactWriteError as e:
-            if failed_items(e):
-                return False
-            raise
+            w.commit()
+        except ConditionsFailed:
+            return False
         return True
 
     def store_session_key(self, owner_id: str, session_key: str) -> None:

@@ -16,10 +16,25 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from infra.dynamodb.repositories import conflicted, failed_items
 from infra.dynamodb.tables import transaction_connection
 
 _ORDER = ("check", "delete", "put", "update")
+
+
+def conflicted(error: TransactWriteError) -> bool:
+    """DynamoDB cancelled the transaction because another one touched the same items: try again."""
+    reasons = error.cancellation_reasons or []
+    return error.cause_response_code == "TransactionCanceledException" and any(
+        reason is not None and reason.code == "TransactionConflict" for reason in reasons
+    )
+
+
+def failed_items(error: TransactWriteError) -> set[int]:
+    """Indexes of the transaction's items whose condition failed (puts keep their call order)."""
+    if error.cause_response_code != "TransactionCanceledException":
+        return set()
+    reasons = error.cancellation_reasons or []
+    return {i for i, reason in enumerate(reasons) if reason and reason.code == "ConditionalCheckFailed"}
 
 
 class ConditionsFailed(Exception):

@@ -102,13 +102,17 @@ def test_while_the_broker_is_down_nothing_is_lost_and_it_publishes_when_back(mot
             renew_and_pay(api, stack, f"broker-down-{n}")
         time.sleep(0.5)
         waiting = [int(i.version) for i in EntitlementItem.query("demo-lot") if i.pending]
-        assert waiting == [2, 3, 4]  # still there, in order (1: the demo card issued, published before)
+        # Still there, in order; 1 (the demo card issued) too when the first publish found no connection yet.
+        assert [v for v in waiting if v > 1] == [2, 3, 4]
 
         broker = EmbeddedBroker(port=port)
         broker.start()
         listener = Listener(broker.url)
         try:
-            received = [verified_grant(listener.next(timeout=20), public_key(api), "demo-lot") for _ in range(3)]
+            received: list[Grant] = []
+            while not received or received[-1].version < 4:  # 1 may come first, or may have gone before
+                grant = verified_grant(listener.next(timeout=20), public_key(api), "demo-lot")
+                received += [grant] if grant.version > 1 else []
         finally:
             listener.close()
         assert [g.version for g in received] == [2, 3, 4]

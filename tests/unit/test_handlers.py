@@ -54,6 +54,8 @@ def test_demo_seed_writes_the_demo_lot_owner_and_a_card_ending_ten_lot_days_ahea
     owner = s.owners.get(card.owner_id)
     assert owner is not None and owner.openid == "demo-owner"
     assert len(result.created) == 6
+    seeded = s.lots.get(DEMO_LOT_ID)
+    assert seeded is not None and seeded.held == 1 and seeded.entitlement_version == 1  # I1, I3: the card counts
 
 
 def test_demo_seed_twice_changes_nothing_the_second_time() -> None:

@@ -19,27 +19,13 @@ from domain.owner import Owner
 from functions.bootstrap import Services
 from handlers.card_changes import pause_card, resume_card
 from handlers.fulfil_payment import Outcome, fulfil_payment
-from handlers.ports import PaymentNotice, PaymentStatus
+from handlers.ports import PaymentNotice
 from handlers.refund_order import refund_order
 from handlers.renewals import order_renewal
 from tests.builders import add_card, months
-from tests.fakes import FixedClock, fake_services
+from tests.fakes import FixedClock, NoPayments, fake_services
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-class Provider:
-    def prepay(self, order: Order, payer_id: str) -> dict[str, str]:
-        return {}
-
-    def query(self, order: Order) -> PaymentStatus:
-        return PaymentStatus(paid=False)
-
-    def close(self, order: Order) -> None:
-        pass
-
-    def refund(self, order: Order, refund_no: str) -> None:
-        pass
 
 
 def on(day: date) -> datetime:
@@ -67,7 +53,7 @@ def renew(s: Services, package_id: str, key: str) -> Order:
     made = order_renewal(
         "owner-1", "card-1", package_id, Channel.WECHAT, key,
         cards=s.cards, lots=s.lots, packages=s.packages, owners=s.owners, orders=s.orders, uow=s.uow,
-        provider=Provider(), ids=s.ids, clock=s.clock,
+        provider=NoPayments(), ids=s.ids, clock=s.clock,
     ).order  # fmt: skip
     notice = PaymentNotice(made.id, f"tx-{made.id}", made.amount_fen, s.clock.now(), True)
     assert fulfil_payment(notice, s.orders, s.cards, s.lots, s.uow) is Outcome.FULFILLED
@@ -122,7 +108,7 @@ def test_refunding_an_earlier_period_leaves_the_card_as_if_it_had_never_been_bou
     renew(s, "m3", "three-months")  # to May 31: month ends stay month ends
     assert s.cards.get("card-1").valid_until == date(2027, 5, 31)  # type: ignore[union-attr]
     at(s, date(2026, 12, 2))
-    refund_order(first.id, s.orders, s.cards, s.lots, Provider(), s.uow, s.clock, s.invoicing, "admin:test")
+    refund_order(first.id, s.orders, s.cards, s.lots, NoPayments(), s.uow, s.clock, s.invoicing, "admin:test")
     # Jan 31 + three months, not May 31 less February's 28 days (May 3).
     assert s.cards.get("card-1").valid_until == date(2027, 4, 30)  # type: ignore[union-attr]
 
@@ -132,7 +118,7 @@ def test_refunding_the_first_period_after_a_lapse_counts_the_next_from_where_the
     first = renew(s, "m1", "lapsed-renew")  # Dec 1 - Dec 31
     renew(s, "m1", "then-another")  # Jan 1 - Jan 31
     at(s, date(2026, 12, 2))
-    refund_order(first.id, s.orders, s.cards, s.lots, Provider(), s.uow, s.clock, s.invoicing, "admin:test")
+    refund_order(first.id, s.orders, s.cards, s.lots, NoPayments(), s.uow, s.clock, s.invoicing, "admin:test")
     card = s.cards.get("card-1")
     # As if the first had never been bought: the second would have started on its own day (Dec 1) for a month.
     assert card is not None and card.valid_until == date(2026, 12, 31)
