@@ -137,8 +137,17 @@ def application_audit(
 _UNDECIDED = (ApplicationState.SUBMITTED, ApplicationState.WAITLISTED)
 
 
+@dataclass(frozen=True)
+class ApplicationDecided:
+    """After the commit: the owner hears of a decision they did not see happen (the office's, the waitlist's)."""
+
+    application: Application
+    lot_name: str
+
+
 def submit_plan(application: Application, actor: str) -> Plan:
     """A new application, holding its plates in the lot while it is open (I2)."""
+
     def claim(plate: str) -> Claim:
         return Claim(plate_claim(application.lot_id, plate), application.owner_id, application_id=application.id)
 
@@ -156,19 +165,23 @@ def approval_plan(application: Application, lot: Lot, actor: str, at: datetime) 
     decision = Plan(
         applications=(ApplicationWrite(decided, _UNDECIDED, closed),),
         audit=(application_audit(application, at, actor, "approve", None, decided),),
+        follow_ups=(ApplicationDecided(decided, lot.name),),
     )
     return decided, decision + plan
 
 
-def waitlist_plan(application: Application, actor: str, at: datetime) -> tuple[Application, Plan]:
+def waitlist_plan(application: Application, lot: Lot, actor: str, at: datetime) -> tuple[Application, Plan]:
     waiting = waitlisted(application, actor, at)
     return waiting, Plan(
         applications=(ApplicationWrite(waiting, _UNDECIDED),),
         audit=(application_audit(application, at, actor, "waitlist", None, waiting),),
+        follow_ups=(ApplicationDecided(waiting, lot.name),),
     )
 
 
-def rejection_plan(application: Application, actor: str, at: datetime, reason: str) -> tuple[Application, Plan]:
+def rejection_plan(
+    application: Application, lot: Lot, actor: str, at: datetime, reason: str
+) -> tuple[Application, Plan]:
     """Rejected, its plates free again."""
     decided = rejected(application, actor, at, reason)
     holder = Holder("application_id", application.id)
@@ -177,6 +190,7 @@ def rejection_plan(application: Application, actor: str, at: datetime, reason: s
         applications=(ApplicationWrite(decided, _UNDECIDED),),
         releases=releases,
         audit=(application_audit(application, at, actor, "reject", reason, decided),),
+        follow_ups=(ApplicationDecided(decided, lot.name),),
     )
 
 

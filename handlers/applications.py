@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from domain.application import (
     Application,
+    ApplicationDecided,
     ApplicationState,
     approval_plan,
     rejection_plan,
@@ -32,7 +33,9 @@ from domain.errors import (
 )
 from domain.ids import checked_id
 from domain.lot import Approval, Lot
+from domain.plan import Plan
 from domain.plate import normalise_plate
+from handlers.follow_ups import run_follow_ups
 from handlers.notify import Notices, notify_owner
 from handlers.ports import ApplicationRepository, Clock, IdSource, LotRepository, PackageRepository, UnitOfWork
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
@@ -130,18 +133,18 @@ def approve_application(
                 except LotFull:
                     pass  # taken meanwhile: it waits in line
                 else:
-                    _tell(decided, lot, notices, actor)
+                    _told(plan, notices)
                     return decided
             if state is ApplicationState.WAITLISTED:
                 return application  # still no place: it keeps its turn
-            waiting, plan = waitlist_plan(application, actor, now)
+            waiting, plan = waitlist_plan(application, lot, actor, now)
             uow.commit(plan)
         except ApplicationClosed:
             continue  # decided meanwhile: answer what it became
         except (StaleCard, StaleLot):
             wait_before_retry(attempt)
             continue
-        _tell(waiting, lot, notices, actor)
+        _told(plan, notices)
         return waiting
     raise Conflict("the application kept changing; try again")
 
@@ -161,11 +164,12 @@ def reject_application(
         raise Conflict("say why: the owner sees the reason")
     if application.state is ApplicationState.REJECTED:
         return application
-    decided, plan = rejection_plan(application, actor, clock.now(), reason.strip()[:200])
-    uow.commit(plan)
     lot = lots.get(application.lot_id)
-    if lot is not None:
-        _tell(decided, lot, notices, actor)
+    if lot is None:
+        raise LotNotFound(application.lot_id)
+    decided, plan = rejection_plan(application, lot, actor, clock.now(), reason.strip()[:200])
+    uow.commit(plan)
+    _told(plan, notices)
     return decided
 
 
@@ -210,9 +214,14 @@ def _get(application_id: str, store: ApplicationRepository) -> Application:
     return application
 
 
-def _tell(application: Application, lot: Lot, notices: Notices, actor: str) -> None:
+def _told(plan: Plan, notices: Notices) -> None:
+    run_follow_ups(plan.follow_ups, {ApplicationDecided: lambda e: _tell(e, notices)})
+
+
+def _tell(decided: ApplicationDecided, notices: Notices) -> None:
     """Decisions the owner did not see happen (the office's, the waitlist's) go out as a message."""
-    if actor == AUTO and application.state is ApplicationState.APPROVED:
+    application = decided.application
+    if application.decided_by == AUTO and application.state is ApplicationState.APPROVED:
         return  # approved in the owner's own request: the answer says it
     news = {
         ApplicationState.APPROVED: ("已通过", f"请在 {application.pay_by} 前付款" if application.pay_by else "请付款"),
@@ -222,7 +231,7 @@ def _tell(application: Application, lot: Lot, notices: Notices, actor: str) -> N
     if news is None:
         return
     data = {
-        "thing1": {"value": lot.name[:20]},
+        "thing1": {"value": decided.lot_name[:20]},
         "phrase2": {"value": news[0]},
         "thing3": {"value": news[1][:20]},
     }
