@@ -196,7 +196,8 @@ def rejection_plan(
 
 def follows_card(application: Application, to: ApplicationState) -> ApplicationWrite | None:
     """The application moving with its card: cancelled or lapsed with it, approved again on a restore."""
-    was = ApplicationState.CANCELLED if to is ApplicationState.APPROVED else ApplicationState.APPROVED
-    if application.state is not was:
+    back = to is ApplicationState.APPROVED
+    was = (ApplicationState.CANCELLED, ApplicationState.LAPSED) if back else (ApplicationState.APPROVED,)
+    if application.state not in was:
         return None
-    return ApplicationWrite(replace(application, state=to), (was,), StaleCard(application.card_id or application.id))
+    return ApplicationWrite(replace(application, state=to), was, StaleCard(application.card_id or application.id))

@@ -64,9 +64,7 @@ def card_plan(
         for p in after.plates
         if p in keeps - had
     )
-    releases = tuple(
-        Release(plate_claim(after.lot_id, p), holder, StaleCard(after.id)) for p in sorted(had - keeps)
-    )
+    releases = tuple(Release(plate_claim(after.lot_id, p), holder, StaleCard(after.id)) for p in sorted(had - keeps))
     held = int(holds_place(after)) - int(before is not None and holds_place(before))
     absent = (Absent(unpaid_claim(after.id), UnpaidOrderExists("?")),) if held < 0 else ()
     if before is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 from domain.card import Card, CardState
 
@@ -29,12 +29,13 @@ def cancelled(card: Card) -> Card:
     return replace(card, state=CardState.CANCELLED, pay_by=None, inside=None)
 
 
-def restored(card: Card, today: date) -> Card:
-    """A cancelled card brought back by the office: as its dates say (active, expired, or pending if never paid)."""
+def restored(card: Card, today: date, pay_within_days: int) -> Card:
+    """A cancelled card brought back by the office: as its dates say (active, expired, or pending if never paid;
+    then to be paid for within the lot's days, or it lapses again)."""
     if card.state is not CardState.CANCELLED:
         return card
     if card.valid_until is None:
-        return replace(card, state=CardState.PENDING)
+        return replace(card, state=CardState.PENDING, pay_by=today + timedelta(days=pay_within_days))
     return replace(card, state=CardState.ACTIVE if card.valid_until >= today else CardState.EXPIRED)
 
 

@@ -13,10 +13,10 @@ from enum import StrEnum
 from domain.card import Card, CardState
 from domain.card_change import AuditEntry, card_plan, unpaid_claim
 from domain.entitlement import Entitlement
-from domain.errors import OrderKeyUsed, OrderSettled, UnpaidOrderExists
+from domain.errors import OrderKeyUsed, OrderSettled, StaleCard, UnpaidOrderExists
 from domain.lot import Lot
 from domain.package import Package
-from domain.plan import Claim, Holder, LotMove, OrderWrite, Plan, Release, Take
+from domain.plan import CardUnchanged, Claim, Holder, LotMove, OrderWrite, Plan, Release, Take
 from domain.receipt import GENESIS, Receipt, receipt_for
 from domain.reminder import Slot
 from domain.renewal import bought_until, quote
@@ -149,7 +149,8 @@ def fulfil(order: Order, card: Card, lot: Lot, paid_at: datetime, transaction_id
     frees_slot = order.state is OrderState.PENDING and order.channel.online
     money = Plan(
         lot=LotMove(lot.id, feed_at=lot.entitlement_version, receipt_at=lot.receipt_seq),
-        releases=(Release(unpaid_claim(card.id), Holder("order_id", order.id), OrderSettled(order.id)),)
+        # held by another order: this one closed and another took the slot since it was read: read again
+        releases=(Release(unpaid_claim(card.id), Holder("order_id", order.id), StaleCard(card.id)),)
         if frees_slot
         else (),
         orders=(OrderWrite(paid, (OrderState.PENDING, OrderState.CLOSED)),),
@@ -161,18 +162,22 @@ def fulfil(order: Order, card: Card, lot: Lot, paid_at: datetime, transaction_id
     return Fulfilment(paid, renewed, ledger, news, order.state, reminders, audit, receipt, plan)
 
 
-def place_order(order: Order, idempotency_key: str) -> Plan:
-    """A new order, claimed by its idempotency key; an online one also takes the card's one unpaid slot.
+def place_order(order: Order, idempotency_key: str, card_version: int) -> Plan:
+    """A new order for the card as it was quoted (at `card_version`), claimed by its idempotency key; an online
+    one also takes the card's one unpaid slot.
 
     Offline payments (cash, POS, transfer) are paid as they are entered, so they never
-    hold the slot: an owner paying online in the same minute is not blocked.
+    hold the slot: an owner paying online in the same minute is not blocked. A card
+    cancelled or lapsed since the quote is read again (it is then refused).
     """
     claim = Claim(order_key_claim(order.owner_id, idempotency_key), order.owner_id, order.card_id, order_id=order.id)
     takes = [Take(claim, OrderKeyUsed(idempotency_key))]
     if order.channel.online:
         slot = Claim(unpaid_claim(order.card_id), order.owner_id, order.card_id, order_id=order.id)
         takes.append(Take(slot, UnpaidOrderExists("?")))
-    return Plan(orders=(OrderWrite(order),), takes=tuple(takes))
+    return Plan(
+        orders=(OrderWrite(order),), takes=tuple(takes), unchanged=(CardUnchanged(order.card_id, card_version),)
+    )
 
 
 def order_key_claim(owner_id: str, idempotency_key: str) -> str:
@@ -221,8 +226,11 @@ def refund(
     ends = _end_without(order, card, lot, later)
     if ends is None or card.valid_from is None or ends < card.valid_from:
         # Nothing left of what it was sold: it waits for a first payment again (a cancelled card stays cancelled).
-        state = CardState.CANCELLED if card.state is CardState.CANCELLED else CardState.PENDING
-        taken_back = replace(card, valid_from=None, valid_until=None, state=state)
+        # As a new approval: to be paid for within the lot's days, or it lapses and its place goes on.
+        pending = card.state is not CardState.CANCELLED
+        pay_by = lot.today(refunded_at) + timedelta(days=lot.cards.pay_within_days) if pending else None
+        state = CardState.PENDING if pending else CardState.CANCELLED
+        taken_back = replace(card, valid_from=None, valid_until=None, state=state, pay_by=pay_by)
     else:
         taken_back = replace(card, valid_until=ends)
     ledger = LedgerEntry(

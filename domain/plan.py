@@ -97,6 +97,15 @@ class CardWrite:
 
 
 @dataclass(frozen=True)
+class CardUnchanged:
+    """The card must still be at the version read (nothing of it is written): an order is made for the card
+    as it was quoted."""
+
+    card_id: str
+    version: int
+
+
+@dataclass(frozen=True)
 class LotMove:
     """What the change moves on its lot: the gate feed, the places held, the receipt chain."""
 
@@ -130,6 +139,7 @@ class ApplicationWrite:
 @dataclass(frozen=True)
 class Plan:
     cards: tuple[CardWrite, ...] = ()
+    unchanged: tuple[CardUnchanged, ...] = ()
     lot: LotMove | None = None
     events: tuple[Entitlement, ...] = ()
     """The gates' news, in order: they take the lot's next feed versions."""
@@ -159,6 +169,11 @@ class Plan:
             raise ValueError("a plan with a receipt moves its lot's receipt chain")
         if self.lot is not None and self.lot.held > 0 and self.lot.within_quota and self.lot.held != 1:
             raise ValueError("a conditional counter takes one place at a time")
+        claims = [t.claim.key for t in self.takes] + [r.key for r in self.releases] + [a.key for a in self.absent]
+        cards = [c.card.id for c in self.cards] + [u.card_id for u in self.unchanged]
+        for kind, keys in (("claim", claims), ("card", cards), ("order", [o.order.id for o in self.orders])):
+            if len(keys) != len(set(keys)):  # DynamoDB refuses two actions on one item in a transaction
+                raise ValueError(f"a plan touches a {kind} twice: {sorted(k for k in keys if keys.count(k) > 1)}")
 
     @property
     def empty(self) -> bool:
@@ -175,11 +190,9 @@ class Plan:
     @property
     def size(self) -> int:
         """Items one transaction writes or checks (DynamoDB takes at most 100)."""
-        return (
-            len(self.cards) + len(self.takes) + len(self.releases) + len(self.absent) + len(self.orders)
-            + len(self.applications) + len(self.ledger) + (1 if self.signed else 0) + (1 if self.lot else 0)
-            + len(self.events) + len(self.reminders) + len(self.dropped_reminders) + len(self.audit)
-        )  # fmt: skip
+        parts = (self.cards, self.unchanged, self.takes, self.releases, self.absent, self.orders, self.applications,
+                 self.ledger, self.events, self.reminders, self.dropped_reminders, self.audit)  # fmt: skip
+        return sum(len(p) for p in parts) + (1 if self.signed else 0) + (1 if self.lot else 0)
 
     def lot_error(self) -> DomainError:
         """A failed lot condition: its feed or receipt chain moved (read again), else no place was free.
@@ -196,7 +209,9 @@ class Plan:
         """Two plans in one transaction (e.g. an import batch): at most one may move the feed or a chain."""
         lot = self.lot or other.lot
         if self.lot and other.lot:
-            if self.lot.lot_id != other.lot.lot_id or (self.lot.receipt_at is not None and other.lot.receipt_at):
+            if self.lot.lot_id != other.lot.lot_id or (
+                self.lot.receipt_at is not None and other.lot.receipt_at is not None
+            ):
                 raise ValueError("plans of one transaction share one lot and one receipt")
             lot = replace(
                 self.lot,
@@ -206,6 +221,7 @@ class Plan:
             )
         return Plan(
             cards=self.cards + other.cards,
+            unchanged=self.unchanged + other.unchanged,
             lot=lot,
             events=self.events + other.events,
             takes=self.takes + other.takes,

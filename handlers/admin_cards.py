@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 
 from domain.admin import Permission, Staff
 from domain.card import Card, CardState
 from domain.card_change import AuditEntry
-from domain.errors import CardNotFound, InvalidInput, LotNotFound, OrderNotFound, RenewalNotAllowed
+from domain.errors import (
+    CardNotFound,
+    Conflict,
+    InvalidInput,
+    LotNotFound,
+    OrderNotFound,
+    RenewalNotAllowed,
+    StaleCard,
+    StaleLot,
+)
 from domain.expiry import fixed
 from domain.ids import checked_id
 from domain.lot import Lot
@@ -38,6 +47,7 @@ from handlers.ports import (
 )
 from handlers.refund_order import refund_order
 from handlers.renewals import UNPAID_ORDER_LIFETIME, place
+from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 from handlers.staff import lot_for
 
 OFFLINE = (Channel.CASH, Channel.POS, Channel.TRANSFER)
@@ -223,15 +233,40 @@ def offline_payment(
         raise InvalidInput("offline payments are cash, pos or transfer")
     if not 8 <= len(idempotency_key) <= 64:
         raise InvalidInput("idempotency_key must be 8 to 64 characters, the same for a retry of one payment")
-    card, lot = office_card(account, card_id, cards, lots, Permission.CASH)
+    for attempt in range(MAX_ATTEMPTS):
+        card, lot = office_card(account, card_id, cards, lots, Permission.CASH)
+        now = clock.now()
+        draft = _cash_order(account, card, lot, package_id, channel, packages, ids, now)
+        try:
+            order = place(draft, f"office:{idempotency_key}", card.version, orders, uow)
+        except (StaleCard, StaleLot):
+            wait_before_retry(attempt)  # the card changed since it was quoted: quote again
+            continue
+        if order.state is OrderState.PENDING:
+            notice = PaymentNotice(order.id, offline_transaction_id(order), order.amount_fen, now, True)
+            fulfil_payment(notice, orders, cards, lots, uow, signer)
+        return orders.get(order.id) or order
+    raise Conflict("the card kept changing; try again")
+
+
+def _cash_order(
+    account: Staff,
+    card: Card,
+    lot: Lot,
+    package_id: str,
+    channel: Channel,
+    packages: PackageRepository,
+    ids: IdSource,
+    now: datetime,
+) -> Order:
+    """What the office sells: the package as quoted for the card today (even past the online limits)."""
     package = packages.get(lot.id, checked_id("package_id", package_id))
     if package is None:
         raise InvalidInput(f"no package {package_id!r} at this lot")
-    now = clock.now()
     offer = quote(card, replace(package, enabled=True), lot, lot.today(now))
     if offer.reason is Refusal.CARD_CANCELLED:
         raise RenewalNotAllowed(offer.reason.value, "this card is cancelled")
-    draft = Order(
+    return Order(
         id=ids.new_id("order"),
         owner_id=card.owner_id,
         card_id=card.id,
@@ -247,11 +282,6 @@ def offline_payment(
         owner_label="现场缴费",
         staff=account.email,
     )
-    order = place(draft, f"office:{idempotency_key}", orders, uow)
-    if order.state is OrderState.PENDING:
-        notice = PaymentNotice(order.id, offline_transaction_id(order), order.amount_fen, now, True)
-        fulfil_payment(notice, orders, cards, lots, uow, signer)
-    return orders.get(order.id) or order
 
 
 def office_refund(

@@ -87,13 +87,18 @@ def apply_for_card(
         state=ApplicationState.SUBMITTED,
         applied_at=clock.now(),
     )
-    try:
-        uow.commit(submit_plan(application, f"owner:{owner_id}"))
-    except PlateTaken as e:
-        earlier = store.holding(lot.id, e.plate)
-        if earlier is not None and earlier.owner_id == owner_id:
-            return earlier
-        raise
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            uow.commit(submit_plan(application, f"owner:{owner_id}"))
+        except PlateTaken as e:
+            earlier = store.holding(lot.id, e.plate)
+            if earlier is not None and earlier.owner_id == owner_id:
+                return earlier
+            raise
+        except (StaleCard, StaleLot):  # a concurrent transaction touched the same claims: try again
+            wait_before_retry(attempt)
+            continue
+        break
     if lot.cards.approval is Approval.AUTO:
         return approve_application(application.id, AUTO, lots, store, uow, clock, notices)
     return application
@@ -168,9 +173,15 @@ def reject_application(
     if lot is None:
         raise LotNotFound(application.lot_id)
     decided, plan = rejection_plan(application, lot, actor, clock.now(), reason.strip()[:200])
-    uow.commit(plan)
-    _told(plan, notices)
-    return decided
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            uow.commit(plan)
+        except (StaleCard, StaleLot):  # a concurrent transaction touched it: the next try sees what won
+            wait_before_retry(attempt)
+            continue
+        _told(plan, notices)
+        return decided
+    raise Conflict("the application kept changing; try again")
 
 
 def offer_free_places(

@@ -112,7 +112,7 @@ def restore_card(card_id: str, actor: str, reason: str, life: CardLife) -> Card:
             return None  # not cancelled (or restored already)
         if not lot.has_room():
             raise LotFull(lot.id)
-        after = restored(card, lot.today(now))
+        after = restored(card, lot.today(now), lot.cards.pay_within_days)
         return card_plan(card, after, lot, now, actor, "restore", reason.strip()) + _application_follows(
             card, ApplicationState.APPROVED, life
         )

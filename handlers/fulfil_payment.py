@@ -48,6 +48,10 @@ def fulfil_payment(
     if order.state in (OrderState.PAID, OrderState.REFUNDED):
         return Outcome.ALREADY_FULFILLED
     for attempt in range(MAX_ATTEMPTS):
+        if attempt:  # read again: it may have closed meanwhile (then it holds no unpaid slot to give back)
+            order = orders.get(order.id) or order
+            if order.state in (OrderState.PAID, OrderState.REFUNDED):
+                return Outcome.ALREADY_FULFILLED
         card, lot = cards.get(order.card_id), lots.get(order.lot_id)
         if card is None or lot is None:
             raise RuntimeError(f"order {order.id} points at a missing card or lot")

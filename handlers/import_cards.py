@@ -83,15 +83,24 @@ Rows = list[tuple[int, Card]]
 
 
 def _batch(todo: Rows, lots: LotRepository, lot_id: str, clock: Clock, actor: str) -> tuple[Rows, Rows]:
-    """As many rows as one transaction holds."""
+    """As many rows as one transaction holds; a row with a plate of a row already in it waits for the next
+    batch (where its plate is taken: the row is refused by number)."""
     lot = _lot(lots, lot_id)
-    plan, taken = Plan(), 0
-    for _, card in todo:
+    plan, plates, full = Plan(), set[str](), False
+    batch: Rows = []
+    rest: Rows = []
+    for n, card in todo:
+        if full or plates & set(card.plates):
+            rest.append((n, card))
+            continue
         more = plan + _plan(card, lot, clock, actor)
-        if more.size > MAX_TRANSACTION_ITEMS and taken:
-            break
-        plan, taken = more, taken + 1
-    return todo[:taken], todo[taken:]
+        if more.size > MAX_TRANSACTION_ITEMS and batch:
+            full = True
+            rest.append((n, card))
+            continue
+        plan, plates = more, plates | set(card.plates)
+        batch.append((n, card))
+    return batch, rest
 
 
 def _commit(

@@ -23,6 +23,7 @@ from domain.errors import (
 from domain.ids import checked_id
 from domain.lot import Lot
 from domain.order import Channel, Order, OrderState, close_order, place_order
+from domain.owner import Owner
 from domain.package import Package
 from domain.phone import masked_phone
 from domain.renewal import Quote, quote
@@ -93,7 +94,41 @@ def order_renewal(
 ) -> OrderToPay:
     if not 8 <= len(idempotency_key) <= 64:
         raise InvalidInput("idempotency_key must be 8 to 64 characters, the same for retries of one purchase")
-    card, lot = _my_card(owner_id, card_id, cards, lots)
+    owner = owners.get(owner_id)
+    if owner is None:
+        raise CardNotFound(card_id)
+    for attempt in range(MAX_ATTEMPTS):
+        card, lot = _my_card(owner_id, card_id, cards, lots)
+        try:
+            order = place(
+                _renewal(owner_id, card, lot, package_id, channel, packages, owner, ids, clock),
+                idempotency_key,
+                card.version,
+                orders,
+                uow,
+            )
+        except (StaleCard, StaleLot):
+            wait_before_retry(attempt)  # the card changed since the quote: quote again
+            continue
+        if order.state is not OrderState.PENDING:
+            return OrderToPay(order, {})
+        # Asked after the order is stored, so a payment can never arrive for an order we do not know.
+        return OrderToPay(order, provider.prepay(order, owner.openid))
+    raise Conflict("the card kept changing; try again")
+
+
+def _renewal(
+    owner_id: str,
+    card: Card,
+    lot: Lot,
+    package_id: str,
+    channel: Channel,
+    packages: PackageRepository,
+    owner: Owner,
+    ids: IdSource,
+    clock: Clock,
+) -> Order:
+    """The order for the package as the server quotes it for the card today; RenewalNotAllowed if it may not."""
     package = packages.get(lot.id, checked_id("package_id", package_id))
     if package is None:
         raise PackageNotFound(package_id)
@@ -104,10 +139,7 @@ def order_renewal(
         raise RenewalNotAllowed(
             offer.reason.value, f"this package cannot be bought online now: {offer.reason.value}{limit}"
         )
-    owner = owners.get(owner_id)
-    if owner is None:
-        raise CardNotFound(card_id)
-    draft = Order(
+    return Order(
         id=ids.new_id("order"),
         owner_id=owner_id,
         card_id=card.id,
@@ -122,43 +154,40 @@ def order_renewal(
         expires_at=now + UNPAID_ORDER_LIFETIME,
         owner_label=masked_phone(owner.phone) if owner.phone else Order.owner_label,
     )
-    order = place(draft, idempotency_key, orders, uow)
-    if order.state is not OrderState.PENDING:
-        return OrderToPay(order, {})
-    # Asked after the order is stored, so a payment can never arrive for an order we do not know.
-    return OrderToPay(order, provider.prepay(order, owner.openid))
 
 
-def place(draft: Order, idempotency_key: str, orders: OrderRepository, uow: UnitOfWork) -> Order:
-    """Store a new order, or answer the one this owner already made with the key.
+def place(draft: Order, idempotency_key: str, card_version: int, orders: OrderRepository, uow: UnitOfWork) -> Order:
+    """Store a new order for the card still at `card_version`, or answer the one this owner made with the key.
 
-    UnpaidOrderExists when an online order of the card still waits for payment.
+    UnpaidOrderExists when an online order of the card still waits for payment; StaleCard
+    when the card changed since it was quoted (or a concurrent transaction touched the same
+    claims): quote again.
     """
-    for attempt in range(MAX_ATTEMPTS):
-        try:
-            uow.commit(place_order(draft, idempotency_key))
-        except OrderKeyUsed:
-            earlier = orders.made_with(draft.owner_id, idempotency_key)
-            if earlier is not None:
-                return earlier
-        except UnpaidOrderExists as e:
-            waiting = orders.waiting_for(draft.card_id)
-            raise UnpaidOrderExists(waiting.id if waiting else "?") from e
-        except (StaleCard, StaleLot):
-            pass  # the same key or card in a concurrent transaction: the next try sees which won
-        else:
-            return draft
-        wait_before_retry(attempt)
-    raise Conflict("the order could not be stored; try again")
+    try:
+        uow.commit(place_order(draft, idempotency_key, card_version))
+    except OrderKeyUsed as e:
+        earlier = orders.made_with(draft.owner_id, idempotency_key)
+        if earlier is None:
+            raise StaleCard(draft.card_id) from e  # the key's order is being written right now: read again
+        return earlier
+    except UnpaidOrderExists as e:
+        waiting = orders.waiting_for(draft.card_id)
+        raise UnpaidOrderExists(waiting.id if waiting else "?") from e
+    return draft
 
 
 def close_unpaid(order: Order, uow: UnitOfWork) -> bool:
     """pending -> closed, freeing the card for another order; False if it was no longer pending."""
-    try:
-        uow.commit(close_order(order))
-    except OrderSettled:
-        return False
-    return True
+    for attempt in range(3):
+        try:
+            uow.commit(close_order(order))
+        except OrderSettled:
+            return False
+        except (StaleCard, StaleLot):  # a concurrent transaction on the order or its slot: see what won
+            wait_before_retry(attempt)
+            continue
+        return True
+    return False  # the sweep asks again in a minute
 
 
 def my_order(owner_id: str, order_id: str, orders: OrderRepository) -> Order:

@@ -91,3 +91,10 @@ def add_card(s: Services, card: Card) -> bool:
     if s.lots.get(card.lot_id) is None:
         s.lots.add(Lot(card.lot_id, "Test Lot"))
     return issue_card(card, "system:test", "test set-up", s.lots, s.uow, s.clock)
+
+
+def version_of(s: Services, card_id: str) -> int:
+    """The card's version now (what an order is placed against)."""
+    card = s.cards.get(card_id)
+    assert card is not None
+    return card.version

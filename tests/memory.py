@@ -16,7 +16,7 @@ from domain.application import Application
 from domain.card import Card
 from domain.card_change import AuditEntry
 from domain.entitlement import Entitlement
-from domain.errors import ApplicationClosed, Conflict, DomainError, OrderSettled
+from domain.errors import ApplicationClosed, Conflict, DomainError, OrderSettled, StaleCard
 from domain.gate import Grant
 from domain.lot import Lot
 from domain.order import LedgerEntry, Order
@@ -92,6 +92,10 @@ class MemoryUnitOfWork:
             )
             if not ok:
                 return c.failure
+        for unchanged in plan.unchanged:
+            checked = db.cards.get(unchanged.card_id)
+            if checked is None or checked.version != unchanged.version:
+                return StaleCard(unchanged.card_id)
         if plan.lot is not None:
             lot_failure = self._lot_failure(plan)
             if lot_failure is not None:
@@ -121,6 +125,15 @@ class MemoryUnitOfWork:
 
     def _apply(self, plan: Plan) -> None:
         db = self.db
+        move = plan.lot
+        moved = None
+        if move is not None:  # first: a counter that cannot move (a negative `held`) must leave nothing written
+            moved = db.lots[move.lot_id]
+            if move.feed_at is not None:
+                moved = replace(moved, entitlement_version=move.feed_at + len(plan.events))
+            moved = replace(moved, held=moved.held + move.held)
+            if plan.signed is not None and move.receipt_at is not None:
+                moved = replace(moved, receipt_seq=plan.signed.receipt.seq, receipt_hash=plan.signed.receipt.hash)
         for o in plan.orders:
             db.orders[o.order.id] = o.order
         for a in plan.applications:
@@ -133,18 +146,11 @@ class MemoryUnitOfWork:
             db.claims[take.claim.key] = take.claim
         for c in plan.cards:
             db.cards[c.card.id] = replace(c.card, version=(c.expected_version or 0) + 1)
-        move = plan.lot
-        if move is not None:
-            lot = db.lots[move.lot_id]
+        if move is not None and moved is not None:
+            db.lots[move.lot_id] = moved
             if move.feed_at is not None:
-                lot = replace(lot, entitlement_version=move.feed_at + len(plan.events))
                 for version, news in enumerate(plan.events, start=move.feed_at + 1):
                     db.events[(move.lot_id, version)] = grant_of(news, version)
-            lot = replace(lot, held=lot.held + move.held)
-            if plan.signed is not None and move.receipt_at is not None:
-                r = plan.signed.receipt
-                lot = replace(lot, receipt_seq=r.seq, receipt_hash=r.hash)
-            db.lots[move.lot_id] = lot
         if plan.signed is not None:
             db.receipts[plan.signed.receipt.id] = plan.signed
         for slot in plan.reminders:

@@ -74,6 +74,9 @@ class DynamoUnitOfWork:
                 item = card_item(c.card)
                 item.version = c.expected_version  # pynamodb adds the version's condition
                 w.update(name, item, [*card_actions(c.card), CardItem.plates.set(list(c.card.plates))])
+        for unchanged in plan.unchanged:
+            name = errors.add(f"unchanged {unchanged.card_id}", StaleCard(unchanged.card_id))
+            w.check(name, CardItem, unchanged.card_id, CardItem.version == unchanged.version)
         if plan.lot is not None:
             self._lot(w, errors, plan)
         for slot in plan.reminders:

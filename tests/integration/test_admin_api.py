@@ -29,7 +29,7 @@ from handlers.ports import PaymentNotice
 from handlers.renewals import place
 from handlers.staff import create_staff
 from infra.dynamodb.tables import CardItem, LedgerItem
-from tests.builders import a_pending_order, add_card, months
+from tests.builders import a_pending_order, add_card, months, version_of
 from tests.fakes import FixedClock
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -79,7 +79,7 @@ def lot_b_things(s: Services) -> dict[str, str]:
     order = a_pending_order(
         "order-b", date(2027, 1, 6), date(2027, 2, 5), NOW, owner_id="owner-b", card_id="card-b", lot_id="lot-b"
     )
-    place(order, "key-order-b", s.orders, s.uow)
+    place(order, "key-order-b", version_of(s, order.card_id), s.orders, s.uow)
     assert (
         fulfil_payment(
             PaymentNotice("order-b", "tx-b", 300_00, NOW, True),
@@ -240,7 +240,9 @@ def test_cash_and_an_online_payment_in_the_same_minute_both_count_once(office: S
     online = a_pending_order(
         "order-online", date(2026, 12, 1), date(2026, 12, 31), NOW, owner_id="owner-a", card_id="card-a", lot_id="lot-a"
     )
-    place(online, "owner-key-0001", s.orders, s.uow)  # the owner is paying in the mini-program...
+    place(
+        online, "owner-key-0001", version_of(s, online.card_id), s.orders, s.uow
+    )  # the owner is paying in the mini-program...
     cashier = client(s, "a.cashier@t1.cn")
     body = {"package_id": "m1", "channel": "cash", "idempotency_key": "till-0002"}
     first = cashier.post("/admin/api/v1/cards/card-a/payments", json=body)  # ...while the office takes cash

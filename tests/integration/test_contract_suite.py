@@ -151,11 +151,13 @@ def test_claims_take_release_and_absence(s: Services) -> None:
 def test_orders_move_only_from_the_states_they_declare_and_keys_answer_the_first(s: Services) -> None:
     issue(s, card(1, owner_id="owner-1"))
     first = a_pending_order("order-1", date(2027, 1, 1), date(2027, 1, 31), NOW, owner_id="owner-1")
-    s.uow.commit(place_order(first, "key-0001"))
+    s.uow.commit(place_order(first, "key-0001", 1))
     with pytest.raises(OrderKeyUsed):
-        s.uow.commit(place_order(replace(first, id="order-2"), "key-0001"))
+        s.uow.commit(place_order(replace(first, id="order-2"), "key-0001", 1))
     with pytest.raises(UnpaidOrderExists):
-        s.uow.commit(place_order(replace(first, id="order-3"), "key-0003"))
+        s.uow.commit(place_order(replace(first, id="order-3"), "key-0003", 1))
+    with pytest.raises(StaleCard):  # the card changed since the order was quoted
+        s.uow.commit(place_order(replace(first, id="order-4"), "key-0004", 9))
     assert s.orders.made_with("owner-1", "key-0001") == first
     assert s.orders.waiting_for("card-1") == first
     assert s.orders.get("order-2") is None and s.orders.get("order-3") is None
@@ -171,7 +173,7 @@ def test_orders_move_only_from_the_states_they_declare_and_keys_answer_the_first
 def test_the_first_failed_condition_in_plan_order_names_the_error(s: Services) -> None:
     read = issue(s, card(1))
     order = a_pending_order("order-1", date(2027, 1, 1), date(2027, 1, 31), NOW)
-    s.uow.commit(place_order(order, "key-0001"))
+    s.uow.commit(place_order(order, "key-0001", 1))
     s.uow.commit(Plan(orders=(OrderWrite(replace(order, state=OrderState.CLOSED), (OrderState.PENDING,)),)))
     stale = CardWrite(replace(read, valid_until=date(2027, 1, 31)), read.version + 5)
     with pytest.raises(OrderSettled):  # the order's condition comes before the card's

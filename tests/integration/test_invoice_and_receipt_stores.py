@@ -27,7 +27,7 @@ from infra.dynamodb.emulator import LOCAL_CREDENTIALS
 from infra.dynamodb.tables import InvoiceItem
 from infra.invoices.provider import HttpInvoiceProvider
 from infra.simulators.invoices import InvoiceSimulator
-from tests.builders import a_card, a_pending_order, add_card
+from tests.builders import a_card, a_pending_order, add_card, version_of
 from tests.conftest import TEST_REGION
 from tests.fakes import FixedClock
 
@@ -108,7 +108,7 @@ def test_concurrent_payments_at_one_lot_leave_a_gapless_signed_receipt_chain(dyn
             f"order-{n}", date(2027, 1, 1), date(2027, 1, 31), NOW, owner_id=f"owner-{n}", card_id=f"card-{n}",
             owner_label="138****0000",
         )  # fmt: skip
-        orders.append(place(order, f"key-{n:08d}", s.orders, s.uow))
+        orders.append(place(order, f"key-{n:08d}", version_of(s, order.card_id), s.orders, s.uow))
 
     def pay(order: Order) -> Outcome:
         notice = PaymentNotice(order.id, f"tx-{order.id}", order.amount_fen, NOW, True)
