@@ -31,7 +31,7 @@ from domain.errors import (
 )
 from domain.invoice import Invoice, InvoiceRequest, InvoiceState, InvoiceType
 from domain.lot import Lot
-from domain.order import LedgerEntry, OrderState, place_order
+from domain.order import Channel, LedgerEntry, OrderState, place_order
 from domain.owner import Owner
 from domain.plan import (
     Absent,
@@ -157,7 +157,7 @@ def test_orders_move_only_from_the_states_they_declare_and_keys_answer_the_first
     with pytest.raises(UnpaidOrderExists):
         s.uow.commit(place_order(replace(first, id="order-3"), "key-0003", 1))
     with pytest.raises(StaleCard):  # the card changed since the order was quoted
-        s.uow.commit(place_order(replace(first, id="order-4"), "key-0004", 9))
+        s.uow.commit(place_order(replace(first, id="order-4", channel=Channel.CASH), "key-0004", 9))
     assert s.orders.made_with("owner-1", "key-0001") == first
     assert s.orders.waiting_for("card-1") == first
     assert s.orders.get("order-2") is None and s.orders.get("order-3") is None
