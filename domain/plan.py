@@ -118,6 +118,8 @@ class LotMove:
     """A place taken must be free (`held < quota`); False only for explicit, audited office overrides."""
     receipt_at: int | None = None
     """The receipt chain's head read (its seq); the plan's receipt must come next."""
+    held_at: int | None = None
+    """The places held as read: they must still be that many (a recount from the cards)."""
 
 
 @dataclass(frozen=True)
@@ -201,7 +203,8 @@ class Plan:
         both moves the feed and takes a place is retried, and the re-read decides.
         """
         assert self.lot is not None
-        if self.lot.feed_at is not None or self.lot.receipt_at is not None or self.lot.held <= 0:
+        moved = self.lot.feed_at is not None or self.lot.receipt_at is not None or self.lot.held_at is not None
+        if moved or self.lot.held <= 0 or not self.lot.within_quota:
             return StaleLot(self.lot.lot_id)
         return LotFull(self.lot.lot_id)
 

@@ -98,6 +98,12 @@ def _parser() -> argparse.ArgumentParser:
     imports.add_argument("--errors", type=Path, help="write the rows refused (row, message) to this CSV")
     _store_options(imports)
 
+    recount = commands.add_parser(
+        "recount-places", help="set a lot's places held to its cards that hold one (lots from before places counted)"
+    )
+    recount.add_argument("--lot", required=True)
+    _store_options(recount)
+
     seed = commands.add_parser("seed-demo", help="write the demo lot, packages, owner and card if missing")
     seed.add_argument("--clock", type=_iso_instant, help="seed as if it were this instant")
     _store_options(seed)
@@ -151,6 +157,13 @@ def main(argv: list[str] | None = None) -> int:
         return _create_admin(args, dynamodb_services(settings, _secrets_or_throwaway(), SystemClock()))
     if args.command == "import-cards":
         return _import_cards(args, dynamodb_services(settings, _secrets_or_throwaway(), SystemClock()))
+    if args.command == "recount-places":
+        from handlers.recount_places import recount_places
+
+        s = dynamodb_services(settings, _secrets_or_throwaway(), SystemClock())
+        before, after = recount_places(args.lot, "system:recount", s.cards, s.lots, s.uow, s.clock)
+        print(f"{args.lot}: places held {before} -> {after}" if before != after else f"{args.lot}: {after}, right")
+        return 0
     if args.command == "init-db":
         created = create_tables()
         print("created: " + (", ".join(created) if created else "nothing, every table exists"))

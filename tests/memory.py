@@ -115,6 +115,8 @@ class MemoryUnitOfWork:
             return plan.lot_error()
         if move.held > 0 and move.within_quota and not lot.has_room():
             return plan.lot_error()
+        if move.held_at is not None and lot.held != move.held_at:
+            return plan.lot_error()
         if plan.signed is not None and move.receipt_at is not None and lot.receipt_seq != move.receipt_at:
             return plan.lot_error()
         if move.feed_at is not None:

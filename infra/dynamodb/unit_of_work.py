@@ -104,6 +104,9 @@ class DynamoUnitOfWork:
             actions.append(LotItem.entitlement_version.set(lot.feed_at + len(plan.events)))
             at = LotItem.entitlement_version == lot.feed_at
             condition &= at | LotItem.entitlement_version.does_not_exist() if lot.feed_at == 0 else at
+        if lot.held_at is not None:
+            counted = LotItem.held == lot.held_at
+            condition &= counted | LotItem.held.does_not_exist() if lot.held_at == 0 else counted
         if lot.held:
             actions.append(LotItem.held.add(lot.held))
             if lot.held > 0 and lot.within_quota:

@@ -12,6 +12,7 @@ import requests
 from domain.card import CardState
 from domain.reminder import slots_for
 from functions.bootstrap import Services
+from infra.dynamodb.tables import LotItem
 from tests.conftest import TEST_REGION
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,3 +114,13 @@ def test_admin_create_and_import_cards_from_a_terminal(
     assert errors.read_text(encoding="utf-8-sig").splitlines()[1].startswith("3,")
     card = dynamo_services.cards.card_for_plate("lot-t", "粤B10001")
     assert card is not None and card.holder == "张三"
+
+
+def test_recount_places_sets_a_lot_counted_before_the_one_commit_path_from_its_cards(
+    dynamodb: str, dynamo_services: Services
+) -> None:
+    _parkpass("seed-demo", "--clock", "2026-11-23T02:00:00+00:00", endpoint=dynamodb)
+    LotItem(lot_id="demo-lot").update(actions=[LotItem.held.set(0)])  # as an earlier version left it
+    assert _parkpass("recount-places", "--lot", "demo-lot", endpoint=dynamodb).strip() == "demo-lot: places held 0 -> 1"
+    assert dynamo_services.lots.get("demo-lot").held == 1  # type: ignore[union-attr]
+    assert _parkpass("recount-places", "--lot", "demo-lot", endpoint=dynamodb).strip() == "demo-lot: 1, right"

@@ -132,6 +132,14 @@ def test_places_are_taken_within_the_quota_unless_overridden(s: Services) -> Non
     assert lot(s).held == 2 and s.cards.card_for_plate("lot-1", card(4).plates[0]) is None
 
 
+def test_a_recount_moves_places_only_from_the_count_it_read(s: Services) -> None:
+    issue(s, card(1))
+    with pytest.raises(StaleLot):
+        s.uow.commit(Plan(lot=LotMove("lot-1", held=2, within_quota=False, held_at=0)))
+    s.uow.commit(Plan(lot=LotMove("lot-1", held=2, within_quota=False, held_at=1)))
+    assert lot(s).held == 3
+
+
 def test_claims_take_release_and_absence(s: Services) -> None:
     key = "unpaid:card-1"
     mine, theirs = Holder("order_id", "order-1"), Holder("order_id", "order-2")
