@@ -151,8 +151,7 @@ class Plan:
     orders: tuple[OrderWrite, ...] = ()
     applications: tuple[ApplicationWrite, ...] = ()
     ledger: tuple[LedgerEntry, ...] = ()
-    """Each line is new (its id is derived from the order): a second booking is `ledger_error`."""
-    ledger_error: DomainError | None = None
+    """Each line is new (its id is derived from the order): a second booking of it is OrderSettled."""
     receipt: Receipt | None = None
     signed: SignedReceipt | None = None
     """The receipt with its signature, set by the handler that holds the key."""
@@ -176,10 +175,6 @@ class Plan:
         for kind, keys in (("claim", claims), ("card", cards), ("order", [o.order.id for o in self.orders])):
             if len(keys) != len(set(keys)):  # DynamoDB refuses two actions on one item in a transaction
                 raise ValueError(f"a plan touches a {kind} twice: {sorted(k for k in keys if keys.count(k) > 1)}")
-
-    @property
-    def empty(self) -> bool:
-        return not (self.cards or self.orders or self.applications or self.ledger or self.takes or self.releases)
 
     def with_signature(self, signed: SignedReceipt) -> Plan:
         return replace(self, signed=signed)
@@ -233,7 +228,6 @@ class Plan:
             orders=self.orders + other.orders,
             applications=self.applications + other.applications,
             ledger=self.ledger + other.ledger,
-            ledger_error=self.ledger_error or other.ledger_error,
             receipt=self.receipt or other.receipt,
             signed=self.signed or other.signed,
             reminders=self.reminders + other.reminders,

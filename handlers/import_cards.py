@@ -73,7 +73,7 @@ def import_rows(
     todo = [parsed[i] for i in parsed if i not in existing]
     actor = f"admin:{account.email}"
     while todo:
-        batch, todo = _batch(todo, lots, lot.id, clock, actor)
+        batch, todo = _batch(todo, lot, clock, actor)
         report.created += _commit(batch, report, lots, lot.id, uow, clock, actor)
     report.errors.sort()
     return report
@@ -82,10 +82,10 @@ def import_rows(
 Rows = list[tuple[int, Card]]
 
 
-def _batch(todo: Rows, lots: LotRepository, lot_id: str, clock: Clock, actor: str) -> tuple[Rows, Rows]:
-    """As many rows as one transaction holds; a row with a plate of a row already in it waits for the next
-    batch (where its plate is taken: the row is refused by number)."""
-    lot = _lot(lots, lot_id)
+def _batch(todo: Rows, lot: Lot, clock: Clock, actor: str) -> tuple[Rows, Rows]:
+    """As many rows as one transaction holds (sized by the lot's settings; its counters are read when it
+    commits); a row with a plate of a row already in it waits for the next batch (where its plate is taken:
+    the row is refused by number)."""
     plan, plates, full = Plan(), set[str](), False
     batch: Rows = []
     rest: Rows = []

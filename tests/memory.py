@@ -71,7 +71,7 @@ class MemoryUnitOfWork:
                 return a.error or ApplicationClosed(a.application.id)
         for line in plan.ledger:
             if line.id in db.ledger:
-                return plan.ledger_error or OrderSettled(line.order_id)
+                return OrderSettled(line.order_id)
         if plan.signed is not None and plan.signed.receipt.id in db.receipts:
             return OrderSettled(plan.signed.receipt.order_id)
         for absent in plan.absent:

@@ -51,7 +51,7 @@ class DynamoUnitOfWork:
             else:
                 w.put(name, application_item(a.application), ApplicationItem.application_id.does_not_exist())
         for line in plan.ledger:
-            name = errors.add(f"ledger {line.id}", plan.ledger_error or OrderSettled(line.order_id))
+            name = errors.add(f"ledger {line.id}", OrderSettled(line.order_id))
             w.put(name, ledger_item(line), LedgerItem.entry_id.does_not_exist())
         if plan.signed is not None:
             name = errors.add("receipt", OrderSettled(plan.signed.receipt.order_id))
