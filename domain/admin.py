@@ -59,14 +59,14 @@ class Staff:
 
     def __post_init__(self) -> None:
         if not _EMAIL.fullmatch(self.email) or self.email != self.email.lower():
-            raise InvalidInput("a staff login is a lower-case email address")
+            raise InvalidInput("staff_email")
 
     def reaches(self, lot: Lot) -> bool:
         return lot.tenant_id == self.tenant_id and (self.role is Role.TENANT_ADMIN or lot.id in self.lot_ids)
 
     def require(self, permission: Permission) -> None:
         if permission not in GRANTS[self.role]:
-            raise Forbidden(f"a {self.role.value} may not do this")
+            raise Forbidden("forbidden", role=self.role.value)
 
     def locked(self, now: datetime) -> bool:
         return self.locked_until is not None and now < self.locked_until

@@ -58,13 +58,13 @@ class Application:
     def __post_init__(self) -> None:
         checked_id("application_id", self.id)
         if len(self.id) > 59:
-            raise InvalidCard("an application id is at most 59 characters (its card's id adds 5)")
+            raise InvalidCard("application_id_long")
         checked_id("lot_id", self.lot_id)
         checked_id("package_id", self.package_id)
         if not 1 <= len(self.plates) <= MAX_PLATES_PER_CARD or len(set(self.plates)) != len(self.plates):
-            raise InvalidCard(f"an application names 1 to {MAX_PLATES_PER_CARD} different plates")
+            raise InvalidCard("application_plates", most=MAX_PLATES_PER_CARD)
         if len(self.note) > 200:
-            raise InvalidCard("the note is at most 200 characters")
+            raise InvalidCard("note_long", most=200)
 
     @property
     def queue_key(self) -> str:
@@ -86,7 +86,7 @@ def approved(application: Application, lot: Lot, card_id: str, actor: str, at: d
     """The application approved and its pending card, to be paid for within the lot's days."""
     _still_open(application, ApplicationState.APPROVED)
     if len(application.plates) > lot.cards.max_plates:
-        raise InvalidCard(f"a card at {lot.name} carries at most {lot.cards.max_plates} plate(s)")
+        raise InvalidCard("too_many_plates", lot=lot.name, most=lot.cards.max_plates)
     pay_by = lot.today(at) + timedelta(days=lot.cards.pay_within_days)
     card = Card(card_id, lot.id, application.owner_id, application.plates, None, None, CardState.PENDING, pay_by=pay_by)
     decided = replace(
@@ -110,13 +110,13 @@ def rejected(application: Application, actor: str, at: datetime, reason: str) ->
         return application
     _still_open(application, ApplicationState.REJECTED)
     if application.state is ApplicationState.APPROVED:
-        raise ApplicationClosed("this application was approved; cancel its card instead")
+        raise ApplicationClosed("application_approved")
     return replace(application, state=ApplicationState.REJECTED, decided_at=at, decided_by=actor, reason=reason)
 
 
 def _still_open(application: Application, to: ApplicationState) -> None:
     if application.state not in (ApplicationState.SUBMITTED, ApplicationState.WAITLISTED):
-        raise ApplicationClosed(f"this application is {application.state.value}; it cannot become {to.value}")
+        raise ApplicationClosed("application_closed", state=application.state.value, to=to.value)
 
 
 def application_audit(
@@ -159,7 +159,7 @@ def submit_plan(application: Application, actor: str) -> Plan:
 def approval_plan(application: Application, lot: Lot, actor: str, at: datetime) -> tuple[Application, Plan]:
     """Approved into one of the lot's places (`held < quota`, I1) with a new pending card holding its plates."""
     decided, card = approved(application, lot, card_id_for(application), actor, at)
-    closed = ApplicationClosed("this application was decided meanwhile")
+    closed = ApplicationClosed("application_decided")
     plan = card_plan(None, card, lot, at, actor, "approve", claims_from=Holder("application_id", application.id))
     plan = replace(plan, cards=tuple(replace(c, error=closed) for c in plan.cards))
     decision = Plan(

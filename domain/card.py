@@ -84,19 +84,19 @@ class Card:
         checked_id("lot_id", self.lot_id)
         checked_id("owner_id", self.owner_id)
         if not 1 <= len(self.plates) <= MAX_PLATES_PER_CARD:
-            raise InvalidCard(f"a card holds 1 to {MAX_PLATES_PER_CARD} plates")
+            raise InvalidCard("card_plates", most=MAX_PLATES_PER_CARD)
         if len(set(self.plates)) != len(self.plates):
-            raise InvalidCard("a plate appears twice on the card")
+            raise InvalidCard("plate_twice")
         if (self.valid_from is None) != (self.valid_until is None):
-            raise InvalidCard("valid_from and valid_until are set together")
+            raise InvalidCard("period_half")
         if self.valid_from and self.valid_until and self.valid_from > self.valid_until:
-            raise InvalidCard("valid_from is after valid_until")
+            raise InvalidCard("period_reversed")
         if self.state not in (CardState.PENDING, CardState.CANCELLED) and self.valid_until is None:
-            raise InvalidCard(f"a {self.state.value} card needs a validity period")
+            raise InvalidCard("period_missing", state=self.state.value)
         if self.state is CardState.PAUSED:
-            raise InvalidCard("paused is read from the card's pauses, never stored")
+            raise InvalidCard("paused_stored")
         if self.inside is not None and self.inside not in self.plates:
-            raise InvalidCard("the plate inside is not on the card")
+            raise InvalidCard("inside_not_on_card")
 
     def runs_through(self, today: date) -> bool:
         """True when the card's paid period still covers `today` (it may be paused)."""

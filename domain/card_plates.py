@@ -19,15 +19,15 @@ from domain.lot import Lot
 def swap_plate(card: Card, lot: Lot, old: str, new: str, today: date) -> Card:
     allowance = lot.cards.plate_changes_per_month
     if allowance == 0:
-        raise PlateChangeRefused(f"{lot.name} changes plates at the property office only")
+        raise PlateChangeRefused("plate_change_office", lot=lot.name)
     _changeable(card)
     if old not in card.plates:
-        raise PlateChangeRefused(f"{old} is not on this card")
+        raise PlateChangeRefused("plate_not_on_card", plate=old)
     if new in card.plates:
-        raise PlateChangeRefused(f"{new} is already on this card")
+        raise PlateChangeRefused("plate_already_on_card", plate=new)
     this_month = [d for d in card.plate_changes if (d.year, d.month) == (today.year, today.month)]
     if len(this_month) >= allowance:
-        raise PlateChangeRefused(f"{lot.name} allows {allowance} plate change(s) a month; try again next month")
+        raise PlateChangeRefused("plate_changes_used", lot=lot.name, allowance=allowance)
     plates = tuple(new if p == old else p for p in card.plates)
     recent = tuple(d for d in card.plate_changes if (today - d).days < 62)  # older ones never count again
     return replace(
@@ -40,7 +40,7 @@ def add_plate(card: Card, lot: Lot, plate: str) -> Card:
     if plate in card.plates:
         return card
     if len(card.plates) >= lot.cards.max_plates:
-        raise PlateChangeRefused(f"a card at {lot.name} carries at most {lot.cards.max_plates} plate(s)")
+        raise PlateChangeRefused("too_many_plates", lot=lot.name, most=lot.cards.max_plates)
     return replace(card, plates=(*card.plates, plate))
 
 
@@ -49,7 +49,7 @@ def remove_plate(card: Card, plate: str) -> Card:
     if plate not in card.plates:
         return card
     if len(card.plates) == 1:
-        raise PlateChangeRefused("a card keeps at least one plate; swap it instead")
+        raise PlateChangeRefused("last_plate")
     return replace(
         card, plates=tuple(p for p in card.plates if p != plate), inside=None if card.inside == plate else card.inside
     )
@@ -57,7 +57,7 @@ def remove_plate(card: Card, plate: str) -> Card:
 
 def _changeable(card: Card) -> None:
     if card.state is CardState.CANCELLED:
-        raise PlateChangeRefused("this card is cancelled")
+        raise PlateChangeRefused("card_cancelled")
 
 
 class Direction(StrEnum):

@@ -26,20 +26,15 @@ def checked_credit_code(text: str) -> str:
     """The code, upper-cased and without spaces, if it is well formed; InvalidTaxId saying which part is wrong."""
     code = "".join(text.split()).upper()
     if len(code) != 18:
-        raise InvalidTaxId(f"a unified social credit code has 18 characters; this one has {len(code)}")
+        raise InvalidTaxId("tax_id_length", length=len(code))
     for position, c in enumerate(code, start=1):
         if c not in ALPHABET:
-            raise InvalidTaxId(
-                f"character {position} ({c!r}) cannot appear in a credit code: it uses digits and capital letters "
-                "except I, O, Z, S and V"
-            )
+            raise InvalidTaxId("tax_id_character", position=position, character=c)
     if code[0] not in DEPARTMENTS:
-        raise InvalidTaxId(f"character 1 ({code[0]!r}) is not a registering department's code")
+        raise InvalidTaxId("tax_id_department", character=code[0])
     if not code[2:8].isdigit():
-        raise InvalidTaxId(f"characters 3 to 8 ({code[2:8]}) are the administrative division code: six digits")
+        raise InvalidTaxId("tax_id_division", division=code[2:8])
     expected = check_character(code[:17])
     if code[17] != expected:
-        raise InvalidTaxId(
-            f"the check character (the 18th) should be {expected!r}, not {code[17]!r}: a character was mistyped"
-        )
+        raise InvalidTaxId("tax_id_check", expected=expected, found=code[17])
     return code

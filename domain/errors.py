@@ -6,13 +6,29 @@ choose a status without knowing every error.
 
 from __future__ import annotations
 
+from domain.messages import text
+
 
 class DomainError(Exception):
+    """A failure with a stable code and a message key into domain.messages (zh-CN and English).
+
+    `key` names the message (the code itself when one message says it all); `params` fill it in.
+    str(error) and `message` are the English text, for logs and tests; people read `text(lang)`.
+    """
+
     code: str = "domain_error"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, key: str | None = None, /, **params: object) -> None:
+        self.key = key or self.code
+        self.params = params
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        return text(self.key, "en", self.params)
+
+    def text(self, lang: str) -> str:
+        return text(self.key, lang, self.params)
 
 
 class NotFound(DomainError):
@@ -55,21 +71,21 @@ class LotNotFound(NotFound):
     code = "lot_not_found"
 
     def __init__(self, lot_id: str) -> None:
-        super().__init__(f"no lot with id {lot_id!r}")
+        super().__init__(lot_id=lot_id)
 
 
 class PackageNotFound(NotFound):
     code = "package_not_found"
 
     def __init__(self, package_id: str) -> None:
-        super().__init__(f"no package with id {package_id!r} in this lot")
+        super().__init__(package_id=package_id)
 
 
 class CardNotFound(NotFound):
     code = "card_not_found"
 
     def __init__(self, card_id: str) -> None:
-        super().__init__(f"no card with id {card_id!r}")
+        super().__init__(card_id=card_id)
 
 
 class StaleCard(Conflict):
@@ -78,7 +94,7 @@ class StaleCard(Conflict):
     code = "card_changed"
 
     def __init__(self, card_id: str) -> None:
-        super().__init__(f"card {card_id!r} was changed concurrently; read it again")
+        super().__init__(card_id=card_id)
 
 
 class InvalidLot(InvalidInput):
@@ -101,35 +117,35 @@ class LoginCodeInvalid(InvalidInput):
     code = "login_code_invalid"
 
     def __init__(self) -> None:
-        super().__init__("WeChat did not accept this code; call wx.login() again and send the new code")
+        super().__init__()
 
 
 class LoginCodeUsed(InvalidInput):
     code = "login_code_used"
 
     def __init__(self) -> None:
-        super().__init__("this code was already used; each wx.login() code works once")
+        super().__init__()
 
 
 class PhoneCodeInvalid(InvalidInput):
     code = "phone_code_invalid"
 
     def __init__(self) -> None:
-        super().__init__("WeChat did not accept this phone code; ask the owner to tap the phone button again")
+        super().__init__()
 
 
 class WechatUnavailable(UpstreamUnavailable):
     code = "wechat_unavailable"
 
     def __init__(self) -> None:
-        super().__init__("WeChat did not answer; try again in a moment")
+        super().__init__()
 
 
 class VehicleNotFound(NotFound):
     code = "vehicle_not_found"
 
     def __init__(self) -> None:
-        super().__init__("no such vehicle among yours")
+        super().__init__()
 
 
 class TooManyVehicles(Conflict):
@@ -146,7 +162,7 @@ class PlateTaken(Conflict):
     code = "plate_taken"
 
     def __init__(self, plate: str) -> None:
-        super().__init__(f"{plate} is already on another card in this lot")
+        super().__init__(plate=plate)
         self.plate = plate
 
 
@@ -154,7 +170,7 @@ class OrderNotFound(NotFound):
     code = "order_not_found"
 
     def __init__(self, order_id: str) -> None:
-        super().__init__(f"no order with id {order_id!r}")
+        super().__init__(order_id=order_id)
 
 
 class RenewalNotAllowed(Conflict):
@@ -162,16 +178,16 @@ class RenewalNotAllowed(Conflict):
 
     code = "renewal_not_allowed"
 
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, reason: str, limit: object = None) -> None:
         self.code = reason
+        super().__init__(reason, limit=limit)
 
 
 class UnpaidOrderExists(Conflict):
     code = "unpaid_order_exists"
 
     def __init__(self, order_id: str) -> None:
-        super().__init__(f"order {order_id} for this card is still waiting for payment; pay or close it first")
+        super().__init__(order_id=order_id)
         self.order_id = order_id
 
 
@@ -185,7 +201,7 @@ class PaymentUnavailable(UpstreamUnavailable):
     code = "payment_unavailable"
 
     def __init__(self) -> None:
-        super().__init__("the payment provider did not answer; try again in a moment")
+        super().__init__()
 
 
 class StaleLot(Conflict):
@@ -194,7 +210,7 @@ class StaleLot(Conflict):
     code = "lot_changed"
 
     def __init__(self, lot_id: str) -> None:
-        super().__init__(f"lot {lot_id!r} was changed concurrently; read it again")
+        super().__init__(lot_id=lot_id)
 
 
 class LotFull(Conflict):
@@ -203,7 +219,7 @@ class LotFull(Conflict):
     code = "lot_full"
 
     def __init__(self, lot_id: str) -> None:
-        super().__init__(f"lot {lot_id!r} has no free place")
+        super().__init__(lot_id=lot_id)
 
 
 class OrderKeyUsed(Conflict):
@@ -218,7 +234,7 @@ class CardExists(Conflict):
     code = "card_exists"
 
     def __init__(self, card_id: str) -> None:
-        super().__init__(f"card {card_id!r} exists already")
+        super().__init__(card_id=card_id)
         self.card_id = card_id
 
 
@@ -228,7 +244,7 @@ class OrderSettled(Conflict):
     code = "order_settled"
 
     def __init__(self, order_id: str) -> None:
-        super().__init__(f"order {order_id!r} is already settled")
+        super().__init__(order_id=order_id)
 
 
 class InvalidPause(InvalidInput):
@@ -251,7 +267,7 @@ class ApplicationNotFound(NotFound):
     code = "application_not_found"
 
     def __init__(self, application_id: str) -> None:
-        super().__init__(f"no application with id {application_id!r}")
+        super().__init__(application_id=application_id)
 
 
 class ApplicationClosed(Conflict):
@@ -264,7 +280,7 @@ class PauseNotFound(NotFound):
     code = "pause_not_found"
 
     def __init__(self, pause_id: str) -> None:
-        super().__init__(f"no pause with id {pause_id!r} on this card")
+        super().__init__(pause_id=pause_id)
 
 
 class InvalidTaxId(InvalidInput):
@@ -287,21 +303,21 @@ class InvoiceNotFound(NotFound):
     code = "invoice_not_found"
 
     def __init__(self, order_id: str) -> None:
-        super().__init__(f"no invoice was requested for order {order_id!r}")
+        super().__init__(order_id=order_id)
 
 
 class ReceiptNotFound(NotFound):
     code = "receipt_not_found"
 
     def __init__(self, receipt_id: str) -> None:
-        super().__init__(f"no receipt {receipt_id!r}")
+        super().__init__(receipt_id=receipt_id)
 
 
 class InvoiceProviderUnavailable(UpstreamUnavailable):
     code = "invoice_provider_unavailable"
 
     def __init__(self) -> None:
-        super().__init__("the invoice service did not answer; the invoice will be issued when it does")
+        super().__init__()
 
 
 class Forbidden(DomainError):
@@ -314,14 +330,14 @@ class LoginFailed(Unauthenticated):
     code = "login_failed"
 
     def __init__(self) -> None:
-        super().__init__("wrong email or password")
+        super().__init__()
 
 
 class AccountLocked(Unauthenticated):
     code = "account_locked"
 
     def __init__(self) -> None:
-        super().__init__("too many wrong passwords: this account is locked for 15 minutes")
+        super().__init__()
 
 
 class RateLimited(DomainError):
@@ -330,5 +346,5 @@ class RateLimited(DomainError):
     code = "rate_limited"
 
     def __init__(self, retry_after_s: int) -> None:
-        super().__init__(f"too many requests; try again in {retry_after_s} seconds")
+        super().__init__(retry_after_s=retry_after_s)
         self.retry_after_s = retry_after_s

@@ -12,5 +12,5 @@ _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 def checked_id(kind: str, value: str) -> str:
     """Return `value` if it has the shape of an id, else raise InvalidId naming `kind`."""
     if not _ID.fullmatch(value):
-        raise InvalidId(f"{kind} is malformed: use 1-64 letters, digits, '-' or '_', starting with a letter or digit")
+        raise InvalidId("invalid_id", kind=kind)
     return value

@@ -48,11 +48,11 @@ class InvoiceRequest:
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.title.strip()) <= 100:
-            raise InvalidInvoice("the invoice title is 1 to 100 characters")
+            raise InvalidInvoice("invoice_title")
         if len(self.email) > 254 or not _EMAIL.fullmatch(self.email):
-            raise InvalidInvoice("the email address is not valid; the invoice is sent there")
+            raise InvalidInvoice("invoice_email")
         if self.type is InvoiceType.COMPANY and not self.tax_id:
-            raise InvalidInvoice("a company invoice needs the company's unified social credit code (tax_id)")
+            raise InvalidInvoice("invoice_tax_id_missing")
 
 
 def invoice_request(type: InvoiceType, title: str, email: str, tax_id: str | None, phone: str | None) -> InvoiceRequest:
@@ -84,9 +84,9 @@ class Invoice:
 
 def new_invoice(order: Order, request: InvoiceRequest, at: datetime) -> Invoice:
     if order.state is OrderState.REFUNDED:
-        raise InvoiceRefused("this order was refunded; there is nothing to invoice")
+        raise InvoiceRefused("invoice_refunded")
     if order.state is not OrderState.PAID:
-        raise InvoiceRefused("only a paid order can be invoiced")
+        raise InvoiceRefused("invoice_unpaid")
     return Invoice(order.id, order.owner_id, order.lot_id, order.amount_fen, request, InvoiceState.REQUESTED, at)
 
 
@@ -98,7 +98,7 @@ def issued(invoice: Invoice, number: str, on: date, document: str) -> Invoice:
 def rejected(invoice: Invoice, reason: str) -> Invoice:
     _step(invoice, InvoiceState.REJECTED, InvoiceState.REQUESTED, InvoiceState.ISSUING)
     if not reason.strip():
-        raise InvalidInvoice("say why: the owner sees the reason")
+        raise InvalidInvoice("reason_for_owner")
     return replace(invoice, state=InvoiceState.REJECTED, reason=reason.strip()[:200])
 
 
@@ -118,4 +118,4 @@ def red_lettered(invoice: Invoice, red_number: str, on: date, document: str) -> 
 
 def _step(invoice: Invoice, to: InvoiceState, *allowed: InvoiceState) -> None:
     if invoice.state not in allowed:
-        raise InvoiceRefused(f"the invoice is {invoice.state.value}; it cannot become {to.value}")
+        raise InvoiceRefused("invoice_refused", state=invoice.state.value, to=to.value)

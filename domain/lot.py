@@ -32,7 +32,7 @@ class RenewalPolicy:
 
     def __post_init__(self) -> None:
         if self.max_months_ahead is not None and self.max_months_ahead < 1:
-            raise InvalidLot("max_months_ahead must be at least 1 month")
+            raise InvalidLot("max_months_ahead")
 
     def max_renewal_date(self, today: date) -> date | None:
         """The latest end date an online renewal may reach today; None if unlimited."""
@@ -80,13 +80,13 @@ class CardPolicy:
 
     def __post_init__(self) -> None:
         if not 1 <= self.pause_min_days <= self.pause_max_days <= 366:
-            raise InvalidLot("pauses last 1 to 366 days, the minimum no longer than the maximum")
+            raise InvalidLot("pause_days")
         if self.pauses_per_year < 0 or self.plate_changes_per_month < 0:
-            raise InvalidLot("pause and plate-change allowances cannot be negative")
+            raise InvalidLot("allowances_negative")
         if not 1 <= self.max_plates <= 5:
-            raise InvalidLot("a card carries 1 to 5 plates")
+            raise InvalidLot("max_plates")
         if not 0 <= self.grace_days <= 31 or not 1 <= self.pay_within_days <= 90:
-            raise InvalidLot("grace is 0-31 days and an approved card is paid for within 1-90 days")
+            raise InvalidLot("grace_days")
 
 
 @dataclass(frozen=True)
@@ -117,17 +117,17 @@ class Lot:
     def __post_init__(self) -> None:
         checked_id("lot_id", self.id)
         if not self.name.strip():
-            raise InvalidLot("a lot needs a name")
+            raise InvalidLot("lot_name")
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as e:
-            raise InvalidLot(f"unknown time zone {self.timezone!r}") from e
+            raise InvalidLot("time_zone", zone=self.timezone) from e
         if self.quota is not None and self.quota < 0:
-            raise InvalidLot("quota cannot be negative")
+            raise InvalidLot("quota_negative")
         if self.held < 0:
-            raise InvalidLot("a lot cannot hold fewer than no cards")
+            raise InvalidLot("held_negative")
         if not 0 <= self.reminder_hour <= 23 or any(not 0 <= d <= 60 for d in self.reminder_offsets):
-            raise InvalidLot("reminders go out at an hour 0-23, 0-60 days before the end")
+            raise InvalidLot("reminder_hours")
 
     def has_room(self) -> bool:
         return self.quota is None or self.held < self.quota

@@ -171,7 +171,7 @@ def place_order(order: Order, idempotency_key: str, card_version: int) -> Plan:
     cancelled or lapsed since the quote is read again (it is then refused).
     """
     claim = Claim(order_key_claim(order.owner_id, idempotency_key), order.owner_id, order.card_id, order_id=order.id)
-    takes = [Take(claim, OrderKeyUsed(idempotency_key))]
+    takes = [Take(claim, OrderKeyUsed())]
     if order.channel.online:
         slot = Claim(unpaid_claim(order.card_id), order.owner_id, order.card_id, order_id=order.id)
         takes.append(Take(slot, UnpaidOrderExists("?")))

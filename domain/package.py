@@ -22,7 +22,7 @@ class Duration:
     def __post_init__(self) -> None:
         limit = 120 if self.unit is DurationUnit.MONTHS else 3660
         if not 1 <= self.count <= limit:
-            raise InvalidPackage(f"a duration in {self.unit.value} must be 1..{limit}")
+            raise InvalidPackage("package_duration", unit=self.unit.value, most=limit)
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,8 @@ class Package:
         checked_id("package_id", self.id)
         checked_id("lot_id", self.lot_id)
         if not self.name.strip():
-            raise InvalidPackage("a package needs a name")
+            raise InvalidPackage("package_name")
         if isinstance(self.price_fen, bool) or not isinstance(self.price_fen, int):
-            raise InvalidPackage("price must be an integer number of fen")
+            raise InvalidPackage("price_fen")
         if self.price_fen <= 0:
-            raise InvalidPackage("price must be positive")
+            raise InvalidPackage("price_positive")

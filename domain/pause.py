@@ -23,26 +23,24 @@ def request_pause(
     """The card with a new pause: scheduled (end moved) or, where the office approves pauses, requested."""
     policy = lot.cards
     if not policy.pause_allowed:
-        raise PauseRefused(f"{lot.name} does not allow pausing cards")
+        raise PauseRefused("pause_not_allowed", lot=lot.name)
     if starts <= today:
-        raise InvalidPause(f"a pause starts tomorrow ({(today + timedelta(days=1)).isoformat()}) at the earliest")
+        raise InvalidPause("pause_too_early", earliest=today + timedelta(days=1))
     if until is not None and until < starts:
-        raise InvalidPause("the pause ends before it starts")
+        raise InvalidPause("pause_reversed")
     if card.state_on(today) is not CardState.ACTIVE or card.valid_until is None:
-        raise PauseRefused(f"only an active card can be paused; this one is {card.state_on(today).value}")
+        raise PauseRefused("pause_not_active", state=card.state_on(today).value)
     if starts > card.valid_until:
-        raise PauseRefused(f"the card ends on {card.valid_until.isoformat()}; a pause must start by then")
+        raise PauseRefused("pause_after_end", end=card.valid_until)
     if card.open_pause(today) is not None:
-        raise PauseRefused("the card already has a pause planned or running; resume or withdraw it first")
+        raise PauseRefused("pause_open")
     last = until if until is not None else starts + timedelta(days=policy.pause_max_days - 1)
     days = (last - starts).days + 1
     if not policy.pause_min_days <= days <= policy.pause_max_days:
-        raise PauseRefused(f"a pause here lasts {policy.pause_min_days} to {policy.pause_max_days} days, not {days}")
+        raise PauseRefused("pause_length", least=policy.pause_min_days, most=policy.pause_max_days, days=days)
     taken = sum(1 for p in card.pauses if p.starts.year == starts.year and _counts(p))
     if taken >= policy.pauses_per_year:
-        raise PauseRefused(
-            f"the card was paused {taken} time(s) in {starts.year}; {lot.name} allows {policy.pauses_per_year}"
-        )
+        raise PauseRefused("pauses_used", taken=taken, year=starts.year, lot=lot.name, allowed=policy.pauses_per_year)
     state = PauseState.REQUESTED if policy.pause_needs_approval else PauseState.SCHEDULED
     pause = Pause(pause_id, starts, last, state, at, open_ended=until is None)
     paused = replace(card, pauses=(*card.pauses, pause))
@@ -58,9 +56,9 @@ def decide_pause(card: Card, pause_id: str, approve: bool, today: date, reason: 
     if pause.state is wanted:
         return card
     if pause.state is not PauseState.REQUESTED:
-        raise PauseRefused(f"this pause is {pause.state.value}; it can no longer be decided")
+        raise PauseRefused("pause_decided", state=pause.state.value)
     if approve and pause.starts < today:
-        raise PauseRefused(f"the pause was to start on {pause.starts.isoformat()}; the owner must ask again")
+        raise PauseRefused("pause_missed", starts=pause.starts)
     decided = _with(card, replace(pause, state=wanted, reason=reason))
     return _moved(decided, pause.days) if approve else decided
 

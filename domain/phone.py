@@ -11,7 +11,7 @@ _PHONE = re.compile(r"\+?[0-9]{5,20}")
 
 def checked_phone(number: str) -> str:
     if not _PHONE.fullmatch(number):
-        raise InvalidInput("a phone number is digits, optionally after +")
+        raise InvalidInput("phone_digits")
     return number
 
 

@@ -30,28 +30,28 @@ def normalise_plate(text: str) -> str:
     # NFKC turns full-width letters and digits (common from Chinese keyboards) into ASCII ones.
     plate = _SEPARATORS.sub("", unicodedata.normalize("NFKC", text)).upper()
     if not plate:
-        raise InvalidPlate("the plate is empty")
+        raise InvalidPlate("plate_empty")
     if plate[0] not in PROVINCES:
-        raise InvalidPlate(f"a plate starts with a province character such as 粤 or 京, not {plate[0]!r}")
+        raise InvalidPlate("plate_province", found=plate[0])
     if len(plate) < 2 or not ("A" <= plate[1] <= "Z"):
-        raise InvalidPlate("the second character is the issuing authority's letter (A-Z)")
+        raise InvalidPlate("plate_authority")
     for found, meant in (("I", "1"), ("O", "0")):
         if found in plate[2:]:
-            raise InvalidPlate(f"plates never use the letter {found}; did you mean {meant}?")
+            raise InvalidPlate("plate_letter", found=found, meant=meant)
     if len(plate) == 7:
         return _seven(plate)
     if len(plate) == 8:
         return _new_energy(plate)
-    raise InvalidPlate(f"a plate has 7 characters (8 for new-energy cars), not {len(plate)}")
+    raise InvalidPlate("plate_length", length=len(plate))
 
 
 def _seven(plate: str) -> str:
     body, last = plate[2:6], plate[6]
     bad = [c for c in body if c not in _SERIAL]
     if bad:
-        raise InvalidPlate(f"{bad[0]!r} cannot appear in a plate's serial (letters A-Z and digits only)")
+        raise InvalidPlate("plate_serial", found=bad[0])
     if last not in _SERIAL and last not in SPECIAL_SUFFIXES:
-        raise InvalidPlate(f"a plate ends with a letter, a digit or one of {SPECIAL_SUFFIXES}, not {last!r}")
+        raise InvalidPlate("plate_suffix", suffixes="".join(SPECIAL_SUFFIXES), found=last)
     return plate
 
 
@@ -59,7 +59,4 @@ def _new_energy(plate: str) -> str:
     serial = plate[2:]
     if _SMALL_NEW_ENERGY.fullmatch(serial) or _LARGE_NEW_ENERGY.fullmatch(serial):
         return plate
-    raise InvalidPlate(
-        "an 8-character (new-energy) plate has D or F third followed by a letter or digit and 4 digits, "
-        "or 5 digits followed by D or F"
-    )
+    raise InvalidPlate("plate_new_energy")

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, request
 
 from functions.admin_office import Office, listed
-from functions.admin_views import card_json, order_json
+from functions.admin_views import card_json, change_json, order_json, with_state
 from functions.bootstrap import Services
-from functions.http import parse_body
+from functions.http import parse_body, request_lang
 from handlers.admin_cards import card_history, office_cancel, office_fix, office_restore, search_cards
 from infra.lazy import lazy_module
 
@@ -26,27 +26,21 @@ def routes(s: Services, office: Office) -> Blueprint:
     @bp.get("/api/v1/lots/<lot_id>/cards")
     def cards(lot_id: str) -> Any:
         found = search_cards(me(), lot_id, request.args.get("q", ""), s.cards, s.owners, s.lots, s.clock)
-        rows = [{**card_json(f.card), "state": f.state.value, "owner_phone": f.owner_phone} for f in found]
+        lang = request_lang()
+        rows = [
+            {**with_state(card_json(f.card, lang), f.state.value, lang), "owner_phone": f.owner_phone} for f in found
+        ]
         return listed(rows, "cards")
 
     @bp.get("/api/v1/cards/<card_id>")
     def card(card_id: str) -> dict[str, Any]:
         h = card_history(me(), card_id, s.cards, s.lots, s.orders, s.card_queries, s.gates)
+        lang, zone = request_lang(), h.lot.timezone
         return {
-            "card": {**card_json(h.card), "state": h.card.state_on(h.lot.today(s.clock.now())).value},
+            "card": with_state(card_json(h.card, lang), h.card.state_on(h.lot.today(s.clock.now())).value, lang),
             "lot_version": h.lot.entitlement_version,
-            "orders": [order_json(o) for o in h.orders],
-            "changes": [
-                {
-                    "at": e.at.isoformat(),
-                    "actor": e.actor,
-                    "action": e.action,
-                    "reason": e.reason,
-                    "before": e.before,
-                    "after": e.after,
-                }
-                for e in h.changes
-            ],
+            "orders": [order_json(o, zone, lang) for o in h.orders],
+            "changes": [change_json(e, zone, lang) for e in h.changes],
             "gates": [{"gate_id": g, "version": v, "at": at} for g, v, at in h.gates],
         }
 

@@ -10,7 +10,7 @@ from domain.admin import Permission
 from domain.errors import InvalidInput
 from functions.admin_office import Office, read_table, record
 from functions.bootstrap import Services
-from functions.http import parse_body
+from functions.http import parse_body, request_lang
 from handlers.import_cards import COLUMNS, import_rows
 from infra.lazy import lazy_module
 
@@ -29,7 +29,7 @@ def routes(s: Services, office: Office) -> Blueprint:
         lot_of(lot_id, Permission.MANAGE)
         upload = request.files.get("file")
         if upload is None:
-            raise InvalidInput("send the file as multipart field `file` (CSV or XLSX)")
+            raise InvalidInput("import_file_field")
         rows = read_table(upload.filename or "", upload.read(20_000_001))
         return {"columns": list(COLUMNS), "rows": rows}
 
@@ -46,10 +46,11 @@ def routes(s: Services, office: Office) -> Blueprint:
             "refused": len(report.errors),
         }
         record(s, account, f"lot:{lot_id}", "import_cards", None, summary)
+        lang = request_lang()
         return {
             "created": report.created,
             "existing": report.existing,
-            "errors": [{"row": n, "message": m} for n, m in report.errors],
+            "errors": [{"row": n, "code": e.code, "message": e.text(lang)} for n, e in report.errors],
         }
 
     return bp

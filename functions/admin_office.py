@@ -13,9 +13,12 @@ from domain.admin import Permission, Staff
 from domain.application import Application
 from domain.card_change import AuditEntry
 from domain.errors import ApplicationNotFound, InvalidInput, LotNotFound, OrderNotFound, Unauthenticated
+from domain.labels import label
 from domain.lot import Approval, CardPolicy, InvoiceProvider, Lot, RenewalMode, RenewalPolicy
+from domain.money import yuan_text
 from domain.order import Order
 from functions.bootstrap import Services
+from functions.http import request_lang
 from handlers.admin_lots import office_entry
 from handlers.import_cards import COLUMNS
 from handlers.staff import lot_for, signed_in
@@ -33,11 +36,16 @@ class Office:
     def me(self) -> Staff:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthenticated("send Authorization: Bearer <token>; get one from POST /admin/api/v1/auth/login")
+            raise Unauthenticated("bearer_missing", login="/admin/api/v1/auth/login")
         return signed_in(token.strip(), self.s.staff_tokens, self.s.staff)
 
     def lot_of(self, lot_id: str, permission: Permission = Permission.VIEW) -> Lot:
         return lot_for(self.me(), lot_id, self.s.lots, permission)
+
+    def zone(self, lot_id: str) -> str:
+        """The lot's time zone, for showing times as its clock shows them."""
+        lot = self.s.lots.get(lot_id)
+        return lot.timezone if lot else "Asia/Shanghai"
 
     def application_of(self, application_id: str) -> tuple[Staff, Application]:
         account = self.me()
@@ -99,7 +107,7 @@ def with_settings(lot: Lot, b: bodies.PolicyBody) -> Lot:
 def read_table(name: str, data: bytes) -> list[dict[str, str]]:
     """The rows of a CSV (UTF-8, with or without BOM, or GB18030) or XLSX file, keyed by the header row."""
     if len(data) > 20_000_000:
-        raise InvalidInput("the file is over 20 MB")
+        raise InvalidInput("file_too_big", mb=20)
     if name.lower().endswith(".xlsx"):
         from openpyxl import load_workbook
 
@@ -116,24 +124,44 @@ def read_table(name: str, data: bytes) -> list[dict[str, str]]:
             except UnicodeDecodeError:
                 continue
         else:
-            raise InvalidInput("the CSV is neither UTF-8 nor GB18030")
+            raise InvalidInput("csv_encoding")
         values = list(csv.reader(io.StringIO(text)))
     if not values:
-        raise InvalidInput("the file is empty")
+        raise InvalidInput("file_empty")
     header = [h.strip().lower() for h in values[0]]
     if "plates" not in header or "valid_until" not in header:
-        raise InvalidInput(f"the first row names the columns: {', '.join(COLUMNS)}")
+        raise InvalidInput("import_header", columns=", ".join(COLUMNS))
     return [{h: (row[i] if i < len(row) else "") for i, h in enumerate(header)} for row in values[1:] if any(row)]
 
 
 def listed(rows: list[dict[str, Any]], key: str) -> Any:
     if request.args.get("format") == "csv":
-        return csv_answer(rows, f"{key}.csv")
+        return csv_answer(rows, f"{key}.csv", request_lang())
     return {key: rows}
 
 
-def csv_answer(rows: list[dict[str, Any]], name: str) -> Response:
+def for_people(row: dict[str, Any], lang: str) -> dict[str, Any]:
+    """A view's row as a spreadsheet shows it: in Chinese, its columns named, codes as their words (the
+    `x_label` beside `x`), times as the lot's clock shows them (`x_local`), fen as 元; in English, as today
+    (the codes and ISO times, the words left out)."""
+    shown: dict[str, Any] = {}
+    for key, value in row.items():
+        if key.endswith(("_label", "_local", "_yuan")):
+            continue
+        if lang == "en":
+            shown[key] = value
+            continue
+        if key.endswith("_fen") and isinstance(value, int):
+            value = yuan_text(value)
+        elif isinstance(value, bool):
+            value = "是" if value else "否"
+        shown[label("column", key, lang)] = row.get(f"{key}_label", row.get(f"{key}_local", value))
+    return shown
+
+
+def csv_answer(rows: list[dict[str, Any]], name: str, lang: str) -> Response:
     out = io.StringIO()
+    rows = [for_people(row, lang) for row in rows]
     columns = list(dict.fromkeys(k for row in rows for k in row))
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()

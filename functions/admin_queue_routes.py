@@ -12,7 +12,7 @@ from domain.errors import InvalidInput
 from functions.admin_office import Office, listed, record
 from functions.admin_views import application_json, card_json, invoice_json
 from functions.bootstrap import Services
-from functions.http import parse_body
+from functions.http import parse_body, request_lang
 from handlers.admin_cards import office_card
 from handlers.applications import approve_application, reject_application
 from handlers.card_changes import answer_pause
@@ -33,14 +33,15 @@ def routes(s: Services, office: Office) -> Blueprint:
     def applications(lot_id: str) -> Any:
         lot = lot_of(lot_id)
         queue = s.applications.queue(lot.id) + s.applications.waiting(lot.id)
-        return listed([application_json(a) for a in queue], "applications")
+        lang = request_lang()
+        return listed([application_json(a, lot.timezone, lang) for a in queue], "applications")
 
     @bp.post("/api/v1/applications/<application_id>/approve")
     def approve(application_id: str) -> dict[str, Any]:
         account, found = application_of(application_id)
         actor = f"admin:{account.email}"
         done = approve_application(found.id, actor, s.lots, s.applications, s.uow, s.clock, s.notices)
-        return application_json(done)
+        return application_json(done, office.zone(done.lot_id), request_lang())
 
     @bp.post("/api/v1/applications/<application_id>/reject")
     def reject(application_id: str) -> dict[str, Any]:
@@ -49,19 +50,20 @@ def routes(s: Services, office: Office) -> Blueprint:
         done = reject_application(
             found.id, f"admin:{account.email}", reason, s.lots, s.applications, s.uow, s.clock, s.notices
         )
-        return application_json(done)
+        return application_json(done, office.zone(done.lot_id), request_lang())
 
     @bp.get("/api/v1/lots/<lot_id>/pauses")
     def pauses(lot_id: str) -> Any:
         lot = lot_of(lot_id)
-        return listed([card_json(c) for c in s.card_queries.pauses_to_approve(lot.id)], "cards")
+        lang = request_lang()
+        return listed([card_json(c, lang) for c in s.card_queries.pauses_to_approve(lot.id)], "cards")
 
     @bp.post("/api/v1/cards/<card_id>/pauses/<pause_id>/<verdict>")
     def decide(card_id: str, pause_id: str, verdict: str) -> dict[str, Any]:
         account = me()
         office_card(account, card_id, s.cards, s.lots, Permission.MANAGE)
         if verdict not in ("approve", "reject"):
-            raise InvalidInput("approve or reject")
+            raise InvalidInput("approve_or_reject")
         reason = parse_body(bodies.ReasonBody).reason if verdict == "reject" else None
         card = answer_pause(
             card_id,
@@ -74,12 +76,13 @@ def routes(s: Services, office: Office) -> Blueprint:
             s.uow,
             s.clock,
         )
-        return card_json(card)
+        return card_json(card, request_lang())
 
     @bp.get("/api/v1/lots/<lot_id>/invoices")
     def invoices(lot_id: str) -> Any:
         lot = lot_of(lot_id)
-        return listed([invoice_json(i) for i in s.invoices.requested(lot.id)], "invoices")
+        lang = request_lang()
+        return listed([invoice_json(i, lot.timezone, lang) for i in s.invoices.requested(lot.id)], "invoices")
 
     @bp.post("/api/v1/orders/<order_id>/invoice/issue")
     def issue(order_id: str) -> dict[str, Any]:
@@ -87,20 +90,20 @@ def routes(s: Services, office: Office) -> Blueprint:
         upload = request.files.get("pdf")
         number = request.form.get("number", "").strip()
         if upload is None or not number or len(number) > 32:
-            raise InvalidInput("send the invoice number and its PDF (multipart fields number, issued_on, pdf)")
+            raise InvalidInput("manual_invoice_fields")
         pdf = upload.read(10_000_001)
         if not pdf.startswith(b"%PDF-") or len(pdf) > 10_000_000:
-            raise InvalidInput("the file is not a PDF (or over 10 MB)")
+            raise InvalidInput("invoice_pdf", mb=10)
         try:
             issued_on = date.fromisoformat(request.form.get("issued_on", ""))
         except ValueError:
-            raise InvalidInput("issued_on is a date, YYYY-MM-DD") from None
+            raise InvalidInput("issued_on_date") from None
         account, _ = order_of(order_id, Permission.MANAGE)
         done = enter_manual_invoice(order_id, number, issued_on, pdf, s.invoicing)
         record(
             s, account, f"invoice:{order_id}", "issue_invoice", None, {"number": number, "issued_on": str(issued_on)}
         )
-        return invoice_json(done)
+        return invoice_json(done, office.zone(done.lot_id), request_lang())
 
     @bp.post("/api/v1/orders/<order_id>/invoice/reject")
     def no_invoice(order_id: str) -> dict[str, Any]:
@@ -108,6 +111,6 @@ def routes(s: Services, office: Office) -> Blueprint:
         reason = parse_body(bodies.ReasonBody).reason
         done = reject_invoice(order_id, reason, s.invoicing)
         record(s, account, f"invoice:{order_id}", "reject_invoice", reason, {"state": done.state.value})
-        return invoice_json(done)
+        return invoice_json(done, office.zone(done.lot_id), request_lang())
 
     return bp

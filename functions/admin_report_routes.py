@@ -6,8 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, request
 
+from domain.labels import label
 from functions.admin_office import Office, csv_answer
 from functions.bootstrap import Services
+from functions.http import request_lang
 from handlers.reports import lot_report
 from infra.lazy import lazy_module
 
@@ -25,10 +27,16 @@ def routes(s: Services, office: Office) -> Blueprint:
     def report(lot_id: str, period: str) -> Any:
         r = lot_report(me(), lot_id, period, s.ledger, s.cards, s.reminders, s.gates, s.lots, s.clock)
         if request.args.get("format") == "csv":
+            lang = request_lang()
             rows = [{"day": d, "revenue_fen": f} for d, f in sorted(r.by_day.items())]
-            rows += [{"day": f"channel:{c}", "revenue_fen": f} for c, f in sorted(r.by_channel.items())]
-            rows += [{"day": f"package:{p}", "revenue_fen": f} for p, f in sorted(r.by_package.items())]
-            return csv_answer(rows, f"report-{lot_id}-{period}.csv")
+            if lang == "en":
+                rows += [{"day": f"channel:{c}", "revenue_fen": f} for c, f in sorted(r.by_channel.items())]
+                rows += [{"day": f"package:{p}", "revenue_fen": f} for p, f in sorted(r.by_package.items())]
+            else:
+                by_channel = sorted(r.by_channel.items())
+                rows += [{"day": f"渠道：{label('channel', c)}", "revenue_fen": f} for c, f in by_channel]
+                rows += [{"day": f"套餐：{p}", "revenue_fen": f} for p, f in sorted(r.by_package.items())]
+            return csv_answer(rows, f"report-{lot_id}-{period}.csv", lang)
         return {
             "lot_id": r.lot.id,
             "first_day": r.first_day.isoformat(),

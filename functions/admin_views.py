@@ -7,7 +7,9 @@ from typing import Any
 
 from domain.application import Application
 from domain.card import Card
+from domain.labels import actor_label, label, local_time
 from domain.lot import Lot
+from domain.money import yuan_text
 from domain.order import Order
 from domain.package import Package
 from functions.views import pause_json
@@ -45,7 +47,7 @@ def package_json(p: Package) -> dict[str, Any]:
     }
 
 
-def card_json(c: Card) -> dict[str, Any]:
+def card_json(c: Card, lang: str = "zh") -> dict[str, Any]:
     return {
         "id": c.id,
         "lot_id": c.lot_id,
@@ -54,27 +56,53 @@ def card_json(c: Card) -> dict[str, Any]:
         "valid_from": c.valid_from.isoformat() if c.valid_from else None,
         "valid_until": c.valid_until.isoformat() if c.valid_until else None,
         "state": c.state.value,
+        "state_label": label("card_state", c.state.value, lang),
         "pauses": [pause_json(p) for p in c.pauses],
     }
 
 
-def order_json(o: Order) -> dict[str, Any]:
+def with_state(view: dict[str, Any], state: str, lang: str) -> dict[str, Any]:
+    """A card's view with the state it shows today (paused, expired) rather than the one stored."""
+    return {**view, "state": state, "state_label": label("card_state", state, lang)}
+
+
+def change_json(e: Any, zone: str, lang: str) -> dict[str, Any]:
+    """One line of a card's history (an audit entry), with its words and time for people."""
+    return {
+        "at": e.at.isoformat(),
+        "at_local": local_time(e.at, zone, lang),
+        "actor": e.actor,
+        "actor_label": actor_label(e.actor, lang),
+        "action": e.action,
+        "action_label": label("action", e.action, lang),
+        "reason": e.reason,
+        "before": e.before,
+        "after": e.after,
+    }
+
+
+def order_json(o: Order, zone: str, lang: str = "zh") -> dict[str, Any]:
     return {
         "order_id": o.id,
         "card_id": o.card_id,
         "package": o.package.name,
         "amount_fen": o.amount_fen,
+        "amount_yuan": yuan_text(o.amount_fen),
         "channel": o.channel.value,
+        "channel_label": label("channel", o.channel.value, lang),
         "state": o.state.value,
+        "state_label": label("order_state", o.state.value, lang),
         "created_at": o.created_at.isoformat(),
+        "created_at_local": local_time(o.created_at, zone, lang),
         "paid_at": o.paid_at.isoformat() if o.paid_at else None,
+        "paid_at_local": local_time(o.paid_at, zone, lang) if o.paid_at else None,
         "staff": o.staff,
         "new_valid_from": o.new_valid_from.isoformat() if o.new_valid_from else None,
         "new_valid_until": o.new_valid_until.isoformat() if o.new_valid_until else None,
     }
 
 
-def application_json(a: Application) -> dict[str, Any]:
+def application_json(a: Application, zone: str, lang: str = "zh") -> dict[str, Any]:
     return {
         "id": a.id,
         "lot_id": a.lot_id,
@@ -82,21 +110,26 @@ def application_json(a: Application) -> dict[str, Any]:
         "package_id": a.package_id,
         "note": a.note,
         "state": a.state.value,
+        "state_label": label("application_state", a.state.value, lang),
         "applied_at": a.applied_at.isoformat(),
+        "applied_at_local": local_time(a.applied_at, zone, lang),
         "reason": a.reason,
         "card_id": a.card_id,
     }
 
 
-def invoice_json(i: Any) -> dict[str, Any]:
+def invoice_json(i: Any, zone: str, lang: str = "zh") -> dict[str, Any]:
     return {
         "order_id": i.order_id,
         "type": i.request.type.value,
         "title": i.request.title,
         "tax_id": i.request.tax_id,
         "amount_fen": i.amount_fen,
+        "amount_yuan": yuan_text(i.amount_fen),
         "state": i.state.value,
+        "state_label": label("invoice_state", i.state.value, lang),
         "requested_at": i.requested_at.isoformat(),
+        "requested_at_local": local_time(i.requested_at, zone, lang),
         "number": i.number,
         "reason": i.reason,
     }

@@ -11,5 +11,5 @@ from handlers.ports import SessionTokens
 def current_owner_id(tokens: SessionTokens) -> str:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("send Authorization: Bearer <token>; get a token from POST /api/v1/auth/login")
+        raise Unauthenticated("bearer_missing", login="/api/v1/auth/login")
     return tokens.verify_access(token.strip())

@@ -17,6 +17,8 @@ from domain.errors import (
     Unauthenticated,
     UpstreamUnavailable,
 )
+from domain.messages import MESSAGES, text
+from functions.http import request_lang
 
 log = logging.getLogger("parkpass.api")
 
@@ -43,7 +45,7 @@ def install_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(e: DomainError) -> tuple[Response, int]:
         status = next((s for kind, s in _STATUS if isinstance(e, kind)), 400)
-        response, status = error_response(status, e.code, e.message)
+        response, status = error_response(status, e.code, e.text(request_lang()))
         if status == 401:
             response.headers["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{e.code}"'
         if isinstance(e, RateLimited):
@@ -52,14 +54,14 @@ def install_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException) -> tuple[Response, int]:
-        status = e.code or 500
-        message = e.description if status < 500 else "the server could not answer; try again"
-        return error_response(status, _http_code(e), message or "")
+        status, code, lang = e.code or 500, _http_code(e), request_lang()
+        known = code if code in MESSAGES else "bad_request" if status < 500 else "internal_error"
+        return error_response(status, code, text(known, lang, {}))
 
     @app.errorhandler(Exception)
     def unexpected(e: Exception) -> tuple[Response, int]:
         log.exception("unhandled error")
-        return error_response(500, "internal_error", "the server could not answer; try again")
+        return error_response(500, "internal_error", text("internal_error", request_lang(), {}))
 
 
 def json_app(name: str, max_body: int) -> Flask:

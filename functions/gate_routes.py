@@ -34,7 +34,7 @@ def gate_blueprint(s: Services) -> Blueprint:
     @bp.get("/public-key")
     def public_key() -> dict[str, Any]:
         if s.signer is None:
-            raise InvalidInput("this deployment signs no gate messages")
+            raise InvalidInput("no_gate_signing")
         return {"algorithm": "Ed25519", "public_key": base64.b64encode(s.signer.public_key()).decode()}
 
     @bp.get("/entitlements")
@@ -43,11 +43,11 @@ def gate_blueprint(s: Services) -> Blueprint:
         try:
             since, limit = int(request.args.get("since", "0")), int(request.args.get("limit", "200"))
         except ValueError:
-            raise InvalidInput("since and limit are whole numbers") from None
+            raise InvalidInput("since_limit_numbers") from None
         page = sync_page(gate, since, limit, s.feed, s.lots, s.cards, s.clock.now())
         s.gates.record_sync(gate.id, since, s.clock.now().isoformat())  # what it has: the office sees gates lag
         if s.signer is None:
-            raise InvalidInput("this deployment signs no gate messages")
+            raise InvalidInput("no_gate_signing")
         return {
             "lot_id": page.lot_id,
             "version": page.version,

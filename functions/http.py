@@ -14,6 +14,15 @@ if TYPE_CHECKING:
 M = TypeVar("M", bound="BaseModel")
 
 
+def request_lang() -> str:
+    """"en" when the request asks for English (?lang=en, or Accept-Language prefers it), else "zh" (the default)."""
+    asked = request.args.get("lang", "")
+    if asked in ("en", "zh"):
+        return asked
+    best = request.accept_languages.best_match(("zh-CN", "zh", "en"))
+    return "en" if best == "en" else "zh"
+
+
 class InvalidJson(InvalidInput):
     code = "invalid_json"
 
@@ -32,9 +41,9 @@ def parse_body(model: type[M]) -> M:
     except RecursionError:  # thousands of nested brackets: json gives up, and so do we
         data = None
     if not isinstance(data, dict):
-        raise InvalidJson("the body must be a JSON object (Content-Type: application/json)")
+        raise InvalidJson("invalid_json")
     if _depth(data) > MAX_DEPTH:
-        raise InvalidJson(f"the body nests deeper than {MAX_DEPTH} levels")
+        raise InvalidJson("json_depth", most=MAX_DEPTH)
     from pydantic import ValidationError  # loaded already: `model` is a pydantic model
 
     try:
@@ -42,7 +51,9 @@ def parse_body(model: type[M]) -> M:
     except ValidationError as e:
         # Pydantic's own text can echo the input back; name only the field and the rule.
         raise InvalidBody(
-            "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in e.errors())
+            "invalid_request",
+            fields=", ".join(dict.fromkeys(".".join(str(p) for p in err["loc"]) or "body" for err in e.errors())),
+            detail="; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in e.errors()),
         ) from None
 
 

@@ -34,7 +34,7 @@ def owner_blueprint(s: Services) -> Blueprint:
     def me() -> Owner:
         owner = s.owners.get(current_owner_id(s.tokens))
         if owner is None:
-            raise TokenInvalid("the token's owner no longer exists")
+            raise TokenInvalid("account_gone")
         return owner
 
     @bp.post("/auth/login")

@@ -11,7 +11,7 @@ from domain.errors import PaymentRejected, PaymentUnavailable
 from domain.order import Channel
 from functions.auth import current_owner_id
 from functions.bootstrap import Services
-from functions.http import parse_body
+from functions.http import parse_body, request_lang
 from functions.views import offer_json, order_json
 from handlers.fulfil_payment import fulfil_payment
 from handlers.rate_limit import limit
@@ -38,7 +38,7 @@ def payment_blueprint(s: Services) -> Blueprint:
     def packages(card_id: str) -> dict[str, Any]:
         owner_id = current_owner_id(s.tokens)
         offers = offers_for_card(owner_id, card_id, s.cards, s.lots, s.packages, s.clock)
-        return {"card_id": card_id, "packages": [offer_json(o) for o in offers]}
+        return {"card_id": card_id, "packages": [offer_json(o, request_lang()) for o in offers]}
 
     @bp.post("/cards/<card_id>/renewals")
     def renew(card_id: str) -> tuple[dict[str, Any], int]:

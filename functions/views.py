@@ -6,6 +6,7 @@ from typing import Any
 
 from domain.card import Pause
 from domain.lot import Lot
+from domain.messages import text
 from domain.money import yuan_text
 from domain.order import Order
 from domain.owner import Owner
@@ -98,7 +99,7 @@ def application_json(view: ApplicationView) -> dict[str, Any]:
     }
 
 
-def offer_json(offer: PackageOffer) -> dict[str, Any]:
+def offer_json(offer: PackageOffer, lang: str) -> dict[str, Any]:
     q = offer.quote
     return {
         **package_json(offer.package),
@@ -110,6 +111,7 @@ def offer_json(offer: PackageOffer) -> dict[str, Any]:
         "allowed": q.allowed,
         "reason": q.reason.value if q.reason else None,
         "limit": q.limit.isoformat() if q.limit else None,
+        "message": text(q.reason.value, lang, {"limit": q.limit}) if q.reason else None,
     }
 
 

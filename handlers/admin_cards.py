@@ -159,9 +159,9 @@ def fix_card(
     """
     office_card(account, card_id, cards, lots, Permission.MANAGE)
     if not reason.strip():
-        raise InvalidInput("a fix needs a reason")
+        raise InvalidInput("reason_for_history")
     if valid_until is None and holder is None:
-        raise InvalidInput("a fix sets valid_until or holder")
+        raise InvalidInput("fix_nothing")
     return change_card(
         card_id,
         lambda card, _, today: fixed(card, valid_until, holder, today),
@@ -194,7 +194,7 @@ def office_fix(
     elif state == CardState.ACTIVE.value and card.state is CardState.CANCELLED:
         card = office_restore(account, card.id, reason, life)
     elif state == CardState.EXPIRED.value:
-        raise InvalidInput("a card expires by its end date: set valid_until instead")
+        raise InvalidInput("fix_expired")
     if valid_until is not None or holder is not None:
         card = fix_card(account, card.id, valid_until, holder, reason, life.cards, life.lots, life.uow, life.clock)
     return card
@@ -230,9 +230,9 @@ def offline_payment(
 ) -> Order:
     """A cashier takes cash (or POS, or a transfer): an order paid at once, fulfilled like any payment."""
     if channel not in OFFLINE:
-        raise InvalidInput("offline payments are cash, pos or transfer")
+        raise InvalidInput("offline_channel")
     if not 8 <= len(idempotency_key) <= 64:
-        raise InvalidInput("idempotency_key must be 8 to 64 characters, the same for a retry of one payment")
+        raise InvalidInput("idempotency_key")
     for attempt in range(MAX_ATTEMPTS):
         card, lot = office_card(account, card_id, cards, lots, Permission.CASH)
         now = clock.now()
@@ -246,7 +246,7 @@ def offline_payment(
             notice = PaymentNotice(order.id, offline_transaction_id(order), order.amount_fen, now, True)
             fulfil_payment(notice, orders, cards, lots, uow, signer)
         return orders.get(order.id) or order
-    raise Conflict("the card kept changing; try again")
+    raise Conflict("kept_changing")
 
 
 def _cash_order(
@@ -262,10 +262,10 @@ def _cash_order(
     """What the office sells: the package as quoted for the card today (even past the online limits)."""
     package = packages.get(lot.id, checked_id("package_id", package_id))
     if package is None:
-        raise InvalidInput(f"no package {package_id!r} at this lot")
+        raise InvalidInput("package_not_found", package_id=package_id)
     offer = quote(card, replace(package, enabled=True), lot, lot.today(now))
     if offer.reason is Refusal.CARD_CANCELLED:
-        raise RenewalNotAllowed(offer.reason.value, "this card is cancelled")
+        raise RenewalNotAllowed(offer.reason.value, offer.limit)
     return Order(
         id=ids.new_id("order"),
         owner_id=card.owner_id,

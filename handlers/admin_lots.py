@@ -25,7 +25,7 @@ def create_lot(account: Staff, lot: Lot, lots: LotAdmin, audit: Audit, clock: Cl
     account.require(Permission.CREATE_LOTS)
     made = replace(lot, tenant_id=account.tenant_id, held=0, entitlement_version=0, receipt_seq=0, receipt_hash="")
     if not lots.add(made):
-        raise InvalidLot(f"a lot with id {lot.id!r} exists already")
+        raise InvalidLot("lot_exists", lot_id=lot.id)
     _audit(audit, f"lot:{made.id}", account, "create_lot", None, None, _settings(made), clock)
     return made
 

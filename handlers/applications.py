@@ -124,7 +124,7 @@ def approve_application(
         if state is ApplicationState.APPROVED:
             return application
         if state not in (ApplicationState.SUBMITTED, ApplicationState.WAITLISTED):
-            raise ApplicationClosed(f"this application is {state.value}; it cannot be approved")
+            raise ApplicationClosed("application_closed", state=state.value, to="approved")
         lot = lots.get(application.lot_id)
         if lot is None:
             raise LotNotFound(application.lot_id)
@@ -151,7 +151,7 @@ def approve_application(
             continue
         _told(plan, notices)
         return waiting
-    raise Conflict("the application kept changing; try again")
+    raise Conflict("kept_changing")
 
 
 def reject_application(
@@ -166,7 +166,7 @@ def reject_application(
 ) -> Application:
     application = _get(application_id, store)
     if not reason.strip():
-        raise Conflict("say why: the owner sees the reason")
+        raise Conflict("reason_for_owner")
     if application.state is ApplicationState.REJECTED:
         return application
     lot = lots.get(application.lot_id)
@@ -181,7 +181,7 @@ def reject_application(
             continue
         _told(plan, notices)
         return decided
-    raise Conflict("the application kept changing; try again")
+    raise Conflict("kept_changing")
 
 
 def offer_free_places(

@@ -9,7 +9,7 @@ from handlers.ports import OwnerRepository, PhoneNumbers
 
 def bind_phone(owner_id: str, code: str, wechat: PhoneNumbers, owners: OwnerRepository) -> str:
     if not code.strip():
-        raise InvalidInput("code is empty: send the code from the getPhoneNumber button")
+        raise InvalidInput("phone_code_empty")
     number = checked_phone(wechat.phone_number(code))
     owners.set_phone(owner_id, number)
     return masked_phone(number)

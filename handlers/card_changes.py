@@ -62,7 +62,7 @@ def commit_for_card(
             wait_before_retry(attempt)
             continue
         return written(plan, card.id), plan
-    raise Conflict("the card kept changing; try again")
+    raise Conflict("kept_changing")
 
 
 def written(plan: Plan, card_id: str) -> Card:

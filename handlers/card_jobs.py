@@ -92,7 +92,7 @@ def cancel_card(card_id: str, actor: str, reason: str, life: CardLife) -> Card:
     Refused while an order of the card waits for payment (it could still be paid).
     """
     if not reason.strip():
-        raise InvalidInput("say why: the card's history keeps the reason")
+        raise InvalidInput("reason_for_history")
     card, plan = _leave(card_id, actor, "cancel", reason.strip(), life, lapse=False)
     if plan is not None:
         _follow(plan, life)
@@ -105,7 +105,7 @@ def restore_card(card_id: str, actor: str, reason: str, life: CardLife) -> Card:
     """The office brings a cancelled card back: it takes a place again (refused when the lot is full)
     and its plates (refused when another card or application holds one now)."""
     if not reason.strip():
-        raise InvalidInput("say why: the card's history keeps the reason")
+        raise InvalidInput("reason_for_history")
 
     def decide(card: Card, lot: Lot, now: datetime) -> Plan | None:
         if card.state is not CardState.CANCELLED:

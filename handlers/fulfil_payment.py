@@ -40,9 +40,9 @@ def fulfil_payment(
     except InvalidId:
         order = None
     if order is None:
-        raise _rejected("payment for an unknown order", notice)
+        raise _rejected(notice, PaymentRejected("notice_unknown_order"))
     if notice.amount_fen != order.amount_fen:
-        raise _rejected(f"amount {notice.amount_fen} differs from the order's {order.amount_fen}", notice)
+        raise _rejected(notice, PaymentRejected("notice_amount_differs", paid=notice.amount_fen, due=order.amount_fen))
     if not notice.succeeded:
         return Outcome.NOT_PAID
     if order.state in (OrderState.PAID, OrderState.REFUNDED):
@@ -64,7 +64,7 @@ def fulfil_payment(
             wait_before_retry(attempt)  # the card or the lot moved meanwhile: recompute from what is there now
             continue
         return Outcome.FULFILLED
-    raise Conflict("the card kept changing; the provider will retry")
+    raise Conflict("kept_changing")
 
 
 def signed(plan: Plan, signer: ReceiptSigner | None) -> Plan:
@@ -76,6 +76,6 @@ def signed(plan: Plan, signer: ReceiptSigner | None) -> Plan:
     return plan.with_signature(sign(plan.receipt, signer))
 
 
-def _rejected(why: str, notice: PaymentNotice) -> PaymentRejected:
-    security.warning("payment notice rejected: %s (out_trade_no=%s)", why, notice.out_trade_no[:64])
-    return PaymentRejected(why)
+def _rejected(notice: PaymentNotice, rejected: PaymentRejected) -> PaymentRejected:
+    security.warning("payment notice rejected: %s (out_trade_no=%s)", rejected.message, notice.out_trade_no[:64])
+    return rejected

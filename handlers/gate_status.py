@@ -37,12 +37,12 @@ def report_from_rule(event: dict[str, object]) -> AppliedReport:
     try:
         version = event["version"]
         if not isinstance(version, int) or isinstance(version, bool) or version < 0:
-            raise InvalidInput("version must be a whole number")
+            raise InvalidInput("report_version")
         return AppliedReport(
             str(event["lot_id"]), str(event["gate_id"]), version, str(event["timestamp"]), str(event["signature"])
         )
     except KeyError as e:
-        raise InvalidInput(f"an applied report needs {e.args[0]}") from None
+        raise InvalidInput("report_field", field=e.args[0]) from None
 
 
 def record_applied(report: AppliedReport, gates: AppliedVersions, now: datetime) -> bool:
@@ -58,5 +58,5 @@ def record_applied(report: AppliedReport, gates: AppliedVersions, now: datetime)
         str(report.version).encode(),
     )
     if gate.lot_id != report.lot_id:  # signed for another lot's topic: not this gate's report
-        raise Unauthenticated("gate authentication failed: the report is not for this gate's lot")
+        raise Unauthenticated("gate_auth")
     return gates.record_applied(gate.id, report.version, now.isoformat())

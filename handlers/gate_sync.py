@@ -42,7 +42,7 @@ def authenticated_gate(
     now: datetime,
     body: bytes = b"",
 ) -> Gate:
-    refused = Unauthenticated("gate authentication failed: X-Gate-Id, X-Gate-Timestamp, X-Gate-Signature")
+    refused = Unauthenticated("gate_auth")
     try:
         gate = gates.get(checked_id("gate_id", gate_id))
         age = abs(now.timestamp() - int(timestamp))
@@ -65,7 +65,7 @@ def sync_page(
     at: datetime,
 ) -> SyncPage:
     if since < 0 or not 1 <= limit <= MAX_PAGE:
-        raise InvalidInput(f"since must be 0 or more and limit 1..{MAX_PAGE}")
+        raise InvalidInput("sync_page", most=MAX_PAGE)
     lot = lots.get(gate.lot_id)
     if lot is None:
         raise LotNotFound(gate.lot_id)

@@ -14,7 +14,7 @@ from datetime import date
 from domain.admin import Permission, Staff
 from domain.card import Card, CardState
 from domain.card_change import card_plan
-from domain.errors import CardExists, Conflict, InvalidInput, LotNotFound, PlateTaken, StaleCard, StaleLot
+from domain.errors import CardExists, Conflict, DomainError, InvalidInput, LotNotFound, PlateTaken, StaleCard, StaleLot
 from domain.lot import Lot
 from domain.plan import Plan
 from domain.plate import normalise_plate
@@ -33,8 +33,8 @@ MAX_TRANSACTION_ITEMS = 100
 class ImportReport:
     created: int = 0
     existing: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)
-    """(row number in the file, what is wrong)."""
+    errors: list[tuple[int, DomainError]] = field(default_factory=list)
+    """(row number in the file, what is wrong): the edge says it in the reader's language."""
 
 
 def import_rows(
@@ -55,14 +55,14 @@ def import_rows(
     """
     lot = lot_for(account, lot_id, lots, Permission.MANAGE)
     if len(rows) > MAX_ROWS_PER_CALL:
-        raise InvalidInput(f"send at most {MAX_ROWS_PER_CALL} rows at a time")
+        raise InvalidInput("import_batch", most=MAX_ROWS_PER_CALL)
     report = ImportReport()
     parsed: dict[str, tuple[int, Card]] = {}
     for n, row in enumerate(rows, start=first_row):
         try:
             card = _card(lot.id, row)
-        except (InvalidInput, ValueError, KeyError) as e:
-            report.errors.append((n, _say(e)))
+        except DomainError as e:
+            report.errors.append((n, e))
             continue
         if card.id in parsed:
             report.existing += 1  # the same row twice in one file
@@ -75,7 +75,7 @@ def import_rows(
     while todo:
         batch, todo = _batch(todo, lot, clock, actor)
         report.created += _commit(batch, report, lots, lot.id, uow, clock, actor)
-    report.errors.sort()
+    report.errors.sort(key=lambda error: error[0])
     return report
 
 
@@ -118,7 +118,7 @@ def _commit(
             uow.commit(plan)
         except PlateTaken as e:
             n = next(n for n, c in batch if e.plate in c.plates)
-            report.errors.append((n, e.message))
+            report.errors.append((n, e))
             batch = [(m, c) for m, c in batch if m != n]
         except CardExists as e:
             report.existing += 1
@@ -127,7 +127,7 @@ def _commit(
             wait_before_retry(attempt)
         else:
             return len(batch)
-    raise Conflict("the lot kept changing during the import; run the file again (nothing is imported twice)")
+    raise Conflict("import_kept_changing")
 
 
 def _plan(card: Card, lot: Lot, clock: Clock, actor: str) -> Plan:
@@ -144,14 +144,14 @@ def _lot(lots: LotRepository, lot_id: str) -> Lot:
 def _card(lot_id: str, row: dict[str, str]) -> Card:
     plates = tuple(dict.fromkeys(normalise_plate(p) for p in (row.get("plates") or "").split("/") if p.strip()))
     if not plates:
-        raise InvalidInput("no plate")
+        raise InvalidInput("import_no_plate")
     until = _day(row, "valid_until")
     start = _day(row, "valid_from") if (row.get("valid_from") or "").strip() else None
     if until is None:
-        raise InvalidInput("valid_until is missing")
+        raise InvalidInput("import_no_end")
     starts = start or until
     if starts > until:
-        raise InvalidInput("valid_from is after valid_until")
+        raise InvalidInput("period_reversed")
     # The same row run again is the same card; another row with the same plate is another card (refused: taken).
     card_id = "imp-" + hashlib.sha256(f"{lot_id}|{plates[0]}|{starts}|{until}".encode()).hexdigest()[:20]
     holder = (row.get("holder") or "").strip()[:50] or None
@@ -165,8 +165,4 @@ def _day(row: dict[str, str], column: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(f"{column} {text[:20]!r} is not a date (YYYY-MM-DD)") from None
-
-
-def _say(e: Exception) -> str:
-    return getattr(e, "message", None) or str(e)
+        raise InvalidInput("import_date", column=column, found=text[:20]) from None

@@ -27,4 +27,4 @@ def issue_card(card: Card, actor: str, reason: str, lots: LotRepository, uow: Un
             wait_before_retry(attempt)
             continue
         return True
-    raise Conflict("the lot kept changing; try again")
+    raise Conflict("kept_changing")

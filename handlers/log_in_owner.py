@@ -19,7 +19,7 @@ def log_in_owner(
     code: str, wechat: WechatLogin, owners: OwnerRepository, tokens: SessionTokens, ids: IdSource
 ) -> Login:
     if not code.strip():
-        raise InvalidInput("code is empty: send the code from wx.login()")
+        raise InvalidInput("login_code_empty")
     session = wechat.code_to_session(code)
     owner = owners.find_by_wechat(session.openid, session.unionid)
     if owner is None:
@@ -35,5 +35,5 @@ def log_in_owner(
 def refresh_session(refresh_token: str, owners: OwnerRepository, tokens: SessionTokens) -> IssuedTokens:
     owner_id = tokens.verify_refresh(refresh_token)
     if owners.get(owner_id) is None:
-        raise TokenInvalid("the token's owner no longer exists")
+        raise TokenInvalid("account_gone")
     return tokens.issue(owner_id)

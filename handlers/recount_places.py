@@ -37,4 +37,4 @@ def recount_places(
             wait_before_retry(attempt)
             continue
         return lot.held, counted
-    raise Conflict("the lot kept changing; count again")
+    raise Conflict("kept_changing")

@@ -43,7 +43,7 @@ def refund_order(
         _reverse_invoice(order.id, invoicing)  # a retry after the refund went through: the invoice follows
         return order
     if order.state is not OrderState.PAID:
-        raise Conflict(f"order {order.id} is {order.state.value}; only a paid order can be refunded")
+        raise Conflict("refund_unpaid", order_id=order.id, state=order.state.value)
     provider.refund(order, refund_no(order))
     for attempt in range(MAX_ATTEMPTS):
         card, lot = cards.get(order.card_id), lots.get(order.lot_id)
@@ -61,7 +61,7 @@ def refund_order(
             continue
         run_follow_ups(done.plan.follow_ups, {OrderRefunded: lambda e: _reverse_invoice(e.order_id, invoicing)})
         return done.order
-    raise Conflict("the card kept changing; try the refund again")
+    raise Conflict("kept_changing")
 
 
 def _reverse_invoice(order_id: str, invoicing: Invoicing) -> None:

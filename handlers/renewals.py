@@ -93,7 +93,7 @@ def order_renewal(
     clock: Clock,
 ) -> OrderToPay:
     if not 8 <= len(idempotency_key) <= 64:
-        raise InvalidInput("idempotency_key must be 8 to 64 characters, the same for retries of one purchase")
+        raise InvalidInput("idempotency_key")
     owner = owners.get(owner_id)
     if owner is None:
         raise CardNotFound(card_id)
@@ -114,7 +114,7 @@ def order_renewal(
             return OrderToPay(order, {})
         # Asked after the order is stored, so a payment can never arrive for an order we do not know.
         return OrderToPay(order, provider.prepay(order, owner.openid))
-    raise Conflict("the card kept changing; try again")
+    raise Conflict("kept_changing")
 
 
 def _renewal(
@@ -135,10 +135,7 @@ def _renewal(
     now = clock.now()
     offer = quote(card, package, lot, lot.today(now))
     if not offer.allowed and offer.reason is not None:
-        limit = f" (limit {offer.limit.isoformat()})" if offer.limit else ""
-        raise RenewalNotAllowed(
-            offer.reason.value, f"this package cannot be bought online now: {offer.reason.value}{limit}"
-        )
+        raise RenewalNotAllowed(offer.reason.value, offer.limit)
     return Order(
         id=ids.new_id("order"),
         owner_id=owner_id,

@@ -46,7 +46,7 @@ def period_days(period: str) -> tuple[date, date]:
             return first, month_end(first)
         day = date.fromisoformat(period)
     except ValueError:
-        raise InvalidInput("a report period is a day (2026-11-23) or a month (2026-11)") from None
+        raise InvalidInput("report_period") from None
     return day, day
 
 

@@ -41,7 +41,7 @@ def create_staff(
     passwords: Passwords,
 ) -> Staff:
     if len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"a password has at least {MIN_PASSWORD} characters")
+        raise InvalidInput("password_short", least=MIN_PASSWORD)
     account = Staff(
         email.strip().lower(),
         checked_id("tenant_id", tenant_id),
@@ -50,16 +50,16 @@ def create_staff(
         passwords.hash(password),
     )
     if role is not Role.TENANT_ADMIN and not account.lot_ids:
-        raise InvalidInput("a lot manager or cashier needs at least one lot")
+        raise InvalidInput("staff_lots")
     if not staff.add(account):
-        raise Conflict(f"an account for {account.email} exists already")
+        raise Conflict("staff_exists", email=account.email)
     return account
 
 
 def signed_in(token: str, tokens: SessionTokens, staff: StaffRepository) -> Staff:
     account = staff.get(tokens.verify_access(token))
     if account is None:
-        raise TokenInvalid("the account no longer exists")
+        raise TokenInvalid("account_gone")
     return account
 
 

@@ -30,5 +30,5 @@ def remove_vehicle(owner: Owner, plate_text: str, owners: OwnerRepository, cards
         if plate in c.plates and c.state not in (CardState.CANCELLED, CardState.EXPIRED)
     ]
     if on_cards:
-        raise PlateOnCard(f"{plate} is on card {on_cards[0]}; change the card's plate first")
+        raise PlateOnCard("plate_on_card", plate=plate, card_id=on_cards[0])
     owners.remove_vehicle(owner.id, plate)

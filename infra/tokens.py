@@ -48,9 +48,9 @@ def _subject(serializer: URLSafeTimedSerializer, token: str, max_age: int) -> st
     try:
         claims: Any = serializer.loads(token, max_age=max_age)
     except SignatureExpired as e:
-        raise TokenExpired("the token has expired; refresh it or log in again") from e
+        raise TokenExpired() from e
     except BadSignature as e:
-        raise TokenInvalid("the token is not one we issued") from e
+        raise TokenInvalid() from e
     if not isinstance(claims, dict) or not isinstance(claims.get("sub"), str):
-        raise TokenInvalid("the token is not one we issued")
+        raise TokenInvalid()
     return claims["sub"]

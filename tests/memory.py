@@ -68,7 +68,7 @@ class MemoryUnitOfWork:
             held = db.applications.get(a.application.id)
             ok = held is not None and held.state in a.was if a.was else held is None
             if not ok:
-                return a.error or ApplicationClosed(a.application.id)
+                return a.error or ApplicationClosed("application_decided")
         for line in plan.ledger:
             if line.id in db.ledger:
                 return OrderSettled(line.order_id)

@@ -354,7 +354,7 @@ class DynamoOwnerRepository:
             )
         except UpdateError as e:
             if is_condition_failure(e):
-                raise TooManyVehicles(f"an owner registers at most {limit} vehicles; remove one first") from e
+                raise TooManyVehicles("too_many_vehicles", most=limit) from e
             raise
 
     def remove_vehicle(self, owner_id: str, plate: str) -> None:

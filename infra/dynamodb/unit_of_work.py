@@ -44,7 +44,7 @@ class DynamoUnitOfWork:
             else:
                 w.put(name, order_item(o.order), OrderItem.order_id.does_not_exist())
         for a in plan.applications:
-            name = errors.add(f"application {a.application.id}", a.error or ApplicationClosed(a.application.id))
+            name = errors.add(f"application {a.application.id}", a.error or ApplicationClosed("application_decided"))
             if a.was:
                 item, actions = application_update(a.application)
                 w.update(name, item, actions, ApplicationItem.state.is_in(*(s.value for s in a.was)))
@@ -84,7 +84,7 @@ class DynamoUnitOfWork:
         for slot in plan.dropped_reminders:
             w.delete(f"drop reminder {slot.key}", slot_item(slot))
         for entry in plan.audit:
-            name = errors.add(f"audit {entry.subject} {entry.entry}", Conflict("this change was recorded already"))
+            name = errors.add(f"audit {entry.subject} {entry.entry}", Conflict("recorded_already"))
             w.put(name, audit_item(entry), AuditItem.entry.does_not_exist())
         try:
             w.commit()

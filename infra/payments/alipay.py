@@ -32,7 +32,7 @@ security = logging.getLogger("parkpass.security")
 def fen_of(yuan: str) -> int:
     """'850.00' -> 85000, exactly; anything else is not an amount."""
     if not _YUAN.fullmatch(yuan):
-        raise PaymentRejected(f"amount {yuan[:20]!r} is not a yuan amount with two decimals")
+        raise PaymentRejected("notice_amount", found=yuan[:20])
     return int(Decimal(yuan) * 100)
 
 
@@ -96,9 +96,9 @@ class AlipayGateway:
         except (AliPayException, ValueError, TypeError):
             verified = False
         if not verified:
-            raise PaymentRejected("notification signature does not verify")
+            raise PaymentRejected("notice_signature")
         if data.get("app_id") != self._config.appid or data.get("seller_id") != self._config.seller_id:
-            raise PaymentRejected("notification is for another app or seller")
+            raise PaymentRejected("notice_merchant")
         return PaymentNotice(
             out_trade_no=data.get("out_trade_no", ""),
             transaction_id=data.get("trade_no", ""),

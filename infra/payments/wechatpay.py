@@ -94,22 +94,22 @@ class WechatPayGateway:
     def notice(self, headers: dict[str, str], body: str) -> PaymentNotice:
         """Verify (serial, age, RSA signature over the raw body), decrypt, and check whose payment it is."""
         if headers.get("Wechatpay-Serial") != self._config.platform_public_key_id:
-            raise PaymentRejected("notification signed with an unknown key")
+            raise PaymentRejected("notice_unknown_key")
         try:
             age = abs(self._clock.now().timestamp() - int(headers.get("Wechatpay-Timestamp", "")))
         except ValueError:
             age = float("inf")
         if age > NOTICE_MAX_AGE_S:
-            raise PaymentRejected("notification timestamp is not within 5 minutes")
+            raise PaymentRejected("notice_stale")
         try:
             data = self._pay.callback(headers, body)
         except Exception:  # wechatpayv3 raises bare Exception for unsupported algorithms
             data = None
         if not data:
-            raise PaymentRejected("notification signature or encryption does not verify")
+            raise PaymentRejected("notice_signature")
         t = data["resource"]
         if t.get("mchid") != self._config.mchid or t.get("appid") != self._config.appid:
-            raise PaymentRejected("notification is for another merchant or app")
+            raise PaymentRejected("notice_merchant")
         return PaymentNotice(
             out_trade_no=str(t.get("out_trade_no", "")),
             transaction_id=str(t.get("transaction_id", "")),

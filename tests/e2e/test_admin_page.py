@@ -132,5 +132,5 @@ def test_the_office_approves_takes_cash_and_downloads_a_report(page: Page, stack
     saved = tmp_path / "report.csv"
     download.value.save_as(saved)
     text = saved.read_text(encoding="utf-8-sig")
-    assert "revenue_fen" in text and "channel:cash,30000" in text
+    assert text.startswith("日期,收入（元）") and "渠道：现金,300.00" in text
     shot(page, "4-report")

@@ -174,7 +174,7 @@ def test_a_used_code_and_a_bad_phone_code_are_refused(api: ApiClient) -> None:
 
 
 @pytest.mark.parametrize(
-    ("plate", "says"), [("粤B1234O", "letter O"), ("XB12345", "province"), ("粤B123", "7 characters")]
+    ("plate", "says"), [("粤B1234O", "字母 O"), ("XB12345", "省份"), ("粤B123", "7 位")]
 )
 def test_a_bad_plate_is_refused_saying_why_and_not_stored(api: ApiClient, plate: str, says: str) -> None:
     h = bearer(login(api, "sim:dave"))

@@ -308,8 +308,8 @@ def test_5000_rows_with_50_bad_ones_import_4950_cards_once(office: Services) -> 
     assert (first["created"], first["existing"], len(first["errors"])) == (4950, 0, 50)
     assert {e["row"] for e in first["errors"]} == {n + 2 for n in bad_rows} | {5001}  # file rows: header is row 1
     messages = {e["row"]: e["message"] for e in first["errors"]}
-    assert "another card" in messages[5001] and "not a date" in messages[102] and "after" in messages[202]
-    assert "no plate" in messages[302] and "7 characters" in messages[402]
+    assert "另一张月卡" in messages[5001] and "不是日期" in messages[102] and "晚于" in messages[202]
+    assert "缺少车牌" in messages[302] and "7 位" in messages[402]
     second = run()
     assert (second["created"], second["existing"], len(second["errors"])) == (0, 4950, 50)
     assert sum(1 for _ in CardItem.by_lot.query("lot-a")) == 4950

@@ -1,0 +1,171 @@
+"""The words people read for the codes the system stores: states, channels, history actions and actors,
+column names; and times as the lot's clock shows them. zh-CN by default, English on request."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "card_state": {
+        "pending": ("待付款", "pending"),
+        "active": ("有效", "active"),
+        "paused": ("暂停中", "paused"),
+        "expired": ("已过期", "expired"),
+        "cancelled": ("已注销", "cancelled"),
+    },
+    "order_state": {
+        "pending": ("待支付", "pending"),
+        "paid": ("已支付", "paid"),
+        "closed": ("已关闭", "closed"),
+        "refunded": ("已退款", "refunded"),
+    },
+    "channel": {
+        "wechat": ("微信支付", "WeChat Pay"),
+        "alipay": ("支付宝", "Alipay"),
+        "cash": ("现金", "cash"),
+        "pos": ("刷卡", "POS"),
+        "transfer": ("转账", "bank transfer"),
+    },
+    "application_state": {
+        "submitted": ("待审批", "submitted"),
+        "waitlisted": ("候补中", "waitlisted"),
+        "approved": ("已通过", "approved"),
+        "rejected": ("已拒绝", "rejected"),
+        "lapsed": ("已失效", "lapsed"),
+        "cancelled": ("已取消", "cancelled"),
+    },
+    "invoice_state": {
+        "requested": ("待开票", "requested"),
+        "issuing": ("开票中", "issuing"),
+        "issued": ("已开票", "issued"),
+        "rejected": ("已拒绝", "rejected"),
+        "reversing": ("红冲中", "reversing"),
+        "reversed": ("已红冲", "reversed"),
+    },
+    "pause_state": {
+        "requested": ("待审批", "requested"),
+        "scheduled": ("已安排", "scheduled"),
+        "ended": ("已结束", "ended"),
+        "rejected": ("已拒绝", "rejected"),
+        "withdrawn": ("已撤回", "withdrawn"),
+    },
+    "role": {
+        "tenant_admin": ("物业管理员", "property administrator"),
+        "lot_manager": ("车场经理", "lot manager"),
+        "cashier": ("收费员", "cashier"),
+    },
+    "action": {
+        "issue": ("开卡", "issue"),
+        "import": ("导入", "import"),
+        "approve": ("审批开卡", "approve"),
+        "renew": ("续费", "renew"),
+        "refund": ("退款", "refund"),
+        "pause": ("申请暂停", "pause"),
+        "resume": ("恢复", "resume"),
+        "approve_pause": ("批准暂停", "approve pause"),
+        "reject_pause": ("拒绝暂停", "reject pause"),
+        "add_plate": ("添加车牌", "add plate"),
+        "remove_plate": ("删除车牌", "remove plate"),
+        "swap_plate": ("更换车牌", "swap plate"),
+        "cancel": ("注销", "cancel"),
+        "restore": ("恢复月卡", "restore"),
+        "lapse": ("逾期未付注销", "lapse"),
+        "expire": ("到期", "expire"),
+        "fix": ("人工修正", "fix"),
+        "claim": ("车主认领", "claim"),
+        "passage_in": ("入场", "entry"),
+        "passage_out": ("出场", "exit"),
+    },
+    "actor": {
+        "system": ("系统", "system"),
+        "owner": ("车主", "owner"),
+        "admin": ("物业", "office"),
+        "payment": ("支付", "payment"),
+    },
+    "column": {
+        "id": ("编号", "id"),
+        "name": ("名称", "name"),
+        "lot_id": ("车场", "lot_id"),
+        "card_id": ("月卡", "card_id"),
+        "order_id": ("订单号", "order_id"),
+        "package_id": ("套餐", "package_id"),
+        "package": ("套餐", "package"),
+        "plates": ("车牌", "plates"),
+        "holder": ("持卡人", "holder"),
+        "owner_phone": ("手机", "owner_phone"),
+        "valid_from": ("有效期自", "valid_from"),
+        "valid_until": ("有效期至", "valid_until"),
+        "state": ("状态", "state"),
+        "pauses": ("暂停", "pauses"),
+        "channel": ("支付方式", "channel"),
+        "amount_fen": ("金额（元）", "amount_fen"),
+        "price_fen": ("价格（元）", "price_fen"),
+        "revenue_fen": ("收入（元）", "revenue_fen"),
+        "created_at": ("下单时间", "created_at"),
+        "paid_at": ("支付时间", "paid_at"),
+        "applied_at": ("申请时间", "applied_at"),
+        "requested_at": ("申请时间", "requested_at"),
+        "note": ("备注", "note"),
+        "reason": ("原因", "reason"),
+        "type": ("类型", "type"),
+        "title": ("抬头", "title"),
+        "tax_id": ("税号", "tax_id"),
+        "number": ("发票号码", "number"),
+        "day": ("日期", "day"),
+        "unit": ("单位", "unit"),
+        "count": ("时长", "count"),
+        "enabled": ("在售", "enabled"),
+        "position": ("排序", "position"),
+        "timezone": ("时区", "timezone"),
+        "quota": ("月卡名额", "quota"),
+        "held": ("已占用", "held"),
+        "mode": ("续费方式", "mode"),
+        "max_until": ("最晚可续至", "max_until"),
+        "max_months_ahead": ("最多提前续费（月）", "max_months_ahead"),
+        "online_renewal": ("线上续费", "online_renewal"),
+        "reminder_offsets": ("提前提醒（天）", "reminder_offsets"),
+        "reminder_hour": ("提醒时间（点）", "reminder_hour"),
+        "invoice_provider": ("开票方式", "invoice_provider"),
+        "entitlement_version": ("道闸版本", "entitlement_version"),
+        "approval": ("审批方式", "approval"),
+        "pay_within_days": ("审批后付款期限（天）", "pay_within_days"),
+        "pause_allowed": ("允许暂停", "pause_allowed"),
+        "pause_min_days": ("最短暂停（天）", "pause_min_days"),
+        "pause_max_days": ("最长暂停（天）", "pause_max_days"),
+        "pauses_per_year": ("每年暂停次数", "pauses_per_year"),
+        "pause_needs_approval": ("暂停需审批", "pause_needs_approval"),
+        "max_plates": ("每卡车牌数", "max_plates"),
+        "plate_changes_per_month": ("每月换牌次数", "plate_changes_per_month"),
+        "grace_days": ("宽限天数", "grace_days"),
+    },
+    "unit": {
+        "months": ("个月", "month(s)"),
+        "days": ("天", "day(s)"),
+    },
+}
+"""kind -> stored value -> (zh-CN, English)."""
+
+ZONE_NAMES = {"Asia/Shanghai": ("北京时间", "China time"), "Asia/Hong_Kong": ("香港时间", "Hong Kong time")}
+
+
+def label(kind: str, value: str, lang: str = "zh") -> str:
+    """The word for a stored value; a value without one is shown as it is."""
+    zh, en = LABELS[kind].get(value, (value, value))
+    return en if lang == "en" else zh
+
+
+def actor_label(actor: str, lang: str = "zh") -> str:
+    """"payment:wechat" -> "微信支付"; "admin:a@b.cn" -> "物业 a@b.cn"; "owner:o-1" -> "车主"; "system:x" -> "系统"."""
+    kind, _, who = actor.partition(":")
+    if kind == "payment":
+        return label("channel", who, lang)
+    if kind == "admin":
+        return f"{label('actor', kind, lang)} {who}"
+    return label("actor", kind, lang)
+
+
+def local_time(at: datetime, zone: str, lang: str = "zh") -> str:
+    """2026-12-01T12:27:24+00:00 at Asia/Shanghai -> "2026-12-01 20:27 北京时间"."""
+    zh, en = ZONE_NAMES.get(zone, (zone, zone))
+    return f"{at.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} {en if lang == 'en' else zh}"
