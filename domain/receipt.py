@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from domain.money import yuan_text
@@ -158,6 +159,30 @@ def chain_problems(receipt: Receipt, stored: Receipt | None, previous: Receipt |
     elif previous.hash != receipt.prev_hash:
         problems.append(f"receipt {receipt.seq - 1} of the lot was changed: the chain is broken")
     return problems
+
+
+class ChainFault(StrEnum):
+    """Why a stored receipt no longer sits in an unbroken chain."""
+
+    BAD_START = "bad_start"
+    PREVIOUS_MISSING = "previous_missing"
+    PREVIOUS_CHANGED = "previous_changed"
+    NEXT_UNLINKED = "next_unlinked"
+
+
+def chain_faults(receipt: Receipt, previous: Receipt | None, following: Receipt | None) -> list[ChainFault]:
+    """Both links of a stored receipt: to the lot's receipt before it and from the one after it (if any yet)."""
+    faults = []
+    if receipt.seq == 1:
+        if receipt.prev_hash != GENESIS:
+            faults.append(ChainFault.BAD_START)
+    elif previous is None:
+        faults.append(ChainFault.PREVIOUS_MISSING)
+    elif previous.hash != receipt.prev_hash:
+        faults.append(ChainFault.PREVIOUS_CHANGED)
+    if following is not None and following.prev_hash != receipt.hash:
+        faults.append(ChainFault.NEXT_UNLINKED)
+    return faults
 
 
 def _b64(data: bytes) -> str:

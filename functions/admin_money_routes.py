@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from domain.admin import Permission
 from domain.errors import ReceiptNotFound
@@ -12,8 +12,10 @@ from domain.order import Channel
 from functions.admin_office import Office
 from functions.admin_views import order_json
 from functions.bootstrap import Services
-from functions.http import parse_body
+from functions.http import parse_body, request_lang
+from functions.receipt_page import receipt_link
 from handlers.admin_cards import office_refund, offline_payment
+from handlers.receipts import lot_timezone
 from infra.lazy import lazy_module
 
 if TYPE_CHECKING:
@@ -44,7 +46,8 @@ def routes(s: Services, office: Office) -> Blueprint:
             ids=s.ids,
             clock=s.clock,
         )
-        return {**order_json(order), "receipt_url": f"/admin/api/v1/orders/{order.id}/receipt.pdf"}, 201
+        shown = order_json(order, office.zone(order.lot_id), request_lang())
+        return {**shown, "receipt_url": f"/admin/api/v1/orders/{order.id}/receipt.pdf"}, 201
 
     @bp.get("/api/v1/orders/<order_id>/receipt.pdf")
     def receipt(order_id: str) -> Response:
@@ -54,8 +57,9 @@ def routes(s: Services, office: Office) -> Blueprint:
         signed = s.receipts.get(f"rcpt-{order_id}")
         if signed is None:
             raise ReceiptNotFound(order_id)
-        url = f"{request.host_url.rstrip('/')}/api/v1/receipts/{signed.receipt.id}/verify"
-        return Response(receipt_pdf(signed, url, s.seal_png), mimetype="application/pdf")
+        link = receipt_link(s.public_url, signed.receipt.id)
+        pdf = receipt_pdf(signed, link, s.seal_png, lot_timezone(signed.receipt, s.lots))
+        return Response(pdf, mimetype="application/pdf")
 
     @bp.post("/api/v1/orders/<order_id>/refund")
     def refund(order_id: str) -> dict[str, Any]:
@@ -72,6 +76,6 @@ def routes(s: Services, office: Office) -> Blueprint:
             invoicing=s.invoicing,
             clock=s.clock,
         )
-        return order_json(done)
+        return order_json(done, office.zone(done.lot_id), request_lang())
 
     return bp

@@ -17,6 +17,7 @@ from functions.gate_routes import gate_blueprint
 from functions.invoice_routes import invoice_blueprint
 from functions.owner_routes import owner_blueprint
 from functions.payment_routes import payment_blueprint
+from functions.receipt_page import receipt_page_blueprint
 from functions.reminder_routes import reminder_blueprint
 from functions.views import price_list_json
 from handlers.list_lot_packages import list_lot_packages
@@ -47,6 +48,7 @@ def create_app(services: Services, local: LocalMounts | None = None) -> Flask:
     app.register_blueprint(reminder_blueprint(services))
     app.register_blueprint(card_blueprint(services))
     app.register_blueprint(invoice_blueprint(services))
+    app.register_blueprint(receipt_page_blueprint(services))
 
     if local is not None:
         from functions.sim_routes import sim_blueprint

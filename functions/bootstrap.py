@@ -129,6 +129,8 @@ class Services:
     ledger: Ledger
     rates: RateCounter
     seal_png: bytes | None = None
+    public_url: str | None = None
+    """Where phones reach this API (PARKPASS_PUBLIC_URL); receipts' QR codes link under it."""
     application_template: str = APPLICATION_TEMPLATE
     invoice_template: str = INVOICE_TEMPLATE
 
@@ -240,6 +242,7 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
         ledger=DynamoLedger(),
         rates=DynamoRateCounter(),
         seal_png=Path(settings.seal_image).read_bytes() if settings.seal_image else None,
+        public_url=settings.public_url,
         application_template=settings.application_template,
         invoice_template=settings.invoice_template,
     )

@@ -144,6 +144,7 @@ class DevStack:
             invoice_api=f"{self.api_url}/sim/invoices",
             documents_dir=str(documents),
             seal_image=str(demo_seal(documents.parent if opts.data_dir else documents)),
+            public_url=self.api_url,  # receipts' QR codes link to this stack
         )
         bind_dynamodb(settings)
         tables.create_tables()

@@ -12,8 +12,9 @@ from domain.receipt import SignedReceipt
 from functions.auth import current_owner_id
 from functions.bootstrap import Services
 from functions.http import parse_body
+from functions.receipt_page import receipt_link
 from handlers.invoices import invoice_pdf, my_invoice, request_invoice
-from handlers.receipts import my_receipt, verify_receipt
+from handlers.receipts import lot_timezone, my_receipt, verify_receipt
 from infra.lazy import lazy_module
 
 if TYPE_CHECKING:
@@ -48,30 +49,33 @@ def invoice_blueprint(s: Services) -> Blueprint:
 
     @bp.get("/orders/<order_id>/receipt")
     def receipt(order_id: str) -> dict[str, Any]:
-        return _receipt_json(my_receipt(current_owner_id(s.tokens), order_id, s.orders, s.receipts))
+        signed = my_receipt(current_owner_id(s.tokens), order_id, s.orders, s.receipts)
+        return _receipt_json(signed, receipt_link(s.public_url, signed.receipt.id))
 
     @bp.get("/orders/<order_id>/receipt.pdf")
     def receipt_document(order_id: str) -> Response:
         from infra.pdf import receipt_pdf  # reportlab only for the routes that draw
 
         signed = my_receipt(current_owner_id(s.tokens), order_id, s.orders, s.receipts)
-        return _pdf(receipt_pdf(signed, _verify_url(signed), s.seal_png), f"receipt-{order_id}.pdf")
+        link = receipt_link(s.public_url, signed.receipt.id)
+        pdf = receipt_pdf(signed, link, s.seal_png, lot_timezone(signed.receipt, s.lots))
+        return _pdf(pdf, f"receipt-{order_id}.pdf")
 
     @bp.get("/receipts/public-key")
     def receipt_key() -> dict[str, Any]:
         import base64
 
         if s.receipt_signer is None:
-            raise InvalidInput("this deployment signs no receipts")
+            raise InvalidInput("no_receipt_signing")
         return {"algorithm": "Ed25519", "public_key": base64.b64encode(s.receipt_signer.public_key()).decode()}
 
     @bp.get("/receipts/<receipt_id>/verify")
     def verify(receipt_id: str) -> dict[str, Any]:
         payload = request.args.get("payload", "")
         if not payload or len(payload) > MAX_PAYLOAD:
-            raise InvalidInput(f"send the receipt's QR code text as ?payload= (at most {MAX_PAYLOAD} characters)")
+            raise InvalidInput("receipt_payload", most=MAX_PAYLOAD)
         if s.receipt_signer is None:
-            raise InvalidInput("this deployment signs no receipts")
+            raise InvalidInput("no_receipt_signing")
         checked = verify_receipt(receipt_id, payload, s.receipts, s.receipt_signer)
         shown = checked.receipt
         return {
@@ -82,10 +86,6 @@ def invoice_blueprint(s: Services) -> Blueprint:
         }
 
     return bp
-
-
-def _verify_url(signed: SignedReceipt) -> str:
-    return f"{request.host_url.rstrip('/')}/api/v1/receipts/{signed.receipt.id}/verify"
 
 
 def _pdf(data: bytes, name: str) -> Response:
@@ -118,11 +118,11 @@ def _invoice_json(invoice: Invoice) -> dict[str, Any]:
     }
 
 
-def _receipt_json(signed: SignedReceipt) -> dict[str, Any]:
+def _receipt_json(signed: SignedReceipt, verify_url: str) -> dict[str, Any]:
     return {
         **signed.receipt.fields(),
         "hash": signed.receipt.hash,
         "qr_payload": signed.qr_payload,
-        "verify_url": _verify_url(signed),
+        "verify_url": verify_url,
         "pdf_url": f"/api/v1/orders/{signed.receipt.order_id}/receipt.pdf",
     }

@@ -1,4 +1,5 @@
-"""E-receipts: the owner's receipt of a paid order, and a check anyone can run on a receipt's QR payload."""
+"""E-receipts: the owner's receipt of a paid order, and the checks anyone can run: on a receipt's QR payload, or
+on the receipt stored under the id its QR code's link names."""
 
 from __future__ import annotations
 
@@ -6,8 +7,17 @@ from dataclasses import dataclass
 
 from domain.errors import OrderNotFound, ReceiptNotFound
 from domain.ids import checked_id
-from domain.receipt import Receipt, SignedReceipt, chain_problems, parse_qr_payload, receipt_id_for
-from handlers.ports import OrderRepository, ReceiptSigner, ReceiptStore
+from domain.lot import DEFAULT_TIMEZONE
+from domain.receipt import (
+    ChainFault,
+    Receipt,
+    SignedReceipt,
+    chain_faults,
+    chain_problems,
+    parse_qr_payload,
+    receipt_id_for,
+)
+from handlers.ports import LotRepository, OrderRepository, ReceiptSigner, ReceiptStore
 
 
 def sign(receipt: Receipt, signer: ReceiptSigner) -> SignedReceipt:
@@ -51,3 +61,41 @@ def verify_receipt(receipt_id: str, payload: str, store: ReceiptStore, signer: R
     if not signer.verify(stored.receipt.canonical(), stored.signature):
         problems.append("the stored receipt no longer matches its signature")
     return Verification(not problems, problems, stored.receipt)
+
+
+def lot_timezone(receipt: Receipt, lots: LotRepository) -> str:
+    """The zone the receipt's times are shown in: its lot's (the default one if the lot is gone)."""
+    lot = lots.get(receipt.lot_id)
+    return lot.timezone if lot is not None else DEFAULT_TIMEZONE
+
+
+@dataclass(frozen=True)
+class ReceiptStanding:
+    """The receipt stored under an id, and whether it still holds: what the QR code's link shows."""
+
+    receipt: Receipt
+    timezone: str
+    signature_valid: bool
+    chain_faults: list[ChainFault]
+
+    @property
+    def valid(self) -> bool:
+        return self.signature_valid and not self.chain_faults
+
+
+def receipt_standing(
+    receipt_id: str, store: ReceiptStore, signer: ReceiptSigner, lots: LotRepository
+) -> ReceiptStanding:
+    """Is the receipt issued under this id still as signed, and still linked to its neighbours in the lot's chain?"""
+    stored = store.get(checked_id("receipt_id", receipt_id))
+    if stored is None:
+        raise ReceiptNotFound(receipt_id)
+    receipt = stored.receipt
+    previous = store.in_chain(receipt.lot_id, receipt.seq - 1) if receipt.seq > 1 else None
+    following = store.in_chain(receipt.lot_id, receipt.seq + 1)
+    return ReceiptStanding(
+        receipt=receipt,
+        timezone=lot_timezone(receipt, lots),
+        signature_valid=signer.verify(receipt.canonical(), stored.signature),
+        chain_faults=chain_faults(receipt, previous, following),
+    )

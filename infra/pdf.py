@@ -7,6 +7,7 @@ that reads Chinese supplies, so nothing is embedded and the files stay small.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from datetime import date
 
 from reportlab.graphics import renderPDF
@@ -22,17 +23,63 @@ from reportlab.pdfgen.canvas import Canvas
 
 from domain.money import yuan_text
 from domain.receipt import SignedReceipt
+from domain.receipt_text import amount_text, channel_name, paid_at_text, period_text
 
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-CHANNELS = {"wechat": "微信支付 WeChat Pay", "alipay": "支付宝 Alipay", "cash": "现金 Cash", "pos": "刷卡 POS"}
+PAGE = landscape(A5)
 
 
-def receipt_pdf(signed: SignedReceipt, verify_url: str, seal_png: bytes | None) -> bytes:
+@dataclass(frozen=True)
+class Box:
+    """A rectangle on the page in points, from the bottom-left corner (PDF's own coordinates)."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+
+    def overlaps(self, other: Box) -> bool:
+        return (
+            self.x < other.x + other.width
+            and other.x < self.x + self.width
+            and self.y < other.y + other.height
+            and other.y < self.y + self.height
+        )
+
+
+@dataclass(frozen=True)
+class ReceiptLayout:
+    """Where each part of a receipt goes: none of these boxes overlaps another (tested on the rendered page)."""
+
+    text: Box
+    qr: Box
+    seal: Box
+    footer: Box
+
+    def boxes(self) -> dict[str, Box]:
+        return {"text": self.text, "qr": self.qr, "seal": self.seal, "footer": self.footer}
+
+
+_WIDTH, _HEIGHT = PAGE
+RECEIPT_LAYOUT = ReceiptLayout(
+    text=Box(15 * mm, 22 * mm, 122 * mm, _HEIGHT - 52 * mm),
+    qr=Box(_WIDTH - 60 * mm, _HEIGHT - 75 * mm, 45 * mm, 45 * mm),
+    seal=Box(_WIDTH - 55 * mm, 22 * mm, 35 * mm, 35 * mm),
+    footer=Box(15 * mm, 5 * mm, _WIDTH - 30 * mm, 11 * mm),
+)
+"""A5 landscape: the fields on the left; on the right the QR code above, the seal below, apart."""
+VALUE_X = 40 * mm
+"""Where a field's value starts, from the text box's left edge."""
+
+
+def receipt_pdf(signed: SignedReceipt, verify_url: str, seal_png: bytes | None, timezone: str) -> bytes:
+    """The receipt as printed: times in the lot's zone `timezone`, its QR code the short `verify_url`."""
     r = signed.receipt
+    layout = RECEIPT_LAYOUT
     out = io.BytesIO()
-    width, height = landscape(A5)
-    c = Canvas(out, pagesize=(width, height), invariant=True)
+    width, height = PAGE
+    c = Canvas(out, pagesize=PAGE, invariant=True)
     c.setTitle(f"收据 Receipt {r.id}")
     c.setFont(FONT, 18)
     c.drawString(15 * mm, height - 20 * mm, f"{r.lot_name}  月卡电子收据 E-receipt")
@@ -42,37 +89,56 @@ def receipt_pdf(signed: SignedReceipt, verify_url: str, seal_png: bytes | None) 
         ("收据编号 Receipt no.", f"{r.id}  (#{r.seq})"),
         ("车主 Owner", r.owner),
         ("车牌 Plates", "  ".join(r.plates)),
-        ("有效期 Period", f"{r.period_from} 至 {r.period_until}"),
-        ("金额 Amount", f"¥ {yuan_text(r.amount_fen)} 元"),
-        ("支付方式 Channel", CHANNELS.get(r.channel, r.channel)),
+        ("有效期 Period", period_text(r)),
+        ("金额 Amount", amount_text(r.amount_fen)),
+        ("支付方式 Channel", channel_name(r.channel)),
         ("交易号 Transaction", r.transaction_id or "-"),
-        ("支付时间 Paid at", r.paid_at),
+        ("支付时间 Paid at", paid_at_text(r, timezone)),
         ("订单号 Order", r.order_id),
     ]
-    y = height - 34 * mm
+    text = layout.text
+    y = text.y + text.height - 4 * mm
     for label, value in rows:
         c.setFont(FONT, 9)
         c.setFillColor(colors.grey)
-        c.drawString(15 * mm, y, label)
-        c.setFont(FONT, 11)
+        c.drawString(text.x, y, label)
+        c.setFont(FONT, _fitting_size(value, text.width - VALUE_X, 11))
         c.setFillColor(colors.black)
-        c.drawString(55 * mm, y, value)
+        c.drawString(text.x + VALUE_X, y, value)
         y -= 8 * mm
-    c.setFont(FONT, 7)
+    _draw_qr(c, verify_url, layout.qr)
+    c.setFont(FONT, 8)
     c.setFillColor(colors.grey)
-    c.drawString(15 * mm, 12 * mm, f"上一张收据哈希 prev: {r.prev_hash[:32]}…  本张 hash: {r.hash[:32]}…")
-    c.drawString(15 * mm, 8 * mm, f"扫码验真 Scan to verify: {verify_url}")
-    qr = QrCodeWidget(signed.qr_payload)
-    x0, y0, x1, y1 = qr.getBounds()
-    size = 45 * mm
-    drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
-    drawing.add(qr)
-    renderPDF.draw(drawing, c, width - 15 * mm - size, 18 * mm)
+    c.drawCentredString(layout.qr.x + layout.qr.width / 2, layout.qr.y - 4 * mm, "微信扫码验真 Scan to verify")
     if seal_png:
-        c.drawImage(ImageReader(io.BytesIO(seal_png)), width - 75 * mm, 50 * mm, 35 * mm, 35 * mm, mask="auto")
+        seal = layout.seal
+        c.drawImage(
+            ImageReader(io.BytesIO(seal_png)), seal.x, seal.y, seal.width, seal.height,
+            mask="auto", preserveAspectRatio=True, anchor="c",
+        )  # fmt: skip
+    footer = layout.footer
+    c.setFont(FONT, 7)
+    c.drawString(footer.x, footer.y + 6 * mm, f"上一张收据哈希 prev: {r.prev_hash[:32]}…  本张 hash: {r.hash[:32]}…")
+    c.drawString(footer.x, footer.y + 2 * mm, f"验真网址 Verify: {verify_url}")
     c.showPage()
     c.save()
     return out.getvalue()
+
+
+def _draw_qr(c: Canvas, text: str, box: Box) -> None:
+    """The QR code filling `box`, its quiet zone (4 modules) inside the box."""
+    qr = QrCodeWidget(text, barLevel="M")
+    x0, y0, x1, y1 = qr.getBounds()
+    drawing = Drawing(box.width, box.height, transform=[box.width / (x1 - x0), 0, 0, box.height / (y1 - y0), 0, 0])
+    drawing.add(qr)
+    renderPDF.draw(drawing, c, box.x, box.y)
+
+
+def _fitting_size(text: str, width: float, size: float, smallest: float = 6) -> float:
+    """`size`, or smaller until `text` fits in `width`: a long transaction id never runs into the QR code."""
+    while size > smallest and pdfmetrics.stringWidth(text, FONT, size) > width:
+        size -= 0.5
+    return size
 
 
 def invoice_pdf(

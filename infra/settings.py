@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 from dataclasses import dataclass, field
 
 DEFAULT_REGION = "cn-north-1"
@@ -80,6 +81,8 @@ class Settings:
     """None: the region's S3 (an emulator's URL in tests)."""
     seal_image: str | None = None
     """A PNG of the property's seal, printed on receipts."""
+    public_url: str | None = None
+    """Where phones reach this API (https://pay.example.com); receipts' QR codes link under it, never the Host."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -97,7 +100,20 @@ class Settings:
             documents_dir=os.environ.get("PARKPASS_DOCUMENTS_DIR") or "/tmp/parkpass-documents",
             s3_endpoint=os.environ.get("PARKPASS_S3_ENDPOINT") or None,
             seal_image=os.environ.get("PARKPASS_SEAL_IMAGE") or None,
+            public_url=public_url(os.environ.get("PARKPASS_PUBLIC_URL") or None),
         )
+
+
+_PUBLIC_URL = re.compile(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~\-/]*)?")
+
+
+def public_url(text: str | None) -> str | None:
+    """PARKPASS_PUBLIC_URL without its trailing slash; MissingSettings unless it is a plain http(s) base URL."""
+    if text is None:
+        return None
+    if not _PUBLIC_URL.fullmatch(text):
+        raise MissingSettings("PARKPASS_PUBLIC_URL must be a base URL such as https://pay.example.com")
+    return text.rstrip("/")
 
 
 def secrets_from_env() -> Secrets:

@@ -41,5 +41,7 @@ TEST_SECRETS = Secrets(
 @pytest.fixture
 def dynamo_services(dynamodb: str) -> Services:
     """The DynamoDB adapters on fresh tables; WeChat points nowhere (tests that need it start the simulator)."""
-    settings = Settings("test", TEST_REGION, dynamodb, wechat_api_base="http://127.0.0.1:9/")
+    settings = Settings(
+        "test", TEST_REGION, dynamodb, wechat_api_base="http://127.0.0.1:9/", public_url="https://pay.example.com"
+    )
     return dynamodb_services(settings, TEST_SECRETS, FixedClock(datetime(2026, 11, 23, 2, 0, tzinfo=UTC)))

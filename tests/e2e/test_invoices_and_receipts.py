@@ -48,7 +48,7 @@ def test_a_company_invoice_is_issued_downloaded_and_reversed_after_a_refund(stac
         f"/api/v1/orders/{order_id}/invoice", json={**COMPANY, "tax_id": "9144030071526726XH"}, headers=owner
     )
     assert wrong.status_code == 400 and json_error(wrong)["code"] == "invalid_tax_id"
-    assert "check character" in json_error(wrong)["message"]
+    assert "校验位" in json_error(wrong)["message"]
     assert api.get(f"/api/v1/orders/{order_id}/invoice", headers=owner).status_code == 404  # nothing was stored
 
     r = api.post(f"/api/v1/orders/{order_id}/invoice", json=COMPANY, headers=owner)

@@ -93,6 +93,8 @@ def run_every_function(stack: DevStack) -> dict[str, set[Access]]:
             f"/api/v1/receipts/{receipt['receipt_id']}/verify", params={"payload": receipt["qr_payload"]}
         )
         assert verified.json()["valid"] is True
+        assert requests.get(receipt["verify_url"], timeout=10).status_code == 200  # the page its QR code opens
+        assert api.get(receipt["pdf_url"], headers=owner).status_code == 200
         invoice = {"type": "personal", "title": "张三", "email": "a@example.com"}
         stack.invoice_sim.lose_next_answers(1)  # the invoice stays `issuing`: the sweep asks again
         assert api.post(f"/api/v1/orders/{order}/invoice", json=invoice, headers=owner).status_code in (201, 202)
@@ -158,6 +160,7 @@ def run_every_function(stack: DevStack) -> dict[str, set[Access]]:
         cash = {"package_id": "demo-1m", "channel": "cash", "idempotency_key": "least-privilege-cash"}
         paid = api.post("/admin/api/v1/cards/card-demo/payments", json=cash, headers=staff)
         assert paid.status_code == 201, paid.text
+        assert api.get(paid.json()["receipt_url"], headers=staff).status_code == 200
         refund = api.post(
             f"/admin/api/v1/orders/{paid.json()['order_id']}/refund", json={"reason": "changed mind"}, headers=staff
         )

@@ -139,3 +139,13 @@ def test_the_topic_rule_hands_the_gate_status_function_what_the_local_stand_in_d
     assert applied_topic("lot-a", "gate-1").split("/")[FROM_TOPIC["lot_id"] - 1] == "lot-a"
     for field in ("version", "timestamp", "signature"):  # what report_from_rule reads
         assert field in rule["sql"].split("FROM")[0]
+
+
+def test_every_deployment_names_the_public_url_receipts_link_under() -> None:
+    from infra.settings import public_url
+
+    environment = serverless_config()["provider"]["environment"]
+    assert environment["PARKPASS_PUBLIC_URL"] == "${ssm:/parkpass/${sls:stage}/public-url}"  # no default: required
+    zappa = json.loads((ROOT / "zappa_settings.json").read_text())
+    configured = public_url(zappa["dev"]["environment_variables"]["PARKPASS_PUBLIC_URL"])
+    assert configured is not None and configured.startswith("https://")

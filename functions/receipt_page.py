@@ -1,0 +1,118 @@
+"""The page a receipt's QR code opens (`/r/<receipt_id>` under PARKPASS_PUBLIC_URL): a phone-sized Chinese page.
+
+It shows what a stranger holding the paper needs to check it, no more: no
+owner (not even a masked phone), plates masked, and whether the signature and
+the lot's receipt chain still hold for the receipt stored under that id.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from flask import Blueprint, Response
+
+from domain.errors import InvalidInput, ReceiptNotFound
+from domain.receipt_text import (
+    CHAIN_FAULTS,
+    amount_text,
+    channel_name,
+    masked_plate,
+    paid_at_text,
+    period_text,
+)
+from functions.bootstrap import Services
+from handlers.receipts import ReceiptStanding, receipt_standing
+
+PATH = "/r/"
+
+
+def receipt_link(public_url: str | None, receipt_id: str) -> str:
+    """What the QR code holds: short, under the configured public URL (never the request's Host header)."""
+    if public_url is None:
+        raise RuntimeError("PARKPASS_PUBLIC_URL is not set: a receipt's QR code would have nowhere to link")
+    return f"{public_url}{PATH}{receipt_id}"
+
+
+def receipt_page_blueprint(s: Services) -> Blueprint:
+    bp = Blueprint("receipt_page", __name__)
+
+    @bp.get(f"{PATH}<receipt_id>")
+    def receipt_page(receipt_id: str) -> Response:
+        if s.receipt_signer is None:
+            return _page(_NO_SIGNING, 404)
+        try:
+            standing = receipt_standing(receipt_id, s.receipts, s.receipt_signer, s.lots)
+        except (ReceiptNotFound, InvalidInput):
+            return _page(_UNKNOWN, 404)
+        return _page(_standing_html(standing), 200)
+
+    return bp
+
+
+def _standing_html(st: ReceiptStanding) -> str:
+    r = st.receipt
+    if st.valid:
+        verdict = '<p class="verdict ok">✔ 真实有效：签名与收据链均校验通过</p>'
+    else:
+        verdict = '<p class="verdict bad">✘ 验证未通过：这张收据不可信</p>'
+    if st.signature_valid:
+        signature = '<li id="signature" class="ok">✔ 签名有效：内容与物业签发时一致</li>'
+    else:
+        signature = '<li id="signature" class="bad">✘ 签名不符：收据内容已被改动，或并非本系统签发</li>'
+    if not st.chain_faults:
+        chain = '<li id="chain" class="ok">✔ 收据链完整：与本停车场前后的收据首尾相连</li>'
+    else:
+        faults = "；".join(CHAIN_FAULTS[f] for f in st.chain_faults)
+        chain = f'<li id="chain" class="bad">✘ 收据链断裂：{escape(faults)}</li>'
+    rows = [
+        ("收据编号", f"{r.id}（本停车场第 {r.seq} 张）"),
+        ("停车场", r.lot_name),
+        ("车牌", "、".join(masked_plate(p) for p in r.plates)),
+        ("金额", amount_text(r.amount_fen)),
+        ("支付方式", channel_name(r.channel)),
+        ("支付时间", paid_at_text(r, st.timezone)),
+        ("购买期间", period_text(r)),
+    ]
+    fields = "".join(f"<dt>{label}</dt><dd>{escape(value)}</dd>" for label, value in rows)
+    return (
+        f"{verdict}<dl>{fields}</dl><h2>校验结果</h2><ul>{signature}{chain}</ul>"
+        '<p class="note">请核对纸质收据上的金额、期间与车牌。为保护车主隐私，本页不显示车主信息，车牌部分隐藏。</p>'
+    )
+
+
+_UNKNOWN = (
+    '<p class="verdict bad">✘ 查无此收据：本系统没有开具过这个编号的收据</p>'
+    '<p class="note">二维码或网址可能被改动过，这张收据不可信。</p>'
+)
+_NO_SIGNING = '<p class="verdict bad">✘ 本系统未启用收据签名，无法验证收据</p>'
+_STYLE = (
+    "body{margin:0;font:16px/1.6 -apple-system,'PingFang SC','Microsoft YaHei',sans-serif;"
+    "background:#f5f5f5;color:#222}"
+    "main{max-width:32rem;margin:0 auto;padding:1rem;background:#fff;min-height:100vh}"
+    "h1{font-size:1.3rem;margin:.5rem 0}h2{font-size:1.05rem;margin:1rem 0 .3rem}"
+    ".verdict{padding:.7rem;border-radius:.4rem;font-weight:bold}"
+    ".verdict.ok{background:#e7f6ec;color:#17652f}.verdict.bad{background:#fdecec;color:#a11}"
+    "dl{display:grid;grid-template-columns:auto 1fr;gap:.3rem .8rem;margin:0}"
+    "dt{color:#777}dd{margin:0;word-break:break-all}"
+    "ul{list-style:none;padding:0;margin:0}li.ok{color:#17652f}li.bad{color:#a11}.note{color:#777;font-size:.85rem}"
+)
+
+
+def _page(body: str, status: int) -> Response:
+    html = (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="robots" content="noindex"><title>电子收据验真</title>'
+        f"<style>{_STYLE}</style></head><body><main><h1>电子收据验真 <small>E-receipt check</small></h1>"
+        f"{body}</main></body></html>"
+    )
+    return Response(
+        html,
+        status=status,
+        mimetype="text/html",
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
