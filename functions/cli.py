@@ -8,14 +8,30 @@ import os
 import signal
 import sys
 import threading
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from infra.settings import Secrets, Settings
+from functions.cli_errors import MISTAKE, OneLineParser, StoreInUse, UserMistake, explain
+from functions.cli_store import choose_store, default_api
+from infra.settings import DEFAULT_REGION, Secrets, Settings
 
 if TYPE_CHECKING:
     from functions.bootstrap import Services
+
+DEFAULT_PREFIX = "parkpass"
+DENIED = 1
+"""gate-check's exit status when the gate would not open."""
+
+
+@dataclass
+class _Run:
+    """What a command used, so a mistake can say where it looked and a success what it used."""
+
+    api: str | None = None
+    store: StoreInUse | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def _iso_instant(text: str) -> datetime:
@@ -25,20 +41,31 @@ def _iso_instant(text: str) -> datetime:
     return value
 
 
-def _store_options(parser: argparse.ArgumentParser) -> None:
-    env = Settings.from_env()
+def _store_options(parser: argparse.ArgumentParser, *, finds_local_stack: bool = True) -> None:
     parser.add_argument(
         "--dynamodb-endpoint",
-        default=env.dynamodb_endpoint,
         help="DynamoDB endpoint URL (env PARKPASS_DYNAMODB_ENDPOINT); "
-        "for dev, none starts the embedded in-memory store",
+        + (
+            "default: the local stack's found at --api, else AWS DynamoDB"
+            if finds_local_stack
+            else "default: start the embedded in-memory store"
+        ),
     )
-    parser.add_argument("--region", default=env.region)
-    parser.add_argument("--table-prefix", default=env.table_prefix, help="tables are named PREFIX-lots, ...")
+    parser.add_argument("--region", help=f"env AWS_REGION; default {DEFAULT_REGION} (or the local stack's)")
+    parser.add_argument(
+        "--table-prefix", help="tables are named PREFIX-lots, ... (env PARKPASS_TABLE_PREFIX; default parkpass)"
+    )
+    if finds_local_stack:
+        parser.add_argument(
+            "--api",
+            default=default_api(),
+            help="with no endpoint, use the DynamoDB of the local stack serving here "
+            "(env PARKPASS_API; default http://127.0.0.1:8000)",
+        )
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="parkpass", description="ParkPass monthly parking passes")
+    parser = OneLineParser(prog="parkpass", description="ParkPass monthly parking passes")
     commands = parser.add_subparsers(dest="command", required=True)
 
     dev = commands.add_parser("dev", help="run the whole stack on loopback with demo data")
@@ -47,28 +74,34 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--data-dir", type=Path, help="load the store from here on start, save it on stop")
     dev.add_argument("--clock", type=_iso_instant, help="start the simulated clock at this instant")
     dev.add_argument("--mqtt-url", help="publish gate messages to this broker (default: start an embedded one)")
-    _store_options(dev)
+    _store_options(dev, finds_local_stack=False)
 
     gate = commands.add_parser("gate", help="run a reference gate agent for one lot")
     gate.add_argument("--lot", required=True)
     gate.add_argument("--gate", required=True, help="the gate id issued by the property")
     gate.add_argument("--secret", help="the gate's secret (default, against make dev: the demo gate's)")
-    gate.add_argument("--api", default="http://127.0.0.1:8000")
+    gate.add_argument("--api", default=default_api(), help="the API (env PARKPASS_API; default: make dev's)")
     gate.add_argument("--mqtt-url", help="the broker (default, against make dev: its embedded one)")
     gate.add_argument("--public-key", help="Ed25519 key (base64) messages must verify with; default: ask the API once")
-    gate.add_argument("--db", type=Path, help="whitelist file (SQLite); default ./gate-<gate>.sqlite")
+    gate.add_argument(
+        "--db", type=Path, help="whitelist file (SQLite); default $XDG_DATA_HOME/parkpass/gates/<gate>.sqlite"
+    )
     gate.add_argument("--port", type=int, default=8100, help="local check endpoint (0: none)")
     gate.add_argument("--timezone", default="Asia/Shanghai", help="the lot's time zone, for 'today'")
 
-    gate_check = commands.add_parser("gate-check", help="allow or deny a plate from a gate's whitelist, offline")
+    gate_check = commands.add_parser(
+        "gate-check", help="allow (exit 0) or deny (exit 1) a plate from a gate's whitelist, offline"
+    )
     gate_check.add_argument("plate")
     gate_check.add_argument("--lot", required=True)
-    gate_check.add_argument("--db", type=Path, required=True)
+    whitelist = gate_check.add_mutually_exclusive_group(required=True)
+    whitelist.add_argument("--gate", help="the gate whose whitelist `parkpass gate` keeps in its default file")
+    whitelist.add_argument("--db", type=Path, help="the whitelist file `parkpass gate --db` keeps")
     gate_check.add_argument("--at", type=date.fromisoformat, help="the day to decide for (default: today)")
     gate_check.add_argument("--timezone", default="Asia/Shanghai")
 
     demo = commands.add_parser("demo", help="play the ParkPass story against a running `make dev`")
-    demo.add_argument("--api", default="http://127.0.0.1:8000")
+    demo.add_argument("--api", default=default_api(), help="the local stack (env PARKPASS_API)")
 
     remind = commands.add_parser("reminders", help="expiry reminders")
     remind_commands = remind.add_subparsers(dest="action", required=True)
@@ -111,14 +144,33 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Every user mistake ends in one line on stderr saying what to do, and exit status 2; a bug keeps its trace."""
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=os.environ.get("PARKPASS_LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s"
     )
     for chatty in ("pynamodb", "botocore"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
+    run = _Run(api=args.api if args.command in ("gate", "demo") else None)
+    try:
+        status = _command(args, run)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        mistake = explain(error, run.store, run.api)
+        if mistake is None:
+            raise
+        name = " ".join(filter(None, ("parkpass", args.command, getattr(args, "action", None))))
+        print(f"{name}: {mistake}", file=sys.stderr)
+        return MISTAKE
+    for note in run.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return status
+
+
+def _command(args: argparse.Namespace, run: _Run) -> int:
     if args.command == "dev":
-        return _dev(args)
+        return _dev(args, run)
     if args.command == "gate":
         return _gate(args)
     if args.command == "demo":
@@ -128,9 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo(args.api)
     if args.command == "gate-check":
         return _gate_check(args)
-    settings = Settings(args.table_prefix, args.region, args.dynamodb_endpoint)
-    if settings.dynamodb_endpoint is None:
-        print(f"note: no --dynamodb-endpoint, so this uses AWS DynamoDB in {settings.region}", file=sys.stderr)
+    settings = _store_settings(args, run)
     from functions.bootstrap import bind_dynamodb, dynamodb_services
     from infra.dynamodb.tables import create_tables
 
@@ -168,13 +218,34 @@ def main(argv: list[str] | None = None) -> int:
         created = create_tables()
         print("created: " + (", ".join(created) if created else "nothing, every table exists"))
         return 0
-    from handlers.seed_demo import seed_demo
+    from handlers.seed_demo import opt_in_demo_reminders, seed_demo
     from infra.clock import SimClock
 
     s = dynamodb_services(settings, _secrets_or_throwaway(), SimClock(args.clock))
     result = seed_demo(s.clock, s.lots, s.packages, s.owners, s.uow)
-    print("seeded: " + (", ".join(result.created) if result.created else "nothing, the demo data exists"))
+    created = list(result.created)
+    if opt_in_demo_reminders(s.cards, s.lots, s.reminder_prefs, s.reminders):
+        created.append("reminders on for card-demo")
+    print("seeded: " + (", ".join(created) if created else "nothing, the demo data exists"))
     return 0
+
+
+def _store_settings(args: argparse.Namespace, run: _Run) -> Settings:
+    """The store named by options or environment, else the running local stack's, else AWS DynamoDB."""
+    choice = choose_store(
+        args.dynamodb_endpoint,
+        args.region,
+        args.table_prefix,
+        args.api,
+        default_region=DEFAULT_REGION,
+        default_prefix=DEFAULT_PREFIX,
+    )
+    run.store = StoreInUse(choice.endpoint, choice.region, choice.table_prefix, args.api)
+    if choice.found is not None:
+        run.notes.append(f"used the DynamoDB of the local stack at {choice.found.api}: {choice.endpoint}")
+    elif choice.endpoint is None:
+        run.notes.append(f"used AWS DynamoDB in {choice.region} (tables {choice.table_prefix}-*)")
+    return Settings(choice.table_prefix, choice.region, choice.endpoint)
 
 
 def _secrets_or_throwaway() -> Secrets:
@@ -192,16 +263,21 @@ def _secrets_or_throwaway() -> Secrets:
         return local_secrets(None).secrets("http://127.0.0.1")
 
 
-def _dev(args: argparse.Namespace) -> int:
+def _dev(args: argparse.Namespace, run: _Run) -> int:
     from functions.dev_stack import DevStack, DevStackOptions
     from handlers.seed_demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
 
-    if args.data_dir is not None and args.dynamodb_endpoint is not None:
-        print(
-            "parkpass dev: --data-dir snapshots the embedded store; an external DynamoDB keeps its own data",
-            file=sys.stderr,
-        )
-        return 2
+    store = choose_store(
+        args.dynamodb_endpoint,
+        args.region,
+        args.table_prefix,
+        None,
+        default_region=DEFAULT_REGION,
+        default_prefix=DEFAULT_PREFIX,
+    )
+    if args.data_dir is not None and store.endpoint is not None:
+        raise UserMistake("--data-dir snapshots the embedded store; an external DynamoDB keeps its own data")
+    run.store = StoreInUse(store.endpoint, store.region, store.table_prefix, api=None)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -210,23 +286,24 @@ def _dev(args: argparse.Namespace) -> int:
         port=args.port,
         data_dir=args.data_dir,
         clock=args.clock,
-        dynamodb_endpoint=args.dynamodb_endpoint,
-        region=args.region,
-        table_prefix=args.table_prefix,
+        dynamodb_endpoint=store.endpoint,
+        region=store.region,
+        table_prefix=store.table_prefix,
         mqtt_url=args.mqtt_url,
     )
-    stack = DevStack(options).start()  # a busy port: werkzeug says so and exits
+    _require_free_port(args.host, args.port)
+    stack = DevStack(options).start()
     try:
-        store = "embedded, in memory" if args.dynamodb_endpoint is None else "external"
+        kind = "embedded, in memory" if store.endpoint is None else "external"
         if args.data_dir is not None:
-            store += f"; snapshot in {args.data_dir} ({stack.loaded_items} items loaded)"
+            kind += f"; snapshot in {args.data_dir} ({stack.loaded_items} items loaded)"
         print(
             f"ParkPass local stack is up (clock {stack.clock.now().isoformat(timespec='seconds')})\n"
             f"  API          {stack.api_url}\n"
             f"  health       {stack.api_url}/healthz\n"
             f"  price list   {stack.api_url}/api/v1/lots/demo-lot/packages\n"
             f"  sim clock    {stack.api_url}/sim/clock\n"
-            f"  DynamoDB     {stack.dynamodb_endpoint} ({store})\n"
+            f"  DynamoDB     {stack.dynamodb_endpoint} ({kind})\n"
             f"  MQTT         {stack.mqtt_url} (topic parkpass/lots/<lot>/entitlements)\n"
             f"  gate key     {stack.api_url}/api/v1/gates/public-key (Ed25519)\n"
             f"  demo gate    {stack.demo_gate.id if stack.demo_gate else '-'} "
@@ -244,6 +321,20 @@ def _dev(args: argparse.Namespace) -> int:
     return 0
 
 
+def _require_free_port(host: str, port: int) -> None:
+    """Say so in one line before the server would (werkzeug prints a paragraph and exits)."""
+    import socket
+
+    if port == 0:
+        return
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            probe.bind((host, port))
+        except OSError as e:
+            raise UserMistake(f"{host}:{port} is taken ({e.strerror}): stop what runs there or pass --port N") from e
+
+
 def _gate(args: argparse.Namespace) -> int:
     import base64
     import time
@@ -252,21 +343,26 @@ def _gate(args: argparse.Namespace) -> int:
     import requests
     from werkzeug.serving import make_server
 
+    from domain.ids import checked_id
     from infra.gate_agent.agent import GateAgent, GateConfig
     from infra.gate_agent.http import check_app
+    from infra.gate_agent.store import default_db_path
 
     api = args.api.rstrip("/")
+    db = args.db or default_db_path(checked_id("gate_id", args.gate))
+    _require_free_port("127.0.0.1", args.port)
     if args.secret is None or args.mqtt_url is None:  # the local stack says where its broker and demo gate are
-        local = requests.get(f"{api}/sim/info", timeout=10).json()
+        answer = requests.get(f"{api}/sim/info", timeout=10)
+        if answer.status_code != 200:
+            raise UserMistake(f"{api} is not a local stack: pass the gate's --secret and --mqtt-url")
+        local = answer.json()
         args.secret = args.secret or local["gate_secret"]
         args.mqtt_url = args.mqtt_url or local["mqtt_url"]
     key = args.public_key or requests.get(f"{api}/api/v1/gates/public-key", timeout=10).json()["public_key"]
     # Gates keep their clock in step with the cloud's (the local stack's clock can be moved).
     offset = datetime.fromisoformat(requests.get(f"{api}/healthz", timeout=10).json()["time"]).timestamp() - time.time()
-    config = GateConfig(
-        args.lot, args.gate, args.secret, api, args.mqtt_url, base64.b64decode(key),
-        args.db or Path(f"gate-{args.gate}.sqlite"),
-    )  # fmt: skip
+    db.parent.mkdir(parents=True, exist_ok=True)
+    config = GateConfig(args.lot, args.gate, args.secret, api, args.mqtt_url, base64.b64decode(key), db)
     agent = GateAgent(config, now=lambda: time.time() + offset)
     agent.start()
     zone = ZoneInfo(args.timezone)
@@ -298,18 +394,29 @@ def _gate(args: argparse.Namespace) -> int:
 
 
 def _gate_check(args: argparse.Namespace) -> int:
+    """Exit 0 when the gate would open, DENIED when not; a missing or foreign whitelist file is a mistake."""
     import json
     from zoneinfo import ZoneInfo
 
+    from domain.ids import checked_id
     from domain.plate import normalise_plate
     from infra.gate_agent.http import decision_json
-    from infra.gate_agent.store import WhitelistStore
+    from infra.gate_agent.store import default_db_path, read_whitelist
 
+    db: Path = args.db or default_db_path(checked_id("gate_id", args.gate))
+    if not db.is_file():
+        run_gate = f"parkpass gate --lot {args.lot} --gate {args.gate or '<gate id>'}" + (
+            f" --db {db}" if args.db else ""
+        )
+        raise UserMistake(f"no gate whitelist at {db}: run `{run_gate}` first (it keeps the whitelist there)")
     plate = normalise_plate(args.plate)
-    whitelist = WhitelistStore(args.db, args.lot).load()
+    whitelist = read_whitelist(db, args.lot)
+    if whitelist.version == 0:
+        raise UserMistake(f"{db} holds no whitelist of lot {args.lot}: check --lot, or let `parkpass gate` sync first")
     at = args.at or datetime.now(ZoneInfo(args.timezone)).date()
-    print(json.dumps(decision_json(plate, whitelist.check(plate, at)), ensure_ascii=False))
-    return 0
+    decision = whitelist.check(plate, at)
+    print(json.dumps(decision_json(plate, decision), ensure_ascii=False))
+    return 0 if decision.allow else DENIED
 
 
 def _create_admin(args: argparse.Namespace, s: Services) -> int:
@@ -318,7 +425,11 @@ def _create_admin(args: argparse.Namespace, s: Services) -> int:
     from domain.admin import Role
     from handlers.staff import create_staff
 
-    password = args.password or os.environ.get("PARKPASS_ADMIN_PASSWORD") or getpass.getpass("password: ")
+    password = args.password or os.environ.get("PARKPASS_ADMIN_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            raise UserMistake("no terminal to ask for the password on: pass --password or PARKPASS_ADMIN_PASSWORD")
+        password = getpass.getpass("password: ")
     lots = {lot.strip() for lot in args.lots.split(",") if lot.strip()}
     made = create_staff(args.email, password, args.tenant, Role(args.role), lots, s.staff, s.passwords)
     print(

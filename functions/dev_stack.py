@@ -23,7 +23,14 @@ from handlers.fan_out import publish_pending
 from handlers.gate_status import APPLIED_TOPICS, FROM_TOPIC
 from handlers.ports import Gate
 from handlers.reminders import TickReport
-from handlers.seed_demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_TENANT, SeedResult, seed_demo
+from handlers.seed_demo import (
+    DEMO_ADMIN_EMAIL,
+    DEMO_ADMIN_PASSWORD,
+    DEMO_TENANT,
+    SeedResult,
+    opt_in_demo_reminders,
+    seed_demo,
+)
 from handlers.staff import create_staff
 from handlers.sweep_orders import SweepReport
 from infra.clock import SimClock
@@ -173,6 +180,7 @@ class DevStack:
         self.services = dynamodb_services(settings, secrets, self.clock)
         s = self.services
         self.seeded = seed_demo(s.clock, s.lots, s.packages, s.owners, s.uow)
+        opt_in_demo_reminders(s.cards, s.lots, s.reminder_prefs, s.reminders)
         if s.staff.get(DEMO_ADMIN_EMAIL) is None:
             create_staff(
                 DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_TENANT, Role.TENANT_ADMIN, set(), s.staff, s.passwords
@@ -189,7 +197,15 @@ class DevStack:
         self._gate_reports = LocalTopicRule(
             self.mqtt_url, APPLIED_TOPICS, FROM_TOPIC, lambda event: gate_status.run(s, event)
         ).start()
-        local_info = LocalInfo(self.mqtt_url, self.demo_gate.id, self.demo_gate.secret, self.demo_gate.lot_id)
+        local_info = LocalInfo(
+            self.mqtt_url,
+            self.demo_gate.id,
+            self.demo_gate.secret,
+            self.demo_gate.lot_id,
+            self.dynamodb_endpoint,
+            opts.region,
+            opts.table_prefix,
+        )
         api = create_app(
             self.services,
             LocalMounts(self.clock, local_info, self.tick, self.wechat, self.wechatpay, self.alipay, self.invoice_sim),

@@ -1,10 +1,11 @@
-"""Routes that exist only in the local stack: moving the simulated clock."""
+"""Routes that exist only in the local stack: reading and moving the simulated clock, what the stack is."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint
 from pydantic import AwareDatetime, BaseModel
@@ -38,6 +39,14 @@ class LocalInfo:
     gate_id: str
     gate_secret: str
     lot_id: str
+    dynamodb_endpoint: str
+    """So the CLI's store commands find this stack's tables with no options."""
+    region: str
+    table_prefix: str
+
+
+DEMO_ZONE = ZoneInfo("Asia/Shanghai")
+"""The demo lot's zone (every lot's default): what `today` means on the local stack."""
 
 
 class SetClock(BaseModel):
@@ -54,6 +63,12 @@ def sim_blueprint(clock: SimClock, info: LocalInfo | None, on_clock_moved: Calla
     @sim.get("/clock")
     def read_clock() -> dict[str, Any]:
         return {"now": clock.now().isoformat()}
+
+    @sim.get("/today")
+    def today() -> tuple[str, int, dict[str, str]]:
+        """Plain text, for shell examples: `$(curl -s .../sim/today)`."""
+        day = clock.now().astimezone(DEMO_ZONE).date()
+        return f"{day.isoformat()}\n", 200, {"Content-Type": "text/plain; charset=utf-8"}
 
     @sim.post("/clock")
     def set_clock() -> dict[str, Any]:

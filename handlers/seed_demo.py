@@ -14,8 +14,19 @@ from domain.card import Card, CardState
 from domain.lot import Approval, CardPolicy, InvoiceProvider, Lot, RenewalPolicy
 from domain.owner import Owner
 from domain.package import Duration, DurationUnit, Package
+from domain.reminder import ReminderChannel
 from handlers.issue_card import issue_card
-from handlers.ports import Clock, LotRepository, OwnerRepository, PackageRepository, UnitOfWork
+from handlers.ports import (
+    CardRepository,
+    Clock,
+    LotRepository,
+    OwnerRepository,
+    PackageRepository,
+    PrefsRepository,
+    ReminderStore,
+    UnitOfWork,
+)
+from handlers.reminders import set_reminders
 
 DEMO_LOT_ID = "demo-lot"
 DEMO_OWNER_OPENID = "demo-owner"
@@ -96,6 +107,18 @@ def seed_demo(
         ),
     ]
     return SeedResult(lot.id, [what for what, created in writes if created])
+
+
+def opt_in_demo_reminders(
+    cards: CardRepository, lots: LotRepository, prefs: PrefsRepository, store: ReminderStore
+) -> bool:
+    """The demo owner turns expiry reminders on, as an owner does (PUT /api/v1/cards/card-demo/reminders), so
+    moving the local clock to a reminder day shows one. Official-account messages: the demo owner follows the
+    simulated account, so no subscribe consent is needed. A choice already stored (on or off) stays."""
+    if prefs.get(DEMO_CARD_ID) is not None or cards.get(DEMO_CARD_ID) is None:
+        return False
+    set_reminders(DEMO_OWNER_ID, DEMO_CARD_ID, True, ReminderChannel.OFFICIAL_ACCOUNT, cards, lots, prefs, store)
+    return True
 
 
 def _monthly(lot_id: str, package_id: str, name: str, months: int, price_fen: int) -> Package:

@@ -7,11 +7,31 @@ feed needs no schema change here.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 from domain.gate import Grant, Whitelist
+
+
+def default_db_path(gate_id: str, environ: Mapping[str, str] = os.environ) -> Path:
+    """Where a gate keeps its whitelist unless told: the user's data folder, never the working directory
+    (a checkout would otherwise collect plate lists). $XDG_DATA_HOME/parkpass/gates, else
+    ~/.local/share/parkpass/gates."""
+    base = environ.get("XDG_DATA_HOME", "")
+    data = Path(base) if os.path.isabs(base) else Path.home() / ".local" / "share"
+    return data / "parkpass" / "gates" / f"{gate_id}.sqlite"
+
+
+def read_whitelist(path: Path, lot_id: str) -> Whitelist:
+    """A gate's whitelist file, opened read-only: an offline check changes no whitelist and makes none."""
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return _load(db, lot_id)
+    finally:
+        db.close()
 
 
 class WhitelistStore:
@@ -29,10 +49,7 @@ class WhitelistStore:
 
     def load(self) -> Whitelist:
         with self._lock:
-            row = self._db.execute("SELECT version FROM feed WHERE lot_id = ?", (self._lot_id,)).fetchone()
-            rows = self._db.execute("SELECT plate, fields FROM grants").fetchall()
-        entries = {plate: Grant.from_fields(json.loads(fields)) for plate, fields in rows}
-        return Whitelist(self._lot_id, row[0] if row else 0, entries)
+            return _load(self._db, self._lot_id)
 
     def save(self, grant: Grant) -> None:
         """One applied grant and the new version, together."""
@@ -60,6 +77,13 @@ class WhitelistStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _load(db: sqlite3.Connection, lot_id: str) -> Whitelist:
+    row = db.execute("SELECT version FROM feed WHERE lot_id = ?", (lot_id,)).fetchone()
+    rows = db.execute("SELECT plate, fields FROM grants").fetchall()
+    entries = {plate: Grant.from_fields(json.loads(fields)) for plate, fields in rows}
+    return Whitelist(lot_id, row[0] if row else 0, entries)
 
 
 def _json(grant: Grant) -> str:

@@ -184,9 +184,11 @@ def test_a_gate_decides_offline_from_its_file_and_its_local_endpoint(stack: DevS
     def gate_check(plate: str, at: str) -> dict[str, object]:
         command = ["gate-check", plate, "--lot", "demo-lot", "--db", str(db), "--at", at]
         out = subprocess.run(
-            [sys.executable, "-m", "functions.cli", *command], cwd=ROOT, capture_output=True, text=True, check=True
+            [sys.executable, "-m", "functions.cli", *command], cwd=ROOT, capture_output=True, text=True
         )
-        return json.loads(out.stdout)  # type: ignore[no-any-return]
+        decision: dict[str, object] = json.loads(out.stdout)
+        assert out.returncode == (0 if decision["allow"] else 1), out.stderr  # a deny exits 1
+        return decision
 
     assert gate_check("粤B12345", "2026-12-03")["allow"] is True
     assert gate_check("粤B12345", "2026-12-04")["reason"] == "expired"
