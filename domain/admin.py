@@ -56,6 +56,10 @@ class Staff:
     password_hash: str
     failed_logins: int = 0
     locked_until: datetime | None = None
+    disabled: bool = False
+    """A disabled account cannot log in, and its tokens stop working at once (every request reads it)."""
+    revision: int = 0
+    """Moves with each change of role, lots, password or `disabled`: a change is saved only over the one read."""
 
     def __post_init__(self) -> None:
         if not _EMAIL.fullmatch(self.email) or self.email != self.email.lower():

@@ -348,3 +348,10 @@ class RateLimited(DomainError):
     def __init__(self, retry_after_s: int) -> None:
         super().__init__(retry_after_s=retry_after_s)
         self.retry_after_s = retry_after_s
+
+
+class RecordedAlready(Conflict):
+    """An office form's idempotency key was taken already: its action was done once; answer what it did."""
+
+    def __init__(self) -> None:
+        super().__init__("recorded_already")

@@ -57,6 +57,17 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "action": {
         "issue": ("开卡", "issue"),
+        "create_lot": ("新建车场", "create lot"),
+        "update_lot": ("修改车场设置", "change lot settings"),
+        "save_package": ("保存套餐", "save package"),
+        "create_staff": ("新建账号", "create account"),
+        "disable_staff": ("停用账号", "disable account"),
+        "enable_staff": ("启用账号", "enable account"),
+        "reset_password": ("重置密码", "reset password"),
+        "change_role": ("修改角色", "change role"),
+        "issue_invoice": ("开具发票", "issue invoice"),
+        "reject_invoice": ("拒绝开票", "reject invoice"),
+        "import_cards": ("导入月卡", "import cards"),
         "import": ("导入", "import"),
         "approve": ("审批开卡", "approve"),
         "renew": ("续费", "renew"),
@@ -142,6 +153,31 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "unit": {
         "months": ("个月", "month(s)"),
         "days": ("天", "day(s)"),
+    },
+    "renewal_mode": {
+        "continuous": ("连续计期（从到期次日起算）", "continuous"),
+        "calendar_month": ("按自然月（首月按天计价）", "calendar months"),
+    },
+    "approval": {
+        "auto": ("自动通过", "automatic"),
+        "manual": ("物业审批", "by the office"),
+    },
+    "invoice_provider": {
+        "simulator": ("电子发票平台", "e-invoice service"),
+        "manual": ("物业手工开票", "issued by hand"),
+    },
+    "on_sale": {
+        "yes": ("在售", "on sale"),
+        "no": ("停售", "not on sale"),
+    },
+    "staff_state": {
+        "active": ("正常", "active"),
+        "disabled": ("已停用", "disabled"),
+    },
+    "gate_state": {
+        "current": ("已同步", "up to date"),
+        "behind": ("落后", "behind"),
+        "never": ("从未同步", "never synced"),
     },
 }
 """kind -> stored value -> (zh-CN, English)."""

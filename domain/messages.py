@@ -63,6 +63,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "password_short": ("密码至少 {least} 位", "a password has at least {least} characters"),
     "staff_lots": ("车场经理和收费员至少要负责一个车场", "a lot manager or cashier needs at least one lot"),
     "staff_exists": ("账号 {email} 已存在", "an account for {email} exists already"),
+    "staff_not_found": ("找不到账号 {email}", "no account {email} here"),
+    "staff_self": ("不能停用自己的账号或修改自己的角色：请另一位管理员操作",
+                   "you cannot disable your own account or change your own role; ask another administrator"),
+    "account_disabled": ("该账号已停用，请联系物业管理员", "this account is disabled; ask an administrator"),
     # --- lots, packages
     "lot_not_found": ("找不到车场 {lot_id}", "no lot with id {lot_id!r}"),
     "invalid_lot": ("车场设置有误", "the lot's settings are not valid"),
@@ -106,6 +110,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "fix_nothing": ("请填写新的结束日期或持卡人", "a fix sets valid_until or holder"),
     "fix_expired": ("月卡按结束日期自动过期：请修改结束日期",
                     "a card expires by its end date: set valid_until instead"),
+    "fix_one_thing": ("一次只能注销/恢复或修改日期、持卡人中的一项",
+                      "one form changes the state or the dates, not both"),
     # --- plates and vehicles
     "invalid_plate": ("车牌号不正确", "the plate is not valid"),
     "plate_empty": ("请填写车牌号", "the plate is empty"),

@@ -211,7 +211,13 @@ class Refund:
 
 
 def refund(
-    order: Order, card: Card, lot: Lot, refunded_at: datetime, actor: str = "system", later: tuple[Order, ...] = ()
+    order: Order,
+    card: Card,
+    lot: Lot,
+    refunded_at: datetime,
+    actor: str = "system",
+    later: tuple[Order, ...] = (),
+    reason: str | None = None,
 ) -> Refund:
     """Take back what a paid order bought: the card ends as if the order had never been bought.
 
@@ -219,7 +225,8 @@ def refund(
     before (it started after the day it was paid) is counted again from where the card
     now ends, so a month stays a month and month ends stay month ends (I7). Days the
     card moved since (a pause, a fix) stay with it. A refund of everything the card ever
-    had leaves it pending, with no validity.
+    had leaves it pending, with no validity. `reason`: why (the office's words), kept in the card's history
+    (without one, the order's id).
     """
     if order.state is not OrderState.PAID or order.new_valid_from is None or order.new_valid_until is None:
         raise ValueError("only a paid order can be refunded")
@@ -246,7 +253,8 @@ def refund(
         package=order.package.name,
     )
     refunded = replace(order, state=OrderState.REFUNDED)
-    changed = card_plan(card, taken_back, lot, refunded_at, actor, "refund", f"order {order.id}")
+    why = reason.strip() if reason and reason.strip() else f"order {order.id}"
+    changed = card_plan(card, taken_back, lot, refunded_at, actor, "refund", why)
     money = Plan(
         orders=(OrderWrite(refunded, (OrderState.PAID,)),),
         ledger=(ledger,),

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from domain.card import Card, CardState
-from domain.errors import CardExists, DomainError, LotFull, StaleCard, StaleLot
+from domain.errors import CardExists, DomainError, LotFull, RecordedAlready, StaleCard, StaleLot
 
 if TYPE_CHECKING:  # plans are built by the modules below; at run time this one needs none of them
     from domain.application import Application, ApplicationState
@@ -33,7 +33,8 @@ def holds_place(card: Card) -> bool:
 
 @dataclass(frozen=True)
 class Claim:
-    """A uniqueness claim (`plate:<lot>:<plate>`, `unpaid:<card>`, `order-key:<owner>:<key>`) and its holder."""
+    """A uniqueness claim (`plate:<lot>:<plate>`, `unpaid:<card>`, `order-key:<owner>:<key>`,
+    `form:<actor>:<key>`) and its holder."""
 
     key: str
     owner_id: str | None = None
@@ -44,6 +45,12 @@ class Claim:
     def held_by(self, holder: Holder) -> bool:
         held: str | None = getattr(self, holder.field)
         return held == holder.value
+
+
+def form_claim(actor: str, key: str) -> str:
+    """An office form's idempotency key, per account (`form:<actor>:<key>`): what the page sends for one
+    opened form, so a double click or a retry of it is done once."""
+    return f"form:{actor}:{key}"
 
 
 @dataclass(frozen=True)
@@ -235,3 +242,9 @@ class Plan:
             audit=self.audit + other.audit,
             follow_ups=self.follow_ups + other.follow_ups,
         )
+
+
+def once(claim: Claim) -> Plan:
+    """Take an office form's key (`form_claim`) in the plan it is added to: a second plan with the same key
+    fails as RecordedAlready and writes nothing."""
+    return Plan(takes=(Take(claim, RecordedAlready()),))

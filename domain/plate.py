@@ -45,6 +45,11 @@ def normalise_plate(text: str) -> str:
     raise InvalidPlate("plate_length", length=len(plate))
 
 
+def plate_part(text: str) -> str:
+    """Any part of a plate as plates are stored (`粤b 123` -> `粤B123`): for finding plates that contain it."""
+    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", text)).upper()
+
+
 def _seven(plate: str) -> str:
     body, last = plate[2:6], plate[6]
     bad = [c for c in body if c not in _SERIAL]

@@ -40,6 +40,7 @@ class PolicyBody(BaseModel):
     clear_max_until: bool = False
     clear_max_months_ahead: bool = False
     reason: str | None = Field(default=None, max_length=200)
+    idempotency_key: str | None = Field(default=None, min_length=8, max_length=64)
 
 
 class NewLotBody(PolicyBody):
@@ -55,10 +56,40 @@ class PackageBody(BaseModel):
     price_fen: int = Field(gt=0, le=100_000_000)
     enabled: bool = True
     position: int = Field(default=0, ge=0, le=1000)
+    idempotency_key: str | None = Field(default=None, min_length=8, max_length=64)
 
 
 class ReasonBody(BaseModel):
     reason: str = Field(min_length=1, max_length=200)
+    idempotency_key: str | None = Field(default=None, min_length=8, max_length=64)
+    """The office form's key, made when it opened: the same form sent twice is done once."""
+
+
+class KeyBody(BaseModel):
+    """An action with nothing to say but its form's key (approve)."""
+
+    idempotency_key: str | None = Field(default=None, min_length=8, max_length=64)
+
+
+class PackageChangeBody(BaseModel):
+    """What changes of a package; what is left out stays."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=50)
+    price_fen: int | None = Field(default=None, gt=0, le=100_000_000)
+    enabled: bool | None = None
+    position: int | None = Field(default=None, ge=0, le=1000)
+    idempotency_key: str | None = Field(default=None, min_length=8, max_length=64)
+
+
+class PasswordBody(BaseModel):
+    password: str = Field(min_length=10, max_length=256)
+    idempotency_key: str | None = Field(default=None, min_length=8, max_length=64)
+
+
+class RoleBody(BaseModel):
+    role: Literal["tenant_admin", "lot_manager", "cashier"]
+    lots: list[str] = Field(default_factory=list, max_length=100)
+    idempotency_key: str | None = Field(default=None, min_length=8, max_length=64)
 
 
 class FixBody(BaseModel):
@@ -67,6 +98,7 @@ class FixBody(BaseModel):
     state: Literal["active", "expired", "cancelled"] | None = None
     """Kept for older clients: `cancelled` cancels, `active` restores a cancelled card (their own routes)."""
     reason: str = Field(min_length=1, max_length=200)
+    idempotency_key: str | None = Field(default=None, min_length=8, max_length=64)
 
 
 class PaymentBody(BaseModel):
@@ -80,6 +112,7 @@ class StaffBody(BaseModel):
     password: str = Field(min_length=10, max_length=256)
     role: Literal["tenant_admin", "lot_manager", "cashier"]
     lots: list[str] = Field(default_factory=list, max_length=100)
+    idempotency_key: str | None = Field(default=None, min_length=8, max_length=64)
 
 
 class ImportBody(BaseModel):

@@ -6,11 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, request
 
+from functions.admin_forms import key_of
 from functions.admin_office import Office, listed
-from functions.admin_views import card_json, change_json, order_json, with_state
+from functions.admin_views import card_json, change_json, gate_json, order_json, with_state
 from functions.bootstrap import Services
 from functions.http import parse_body, request_lang
 from handlers.admin_cards import card_history, office_cancel, office_fix, office_restore, search_cards
+from handlers.admin_lots import gate_lag
 from infra.lazy import lazy_module
 
 if TYPE_CHECKING:
@@ -41,22 +43,24 @@ def routes(s: Services, office: Office) -> Blueprint:
             "lot_version": h.lot.entitlement_version,
             "orders": [order_json(o, zone, lang) for o in h.orders],
             "changes": [change_json(e, zone, lang) for e in h.changes],
-            "gates": [{"gate_id": g, "version": v, "at": at} for g, v, at in h.gates],
+            "gates": [gate_json(gate_lag(h.lot, g, v, at), h.lot, lang) for g, v, at in h.gates],
         }
 
     @bp.post("/api/v1/cards/<card_id>/fix")
     def fix(card_id: str) -> dict[str, Any]:
         b = parse_body(bodies.FixBody)
-        return card_json(office_fix(me(), card_id, b.valid_until, b.holder, b.state, b.reason, s.card_life))
+        account = me()
+        key = key_of(account, b.idempotency_key)
+        return card_json(office_fix(account, card_id, b.valid_until, b.holder, b.state, b.reason, s.card_life, key))
 
     @bp.post("/api/v1/cards/<card_id>/cancel")
     def cancel(card_id: str) -> dict[str, Any]:
-        reason = parse_body(bodies.ReasonBody).reason
-        return card_json(office_cancel(me(), card_id, reason, s.card_life))
+        b, account = parse_body(bodies.ReasonBody), me()
+        return card_json(office_cancel(account, card_id, b.reason, s.card_life, key_of(account, b.idempotency_key)))
 
     @bp.post("/api/v1/cards/<card_id>/restore")
     def restore(card_id: str) -> dict[str, Any]:
-        reason = parse_body(bodies.ReasonBody).reason
-        return card_json(office_restore(me(), card_id, reason, s.card_life))
+        b, account = parse_body(bodies.ReasonBody), me()
+        return card_json(office_restore(account, card_id, b.reason, s.card_life, key_of(account, b.idempotency_key)))
 
     return bp

@@ -64,7 +64,8 @@ def routes(s: Services, office: Office) -> Blueprint:
     @bp.post("/api/v1/orders/<order_id>/refund")
     def refund(order_id: str) -> dict[str, Any]:
         account, order = order_of(order_id, Permission.MANAGE)
-        parse_body(bodies.ReasonBody)
+        reason = parse_body(bodies.ReasonBody).reason
+        # A refunded order stays refunded: the same form sent twice refunds once (no key needed).
         done = office_refund(
             account,
             order_id,
@@ -75,6 +76,7 @@ def routes(s: Services, office: Office) -> Blueprint:
             uow=s.uow,
             invoicing=s.invoicing,
             clock=s.clock,
+            reason=reason,
         )
         return order_json(done, office.zone(done.lot_id), request_lang())
 

@@ -9,7 +9,8 @@ from flask import Blueprint, request
 
 from domain.admin import Permission
 from domain.errors import InvalidInput
-from functions.admin_office import Office, listed, record
+from functions.admin_forms import form_field_key, key_of, optional_key, record_form
+from functions.admin_office import Office, listed
 from functions.admin_views import application_json, card_json, invoice_json
 from functions.bootstrap import Services
 from functions.http import parse_body, request_lang
@@ -17,6 +18,7 @@ from handlers.admin_cards import office_card
 from handlers.applications import approve_application, reject_application
 from handlers.card_changes import answer_pause
 from handlers.invoices import enter_manual_invoice, reject_invoice
+from handlers.office_keys import done_before
 from infra.lazy import lazy_module
 
 if TYPE_CHECKING:
@@ -39,6 +41,7 @@ def routes(s: Services, office: Office) -> Blueprint:
     @bp.post("/api/v1/applications/<application_id>/approve")
     def approve(application_id: str) -> dict[str, Any]:
         account, found = application_of(application_id)
+        key_of(account, optional_key())  # checked; approving an approved application changes nothing anyway
         actor = f"admin:{account.email}"
         done = approve_application(found.id, actor, s.lots, s.applications, s.uow, s.clock, s.notices)
         return application_json(done, office.zone(done.lot_id), request_lang())
@@ -64,7 +67,12 @@ def routes(s: Services, office: Office) -> Blueprint:
         office_card(account, card_id, s.cards, s.lots, Permission.MANAGE)
         if verdict not in ("approve", "reject"):
             raise InvalidInput("approve_or_reject")
-        reason = parse_body(bodies.ReasonBody).reason if verdict == "reject" else None
+        reason, key = None, None
+        if verdict == "reject":
+            b = parse_body(bodies.ReasonBody)
+            reason, key = b.reason, key_of(account, b.idempotency_key)
+        else:
+            key = key_of(account, optional_key())
         card = answer_pause(
             card_id,
             pause_id,
@@ -75,6 +83,7 @@ def routes(s: Services, office: Office) -> Blueprint:
             s.lots,
             s.uow,
             s.clock,
+            key,
         )
         return card_json(card, request_lang())
 
@@ -86,7 +95,10 @@ def routes(s: Services, office: Office) -> Blueprint:
 
     @bp.post("/api/v1/orders/<order_id>/invoice/issue")
     def issue(order_id: str) -> dict[str, Any]:
-        order_of(order_id, Permission.MANAGE)
+        account, _ = order_of(order_id, Permission.MANAGE)
+        key = key_of(account, form_field_key())
+        if done_before(key, s.uow) is not None and (issued := s.invoices.get(order_id)) is not None:
+            return invoice_json(issued, office.zone(issued.lot_id), request_lang())  # the same form again
         upload = request.files.get("pdf")
         number = request.form.get("number", "").strip()
         if upload is None or not number or len(number) > 32:
@@ -98,19 +110,18 @@ def routes(s: Services, office: Office) -> Blueprint:
             issued_on = date.fromisoformat(request.form.get("issued_on", ""))
         except ValueError:
             raise InvalidInput("issued_on_date") from None
-        account, _ = order_of(order_id, Permission.MANAGE)
         done = enter_manual_invoice(order_id, number, issued_on, pdf, s.invoicing)
-        record(
-            s, account, f"invoice:{order_id}", "issue_invoice", None, {"number": number, "issued_on": str(issued_on)}
-        )
+        after = {"number": number, "issued_on": str(issued_on)}
+        record_form(s, account, f"invoice:{order_id}", "issue_invoice", None, after, key)
         return invoice_json(done, office.zone(done.lot_id), request_lang())
 
     @bp.post("/api/v1/orders/<order_id>/invoice/reject")
     def no_invoice(order_id: str) -> dict[str, Any]:
         account, _ = order_of(order_id, Permission.MANAGE)
-        reason = parse_body(bodies.ReasonBody).reason
-        done = reject_invoice(order_id, reason, s.invoicing)
-        record(s, account, f"invoice:{order_id}", "reject_invoice", reason, {"state": done.state.value})
+        b = parse_body(bodies.ReasonBody)
+        key = key_of(account, b.idempotency_key)
+        done = reject_invoice(order_id, b.reason, s.invoicing)
+        record_form(s, account, f"invoice:{order_id}", "reject_invoice", b.reason, {"state": done.state.value}, key)
         return invoice_json(done, office.zone(done.lot_id), request_lang())
 
     return bp

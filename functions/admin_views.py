@@ -3,8 +3,10 @@ are shown to the office."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from domain.admin import Staff
 from domain.application import Application
 from domain.card import Card
 from domain.labels import actor_label, label, local_time
@@ -13,9 +15,10 @@ from domain.money import yuan_text
 from domain.order import Order
 from domain.package import Package
 from functions.views import pause_json
+from handlers.admin_lots import GateLag
 
 
-def lot_json(lot: Lot) -> dict[str, Any]:
+def lot_json(lot: Lot, lang: str = "zh") -> dict[str, Any]:
     p, c = lot.policy, lot.cards
     return {
         "id": lot.id,
@@ -32,18 +35,52 @@ def lot_json(lot: Lot) -> dict[str, Any]:
         "invoice_provider": lot.invoice_provider.value,
         "entitlement_version": lot.entitlement_version,
         **{k: (v.value if hasattr(v, "value") else v) for k, v in vars(c).items()},
+        "mode_label": label("renewal_mode", p.mode.value, lang),
+        "approval_label": label("approval", c.approval.value, lang),
+        "invoice_provider_label": label("invoice_provider", lot.invoice_provider.value, lang),
     }
 
 
-def package_json(p: Package) -> dict[str, Any]:
+def package_json(p: Package, lang: str = "zh") -> dict[str, Any]:
     return {
         "id": p.id,
         "name": p.name,
         "unit": p.duration.unit.value,
         "count": p.duration.count,
         "price_fen": p.price_fen,
+        "price_yuan": yuan_text(p.price_fen),
         "enabled": p.enabled,
+        "enabled_label": label("on_sale", "yes" if p.enabled else "no", lang),
+        "length_label": f"{p.duration.count} {label('unit', p.duration.unit.value, lang)}",
         "position": p.position,
+    }
+
+
+def staff_json(a: Staff, lang: str = "zh") -> dict[str, Any]:
+    """An office account as its administrators see it: never its password."""
+    return {
+        "email": a.email,
+        "role": a.role.value,
+        "role_label": label("role", a.role.value, lang),
+        "lots": sorted(a.lot_ids),
+        "disabled": a.disabled,
+        "state_label": label("staff_state", "disabled" if a.disabled else "active", lang),
+        "locked": a.locked_until is not None,
+    }
+
+
+def gate_json(g: GateLag, lot: Lot, lang: str = "zh") -> dict[str, Any]:
+    """A gate of the lot: the feed version it applied, how far behind the lot's it is, and when it said so."""
+    state = "never" if g.version is None else ("behind" if g.lag else "current")
+    when = datetime.fromisoformat(g.at) if g.at else None
+    return {
+        "gate_id": g.gate_id,
+        "version": g.version,
+        "lag": g.lag,
+        "state": state,
+        "state_label": label("gate_state", state, lang),
+        "at": g.at,
+        "at_local": local_time(when, lot.timezone, lang) if when and when.tzinfo else None,
     }
 
 

@@ -24,12 +24,13 @@ from domain.lot import Lot
 from domain.order import Channel, Order, OrderState, offline_transaction_id
 from domain.owner import Owner
 from domain.phone import masked_phone
-from domain.plate import normalise_plate
+from domain.plate import plate_part
 from domain.renewal import Refusal, quote
 from handlers.card_changes import change_card
 from handlers.card_jobs import CardLife, cancel_card, restore_card
 from handlers.fulfil_payment import fulfil_payment
 from handlers.invoices import Invoicing
+from handlers.office_keys import FormKey
 from handlers.ports import (
     CardQueries,
     CardRepository,
@@ -70,19 +71,27 @@ def search_cards(
     lots: LotRepository,
     clock: Clock,
 ) -> list[FoundCard]:
-    """By plate (exact, forgiving spaces and case), the phone's last 4 digits, or part of the holder's name."""
+    """By any part of a plate (`B12345`, `12345`, `粤b 12345` find 粤B12345), the last 4 digits of the
+    owner's phone, or part of the holder's name.
+
+    Phones are matched by their last 4 digits as stored beside the encrypted number (an index on the
+    owners), so a search decrypts only the phones of the cards it shows (masked).
+    """
     lot = lot_for(account, lot_id, lots)
     today = lot.today(clock.now())
     text = text.strip()
     everyone = cards.list_for_lot(lot.id)
-    phones = _phones({c.owner_id for c in everyone}, owners)
     if not text:
         found = everyone
-    elif text.isdigit() and len(text) == 4:
-        found = [c for c in everyone if (phones.get(c.owner_id) or "").endswith(text)]
     else:
-        plate = _plate_or_none(text)
-        found = [c for c in everyone if (plate and plate in c.plates) or (c.holder and text in c.holder)]
+        part = plate_part(text)
+        ending = owners.with_phone_ending(text) if text.isdigit() and len(text) == 4 else set()
+        found = [
+            c
+            for c in everyone
+            if (part and any(part in p for p in c.plates)) or c.owner_id in ending or (c.holder and text in c.holder)
+        ]
+    phones = _phones({c.owner_id for c in found}, owners)
     return [
         FoundCard(c, c.state_on(today), masked_phone(phones[c.owner_id]) if phones.get(c.owner_id) else None)
         for c in sorted(found, key=lambda c: c.id)
@@ -96,13 +105,6 @@ def _phones(owner_ids: set[str], owners: OwnerRepository) -> dict[str, str]:
         if owner is not None and owner.phone:
             found[owner_id] = owner.phone
     return found
-
-
-def _plate_or_none(text: str) -> str | None:
-    try:
-        return normalise_plate(text)
-    except InvalidInput:
-        return None
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,7 @@ def fix_card(
     lots: LotRepository,
     uow: UnitOfWork,
     clock: Clock,
+    key: FormKey | None = None,
 ) -> Card:
     """Set the end date or the holder's name by hand: only with a reason, which the card's history keeps.
 
@@ -172,6 +175,7 @@ def fix_card(
         uow,
         clock,
         reason=reason.strip(),
+        key=key,
     )
 
 
@@ -183,33 +187,38 @@ def office_fix(
     state: str | None,
     reason: str,
     life: CardLife,
+    key: FormKey | None = None,
 ) -> Card:
     """The office's fix form: dates and holder by hand; a state, through the use case with its rules.
 
     `state` predates the cancel and restore routes: `cancelled` cancels, `active` restores a cancelled card.
     """
     card, _ = office_card(account, card_id, life.cards, life.lots, Permission.MANAGE)
+    if state is not None and (valid_until is not None or holder is not None) and key is not None:
+        raise InvalidInput("fix_one_thing")  # one form's key is one change
     if state == CardState.CANCELLED.value:
-        card = office_cancel(account, card.id, reason, life)
+        card = office_cancel(account, card.id, reason, life, key)
     elif state == CardState.ACTIVE.value and card.state is CardState.CANCELLED:
-        card = office_restore(account, card.id, reason, life)
+        card = office_restore(account, card.id, reason, life, key)
     elif state == CardState.EXPIRED.value:
         raise InvalidInput("fix_expired")
     if valid_until is not None or holder is not None:
-        card = fix_card(account, card.id, valid_until, holder, reason, life.cards, life.lots, life.uow, life.clock)
+        card = fix_card(
+            account, card.id, valid_until, holder, reason, life.cards, life.lots, life.uow, life.clock, key
+        )
     return card
 
 
-def office_cancel(account: Staff, card_id: str, reason: str, life: CardLife) -> Card:
+def office_cancel(account: Staff, card_id: str, reason: str, life: CardLife, key: FormKey | None = None) -> Card:
     """The office cancels a card of a lot it manages: the place goes to the first in line."""
     card, _ = office_card(account, card_id, life.cards, life.lots, Permission.MANAGE)
-    return cancel_card(card.id, f"admin:{account.email}", reason, life)
+    return cancel_card(card.id, f"admin:{account.email}", reason, life, key)
 
 
-def office_restore(account: Staff, card_id: str, reason: str, life: CardLife) -> Card:
+def office_restore(account: Staff, card_id: str, reason: str, life: CardLife, key: FormKey | None = None) -> Card:
     """The office brings back a cancelled card of a lot it manages, if a place and its plates are free."""
     card, _ = office_card(account, card_id, life.cards, life.lots, Permission.MANAGE)
-    return restore_card(card.id, f"admin:{account.email}", reason, life)
+    return restore_card(card.id, f"admin:{account.email}", reason, life, key)
 
 
 def offline_payment(
@@ -295,7 +304,10 @@ def office_refund(
     uow: UnitOfWork,
     invoicing: Invoicing,
     clock: Clock,
+    reason: str | None = None,
 ) -> Order:
+    """Refund a paid order in full, saying why (the card's history keeps it). A refunded order stays
+    refunded: the same refund asked again (a double click, a retry) answers it and refunds nothing more."""
     order = orders.get(checked_id("order_id", order_id))
     if order is None:
         raise OrderNotFound(order_id)
@@ -303,4 +315,5 @@ def office_refund(
     if lot is None or not account.reaches(lot):
         raise OrderNotFound(order_id)
     account.require(Permission.MANAGE)
-    return refund_order(order.id, orders, cards, lots, provider, uow, clock, invoicing, f"admin:{account.email}")
+    actor = f"admin:{account.email}"
+    return refund_order(order.id, orders, cards, lots, provider, uow, clock, invoicing, actor, reason)

@@ -176,6 +176,11 @@ def reject_application(
     for attempt in range(MAX_ATTEMPTS):
         try:
             uow.commit(plan)
+        except ApplicationClosed:
+            now = _get(application_id, store)
+            if now.state is ApplicationState.REJECTED:
+                return now  # the same rejection, sent twice at once: the other one did it
+            raise
         except (StaleCard, StaleLot):  # a concurrent transaction touched it: the next try sees what won
             wait_before_retry(attempt)
             continue

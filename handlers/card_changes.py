@@ -16,12 +16,13 @@ from datetime import date, datetime
 from domain.card import Card
 from domain.card_change import card_plan
 from domain.card_plates import Direction, add_plate, passed, remove_plate, swap_plate
-from domain.errors import CardNotFound, Conflict, StaleCard, StaleLot
+from domain.errors import CardNotFound, Conflict, RecordedAlready, StaleCard, StaleLot
 from domain.ids import checked_id
 from domain.lot import Lot
 from domain.pause import decide_pause, request_pause, resume
-from domain.plan import Plan
+from domain.plan import Plan, once
 from domain.plate import normalise_plate
+from handlers.office_keys import FormKey, done_before
 from handlers.ports import CardRepository, Clock, IdSource, LotRepository, UnitOfWork
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 
@@ -40,11 +41,13 @@ def commit_for_card(
     uow: UnitOfWork,
     clock: Clock,
     owner_id: str | None = None,
+    key: FormKey | None = None,
 ) -> tuple[Card, Plan | None]:
     """Read the card and its lot, plan, commit; a concurrent change makes it read and plan again.
 
-    `owner_id` set: only that owner's card exists. Answers the card as written and the plan (None if
-    nothing was to be done).
+    `owner_id` set: only that owner's card exists. `key`: the office form's key, taken in the plan, so the
+    form's change happens once (sent again, it answers the card as it is). Answers the card as written and
+    the plan (None if nothing was to be done).
     """
     for attempt in range(MAX_ATTEMPTS):
         card = cards.get(checked_id("card_id", card_id))
@@ -53,11 +56,17 @@ def commit_for_card(
         lot = lots.get(card.lot_id)
         if lot is None:
             raise CardNotFound(card_id)
+        if done_before(key, uow) is not None:
+            return card, None
         plan = decide(card, lot, clock.now())
         if plan is None:
             return card, None
+        if key is not None:
+            plan = plan + once(key.claim(card_id=card.id))
         try:
             uow.commit(plan)
+        except RecordedAlready:
+            return cards.get(card.id) or card, None  # the same form, sent twice at once: the other did it
         except (StaleCard, StaleLot):
             wait_before_retry(attempt)
             continue
@@ -82,6 +91,7 @@ def change_card(
     clock: Clock,
     owner_id: str | None = None,
     reason: str | None = None,
+    key: FormKey | None = None,
 ) -> Card:
     """Apply `rule` to the card and commit it through the card's plan."""
 
@@ -89,7 +99,7 @@ def change_card(
         after = rule(card, lot, lot.today(now))
         return None if after == card else card_plan(card, after, lot, now, actor, action, reason)
 
-    return commit_for_card(card_id, decide, cards, lots, uow, clock, owner_id)[0]
+    return commit_for_card(card_id, decide, cards, lots, uow, clock, owner_id, key)[0]
 
 
 def pause_card(
@@ -139,6 +149,7 @@ def answer_pause(
     lots: LotRepository,
     uow: UnitOfWork,
     clock: Clock,
+    key: FormKey | None = None,
 ) -> Card:
     """The office approves or rejects a requested pause (the admin function calls this)."""
     action = "approve_pause" if approve else "reject_pause"
@@ -152,6 +163,7 @@ def answer_pause(
         uow,
         clock,
         reason=reason,
+        key=key,
     )
 
 

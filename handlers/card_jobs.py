@@ -19,6 +19,7 @@ from handlers.applications import offer_free_places
 from handlers.card_changes import change_card, commit_for_card
 from handlers.follow_ups import run_follow_ups
 from handlers.notify import Notices
+from handlers.office_keys import FormKey
 from handlers.ports import ApplicationRepository, CardQueries, CardRepository, Clock, LotRepository, UnitOfWork
 
 SYSTEM = "system"
@@ -86,14 +87,15 @@ def run_card_jobs(queries: CardQueries, life: CardLife) -> JobReport:
     return report
 
 
-def cancel_card(card_id: str, actor: str, reason: str, life: CardLife) -> Card:
+def cancel_card(card_id: str, actor: str, reason: str, life: CardLife, key: FormKey | None = None) -> Card:
     """The office cancels a card: its place goes to the first in line at once, and its plates are free.
 
-    Refused while an order of the card waits for payment (it could still be paid).
+    Refused while an order of the card waits for payment (it could still be paid). `key`: the office
+    form's, so the form cancels once (a restore meanwhile is not undone by a retry of it).
     """
     if not reason.strip():
         raise InvalidInput("reason_for_history")
-    card, plan = _leave(card_id, actor, "cancel", reason.strip(), life, lapse=False)
+    card, plan = _leave(card_id, actor, "cancel", reason.strip(), life, lapse=False, key=key)
     if plan is not None:
         _follow(plan, life)
     else:  # cancelled already (a retry): the place may still be waiting for its taker
@@ -101,7 +103,7 @@ def cancel_card(card_id: str, actor: str, reason: str, life: CardLife) -> Card:
     return card
 
 
-def restore_card(card_id: str, actor: str, reason: str, life: CardLife) -> Card:
+def restore_card(card_id: str, actor: str, reason: str, life: CardLife, key: FormKey | None = None) -> Card:
     """The office brings a cancelled card back: it takes a place again (refused when the lot is full)
     and its plates (refused when another card or application holds one now)."""
     if not reason.strip():
@@ -117,10 +119,12 @@ def restore_card(card_id: str, actor: str, reason: str, life: CardLife) -> Card:
             card, ApplicationState.APPROVED, life
         )
 
-    return commit_for_card(card_id, decide, life.cards, life.lots, life.uow, life.clock)[0]
+    return commit_for_card(card_id, decide, life.cards, life.lots, life.uow, life.clock, key=key)[0]
 
 
-def _leave(card_id: str, actor: str, action: str, reason: str, life: CardLife, lapse: bool) -> tuple[Card, Plan | None]:
+def _leave(
+    card_id: str, actor: str, action: str, reason: str, life: CardLife, lapse: bool, key: FormKey | None = None
+) -> tuple[Card, Plan | None]:
     def decide(card: Card, lot: Lot, now: datetime) -> Plan | None:
         after = lapsed(card, lot.today(now)) if lapse else cancelled(card)
         if after is None or after == card:
@@ -129,7 +133,7 @@ def _leave(card_id: str, actor: str, action: str, reason: str, life: CardLife, l
         plan = card_plan(card, after, lot, now, actor, action, reason) + _application_follows(card, to, life)
         return replace(plan, follow_ups=(PlaceFreed(lot.id),))
 
-    return commit_for_card(card_id, decide, life.cards, life.lots, life.uow, life.clock)
+    return commit_for_card(card_id, decide, life.cards, life.lots, life.uow, life.clock, key=key)
 
 
 def _application_follows(card: Card, to: ApplicationState, life: CardLife) -> Plan:

@@ -28,7 +28,7 @@ from domain.order import (
 )
 from domain.owner import Owner
 from domain.package import Package
-from domain.plan import Plan
+from domain.plan import Claim, Plan
 from domain.receipt import Receipt, SignedReceipt
 from domain.reminder import ReminderPrefs, Slot
 
@@ -67,6 +67,10 @@ class UnitOfWork(Protocol):
         first in the plan's order); a collision with a concurrent transaction
         raises StaleCard or StaleLot, so the caller reads again and re-plans.
         """
+        ...
+
+    def claimed(self, key: str) -> Claim | None:
+        """The claim a committed plan holds under `key` (an office form's key: did its action happen?)."""
         ...
 
 
@@ -152,6 +156,10 @@ class OwnerRepository(Protocol):
     def store_session_key(self, owner_id: str, session_key: str) -> None: ...
 
     def set_phone(self, owner_id: str, phone: str) -> None: ...
+
+    def with_phone_ending(self, last4: str) -> set[str]:
+        """The owners whose phone ends with these four digits, found without decrypting any phone."""
+        ...
 
     def add_vehicle(self, owner_id: str, plate: str, limit: int) -> None:
         """Add `plate` (idempotent); TooManyVehicles if that would pass `limit`."""
@@ -418,6 +426,15 @@ class StaffRepository(Protocol):
     def add(self, staff: Staff) -> bool: ...
 
     def record_login(self, staff: Staff) -> None: ...
+
+    def list_for_tenant(self, tenant_id: str) -> list[Staff]:
+        """The property company's accounts, by email."""
+        ...
+
+    def save(self, staff: Staff, was: Staff) -> bool:
+        """Write the account's role, lots, password and disabled flag if they are still as in `was`
+        (False: changed meanwhile, read again)."""
+        ...
 
 
 class Passwords(Protocol):

@@ -32,10 +32,12 @@ def refund_order(
     clock: Clock,
     invoicing: Invoicing,
     actor: str = "system",
+    reason: str | None = None,
 ) -> Order:
     """An invoice of the order is reversed (or withdrawn) once the refund is committed, retries included.
 
-    `actor` is who asked (the card's history names them)."""
+    `actor` is who asked and `reason` why (the card's history keeps both). Refunding a refunded order
+    changes nothing: a double click or a retry refunds once."""
     order = orders.get(checked_id("order_id", order_id))
     if order is None:
         raise OrderNotFound(order_id)
@@ -50,7 +52,7 @@ def refund_order(
         if card is None or lot is None:
             raise RuntimeError(f"order {order.id} points at a missing card or lot")
         later = tuple(o for o in orders.for_card(card.id) if o.id != order.id)
-        done = refund(order, card, lot, clock.now(), actor, later)
+        done = refund(order, card, lot, clock.now(), actor, later, reason)
         try:
             uow.commit(done.plan)
         except OrderSettled:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from domain.admin import Permission, Role, Staff, after_failed_login
-from domain.errors import AccountLocked, Conflict, InvalidInput, LoginFailed, LotNotFound, TokenInvalid
+from domain.errors import AccountLocked, Conflict, InvalidInput, LoginFailed, LotNotFound, TokenInvalid, Unauthenticated
 from domain.ids import checked_id
 from domain.lot import Lot
 from handlers.ports import Clock, IssuedTokens, LotRepository, Passwords, SessionTokens, StaffRepository
@@ -26,6 +26,8 @@ def log_in_staff(
     if not passwords.matches(password, account.password_hash):
         staff.record_login(after_failed_login(account, now))
         raise LoginFailed()
+    if account.disabled:  # said only to whoever knows the password
+        raise Unauthenticated("account_disabled")
     if account.failed_logins or account.locked_until:
         staff.record_login(replace(account, failed_logins=0, locked_until=None))
     return tokens.issue(account.email)
@@ -60,6 +62,8 @@ def signed_in(token: str, tokens: SessionTokens, staff: StaffRepository) -> Staf
     account = staff.get(tokens.verify_access(token))
     if account is None:
         raise TokenInvalid("account_gone")
+    if account.disabled:  # its tokens stop working the moment it is disabled
+        raise TokenInvalid("account_disabled")
     return account
 
 

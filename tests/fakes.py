@@ -157,6 +157,9 @@ class FakeOwners:
     def set_phone(self, owner_id: str, phone: str) -> None:
         self.items[owner_id] = replace(self.items[owner_id], phone=phone)
 
+    def with_phone_ending(self, last4: str) -> set[str]:
+        return {o.id for o in self.items.values() if o.phone and o.phone.endswith(last4)}
+
     def add_vehicle(self, owner_id: str, plate: str, limit: int) -> None:
         vehicles = set(self.items[owner_id].vehicles)
         if plate not in vehicles and len(vehicles) >= limit:
@@ -360,6 +363,16 @@ class FakeStaff:
 
     def record_login(self, staff: Staff) -> None:
         self.items[staff.email] = staff
+
+    def list_for_tenant(self, tenant_id: str) -> list[Staff]:
+        return sorted((s for s in self.items.values() if s.tenant_id == tenant_id), key=lambda s: s.email)
+
+    def save(self, staff: Staff, was: Staff) -> bool:
+        stored = self.items.get(staff.email)
+        if stored is None or stored.revision != was.revision:
+            return False
+        self.items[staff.email] = replace(staff, revision=was.revision + 1)
+        return True
 
 
 class PlainPasswords:

@@ -27,7 +27,7 @@ from domain.errors import DomainError
 from domain.lot import Approval, CardPolicy, Lot
 from domain.order import Channel, Order, OrderState
 from domain.owner import Owner
-from domain.plan import Plan, holds_place
+from domain.plan import Claim, Plan, holds_place
 from domain.reminder import Slot, slots_for
 from domain.renewal import bought_until
 from functions.bootstrap import Services
@@ -71,6 +71,9 @@ class Interleaving:
             with contextlib.suppress(DomainError):
                 other()
         self.uow.commit(plan)
+
+    def claimed(self, key: str) -> Claim | None:
+        return self.uow.claimed(key)
 
 
 class LotMachine(RuleBasedStateMachine):

@@ -57,6 +57,10 @@ class MemoryUnitOfWork:
             self._apply(plan)
             self.commits += 1
 
+    def claimed(self, key: str) -> Claim | None:
+        with self.db.lock:
+            return self.db.claims.get(key)
+
     def _first_failure(self, plan: Plan) -> DomainError | None:
         db = self.db
         for o in plan.orders:

@@ -345,6 +345,9 @@ class DynamoOwnerRepository:
             condition=OwnerItem.owner_id.exists(),
         )
 
+    def with_phone_ending(self, last4: str) -> set[str]:
+        return {i.owner_id for i in OwnerItem.by_phone_last4.query(last4)}
+
     def add_vehicle(self, owner_id: str, plate: str, limit: int) -> None:
         vehicles = OwnerItem.vehicles
         room = vehicles.does_not_exist() | (size(vehicles) < limit) | vehicles.contains(plate)

@@ -22,7 +22,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TableError
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from infra.settings import DEFAULT_REGION
@@ -177,6 +177,17 @@ class CardItem(_Table):
     pauses_to_approve = PausesToApprove()
 
 
+class OwnersByPhoneLast4(GlobalSecondaryIndex["OwnerItem"]):
+    """Sparse: owners with a phone, by its last four digits (the office's search), keys only."""
+
+    class Meta:
+        index_name = "phone_last4"
+        projection = KeysOnlyProjection()
+
+    phone_last4 = UnicodeAttribute(hash_key=True)
+    owner_id = UnicodeAttribute(range_key=True)
+
+
 class OwnerItem(_Table):
     suffix = "owners"
 
@@ -194,6 +205,8 @@ class OwnerItem(_Table):
     phone_last4 = UnicodeAttribute(null=True)
     """For the office's search by the last four digits; the whole number stays encrypted."""
 
+    by_phone_last4 = OwnersByPhoneLast4()
+
 
 class ClaimItem(_Table):
     """Uniqueness: one item per thing only one may hold.
@@ -201,7 +214,8 @@ class ClaimItem(_Table):
     `wx-openid:<openid>` and `wx-unionid:<unionid>` point at an owner;
     `plate:<lot_id>:<plate>` points at the card (or open application) that holds the plate in that lot;
     `order-key:<owner_id>:<key>` at the order made with that idempotency key;
-    `unpaid:<card_id>` at the card's one order waiting for payment.
+    `unpaid:<card_id>` at the card's one order waiting for payment;
+    `form:<actor>:<key>` at what an office form did (its card, order or nothing: the action was done).
     A claim is written with attribute_not_exists in the same transaction as its holder.
     """
 
@@ -211,7 +225,8 @@ class ClaimItem(_Table):
         table_name = "parkpass-claims"
 
     claim = UnicodeAttribute(hash_key=True)
-    owner_id = UnicodeAttribute()
+    owner_id = UnicodeAttribute(null=True)
+    """The owner holding it; none for an office form's key."""
     card_id = UnicodeAttribute(null=True)
     order_id = UnicodeAttribute(null=True)
     application_id = UnicodeAttribute(null=True)
@@ -588,6 +603,15 @@ class ReceiptItem(_Table):
     chain = ReceiptsByLot()
 
 
+class StaffByTenant(GlobalSecondaryIndex["StaffItem"]):
+    class Meta:
+        index_name = "by_tenant"
+        projection = AllProjection()
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute(range_key=True)
+
+
 class StaffItem(_Table):
     """The property office's accounts, keyed by login email."""
 
@@ -603,6 +627,11 @@ class StaffItem(_Table):
     password_hash = UnicodeAttribute()
     failed_logins = NumberAttribute(null=True)
     locked_until = UnicodeAttribute(null=True)
+    disabled = BooleanAttribute(null=True)
+    revision = NumberAttribute(null=True)
+    """Moves with each change of role, lots, password or the disabled flag (a conditional save)."""
+
+    by_tenant = StaffByTenant()
 
 
 TABLES: tuple[type[_Table], ...] = (

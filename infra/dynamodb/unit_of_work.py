@@ -95,6 +95,13 @@ class DynamoUnitOfWork:
                 raise StaleLot(plan.lot.lot_id) from e
             raise StaleCard(plan.cards[0].card.id if plan.cards else "?") from e
 
+    def claimed(self, key: str) -> Claim | None:
+        try:
+            i = ClaimItem.get(key, consistent_read=True)
+        except ClaimItem.DoesNotExist:
+            return None
+        return Claim(i.claim, i.owner_id, i.card_id, i.application_id, i.order_id)
+
     def _lot(self, w: NamedWrite, errors: _Errors, plan: Plan) -> None:
         lot = plan.lot
         assert lot is not None

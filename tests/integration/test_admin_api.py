@@ -108,7 +108,9 @@ def lot_b_things(s: Services) -> dict[str, str]:
         "owner-b", "lot-b", ["粤B00003"], "m1", "", s.lots, s.packages, s.applications, s.uow, s.ids, s.clock, s.notices
     )
     assert applied.state is ApplicationState.SUBMITTED
+    create_staff("someone@t2.cn", PASSWORD, "t2", Role.CASHIER, {"lot-x"}, s.staff, s.passwords)
     return {
+        "email": "someone@t2.cn",  # an account of another property company
         "lot_id": "lot-b",
         "card_id": "card-b",
         "pause_id": paused.pauses[0].id,
@@ -123,6 +125,9 @@ def lot_b_things(s: Services) -> dict[str, str]:
 BODIES: dict[str, Any] = {
     "PUT /admin/api/v1/lots/<lot_id>": {"quota": 3, "reason": "test"},
     "POST /admin/api/v1/lots/<lot_id>/packages": {"id": "m9", "name": "九个月", "count": 9, "price_fen": 2_500_00},
+    "PATCH /admin/api/v1/lots/<lot_id>/packages/<package_id>": {"price_fen": 1_00},
+    "POST /admin/api/v1/staff/<email>/password": {"password": "a new long password"},
+    "PUT /admin/api/v1/staff/<email>/role": {"role": "cashier", "lots": ["lot-a"]},
     "POST /admin/api/v1/applications/<application_id>/reject": {"reason": "no"},
     "POST /admin/api/v1/orders/<order_id>/invoice/reject": {"reason": "no"},
     "POST /admin/api/v1/orders/<order_id>/refund": {"reason": "moved away"},

@@ -322,6 +322,38 @@ def test_lots_keep_their_counters_when_their_settings_change(s: Services) -> Non
     assert set(s.lots.get_many({"lot-1", "lot-9"})) == {"lot-1"}
 
 
+def test_an_office_forms_key_staff_by_company_and_phones_by_their_last_4_digits(s: Services) -> None:
+    from domain.errors import RecordedAlready
+    from domain.plan import form_claim, once
+
+    key = form_claim("admin:a@b.cn", "form-0001")
+    assert s.uow.claimed(key) is None
+    s.uow.commit(once(Claim(key, card_id="card-1")))
+    entry = AuditEntry("lot:lot-1", "2026-11-23T02:00:00#update_lot#1", NOW, "admin:a@b.cn", "update_lot", None, None,
+                       {})  # fmt: skip
+    with pytest.raises(RecordedAlready):  # the same form again: nothing of its plan is written
+        s.uow.commit(once(Claim(key)) + Plan(audit=(entry,)))
+    assert s.uow.claimed(key) == Claim(key, card_id="card-1") and s.audit.history("lot:lot-1") == []  # type: ignore[attr-defined]
+
+    for email, tenant in (("b@t1.cn", "t1"), ("a@t1.cn", "t1"), ("c@t2.cn", "t2")):
+        assert s.staff.add(Staff(email, tenant, Role.CASHIER, frozenset({"lot-1"}), "hash"))
+    assert [a.email for a in s.staff.list_for_tenant("t1")] == ["a@t1.cn", "b@t1.cn"]
+    read = s.staff.get("a@t1.cn")
+    assert read is not None and read.revision == 0 and not read.disabled
+    off = replace(read, disabled=True, role=Role.LOT_MANAGER, lot_ids=frozenset({"lot-1", "lot-2"}))
+    assert s.staff.save(off, read) and not s.staff.save(replace(off, disabled=False), read)  # read before the save
+    assert s.staff.get("a@t1.cn") == replace(off, revision=1)
+    assert s.staff.save(replace(off, role=Role.TENANT_ADMIN, lot_ids=frozenset()), replace(off, revision=1))
+    assert s.staff.get("a@t1.cn") == replace(off, role=Role.TENANT_ADMIN, lot_ids=frozenset(), revision=2)
+
+    for owner_id, phone in (("owner-1", "13800001234"), ("owner-2", "13912341234"), ("owner-3", "13700005678")):
+        s.owners.add(Owner(owner_id, f"openid-{owner_id}"))
+        s.owners.set_phone(owner_id, phone)
+    s.owners.add(Owner("owner-4", "openid-owner-4"))  # no phone
+    assert s.owners.with_phone_ending("1234") == {"owner-1", "owner-2"}
+    assert s.owners.with_phone_ending("5678") == {"owner-3"} and s.owners.with_phone_ending("0000") == set()
+
+
 def test_packages_owners_gates_staff_prefs_consents_invoices_and_rates(s: Services) -> None:
     assert not s.packages.add(replace(months(1), price_fen=1))
     s.packages.save(replace(months(1), price_fen=123))  # type: ignore[attr-defined]
