@@ -143,6 +143,11 @@ class OrderRepository(Protocol):
         """The card's online order waiting for payment, if any."""
         ...
 
+    def for_owner(self, owner_id: str, limit: int, after: tuple[datetime, str] | None = None) -> list[Order]:
+        """The owner's orders, newest first (created_at, then id, descending): at most `limit`, and with
+        `after` (created_at, order_id of the last one already shown) only those that come after it."""
+        ...
+
 
 class OwnerRepository(Protocol):
     def get(self, owner_id: str) -> Owner | None: ...
@@ -284,6 +289,10 @@ class InvoiceIssuer(Protocol):
 class InvoiceStore(Protocol):
     def get(self, order_id: str) -> Invoice | None: ...
 
+    def get_many(self, order_ids: set[str]) -> dict[str, Invoice]:
+        """The invoices of those orders that have one, by order id."""
+        ...
+
     def add(self, invoice: Invoice) -> Invoice:
         """Store it unless the order has one; answers the order's invoice either way."""
         ...
@@ -400,6 +409,8 @@ class PaymentStatus:
     transaction_id: str | None = None
     amount_fen: int | None = None
     paid_at: datetime | None = None
+    closed: bool = False
+    """Closed at the provider: it can no longer be paid."""
 
 
 class PaymentProvider(Protocol):

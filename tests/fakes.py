@@ -17,6 +17,7 @@ from domain.errors import (
     InvoiceProviderUnavailable,
     LoginCodeInvalid,
     LoginCodeUsed,
+    PaymentUnavailable,
     PhoneCodeInvalid,
     StaleCard,
     TooManyVehicles,
@@ -226,6 +227,13 @@ class FakeOrders:
         claim = self.db.claims.get(key)
         return self.items.get(claim.order_id) if claim is not None and claim.order_id else None
 
+    def for_owner(self, owner_id: str, limit: int, after: tuple[datetime, str] | None = None) -> list[Order]:
+        mine = sorted((o for o in self.items.values() if o.owner_id == owner_id),
+                      key=lambda o: (o.created_at, o.id), reverse=True)  # fmt: skip
+        if after is not None:
+            mine = [o for o in mine if (o.created_at, o.id) < after]
+        return mine[:limit]
+
 
 class FakeCardQueries:
     def __init__(self, db: MemoryDB) -> None:
@@ -299,6 +307,9 @@ class FakeInvoices:
 
     def get(self, order_id: str) -> Invoice | None:
         return self.items.get(order_id)
+
+    def get_many(self, order_ids: set[str]) -> dict[str, Invoice]:
+        return {k: self.items[k] for k in order_ids if k in self.items}
 
     def add(self, invoice: Invoice) -> Invoice:
         with self._lock:
@@ -557,6 +568,37 @@ class NoPayments:
 
     def refund(self, order: Order, refund_no: str) -> None:
         pass
+
+
+class FakeProvider(NoPayments):
+    """A provider that knows which orders the payer paid and which were closed, as WeChat Pay does: closing a
+    paid one is refused (ORDERPAID), closing a closed one again is fine, and a closed one cannot be paid."""
+
+    def __init__(self) -> None:
+        self.paid: dict[str, datetime] = {}
+        self.closed: set[str] = set()
+        self.closes = 0
+        self._lock = threading.Lock()
+
+    def pay(self, order: Order, at: datetime) -> bool:
+        with self._lock:
+            if order.id in self.closed:
+                return False
+            self.paid.setdefault(order.id, at)
+            return True
+
+    def query(self, order: Order) -> PaymentStatus:
+        with self._lock:
+            if order.id in self.paid:
+                return PaymentStatus(True, f"tx-{order.id}", order.amount_fen, self.paid[order.id])
+            return PaymentStatus(paid=False, closed=order.id in self.closed)
+
+    def close(self, order: Order) -> None:
+        with self._lock:
+            self.closes += 1
+            if order.id in self.paid:
+                raise PaymentUnavailable()
+            self.closed.add(order.id)
 
 
 class FakeMessenger:

@@ -25,6 +25,10 @@ class DynamoInvoiceStore:
         except InvoiceItem.DoesNotExist:
             return None
 
+    def get_many(self, order_ids: set[str]) -> dict[str, Invoice]:
+        """One BatchGetItem (pynamodb splits it per 100 keys)."""
+        return {i.order_id: self._invoice(i) for i in InvoiceItem.batch_get(sorted(order_ids))} if order_ids else {}
+
     def add(self, invoice: Invoice) -> Invoice:
         try:
             self._item(invoice).save(condition=InvoiceItem.order_id.does_not_exist())

@@ -39,6 +39,18 @@ class DynamoOrderRepository:
         query = OrderItem.pending_orders.query(PENDING, OrderItem.created_at <= created_before.isoformat())
         return [_order(item) for item in query]
 
+    def for_owner(self, owner_id: str, limit: int, after: tuple[datetime, str] | None = None) -> list[Order]:
+        """A page of the owner's orders, newest first: one Query of `by_owner`, from just after `after`."""
+        start = None
+        if after is not None:
+            created_at, order_id = after
+            start = {"owner_id": {"S": owner_id}, "created_at": {"S": created_at.isoformat()},
+                     "order_id": {"S": order_id}}  # fmt: skip
+        query = OrderItem.by_owner.query(
+            owner_id, scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=start
+        )
+        return [_order(item) for item in query]
+
     def made_with(self, owner_id: str, idempotency_key: str) -> Order | None:
         """The order the owner made with this idempotency key, if any."""
         return self._claimed(order_key_claim(owner_id, idempotency_key))

@@ -268,6 +268,17 @@ class OrdersByCard(GlobalSecondaryIndex["OrderItem"]):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class OrdersByOwner(GlobalSecondaryIndex["OrderItem"]):
+    """An owner's orders, newest first (GET /api/v1/me/orders pages through it)."""
+
+    class Meta:
+        index_name = "by_owner"
+        projection = AllProjection()
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
 class OrderItem(_Table):
     suffix = "orders"
 
@@ -298,6 +309,7 @@ class OrderItem(_Table):
 
     pending_orders = PendingOrders()
     by_card = OrdersByCard()
+    by_owner = OrdersByOwner()
 
 
 class LedgerByLot(GlobalSecondaryIndex["LedgerItem"]):

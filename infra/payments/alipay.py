@@ -71,6 +71,7 @@ class AlipayGateway:
             transaction_id=answer.get("trade_no"),
             amount_fen=fen_of(str(answer.get("total_amount", ""))) if paid else None,
             paid_at=_alipay_time(answer.get("send_pay_date")),
+            closed=answer.get("trade_status") == "TRADE_CLOSED",
         )
 
     def close(self, order: Order) -> None:

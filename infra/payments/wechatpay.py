@@ -71,11 +71,13 @@ class WechatPayGateway:
             transaction_id=t.get("transaction_id"),
             amount_fen=(t.get("amount") or {}).get("total"),
             paid_at=datetime.fromisoformat(t["success_time"]) if t.get("success_time") else None,
+            closed=t.get("trade_state") == "CLOSED",
         )
 
     def close(self, order: Order) -> None:
         code, _ = self._call(lambda: self._pay.close(out_trade_no=order.id))
-        if code not in (200, 204):
+        # ORDER_NOT_EXIST: the prepay never reached WeChat Pay, so nothing can be paid: nothing to close.
+        if code not in (200, 204, 404):
             raise PaymentUnavailable()
 
     def refund(self, order: Order, refund_no: str) -> None:

@@ -178,6 +178,27 @@ def test_orders_move_only_from_the_states_they_declare_and_keys_answer_the_first
     assert [o.id for o in s.orders.for_card("card-1")] == ["order-1"]
 
 
+def test_an_owners_orders_come_newest_first_a_page_at_a_time(s: Services) -> None:
+    issue(s, card(1, owner_id="owner-1"))
+    issue(s, card(2, owner_id="owner-2"))
+    for n in range(5):  # a minute apart; order-3 and order-x at the same moment (the id decides)
+        o = a_pending_order(f"order-{n}", date(2027, 1, 1), date(2027, 1, 31), NOW + timedelta(minutes=min(n, 3)))
+        s.uow.commit(Plan(orders=(OrderWrite(replace(o, channel=Channel.CASH)),)))
+    theirs = a_pending_order("order-x", date(2027, 1, 1), date(2027, 1, 31), NOW, owner_id="owner-2", card_id="card-2")
+    s.uow.commit(Plan(orders=(OrderWrite(theirs),)))
+    newest_first = ["order-4", "order-3", "order-2", "order-1", "order-0"]
+    assert [o.id for o in s.orders.for_owner("owner-1", 10)] == newest_first
+    pages, after = [], None
+    while page := s.orders.for_owner("owner-1", 2, after):
+        pages.append([o.id for o in page])
+        after = (page[-1].created_at, page[-1].id)
+    assert pages == [["order-4", "order-3"], ["order-2", "order-1"], ["order-0"]]
+    assert [o.id for o in s.orders.for_owner("owner-2", 10)] == ["order-x"]
+    named = s.orders.for_owner("owner-2", 10, (NOW + timedelta(minutes=3), "order-4"))  # another owner's order
+    assert [o.id for o in named] == ["order-x"]  # only the owner's, whatever the cursor names
+    assert s.orders.for_owner("owner-9", 10) == []
+
+
 def test_the_first_failed_condition_in_plan_order_names_the_error(s: Services) -> None:
     read = issue(s, card(1))
     order = a_pending_order("order-1", date(2027, 1, 1), date(2027, 1, 31), NOW)
@@ -383,4 +404,5 @@ def test_packages_owners_gates_staff_prefs_consents_invoices_and_rates(s: Servic
     issuing = replace(invoice, state=InvoiceState.ISSUING)
     assert s.invoices.move(issuing, InvoiceState.REQUESTED) and not s.invoices.move(issuing, InvoiceState.REQUESTED)
     assert s.invoices.unfinished() == [issuing] and s.invoices.requested("lot-1") == []
+    assert s.invoices.get_many({"order-1", "order-9"}) == {"order-1": issuing} and s.invoices.get_many(set()) == {}
     assert [s.rates.hit("k", NOW + timedelta(minutes=1)) for _ in range(3)] == [1, 2, 3]
