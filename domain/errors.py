@@ -6,7 +6,13 @@ choose a status without knowing every error.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from domain.messages import text
+
+if TYPE_CHECKING:  # errors that show what is there already; those modules import this one
+    from domain.invoice import Invoice
+    from domain.order import Order
 
 
 class DomainError(Exception):
@@ -189,6 +195,37 @@ class UnpaidOrderExists(Conflict):
     def __init__(self, order_id: str) -> None:
         super().__init__(order_id=order_id)
         self.order_id = order_id
+
+
+class OrderPaid(Conflict):
+    """An order that is paid (perhaps just now: a cancel found it paid at the provider) is not cancelled."""
+
+    code = "order_paid"
+
+    def __init__(self, order_id: str, valid_until: str) -> None:
+        super().__init__(order_id=order_id, valid_until=valid_until)
+        self.order: Order | None = None
+        """The order as it is now (the answer shows it)."""
+
+
+class OrderRefundedAlready(Conflict):
+    """A refunded order is not cancelled: it was paid, and the money went back."""
+
+    code = "order_refunded"
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(order_id=order_id)
+        self.order: Order | None = None
+
+
+class InvoiceAlreadyRequested(Conflict):
+    """An order has one invoice: asking again with other details answers what was asked for first."""
+
+    code = "invoice_already_requested"
+
+    def __init__(self, order_id: str, title: str) -> None:
+        super().__init__(order_id=order_id, title=title)
+        self.invoice: Invoice | None = None
 
 
 class PaymentRejected(InvalidInput):

@@ -13,7 +13,15 @@ from enum import StrEnum
 from domain.card import Card, CardState
 from domain.card_change import AuditEntry, card_plan, unpaid_claim
 from domain.entitlement import Entitlement
-from domain.errors import OrderKeyUsed, OrderSettled, StaleCard, UnpaidOrderExists
+from domain.errors import (
+    DomainError,
+    OrderKeyUsed,
+    OrderPaid,
+    OrderRefundedAlready,
+    OrderSettled,
+    StaleCard,
+    UnpaidOrderExists,
+)
 from domain.lot import Lot
 from domain.package import Package
 from domain.plan import CardUnchanged, Claim, Holder, LotMove, OrderWrite, Plan, Release, Take
@@ -190,6 +198,20 @@ def close_order(order: Order) -> Plan:
     closed = replace(order, state=OrderState.CLOSED)
     release = Release(unpaid_claim(order.card_id), Holder("order_id", order.id), OrderSettled(order.id))
     return Plan(orders=(OrderWrite(closed, (OrderState.PENDING,)),), releases=(release,))
+
+
+def cancel_refusal(order: Order) -> DomainError | None:
+    """Why an owner's cancel leaves the order as it is: it was paid (perhaps just now: money taken is never
+    refused, I6) or refunded. None for an order that is closed, or pending (the provider decides which)."""
+    refused: OrderPaid | OrderRefundedAlready
+    if order.state is OrderState.PAID:
+        refused = OrderPaid(order.id, (order.new_valid_until or order.quoted_until).isoformat())
+    elif order.state is OrderState.REFUNDED:
+        refused = OrderRefundedAlready(order.id)
+    else:
+        return None
+    refused.order = order
+    return refused
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,13 @@ def error_response(status: int, code: str, message: str) -> tuple[Response, int]
     return jsonify(error={"code": code, "message": message}), status
 
 
+def error_with_details(e: DomainError, **details: object) -> tuple[Response, int]:
+    """A domain error's answer that also shows what is there already, as `error.details` (e.g. the order a
+    cancel found paid, the invoice asked for first)."""
+    status = next((s for kind, s in _STATUS if isinstance(e, kind)), 400)
+    return jsonify(error={"code": e.code, "message": e.text(request_lang()), "details": details}), status
+
+
 def _http_code(e: HTTPException) -> str:
     return (e.name or "error").lower().replace(" ", "_").replace("'", "")
 

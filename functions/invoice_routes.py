@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, request
 
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, InvoiceAlreadyRequested
 from domain.invoice import Invoice, InvoiceState, InvoiceType
 from domain.receipt import SignedReceipt
 from functions.auth import current_owner_id
 from functions.bootstrap import Services
+from functions.errors import error_with_details
 from functions.http import parse_body
 from functions.receipt_page import receipt_link
 from handlers.invoices import invoice_pdf, my_invoice, request_invoice
@@ -29,13 +30,17 @@ def invoice_blueprint(s: Services) -> Blueprint:
     bp = Blueprint("invoices", __name__, url_prefix="/api/v1")
 
     @bp.post("/orders/<order_id>/invoice")
-    def ask(order_id: str) -> tuple[dict[str, Any], int]:
+    def ask(order_id: str) -> tuple[dict[str, Any], int] | tuple[Response, int]:
         owner_id = current_owner_id(s.tokens)
         b = parse_body(bodies.InvoiceBody)
-        invoice = request_invoice(
-            owner_id, order_id, InvoiceType(b.type), b.title, b.email, b.tax_id, b.phone, s.orders, s.lots,
-            s.invoicing, s.clock,
-        )  # fmt: skip
+        try:
+            invoice = request_invoice(
+                owner_id, order_id, InvoiceType(b.type), b.title, b.email, b.tax_id, b.phone, s.orders, s.lots,
+                s.invoicing, s.clock,
+            )  # fmt: skip
+        except InvoiceAlreadyRequested as e:
+            assert e.invoice is not None
+            return error_with_details(e, invoice=_invoice_json(e.invoice))
         return _invoice_json(invoice), 201
 
     @bp.get("/orders/<order_id>/invoice")

@@ -1,4 +1,5 @@
-"""Choosing a package, ordering a renewal, and the providers' payment notifications."""
+"""Choosing a package, ordering a renewal, the owner's orders (list, cancel), and the providers' payment
+notifications."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, request
 
-from domain.errors import PaymentRejected, PaymentUnavailable
+from domain.errors import InvalidInput, OrderPaid, OrderRefundedAlready, PaymentRejected, PaymentUnavailable
 from domain.order import Channel
 from functions.auth import current_owner_id
 from functions.bootstrap import Services
+from functions.errors import error_with_details
 from functions.http import parse_body, request_lang
-from functions.views import offer_json, order_json
+from functions.views import offer_json, order_json, owner_order_json
+from handlers.cancel_order import cancel_order
 from handlers.fulfil_payment import fulfil_payment
+from handlers.my_orders import DEFAULT_PAGE, MAX_PAGE, list_my_orders
 from handlers.rate_limit import limit
 from handlers.renewals import my_order, offers_for_card, order_renewal
 from infra.lazy import lazy_module
@@ -66,6 +70,30 @@ def payment_blueprint(s: Services) -> Blueprint:
     @bp.get("/orders/<order_id>")
     def order(order_id: str) -> dict[str, Any]:
         return order_json(my_order(current_owner_id(s.tokens), order_id, s.orders))
+
+    @bp.post("/orders/<order_id>/cancel")
+    def cancel(order_id: str) -> dict[str, Any] | tuple[Response, int]:
+        owner_id = current_owner_id(s.tokens)
+        try:
+            closed = cancel_order(
+                owner_id, order_id, orders=s.orders, cards=s.cards, lots=s.lots, uow=s.uow,
+                provider_for=s.provider, clock=s.clock, signer=s.receipt_signer,
+            )  # fmt: skip
+        except (OrderPaid, OrderRefundedAlready) as e:
+            assert e.order is not None
+            return error_with_details(e, order=order_json(e.order))
+        return order_json(closed)
+
+    @bp.get("/me/orders")
+    def my_orders() -> dict[str, Any]:
+        owner_id = current_owner_id(s.tokens)
+        try:
+            limit = int(request.args.get("limit", DEFAULT_PAGE))
+        except ValueError:
+            raise InvalidInput("page_limit", most=MAX_PAGE) from None
+        page = list_my_orders(owner_id, limit, request.args.get("cursor"), s.orders, s.cards, s.lots, s.invoices)
+        lang = request_lang()
+        return {"orders": [owner_order_json(line, lang) for line in page.orders], "next_cursor": page.next_cursor}
 
     @bp.post("/payments/wechat/notify")
     def wechat_notify() -> Response | tuple[str, int]:

@@ -5,16 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from domain.card import Pause
+from domain.invoice import InvoiceState
+from domain.labels import label
 from domain.lot import Lot
 from domain.messages import text
 from domain.money import yuan_text
-from domain.order import Order
+from domain.order import Order, OrderState
 from domain.owner import Owner
 from domain.package import Package
 from domain.phone import masked_phone
 from handlers.applications import ApplicationView
 from handlers.list_lot_packages import PriceList
 from handlers.my_cards import CardView
+from handlers.my_orders import OrderLine
 from handlers.ports import IssuedTokens
 from handlers.renewals import PackageOffer
 
@@ -128,4 +131,33 @@ def order_json(order: Order) -> dict[str, Any]:
         "new_valid_until": (order.new_valid_until or order.quoted_until).isoformat(),
         "expires_at": order.expires_at.isoformat(),
         "paid_at": order.paid_at.isoformat() if order.paid_at else None,
+    }
+
+
+def owner_order_json(line: OrderLine, lang: str) -> dict[str, Any]:
+    """One order in the owner's list: the Order, with words to show and links to what can be done with it."""
+    o, invoice = line.order, line.invoice
+    base = f"/api/v1/orders/{o.id}"
+    receipted = o.state in (OrderState.PAID, OrderState.REFUNDED)  # the payment's receipt stays after a refund
+    downloadable = invoice is not None and invoice.state in (
+        InvoiceState.ISSUED, InvoiceState.REVERSING, InvoiceState.REVERSED
+    )  # fmt: skip
+    return {
+        **order_json(o),
+        "state_text": label("order_state", o.state.value, lang),
+        "channel_text": label("channel", o.channel.value, lang),
+        "amount_yuan": yuan_text(o.amount_fen),
+        "package": {"id": o.package.id, "name": o.package.name},
+        "card": {"id": o.card_id, "plates": list(line.card.plates) if line.card else []},
+        "lot": {"id": o.lot_id, "name": line.lot.name if line.lot else o.lot_id},
+        "created_at": o.created_at.isoformat(),
+        "invoice_state": invoice.state.value if invoice else None,
+        "links": {
+            "self": base,
+            "cancel": f"{base}/cancel" if o.state is OrderState.PENDING else None,
+            "receipt": f"{base}/receipt" if receipted else None,
+            "receipt_pdf": f"{base}/receipt.pdf" if receipted else None,
+            "invoice": f"{base}/invoice" if invoice else None,
+            "invoice_pdf": f"{base}/invoice.pdf" if downloadable else None,
+        },
     }

@@ -11,10 +11,11 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import date
 
-from domain.errors import InvoiceNotFound, InvoiceProviderUnavailable, OrderNotFound
+from domain.errors import InvoiceAlreadyRequested, InvoiceNotFound, InvoiceProviderUnavailable, OrderNotFound
 from domain.ids import checked_id
 from domain.invoice import (
     Invoice,
+    InvoiceRequest,
     InvoiceState,
     InvoiceType,
     invoice_request,
@@ -58,14 +59,18 @@ def request_invoice(
     invoicing: Invoicing,
     clock: Clock,
 ) -> Invoice:
-    """The order's invoice: made now, or the one asked for before (one per order)."""
+    """The order's invoice: made now, or the one asked for before with the same details (one per order).
+
+    InvoiceAlreadyRequested, carrying the first request, when the order has one asked for with other details.
+    """
     order = orders.get(checked_id("order_id", order_id))
     if order is None or order.owner_id != owner_id:
         raise OrderNotFound(order_id)
+    asked = invoice_request(type, title, email, tax_id, phone)
     earlier = invoicing.store.get(order.id)
     if earlier is not None:
-        return earlier
-    invoice = invoicing.store.add(new_invoice(order, invoice_request(type, title, email, tax_id, phone), clock.now()))
+        return _asked_again(earlier, asked)
+    invoice = _asked_again(invoicing.store.add(new_invoice(order, asked, clock.now())), asked)  # another may win
     lot = lots.get(order.lot_id)
     if (
         invoice.state is InvoiceState.REQUESTED
@@ -74,6 +79,15 @@ def request_invoice(
     ):
         return issue_invoice(invoice, orders, invoicing)
     return invoice
+
+
+def _asked_again(invoice: Invoice, asked: InvoiceRequest) -> Invoice:
+    """The same details again answer the order's invoice; other details are refused with what was asked first."""
+    if invoice.request == asked:
+        return invoice
+    refused = InvoiceAlreadyRequested(invoice.order_id, invoice.request.title)
+    refused.invoice = invoice
+    raise refused
 
 
 def my_invoice(owner_id: str, order_id: str, orders: OrderRepository, store: InvoiceStore) -> Invoice:

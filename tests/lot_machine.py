@@ -16,14 +16,16 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from hypothesis import event
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from domain.admin import Role, Staff
 from domain.application import OPEN, ApplicationState
 from domain.card import Card, CardState
 from domain.entitlement import entitlements_of
-from domain.errors import DomainError
+from domain.errors import DomainError, OrderNotFound, OrderPaid, OrderRefundedAlready
 from domain.lot import Approval, CardPolicy, Lot
 from domain.order import Channel, Order, OrderState
 from domain.owner import Owner
@@ -33,6 +35,7 @@ from domain.renewal import bought_until
 from functions.bootstrap import Services
 from handlers.admin_cards import fix_card, office_refund, offline_payment
 from handlers.applications import apply_for_card, approve_application, reject_application
+from handlers.cancel_order import cancel_order
 from handlers.card_changes import add_card_plate, change_plate, pause_card, remove_card_plate, resume_card
 from handlers.card_jobs import cancel_card, restore_card, run_card_jobs
 from handlers.fulfil_payment import fulfil_payment
@@ -40,7 +43,7 @@ from handlers.import_cards import import_rows
 from handlers.ports import PaymentNotice, UnitOfWork
 from handlers.renewals import close_unpaid, order_renewal
 from tests.builders import days, months
-from tests.fakes import FixedClock, NoPayments
+from tests.fakes import FakeProvider, FixedClock, NoPayments
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 START = datetime.combine(date(2026, 11, 23), time(10), SHANGHAI).astimezone(UTC)
@@ -74,6 +77,12 @@ class Interleaving:
 
     def claimed(self, key: str) -> Claim | None:
         return self.uow.claimed(key)
+
+
+def _seen(what: str) -> None:
+    """Counted in --hypothesis-show-statistics (replayed races run outside a Hypothesis test: nothing to count)."""
+    if currently_in_test_context():
+        event(what)
 
 
 class LotMachine(RuleBasedStateMachine):
@@ -110,6 +119,8 @@ class LotMachine(RuleBasedStateMachine):
         """The most places the lot may hold now: its quota, or more where an import took them on purpose."""
         self.orders_seen: dict[str, OrderState] = {}
         self.keys = 0
+        self.provider = FakeProvider()
+        """What the payment provider knows of owners' orders (paid by the payer, closed by a cancel)."""
 
     # What people and machines do.
 
@@ -249,6 +260,66 @@ class LotMachine(RuleBasedStateMachine):
         made = self._order(card, "m1", Channel.ALIPAY)
         if made is not None and close:
             close_unpaid(made, s.uow)
+
+    @rule(
+        pick=st.integers(0, 50),
+        fresh=st.booleans(),
+        paid_first=st.booleans(),
+        meanwhile=st.sampled_from(["nothing", "cancel", "payment", "sweep"]),
+        by_other=st.booleans(),
+    )
+    def owner_cancels(self, pick: int, fresh: bool, paid_first: bool, meanwhile: str, by_other: bool) -> None:
+        """An owner cancels an order (a new unpaid one, or any of the lot's): the provider decides. The payer may
+        have paid just before; a second cancel, the notification or the sweep may get there at the same moment."""
+        s, provider, card = self.s, self.provider, self._card(pick)
+        if card is None:
+            return
+        made = self._order(card, "m1", Channel.WECHAT) if fresh else None
+        orders = sorted((o for c in self._cards() for o in s.orders.for_card(c.id)), key=lambda o: o.id)
+        if made is None and not orders:
+            return
+        o = made or orders[pick % len(orders)]
+        if paid_first and o.state is OrderState.PENDING:  # (one closed is closed at the provider: it cannot be paid)
+            provider.pay(o, s.clock.now())
+
+        def cancel(owner_id: str) -> Order:
+            return cancel_order(
+                owner_id, o.id, orders=s.orders, cards=s.cards, lots=s.lots, uow=s.uow,
+                provider_for=lambda channel: provider, clock=s.clock, signer=s.receipt_signer,
+            )  # fmt: skip
+
+        if by_other:
+            before = s.orders.get(o.id)
+            with contextlib.suppress(OrderNotFound):
+                cancel(next(x for x in OWNERS if x != o.owner_id))
+                raise AssertionError(f"another owner cancelled {o.id}")
+            assert s.orders.get(o.id) == before, "another owner's cancel changed the order"
+            return
+        if meanwhile == "cancel":
+            self.racing.meanwhile = lambda: cancel(o.owner_id)
+        elif meanwhile == "payment" and o.id in provider.paid:
+            notice = PaymentNotice(o.id, f"tx-{o.id}", o.amount_fen, provider.paid[o.id], True)
+            self.racing.meanwhile = lambda: fulfil_payment(notice, s.orders, s.cards, s.lots, s.uow, s.receipt_signer)
+        elif meanwhile == "sweep":
+            self.racing.meanwhile = lambda: (provider.close(o), close_unpaid(o, s.uow))
+        try:
+            answer = cancel(o.owner_id)
+        except (OrderPaid, OrderRefundedAlready) as refused:
+            now = s.orders.get(o.id)
+            assert now is not None and now.state in (OrderState.PAID, OrderState.REFUNDED) and refused.order == now
+            _seen(f"owner_cancels: {refused.code} (meanwhile {meanwhile})")
+            return
+        except DomainError as refused:
+            _seen(f"owner_cancels: {refused.code}")
+            return
+        finally:
+            self.racing.meanwhile = None
+        _seen(f"owner_cancels: closed (was {o.state.value}, meanwhile {meanwhile})")
+        assert answer.state is OrderState.CLOSED and s.orders.get(o.id) == answer
+        assert o.id not in provider.paid, f"{o.id} was paid at the provider but closed here"
+        assert o.state is not OrderState.PENDING or o.id in provider.closed, f"{o.id} closed here only"
+        waiting = s.orders.waiting_for(o.card_id)
+        assert waiting is None or waiting.id != o.id, f"closed {o.id} still holds its card's unpaid slot"
 
     @rule(pick=st.integers(0, 50))
     def late_payment(self, pick: int) -> None:
@@ -457,6 +528,10 @@ class LotMachine(RuleBasedStateMachine):
             else:
                 assert paid is None and back is None, f"{o.id} is {o.state} with a ledger line"
         assert len(ledger) == settled + sum(o.state is OrderState.REFUNDED for o in orders)
+        for c in self._cards():  # a card's one unpaid slot is held by its online order waiting for payment, if any
+            waiting = [o for o in s.orders.for_card(c.id) if o.state is OrderState.PENDING and o.channel.online]
+            holder = s.orders.waiting_for(c.id)
+            assert [o.id for o in waiting] == ([holder.id] if holder else []), f"{c.id}: slot {holder}, {waiting}"
         assert lot.receipt_seq == settled
         for seq in range(1, settled + 1):
             assert s.receipts.in_chain("lot-1", seq) is not None, f"receipt {seq} of {settled} missing"

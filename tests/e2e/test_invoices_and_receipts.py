@@ -58,8 +58,11 @@ def test_a_company_invoice_is_issued_downloaded_and_reversed_after_a_refund(stac
         "issued", "9144030071526726XG", "f***@example.com", 85000,
     )  # fmt: skip
     assert invoice["number"] and invoice["issued_on"] == "2026-11-23"
-    again = api.post(f"/api/v1/orders/{order_id}/invoice", json={**COMPANY, "title": "另一家公司"}, headers=owner)
-    assert again.json() == invoice  # one invoice per order: the first answers
+    again = api.post(f"/api/v1/orders/{order_id}/invoice", json=COMPANY, headers=owner)
+    assert again.status_code == 201 and again.json() == invoice  # one invoice per order: the same request answers it
+    other = api.post(f"/api/v1/orders/{order_id}/invoice", json={**COMPANY, "title": "另一家公司"}, headers=owner)
+    assert other.status_code == 409 and other.json()["error"]["code"] == "invoice_already_requested"
+    assert other.json()["error"]["details"]["invoice"] == invoice  # what was asked for first
     pdf = api.get(invoice["download_url"], headers=owner)
     assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
     assert ink(pdf.content)[1] > 0.005
@@ -105,7 +108,8 @@ def test_a_refunded_order_is_not_invoiced_and_a_lost_answer_is_asked_again(stack
         made["order_id"], s.orders, s.cards, s.lots, s.provider(Channel.ALIPAY), s.uow, s.clock, s.invoicing
     )
     refused = api.post(f"/api/v1/orders/{made['order_id']}/invoice", json=COMPANY, headers=owner)
-    assert refused.status_code == 201  # it has one already: that one answers
+    assert refused.status_code == 409  # it has one already, asked for with other details: that one is shown
+    assert refused.json()["error"]["details"]["invoice"]["state"] == "reversed"
     fresh_api, fresh_owner, fresh = paid_renewal(stack, "wechat")
     order = s.orders.get(fresh["order_id"])
     assert order is not None

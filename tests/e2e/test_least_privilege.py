@@ -98,6 +98,10 @@ def run_every_function(stack: DevStack) -> dict[str, set[Access]]:
         invoice = {"type": "personal", "title": "张三", "email": "a@example.com"}
         stack.invoice_sim.lose_next_answers(1)  # the invoice stays `issuing`: the sweep asks again
         assert api.post(f"/api/v1/orders/{order}/invoice", json=invoice, headers=owner).status_code in (201, 202)
+        assert api.get("/api/v1/me/orders", headers=owner).status_code == 200
+        walk_away = {"package_id": "demo-1m", "channel": "wechat", "idempotency_key": "least-privilege-cancel"}
+        unpaid = api.post("/api/v1/cards/card-demo/renewals", json=walk_away, headers=owner).json()["order_id"]
+        assert api.post(f"/api/v1/orders/{unpaid}/cancel", headers=owner).status_code == 200
         assert api.put("/api/v1/cards/card-demo/reminders", json={"enabled": True}, headers=owner).status_code == 200
         consent = {"template_id": "expiry-reminder", "accepted": True}
         assert api.post("/api/v1/me/subscriptions", json=consent, headers=owner).status_code == 204

@@ -74,6 +74,18 @@ def test_the_races_the_machine_found_hold_in_dynamodb(moto_server: str) -> None:
             ("office_cancel", {"pick": 0, "twice": True}),
             ("restore_raced_by_an_application", {"pick": 0, "owner": "owner-1"}),
         ],
+        [  # an owner's cancel raced by a second cancel, by the notification of a payment made just before, the sweep
+            ("some_owners_applied", {"waiting": 1, "one_approved": True}),
+            *[
+                ("owner_cancels", dict(zip(("pick", "fresh", "paid_first", "meanwhile", "by_other"), s, strict=True)))
+                for s in [
+                    (0, True, False, "cancel", False),
+                    (0, True, True, "payment", False),
+                    (0, True, False, "sweep", True),
+                    (1, False, False, "sweep", False),
+                ]
+            ],
+        ],
     ]
     for steps in races:
         machine = machine_type()

@@ -3,13 +3,14 @@ receipt chain's rules (hash links, signatures, what verification says)."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
 
-from domain.errors import InvalidInvoice, InvoiceRefused
-from domain.invoice import InvoiceRequest, InvoiceState, InvoiceType, invoice_request
+from domain.errors import InvalidInvoice, InvoiceAlreadyRequested, InvoiceRefused
+from domain.invoice import Invoice, InvoiceRequest, InvoiceState, InvoiceType, invoice_request
 from domain.lot import InvoiceProvider, Lot
 from domain.order import Channel, Order, OrderState
 from domain.owner import Owner
@@ -56,13 +57,54 @@ def test_a_request_is_checked_and_one_order_has_one_invoice() -> None:
     s = services()
     issued = ask(s)
     assert issued.state is InvoiceState.ISSUED and issued.number  # type: ignore[attr-defined]
-    assert ask(s, title="别的公司") == issued
+    assert ask(s) == issued  # the same request again (a retry, a double tap) answers the invoice
+    assert ask(s, title=" 某某科技有限公司 ", tax_id=CODE.lower()) == issued  # the same, once checked
     with pytest.raises(InvalidInvoice, match="credit code"):
         invoice_request(InvoiceType.COMPANY, "某某公司", "a@b.cn", None, None)
     with pytest.raises(InvalidInvoice, match="email"):
         invoice_request(InvoiceType.PERSONAL, "张三", "not-an-email", None, None)
     assert invoice_request(InvoiceType.PERSONAL, " 张三 ", "z@b.cn", "whatever", None).tax_id is None
     assert isinstance(s.messenger, FakeMessenger) and s.messenger.sent[0][2]["phrase3"]["value"] == "已开具"
+
+
+def test_asking_again_with_other_details_is_refused_with_what_was_asked_first() -> None:
+    s = services()
+    first = ask(s)
+    for other in ({"title": "别的公司"}, {"email": "other@b.cn"}, {"type": InvoiceType.PERSONAL, "title": "张三"}):
+        with pytest.raises(InvoiceAlreadyRequested) as refused:
+            ask(s, **other)
+        assert refused.value.invoice == first and refused.value.code == "invoice_already_requested"
+        assert "某某科技有限公司" in refused.value.text("zh")
+    assert s.invoices.get("order-1") == first and isinstance(s.invoice_issuer, FakeIssuer)
+    assert len(s.invoice_issuer.issued) == 1  # nothing else was issued
+
+
+def test_two_requests_with_other_details_at_once_make_one_invoice_and_refuse_the_other() -> None:
+    s = services()
+    start, answers = threading.Barrier(2), []
+    store_add = s.invoices.add
+
+    def add_together(invoice: Invoice) -> Invoice:
+        start.wait(timeout=5)  # both have seen no invoice; both try to add theirs
+        return store_add(invoice)
+
+    s.invoices.add = add_together  # type: ignore[method-assign]
+
+    def request(title: str) -> None:
+        try:
+            answers.append(ask(s, title=title))
+        except InvoiceAlreadyRequested as e:
+            answers.append(e)
+
+    threads = [threading.Thread(target=request, args=(t,)) for t in ("甲公司", "乙公司")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    made = [a for a in answers if isinstance(a, Invoice)]
+    refused = [a for a in answers if isinstance(a, InvoiceAlreadyRequested)]
+    assert len(made) == 1 and len(refused) == 1 and refused[0].invoice is not None
+    assert refused[0].invoice.request.title == made[0].request.title == s.invoices.get("order-1").request.title  # type: ignore[union-attr]
 
 
 def test_only_a_paid_order_not_refunded_is_invoiced() -> None:
