@@ -4,20 +4,24 @@
 //   parkpass.configure({ baseUrl: 'https://api.example.com' })
 //   const me = await parkpass.login()                       // wx.login() -> our tokens
 //   const cards = await parkpass.request('GET', '/api/v1/me/cards')
+//   const { orders, next_cursor } = await parkpass.myOrders({ limit: 20 })
+//   await parkpass.cancelOrder(orderId)                       // an unpaid order, here and at WeChat Pay
 //
 // Tokens live in wx storage. An expired access token is refreshed once and the
 // call retried; if refreshing fails too, the client logs in again with wx.login().
-// Failures reject with a ParkPassError carrying the API's stable `code`.
+// Failures reject with a ParkPassError carrying the API's stable `code` (and `details`, when the API shows
+// what is there already).
 
 const STORE_KEY = 'parkpass.tokens'
 let config = { baseUrl: '', wx: typeof wx === 'undefined' ? undefined : wx }
 
 class ParkPassError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, details) {
     super(message)
     this.name = 'ParkPassError'
     this.status = status
     this.code = code
+    this.details = details || {} // a few conflicts show what is there already: details.order, details.invoice
   }
 }
 
@@ -42,7 +46,7 @@ function send(method, path, data, token) {
 
 function failure(res) {
   const error = (res.data && res.data.error) || {}
-  return new ParkPassError(res.statusCode, error.code || 'http_' + res.statusCode, error.message || '')
+  return new ParkPassError(res.statusCode, error.code || 'http_' + res.statusCode, error.message || '', error.details)
 }
 
 function wxLoginCode() {
@@ -84,4 +88,20 @@ async function request(method, path, data) {
   return res.data
 }
 
-module.exports = { configure, login, request, ParkPassError }
+// The owner's orders, newest first: resolves { orders, next_cursor }; pass next_cursor back for the next page.
+function myOrders(options) {
+  const { limit, cursor } = options || {}
+  const query = []
+  if (limit) query.push('limit=' + encodeURIComponent(limit))
+  if (cursor) query.push('cursor=' + encodeURIComponent(cursor))
+  return request('GET', '/api/v1/me/orders' + (query.length ? '?' + query.join('&') : ''))
+}
+
+// Cancel an unpaid order: resolves the order, closed (again, if it was already). Rejects with code
+// 'order_paid' when the payer had paid it after all (error.details.order is the paid order: the card is
+// renewed), 'order_refunded', or 'order_not_found'.
+function cancelOrder(orderId) {
+  return request('POST', '/api/v1/orders/' + encodeURIComponent(orderId) + '/cancel')
+}
+
+module.exports = { configure, login, request, myOrders, cancelOrder, ParkPassError }

@@ -3,7 +3,8 @@
 const assert = require('node:assert/strict')
 const parkpass = require('../parkpass.js')
 
-const [apiUrl, openid] = process.argv.slice(2)
+const [apiUrl, firstOpenid] = process.argv.slice(2)
+let openid = firstOpenid
 const storage = {}
 let logins = 0
 const fakeWx = {
@@ -46,6 +47,27 @@ async function main() {
   storage['parkpass.tokens'] = { token: 'broken', refresh_token: 'broken' }
   assert.equal((await parkpass.request('GET', '/api/v1/me')).id, owner.id)
   assert.equal(logins, 2)
+
+  // Orders: a new owner has none, and another owner's order (or none at all) is not found.
+  assert.deepEqual(await parkpass.myOrders(), { orders: [], next_cursor: null })
+  await assert.rejects(parkpass.cancelOrder('order-of-someone-else'), (e) => e.code === 'order_not_found' && e.status === 404)
+
+  // The demo owner orders a renewal, does not pay, cancels it, and may renew again at once.
+  openid = 'demo-owner'
+  delete storage['parkpass.tokens']
+  await parkpass.login()
+  const renew = (key) => parkpass.request('POST', '/api/v1/cards/card-demo/renewals', { package_id: 'demo-3m', channel: 'wechat', idempotency_key: key })
+  const order = await renew('js-client-renew-1')
+  assert.equal(order.state, 'pending')
+  await assert.rejects(renew('js-client-renew-2'), (e) => e.code === 'unpaid_order_exists')
+  assert.equal((await parkpass.cancelOrder(order.order_id)).state, 'closed')
+  assert.equal((await parkpass.cancelOrder(order.order_id)).state, 'closed') // a second tap answers the same
+  const again = await renew('js-client-renew-2')
+  const page = await parkpass.myOrders({ limit: 1 })
+  assert.equal(page.orders[0].order_id, again.order_id) // newest first
+  assert.equal(page.orders[0].links.cancel, `/api/v1/orders/${again.order_id}/cancel`)
+  const rest = await parkpass.myOrders({ limit: 1, cursor: page.next_cursor })
+  assert.deepEqual([rest.orders[0].order_id, rest.orders[0].state_text], [order.order_id, '已关闭'])
   console.log('client ok')
 }
 
