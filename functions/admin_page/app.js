@@ -1,11 +1,21 @@
 // ParkPass admin page: plain JS against /admin/api/v1 (no build step, works offline from the function).
+// Every form that changes money or state sends ONE idempotency key, made when the form opens (not per
+// click): a double click or a retry of the same form is done once by the server.
 'use strict'
 const API = '/admin/api/v1'
 const $ = (sel) => document.querySelector(sel)
-const state = { token: sessionStorage.getItem('parkpass-admin') || '', lot: '', lots: [], card: null }
+const state = { token: sessionStorage.getItem('parkpass-admin') || '', lot: '', lots: [], role: '', email: '', card: null, q: '', keys: {}, dialog: null }
 const yuan = (fen) => (fen / 100).toFixed(2)
-const STATES = { active: '有效', paused: '暂停', expired: '过期', cancelled: '注销', pending: '待付款', submitted: '待审批', waitlisted: '候补' }
-const CHANNELS = { wechat: '微信', alipay: '支付宝', cash: '现金', pos: '刷卡', transfer: '转账' }
+const yuanText = (fen) => `${yuan(fen)} 元`
+const STATES = { active: '有效', paused: '暂停中', expired: '已过期', cancelled: '已注销', pending: '待付款', submitted: '待审批', waitlisted: '候补中' }
+const CHANNELS = { wechat: '微信支付', alipay: '支付宝', cash: '现金', pos: '刷卡', transfer: '转账' }
+const REMINDER_STATES = { pending: '待发送', sending: '发送中', sent: '已发送', skipped: '已跳过', failed: '发送失败' }
+const ROLES = { tenant_admin: '物业管理员', lot_manager: '车场经理', cashier: '收费员' }
+
+function newKey() {
+  if (window.crypto && crypto.randomUUID) return crypto.randomUUID()
+  return `k${Date.now().toString(36)}${Math.random().toString(36).slice(2, 14)}`
+}
 
 async function call(method, path, body, raw) {
   const headers = { Authorization: `Bearer ${state.token}` }
@@ -20,18 +30,84 @@ async function call(method, path, body, raw) {
 }
 
 function show(error) { $('#error').textContent = error ? String(error.message || error) : '' }
+function notify(text) { $('#notice').textContent = text || '' }
+function moveOn() { show(); notify() }
 function cell(text) { const td = document.createElement('td'); td.textContent = text == null ? '' : text; return td }
 function button(label, onClick, cls) {
   const b = document.createElement('button'); b.type = 'button'; b.textContent = label
   if (cls) b.className = cls
-  b.addEventListener('click', async () => { try { show(); await onClick() } catch (e) { show(e) } })
+  b.addEventListener('click', () => busy(b, onClick))
   return b
 }
-function fill(table, rows, render) {
-  const body = $(table + ' tbody'); body.replaceChildren()
-  for (const row of rows) { const tr = document.createElement('tr'); for (const c of render(row)) tr.append(c && c.nodeType ? c : cell(c)); body.append(tr) }
+async function busy(control, work) {
+  // One request at a time per button or form: a second click while the first is on its way does nothing.
+  if (control.dataset.busy) return
+  control.dataset.busy = '1'; control.disabled = true
+  try { show(); await work() } catch (e) { show(e) } finally { delete control.dataset.busy; control.disabled = false }
 }
-function tdWith(...nodes) { const td = document.createElement('td'); td.append(...nodes); return td }
+function fill(table, rows, render) {
+  // Each cell keeps its column's name: on a phone a row is shown as a small card of "name：value" lines.
+  const names = [...document.querySelectorAll(`${table} thead th`)].map((th) => th.textContent)
+  const body = $(table + ' tbody'); body.replaceChildren()
+  for (const row of rows) {
+    const tr = document.createElement('tr')
+    render(row).forEach((c, i) => { const td = c && c.nodeType ? c : cell(c); td.dataset.label = names[i] || ''; tr.append(td) })
+    body.append(tr)
+  }
+}
+function tdWith(...nodes) { const td = document.createElement('td'); td.className = 'ops'; td.append(...nodes); return td }
+function can(what) { return what === 'staff' ? state.role === 'tenant_admin' : state.role !== 'cashier' }
+function lotName(id) { const lot = state.lots.find((l) => l.id === id); return lot ? lot.name : id }
+
+// A dialog is one opened form: its key is made here, once, and every submit of it sends that key.
+function openForm({ title, note, fields, submit, run }) {
+  state.dialog = { key: newKey(), run }
+  $('#dialog-title').textContent = title
+  $('#dialog-note').textContent = note || ''
+  $('#dialog-error').textContent = ''
+  $('#dialog-fields').replaceChildren(...fields.map(field))
+  $('#dialog-submit').textContent = submit || '确定'
+  $('#dialog').showModal()
+  const first = $('#dialog-fields input, #dialog-fields select'); if (first) first.focus()
+}
+function field(f) {
+  const label = document.createElement('label'); label.append(`${f.label} `)
+  let input
+  if (f.type === 'select') {
+    input = document.createElement('select')
+    for (const [value, text] of f.options) { const o = document.createElement('option'); o.value = value; o.textContent = text; input.append(o) }
+  } else if (f.type === 'lots') {
+    const set = document.createElement('fieldset'); set.className = 'lots'
+    const legend = document.createElement('legend'); legend.textContent = f.label; set.append(legend)
+    for (const lot of state.lots) {
+      const l = document.createElement('label'); const box = document.createElement('input')
+      box.type = 'checkbox'; box.name = f.name; box.value = lot.id; box.checked = (f.value || []).includes(lot.id)
+      l.append(box, ` ${lot.name}`); set.append(l)
+    }
+    return set
+  } else {
+    input = document.createElement('input'); input.type = f.type || 'text'
+    if (f.accept) input.accept = f.accept
+    if (f.placeholder) input.placeholder = f.placeholder
+    if (f.min != null) input.min = f.min
+    if (f.maxlength) input.maxLength = f.maxlength
+  }
+  input.name = f.name; if (f.required) input.required = true
+  if (f.value != null && f.type !== 'file') input.value = f.value
+  label.append(input)
+  return label
+}
+async function submitDialog(event) {
+  event.preventDefault()
+  const d = state.dialog; const submitter = $('#dialog-submit')
+  if (!d || submitter.dataset.busy) return
+  submitter.dataset.busy = '1'; submitter.disabled = true
+  try {
+    await d.run(new FormData($('#dialog-form')), d.key)
+    state.dialog = null; $('#dialog').close()
+  } catch (e) { $('#dialog-error').textContent = e.message } finally { delete submitter.dataset.busy; submitter.disabled = false }
+}
+function closeDialog() { state.dialog = null; $('#dialog').close() }
 
 async function login(event) {
   event.preventDefault()
@@ -47,19 +123,22 @@ function logout() { state.token = ''; sessionStorage.removeItem('parkpass-admin'
 
 async function start() {
   const me = await call('GET', '/me')
-  state.lots = me.lots
-  $('#who').textContent = `${me.email}（${{ tenant_admin: '物业管理员', lot_manager: '车场经理', cashier: '收费员' }[me.role]}）`
+  state.lots = me.lots; state.role = me.role; state.email = me.email
+  $('#who').textContent = `${me.email}（${me.role_label || ROLES[me.role] || ''}）`
   const select = $('#lot'); select.replaceChildren()
   for (const lot of me.lots) { const o = document.createElement('option'); o.value = lot.id; o.textContent = lot.name; select.append(o) }
   state.lot = me.lots.length ? me.lots[0].id : ''
+  for (const b of document.querySelectorAll('header nav button[data-needs]')) b.hidden = !can(b.dataset.needs)
+  for (const el of document.querySelectorAll('#card-actions, #fix')) el.hidden = !can('manage')
   $('#login').hidden = true; $('#app').hidden = false
   view('dashboard')
 }
 
 function view(name) {
+  moveOn()
   for (const s of document.querySelectorAll('main > section')) s.hidden = s.dataset.view !== name
   for (const b of document.querySelectorAll('header nav button')) b.classList.toggle('active', b.dataset.view === name)
-  const load = { dashboard, queues, cards: () => search(''), reports: () => {}, import: () => {} }[name]
+  const load = { dashboard, queues, cards: () => { $('#card-detail').hidden = true; state.card = null; return search('') }, settings, gates, staff, reports: () => {}, import: () => {} }[name]
   Promise.resolve(load()).catch(show)
 }
 
@@ -96,44 +175,128 @@ function drawChart(byDay) {
     const h = Math.round(180 * byDay[day] / max)
     const bar = document.createElementNS(ns, 'rect')
     Object.entries({ x: i * width + 4, y: 190 - h, width: Math.max(width - 8, 2), height: h, fill: '#1f4e79' }).forEach(([k, v]) => bar.setAttribute(k, v))
-    const label = document.createElementNS(ns, 'text'); label.setAttribute('x', i * width + 4); label.setAttribute('y', 210); label.setAttribute('font-size', '11'); label.textContent = `${day.slice(5)} ¥${yuan(byDay[day])}`
+    const label = document.createElementNS(ns, 'text'); label.setAttribute('x', i * width + 4); label.setAttribute('y', 210); label.setAttribute('font-size', '11'); label.textContent = `${day.slice(5)} ${yuan(byDay[day])}元`
     svg.append(bar, label)
   })
 }
 
+// --- 待办: applications, pauses, invoices. One-click approvals carry the key of the row they were shown in.
 async function queues() {
   const apps = (await call('GET', `/lots/${state.lot}/applications`)).applications
-  fill('#applications', apps, (a) => [a.id, a.plates.join(' / '), a.note, STATES[a.state] || a.state, a.applied_at.slice(0, 16).replace('T', ' '),
-    tdWith(button('批准', async () => { await call('POST', `/applications/${a.id}/approve`); await queues() }),
-      button('拒绝', async () => { const reason = prompt('拒绝原因（车主可见）'); if (reason) { await call('POST', `/applications/${a.id}/reject`, { reason }); await queues() } }, 'secondary'))])
+  fill('#applications', apps, (a) => {
+    const key = newKey(); const plates = a.plates.join(' / ')
+    return [a.id, plates, a.note, a.state_label, a.applied_at_local,
+      tdWith(button('批准', async () => {
+        const done = await call('POST', `/applications/${a.id}/approve`, { idempotency_key: key })
+        notify(done.state === 'approved' ? `已批准 ${plates} 的申请` : `车场已满：${plates} 的申请进入候补（${done.state_label}）`)
+        await queues()
+      }), button('拒绝', () => openForm({
+        title: `拒绝 ${plates} 的申请`, fields: [{ name: 'reason', label: '拒绝原因（车主可见）', required: true, maxlength: 200 }], submit: '确认拒绝',
+        run: async (f, k) => { await call('POST', `/applications/${a.id}/reject`, { reason: f.get('reason'), idempotency_key: k }); notify(`已拒绝 ${plates} 的申请`); await queues() },
+      }), 'secondary'))]
+  })
   const paused = (await call('GET', `/lots/${state.lot}/pauses`)).cards
-  fill('#pauses', paused, (c) => { const p = c.pauses.find((x) => x.state === 'requested'); return [c.id, c.plates.join(' / '), `${p.from} 至 ${p.until}`,
-    tdWith(button('批准', async () => { await call('POST', `/cards/${c.id}/pauses/${p.id}/approve`); await queues() }),
-      button('拒绝', async () => { const reason = prompt('拒绝原因'); if (reason) { await call('POST', `/cards/${c.id}/pauses/${p.id}/reject`, { reason }); await queues() } }, 'secondary'))] })
+  fill('#pauses', paused, (c) => {
+    const p = c.pauses.find((x) => x.state === 'requested'); const key = newKey(); const plates = c.plates.join(' / ')
+    return [c.id, plates, `${p.from} 至 ${p.until}（${p.days} 天）`,
+      tdWith(button('批准', async () => {
+        await call('POST', `/cards/${c.id}/pauses/${p.id}/approve`, { idempotency_key: key }); notify(`已批准 ${plates} 的暂停`); await queues()
+      }), button('拒绝', () => openForm({
+        title: `拒绝 ${plates} 的暂停`, fields: [{ name: 'reason', label: '拒绝原因', required: true, maxlength: 200 }], submit: '确认拒绝',
+        run: async (f, k) => { await call('POST', `/cards/${c.id}/pauses/${p.id}/reject`, { reason: f.get('reason'), idempotency_key: k }); notify(`已拒绝 ${plates} 的暂停`); await queues() },
+      }), 'secondary'))]
+  })
   const invoices = (await call('GET', `/lots/${state.lot}/invoices`)).invoices
-  fill('#invoices', invoices, (i) => [i.order_id, i.title, i.tax_id, yuan(i.amount_fen),
-    tdWith(button('拒绝', async () => { const reason = prompt('原因'); if (reason) { await call('POST', `/orders/${i.order_id}/invoice/reject`, { reason }); await queues() } }, 'secondary'))])
+  fill('#invoices', invoices, (i) => [i.order_id, i.title, i.tax_id, `${i.amount_yuan} 元`, i.requested_at_local,
+    tdWith(button('开票', () => issueInvoice(i)), button('拒绝', () => openForm({
+      title: `拒绝开票：${i.title}`, fields: [{ name: 'reason', label: '原因（车主可见）', required: true, maxlength: 200 }], submit: '确认拒绝',
+      run: async (f, k) => { await call('POST', `/orders/${i.order_id}/invoice/reject`, { reason: f.get('reason'), idempotency_key: k }); notify(`已拒绝 ${i.title} 的开票申请`); await queues() },
+    }), 'secondary'))])
 }
 
+function issueInvoice(i) {
+  openForm({
+    title: `手工开票：${i.title}`, note: `订单 ${i.order_id}，金额 ${i.amount_yuan} 元${i.tax_id ? `，税号 ${i.tax_id}` : ''}`, submit: '登记已开发票',
+    fields: [{ name: 'number', label: '发票号码', required: true, maxlength: 32 }, { name: 'issued_on', label: '开票日期', type: 'date', required: true, value: today() },
+      { name: 'pdf', label: '发票 PDF', type: 'file', accept: 'application/pdf,.pdf', required: true }],
+    run: async (f, key) => {
+      f.append('idempotency_key', key)
+      const done = await call('POST', `/orders/${i.order_id}/invoice/issue`, f)
+      notify(`已登记发票 ${done.number}（${done.state_label}）`); await queues()
+    },
+  })
+}
+
+function today() { const d = new Date(); d.setMinutes(d.getMinutes() - d.getTimezoneOffset()); return d.toISOString().slice(0, 10) }
+
+// --- 月卡: search, the card, its money and its history.
 async function search(q) {
+  state.q = q
   $('#cards-csv').href = '#'
   const rows = (await call('GET', `/lots/${state.lot}/cards?q=${encodeURIComponent(q)}`)).cards
-  fill('#cards', rows, (c) => [c.id, c.plates.join(' / '), c.holder, c.owner_phone, c.valid_until, STATES[c.state] || c.state,
+  fill('#cards', rows, (c) => [c.id, c.plates.join(' / '), c.holder, c.owner_phone, c.valid_until, c.state_label,
     tdWith(button('详情', () => openCard(c.id), 'secondary'))])
 }
 
 async function openCard(id) {
-  const h = await call('GET', `/cards/${id}`)
+  if (id !== state.card) {
+    moveOn()
+    state.keys.cash = newKey(); state.keys.fix = newKey()
+    $('#cash').hidden = false; $('#cash-done').hidden = true; $('#cash-result').replaceChildren(); $('#fix').reset()
+  }
   state.card = id
+  await loadCard()
+}
+
+async function loadCard() {
+  const id = state.card
+  const h = await call('GET', `/cards/${id}`)
+  state.cardView = h
   $('#card-detail').hidden = false
   $('#detail-id').textContent = id
-  $('#detail-summary').textContent = `${h.card.plates.join(' / ')}，有效期 ${h.card.valid_from || '-'} 至 ${h.card.valid_until || '-'}，${STATES[h.card.state] || h.card.state}（车场版本 ${h.lot_version}）`
-  fill('#history', h.changes.slice().reverse(), (e) => [e.at.slice(0, 16).replace('T', ' '), e.actor, e.action, e.reason])
-  fill('#orders', h.orders, (o) => [o.order_id, o.package, yuan(o.amount_fen), CHANNELS[o.channel] || o.channel, o.state, o.staff,
-    tdWith(...(o.state === 'paid' ? [link('收据', `/orders/${o.order_id}/receipt.pdf`)] : []))])
-  fill('#gates', h.gates, (g) => [g.gate_id, g.version == null ? '未同步' : g.version, g.at])
-  const packages = (await call('GET', `/lots/${state.lot}/packages`)).packages.filter((p) => p.enabled)
-  $('#cash-package').replaceChildren(...packages.map((p) => { const o = document.createElement('option'); o.value = p.id; o.textContent = `${p.name} ¥${yuan(p.price_fen)}`; return o }))
+  const c = h.card
+  $('#detail-summary').textContent = `${c.plates.join(' / ')}${c.holder ? `（${c.holder}）` : ''}，有效期 ${c.valid_from || '-'} 至 ${c.valid_until || '-'}，${c.state_label}`
+  $('#cancel-card').hidden = c.state === 'cancelled'
+  $('#restore-card').hidden = c.state !== 'cancelled'
+  fill('#history', h.changes.slice().reverse(), (e) => [e.at_local, e.actor_label, e.action_label, e.reason])
+  fill('#orders', h.orders, (o) => [o.order_id, o.package, `${o.amount_yuan} 元`, o.channel_label, o.state_label, o.paid_at_local, o.staff,
+    tdWith(...(o.state === 'paid' ? [link('收据', `/orders/${o.order_id}/receipt.pdf`), ...(can('manage') ? [button('退款', () => refund(o), 'secondary')] : [])] : []))])
+  fill('#gates', h.gates, (g) => [g.gate_id, g.version == null ? '未同步' : g.version, g.lag ? `落后 ${g.lag}` : g.state_label, g.at_local])
+  const packages = (await call('GET', `/lots/${c.lot_id}/packages`)).packages.filter((p) => p.enabled)
+  const chosen = $('#cash-package').value
+  $('#cash-package').replaceChildren(...packages.map((p) => { const o = document.createElement('option'); o.value = p.id; o.textContent = `${p.name} ${p.price_yuan} 元`; return o }))
+  if (packages.some((p) => p.id === chosen)) $('#cash-package').value = chosen
+}
+
+async function afterCardChange(text) {
+  notify(text)
+  await loadCard()
+  await search(state.q)
+}
+
+function refund(o) {
+  openForm({
+    title: `退款：订单 ${o.order_id}`,
+    note: `退回 ${o.amount_yuan} 元（${o.channel_label}，${o.package}）；月卡按未购买此单计算。`,
+    fields: [{ name: 'reason', label: '退款原因', required: true, maxlength: 200 }], submit: '确认退款',
+    run: async (f, key) => {
+      const done = await call('POST', `/orders/${o.order_id}/refund`, { reason: f.get('reason'), idempotency_key: key })
+      await afterCardChange(`已退款 ${done.amount_yuan} 元（订单 ${done.order_id}，${done.state_label}）`)
+    },
+  })
+}
+
+function cardState(verb, path) {
+  const plates = state.cardView.card.plates.join(' / ')
+  openForm({
+    title: `${verb}月卡 ${plates}`,
+    note: verb === '注销' ? '注销后车位让给候补第一位，车牌可被其他月卡使用。' : '恢复需要车场有空位且车牌未被占用。',
+    fields: [{ name: 'reason', label: `${verb}原因`, required: true, maxlength: 200 }], submit: `确认${verb}`,
+    run: async (f, key) => {
+      const done = await call('POST', `/cards/${state.card}/${path}`, { reason: f.get('reason'), idempotency_key: key })
+      await afterCardChange(`已${verb}月卡 ${plates}（${done.state_label}）`)
+    },
+  })
 }
 
 function link(label, path) {
@@ -154,29 +317,158 @@ async function download(path, name) {
 async function cash(event) {
   event.preventDefault()
   const form = new FormData(event.target)
-  const key = `cash-${state.card}-${Date.now()}`
+  const key = state.keys.cash  // made when the card (and this form) opened: a second click pays once
   const order = await call('POST', `/cards/${state.card}/payments`, { package_id: form.get('package_id'), channel: form.get('channel'), idempotency_key: key })
-  $('#cash-result').replaceChildren(`已收 ¥${yuan(order.amount_fen)}，有效期至 ${order.new_valid_until} `, link('打印收据', `/orders/${order.order_id}/receipt.pdf`))
-  await openCard(state.card)
+  $('#cash').hidden = true; $('#cash-done').hidden = false
+  $('#cash-result').replaceChildren(`已收 ${order.amount_yuan} 元（${order.channel_label}），有效期至 ${order.new_valid_until} `, link('打印收据', `/orders/${order.order_id}/receipt.pdf`))
+  await afterCardChange(`已收款 ${order.amount_yuan} 元，订单 ${order.order_id}`)
+}
+
+function cashAgain() {
+  state.keys.cash = newKey()  // a new payment is a new form
+  $('#cash').hidden = false; $('#cash-done').hidden = true; moveOn()
 }
 
 async function fix(event) {
   event.preventDefault()
   const form = new FormData(event.target)
-  const body = { reason: form.get('reason') }
+  const body = { reason: form.get('reason'), idempotency_key: state.keys.fix }
   if (form.get('valid_until')) body.valid_until = form.get('valid_until')
-  if (form.get('state')) body.state = form.get('state')
+  if (form.get('holder')) body.holder = form.get('holder')
   await call('POST', `/cards/${state.card}/fix`, body)
-  event.target.reset(); await openCard(state.card)
+  event.target.reset(); state.keys.fix = newKey()
+  await afterCardChange('已保存调整')
 }
 
+// --- 车场设置: the lot's policies and its packages.
+const CHECKS = ['online_renewal', 'pause_allowed', 'pause_needs_approval']
+const NUMBERS = ['quota', 'max_months_ahead', 'pay_within_days', 'pause_min_days', 'pause_max_days', 'pauses_per_year', 'grace_days', 'max_plates', 'plate_changes_per_month', 'reminder_hour']
+
+async function settings() {
+  const lot = await call('GET', `/lots/${state.lot}`)
+  const form = $('#policy-form'); form.reset()
+  for (const name of NUMBERS) form.elements[name].value = lot[name] == null ? '' : lot[name]
+  for (const name of CHECKS) form.elements[name].checked = !!lot[name]
+  form.elements.mode.value = lot.mode; form.elements.approval.value = lot.approval
+  form.elements.max_until.value = lot.max_until || ''
+  form.elements.reminder_offsets.value = lot.reminder_offsets.join(',')
+  state.keys.policy = newKey()
+  state.keys.package = state.keys.package || newKey()
+  await packages()
+}
+
+async function savePolicy(event) {
+  event.preventDefault()
+  const form = event.target; const f = new FormData(form)
+  const body = { idempotency_key: state.keys.policy, mode: f.get('mode'), approval: f.get('approval') }
+  for (const name of NUMBERS) { const v = f.get(name); if (v !== '') body[name] = Number(v) }
+  for (const name of CHECKS) body[name] = form.elements[name].checked
+  if (f.get('max_until')) body.max_until = f.get('max_until'); else body.clear_max_until = true
+  if (f.get('max_months_ahead') === '') body.clear_max_months_ahead = true
+  const offsets = String(f.get('reminder_offsets')).split(/[,，\s]+/).filter(Boolean)
+  if (offsets.some((d) => !/^\d+$/.test(d))) throw new Error('到期前提醒天数请填写数字，用逗号分隔，如 5,3,1')
+  body.reminder_offsets = offsets.map(Number)
+  if (f.get('reason')) body.reason = f.get('reason')
+  const lot = await call('PUT', `/lots/${state.lot}`, body)
+  state.lots = state.lots.map((l) => (l.id === lot.id ? lot : l))
+  await settings()
+  notify(`已保存 ${lot.name} 的设置：${lot.mode_label}，${lot.approval_label}，名额 ${lot.quota}`)
+}
+
+async function packages() {
+  const rows = (await call('GET', `/lots/${state.lot}/packages`)).packages
+  fill('#packages', rows, (p) => {
+    const key = newKey()
+    return [p.id, p.name, p.length_label, `${p.price_yuan} 元`, p.enabled_label,
+      tdWith(button('改价', () => openForm({
+        title: `修改套餐价格：${p.name}`, note: '新价格只用于以后的订单。', submit: '保存价格',
+        fields: [{ name: 'price', label: '价格（元）', required: true, value: p.price_yuan }],
+        run: async (f, k) => {
+          const done = await call('PATCH', `/lots/${state.lot}/packages/${p.id}`, { price_fen: fen(f.get('price')), idempotency_key: k })
+          notify(`已将 ${done.name} 改为 ${done.price_yuan} 元`); await packages()
+        },
+      }), 'secondary'), button(p.enabled ? '停售' : '恢复在售', async () => {
+        const done = await call('PATCH', `/lots/${state.lot}/packages/${p.id}`, { enabled: !p.enabled, idempotency_key: key })
+        notify(`${done.name}：${done.enabled_label}`); await packages()
+      }, 'secondary'))]
+  })
+}
+
+function fen(text) {
+  const t = String(text).trim()
+  if (!/^\d+(\.\d{1,2})?$/.test(t)) throw new Error('价格请填写元，最多两位小数，如 300 或 299.50')
+  return Math.round(Number(t) * 100)
+}
+
+async function addPackage(event) {
+  event.preventDefault()
+  const form = event.target; const f = new FormData(form)
+  const body = { id: f.get('id'), name: f.get('name'), unit: f.get('unit'), count: Number(f.get('count')), price_fen: fen(f.get('price')), idempotency_key: state.keys.package }
+  const p = await call('POST', `/lots/${state.lot}/packages`, body)
+  form.reset(); state.keys.package = newKey()
+  notify(`已新增套餐 ${p.name}（${p.length_label}，${p.price_yuan} 元）`)
+  await packages()
+}
+
+// --- 道闸: each gate's applied version and how far behind the lot it is.
+async function gates() {
+  const r = await call('GET', `/lots/${state.lot}/gates`)
+  const behind = r.gates.filter((g) => g.lag > 0).length
+  $('#gate-summary').textContent = `车场当前版本 ${r.lot_version}，共 ${r.gates.length} 个道闸，${behind} 个落后`
+  fill('#gate-table', r.gates, (g) => [g.gate_id, g.version == null ? '—' : g.version, g.lag, g.state_label, g.at_local || '—'])
+  for (const [i, g] of r.gates.entries()) $('#gate-table tbody').children[i].classList.toggle('behind', g.lag > 0)
+}
+
+// --- 员工: the company's accounts (property administrators only).
+async function staff() {
+  const rows = (await call('GET', '/staff')).staff
+  const lots = $('#staff-lots'); lots.replaceChildren(Object.assign(document.createElement('legend'), { textContent: '负责车场' }))
+  for (const lot of state.lots) {
+    const l = document.createElement('label'); const box = document.createElement('input')
+    box.type = 'checkbox'; box.name = 'lots'; box.value = lot.id; l.append(box, ` ${lot.name}`); lots.append(l)
+  }
+  state.keys.staff = state.keys.staff || newKey()
+  fill('#staff-table', rows, (a) => {
+    const key = newKey(); const me = a.email === state.email
+    const ops = me ? ['（本人）'] : [
+      button(a.disabled ? '启用' : '停用', async () => {
+        const done = await call('POST', `/staff/${encodeURIComponent(a.email)}/${a.disabled ? 'enable' : 'disable'}`, { idempotency_key: key })
+        notify(`${done.email}：${done.state_label}`); await staff()
+      }, 'secondary'),
+      button('重置密码', () => openForm({
+        title: `重置密码：${a.email}`, submit: '重置', note: '至少 10 位；告诉本人后请其尽快登录。',
+        fields: [{ name: 'password', label: '新密码', type: 'password', required: true }],
+        run: async (f, k) => { await call('POST', `/staff/${encodeURIComponent(a.email)}/password`, { password: f.get('password'), idempotency_key: k }); notify(`已重置 ${a.email} 的密码`); await staff() },
+      }), 'secondary'),
+      button('修改角色', () => openForm({
+        title: `修改角色：${a.email}`, submit: '保存',
+        fields: [{ name: 'role', label: '角色', type: 'select', value: a.role, options: Object.entries(ROLES) }, { name: 'lots', label: '负责车场', type: 'lots', value: a.lots }],
+        run: async (f, k) => {
+          const done = await call('PUT', `/staff/${encodeURIComponent(a.email)}/role`, { role: f.get('role'), lots: f.getAll('lots'), idempotency_key: k })
+          notify(`${done.email}：${done.role_label}`); await staff()
+        },
+      }), 'secondary')]
+    return [a.email, a.role_label, a.role === 'tenant_admin' ? '全部车场' : a.lots.map(lotName).join('、'), a.state_label + (a.locked ? '（已锁定）' : ''), tdWith(...ops)]
+  })
+}
+
+async function addStaff(event) {
+  event.preventDefault()
+  const form = event.target; const f = new FormData(form)
+  const made = await call('POST', '/staff', { email: f.get('email'), password: f.get('password'), role: f.get('role'), lots: f.getAll('lots'), idempotency_key: state.keys.staff })
+  form.reset(); state.keys.staff = newKey()
+  notify(`已新建账号 ${made.email}（${made.role_label}）`)
+  await staff()
+}
+
+// --- 报表
 async function report(event) {
   event.preventDefault()
   const period = new FormData(event.target).get('period')
   const r = await call('GET', `/lots/${state.lot}/reports/${period}`)
-  const lines = [[`收入`, `¥${yuan(r.revenue_fen)}`], ['缴费/退款', `${r.payments} / ${r.refunds}`], ['线上占比', `${Math.round(r.online_share * 100)}%`],
-    ['新月卡', r.new_cards], ...Object.entries(r.by_channel).map(([c, f]) => [`渠道 ${CHANNELS[c] || c}`, `¥${yuan(f)}`]),
-    ...Object.entries(r.by_package).map(([p, f]) => [`套餐 ${p}`, `¥${yuan(f)}`]), ...Object.entries(r.reminders).map(([s, n]) => [`提醒 ${s}`, n])]
+  const lines = [['收入', yuanText(r.revenue_fen)], ['缴费/退款', `${r.payments} / ${r.refunds}`], ['线上占比', `${Math.round(r.online_share * 100)}%`],
+    ['新月卡', r.new_cards], ...Object.entries(r.by_channel).map(([c, f]) => [`渠道 ${CHANNELS[c] || c}`, yuanText(f)]),
+    ...Object.entries(r.by_package).map(([p, f]) => [`套餐 ${p}`, yuanText(f)]), ...Object.entries(r.reminders).map(([s, n]) => [`提醒 ${REMINDER_STATES[s] || s}`, n])]
   const table = document.createElement('table'); table.id = 'report-table'
   for (const [k, v] of lines) { const tr = document.createElement('tr'); tr.append(cell(k), cell(v)); table.append(tr) }
   $('#report').replaceChildren(table)
@@ -198,14 +490,31 @@ async function importFile(event) {
   fill('#import-errors', errors, (e) => [e.row, e.message])
 }
 
+function onSubmit(sel, handler) {
+  const form = $(sel)
+  form.addEventListener('submit', (e) => { e.preventDefault(); busy(form.querySelector('button:not([type=button])') || form, () => handler(e)) })
+}
+
 $('#login-form').addEventListener('submit', login)
 $('#logout').addEventListener('click', logout)
 $('#lot').addEventListener('change', (e) => { state.lot = e.target.value; view('dashboard') })
 for (const b of document.querySelectorAll('header nav button')) b.addEventListener('click', () => view(b.dataset.view))
-$('#search').addEventListener('submit', (e) => { e.preventDefault(); search(new FormData(e.target).get('q')).catch(show) })
+$('#search').addEventListener('submit', (e) => { e.preventDefault(); moveOn(); search(new FormData(e.target).get('q')).catch(show) })
 $('#cards-csv').addEventListener('click', (e) => { e.preventDefault(); download(`/lots/${state.lot}/cards?format=csv&q=${encodeURIComponent($('#search [name=q]').value)}`, 'cards.csv').catch(show) })
-$('#cash').addEventListener('submit', (e) => cash(e).catch(show))
-$('#fix').addEventListener('submit', (e) => fix(e).catch(show))
+onSubmit('#cash', cash)
+$('#cash-again').addEventListener('click', cashAgain)
+onSubmit('#fix', fix)
+$('#cancel-card').addEventListener('click', () => cardState('注销', 'cancel'))
+$('#restore-card').addEventListener('click', () => cardState('恢复', 'restore'))
+onSubmit('#policy-form', savePolicy)
+onSubmit('#package-form', addPackage)
+$('#gates-refresh').addEventListener('click', () => { moveOn(); gates().catch(show) })
+onSubmit('#staff-form', addStaff)
+$('#dialog-form').addEventListener('submit', submitDialog)
+$('#dialog-cancel').addEventListener('click', closeDialog)
+$('#dialog-form').addEventListener('input', () => { $('#dialog-error').textContent = '' })
+// An error is for what was just tried: editing any form moves on from it.
+$('#app').addEventListener('input', () => show())
 $('#report-form').addEventListener('submit', (e) => report(e).catch(show))
 $('#report-csv').addEventListener('click', (e) => { e.preventDefault(); const p = $('#report-csv').dataset.period || thisMonth(); download(`/lots/${state.lot}/reports/${p}?format=csv`, `report-${p}.csv`).catch(show) })
 $('#import-form').addEventListener('submit', (e) => importFile(e).catch(show))

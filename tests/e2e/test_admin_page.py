@@ -62,13 +62,13 @@ def shot(page: Page, name: str) -> None:
 def log_in(page: Page, stack: DevStack, password: str = DEMO_ADMIN_PASSWORD) -> None:
     page.goto(f"{stack.api_url}/admin/")
     page.get_by_label("登录邮箱").fill(DEMO_ADMIN_EMAIL)
-    page.get_by_label("密码").fill(password)
+    page.get_by_label("密码", exact=True).fill(password)
     page.get_by_role("button", name="登录").click()
 
 
 def test_a_wrong_password_is_refused_on_the_page(page: Page, stack: DevStack) -> None:
     log_in(page, stack, "not the password")
-    expect(page.locator("#login-error")).to_have_text("wrong email or password")
+    expect(page.locator("#login-error")).to_have_text("邮箱或密码错误")
     expect(page.locator("#app")).to_be_hidden()
 
 
@@ -106,17 +106,18 @@ def test_the_office_approves_takes_cash_and_downloads_a_report(page: Page, stack
     expect(row).to_contain_text("3号楼")
     shot(page, "2-queue")
     row.get_by_role("button", name="批准").click()
+    expect(page.locator("#notice")).to_have_text("已批准 粤B66666 的申请")
     expect(page.locator("#applications tbody tr", has_text="粤B66666")).to_have_count(0)
     assert api.get(f"/api/v1/applications/{applied['id']}", headers=owner).json()["state"] == "approved"
 
     page.get_by_role("button", name="月卡").click()
-    page.get_by_placeholder("车牌 / 手机尾号4位 / 姓名").fill("粤B12345")
+    page.get_by_placeholder("车牌任意部分 / 手机尾号4位 / 姓名").fill("粤B12345")
     page.get_by_role("button", name="查找").click()
     page.locator("#cards tbody tr", has_text="card-demo").get_by_role("button", name="详情").click()
     expect(page.locator("#detail-summary")).to_contain_text("粤B12345")
     page.locator("#cash-package").select_option("demo-1m")
     page.get_by_role("button", name="收费并出收据").click()
-    expect(page.locator("#cash-result")).to_contain_text("已收 ¥300.00")
+    expect(page.locator("#cash-result")).to_contain_text("已收 300.00 元")
     receipt_path = page.locator("#cash-result button").get_attribute("data-href")
     pdf_head = page.evaluate(FETCH_HEAD, receipt_path)
     assert pdf_head == [200, "application/pdf", "%PDF-"]
@@ -126,7 +127,7 @@ def test_the_office_approves_takes_cash_and_downloads_a_report(page: Page, stack
     page.get_by_role("button", name="报表").click()
     page.get_by_label("日期或月份").fill("2026-11")
     page.get_by_role("button", name="生成").click()
-    expect(page.locator("#report-table")).to_contain_text("¥300.00")
+    expect(page.locator("#report-table")).to_contain_text("300.00 元")
     with page.expect_download() as download:
         page.get_by_role("link", name="下载 CSV").click()
     saved = tmp_path / "report.csv"
