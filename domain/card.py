@@ -57,6 +57,23 @@ class Pause:
 
 
 @dataclass(frozen=True)
+class ClaimTicket:
+    """How the owner of a card the office imported proves it is theirs, before it is claimed.
+
+    By the phone the office knew (kept sealed; found by its keyed fingerprint, never by the number)
+    or by a code printed on a slip (found by its locator; its secret kept only as a fingerprint).
+    """
+
+    phone_key: str | None = None
+    phone_sealed: bytes | None = None
+    phone_last4: str | None = None
+    code_locator: str | None = None
+    code_key: str | None = None
+    code_failures: int = 0
+    """Wrong secrets tried against this card's code; at the limit the code is dead (the office prints another)."""
+
+
+@dataclass(frozen=True)
 class Card:
     id: str
     lot_id: str
@@ -78,6 +95,8 @@ class Card:
     """An approved card not paid for by the end of this day lapses."""
     holder: str | None = None
     """The name the office knows the card by (from an import or the office); owners sign in by WeChat."""
+    claim: ClaimTicket | None = None
+    """Set while an imported card waits for its owner to claim it (it belongs to the office until then)."""
 
     def __post_init__(self) -> None:
         checked_id("card_id", self.id)

@@ -20,7 +20,8 @@ class AuditEntry:
     subject: str
     """What changed: `card:<id>`, `application:<id>`."""
     entry: str
-    """Unique within the subject and sorting in time: `<at>#<what>`."""
+    """Unique within the subject and sorting in order: a card's by its version (`v000003#<at>`: a payment's time
+    comes from the provider, in whole seconds), others by time (`<at>#<what>`)."""
     at: datetime
     actor: str
     """Who: `owner:<id>`, `admin:<id>`, `gate:<id>`, `system`."""
@@ -73,7 +74,12 @@ def card_plan(
         news = news_between(before, after, lot, at)
     else:  # a card out of the lot already: its plates may be another card's now, the gates must not hear of it
         news = ()
-    moved = before is None or after.valid_until != before.valid_until or after.state != before.state
+    moved = (
+        before is None
+        or after.valid_until != before.valid_until
+        or after.state != before.state
+        or after.owner_id != before.owner_id  # a claimed card's reminders go to its owner
+    )
     reminders, dropped = reminders_moving(before, after, lot, at) if moved else ((), ())
     feed_at = lot.entitlement_version if news else None
     moves_lot = news or held
@@ -129,7 +135,7 @@ def card_audit(
     """The card's audit entry; keyed by its new version, so one change is one entry (I5: entries = version)."""
     return AuditEntry(
         f"card:{after.id}",
-        f"{entry_time(at)}#v{(before.version if before is not None else 0) + 1:06d}",
+        f"v{(before.version if before is not None else 0) + 1:06d}#{entry_time(at)}",
         at,
         actor,
         action,

@@ -275,6 +275,33 @@ class CardExists(Conflict):
         self.card_id = card_id
 
 
+class CardClaimed(Conflict):
+    """The card was claimed by its owner already (or was never the office's to hand over)."""
+
+    code = "card_claimed"
+
+    def __init__(self, card_id: str) -> None:
+        super().__init__(card_id=card_id)
+
+
+class ClaimCodeInvalid(InvalidInput):
+    """No card waits for this claim code (mistyped, or its card was claimed already)."""
+
+    code = "claim_code_invalid"
+
+    def __init__(self) -> None:
+        super().__init__()
+
+
+class ClaimCodeLocked(Conflict):
+    """Too many wrong tries against this card's code: the office prints a new one."""
+
+    code = "claim_code_locked"
+
+    def __init__(self) -> None:
+        super().__init__()
+
+
 class OrderSettled(Conflict):
     """The order was already paid (or refunded) by someone else: nothing more to do."""
 

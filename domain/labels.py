@@ -85,6 +85,8 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "expire": ("到期", "expire"),
         "fix": ("人工修正", "fix"),
         "claim": ("车主认领", "claim"),
+        "claim_refused": ("认领码错误", "wrong claim code"),
+        "claim_code": ("打印认领单", "claim slip printed"),
         "passage_in": ("入场", "entry"),
         "passage_out": ("出场", "exit"),
     },

@@ -115,6 +115,12 @@ class StaffBody(BaseModel):
     idempotency_key: str | None = Field(default=None, min_length=8, max_length=64)
 
 
+class IdempotentBody(BaseModel):
+    """An action whose form carries one idempotency key from when it opened: a second click does it once."""
+
+    idempotency_key: str = Field(min_length=8, max_length=64)
+
+
 class ImportBody(BaseModel):
     first_row: int = Field(ge=1)
     rows: list[dict[str, str]] = Field(max_length=1000)

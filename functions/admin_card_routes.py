@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, request
+from flask import Blueprint, Response, request
 
 from functions.admin_forms import key_of
 from functions.admin_office import Office, listed
 from functions.admin_views import card_json, change_json, gate_json, order_json, with_state
 from functions.bootstrap import Services
+from functions.claim_page import claim_link
 from functions.http import parse_body, request_lang
 from handlers.admin_cards import card_history, office_cancel, office_fix, office_restore, search_cards
 from handlers.admin_lots import gate_lag
+from handlers.claim_cards import print_claim_code
 from infra.lazy import lazy_module
 
 if TYPE_CHECKING:
@@ -57,6 +59,16 @@ def routes(s: Services, office: Office) -> Blueprint:
     def cancel(card_id: str) -> dict[str, Any]:
         b, account = parse_body(bodies.ReasonBody), me()
         return card_json(office_cancel(account, card_id, b.reason, s.card_life, key_of(account, b.idempotency_key)))
+
+    @bp.post("/api/v1/cards/<card_id>/claim-slip")
+    def claim_slip(card_id: str) -> Response:
+        from infra.pdf import claim_slip_pdf
+
+        key = parse_body(bodies.IdempotentBody).idempotency_key
+        slip = print_claim_code(me(), card_id, key, s.claiming)
+        link = claim_link(s.public_url, slip.code)
+        pdf = claim_slip_pdf(slip.lot.name, slip.card.plates, slip.card.holder, slip.code, link)
+        return Response(pdf, mimetype="application/pdf", headers={"Cache-Control": "no-store"})
 
     @bp.post("/api/v1/cards/<card_id>/restore")
     def restore(card_id: str) -> dict[str, Any]:

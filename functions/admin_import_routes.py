@@ -37,7 +37,7 @@ def routes(s: Services, office: Office) -> Blueprint:
     def import_slice(lot_id: str) -> dict[str, Any]:
         body = parse_body(bodies.ImportBody)
         account = me()
-        report = import_rows(account, lot_id, body.first_row, body.rows, s.cards, s.lots, s.uow, s.clock)
+        report = import_rows(account, lot_id, body.first_row, body.rows, s.cards, s.lots, s.uow, s.clock, s.sealer)
         summary = {
             "first_row": body.first_row,
             "rows": len(body.rows),

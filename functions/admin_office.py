@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import replace
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from flask import Response, request
@@ -20,7 +21,7 @@ from domain.order import Order
 from functions.bootstrap import Services
 from functions.http import request_lang
 from handlers.admin_lots import office_entry
-from handlers.import_cards import COLUMNS
+from handlers.import_cards import column_of
 from handlers.staff import lot_for, signed_in
 
 if TYPE_CHECKING:
@@ -112,10 +113,7 @@ def read_table(name: str, data: bytes) -> list[dict[str, str]]:
         from openpyxl import load_workbook
 
         sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
-        values = [
-            ["" if v is None else (v.isoformat()[:10] if hasattr(v, "isoformat") else str(v)) for v in row]
-            for row in sheet.iter_rows(values_only=True)
-        ]  # type: ignore[union-attr]
+        values = [[_xlsx_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]  # type: ignore[union-attr]
     else:
         for encoding in ("utf-8-sig", "gb18030"):
             try:
@@ -128,10 +126,25 @@ def read_table(name: str, data: bytes) -> list[dict[str, str]]:
         values = list(csv.reader(io.StringIO(text)))
     if not values:
         raise InvalidInput("file_empty")
-    header = [h.strip().lower() for h in values[0]]
+    header = [column_of(h) for h in values[0]]
     if "plates" not in header or "valid_until" not in header:
-        raise InvalidInput("import_header", columns=", ".join(COLUMNS))
-    return [{h: (row[i] if i < len(row) else "") for i, h in enumerate(header)} for row in values[1:] if any(row)]
+        raise InvalidInput("import_header")
+    return [
+        {h: (row[i] if i < len(row) else "") for i, h in enumerate(header) if h}
+        for row in values[1:]
+        if any(cell.strip() for cell in row)
+    ]
+
+
+def _xlsx_text(value: object) -> str:
+    """A spreadsheet cell as the import reads it: a date cell as its day, a number typed as a phone as digits."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime | date):
+        return value.isoformat()[:10]
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def listed(rows: list[dict[str, Any]], key: str) -> Any:

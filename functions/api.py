@@ -12,6 +12,7 @@ from flask import Flask
 
 from functions.bootstrap import Services, app_on_first_use, services_from_env
 from functions.card_routes import card_blueprint
+from functions.claim_page import claim_page_blueprint
 from functions.errors import json_app
 from functions.gate_routes import gate_blueprint
 from functions.invoice_routes import invoice_blueprint
@@ -49,6 +50,7 @@ def create_app(services: Services, local: LocalMounts | None = None) -> Flask:
     app.register_blueprint(card_blueprint(services))
     app.register_blueprint(invoice_blueprint(services))
     app.register_blueprint(receipt_page_blueprint(services))
+    app.register_blueprint(claim_page_blueprint())
 
     if local is not None:
         from functions.sim_routes import sim_blueprint

@@ -26,6 +26,11 @@ class PhoneBody(BaseModel):
     code: str = Field(min_length=1, max_length=128)
 
 
+class ClaimBody(BaseModel):
+    code: str = Field(min_length=1, max_length=32)
+    """The claim code on the slip the office printed (7KQ2-MX4P9D; case, spaces and dashes do not matter)."""
+
+
 class VehicleBody(BaseModel):
     plate: str = Field(min_length=1, max_length=32)
 

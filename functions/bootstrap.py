@@ -14,6 +14,7 @@ from domain.errors import PaymentUnavailable
 from domain.order import Channel
 from handlers.applications import APPLICATION_TEMPLATE
 from handlers.card_jobs import CardLife
+from handlers.claim_cards import Claiming
 from handlers.invoices import INVOICE_TEMPLATE, Invoicing
 from handlers.notify import Notices
 from handlers.ports import (
@@ -46,6 +47,7 @@ from handlers.ports import (
     ReceiptSigner,
     ReceiptStore,
     ReminderStore,
+    Sealer,
     SessionTokens,
     Signer,
     StaffRepository,
@@ -53,7 +55,7 @@ from handlers.ports import (
     WechatLogin,
 )
 from infra.clock import SystemClock
-from infra.crypto import FieldCipher
+from infra.crypto import FieldCipher, PersonalData
 from infra.dynamodb import tables
 from infra.dynamodb.emulator import LOCAL_CREDENTIALS, is_emulator
 from infra.dynamodb.repositories import (
@@ -128,6 +130,8 @@ class Services:
     audit: Audit
     ledger: Ledger
     rates: RateCounter
+    sealer: Sealer
+    """Personal data the office hands over (an imported card holder's phone): sealed, found by fingerprint."""
     seal_png: bytes | None = None
     public_url: str | None = None
     """Where phones reach this API (PARKPASS_PUBLIC_URL); receipts' QR codes link under it."""
@@ -151,6 +155,10 @@ class Services:
     @property
     def card_life(self) -> CardLife:
         return CardLife(self.cards, self.lots, self.applications, self.uow, self.clock, self.notices)
+
+    @property
+    def claiming(self) -> Claiming:
+        return Claiming(self.cards, self.card_queries, self.lots, self.uow, self.clock, self.sealer)
 
     def provider(self, channel: Channel) -> PaymentProvider:
         if not channel.online:
@@ -214,6 +222,7 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
         packages=DynamoPackageRepository(),
         cards=DynamoCardRepository(),
         owners=DynamoOwnerRepository(cipher),
+        sealer=PersonalData(cipher, secrets.data_key),
         tokens=SignedTokens(secrets.token_secret, clock),
         wechat=wechat,
         orders=DynamoOrderRepository(),

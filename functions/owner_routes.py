@@ -13,8 +13,9 @@ from functions.bootstrap import Services
 from functions.http import parse_body
 from functions.views import card_json, owner_json, tokens_json
 from handlers.bind_phone import bind_phone
+from handlers.claim_cards import claim_by_code, claim_by_phone
 from handlers.log_in_owner import log_in_owner, refresh_session
-from handlers.my_cards import get_my_card, list_my_cards
+from handlers.my_cards import card_view, get_my_card, list_my_cards
 from handlers.rate_limit import limit
 from handlers.vehicles import add_vehicle, list_vehicles, remove_vehicle
 from infra.lazy import lazy_module
@@ -54,7 +55,9 @@ def owner_blueprint(s: Services) -> Blueprint:
     @bp.post("/me/phone")
     def phone() -> dict[str, Any]:
         owner_id = current_owner_id(s.tokens)
-        return {"phone": bind_phone(owner_id, parse_body(bodies.PhoneBody).code, s.wechat, s.owners)}
+        masked = bind_phone(owner_id, parse_body(bodies.PhoneBody).code, s.wechat, s.owners)
+        claimed = claim_by_phone(owner_id, s.owners, s.claiming)
+        return {"phone": masked, "claimed_cards": [c.id for c in claimed]}
 
     @bp.get("/me/vehicles")
     def vehicles() -> dict[str, Any]:
@@ -73,7 +76,14 @@ def owner_blueprint(s: Services) -> Blueprint:
     @bp.get("/me/cards")
     def my_cards() -> dict[str, Any]:
         owner_id = current_owner_id(s.tokens)
+        claim_by_phone(owner_id, s.owners, s.claiming)  # a card imported since the phone was bound
         return {"cards": [card_json(v) for v in list_my_cards(owner_id, s.cards, s.lots, s.clock)]}
+
+    @bp.post("/cards/claims")
+    def claim() -> dict[str, Any]:
+        owner_id = current_owner_id(s.tokens)
+        card = claim_by_code(owner_id, parse_body(bodies.ClaimBody).code, s.rates, s.claiming)
+        return card_json(card_view(card, s.lots, s.clock))
 
     @bp.get("/cards/<card_id>")
     def one_card(card_id: str) -> dict[str, Any]:

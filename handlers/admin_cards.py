@@ -85,17 +85,27 @@ def search_cards(
         found = everyone
     else:
         part = plate_part(text)
-        ending = owners.with_phone_ending(text) if text.isdigit() and len(text) == 4 else set()
+        last4 = text if text.isdigit() and len(text) == 4 else None
+        ending = owners.with_phone_ending(text) if last4 else set()
         found = [
             c
             for c in everyone
-            if (part and any(part in p for p in c.plates)) or c.owner_id in ending or (c.holder and text in c.holder)
+            if (part and any(part in p for p in c.plates))
+            or c.owner_id in ending
+            or (last4 and c.claim is not None and c.claim.phone_last4 == last4)  # imported, not yet claimed
+            or (c.holder and text in c.holder)
         ]
     phones = _phones({c.owner_id for c in found}, owners)
-    return [
-        FoundCard(c, c.state_on(today), masked_phone(phones[c.owner_id]) if phones.get(c.owner_id) else None)
-        for c in sorted(found, key=lambda c: c.id)
-    ]
+    return [FoundCard(c, c.state_on(today), _shown_phone(c, phones)) for c in sorted(found, key=lambda c: c.id)]
+
+
+def _shown_phone(card: Card, phones: dict[str, str]) -> str | None:
+    """The owner's phone, masked; for an imported card not yet claimed, the last 4 digits the office gave."""
+    if phones.get(card.owner_id):
+        return masked_phone(phones[card.owner_id])
+    if card.claim is not None and card.claim.phone_last4:
+        return "*******" + card.claim.phone_last4
+    return None
 
 
 def _phones(owner_ids: set[str], owners: OwnerRepository) -> dict[str, str]:

@@ -8,22 +8,36 @@ second run finds the cards of the first and creates nothing twice.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
 from domain.admin import Permission, Staff
-from domain.card import Card, CardState
+from domain.card import Card, CardState, ClaimTicket
 from domain.card_change import card_plan
+from domain.card_claim import office_owner
 from domain.errors import CardExists, Conflict, DomainError, InvalidInput, LotNotFound, PlateTaken, StaleCard, StaleLot
 from domain.lot import Lot
+from domain.phone import normalised_phone
 from domain.plan import Plan
 from domain.plate import normalise_plate
-from handlers.ports import CardRepository, Clock, LotRepository, UnitOfWork
+from handlers.ports import CardRepository, Clock, LotRepository, Sealer, UnitOfWork
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 from handlers.staff import lot_for
 
-COLUMNS = ("plates", "valid_from", "valid_until", "holder")
-"""`plates` may hold several, separated by `/`; dates are YYYY-MM-DD; `holder` is a name (optional)."""
+COLUMNS = ("plates", "valid_from", "valid_until", "holder", "phone")
+"""`plates` may hold several, separated by `/`; `holder` is a name and `phone` the holder's phone (both optional:
+an owner whose WeChat phone matches claims the card; without one the office prints a claim code)."""
+COLUMN_NAMES = {
+    "plates": ("plates", "plate", "车牌", "车牌号", "车牌号码"),
+    "valid_from": ("valid_from", "开始日期", "起始日期", "生效日期"),
+    "valid_until": ("valid_until", "结束日期", "有效期至", "到期日期", "截止日期"),
+    "holder": ("holder", "name", "姓名", "车主", "车主姓名"),
+    "phone": ("phone", "mobile", "手机", "手机号", "手机号码", "电话"),
+}
+"""The names offices give the columns (an old system's export, a spreadsheet typed by hand)."""
+_DAY = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+"""2026-11-01, 2026/11/01, 2026/11/1, 2026.11.1, 2026年11月1日."""
 MAX_ROWS_PER_CALL = 1000
 MAX_TRANSACTION_ITEMS = 100
 """What one transaction may hold (DynamoDB's TransactWriteItems limit)."""
@@ -37,6 +51,12 @@ class ImportReport:
     """(row number in the file, what is wrong): the edge says it in the reader's language."""
 
 
+def column_of(header: str) -> str | None:
+    """The column a header names ("车牌号" -> "plates"), or None for a column the import does not read."""
+    name = header.strip().lstrip("\ufeff").lower()
+    return next((column for column, names in COLUMN_NAMES.items() if name in names), None)
+
+
 def import_rows(
     account: Staff,
     lot_id: str,
@@ -46,6 +66,7 @@ def import_rows(
     lots: LotRepository,
     uow: UnitOfWork,
     clock: Clock,
+    sealer: Sealer,
 ) -> ImportReport:
     """Import a slice of a file whose first row here is row `first_row` of the file (for the error report).
 
@@ -58,9 +79,10 @@ def import_rows(
         raise InvalidInput("import_batch", most=MAX_ROWS_PER_CALL)
     report = ImportReport()
     parsed: dict[str, tuple[int, Card]] = {}
-    for n, row in enumerate(rows, start=first_row):
+    for n, given in enumerate(rows, start=first_row):
+        row = {column_of(k) or k: v for k, v in given.items()}
         try:
-            card = _card(lot.id, row)
+            card = _card(lot.id, row, sealer)
         except DomainError as e:
             report.errors.append((n, e))
             continue
@@ -141,7 +163,7 @@ def _lot(lots: LotRepository, lot_id: str) -> Lot:
     return lot
 
 
-def _card(lot_id: str, row: dict[str, str]) -> Card:
+def _card(lot_id: str, row: dict[str, str], sealer: Sealer) -> Card:
     plates = tuple(dict.fromkeys(normalise_plate(p) for p in (row.get("plates") or "").split("/") if p.strip()))
     if not plates:
         raise InvalidInput("import_no_plate")
@@ -155,14 +177,35 @@ def _card(lot_id: str, row: dict[str, str]) -> Card:
     # The same row run again is the same card; another row with the same plate is another card (refused: taken).
     card_id = "imp-" + hashlib.sha256(f"{lot_id}|{plates[0]}|{starts}|{until}".encode()).hexdigest()[:20]
     holder = (row.get("holder") or "").strip()[:50] or None
-    return Card(card_id, lot_id, f"office-{lot_id}"[:64], plates, starts, until, CardState.ACTIVE, holder=holder)
+    ticket = _ticket(row, card_id, sealer)
+    owner = office_owner(lot_id)
+    return Card(card_id, lot_id, owner, plates, starts, until, CardState.ACTIVE, holder=holder, claim=ticket)
+
+
+def _ticket(row: dict[str, str], card_id: str, sealer: Sealer) -> ClaimTicket:
+    """What the card's owner will claim it by: the phone the office knew, sealed and fingerprinted (or nothing
+    yet: the office prints a claim code)."""
+    text = (row.get("phone") or "").strip()
+    if not text:
+        return ClaimTicket()
+    phone = normalised_phone(text)
+    return ClaimTicket(
+        phone_key=sealer.fingerprint(phone, "phone"),
+        phone_sealed=sealer.seal(phone, f"{card_id}:phone"),
+        phone_last4=phone[-4:],
+    )
 
 
 def _day(row: dict[str, str], column: str) -> date | None:
     text = (row.get(column) or "").strip()
     if not text:
         return None
+    found = _DAY.fullmatch(text[:10] if "T" in text else text)
     try:
-        return date.fromisoformat(text)
+        if found is None:
+            raise ValueError(text)
+        return date(*(int(part) for part in found.groups()))
     except ValueError:
-        raise InvalidInput("import_date", column=column, found=text[:20]) from None
+        if column == "valid_from":
+            raise InvalidInput("import_valid_from", found=text[:20]) from None
+        raise InvalidInput("import_valid_until", found=text[:20]) from None

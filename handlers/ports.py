@@ -43,6 +43,14 @@ class IdSource(Protocol):
     def new_id(self, kind: str) -> str: ...
 
 
+class Sealer(Protocol):
+    """Personal data kept sealed at rest and found by a keyed fingerprint (never by the value itself)."""
+
+    def seal(self, text: str, context: str) -> bytes: ...
+
+    def fingerprint(self, text: str, purpose: str) -> str: ...
+
+
 class LotRepository(Protocol):
     def get(self, lot_id: str) -> Lot | None: ...
 
@@ -101,6 +109,14 @@ class CardQueries(Protocol):
 
     def pauses_to_approve(self, lot_id: str) -> list[Card]:
         """The lot's cards with a pause waiting for the office."""
+        ...
+
+    def waiting_for_phone(self, phone_key: str) -> list[Card]:
+        """Imported cards not yet claimed whose holder's phone has this fingerprint."""
+        ...
+
+    def waiting_for_code(self, locator: str) -> list[Card]:
+        """Imported cards not yet claimed whose claim code has this locator."""
         ...
 
     def history(self, card_id: str) -> list[AuditEntry]: ...

@@ -6,6 +6,8 @@ ciphertext copied onto another owner or into another field fails to decrypt.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -29,3 +31,21 @@ class FieldCipher:
             raise ValueError("unknown ciphertext version")
         nonce, sealed = blob[1 : 1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES :]
         return self._aead.decrypt(nonce, sealed, context.encode()).decode()
+
+
+class PersonalData:
+    """Personal data the office hands over (a card holder's phone): sealed at rest, found by a keyed fingerprint.
+
+    The fingerprint key is derived from the data key, so a fingerprint matches only inside this deployment
+    and cannot be reversed by trying every phone number without the key.
+    """
+
+    def __init__(self, cipher: FieldCipher, data_key: bytes) -> None:
+        self._cipher = cipher
+        self._key = hmac.new(data_key, b"parkpass fingerprints v1", hashlib.sha256).digest()
+
+    def seal(self, text: str, context: str) -> bytes:
+        return self._cipher.encrypt(text, context)
+
+    def fingerprint(self, text: str, purpose: str) -> str:
+        return hmac.new(self._key, f"{purpose}\x00{text}".encode(), hashlib.sha256).hexdigest()[:40]

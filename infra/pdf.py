@@ -14,7 +14,7 @@ from reportlab.graphics import renderPDF
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A5, landscape
+from reportlab.lib.pagesizes import A5, A6, landscape
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
@@ -173,3 +173,29 @@ def invoice_pdf(
     c.showPage()
     c.save()
     return out.getvalue()
+
+
+def claim_slip_pdf(lot_name: str, plates: tuple[str, ...], holder: str | None, code: str, claim_url: str) -> bytes:
+    """The slip the office hands a card holder: the claim code, and a QR code that opens the mini-program's claim
+    page with it (WeChat opens a registered link prefix in the mini-program)."""
+    buffer = io.BytesIO()
+    width, height = A6
+    c = Canvas(buffer, pagesize=A6)
+    c.setTitle("月卡认领单")
+    c.setFont(FONT, 16)
+    c.drawCentredString(width / 2, height - 18 * mm, "月卡认领单")
+    c.setFont(FONT, 10)
+    lines = [f"车场：{lot_name}", f"车牌：{' / '.join(plates)}", *([f"持卡人：{holder}"] if holder else [])]
+    for i, line in enumerate(lines):
+        c.drawString(10 * mm, height - (30 + 7 * i) * mm, line)
+    c.setFont(FONT, 11)
+    c.drawCentredString(width / 2, height - 58 * mm, "认领码")
+    c.setFont("Courier-Bold", 22)
+    c.drawCentredString(width / 2, height - 68 * mm, code)
+    _draw_qr(c, claim_url, Box((width - 50 * mm) / 2, 22 * mm, 50 * mm, 50 * mm))
+    c.setFont(FONT, 8)
+    c.drawCentredString(width / 2, 16 * mm, "微信扫码，或在小程序“我的月卡 > 认领月卡”输入认领码")
+    c.drawCentredString(width / 2, 11 * mm, "认领码只能使用一次，请勿转交他人")
+    c.showPage()
+    c.save()
+    return buffer.getvalue()

@@ -6,6 +6,10 @@
 //   const cards = await parkpass.request('GET', '/api/v1/me/cards')
 //   const { orders, next_cursor } = await parkpass.myOrders({ limit: 20 })
 //   await parkpass.cancelOrder(orderId)                       // an unpaid order, here and at WeChat Pay
+//   const card = await parkpass.claimCard('7KQ2-MX4P9D')      // a card the office imported, by its slip's code
+//
+// Messages (error.message, order states) are in Chinese; a phone set to English gets English
+// (Accept-Language from wx.getSystemInfoSync().language, or configure({ language: 'en' })).
 //
 // Tokens live in wx storage. An expired access token is refreshed once and the
 // call retried; if refreshing fails too, the client logs in again with wx.login().
@@ -31,7 +35,7 @@ function configure(options) {
 
 function send(method, path, data, token) {
   return new Promise((resolve, reject) => {
-    const header = { 'Content-Type': 'application/json' }
+    const header = { 'Content-Type': 'application/json', 'Accept-Language': language() }
     if (token) header.Authorization = 'Bearer ' + token
     config.wx.request({
       url: config.baseUrl + path,
@@ -42,6 +46,12 @@ function send(method, path, data, token) {
       fail: (err) => reject(new ParkPassError(0, 'network_error', err.errMsg || 'network error')),
     })
   })
+}
+
+function language() {
+  if (config.language) return config.language
+  const info = config.wx.getSystemInfoSync ? config.wx.getSystemInfoSync() : {}
+  return /^en/i.test(info.language || '') ? 'en' : 'zh-CN'
 }
 
 function failure(res) {
@@ -104,4 +114,12 @@ function cancelOrder(orderId) {
   return request('POST', '/api/v1/orders/' + encodeURIComponent(orderId) + '/cancel')
 }
 
-module.exports = { configure, login, request, myOrders, cancelOrder, ParkPassError }
+// Claim a card the property office imported, with the code on the slip it printed (a slip's QR code opens the
+// mini-program with the link <public URL>/c/<code>: pass the last part). Resolves the card, now the owner's.
+// Rejects with code 'claim_code_invalid', 'claim_code_locked' (too many wrong tries: the office prints a new
+// slip) or 'rate_limited'. Cards imported with the owner's phone need no code: binding the phone claims them.
+function claimCard(code) {
+  return request('POST', '/api/v1/cards/claims', { code })
+}
+
+module.exports = { configure, login, request, myOrders, cancelOrder, claimCard, ParkPassError }

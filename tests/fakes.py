@@ -4,6 +4,7 @@ unit of work (tests/memory.py) writes, with the same declared conditions as Dyna
 from __future__ import annotations
 
 import functools
+import hashlib
 import threading
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -203,6 +204,16 @@ class CountingIds:
         return f"{kind}-{self.count}"
 
 
+class FakeSealer:
+    """Seals by marking (tests read what was sealed); fingerprints by a keyed-looking digest."""
+
+    def seal(self, text: str, context: str) -> bytes:
+        return f"sealed:{context}:{text}".encode()
+
+    def fingerprint(self, text: str, purpose: str) -> str:
+        return hashlib.sha256(f"test-key|{purpose}|{text}".encode()).hexdigest()[:40]
+
+
 class FakeOrders:
     def __init__(self, db: MemoryDB | None = None) -> None:
         self.db = db or MemoryDB()
@@ -255,6 +266,12 @@ class FakeCardQueries:
 
     def history(self, card_id: str) -> list[AuditEntry]:
         return sorted((e for e in self.db.audit.values() if e.subject == f"card:{card_id}"), key=lambda e: e.entry)
+
+    def waiting_for_phone(self, phone_key: str) -> list[Card]:
+        return [c for c in self.db.cards.values() if c.claim is not None and c.claim.phone_key == phone_key]
+
+    def waiting_for_code(self, locator: str) -> list[Card]:
+        return [c for c in self.db.cards.values() if c.claim is not None and c.claim.code_locator == locator]
 
 
 class FakeApplications:
@@ -654,6 +671,7 @@ def fake_services(now: datetime, clock: Clock | None = None) -> Services:
         audit=FakeAudit(db),
         ledger=FakeLedger(db),
         rates=FakeRates(),
+        sealer=FakeSealer(),
     )
 
 

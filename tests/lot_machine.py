@@ -24,6 +24,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from domain.admin import Role, Staff
 from domain.application import OPEN, ApplicationState
 from domain.card import Card, CardState
+from domain.card_claim import office_owner
 from domain.entitlement import entitlements_of
 from domain.errors import DomainError, OrderNotFound, OrderPaid, OrderRefundedAlready
 from domain.lot import Approval, CardPolicy, Lot
@@ -38,6 +39,7 @@ from handlers.applications import apply_for_card, approve_application, reject_ap
 from handlers.cancel_order import cancel_order
 from handlers.card_changes import add_card_plate, change_plate, pause_card, remove_card_plate, resume_card
 from handlers.card_jobs import cancel_card, restore_card, run_card_jobs
+from handlers.claim_cards import claim_by_code, claim_by_phone, print_claim_code
 from handlers.fulfil_payment import fulfil_payment
 from handlers.import_cards import import_rows
 from handlers.ports import PaymentNotice, UnitOfWork
@@ -49,6 +51,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 START = datetime.combine(date(2026, 11, 23), time(10), SHANGHAI).astimezone(UTC)
 PLATES = tuple(f"粤B1000{n}" for n in range(7))
 OWNERS = tuple(f"owner-{n}" for n in range(4))
+PHONES = tuple(f"1380000000{n}" for n in range(4))
 QUOTA = 2
 MANAGER = Staff("manager@t1.cn", "t1", Role.LOT_MANAGER, frozenset({"lot-1"}), "-")
 
@@ -413,14 +416,47 @@ class LotMachine(RuleBasedStateMachine):
         if card is not None:
             self._try(lambda: restore_card(card.id, "admin:m", "恢复", self.s.card_life))
 
-    @rule(plates=st.lists(st.sampled_from(PLATES), min_size=1, max_size=3, unique=True), ends_in=st.integers(-5, 90))
-    def import_cards(self, plates: list[str], ends_in: int) -> None:
+    @rule(
+        plates=st.lists(st.sampled_from(PLATES), min_size=1, max_size=3, unique=True),
+        ends_in=st.integers(-5, 90),
+        phone_of=st.one_of(st.none(), st.integers(0, len(OWNERS) - 1)),
+    )
+    def import_cards(self, plates: list[str], ends_in: int, phone_of: int | None) -> None:
         s = self.s
         ends = (s.clock.now().date() + timedelta(days=ends_in)).isoformat()
-        rows = [{"plates": p, "valid_from": "2026-01-01", "valid_until": ends, "holder": "导入"} for p in plates]
+        phone = "" if phone_of is None else PHONES[phone_of]
+        rows = [
+            {"plates": p, "valid_from": "2026/1/1", "valid_until": ends, "holder": "导入", "phone": phone}
+            for p in plates
+        ]
         with contextlib.suppress(DomainError):
-            import_rows(MANAGER, "lot-1", 2, rows, s.cards, s.lots, s.uow, s.clock)
+            import_rows(MANAGER, "lot-1", 2, rows, s.cards, s.lots, s.uow, s.clock, s.sealer)
         self.ceiling = max(self.ceiling, self._lot().held)  # existing cards: an audited override
+
+    @rule(who=st.integers(0, len(OWNERS) - 1), twice=st.booleans())
+    def owner_binds_phone_and_claims(self, who: int, twice: bool) -> None:
+        owner = OWNERS[who]
+        self.s.owners.set_phone(owner, PHONES[who])
+        for _ in range(2 if twice else 1):
+            self._try(lambda: claim_by_phone(owner, self.s.owners, self.s.claiming))
+
+    @rule(pick=st.integers(0, 50), who=st.integers(0, len(OWNERS) - 1), right=st.booleans(), race=st.booleans())
+    def office_prints_slip_owner_claims(self, pick: int, who: int, right: bool, race: bool) -> None:
+        card = self._card(pick)
+        if card is None:
+            return
+        self.keys += 1
+        try:
+            slip = print_claim_code(MANAGER, card.id, f"slip-key-{self.keys}", self.s.claiming)
+        except DomainError:
+            return
+        code = slip.code if right else slip.code[:-1] + ("2" if slip.code[-1] != "2" else "3")
+        def claim(owner: str) -> Callable[[], object]:
+            return lambda: claim_by_code(owner, code, self.s.rates, self.s.claiming)
+
+        if race:  # another owner's claim with the same slip lands first
+            self.racing.meanwhile = claim(OWNERS[(who + 1) % len(OWNERS)])
+        self._try(claim(OWNERS[who]))
 
     @rule()
     def card_jobs(self) -> None:
@@ -502,6 +538,18 @@ class LotMachine(RuleBasedStateMachine):
         for c in cards.values():
             missing = [x.key for x in slots_for(c, lot) if x.due_at > now and x.key not in keys]
             assert not missing, f"{c.id} has no reminder {missing}"
+
+    @invariant()
+    def i8_claims(self) -> None:
+        """An imported card is the office's until claimed, then its owner's alone; its reminders follow it."""
+        for c in self._cards():
+            office = c.owner_id == office_owner("lot-1")
+            assert not office or c.claim is not None, f"{c.id} is the office's with nothing to claim it by"
+            assert office or c.claim is None or c.claim.phone_key is None, f"{c.id} claimed, still found by phone"
+        owners = {c.id: c.owner_id for c in self._cards()}
+        for slot, state in type(self).stored_reminders(self.fresh):
+            if state == "pending" and slot.due_at > self.s.clock.now():
+                assert slot.owner_id == owners[slot.card_id], f"{slot.key} goes to {slot.owner_id}"
 
     @invariant()
     def i5_audit(self) -> None:

@@ -21,7 +21,8 @@ def audit_item(e: AuditEntry) -> AuditItem:
 
 
 def audit_entry(i: AuditItem) -> AuditEntry:
-    at = datetime.fromisoformat(i.entry.split("#", 1)[0])
+    parts = i.entry.split("#")
+    at = datetime.fromisoformat(parts[1] if parts[0].startswith("v") else parts[0])  # a card's: v<version>#<at>
     return AuditEntry(i.subject, i.entry, at, i.actor, i.action, i.reason, i.before, i.after)
 
 

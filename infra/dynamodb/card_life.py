@@ -26,5 +26,11 @@ class DynamoCardQueries:
     def pauses_to_approve(self, lot_id: str) -> list[Card]:
         return [card_of(i) for i in CardItem.pauses_to_approve.query(lot_id)]
 
+    def waiting_for_phone(self, phone_key: str) -> list[Card]:
+        return [card_of(i) for i in CardItem.by_claim_phone.query(phone_key)]
+
+    def waiting_for_code(self, locator: str) -> list[Card]:
+        return [card_of(i) for i in CardItem.by_claim_code.query(locator)]
+
     def history(self, card_id: str) -> list[AuditEntry]:
         return history(f"card:{card_id}")

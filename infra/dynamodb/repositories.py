@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import asdict, fields
 from datetime import date, datetime
 from typing import Any
@@ -11,7 +12,7 @@ from pynamodb.expressions.condition import Condition, size
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
-from domain.card import Card, CardState, Pause, PauseState
+from domain.card import Card, CardState, ClaimTicket, Pause, PauseState
 from domain.card_change import plate_claim
 from domain.errors import TooManyVehicles
 from domain.lot import Approval, CardPolicy, InvoiceProvider, Lot, RenewalMode, RenewalPolicy
@@ -225,6 +226,7 @@ def _card_values(card: Card) -> dict[str, Any]:
     """Every attribute a change may write, including the sparse index keys that follow from the state."""
     waiting = next((p for p in card.pauses if p.state is PauseState.REQUESTED), None)
     return {
+        "owner_id": card.owner_id,  # a claim hands an imported card to its owner
         "valid_from": iso_day(card.valid_from),
         "valid_until": iso_day(card.valid_until),
         "state": card.state.value,
@@ -237,7 +239,29 @@ def _card_values(card: Card) -> dict[str, Any]:
         "unpaid": "1" if card.state is CardState.PENDING and card.pay_by else None,
         "pause_queue": card.lot_id if waiting else None,
         "holder": card.holder,
+        "claim_phone": card.claim.phone_key if card.claim else None,
+        "claim_code": card.claim.code_locator if card.claim else None,
+        "claim": _claim_json(card.claim) if card.claim else None,
     }
+
+
+def _claim_json(t: ClaimTicket) -> dict[str, Any]:
+    sealed = base64.b64encode(t.phone_sealed).decode() if t.phone_sealed else None
+    return {"phone_sealed": sealed, "phone_last4": t.phone_last4, "code_key": t.code_key, "failures": t.code_failures}
+
+
+def _claim(item: CardItem) -> ClaimTicket | None:
+    if item.claim is None:
+        return None
+    d = item.claim
+    return ClaimTicket(
+        phone_key=item.claim_phone,
+        phone_sealed=base64.b64decode(d["phone_sealed"]) if d.get("phone_sealed") else None,
+        phone_last4=d.get("phone_last4"),
+        code_locator=item.claim_code,
+        code_key=d.get("code_key"),
+        code_failures=int(d.get("failures") or 0),
+    )
 
 
 def card_actions(card: Card) -> list[Action]:
@@ -288,6 +312,7 @@ def card_of(item: CardItem) -> Card:
         plate_changes=tuple(date.fromisoformat(d) for d in item.plate_changes or ()),
         pay_by=day_of(item.pay_by),
         holder=item.holder,
+        claim=_claim(item),
     )
 
 

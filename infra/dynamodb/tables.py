@@ -145,6 +145,28 @@ class PausesToApprove(GlobalSecondaryIndex["CardItem"]):
     card_id = UnicodeAttribute(range_key=True)
 
 
+class CardsByClaimPhone(GlobalSecondaryIndex["CardItem"]):
+    """Sparse: imported cards not yet claimed, by the fingerprint of the phone the office knew."""
+
+    class Meta:
+        index_name = "claim_phone"
+        projection = AllProjection()
+
+    claim_phone = UnicodeAttribute(hash_key=True)
+    card_id = UnicodeAttribute(range_key=True)
+
+
+class CardsByClaimCode(GlobalSecondaryIndex["CardItem"]):
+    """Sparse: imported cards not yet claimed, by the locator of their printed claim code."""
+
+    class Meta:
+        index_name = "claim_code"
+        projection = AllProjection()
+
+    claim_code = UnicodeAttribute(hash_key=True)
+    card_id = UnicodeAttribute(range_key=True)
+
+
 class CardItem(_Table):
     suffix = "cards"
 
@@ -169,12 +191,20 @@ class CardItem(_Table):
     pause_queue = UnicodeAttribute(null=True)
     """The lot's id while a pause waits for approval."""
     holder = UnicodeAttribute(null=True)
+    claim_phone = UnicodeAttribute(null=True)
+    """The fingerprint of the holder's phone while the card waits to be claimed (sparse index key)."""
+    claim_code = UnicodeAttribute(null=True)
+    """The locator of the card's printed claim code while it waits to be claimed (sparse index key)."""
+    claim = JSONAttribute(null=True)
+    """The rest of the claim ticket: the sealed phone (base64), its last 4 digits, the code's fingerprint, tries."""
 
     by_owner = CardsByOwner()
     by_lot = CardsByLot()
     running_cards = RunningCards()
     unpaid_cards = UnpaidCards()
     pauses_to_approve = PausesToApprove()
+    by_claim_phone = CardsByClaimPhone()
+    by_claim_code = CardsByClaimCode()
 
 
 class OwnersByPhoneLast4(GlobalSecondaryIndex["OwnerItem"]):

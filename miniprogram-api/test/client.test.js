@@ -68,6 +68,12 @@ async function main() {
   assert.equal(page.orders[0].links.cancel, `/api/v1/orders/${again.order_id}/cancel`)
   const rest = await parkpass.myOrders({ limit: 1, cursor: page.next_cursor })
   assert.deepEqual([rest.orders[0].order_id, rest.orders[0].state_text], [order.order_id, '已关闭'])
+
+  // A wrong claim code is refused in Chinese; a phone set to English reads English.
+  await assert.rejects(parkpass.claimCard('ZZZZ-ZZZZZZ'), (e) => e.code === 'claim_code_invalid' && /认领码不正确/.test(e.message))
+  parkpass.configure({ language: 'en' })
+  await assert.rejects(parkpass.claimCard('ZZZZ-ZZZZZZ'), (e) => e.code === 'claim_code_invalid' && /^no card waits/.test(e.message))
+  parkpass.configure({ language: undefined })
   console.log('client ok')
 }
 

@@ -149,3 +149,16 @@ def _wait_for_check(port: int, seconds: float = 60) -> None:
 def test_the_stack_says_its_day_as_plain_text(stack: DevStack) -> None:
     r = requests.get(f"{stack.api_url}/sim/today", timeout=10)
     assert r.text == "2026-11-23\n" and r.headers["Content-Type"].startswith("text/plain")
+
+
+def test_the_import_and_claim_example_runs_as_written_on_another_day(another_day_stack: DevStack) -> None:
+    stack = another_day_stack
+    block = _sh_block("imports/parse")
+    assert block.startswith(f"API={MAKE_DEV}\n")
+    run = _bash(block.replace(MAKE_DEV, stack.api_url), dict(os.environ))
+    assert run.returncode == 0, run.stdout + run.stderr
+    card = stack.services.cards.card_for_plate("demo-lot", "粤B66666")
+    today = _stack_today(stack)
+    assert card is not None and card.valid_until == add_months(today, 2)
+    assert card.owner_id != "office-demo-lot" and card.claim is None  # claimed by 张三's phone
+    assert f'"id":"{card.id}"' in run.stdout.replace(" ", "")  # and listed among his cards

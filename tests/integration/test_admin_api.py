@@ -134,6 +134,7 @@ BODIES: dict[str, Any] = {
     "POST /admin/api/v1/cards/<card_id>/fix": {"valid_until": "2027-01-01", "reason": "typo"},
     "POST /admin/api/v1/cards/<card_id>/cancel": {"reason": "moved away"},
     "POST /admin/api/v1/cards/<card_id>/restore": {"reason": "back again"},
+    "POST /admin/api/v1/cards/<card_id>/claim-slip": {"idempotency_key": "slip-12345678"},
     "POST /admin/api/v1/cards/<card_id>/payments": {
         "package_id": "m1",
         "channel": "cash",

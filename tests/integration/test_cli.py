@@ -124,6 +124,15 @@ def test_admin_create_and_import_cards_from_a_terminal(
     card = dynamo_services.cards.card_for_plate("lot-t", "粤B10001")
     assert card is not None and card.holder == "张三"
 
+    # Phones are sealed with the deployment's data key: without it, nothing is imported.
+    table.write_text("车牌,有效期至,手机\n粤B10002,2026/12/31,13800001234\n", encoding="utf-8")
+    env.pop("PARKPASS_DATA_KEY", None)
+    cli = [sys.executable, "-m", "functions.cli", "import-cards", str(table), "--lot", "lot-t"]
+    store = ["--dynamodb-endpoint", dynamodb, "--table-prefix", "test"]
+    run = subprocess.run([*cli, *store], env=env, cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 2 and "PARKPASS_DATA_KEY" in run.stderr and "Traceback" not in run.stderr
+    assert dynamo_services.cards.card_for_plate("lot-t", "粤B10002") is None
+
 
 def test_recount_places_sets_a_lot_counted_before_the_one_commit_path_from_its_cards(
     dynamodb: str, dynamo_services: Services

@@ -64,7 +64,7 @@ def test_the_races_the_machine_found_hold_in_dynamodb(moto_server: str) -> None:
         ],
         [  # an application for an imported card's plate
             ("some_owners_applied", {"waiting": 0, "one_approved": False}),
-            ("import_cards", {"ends_in": 0, "plates": ["粤B10006"]}),
+            ("import_cards", {"ends_in": 0, "plates": ["粤B10006"], "phone_of": None}),
             ("apply", {"owner": "owner-0", "plates": ["粤B10006"]}),
         ],
         [  # duplicate notifications, a pause during a payment, a restore during an approval for its plate

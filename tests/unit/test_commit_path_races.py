@@ -97,7 +97,7 @@ def test_two_rows_with_one_plate_in_one_slice_import_one_card_and_name_the_other
         {"plates": "粤B10001", "valid_from": "2026-01-01", "valid_until": "2026-12-31"},
         {"plates": "粤B20002/粤B10001", "valid_from": "2026-01-01", "valid_until": "2027-01-31"},
     ]
-    report = import_rows(MANAGER, "lot-1", 2, rows, s.cards, s.lots, s.uow, s.clock)
+    report = import_rows(MANAGER, "lot-1", 2, rows, s.cards, s.lots, s.uow, s.clock, s.sealer)
     assert (report.created, [n for n, _ in report.errors]) == (1, [3])
     (card,) = s.cards.list_for_lot("lot-1")
     assert card.plates == ("粤B10001",) and s.cards.card_for_plate("lot-1", "粤B10001") == card
