@@ -107,6 +107,8 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "plates": ("车牌", "plates"),
         "holder": ("持卡人", "holder"),
         "owner_phone": ("手机", "owner_phone"),
+        "waiting_for_owner": ("待车主认领", "waiting_for_owner"),
+        "claim_phone_last4": ("导入手机尾号", "claim_phone_last4"),
         "valid_from": ("有效期自", "valid_from"),
         "valid_until": ("有效期至", "valid_until"),
         "state": ("状态", "state"),

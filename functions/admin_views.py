@@ -9,6 +9,7 @@ from typing import Any
 from domain.admin import Staff
 from domain.application import Application
 from domain.card import Card
+from domain.card_claim import waits_for_owner
 from domain.labels import actor_label, label, local_time
 from domain.lot import Lot
 from domain.money import yuan_text
@@ -95,6 +96,8 @@ def card_json(c: Card, lang: str = "zh") -> dict[str, Any]:
         "state": c.state.value,
         "state_label": label("card_state", c.state.value, lang),
         "pauses": [pause_json(p) for p in c.pauses],
+        "waiting_for_owner": waits_for_owner(c),
+        "claim_phone_last4": c.claim.phone_last4 if c.claim is not None and waits_for_owner(c) else None,
     }
 
 

@@ -241,7 +241,7 @@ async function search(q) {
 async function openCard(id) {
   if (id !== state.card) {
     moveOn()
-    state.keys.cash = newKey(); state.keys.fix = newKey()
+    state.keys.cash = newKey(); state.keys.fix = newKey(); state.keys.slip = newKey()
     $('#cash').hidden = false; $('#cash-done').hidden = true; $('#cash-result').replaceChildren(); $('#fix').reset()
   }
   state.card = id
@@ -258,6 +258,11 @@ async function loadCard() {
   $('#detail-summary').textContent = `${c.plates.join(' / ')}${c.holder ? `（${c.holder}）` : ''}，有效期 ${c.valid_from || '-'} 至 ${c.valid_until || '-'}，${c.state_label}`
   $('#cancel-card').hidden = c.state === 'cancelled'
   $('#restore-card').hidden = c.state !== 'cancelled'
+  $('#claim-slip').hidden = !c.waiting_for_owner || !can('manage')
+  $('#claim-note').hidden = !c.waiting_for_owner
+  $('#claim-note').textContent = c.waiting_for_owner
+    ? `这张月卡由物业导入，车主尚未认领${c.claim_phone_last4 ? `（手机尾号 ${c.claim_phone_last4} 的车主绑定手机后自动认领）` : ''}。`
+    : ''
   fill('#history', h.changes.slice().reverse(), (e) => [e.at_local, e.actor_label, e.action_label, e.reason])
   fill('#orders', h.orders, (o) => [o.order_id, o.package, `${o.amount_yuan} 元`, o.channel_label, o.state_label, o.paid_at_local, o.staff,
     tdWith(...(o.state === 'paid' ? [link('收据', `/orders/${o.order_id}/receipt.pdf`), ...(can('manage') ? [button('退款', () => refund(o), 'secondary')] : [])] : []))])
@@ -306,6 +311,16 @@ function link(label, path) {
   }, 'secondary')
   b.dataset.href = path
   return b
+}
+
+async function claimSlip() {
+  // One key per opened card: a second click prints the same slip (the same code), never a new one.
+  const res = await call('POST', `/cards/${state.card}/claim-slip`, { idempotency_key: state.keys.slip }, true)
+  if (!res.ok) throw new Error((await res.json()).error.message)
+  const a = document.createElement('a'); a.href = URL.createObjectURL(await res.blob()); a.download = `认领单-${state.card}.pdf`
+  document.body.append(a); a.click(); a.remove()
+  notify('认领单已生成：请打印后交给车主（再次打印同一张；重新打开月卡再打印会作废旧认领码）')
+  await loadCard()
 }
 
 async function download(path, name) {
@@ -475,19 +490,27 @@ async function report(event) {
   $('#report-csv').dataset.period = period
 }
 
+const IMPORT_SLICE = 100
+// Rows per request: small enough that the bar moves every second or so (one transaction per 100 items).
+
 async function importFile(event) {
   event.preventDefault()
   const form = new FormData(event.target)
+  const progress = $('#import-progress'); progress.value = 0; progress.max = 1
+  $('#import-status').textContent = '正在读取文件…'; fill('#import-errors', [], () => [])
   const parsed = await call('POST', `/lots/${state.lot}/imports/parse`, form)
   const rows = parsed.rows; const errors = []; let created = 0; let existing = 0
-  const progress = $('#import-progress'); progress.max = rows.length || 1; progress.value = 0
-  for (let start = 0; start < rows.length; start += 500) {
-    const r = await call('POST', `/lots/${state.lot}/imports/rows`, { first_row: start + 2, rows: rows.slice(start, start + 500) })
+  progress.max = rows.length || 1
+  const status = (done) => `${done} / ${rows.length} 行：新增 ${created}，已存在 ${existing}，错误 ${errors.length}`
+  $('#import-status').textContent = status(0)
+  for (let start = 0; start < rows.length; start += IMPORT_SLICE) {
+    const r = await call('POST', `/lots/${state.lot}/imports/rows`, { first_row: start + 2, rows: rows.slice(start, start + IMPORT_SLICE) })
     created += r.created; existing += r.existing; errors.push(...r.errors)
-    progress.value = Math.min(start + 500, rows.length)
-    $('#import-status').textContent = `${progress.value} / ${rows.length} 行：新增 ${created}，已存在 ${existing}，错误 ${errors.length}`
+    progress.value = Math.min(start + IMPORT_SLICE, rows.length)
+    $('#import-status').textContent = status(progress.value)
   }
-  fill('#import-errors', errors, (e) => [e.row, e.message])
+  fill('#import-errors', errors, (e) => [`第 ${e.row} 行`, e.message])
+  notify(`导入完成：新增 ${created}，已存在 ${existing}，错误 ${errors.length}（重复导入同一文件不会重复建卡）`)
 }
 
 function onSubmit(sel, handler) {
@@ -506,6 +529,7 @@ $('#cash-again').addEventListener('click', cashAgain)
 onSubmit('#fix', fix)
 $('#cancel-card').addEventListener('click', () => cardState('注销', 'cancel'))
 $('#restore-card').addEventListener('click', () => cardState('恢复', 'restore'))
+$('#claim-slip').addEventListener('click', () => busy($('#claim-slip'), claimSlip))
 onSubmit('#policy-form', savePolicy)
 onSubmit('#package-form', addPackage)
 $('#gates-refresh').addEventListener('click', () => { moveOn(); gates().catch(show) })
@@ -517,5 +541,5 @@ $('#dialog-form').addEventListener('input', () => { $('#dialog-error').textConte
 $('#app').addEventListener('input', () => show())
 $('#report-form').addEventListener('submit', (e) => report(e).catch(show))
 $('#report-csv').addEventListener('click', (e) => { e.preventDefault(); const p = $('#report-csv').dataset.period || thisMonth(); download(`/lots/${state.lot}/reports/${p}?format=csv`, `report-${p}.csv`).catch(show) })
-$('#import-form').addEventListener('submit', (e) => importFile(e).catch(show))
+onSubmit('#import-form', importFile)
 if (state.token) start().catch(logout)
