@@ -14,13 +14,12 @@ from collections.abc import Callable
 
 from domain.errors import Conflict, PaymentUnavailable
 from domain.order import Channel, Order, OrderState, cancel_refusal
-from handlers.fulfil_payment import fulfil_payment
+from handlers.fulfil_payment import fulfil_payment, paid_as_queried
 from handlers.ports import (
     CardRepository,
     Clock,
     LotRepository,
     OrderRepository,
-    PaymentNotice,
     PaymentProvider,
     PaymentStatus,
     ReceiptSigner,
@@ -47,10 +46,7 @@ def cancel_order(
     if order.state is OrderState.PENDING:
         status = _close_at_provider(provider_for(order.channel), order)
         if status.paid:
-            notice = PaymentNotice(
-                order.id, status.transaction_id or "", status.amount_fen or -1, status.paid_at or clock.now(), True
-            )
-            fulfil_payment(notice, orders, cards, lots, uow, signer)
+            fulfil_payment(paid_as_queried(order, status, clock.now()), orders, cards, lots, uow, signer)
         else:
             close_unpaid(order, uow)
         order = orders.get(order.id) or order

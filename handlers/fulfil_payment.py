@@ -7,13 +7,22 @@ transaction that also moves the card, books the ledger and tells the gates.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from enum import StrEnum
 
 from domain.errors import Conflict, InvalidId, OrderSettled, PaymentRejected, StaleCard, StaleLot
 from domain.ids import checked_id
-from domain.order import OrderState, fulfil
+from domain.order import Order, OrderState, fulfil
 from domain.plan import Plan
-from handlers.ports import CardRepository, LotRepository, OrderRepository, PaymentNotice, ReceiptSigner, UnitOfWork
+from handlers.ports import (
+    CardRepository,
+    LotRepository,
+    OrderRepository,
+    PaymentNotice,
+    PaymentStatus,
+    ReceiptSigner,
+    UnitOfWork,
+)
 from handlers.receipts import sign
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 
@@ -65,6 +74,11 @@ def fulfil_payment(
             continue
         return Outcome.FULFILLED
     raise Conflict("kept_changing")
+
+
+def paid_as_queried(order: Order, status: PaymentStatus, now: datetime) -> PaymentNotice:
+    """What the provider said when asked (a lost notification, or a close it refused) as the notice it would send."""
+    return PaymentNotice(order.id, status.transaction_id or "", status.amount_fen or -1, status.paid_at or now, True)
 
 
 def signed(plan: Plan, signer: ReceiptSigner | None) -> Plan:

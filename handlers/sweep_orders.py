@@ -14,13 +14,12 @@ from datetime import timedelta
 
 from domain.errors import PaymentRejected, UpstreamUnavailable
 from domain.order import Channel
-from handlers.fulfil_payment import Outcome, fulfil_payment
+from handlers.fulfil_payment import Outcome, fulfil_payment, paid_as_queried
 from handlers.ports import (
     CardRepository,
     Clock,
     LotRepository,
     OrderRepository,
-    PaymentNotice,
     PaymentProvider,
     ReceiptSigner,
     UnitOfWork,
@@ -58,10 +57,7 @@ def sweep_orders(
             provider = provider_for(order.channel)
             status = provider.query(order)
             if status.paid:
-                notice = PaymentNotice(
-                    order.id, status.transaction_id or "", status.amount_fen or -1, status.paid_at or now, True
-                )
-                outcome = fulfil_payment(notice, orders, cards, lots, uow, signer)
+                outcome = fulfil_payment(paid_as_queried(order, status, now), orders, cards, lots, uow, signer)
                 (report.fulfilled if outcome is Outcome.FULFILLED else report.waiting).append(order.id)
             elif now >= order.expires_at:
                 provider.close(order)  # refused if the payer just paid: the next sweep finds it paid
