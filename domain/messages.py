@@ -109,6 +109,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "card_claimed": ("月卡 {card_id} 已被认领", "card {card_id!r} was claimed already"),
     "claim_code_invalid": ("认领码不正确，请核对物业打印的认领单",
                            "no card waits for this claim code; check the slip the office printed"),
+    "slip_replaced": ("这张认领单已被后来打印的认领单取代：请重新打开月卡后再打印",
+                      "a later slip replaced this form's slip: open the card again to print another"),
     "claim_code_locked": ("这张月卡的认领码输错次数过多，已失效：请到物业处重新打印认领单",
                           "too many wrong tries of this card's claim code: ask the office for a new slip"),
     "reason_for_history": ("请填写原因：月卡历史会记录", "say why: the card's history keeps the reason"),

@@ -162,14 +162,22 @@ def for_people(row: dict[str, Any], lang: str) -> dict[str, Any]:
         if key.endswith(("_label", "_local", "_yuan")):
             continue
         if lang == "en":
-            shown[key] = value
+            shown[key] = "; ".join(_pause_text(p, lang) for p in value) if key == "pauses" else value
             continue
-        if key.endswith("_fen") and isinstance(value, int):
+        if key == "pauses" and isinstance(value, list):
+            value = "；".join(_pause_text(p, lang) for p in value)
+        elif key.endswith("_fen") and isinstance(value, int):
             value = yuan_text(value)
         elif isinstance(value, bool):
             value = "是" if value else "否"
         shown[label("column", key, lang)] = row.get(f"{key}_label", row.get(f"{key}_local", value))
     return shown
+
+
+def _pause_text(p: dict[str, Any], lang: str) -> str:
+    if lang == "en":
+        return f"{p['from']}..{p['until']} ({p['state']})"
+    return f"{p['from']} 至 {p['until']}（{label('pause_state', p['state'], lang)}）"
 
 
 def csv_answer(rows: list[dict[str, Any]], name: str, lang: str) -> Response:

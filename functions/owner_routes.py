@@ -12,10 +12,10 @@ from functions.auth import current_owner_id
 from functions.bootstrap import Services
 from functions.http import parse_body
 from functions.views import card_json, owner_json, tokens_json
-from handlers.bind_phone import bind_phone
-from handlers.claim_cards import claim_by_code, claim_by_phone
+from handlers.bind_phone import bind_phone_and_claim
+from handlers.claim_cards import claim_by_code
 from handlers.log_in_owner import log_in_owner, refresh_session
-from handlers.my_cards import card_view, get_my_card, list_my_cards
+from handlers.my_cards import card_view, get_my_card, list_my_cards_claiming
 from handlers.rate_limit import limit
 from handlers.vehicles import add_vehicle, list_vehicles, remove_vehicle
 from infra.lazy import lazy_module
@@ -55,9 +55,8 @@ def owner_blueprint(s: Services) -> Blueprint:
     @bp.post("/me/phone")
     def phone() -> dict[str, Any]:
         owner_id = current_owner_id(s.tokens)
-        masked = bind_phone(owner_id, parse_body(bodies.PhoneBody).code, s.wechat, s.owners)
-        claimed = claim_by_phone(owner_id, s.owners, s.claiming)
-        return {"phone": masked, "claimed_cards": [c.id for c in claimed]}
+        bound = bind_phone_and_claim(owner_id, parse_body(bodies.PhoneBody).code, s.wechat, s.owners, s.claiming)
+        return {"phone": bound.masked, "claimed_cards": [c.id for c in bound.claimed]}
 
     @bp.get("/me/vehicles")
     def vehicles() -> dict[str, Any]:
@@ -76,8 +75,8 @@ def owner_blueprint(s: Services) -> Blueprint:
     @bp.get("/me/cards")
     def my_cards() -> dict[str, Any]:
         owner_id = current_owner_id(s.tokens)
-        claim_by_phone(owner_id, s.owners, s.claiming)  # a card imported since the phone was bound
-        return {"cards": [card_json(v) for v in list_my_cards(owner_id, s.cards, s.lots, s.clock)]}
+        mine = list_my_cards_claiming(owner_id, s.owners, s.claiming)
+        return {"cards": [card_json(v) for v in mine]}
 
     @bp.post("/cards/claims")
     def claim() -> dict[str, Any]:

@@ -41,7 +41,7 @@ def receipt_page_blueprint(s: Services) -> Blueprint:
         if s.receipt_signer is None:
             return _page(_NO_SIGNING, 404)
         try:
-            standing = receipt_standing(receipt_id, s.receipts, s.receipt_signer, s.lots)
+            standing = receipt_standing(receipt_id, s.receipts, s.receipt_signer, s.lots, s.orders)
         except (ReceiptNotFound, InvalidInput):
             return _page(_UNKNOWN, 404)
         return _page(_standing_html(standing), 200)
@@ -53,6 +53,8 @@ def _standing_html(st: ReceiptStanding) -> str:
     r = st.receipt
     if st.valid:
         verdict = '<p class="verdict ok">✔ 真实有效：签名与收据链均校验通过</p>'
+    elif st.refunded and st.signature_valid and not st.chain_faults:
+        verdict = '<p class="verdict bad" id="refunded">✘ 已退款：这张收据的款项已退还，收据作废，不能用于报销</p>'
     else:
         verdict = '<p class="verdict bad">✘ 验证未通过：这张收据不可信</p>'
     if st.signature_valid:

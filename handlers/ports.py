@@ -112,11 +112,12 @@ class CardQueries(Protocol):
         ...
 
     def waiting_for_phone(self, phone_key: str) -> list[Card]:
-        """Imported cards not yet claimed whose holder's phone has this fingerprint."""
+        """Imported cards not yet claimed whose holder's phone has this fingerprint (and no slip printed).
+        An index may lag: the card as read now decides."""
         ...
 
     def waiting_for_code(self, locator: str) -> list[Card]:
-        """Imported cards not yet claimed whose claim code has this locator."""
+        """Cards whose printed claim code has this locator, claimed or not (a claim keeps its code)."""
         ...
 
     def history(self, card_id: str) -> list[AuditEntry]: ...

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from domain.errors import OrderNotFound, ReceiptNotFound
 from domain.ids import checked_id
 from domain.lot import DEFAULT_TIMEZONE
+from domain.order import OrderState
 from domain.receipt import (
     ChainFault,
     Receipt,
@@ -77,14 +78,16 @@ class ReceiptStanding:
     timezone: str
     signature_valid: bool
     chain_faults: list[ChainFault]
+    refunded: bool = False
+    """The money went back: the receipt is genuine but void (it must not be claimed as an expense)."""
 
     @property
     def valid(self) -> bool:
-        return self.signature_valid and not self.chain_faults
+        return self.signature_valid and not self.chain_faults and not self.refunded
 
 
 def receipt_standing(
-    receipt_id: str, store: ReceiptStore, signer: ReceiptSigner, lots: LotRepository
+    receipt_id: str, store: ReceiptStore, signer: ReceiptSigner, lots: LotRepository, orders: OrderRepository
 ) -> ReceiptStanding:
     """Is the receipt issued under this id still as signed, and still linked to its neighbours in the lot's chain?"""
     stored = store.get(checked_id("receipt_id", receipt_id))
@@ -98,4 +101,10 @@ def receipt_standing(
         timezone=lot_timezone(receipt, lots),
         signature_valid=signer.verify(receipt.canonical(), stored.signature),
         chain_faults=chain_faults(receipt, previous, following),
+        refunded=_refunded(receipt, orders),
     )
+
+
+def _refunded(receipt: Receipt, orders: OrderRepository) -> bool:
+    order = orders.get(receipt.order_id)
+    return order is not None and order.state is OrderState.REFUNDED

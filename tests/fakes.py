@@ -268,7 +268,11 @@ class FakeCardQueries:
         return sorted((e for e in self.db.audit.values() if e.subject == f"card:{card_id}"), key=lambda e: e.entry)
 
     def waiting_for_phone(self, phone_key: str) -> list[Card]:
-        return [c for c in self.db.cards.values() if c.claim is not None and c.claim.phone_key == phone_key]
+        return [
+            c
+            for c in self.db.cards.values()
+            if c.claim is not None and c.claim.phone_key == phone_key and c.claim.code_locator is None
+        ]
 
     def waiting_for_code(self, locator: str) -> list[Card]:
         return [c for c in self.db.cards.values() if c.claim is not None and c.claim.code_locator == locator]

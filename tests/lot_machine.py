@@ -544,8 +544,12 @@ class LotMachine(RuleBasedStateMachine):
         """An imported card is the office's until claimed, then its owner's alone; its reminders follow it."""
         for c in self._cards():
             office = c.owner_id == office_owner("lot-1")
-            assert not office or c.claim is not None, f"{c.id} is the office's with nothing to claim it by"
             assert office or c.claim is None or c.claim.phone_key is None, f"{c.id} claimed, still found by phone"
+            claims = [e for e in self.s.card_queries.history(c.id) if e.action == "claim"]
+            assert len(claims) == (0 if office else int(c.id.startswith("imp-"))), f"{c.id} claimed {len(claims)}x"
+            if claims:
+                by = claims[0].actor
+                assert by == f"owner:{c.owner_id}", f"{c.id} is {c.owner_id}'s, claimed by {by}"
         owners = {c.id: c.owner_id for c in self._cards()}
         for slot, state in type(self).stored_reminders(self.fresh):
             if state == "pending" and slot.due_at > self.s.clock.now():

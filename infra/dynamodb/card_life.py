@@ -27,10 +27,10 @@ class DynamoCardQueries:
         return [card_of(i) for i in CardItem.pauses_to_approve.query(lot_id)]
 
     def waiting_for_phone(self, phone_key: str) -> list[Card]:
-        return [card_of(i) for i in CardItem.by_claim_phone.query(phone_key)]
+        return [card_of(i) for i in CardItem.by_claim.query(f"phone#{phone_key}")]
 
     def waiting_for_code(self, locator: str) -> list[Card]:
-        return [card_of(i) for i in CardItem.by_claim_code.query(locator)]
+        return [card_of(i) for i in CardItem.by_claim.query(f"code#{locator}")]
 
     def history(self, card_id: str) -> list[AuditEntry]:
         return history(f"card:{card_id}")

@@ -239,15 +239,28 @@ def _card_values(card: Card) -> dict[str, Any]:
         "unpaid": "1" if card.state is CardState.PENDING and card.pay_by else None,
         "pause_queue": card.lot_id if waiting else None,
         "holder": card.holder,
-        "claim_phone": card.claim.phone_key if card.claim else None,
-        "claim_code": card.claim.code_locator if card.claim else None,
+        "claim_key": _claim_key(card.claim) if card.claim else None,
         "claim": _claim_json(card.claim) if card.claim else None,
     }
 
 
+def _claim_key(t: ClaimTicket) -> str | None:
+    """A printed slip's code finds the card from then on; before one, the phone the office knew."""
+    if t.code_locator:
+        return f"code#{t.code_locator}"
+    return f"phone#{t.phone_key}" if t.phone_key else None
+
+
 def _claim_json(t: ClaimTicket) -> dict[str, Any]:
     sealed = base64.b64encode(t.phone_sealed).decode() if t.phone_sealed else None
-    return {"phone_sealed": sealed, "phone_last4": t.phone_last4, "code_key": t.code_key, "failures": t.code_failures}
+    return {
+        "phone_key": t.phone_key,
+        "phone_sealed": sealed,
+        "phone_last4": t.phone_last4,
+        "code_locator": t.code_locator,
+        "code_key": t.code_key,
+        "failures": t.code_failures,
+    }
 
 
 def _claim(item: CardItem) -> ClaimTicket | None:
@@ -255,10 +268,10 @@ def _claim(item: CardItem) -> ClaimTicket | None:
         return None
     d = item.claim
     return ClaimTicket(
-        phone_key=item.claim_phone,
+        phone_key=d.get("phone_key"),
         phone_sealed=base64.b64decode(d["phone_sealed"]) if d.get("phone_sealed") else None,
         phone_last4=d.get("phone_last4"),
-        code_locator=item.claim_code,
+        code_locator=d.get("code_locator"),
         code_key=d.get("code_key"),
         code_failures=int(d.get("failures") or 0),
     )

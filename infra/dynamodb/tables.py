@@ -145,25 +145,17 @@ class PausesToApprove(GlobalSecondaryIndex["CardItem"]):
     card_id = UnicodeAttribute(range_key=True)
 
 
-class CardsByClaimPhone(GlobalSecondaryIndex["CardItem"]):
-    """Sparse: imported cards not yet claimed, by the fingerprint of the phone the office knew."""
+class CardsByClaim(GlobalSecondaryIndex["CardItem"]):
+    """Sparse: imported cards by what their owner claims them with: `code#<locator>` once the office printed
+    a slip (kept after the claim: the same code from the same owner finds the card again), else
+    `phone#<fingerprint>` of the phone the office knew, until claimed. One index: DynamoDB adds one
+    index to a table per update."""
 
     class Meta:
-        index_name = "claim_phone"
+        index_name = "claim_key"
         projection = AllProjection()
 
-    claim_phone = UnicodeAttribute(hash_key=True)
-    card_id = UnicodeAttribute(range_key=True)
-
-
-class CardsByClaimCode(GlobalSecondaryIndex["CardItem"]):
-    """Sparse: imported cards not yet claimed, by the locator of their printed claim code."""
-
-    class Meta:
-        index_name = "claim_code"
-        projection = AllProjection()
-
-    claim_code = UnicodeAttribute(hash_key=True)
+    claim_key = UnicodeAttribute(hash_key=True)
     card_id = UnicodeAttribute(range_key=True)
 
 
@@ -191,10 +183,8 @@ class CardItem(_Table):
     pause_queue = UnicodeAttribute(null=True)
     """The lot's id while a pause waits for approval."""
     holder = UnicodeAttribute(null=True)
-    claim_phone = UnicodeAttribute(null=True)
-    """The fingerprint of the holder's phone while the card waits to be claimed (sparse index key)."""
-    claim_code = UnicodeAttribute(null=True)
-    """The locator of the card's printed claim code while it waits to be claimed (sparse index key)."""
+    claim_key = UnicodeAttribute(null=True)
+    """What the card is claimed by (sparse index key: `code#<locator>` or `phone#<fingerprint>`)."""
     claim = JSONAttribute(null=True)
     """The rest of the claim ticket: the sealed phone (base64), its last 4 digits, the code's fingerprint, tries."""
 
@@ -203,8 +193,7 @@ class CardItem(_Table):
     running_cards = RunningCards()
     unpaid_cards = UnpaidCards()
     pauses_to_approve = PausesToApprove()
-    by_claim_phone = CardsByClaimPhone()
-    by_claim_code = CardsByClaimCode()
+    by_claim = CardsByClaim()
 
 
 class OwnersByPhoneLast4(GlobalSecondaryIndex["OwnerItem"]):

@@ -43,7 +43,7 @@ def test_alice_logs_in_binds_her_phone_adds_a_plate_and_sees_only_her_cards(
     h = bearer(alice)
 
     r = api.post("/api/v1/me/phone", json={"code": "sim-phone:13800001234"}, headers=h)
-    assert r.status_code == 200 and r.json() == {"phone": "138****1234"}
+    assert r.status_code == 200 and r.json() == {"phone": "138****1234", "claimed_cards": []}
 
     r = api.post("/api/v1/me/vehicles", json={"plate": "粤b·12345"}, headers=h)
     assert r.status_code == 201 and r.json() == {"plate": "粤B12345"}

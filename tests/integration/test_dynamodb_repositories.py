@@ -163,7 +163,7 @@ def test_table_creation_is_idempotent_and_declares_the_indexes(dynamodb: str) ->
     cards = client.describe_table(TableName="test-cards")["Table"]
     assert cards["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     indexes = sorted(i["IndexName"] for i in cards["GlobalSecondaryIndexes"])
-    assert indexes == ["by_lot", "by_owner", "claim_code", "claim_phone", "pause_queue", "running", "unpaid"]
+    assert indexes == ["by_lot", "by_owner", "claim_key", "pause_queue", "running", "unpaid"]
 
 
 def test_a_gates_reported_version_only_rises_whatever_order_reports_arrive_in(dynamo_services: Services) -> None:

@@ -3,14 +3,16 @@ claim the imported cards (by their WeChat phone, or by a printed code that canno
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from domain.admin import Role, Staff
 from domain.card import Card, CardState
 from domain.card_claim import MAX_CLAIM_TRIES_PER_DAY, MAX_CODE_FAILURES, office_owner, split_code
-from domain.errors import CardClaimed, ClaimCodeInvalid, ClaimCodeLocked, InvalidInput, RateLimited
+from domain.errors import CardClaimed, ClaimCodeInvalid, ClaimCodeLocked, Conflict, InvalidInput, RateLimited
 from domain.lot import Lot
 from domain.owner import Owner
 from domain.phone import normalised_phone
@@ -120,6 +122,9 @@ def test_a_slip_printed_twice_from_one_form_carries_one_code_and_its_owner_claim
     assert first.code == again.code and split_code(first.code) is not None
     assert print_claim_code(MANAGER, card.id, "form-key-0002", s.claiming).code != first.code  # a new form
     third = print_claim_code(MANAGER, card.id, "form-key-0003", s.claiming).code
+    with pytest.raises(Conflict) as late:
+        print_claim_code(MANAGER, card.id, "form-key-0001", s.claiming)  # a late retry of the first form
+    assert late.value.key == "slip_replaced"  # it does not bring the first code back over the third
     with pytest.raises(ClaimCodeInvalid):
         claim_by_code("owner-1", first.code, s.rates, s.claiming)  # a new slip kills the old one
     claimed = claim_by_code("owner-1", third.lower().replace("-", " "), s.rates, s.claiming)
@@ -172,3 +177,46 @@ def test_a_claim_code_is_ten_characters_read_off_paper() -> None:
     assert split_code("7KQ2MX4P9D") == ("7KQ2", "MX4P9D")
     assert split_code("7KQ2-MX4P9") is None
     assert split_code("0KQ2-MX4P9D") is None  # no 0/O, 1/I on a slip
+
+
+def test_the_card_as_read_now_decides_not_what_a_lagging_index_showed() -> None:
+    s = services()
+    [card] = imported(s, {"plates": "粤B10001", "valid_until": "2026-12-31"})
+    old = print_claim_code(MANAGER, card.id, "form-key-0001", s.claiming).code
+    as_indexed = s.cards.get(card.id)  # what a query of the index may still answer after the next slip
+    new = print_claim_code(MANAGER, card.id, "form-key-0002", s.claiming).code
+    assert old[:4] != new[:4]
+    lagging = replace(s.claiming, queries=LaggingIndex(s.card_queries, as_indexed))
+    with pytest.raises(ClaimCodeInvalid):
+        claim_by_code("owner-1", old, s.rates, lagging)  # the old slip is dead, whatever the index says
+    assert s.cards.get(card.id).owner_id == office_owner("lot-1")  # type: ignore[union-attr]
+    assert [e.action for e in s.card_queries.history(card.id)][-1] == "claim_code"  # and no wrong try counted
+
+    # The new slip's code, while the index still shows the old one: the card read now has it, so it is claimed
+    # (and not counted as a wrong try).
+    assert claim_by_code("owner-2", new, s.rates, lagging).owner_id == "owner-2"
+
+
+class LaggingIndex:
+    """The sparse indexes as an eventually consistent query may answer: an older copy of a card."""
+
+    def __init__(self, queries: Any, stale: Card | None) -> None:
+        self.queries, self.stale = queries, stale
+
+    def waiting_for_code(self, locator: str) -> list[Card]:
+        return [self.stale] if self.stale is not None else []
+
+    def waiting_for_phone(self, phone_key: str) -> list[Card]:
+        return [self.stale] if self.stale is not None else []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.queries, name)
+
+
+def test_a_card_imported_before_cards_carried_a_ticket_can_still_be_claimed_by_code() -> None:
+    s = services()
+    legacy = Card("imp-old", "lot-1", office_owner("lot-1"), ("粤B10009",), date(2026, 1, 1), date(2026, 12, 31),
+                  CardState.ACTIVE)  # fmt: skip
+    assert add_card(s, legacy) and legacy.claim is None
+    code = print_claim_code(MANAGER, "imp-old", "form-key-0001", s.claiming).code
+    assert claim_by_code("owner-1", code, s.rates, s.claiming).owner_id == "owner-1"

@@ -3,19 +3,21 @@ English when it asks (?lang=en keeps the exports as they were)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from flask.testing import FlaskClient
 
 from domain.admin import Role, Staff
 from domain.card import Card, CardState
+from domain.card_change import card_plan
 from domain.labels import actor_label, local_time
 from domain.lot import Lot
 from domain.order import Channel
 from functions.admin import create_admin_app
 from functions.bootstrap import Services
 from handlers.admin_cards import offline_payment
-from tests.builders import add_card, months
+from tests.builders import a_pause, add_card, months
 from tests.fakes import fake_services
 
 NOW = datetime(2026, 12, 1, 12, 27, 24, tzinfo=UTC)
@@ -63,15 +65,19 @@ def test_a_cards_history_and_payments_read_in_chinese_and_in_english_when_asked(
 
 
 def test_csv_exports_have_chinese_columns_and_words_and_english_on_request() -> None:
-    _, c = office()
+    s, c = office()
+    card = s.cards.get("card-1")
+    assert card is not None
+    paused = replace(card, pauses=(a_pause(date(2026, 12, 5), date(2026, 12, 9)),))
+    s.uow.commit(card_plan(card, paused, s.lots.get("lot-1"), NOW, "owner:owner-1", "pause"))  # type: ignore[arg-type]
     zh = c.get("/admin/api/v1/lots/lot-1/cards?format=csv").get_data(as_text=True)
     header, row = zh.lstrip("\ufeff").splitlines()[:2]
     assert header.split(",")[:7] == ["编号", "车场", "车牌", "持卡人", "有效期自", "有效期至", "状态"]
-    assert row.split(",")[6] == "有效"
+    assert row.split(",")[6] == "有效" and "2026-12-05 至 2026-12-09（已安排）" in row
     en = c.get("/admin/api/v1/lots/lot-1/cards?format=csv&lang=en").get_data(as_text=True)
     header, row = en.lstrip("\ufeff").splitlines()[:2]
     assert header.split(",")[:7] == ["id", "lot_id", "plates", "holder", "valid_from", "valid_until", "state"]
-    assert "state_label" not in header and row.split(",")[6] == "active"
+    assert "state_label" not in header and row.split(",")[6] == "active" and "2026-12-05..2026-12-09 (scheduled)" in row
     report = c.get("/admin/api/v1/lots/lot-1/reports/2026-12?format=csv").get_data(as_text=True).lstrip("\ufeff")
     assert report.splitlines()[:2] == ["日期,收入（元）", "2026-12-01,300.00"]
     assert "渠道：现金,300.00" in report.splitlines()

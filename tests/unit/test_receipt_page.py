@@ -21,8 +21,8 @@ from handlers.receipts import receipt_standing, sign
 from infra.pdf import RECEIPT_LAYOUT
 from infra.receipt_signing import ReceiptKey
 from infra.settings import MissingSettings, Settings
-from tests.builders import months
-from tests.fakes import FakeLots, FakeReceipts, fake_services
+from tests.builders import a_pending_order, months
+from tests.fakes import FakeLots, FakeOrders, FakeReceipts, fake_services
 
 NOW = datetime(2026, 12, 1, 12, 27, 24, tzinfo=UTC)
 KEY = ReceiptKey(bytes(range(32)))
@@ -76,23 +76,29 @@ def _store(*receipts: Receipt) -> FakeReceipts:
 
 def test_the_standing_of_a_stored_receipt_says_whether_its_signature_and_chain_hold() -> None:
     first, second, third = _chain()
-    lots = FakeLots()
+    lots, orders = FakeLots(), FakeOrders()
     lots.add(Lot("lot-1", "东门停车场", timezone="Asia/Shanghai"))
-    good = receipt_standing(second.id, _store(first, second, third), KEY, lots)
+    good = receipt_standing(second.id, _store(first, second, third), KEY, lots, orders)
     assert good.valid and good.signature_valid and good.chain_faults == [] and good.timezone == "Asia/Shanghai"
 
     store = _store(first, second, third)
     store.items[second.id] = replace(store.items[second.id], receipt=replace(second, amount_fen=1))  # changed in the db
-    changed = receipt_standing(second.id, store, KEY, lots)
+    changed = receipt_standing(second.id, store, KEY, lots, orders)
     assert not changed.valid and not changed.signature_valid and changed.chain_faults == [ChainFault.NEXT_UNLINKED]
-    after = receipt_standing(third.id, store, KEY, lots)
+    after = receipt_standing(third.id, store, KEY, lots, orders)
     assert after.signature_valid and after.chain_faults == [ChainFault.PREVIOUS_CHANGED] and not after.valid
 
     with pytest.raises(ReceiptNotFound):
-        receipt_standing("rcpt-order-9", store, KEY, lots)
+        receipt_standing("rcpt-order-9", store, KEY, lots, orders)
     with pytest.raises(InvalidId):
-        receipt_standing("../etc", store, KEY, lots)
-    assert receipt_standing(first.id, store, KEY, FakeLots()).timezone == "Asia/Shanghai"  # lot gone: the default
+        receipt_standing("../etc", store, KEY, lots, orders)
+    gone = receipt_standing(first.id, store, KEY, FakeLots(), orders)
+    assert gone.timezone == "Asia/Shanghai"  # lot gone: the default
+
+    paid = a_pending_order(first.order_id, date(2026, 12, 1), date(2026, 12, 31), NOW)
+    orders.items[paid.id] = replace(paid, state=OrderState.REFUNDED)
+    refunded = receipt_standing(first.id, _store(first, second, third), KEY, lots, orders)
+    assert refunded.refunded and refunded.signature_valid and not refunded.chain_faults and not refunded.valid
 
 
 def test_the_page_shows_the_receipt_and_its_verdict_but_nothing_of_the_owner() -> None:
