@@ -76,8 +76,14 @@ class AlipayGateway:
 
     def close(self, order: Order) -> None:
         answer = self._call(lambda: self._alipay.api_alipay_trade_close(out_trade_no=order.id))
-        # A trade the payer never opened does not exist at Alipay: nothing to close.
-        if answer.get("code") != "10000" and answer.get("sub_code") != "ACQ.TRADE_NOT_EXIST":
+        if answer.get("code") == "10000":
+            return
+        if answer.get("sub_code") != "ACQ.TRADE_NOT_EXIST":
+            raise PaymentUnavailable()  # refused: paid just now (the caller asks again), or Alipay is down
+        # A QR code nobody scanned yet has no trade to close, and stays payable until it expires: 撤销 kills it
+        # (were it paid in between, Alipay gives the money back: nothing is kept for a cancelled order).
+        cancelled = self._call(lambda: self._alipay.api_alipay_trade_cancel(out_trade_no=order.id))
+        if cancelled.get("code") != "10000" and cancelled.get("sub_code") != "ACQ.TRADE_NOT_EXIST":
             raise PaymentUnavailable()
 
     def refund(self, order: Order, refund_no: str) -> None:

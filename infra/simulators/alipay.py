@@ -71,11 +71,12 @@ class AlipaySimulator:
             "alipay.trade.create": self._precreate,
             "alipay.trade.query": self._query,
             "alipay.trade.close": self._close,
+            "alipay.trade.cancel": self._cancel,
             "alipay.trade.refund": self._refund,
         }.get(method)
         if handler is None:
             return self._answer(answer_type, _failed("40004", "isv.invalid-method", "不存在的方法名"))
-        return self._answer(answer_type, handler(biz, params))
+        return self._answer(answer_type, handler(biz, {**params, "method": method}))
 
     def _precreate(self, biz: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
         no, amount = str(biz.get("out_trade_no", "")), str(biz.get("total_amount", ""))
@@ -90,13 +91,15 @@ class AlipaySimulator:
                     "subject": biz.get("subject", ""),
                     "trade_status": "WAIT_BUYER_PAY",
                     "notify_url": params.get("notify_url", ""),
+                    # As at Alipay: a QR code's trade exists once the payer scans it (a mini-program's at once).
+                    "scanned": params.get("method") != "alipay.trade.precreate",
                 }
         return {"code": "10000", "msg": "Success", "out_trade_no": no, "qr_code": f"https://qr.alipay.com/sim{no}"}
 
     def _query(self, biz: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
         with self._lock:
             trade = self.trades.get(str(biz.get("out_trade_no", "")))
-        if trade is None:
+        if trade is None or not trade.get("scanned", True):
             return _failed("40004", "ACQ.TRADE_NOT_EXIST", "交易不存在")
         keep = ("out_trade_no", "trade_no", "total_amount", "trade_status", "send_pay_date", "buyer_user_id")
         return {"code": "10000", "msg": "Success", **{k: trade[k] for k in keep if k in trade}}
@@ -104,12 +107,22 @@ class AlipaySimulator:
     def _close(self, biz: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
         with self._lock:
             trade = self.trades.get(str(biz.get("out_trade_no", "")))
-            if trade is None:
+            if trade is None or not trade.get("scanned", True):
                 return _failed("40004", "ACQ.TRADE_NOT_EXIST", "交易不存在")
             if trade["trade_status"] != "WAIT_BUYER_PAY":
                 return _failed("40004", "ACQ.TRADE_STATUS_ERROR", "交易状态不合法")
             trade["trade_status"] = "TRADE_CLOSED"
         return {"code": "10000", "msg": "Success", "out_trade_no": trade["out_trade_no"]}
+
+    def _cancel(self, biz: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
+        """撤销: the QR code dies even before a scan; a trade paid meanwhile is closed and its money goes back."""
+        with self._lock:
+            trade = self.trades.get(str(biz.get("out_trade_no", "")))
+            if trade is None:
+                return _failed("40004", "ACQ.TRADE_NOT_EXIST", "交易不存在")
+            action = "refund" if trade["trade_status"] == "TRADE_SUCCESS" else "close"
+            trade.update(trade_status="TRADE_CLOSED", scanned=True, cancelled=action)
+        return {"code": "10000", "msg": "Success", "out_trade_no": trade["out_trade_no"], "action": action}
 
     def _refund(self, biz: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
         request_no = str(biz.get("out_request_no", ""))
@@ -150,6 +163,7 @@ class AlipaySimulator:
                 return False
             if trade["trade_status"] == "WAIT_BUYER_PAY":
                 trade.update(
+                    scanned=True,
                     trade_status="TRADE_SUCCESS",
                     trade_no=f"2026{secrets.randbelow(10**24):024d}",
                     buyer_user_id=f"2088{secrets.randbelow(10**12):012d}",
