@@ -46,7 +46,8 @@ def claimed(card: Card, owner_id: str) -> Card:
 
 def claim_plan(card: Card, owner_id: str, lot: Lot, at: datetime, how: str) -> Plan:
     """The card becomes the owner's (`how`: "phone" or "code"), as of the card read (its version)."""
-    return card_plan(card, claimed(card, owner_id), lot, at, f"owner:{owner_id}", "claim", how)
+    why = {"phone": "绑定手机号认领", "code": "认领码认领"}[how]
+    return card_plan(card, claimed(card, owner_id), lot, at, f"owner:{owner_id}", "claim", why)
 
 
 def code_refused_plan(card: Card, owner_id: str, lot: Lot, at: datetime) -> Plan:
@@ -55,13 +56,13 @@ def code_refused_plan(card: Card, owner_id: str, lot: Lot, at: datetime) -> Plan
     if ticket.code_failures >= MAX_CODE_FAILURES:
         raise ClaimCodeLocked()
     after = replace(card, claim=replace(ticket, code_failures=ticket.code_failures + 1))
-    return card_plan(card, after, lot, at, f"owner:{owner_id}", "claim_refused", "wrong code")
+    return card_plan(card, after, lot, at, f"owner:{owner_id}", "claim_refused", "认领码错误")
 
 
 def code_plan(card: Card, locator: str, code_key: str, lot: Lot, at: datetime, actor: str) -> Plan:
     """A new claim code for the card (any earlier one stops working; the count of wrong tries starts again)."""
     after = replace(card, claim=replace(_ticket(card), code_locator=locator, code_key=code_key, code_failures=0))
-    return card_plan(card, after, lot, at, actor, "claim_code", "printed a claim slip")
+    return card_plan(card, after, lot, at, actor, "claim_code", "打印认领单（旧认领码作废）")
 
 
 def code_usable(card: Card) -> bool:

@@ -107,7 +107,7 @@ def refunded(invoice: Invoice) -> Invoice:
     if invoice.state in (InvoiceState.ISSUED,):
         return replace(invoice, state=InvoiceState.REVERSING)
     if invoice.state is InvoiceState.REQUESTED:
-        return replace(invoice, state=InvoiceState.REJECTED, reason="the order was refunded")
+        return replace(invoice, state=InvoiceState.REJECTED, reason="订单已退款")
     return invoice  # already reversing, reversed or rejected; one being issued is reversed once it is
 
 

@@ -95,6 +95,7 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "owner": ("车主", "owner"),
         "admin": ("物业", "office"),
         "payment": ("支付", "payment"),
+        "gate": ("道闸", "gate"),
     },
     "column": {
         "id": ("编号", "id"),
@@ -186,7 +187,18 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
 }
 """kind -> stored value -> (zh-CN, English)."""
 
-ZONE_NAMES = {"Asia/Shanghai": ("北京时间", "China time"), "Asia/Hong_Kong": ("香港时间", "Hong Kong time")}
+_BEIJING = ("北京时间", "China time")
+ZONE_NAMES = {
+    "Asia/Shanghai": _BEIJING,
+    "Asia/Chongqing": _BEIJING,
+    "Asia/Chungking": _BEIJING,
+    "Asia/Harbin": _BEIJING,
+    "PRC": _BEIJING,
+    "Asia/Hong_Kong": ("香港时间", "Hong Kong time"),
+    "Asia/Macau": ("澳门时间", "Macau time"),
+    "Asia/Taipei": ("台北时间", "Taipei time"),
+}
+"""A zone without a name here is shown by its offset (UTC+06:00)."""
 
 
 def label(kind: str, value: str, lang: str = "zh") -> str:
@@ -207,5 +219,14 @@ def actor_label(actor: str, lang: str = "zh") -> str:
 
 def local_time(at: datetime, zone: str, lang: str = "zh") -> str:
     """2026-12-01T12:27:24+00:00 at Asia/Shanghai -> "2026-12-01 20:27 北京时间"."""
-    zh, en = ZONE_NAMES.get(zone, (zone, zone))
-    return f"{at.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} {en if lang == 'en' else zh}"
+    local = at.astimezone(ZoneInfo(zone))
+    names = ZONE_NAMES.get(zone)
+    name = (names[1] if lang == "en" else names[0]) if names else _offset_name(local)
+    return f"{local:%Y-%m-%d %H:%M} {name}"
+
+
+def _offset_name(local: datetime) -> str:
+    offset = local.utcoffset()
+    minutes = int(offset.total_seconds()) // 60 if offset is not None else 0
+    sign = "+" if minutes >= 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"

@@ -152,7 +152,7 @@ def fulfil(order: Order, card: Card, lot: Lot, paid_at: datetime, transaction_id
         package=order.package.name,
     )
     receipt = receipt_for(paid, lot.name, card.plates, lot.receipt_seq + 1, lot.receipt_hash or GENESIS)
-    changed = card_plan(card, renewed, lot, paid_at, f"payment:{order.channel.value}", "renew", f"order {order.id}")
+    changed = card_plan(card, renewed, lot, paid_at, f"payment:{order.channel.value}", "renew", f"订单 {order.id}")
     # I6: the order moves pending|closed -> paid once; a pending online order gives back the card's unpaid slot.
     frees_slot = order.state is OrderState.PENDING and order.channel.online
     money = Plan(
@@ -275,7 +275,7 @@ def refund(
         package=order.package.name,
     )
     refunded = replace(order, state=OrderState.REFUNDED)
-    why = reason.strip() if reason and reason.strip() else f"order {order.id}"
+    why = reason.strip() if reason and reason.strip() else f"订单 {order.id}"
     changed = card_plan(card, taken_back, lot, refunded_at, actor, "refund", why)
     money = Plan(
         orders=(OrderWrite(refunded, (OrderState.PAID,)),),

@@ -7,28 +7,11 @@ ISO text; amounts as yuan with two decimals; plates on the public page masked.
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
+from domain.labels import label, local_time
 from domain.money import yuan_text
 from domain.receipt import ChainFault, Receipt
 
-CHANNEL_NAMES = {
-    "wechat": "微信支付",
-    "alipay": "支付宝",
-    "cash": "现金",
-    "pos": "刷卡 (POS)",
-    "transfer": "银行转账",
-}
-ZONE_NAMES = {
-    "Asia/Shanghai": "北京时间",
-    "Asia/Chongqing": "北京时间",
-    "Asia/Chungking": "北京时间",
-    "Asia/Harbin": "北京时间",
-    "PRC": "北京时间",
-    "Asia/Hong_Kong": "香港时间",
-    "Asia/Macau": "澳门时间",
-    "Asia/Taipei": "台北时间",
-}
 CHAIN_FAULTS = {
     ChainFault.BAD_START: "本停车场的第一张收据没有从链首开始",
     ChainFault.PREVIOUS_MISSING: "上一张收据已不存在：收据链断裂",
@@ -38,13 +21,12 @@ CHAIN_FAULTS = {
 
 
 def channel_name(channel: str) -> str:
-    return CHANNEL_NAMES.get(channel, channel)
+    return label("channel", channel)
 
 
 def local_time_text(instant: datetime, timezone: str) -> str:
-    """2026-12-01T12:27:24+00:00 in Asia/Shanghai -> '2026-12-01 20:27 北京时间'."""
-    local = instant.astimezone(ZoneInfo(timezone))
-    return f"{local:%Y-%m-%d %H:%M} {ZONE_NAMES.get(timezone) or _offset_name(local)}"
+    """2026-12-01T12:27:24+00:00 in Asia/Shanghai -> '2026-12-01 20:27 北京时间' (the office's words too)."""
+    return local_time(instant, timezone)
 
 
 def paid_at_text(receipt: Receipt, timezone: str) -> str:
@@ -66,9 +48,3 @@ def masked_plate(plate: str) -> str:
         return "*" * len(plate)
     return plate[:2] + "*" * (len(plate) - 4) + plate[-2:]
 
-
-def _offset_name(local: datetime) -> str:
-    offset = local.utcoffset()
-    minutes = int(offset.total_seconds()) // 60 if offset is not None else 0
-    sign = "+" if minutes >= 0 else "-"
-    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from domain.errors import InvalidInput, ReceiptNotFound
 from domain.receipt_text import (
@@ -21,9 +21,11 @@ from domain.receipt_text import (
     period_text,
 )
 from functions.bootstrap import Services
+from handlers.rate_limit import limit
 from handlers.receipts import ReceiptStanding, receipt_standing
 
 PATH = "/r/"
+PAGES_PER_MINUTE = 30
 
 
 def receipt_link(public_url: str | None, receipt_id: str) -> str:
@@ -38,6 +40,8 @@ def receipt_page_blueprint(s: Services) -> Blueprint:
 
     @bp.get(f"{PATH}<receipt_id>")
     def receipt_page(receipt_id: str) -> Response:
+        # Public and a few reads per view: an address looking up receipts one after another is stopped.
+        limit(s.rates, "receipt-page", request.remote_addr or "?", PAGES_PER_MINUTE, s.clock.now())
         if s.receipt_signer is None:
             return _page(_NO_SIGNING, 404)
         try:

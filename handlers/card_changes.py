@@ -56,7 +56,10 @@ def commit_for_card(
         lot = lots.get(card.lot_id)
         if lot is None:
             raise CardNotFound(card_id)
-        if done_before(key, uow) is not None:
+        earlier = done_before(key, uow)
+        if earlier is not None:
+            if earlier.card_id != card.id:
+                raise Conflict("form_key_reused")  # a page bug: one opened form's key sent for another card
             return card, None
         plan = decide(card, lot, clock.now())
         if plan is None:

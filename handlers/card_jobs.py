@@ -77,7 +77,7 @@ def run_card_jobs(queries: CardQueries, life: CardLife) -> JobReport:
             report.expired.append(card.id)
     for card in queries.unpaid_before(latest):
         try:
-            _, plan = _leave(card.id, SYSTEM, "lapse", f"not paid for by {card.pay_by}", life, lapse=True)
+            _, plan = _leave(card.id, SYSTEM, "lapse", f"未在 {card.pay_by} 前付款", life, lapse=True)
         except UnpaidOrderExists:
             log.info("card %s has an order waiting for payment; it lapses once that closes", card.id)
             continue

@@ -153,7 +153,7 @@ def _commit(
 
 
 def _plan(card: Card, lot: Lot, clock: Clock, actor: str) -> Plan:
-    return card_plan(None, card, lot, clock.now(), actor, "import", "imported", override_quota=True)
+    return card_plan(None, card, lot, clock.now(), actor, "import", "导入现有月卡", override_quota=True)
 
 
 def _lot(lots: LotRepository, lot_id: str) -> Lot:

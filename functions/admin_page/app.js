@@ -21,11 +21,17 @@ async function call(method, path, body, raw) {
   const headers = { Authorization: `Bearer ${state.token}` }
   let payload = body
   if (body && !(body instanceof FormData)) { headers['Content-Type'] = 'application/json'; payload = JSON.stringify(body) }
-  const res = await fetch(API + path, { method, headers, body: payload })
+  let res
+  try {
+    res = await fetch(API + path, { method, headers, body: payload })
+  } catch (e) {
+    throw new Error('网络连接失败，请检查网络后重试（同一表单重试不会重复操作）')
+  }
   if (res.status === 401 && path !== '/auth/login') { logout(); throw new Error('请重新登录') }
   if (raw) return res
-  const data = await res.json()
-  if (!res.ok) throw new Error(data.error ? data.error.message : res.statusText)
+  let data
+  try { data = await res.json() } catch (e) { data = null }  // a gateway's page, not ours
+  if (!res.ok || data === null) throw new Error(data && data.error ? data.error.message : '服务器暂时无法处理，请稍后再试')
   return data
 }
 
@@ -142,7 +148,12 @@ function view(name) {
   Promise.resolve(load()).catch(show)
 }
 
-function thisMonth() { return new Date().toISOString().slice(0, 7) }
+function thisMonth() {
+  // The month as the lot's clock shows it (on the 1st before 08:00 Beijing time, UTC is still in last month).
+  const lot = state.lots.find((l) => l.id === state.lot)
+  const zone = (lot && lot.timezone) || 'Asia/Shanghai'
+  return new Intl.DateTimeFormat('sv-SE', { timeZone: zone, year: 'numeric', month: '2-digit' }).format(new Date()).slice(0, 7)
+}
 
 async function dashboard() {
   const r = await call('GET', `/lots/${state.lot}/reports/${thisMonth()}`)

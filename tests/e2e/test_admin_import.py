@@ -4,6 +4,7 @@ however often it is clicked, and its code claims the card in the mini-program AP
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,11 +12,22 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 import zxingcpp
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from functions.dev_stack import DevStack
 from tests.e2e.api_client import ApiClient
-from tests.e2e.test_admin_office import DESKTOP, PHONE, go, office, open_card, open_page, owner, stack
+from tests.e2e.test_admin_office import (
+    DESKTOP,
+    PHONE,
+    a_card_for,
+    go,
+    office,
+    open_card,
+    open_page,
+    orders_of,
+    owner,
+    stack,
+)
 from tests.e2e.test_admin_page import browser, shot
 
 __all__ = ["browser", "office", "stack"]  # the module's fixtures: one stack and one Chromium
@@ -115,3 +127,31 @@ def read_slip(pdf: bytes, stack: DevStack) -> str:
     [qr] = zxingcpp.read_barcodes(page.render(scale=300 / 72).to_pil())
     assert qr.text == f"{stack.services.public_url}/c/{code}"
     return code
+
+
+def test_a_cash_payment_retried_after_its_answer_was_lost_is_taken_once(
+    desk: Page, stack: DevStack, office: ApiClient
+) -> None:
+    """What the page's key is for: the server took the money, the answer never came back, the cashier clicks
+    again. The second request carries the form's key again, and the server answers the first payment."""
+    page = desk
+    card_id = a_card_for(stack, office, "粤F12345", "qianqi")
+    before = len(orders_of(office, card_id))
+    open_card(page, "F12345", card_id)
+    keys: list[str] = []
+
+    def lose_the_first_answer(route: Route) -> None:
+        keys.append(json.loads(route.request.post_data or "{}")["idempotency_key"])
+        if len(keys) == 1:
+            route.fetch()  # the server takes the payment...
+            route.abort("failed")  # ...and its answer is lost on the way back
+        else:
+            route.continue_()
+
+    page.route("**/admin/api/v1/cards/*/payments", lose_the_first_answer)
+    page.get_by_role("button", name="收费并出收据").click()
+    expect(page.locator("#error")).to_contain_text("网络连接失败")
+    page.get_by_role("button", name="收费并出收据").click()
+    expect(page.locator("#cash-result")).to_contain_text("已收")
+    assert len(keys) == 2 and keys[0] == keys[1]
+    assert len(orders_of(office, card_id)) == before + 1  # one payment, not two

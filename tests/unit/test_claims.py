@@ -17,9 +17,10 @@ from domain.lot import Lot
 from domain.owner import Owner
 from domain.phone import normalised_phone
 from functions.bootstrap import Services
-from handlers.admin_cards import search_cards
+from handlers.admin_cards import office_cancel, search_cards
 from handlers.claim_cards import claim_by_code, claim_by_phone, print_claim_code
 from handlers.import_cards import column_of, import_rows
+from handlers.office_keys import form_key
 from tests.builders import add_card
 from tests.fakes import fake_services, memory_of
 
@@ -107,8 +108,8 @@ def test_an_owner_whose_phone_matches_claims_the_card_once_and_its_reminders_fol
     assert claim_by_phone("owner-1", s.owners, s.claiming) == []  # asked again: nothing more to claim
     history = s.card_queries.history(card.id)
     assert [(e.actor, e.action, e.reason) for e in history] == [
-        ("admin:manager@t1.cn", "import", "imported"),
-        ("owner:owner-1", "claim", "phone"),
+        ("admin:manager@t1.cn", "import", "导入现有月卡"),
+        ("owner:owner-1", "claim", "绑定手机号认领"),
     ]
     slots = [slot for slot in memory_of(s).slots.values() if slot.card_id == card.id]
     assert slots and {slot.owner_id for slot in slots} == {"owner-1"}
@@ -220,3 +221,16 @@ def test_a_card_imported_before_cards_carried_a_ticket_can_still_be_claimed_by_c
     assert add_card(s, legacy) and legacy.claim is None
     code = print_claim_code(MANAGER, "imp-old", "form-key-0001", s.claiming).code
     assert claim_by_code("owner-1", code, s.rates, s.claiming).owner_id == "owner-1"
+
+
+def test_one_opened_forms_key_sent_for_another_card_is_refused_not_silently_ignored() -> None:
+    s = services()
+    first, second = imported(
+        s, {"plates": "粤B10001", "valid_until": "2026-12-31"}, {"plates": "粤B10002", "valid_until": "2026-12-31"}
+    )
+    key = form_key("admin:manager@t1.cn", "form-key-0001")
+    assert office_cancel(MANAGER, first.id, "退租", s.card_life, key).state is CardState.CANCELLED
+    assert office_cancel(MANAGER, first.id, "退租", s.card_life, key).state is CardState.CANCELLED  # a retry
+    with pytest.raises(Conflict) as reused:
+        office_cancel(MANAGER, second.id, "退租", s.card_life, key)
+    assert reused.value.key == "form_key_reused" and s.cards.get(second.id).state is CardState.ACTIVE  # type: ignore[union-attr]
