@@ -3,6 +3,7 @@ claim the imported cards (by their WeChat phone, or by a printed code that canno
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from domain.errors import CardClaimed, ClaimCodeInvalid, ClaimCodeLocked, Confli
 from domain.lot import Lot
 from domain.owner import Owner
 from domain.phone import normalised_phone
+from functions.admin_office import read_table
 from functions.bootstrap import Services
 from handlers.admin_cards import office_cancel, search_cards
 from handlers.claim_cards import claim_by_code, claim_by_phone, print_claim_code
@@ -234,3 +236,31 @@ def test_one_opened_forms_key_sent_for_another_card_is_refused_not_silently_igno
     with pytest.raises(Conflict) as reused:
         office_cancel(MANAGER, second.id, "退租", s.card_life, key)
     assert reused.value.key == "form_key_reused" and s.cards.get(second.id).state is CardState.ACTIVE  # type: ignore[union-attr]
+
+
+def test_a_spreadsheet_with_date_cells_and_a_phone_typed_as_a_number_is_read_as_typed() -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["车牌号", "开始日期", "有效期至", "车主", "手机号", "备注"])
+    sheet.append(["粤B10001", datetime(2026, 11, 1), date(2027, 3, 31), "张三", 13800001234, "不读这一列"])
+    sheet.append([None, None, None, None, None, None])  # an empty row Excel leaves behind
+    buffer = io.BytesIO()
+    book.save(buffer)
+    rows = read_table("现有月卡.xlsx", buffer.getvalue())
+    assert rows == [
+        {"plates": "粤B10001", "valid_from": "2026-11-01", "valid_until": "2027-03-31", "holder": "张三",
+         "phone": "13800001234"}
+    ]  # fmt: skip
+    s = services()
+    [card] = imported(s, *rows)
+    assert (card.valid_from, card.valid_until) == (date(2026, 11, 1), date(2027, 3, 31))
+    assert card.claim is not None and card.claim.phone_last4 == "1234"
+
+
+def test_a_file_without_the_columns_an_import_needs_says_which_in_chinese() -> None:
+    with pytest.raises(InvalidInput) as missing:
+        read_table("cards.csv", "车牌号,姓名\n粤B10001,张三\n".encode())
+    assert missing.value.text("zh").startswith("第一行应为列名：车牌、结束日期（必填）")
