@@ -19,7 +19,6 @@ from tests.e2e.api_client import ApiClient
 from tests.e2e.test_admin_office import (
     DESKTOP,
     PHONE,
-    a_card_for,
     go,
     office,
     open_card,
@@ -135,7 +134,9 @@ def test_a_cash_payment_retried_after_its_answer_was_lost_is_taken_once(
     """What the page's key is for: the server took the money, the answer never came back, the cashier clicks
     again. The second request carries the form's key again, and the server answers the first payment."""
     page = desk
-    card_id = a_card_for(stack, office, "粤F12345", "qianqi")
+    rows = {"first_row": 2, "rows": [{"车牌": "粤F12345", "有效期至": "2026/12/31"}]}  # the lot is full by now
+    assert office.post("/admin/api/v1/lots/demo-lot/imports/rows", json=rows).json()["created"] == 1
+    card_id = stack.services.cards.card_for_plate("demo-lot", "粤F12345").id  # type: ignore[union-attr]
     before = len(orders_of(office, card_id))
     open_card(page, "F12345", card_id)
     keys: list[str] = []
