@@ -27,7 +27,7 @@ def create_lot(account: Staff, lot: Lot, lots: LotAdmin, audit: Audit, clock: Cl
     made = replace(lot, tenant_id=account.tenant_id, held=0, entitlement_version=0, receipt_seq=0, receipt_hash="")
     if not lots.add(made):
         raise InvalidLot("lot_exists", lot_id=lot.id)
-    _audit(audit, f"lot:{made.id}", account, "create_lot", None, None, _settings(made), clock)
+    audit.record(_entry(f"lot:{made.id}", account, "create_lot", None, None, _settings(made), clock))
     return made
 
 
@@ -159,19 +159,6 @@ def lot_gates(account: Staff, lot_id: str, lots: LotAdmin, gates: GateStates) ->
 
 def gate_lag(lot: Lot, gate_id: str, version: int | None, at: str | None) -> GateLag:
     return GateLag(gate_id, version, max(0, lot.entitlement_version - (version or 0)), at)
-
-
-def _audit(
-    audit: Audit,
-    subject: str,
-    account: Staff,
-    action: str,
-    reason: str | None,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-    clock: Clock,
-) -> None:
-    audit.record(_entry(subject, account, action, reason, before, after, clock))
 
 
 def _entry(

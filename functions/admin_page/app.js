@@ -18,7 +18,8 @@ function newKey() {
 }
 
 async function call(method, path, body, raw) {
-  const headers = { Authorization: `Bearer ${state.token}` }
+  // The page is Chinese: its messages too, whatever language the browser prefers.
+  const headers = { Authorization: `Bearer ${state.token}`, 'Accept-Language': 'zh-CN' }
   let payload = body
   if (body && !(body instanceof FormData)) { headers['Content-Type'] = 'application/json'; payload = JSON.stringify(body) }
   let res
