@@ -11,6 +11,10 @@ from domain.ids import checked_id
 
 MAX_PLATES_PER_CARD = 5
 """One space, a few cars (一位多车); more than this is a data-entry mistake."""
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2099, 12, 31)
+"""The days a card may run between: far enough for any real card, and room left for date arithmetic (a month
+more, a year of reminders) without leaving the calendar."""
 
 
 class CardState(StrEnum):
@@ -110,6 +114,8 @@ class Card:
             raise InvalidCard("period_half")
         if self.valid_from and self.valid_until and self.valid_from > self.valid_until:
             raise InvalidCard("period_reversed")
+        if any(d is not None and not FIRST_DAY <= d <= LAST_DAY for d in (self.valid_from, self.valid_until)):
+            raise InvalidCard("date_range", first=FIRST_DAY, last=LAST_DAY)
         if self.state not in (CardState.PENDING, CardState.CANCELLED) and self.valid_until is None:
             raise InvalidCard("period_missing", state=self.state.value)
         if self.state is CardState.PAUSED:

@@ -18,6 +18,15 @@ from domain.order import Order, OrderState
 from domain.phone import checked_phone
 
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")
+_NUMBER = re.compile(r"[A-Za-z0-9]{1,32}")
+"""发票号码: 8 digits (paper), 20 (数电发票); letters for other systems' numbers. It names the PDF's file."""
+
+
+def checked_invoice_number(number: str) -> str:
+    number = number.strip()
+    if not _NUMBER.fullmatch(number):
+        raise InvalidInvoice("invoice_number")
+    return number
 
 
 class InvoiceType(StrEnum):
@@ -91,6 +100,7 @@ def new_invoice(order: Order, request: InvoiceRequest, at: datetime) -> Invoice:
 
 
 def issued(invoice: Invoice, number: str, on: date, document: str) -> Invoice:
+    checked_invoice_number(number)
     _step(invoice, InvoiceState.ISSUED, InvoiceState.REQUESTED, InvoiceState.ISSUING)
     return replace(invoice, state=InvoiceState.ISSUED, number=number, issued_on=on, document=document)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+import zipfile
 from dataclasses import replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -110,10 +112,7 @@ def read_table(name: str, data: bytes) -> list[dict[str, str]]:
     if len(data) > 20_000_000:
         raise InvalidInput("file_too_big", mb=20)
     if name.lower().endswith(".xlsx"):
-        from openpyxl import load_workbook
-
-        sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
-        values = [[_xlsx_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]  # type: ignore[union-attr]
+        values = _xlsx_rows(data)
     else:
         for encoding in ("utf-8-sig", "gb18030"):
             try:
@@ -123,7 +122,9 @@ def read_table(name: str, data: bytes) -> list[dict[str, str]]:
                 continue
         else:
             raise InvalidInput("csv_encoding")
-        values = list(csv.reader(io.StringIO(text)))
+        values = list(itertools.islice(csv.reader(io.StringIO(text)), MAX_IMPORT_ROWS + 2))
+    if len(values) > MAX_IMPORT_ROWS + 1:
+        raise InvalidInput("import_too_many_rows", most=MAX_IMPORT_ROWS)
     if not values:
         raise InvalidInput("file_empty")
     header = [column_of(h) for h in values[0]]
@@ -134,6 +135,36 @@ def read_table(name: str, data: bytes) -> list[dict[str, str]]:
         for row in values[1:]
         if any(cell.strip() for cell in row)
     ]
+
+
+MAX_IMPORT_ROWS = 20_000
+"""Cards in one file: more than any car park has; a file with more is a mistake or an attack."""
+MAX_XLSX_UNPACKED = 100_000_000
+"""An XLSX is a zip: what it unpacks to is limited, not only what was uploaded."""
+
+
+def _xlsx_rows(data: bytes) -> list[list[str]]:
+    """A spreadsheet's first sheet, read without trusting it: its unpacked size is checked before parsing,
+    its XML is parsed by defusedxml (openpyxl uses it when installed: no entity expansion), and reading
+    stops at the row limit."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as packed:
+            unpacked = sum(entry.file_size for entry in packed.infolist())
+    except zipfile.BadZipFile:
+        raise InvalidInput("xlsx_broken") from None
+    if unpacked > MAX_XLSX_UNPACKED:
+        raise InvalidInput("file_too_big", mb=MAX_XLSX_UNPACKED // 1_000_000)
+    from openpyxl import load_workbook
+
+    try:
+        sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
+        rows = itertools.islice(sheet.iter_rows(values_only=True), MAX_IMPORT_ROWS + 2)  # type: ignore[union-attr]
+        values = [[_xlsx_text(v) for v in row] for row in rows]
+    except (KeyError, ValueError, zipfile.BadZipFile):
+        raise InvalidInput("xlsx_broken") from None
+    if len(values) > MAX_IMPORT_ROWS + 1:
+        raise InvalidInput("import_too_many_rows", most=MAX_IMPORT_ROWS)
+    return values
 
 
 def _xlsx_text(value: object) -> str:
@@ -197,5 +228,5 @@ def csv_answer(rows: list[dict[str, Any]], name: str, lang: str) -> Response:
 
 
 def _cell(value: Any) -> str:
-    text = "" if value is None else (" / ".join(value) if isinstance(value, list) else str(value))
+    text = "" if value is None else (" / ".join(str(v) for v in value) if isinstance(value, list) else str(value))
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text  # no formulas from data into a spreadsheet

@@ -18,6 +18,7 @@ from domain.invoice import (
     InvoiceRequest,
     InvoiceState,
     InvoiceType,
+    checked_invoice_number,
     invoice_request,
     issued,
     new_invoice,
@@ -137,6 +138,7 @@ def issue_invoice(invoice: Invoice, orders: OrderRepository, invoicing: Invoicin
 
 def enter_manual_invoice(order_id: str, number: str, on: date, pdf: bytes, invoicing: Invoicing) -> Invoice:
     """The office issued it elsewhere: record the number and keep the PDF (the admin function calls this)."""
+    number = checked_invoice_number(number)  # before it names a file
     invoice = invoicing.store.get(checked_id("order_id", order_id))
     if invoice is None:
         raise InvoiceNotFound(order_id)

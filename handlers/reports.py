@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from domain.admin import Permission, Staff
 from domain.calendar import month_end
-from domain.card import CardState
+from domain.card import FIRST_DAY, LAST_DAY, CardState
 from domain.errors import InvalidInput
 from domain.lot import Lot
 from handlers.ports import CardRepository, Clock, GateStates, Ledger, LotRepository, ReminderStore
@@ -43,10 +43,14 @@ def period_days(period: str) -> tuple[date, date]:
     try:
         if len(period) == 7:
             first = date.fromisoformat(period + "-01")
+            if not FIRST_DAY <= first <= LAST_DAY:
+                raise InvalidInput("date_range", first=FIRST_DAY, last=LAST_DAY)
             return first, month_end(first)
         day = date.fromisoformat(period)
     except ValueError:
         raise InvalidInput("report_period") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidInput("date_range", first=FIRST_DAY, last=LAST_DAY)
     return day, day
 
 
