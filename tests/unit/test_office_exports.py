@@ -133,3 +133,14 @@ def test_a_file_that_is_not_a_spreadsheet_is_refused_in_chinese() -> None:
     with pytest.raises(InvalidInput) as refused:
         read_table("cards.xlsx", b"PK\x03\x04 not really a zip")
     assert refused.value.text("zh").startswith("无法读取这个 XLSX 文件")
+
+
+def test_every_answer_says_do_not_sniff_or_frame_it_and_pages_allow_only_our_own_scripts(office: FlaskClient) -> None:
+    page = office.get("/admin/")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy and "unsafe-eval" not in policy
+    assert "<script>" not in page.get_data(as_text=True)  # so the policy holds: no inline script to allow
+    for answer in (page, office.get("/admin/api/v1/lots"), office.get("/admin/static/app.js")):
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+        assert answer.headers["X-Frame-Options"] == "DENY" and answer.headers["Referrer-Policy"] == "no-referrer"
