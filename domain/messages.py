@@ -29,6 +29,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "service_unavailable": ("服务暂时不可用，请稍后再试", "the service is unavailable; try again shortly"),
     "upstream_unavailable": ("依赖的服务暂时没有响应，请稍后再试", "a service we depend on did not answer; try again"),
     "kept_changing": ("数据正在被其他操作修改，请稍后重试", "it kept changing meanwhile; try again"),
+    "idempotency_key_reused": ("这个 idempotency_key 已用于另一笔购买：每次购买请用新的 key",
+                               "this idempotency_key was used for another purchase: use a new one per purchase"),
     "form_key_reused": ("这个表单的操作已用于另一张月卡：请关闭后重新打开表单",
                         "this form's key was used for another card: close the form and open it again"),
     "recorded_already": ("这次操作已经记录过了", "this change was recorded already"),

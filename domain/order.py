@@ -170,7 +170,7 @@ def fulfil(order: Order, card: Card, lot: Lot, paid_at: datetime, transaction_id
     return Fulfilment(paid, renewed, ledger, news, order.state, reminders, audit, receipt, plan)
 
 
-def place_order(order: Order, idempotency_key: str, card_version: int) -> Plan:
+def place_order(order: Order, idempotency_key: str, card_version: int, who: str | None = None) -> Plan:
     """A new order for the card as it was quoted (at `card_version`), claimed by its idempotency key; an online
     one also takes the card's one unpaid slot.
 
@@ -178,7 +178,8 @@ def place_order(order: Order, idempotency_key: str, card_version: int) -> Plan:
     hold the slot: an owner paying online in the same minute is not blocked. A card
     cancelled or lapsed since the quote is read again (it is then refused).
     """
-    claim = Claim(order_key_claim(order.owner_id, idempotency_key), order.owner_id, order.card_id, order_id=order.id)
+    key = order_key_claim(who or buyer(order), idempotency_key)
+    claim = Claim(key, order.owner_id, order.card_id, order_id=order.id)
     takes = [Take(claim, OrderKeyUsed())]
     if order.channel.online:
         slot = Claim(unpaid_claim(order.card_id), order.owner_id, order.card_id, order_id=order.id)
@@ -188,9 +189,15 @@ def place_order(order: Order, idempotency_key: str, card_version: int) -> Plan:
     )
 
 
-def order_key_claim(owner_id: str, idempotency_key: str) -> str:
-    """One order per owner and idempotency key: a retried purchase finds the first."""
-    return f"order-key:{owner_id}:{idempotency_key}"
+def order_key_claim(who: str, idempotency_key: str) -> str:
+    """One order per idempotency key of whoever made it (`owner:<id>` in the mini-program, `admin:<email>` at the
+    office's till): a retried purchase finds the first, and no one's key can meet another's."""
+    return f"order-key:{who}:{idempotency_key}"
+
+
+def buyer(order: Order) -> str:
+    """Who made an order the owner made: the namespace of their idempotency keys."""
+    return f"owner:{order.owner_id}"
 
 
 def close_order(order: Order) -> Plan:

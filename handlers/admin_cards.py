@@ -257,7 +257,7 @@ def offline_payment(
         now = clock.now()
         draft = _cash_order(account, card, lot, package_id, channel, packages, ids, now)
         try:
-            order = place(draft, f"office:{idempotency_key}", card.version, orders, uow)
+            order = place(draft, idempotency_key, card.version, orders, uow, who=f"admin:{account.email}")
         except (StaleCard, StaleLot):
             wait_before_retry(attempt)  # the card changed since it was quoted: quote again
             continue

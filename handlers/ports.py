@@ -154,7 +154,9 @@ class OrderRepository(Protocol):
         """Orders still waiting for payment, made before `created_before`."""
         ...
 
-    def made_with(self, owner_id: str, idempotency_key: str) -> Order | None: ...
+    def made_with(self, who: str, idempotency_key: str) -> Order | None:
+        """The order `who` (`owner:<id>` or `admin:<email>`) made with this idempotency key."""
+        ...
 
     def waiting_for(self, card_id: str) -> Order | None:
         """The card's online order waiting for payment, if any."""

@@ -22,7 +22,7 @@ from domain.errors import (
 )
 from domain.ids import checked_id
 from domain.lot import Lot
-from domain.order import Channel, Order, OrderState, close_order, place_order
+from domain.order import Channel, Order, OrderState, buyer, close_order, place_order
 from domain.owner import Owner
 from domain.package import Package
 from domain.phone import masked_phone
@@ -153,19 +153,29 @@ def _renewal(
     )
 
 
-def place(draft: Order, idempotency_key: str, card_version: int, orders: OrderRepository, uow: UnitOfWork) -> Order:
-    """Store a new order for the card still at `card_version`, or answer the one this owner made with the key.
+def place(
+    draft: Order,
+    idempotency_key: str,
+    card_version: int,
+    orders: OrderRepository,
+    uow: UnitOfWork,
+    who: str | None = None,
+) -> Order:
+    """Store a new order for the card still at `card_version`, or answer the one made with the key by `who`
+    (the owner, or the office account at the till); the key sent again for another purchase is a 409.
 
     UnpaidOrderExists when an online order of the card still waits for payment; StaleCard
     when the card changed since it was quoted (or a concurrent transaction touched the same
     claims): quote again.
     """
     try:
-        uow.commit(place_order(draft, idempotency_key, card_version))
+        uow.commit(place_order(draft, idempotency_key, card_version, who))
     except OrderKeyUsed as e:
-        earlier = orders.made_with(draft.owner_id, idempotency_key)
+        earlier = orders.made_with(who or buyer(draft), idempotency_key)
         if earlier is None:
             raise StaleCard(draft.card_id) from e  # the key's order is being written right now: read again
+        if (earlier.card_id, earlier.package.id, earlier.channel) != (draft.card_id, draft.package.id, draft.channel):
+            raise Conflict("idempotency_key_reused") from e
         return earlier
     except UnpaidOrderExists as e:
         waiting = orders.waiting_for(draft.card_id)

@@ -228,8 +228,8 @@ class FakeOrders:
     def pending(self, created_before: datetime) -> list[Order]:
         return [o for o in self.items.values() if o.state is OrderState.PENDING and o.created_at <= created_before]
 
-    def made_with(self, owner_id: str, idempotency_key: str) -> Order | None:
-        return self._claimed(order_key_claim(owner_id, idempotency_key))
+    def made_with(self, who: str, idempotency_key: str) -> Order | None:
+        return self._claimed(order_key_claim(who, idempotency_key))
 
     def waiting_for(self, card_id: str) -> Order | None:
         return self._claimed(unpaid_claim(card_id))

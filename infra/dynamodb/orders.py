@@ -51,9 +51,9 @@ class DynamoOrderRepository:
         )
         return [_order(item) for item in query]
 
-    def made_with(self, owner_id: str, idempotency_key: str) -> Order | None:
-        """The order the owner made with this idempotency key, if any."""
-        return self._claimed(order_key_claim(owner_id, idempotency_key))
+    def made_with(self, who: str, idempotency_key: str) -> Order | None:
+        """The order `who` (`owner:<id>`, `admin:<email>`) made with this idempotency key, if any."""
+        return self._claimed(order_key_claim(who, idempotency_key))
 
     def waiting_for(self, card_id: str) -> Order | None:
         """The card's one online order waiting for payment, if any."""

@@ -166,7 +166,8 @@ def test_orders_move_only_from_the_states_they_declare_and_keys_answer_the_first
         s.uow.commit(place_order(replace(first, id="order-3"), "key-0003", 1))
     with pytest.raises(StaleCard):  # the card changed since the order was quoted
         s.uow.commit(place_order(replace(first, id="order-4", channel=Channel.CASH), "key-0004", 9))
-    assert s.orders.made_with("owner-1", "key-0001") == first
+    assert s.orders.made_with("owner:owner-1", "key-0001") == first
+    assert s.orders.made_with("admin:owner-1", "key-0001") is None  # keys are per who made them
     assert s.orders.waiting_for("card-1") == first
     assert s.orders.get("order-2") is None and s.orders.get("order-3") is None
     closed = replace(first, state=OrderState.CLOSED)

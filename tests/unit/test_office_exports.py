@@ -15,15 +15,18 @@ from openpyxl import Workbook
 
 from domain.admin import Role, Staff
 from domain.card import CardState
-from domain.errors import InvalidInput, InvalidInvoice
+from domain.errors import Conflict, InvalidInput, InvalidInvoice
 from domain.invoice import InvoiceType, invoice_request, new_invoice
 from domain.lot import CardPolicy, Lot
-from domain.order import OrderState
+from domain.order import Channel, Order, OrderState
+from domain.owner import Owner
 from functions.admin import create_admin_app
 from functions.admin_office import read_table
+from handlers.admin_cards import offline_payment
 from handlers.invoices import enter_manual_invoice
+from handlers.renewals import order_renewal
 from tests.builders import a_card, a_pause, a_pending_order, add_card, months
-from tests.fakes import fake_services
+from tests.fakes import NoPayments, fake_services
 
 NOW = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
 BOSS = Staff("boss@t1.cn", "t1", Role.TENANT_ADMIN, frozenset(), "plain$a long password")
@@ -144,3 +147,32 @@ def test_every_answer_says_do_not_sniff_or_frame_it_and_pages_allow_only_our_own
     for answer in (page, office.get("/admin/api/v1/lots"), office.get("/admin/static/app.js")):
         assert answer.headers["X-Content-Type-Options"] == "nosniff"
         assert answer.headers["X-Frame-Options"] == "DENY" and answer.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_an_owners_key_never_meets_the_office_tills_and_a_key_sent_for_another_purchase_is_refused() -> None:
+    s = fake_services(NOW)
+    s.lots.add(Lot("lot-1", "一号车场", quota=10, tenant_id="t1"))
+    s.packages.add(months(1))
+    s.packages.add(months(3, 850_00))
+    s.owners.add(Owner("owner-1", "openid-1"))
+    assert add_card(s, a_card(date(2026, 12, 31), card_id="card-1"))
+
+    def renew(package: str, key: str) -> Order:
+        return order_renewal(
+            "owner-1", "card-1", package, Channel.WECHAT, key,
+            cards=s.cards, lots=s.lots, packages=s.packages, owners=s.owners, orders=s.orders, uow=s.uow,
+            provider=NoPayments(), ids=s.ids, clock=s.clock,
+        ).order  # fmt: skip
+
+    mine = renew("m1", "office:cash-key-0001")  # an owner's key shaped like the office's used to be
+    cash = offline_payment(
+        BOSS, "card-1", "m1", Channel.CASH, "cash-key-0001",
+        cards=s.cards, lots=s.lots, packages=s.packages, orders=s.orders, uow=s.uow, signer=s.receipt_signer,
+        ids=s.ids, clock=s.clock,
+    )  # fmt: skip
+    assert cash.id != mine.id and cash.channel is Channel.CASH and cash.state is OrderState.PAID
+    assert s.orders.get(mine.id).state is OrderState.PENDING  # type: ignore[union-attr]  # untouched by the till
+    assert renew("m1", "office:cash-key-0001").id == mine.id  # the owner's retry finds the owner's order
+    with pytest.raises(Conflict) as reused:
+        renew("m3", "office:cash-key-0001")  # the same key for another purchase
+    assert reused.value.key == "idempotency_key_reused"
