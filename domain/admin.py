@@ -9,7 +9,7 @@ takes cash at its lots. A lot outside someone's scope does not exist for them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -76,9 +76,4 @@ class Staff:
         return self.locked_until is not None and now < self.locked_until
 
 
-def after_failed_login(staff: Staff, now: datetime) -> Staff:
-    """One more failure; the fifth in a row locks the account for 15 minutes."""
-    failures = staff.failed_logins + 1
-    if failures >= MAX_FAILED_LOGINS:
-        return replace(staff, failed_logins=0, locked_until=now + LOCKOUT)
-    return replace(staff, failed_logins=failures)
+

@@ -457,6 +457,12 @@ class StaffRepository(Protocol):
 
     def record_login(self, staff: Staff) -> None: ...
 
+    def take_login_attempt(self, email: str, now: datetime, limit: int) -> int | None:
+        """Count one more password check, atomically, while the account is not locked at `now` and fewer
+        than `limit` were counted since the last success or lock: the attempt's number, or None (no check:
+        parallel requests never check more than `limit` passwords)."""
+        ...
+
     def list_for_tenant(self, tenant_id: str) -> list[Staff]:
         """The property company's accounts, by email."""
         ...

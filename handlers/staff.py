@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from dataclasses import replace
 
-from domain.admin import Permission, Role, Staff, after_failed_login
+from domain.admin import LOCKOUT, MAX_FAILED_LOGINS, Permission, Role, Staff
 from domain.errors import AccountLocked, Conflict, InvalidInput, LoginFailed, LotNotFound, TokenInvalid, Unauthenticated
 from domain.ids import checked_id
 from domain.lot import Lot
@@ -16,21 +18,40 @@ MIN_PASSWORD = 10
 def log_in_staff(
     email: str, password: str, staff: StaffRepository, passwords: Passwords, tokens: SessionTokens, clock: Clock
 ) -> IssuedTokens:
+    """Every password check is counted first, in one conditional write, so parallel attempts check at most
+    MAX_FAILED_LOGINS passwords before the lock; every refusal is on the security log."""
     now = clock.now()
-    account = staff.get(email.strip().lower())
+    login = email.strip().lower()
+    account = staff.get(login)
     if account is None:
-        passwords.matches(password, "scrypt$16384$8$1$AAAA$AAAA")  # as slow as a real check: no account probing
+        passwords.matches(password, DUMMY_HASH)  # as slow as a real check: no account probing
+        _refused(login, "unknown account")
         raise LoginFailed()
-    if account.locked(now):
+    attempt = staff.take_login_attempt(account.email, now, MAX_FAILED_LOGINS)
+    if attempt is None:
+        passwords.matches(password, DUMMY_HASH)
+        _refused(login, "locked")
         raise AccountLocked()
     if not passwords.matches(password, account.password_hash):
-        staff.record_login(after_failed_login(account, now))
+        if attempt >= MAX_FAILED_LOGINS:
+            staff.record_login(replace(account, failed_logins=0, locked_until=now + LOCKOUT))
+            _refused(login, "wrong password: locked")
+        else:
+            _refused(login, "wrong password")
         raise LoginFailed()
     if account.disabled:  # said only to whoever knows the password
         raise Unauthenticated("account_disabled")
-    if account.failed_logins or account.locked_until:
-        staff.record_login(replace(account, failed_logins=0, locked_until=None))
+    staff.record_login(replace(account, failed_logins=0, locked_until=None))
     return tokens.issue(account.email)
+
+
+DUMMY_HASH = "scrypt$16384$8$1$AAAA$AAAA"
+security = logging.getLogger("parkpass.security")
+
+
+def _refused(login: str, why: str) -> None:
+    """The account named by a hash (the log holds no email), and why."""
+    security.warning("office login refused: account=%s reason=%s", hashlib.sha256(login.encode()).hexdigest()[:12], why)
 
 
 def create_staff(

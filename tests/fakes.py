@@ -386,6 +386,7 @@ class FakeDocuments:
 class FakeStaff:
     def __init__(self) -> None:
         self.items: dict[str, Staff] = {}
+        self._lock = threading.Lock()
 
     def get(self, email: str) -> Staff | None:
         return self.items.get(email)
@@ -395,6 +396,14 @@ class FakeStaff:
 
     def record_login(self, staff: Staff) -> None:
         self.items[staff.email] = staff
+
+    def take_login_attempt(self, email: str, now: datetime, limit: int) -> int | None:
+        with self._lock:
+            account = self.items.get(email)
+            if account is None or account.locked(now) or account.failed_logins >= limit:
+                return None
+            self.items[email] = replace(account, failed_logins=account.failed_logins + 1)
+            return account.failed_logins + 1
 
     def list_for_tenant(self, tenant_id: str) -> list[Staff]:
         return sorted((s for s in self.items.values() if s.tenant_id == tenant_id), key=lambda s: s.email)

@@ -55,6 +55,19 @@ class DynamoStaffRepository:
             condition=StaffItem.email.exists(),
         )
 
+    def take_login_attempt(self, email: str, now: datetime, limit: int) -> int | None:
+        stamp = now.isoformat()
+        unlocked = StaffItem.locked_until.does_not_exist() | (StaffItem.locked_until < stamp)
+        room = StaffItem.failed_logins.does_not_exist() | (StaffItem.failed_logins < limit)
+        item = StaffItem(email=email)
+        try:
+            item.update(actions=[StaffItem.failed_logins.add(1)], condition=StaffItem.email.exists() & unlocked & room)
+        except UpdateError as e:
+            if e.cause_response_code == "ConditionalCheckFailedException":
+                return None
+            raise
+        return int(item.failed_logins or 0)
+
     def list_for_tenant(self, tenant_id: str) -> list[Staff]:
         return [_staff(i) for i in StaffItem.by_tenant.query(tenant_id)]
 

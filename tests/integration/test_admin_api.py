@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -218,6 +219,42 @@ def test_a_cashier_looks_up_and_takes_cash_but_cannot_change_a_policy(office: Se
     assert [(e.actor, e.action, e.before["quota"], e.after["quota"]) for e in history] == [
         ("admin:a.manager@t1.cn", "update_lot", 10, 12)
     ]
+
+
+def test_40_parallel_logins_check_at_most_5_passwords_before_the_lock(
+    office: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    """#17 finding 1: the failure count was read, changed and written back, so parallel attempts all got checked."""
+    checked: list[str] = []
+    real = office.passwords
+
+    class Counting:
+        def hash(self, password: str) -> str:
+            return real.hash(password)
+
+        def matches(self, password: str, stored: str) -> bool:
+            if stored.count("$") == 5 and "AAAA$AAAA" not in stored:  # a real account's hash, not the decoy
+                checked.append(password)
+            return real.matches(password, stored)
+
+    app = create_admin_app(replace(office, passwords=Counting()))
+    guesses = [f"guess number {n:02d}" for n in range(39)] + [PASSWORD]
+    answers: list[str] = []
+
+    def attempt(password: str) -> None:
+        r = app.test_client().post("/admin/api/v1/auth/login", json={"email": "a.cashier@t1.cn", "password": password})
+        answers.append(r.get_json()["error"]["code"] if r.status_code != 200 else "ok")
+
+    with caplog.at_level("WARNING", logger="parkpass.security"):
+        threads = [threading.Thread(target=attempt, args=(p,)) for p in guesses]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert len(checked) <= 5, f"{len(checked)} passwords were checked"
+    assert answers.count("account_locked") >= 35 and len(answers) == 40
+    refusals = [r.getMessage() for r in caplog.records if r.name == "parkpass.security"]
+    assert len(refusals) >= 39 and not any("a.cashier" in m for m in refusals)  # logged, the account hashed
 
 
 def test_wrong_passwords_lock_the_account(office: Services) -> None:
