@@ -30,9 +30,9 @@ else:
 security = logging.getLogger("parkpass.security")
 
 
-NOTIFICATIONS_PER_MINUTE = 600
-"""Per caller address: providers notify from a few addresses, so the limit is high; a refused one is
-retried by the provider, and the sweep asks about any order still unpaid."""
+REJECTED_NOTICES_PER_MINUTE = 60
+"""Per caller address, notifications that fail verification only: a verified notification is never refused
+for rate (providers notify from a few addresses, busy evenings included); a prober gets 429s."""
 
 
 def payment_blueprint(s: Services) -> Blueprint:
@@ -97,7 +97,6 @@ def payment_blueprint(s: Services) -> Blueprint:
 
     @bp.post("/payments/wechat/notify")
     def wechat_notify() -> Response | tuple[str, int]:
-        limit(s.rates, "wechat-notify", request.remote_addr or "?", NOTIFICATIONS_PER_MINUTE, s.clock.now())
         if s.wechatpay is None:
             raise PaymentUnavailable()
         headers = {k: v for k, v in request.headers.items() if k.lower().startswith("wechatpay-")}
@@ -105,6 +104,7 @@ def payment_blueprint(s: Services) -> Blueprint:
             notice = s.wechatpay.notice(headers, request.get_data(as_text=True))
         except PaymentRejected as e:
             security.warning("WeChat Pay notification rejected: %s", e.message)
+            limit(s.rates, "wechat-rejected", request.remote_addr or "?", REJECTED_NOTICES_PER_MINUTE, s.clock.now())
             raise
         fulfil_payment(notice, s.orders, s.cards, s.lots, s.uow, s.receipt_signer)
         # Only now, after the commit: any 2xx stops WeChat Pay's retries.
@@ -112,13 +112,13 @@ def payment_blueprint(s: Services) -> Blueprint:
 
     @bp.post("/payments/alipay/notify")
     def alipay_notify() -> tuple[str, int, dict[str, str]]:
-        limit(s.rates, "alipay-notify", request.remote_addr or "?", NOTIFICATIONS_PER_MINUTE, s.clock.now())
         if s.alipay is None:
             raise PaymentUnavailable()
         try:
             notice = s.alipay.notice(request.form.to_dict())
         except PaymentRejected as e:
             security.warning("Alipay notification rejected: %s", e.message)
+            limit(s.rates, "alipay-rejected", request.remote_addr or "?", REJECTED_NOTICES_PER_MINUTE, s.clock.now())
             raise
         fulfil_payment(notice, s.orders, s.cards, s.lots, s.uow, s.receipt_signer)
         # Alipay stops retrying only on this literal answer; fulfilment is per order, not per notification.

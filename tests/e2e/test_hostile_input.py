@@ -68,3 +68,23 @@ def test_login_and_notifications_are_rate_limited_per_caller(stack: DevStack) ->
         requests.post(f"{stack.api_url}/api/v1/auth/login", json={"code": "sim:flood:later"}, timeout=10).status_code
         == 200
     )
+
+
+def test_forged_notifications_are_throttled_but_a_verified_one_never_is(stack: DevStack) -> None:
+    """#17 finding 9: every notification counted against one address, so a busy evening of genuine payments
+    would have been answered 429. Now only the ones that fail verification count."""
+    api = ApiClient(stack.api_url)
+    token = api.post("/api/v1/auth/login", json={"code": "sim:demo-owner:notify"}).json()["token"]
+    made = api.post(
+        "/api/v1/cards/card-demo/renewals",
+        json={"package_id": "demo-1m", "channel": "wechat", "idempotency_key": "notify-flood-1"},
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()
+    stack.wechatpay.deliver = False
+    stack.wechatpay.pay(made["order_id"])
+    head, body = stack.wechatpay.notification(made["order_id"])
+    url = f"{stack.api_url}/api/v1/payments/wechat/notify"
+    forged = {**head, "Wechatpay-Signature": "Zm9yZ2Vk"}
+    statuses = [requests.post(url, data=body.encode(), headers=forged, timeout=10).status_code for _ in range(61)]
+    assert statuses[:60] == [400] * 60 and statuses[60] == 429
+    assert requests.post(url, data=body.encode(), headers=head, timeout=10).status_code == 204  # the genuine one
