@@ -75,6 +75,8 @@ def run_every_function(stack: DevStack) -> dict[str, set[Access]]:
         url = f"{stack.api_url}/api/v1/payments/wechat/notify"
         for _ in range(2):  # the second is a duplicate
             assert requests.post(url, data=note.encode(), headers=head, timeout=10).status_code == 204
+        forged = {**head, "Wechatpay-Signature": "Zm9yZ2Vk"}  # counted against the address (the cache table)
+        assert requests.post(url, data=note.encode(), headers=forged, timeout=10).status_code == 400
 
     def alipay_notification() -> None:
         form = stack.alipay.notification(made["alipay"])
