@@ -17,7 +17,7 @@ from domain.application import Application
 from domain.card_change import AuditEntry
 from domain.errors import ApplicationNotFound, InvalidInput, LotNotFound, OrderNotFound, Unauthenticated
 from domain.labels import label
-from domain.lot import Approval, CardPolicy, InvoiceProvider, Lot, RenewalMode, RenewalPolicy
+from domain.lot import DEFAULT_TIMEZONE, Approval, CardPolicy, InvoiceProvider, Lot, RenewalMode, RenewalPolicy
 from domain.money import yuan_text
 from domain.order import Order
 from functions.bootstrap import Services
@@ -48,7 +48,7 @@ class Office:
     def zone(self, lot_id: str) -> str:
         """The lot's time zone, for showing times as its clock shows them."""
         lot = self.s.lots.get(lot_id)
-        return lot.timezone if lot else "Asia/Shanghai"
+        return lot.timezone if lot else DEFAULT_TIMEZONE
 
     def application_of(self, application_id: str) -> tuple[Staff, Application]:
         account = self.me()

@@ -544,7 +544,8 @@ class AuditItem(_Table):
 
     subject = UnicodeAttribute(hash_key=True)
     entry = UnicodeAttribute(range_key=True)
-    """`<at, ISO>#<action>`: a subject's history reads in time order."""
+    """A card's `v<version, 6 digits>#<at, ISO>` (its history in the order it changed), others `<at, ISO>#<action>`
+    (in time order); the entry's time is read back from it."""
     actor = UnicodeAttribute()
     action = UnicodeAttribute()
     reason = UnicodeAttribute(null=True)

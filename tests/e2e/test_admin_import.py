@@ -6,30 +6,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pypdfium2 as pdfium
-import pytest
 import zxingcpp
-from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import Page, Route, expect
 
 from functions.dev_stack import DevStack
 from tests.e2e.api_client import ApiClient
-from tests.e2e.test_admin_office import (
-    DESKTOP,
-    PHONE,
-    go,
-    office,
-    open_card,
-    open_page,
-    orders_of,
-    owner,
-    stack,
-)
+from tests.e2e.test_admin_office import desk, go, office, open_card, orders_of, owner, phone, stack
 from tests.e2e.test_admin_page import browser, shot
 
-__all__ = ["browser", "office", "stack"]  # the module's fixtures: one stack and one Chromium
+__all__ = ["browser", "desk", "office", "phone", "stack"]  # the module's fixtures: one stack, one Chromium
 
 ROWS = 2000
 BAD = {500: "2026/13/1", 1500: "下个月"}
@@ -41,16 +29,6 @@ WATCH_STATUS = """() => {
     const watch = new MutationObserver(() => window.seen.push(status.textContent))
     watch.observe(status, {childList: true, subtree: true, characterData: true})
 }"""
-
-
-@pytest.fixture
-def desk(browser: Browser, stack: DevStack) -> Iterator[Page]:
-    yield from open_page(browser, stack, DESKTOP)
-
-
-@pytest.fixture
-def phone(browser: Browser, stack: DevStack) -> Iterator[Page]:
-    yield from open_page(browser, stack, PHONE)
 
 
 def sheet(path: Path) -> Path:
