@@ -49,7 +49,7 @@ def update_lot(
     makes a form saved twice audited once, and a late retry of it never undoes a later save."""
     lot = lot_for(account, lot_id, lots, Permission.MANAGE)
     if uow is not None and done_before(key, uow) is not None:
-        return lot
+        return lot_for(account, lot_id, lots, Permission.MANAGE)  # read again: the form may have saved since
     changed = replace(lot, **changes)
     if changed == lot:
         return lot
@@ -76,7 +76,7 @@ def save_package(
     lot_for(account, package.lot_id, lots, Permission.MANAGE)
     before = packages.get(package.lot_id, checked_id("package_id", package.id))
     if uow is not None and done_before(key, uow) is not None:
-        return before or package
+        return packages.get(package.lot_id, package.id) or before or package  # read again, as for a lot
     if before is None:
         packages.add(package)
     else:

@@ -60,7 +60,7 @@ def commit_for_card(
         if earlier is not None:
             if earlier.card_id != card.id:
                 raise Conflict("form_key_reused")  # a page bug: one opened form's key sent for another card
-            return card, None
+            return cards.get(card.id) or card, None  # read again: the form may have committed since our read
         plan = decide(card, lot, clock.now())
         if plan is None:
             return card, None

@@ -165,7 +165,7 @@ def _change(
     for attempt in range(MAX_ATTEMPTS):
         before = _colleague(account, email, staff)
         if done_before(key, uow) is not None:
-            return before
+            return _colleague(account, email, staff)  # read again: the form may have saved since our read
         after = change(before)
         if after == before:
             return before  # nothing to change: asked twice

@@ -13,11 +13,13 @@ from domain.errors import RenewalNotAllowed
 from domain.lot import Approval, CardPolicy, Lot
 from domain.order import Channel, OrderState
 from domain.owner import Owner
+from domain.plan import Claim
 from functions.bootstrap import Services
 from handlers.applications import apply_for_card
 from handlers.card_jobs import cancel_card, restore_card, run_card_jobs
 from handlers.fulfil_payment import Outcome, PaymentNotice, fulfil_payment
 from handlers.import_cards import import_rows
+from handlers.office_keys import FormKey
 from handlers.renewals import close_unpaid, order_renewal
 from tests.builders import add_card, months
 from tests.fakes import FixedClock, NoPayments, fake_services
@@ -120,4 +122,21 @@ def test_a_restored_lapsed_card_is_to_be_paid_for_again_and_its_application_appr
     assert s.applications.get(applied.id).state is ApplicationState.APPROVED  # type: ignore[union-attr]
     clock._now = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
     assert run_card_jobs(s.card_queries, s.card_life).lapsed == [applied.card_id]  # not paid again: lapses again
+    assert s.lots.get("lot-1").held == 0  # type: ignore[union-attr]
+
+
+def test_a_form_sent_twice_answers_the_card_its_twin_wrote_even_when_that_commits_after_this_ones_read() -> None:
+    s = services()
+    add_card(s, CARD)
+    key = FormKey("admin:manager@t1.cn", "cancel-form-01")
+    race = iter([True])
+    ask = uow(s).claimed
+
+    def the_twin_commits_first(name: str) -> Claim | None:
+        if next(race, False):  # after this request read the card, before it asks for the form's key
+            assert cancel_card("card-1", "admin:manager@t1.cn", "退租", s.card_life, key).state is CardState.CANCELLED
+        return ask(name)
+
+    uow(s).claimed = the_twin_commits_first  # type: ignore[method-assign]
+    assert cancel_card("card-1", "admin:manager@t1.cn", "退租", s.card_life, key).state is CardState.CANCELLED
     assert s.lots.get("lot-1").held == 0  # type: ignore[union-attr]
