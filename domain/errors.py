@@ -63,6 +63,24 @@ class TokenInvalid(Unauthenticated):
     code = "token_invalid"
 
 
+class SessionEnded(Unauthenticated):
+    """The session the token belongs to was ended (a logout, a reuse, a new password, a disabled account)."""
+
+    code = "session_ended"
+
+    def __init__(self) -> None:
+        super().__init__()
+
+
+class RefreshTokenReused(Unauthenticated):
+    """A refresh token presented after it was used: its whole session ends (a theft signal)."""
+
+    code = "refresh_token_reused"
+
+    def __init__(self) -> None:
+        super().__init__()
+
+
 class UpstreamUnavailable(DomainError):
     """A provider we depend on failed; the request may succeed if tried again."""
 
@@ -156,6 +174,12 @@ class VehicleNotFound(NotFound):
 
 class TooManyVehicles(Conflict):
     code = "too_many_vehicles"
+
+
+class TooManyApplications(Conflict):
+    """An owner already has the lot's allowance of applications in review, waiting or unpaid."""
+
+    code = "too_many_applications"
 
 
 class PlateOnCard(Conflict):
@@ -397,13 +421,6 @@ class LoginFailed(Unauthenticated):
         super().__init__()
 
 
-class AccountLocked(Unauthenticated):
-    code = "account_locked"
-
-    def __init__(self) -> None:
-        super().__init__()
-
-
 class RateLimited(DomainError):
     """Too many requests from one caller to a guarded route in a short time."""
 
@@ -419,3 +436,19 @@ class RecordedAlready(Conflict):
 
     def __init__(self) -> None:
         super().__init__("recorded_already")
+
+
+class WeakPassword(InvalidInput):
+    """A password an office account may not have (too short, one kind of character, common...)."""
+
+    code = "weak_password"
+
+
+class EmailUnavailable(Conflict):
+    """This email cannot be the login of a new account. Logins are unique across every property company, so
+    the answer is the same whoever holds it: it never tells that, or whether, another company has it."""
+
+    code = "staff_email_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__()

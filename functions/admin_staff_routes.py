@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint
+from flask import Blueprint, request
 
 from domain.admin import Role
 from functions.admin_forms import key_of, optional_key
@@ -14,7 +14,7 @@ from functions.admin_views import lot_json, staff_json
 from functions.bootstrap import Services
 from functions.http import parse_body, request_lang
 from handlers.admin_lots import my_lots
-from handlers.staff import log_in_staff
+from handlers.staff import log_in_staff, log_out_staff
 from handlers.staff_accounts import add_staff, change_role, list_staff, reset_password, set_disabled
 from infra.lazy import lazy_module
 
@@ -31,8 +31,17 @@ def routes(s: Services, office: Office) -> Blueprint:
     @bp.post("/api/v1/auth/login")
     def login() -> dict[str, Any]:
         body = parse_body(bodies.LoginBody)
-        tokens = log_in_staff(body.email, body.password, s.staff, s.passwords, s.staff_tokens, s.clock)
+        caller = request.remote_addr or "?"
+        tokens = log_in_staff(
+            body.email, body.password, caller, s.staff, s.passwords, s.staff_tokens, s.login_tries, s.clock
+        )
         return {"token": tokens.access_token, "expires_in": tokens.expires_in}
+
+    @bp.post("/api/v1/auth/logout")
+    def logout() -> tuple[str, int]:
+        """Ends every session of the signed-in account (its tokens carry the account's session epoch)."""
+        log_out_staff(me(), s.staff)
+        return "", 204
 
     @bp.get("/api/v1/me")
     def who() -> dict[str, Any]:
@@ -96,6 +105,7 @@ def routes(s: Services, office: Office) -> Blueprint:
             key_of(account, body.idempotency_key),
             staff=s.staff,
             passwords=s.passwords,
+            tries=s.login_tries,
             uow=s.uow,
             audit=s.audit,
             clock=s.clock,

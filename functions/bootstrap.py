@@ -32,6 +32,7 @@ from handlers.ports import (
     InvoiceIssuer,
     InvoiceStore,
     Ledger,
+    LoginTries,
     LotAdmin,
     Messenger,
     OrderRepository,
@@ -48,6 +49,7 @@ from handlers.ports import (
     ReceiptStore,
     ReminderStore,
     Sealer,
+    SessionStore,
     SessionTokens,
     Signer,
     StaffRepository,
@@ -61,6 +63,7 @@ from infra.dynamodb.emulator import LOCAL_CREDENTIALS, is_emulator
 from infra.dynamodb.repositories import (
     DynamoCardRepository,
     DynamoGateRepository,
+    DynamoLoginTries,
     DynamoLotRepository,
     DynamoOwnerRepository,
     DynamoPackageRepository,
@@ -101,6 +104,8 @@ class Services:
     cards: CardRepository
     owners: OwnerRepository
     tokens: SessionTokens
+    sessions: SessionStore
+    """Owners' sessions: read by a refresh only (access tokens are checked without a read)."""
     wechat: WechatPort
     orders: OrderRepository
     uow: UnitOfWork
@@ -130,6 +135,7 @@ class Services:
     audit: Audit
     ledger: Ledger
     rates: RateCounter
+    login_tries: LoginTries
     sealer: Sealer
     """Personal data the office hands over (an imported card holder's phone): sealed, found by fingerprint."""
     seal_png: bytes | None = None
@@ -186,6 +192,7 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
     from infra.dynamodb.invoices import DynamoInvoiceStore, DynamoReceiptStore
     from infra.dynamodb.orders import DynamoLedger, DynamoOrderRepository
     from infra.dynamodb.reminders import DynamoConsents, DynamoPrefsRepository, DynamoReminderStore
+    from infra.dynamodb.sessions import DynamoSessionStore
     from infra.dynamodb.staff import DynamoStaffRepository
     from infra.dynamodb.unit_of_work import DynamoUnitOfWork
     from infra.gate_messages import MessageSigner
@@ -212,7 +219,7 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
         from infra.payments.alipay import AlipayGateway
 
         assert secrets.alipay is not None
-        return AlipayGateway(secrets.alipay)
+        return AlipayGateway(secrets.alipay, clock)
 
     wechat = cast(WechatPort, Lazy(wechat_gateway))
     return Services(
@@ -224,6 +231,7 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
         owners=DynamoOwnerRepository(cipher),
         sealer=PersonalData(cipher, secrets.data_key),
         tokens=SignedTokens(secrets.token_secret, clock),
+        sessions=DynamoSessionStore(),
         wechat=wechat,
         orders=DynamoOrderRepository(),
         uow=DynamoUnitOfWork(),
@@ -250,6 +258,7 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
         audit=DynamoAudit(),
         ledger=DynamoLedger(),
         rates=DynamoRateCounter(),
+        login_tries=DynamoLoginTries(),
         seal_png=Path(settings.seal_image).read_bytes() if settings.seal_image else None,
         public_url=settings.public_url,
         application_template=settings.application_template,

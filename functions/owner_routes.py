@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, request
@@ -14,9 +15,9 @@ from functions.http import parse_body
 from functions.views import card_json, owner_json, tokens_json
 from handlers.bind_phone import bind_phone_and_claim
 from handlers.claim_cards import claim_by_code
-from handlers.log_in_owner import log_in_owner, refresh_session
+from handlers.log_in_owner import log_in_owner, log_out_owner, refresh_session
 from handlers.my_cards import card_view, get_my_card, list_my_cards_claiming
-from handlers.rate_limit import limit
+from handlers.rate_limit import limit, refused_at_most
 from handlers.vehicles import add_vehicle, list_vehicles, remove_vehicle
 from infra.lazy import lazy_module
 
@@ -25,7 +26,13 @@ if TYPE_CHECKING:
 else:
     bodies = lazy_module("functions.bodies")
 
-LOGINS_PER_MINUTE = 30
+LOGINS_PER_ADDRESS_PER_MINUTE = 600
+"""Far above a home's or an office's NAT; a carrier's NAT can pass it, so production keeps its per-address limit
+in AWS WAF (docs/operations.md) and this one only stops a single machine's flood."""
+REFUSALS_PER_CODE = 3
+"""A minute: a wx.login() code is good once at WeChat; one it refused is not sent to WeChat again and again."""
+REFUSALS_PER_ADDRESS = 60
+"""A minute: codes WeChat refused, from one address (a phone's own codes are almost never refused)."""
 """Per caller address: a mini-program user logs in a few times a day; more is someone trying codes."""
 
 
@@ -40,13 +47,28 @@ def owner_blueprint(s: Services) -> Blueprint:
 
     @bp.post("/auth/login")
     def login() -> dict[str, Any]:
-        limit(s.rates, "login", request.remote_addr or "?", LOGINS_PER_MINUTE, s.clock.now())
-        result = log_in_owner(parse_body(bodies.LoginBody).code, s.wechat, s.owners, s.tokens, s.ids)
+        caller, now = request.remote_addr or "?", s.clock.now()
+        limit(s.rates, "login", caller, LOGINS_PER_ADDRESS_PER_MINUTE, now)
+        code = parse_body(bodies.LoginBody).code
+        result = refused_at_most(
+            s.rates, "login-refused-code", hashlib.sha256(code.encode()).hexdigest()[:32], REFUSALS_PER_CODE, now,
+            lambda: refused_at_most(
+                s.rates, "login-refused-from", caller, REFUSALS_PER_ADDRESS, now,
+                lambda: log_in_owner(code, s.wechat, s.owners, s.tokens, s.ids, s.sessions, s.clock),
+            ),
+        )  # fmt: skip
         return {**tokens_json(result.tokens), "owner": owner_json(result.owner)}
 
     @bp.post("/auth/refresh")
     def refresh() -> dict[str, Any]:
-        return tokens_json(refresh_session(parse_body(bodies.RefreshBody).refresh_token, s.owners, s.tokens))
+        """Each refresh token works once: the answer carries the next one."""
+        return tokens_json(refresh_session(parse_body(bodies.RefreshBody).refresh_token, s.sessions, s.tokens, s.clock))
+
+    @bp.post("/auth/logout")
+    def logout() -> tuple[str, int]:
+        """The refresh token is the session's credential: no bearer needed (an expired access token can log out)."""
+        log_out_owner(parse_body(bodies.RefreshBody).refresh_token, s.sessions, s.tokens)
+        return "", 204
 
     @bp.get("/me")
     def profile() -> dict[str, Any]:

@@ -21,6 +21,7 @@ from domain.invoice import (
     Invoice,
     InvoiceState,
 )
+from domain.login_limits import Tries, Turn
 from domain.lot import Lot
 from domain.order import (
     LedgerEntry,
@@ -31,6 +32,7 @@ from domain.package import Package
 from domain.plan import Claim, Plan
 from domain.receipt import Receipt, SignedReceipt
 from domain.reminder import ReminderPrefs, Slot
+from domain.session import Ending, Session
 
 
 class Clock(Protocol):
@@ -200,16 +202,59 @@ class IssuedTokens:
     refresh_expires_in: int
 
 
+@dataclass(frozen=True)
+class AccessClaims:
+    subject: str
+    epoch: int
+    """The account's session epoch when the token was issued (the office's; 0 for owners)."""
+
+
+@dataclass(frozen=True)
+class RefreshClaims:
+    subject: str
+    session: str
+    generation: int
+
+
 class SessionTokens(Protocol):
-    """Our own signed tokens for owners (never WeChat's session_key)."""
+    """Our own signed tokens (never WeChat's session_key). Access tokens are stateless: checking one reads
+    nothing; a refresh token names its session and generation, which the session store decides on."""
 
-    def issue(self, owner_id: str) -> IssuedTokens: ...
-
-    def verify_access(self, token: str) -> str:
-        """The owner id in a valid access token; TokenExpired or TokenInvalid otherwise."""
+    def issue(self, subject: str, *, session: str | None = None, generation: int = 0, epoch: int = 0) -> IssuedTokens:
+        """An access token carrying `epoch`, and for a `session` its refresh token at `generation` (without a
+        session the refresh token is empty: the office has none)."""
         ...
 
-    def verify_refresh(self, token: str) -> str: ...
+    def verify_access(self, token: str) -> str:
+        """The subject of a valid access token; TokenExpired or TokenInvalid otherwise."""
+        ...
+
+    def access_claims(self, token: str) -> AccessClaims: ...
+
+    def verify_refresh(self, token: str) -> RefreshClaims:
+        """The claims of a validly signed, unexpired refresh token; TokenExpired or TokenInvalid otherwise."""
+        ...
+
+
+class SessionStore(Protocol):
+    """Owners' sessions (refresh-token families) by id: one key read and one conditional write per refresh."""
+
+    def start(self, session: Session, until: datetime) -> None:
+        """Store a new session, kept until `until` (its refresh token's end) at least."""
+        ...
+
+    def get(self, session_id: str) -> Session | None:
+        """Read strongly: a token rotated a moment ago must be seen as retired."""
+        ...
+
+    def rotate(self, session: Session, until: datetime) -> bool:
+        """Move `session` on to its next generation if it is still live at `session.generation`; False if not
+        (another refresh with the same token came first, or it ended meanwhile)."""
+        ...
+
+    def end(self, session_id: str, why: Ending) -> None:
+        """End the session (again: no change). It is kept as long as any of its tokens could be presented."""
+        ...
 
 
 class GateStates(Protocol):
@@ -350,9 +395,25 @@ class WechatLogin(Protocol):
         ...
 
 
+class LoginTries(Protocol):
+    """Office login tries per key (domain/login_limits), shared by every container."""
+
+    def get(self, key: str) -> Tries | None: ...
+
+    def take(self, key: str, turn: Turn) -> bool:
+        """Store `turn.after` if the key still holds `turn.before` (False: another try came first)."""
+        ...
+
+    def forget(self, key: str) -> None: ...
+
+
 class RateCounter(Protocol):
     def hit(self, key: str, expires_at: datetime) -> int:
         """Add one to `key` (made if absent, gone after `expires_at`); answer the new count."""
+        ...
+
+    def count(self, key: str) -> int:
+        """What `key` holds (0 if absent)."""
         ...
 
 
@@ -455,21 +516,17 @@ class StaffRepository(Protocol):
 
     def add(self, staff: Staff) -> bool: ...
 
-    def record_login(self, staff: Staff) -> None: ...
-
-    def take_login_attempt(self, email: str, now: datetime, limit: int) -> int | None:
-        """Count one more password check, atomically, while the account is not locked at `now` and fewer
-        than `limit` were counted since the last success or lock: the attempt's number, or None (no check:
-        parallel requests never check more than `limit` passwords)."""
-        ...
-
     def list_for_tenant(self, tenant_id: str) -> list[Staff]:
         """The property company's accounts, by email."""
         ...
 
     def save(self, staff: Staff, was: Staff) -> bool:
         """Write the account's role, lots, password and disabled flag if they are still as in `was`
-        (False: changed meanwhile, read again)."""
+        (False: changed meanwhile, read again); a `session_epoch` moved on from `was` moves on by one."""
+        ...
+
+    def end_sessions(self, email: str) -> None:
+        """Move the account's session epoch on by one: every token issued before stops working."""
         ...
 
 

@@ -14,12 +14,13 @@ from typing import Any
 
 from domain.admin import Permission, Role, Staff
 from domain.card_change import AuditEntry
+from domain.credentials import check_password
 from domain.errors import Conflict, InvalidInput, NotFound
 from handlers.admin_lots import office_entry
 from handlers.office_keys import FormKey, done_before, record_once
-from handlers.ports import Audit, Clock, LotRepository, Passwords, StaffRepository, UnitOfWork
+from handlers.ports import Audit, Clock, LoginTries, LotRepository, Passwords, StaffRepository, UnitOfWork
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
-from handlers.staff import MIN_PASSWORD, create_staff, lot_for
+from handlers.staff import create_staff, forget_login_tries, lot_for
 
 
 def list_staff(account: Staff, staff: StaffRepository) -> list[Staff]:
@@ -75,11 +76,18 @@ def set_disabled(
     audit: Audit,
     clock: Clock,
 ) -> Staff:
-    """Disable an account (it cannot log in, and its tokens stop working) or enable it again."""
+    """Disable an account (it cannot log in, and its sessions end) or enable it again."""
     if email.strip().lower() == account.email:
         raise InvalidInput("staff_self")
     action = "disable_staff" if disabled else "enable_staff"
-    return _change(account, email, lambda s: replace(s, disabled=disabled), action, key, staff, uow, audit, clock)
+
+    def switched(s: Staff) -> Staff:
+        if s.disabled == disabled:
+            return s  # so already (the same form, sent twice)
+        # Disabling also ends its sessions, so enabling it again later does not bring old tokens back.
+        return replace(s, disabled=disabled, session_epoch=s.session_epoch + 1 if disabled else s.session_epoch)
+
+    return _change(account, email, switched, action, key, staff, uow, audit, clock)
 
 
 def reset_password(
@@ -90,23 +98,21 @@ def reset_password(
     *,
     staff: StaffRepository,
     passwords: Passwords,
+    tries: LoginTries,
     uow: UnitOfWork,
     audit: Audit,
     clock: Clock,
 ) -> Staff:
-    """Give an account a new password (and lift a lock-out after wrong passwords)."""
-    if len(password) < MIN_PASSWORD:
-        raise InvalidInput("password_short", least=MIN_PASSWORD)
+    """Give an account a new password (its sessions end); the account's login tries from everywhere start again."""
+    check_password(password, email)
 
     def new_password(s: Staff) -> Staff:
         if passwords.matches(password, s.password_hash):
             return s  # set already (the same form, sent twice)
-        return replace(s, password_hash=passwords.hash(password))
+        return replace(s, password_hash=passwords.hash(password), session_epoch=s.session_epoch + 1)  # signed out
 
     done = _change(account, email, new_password, "reset_password", key, staff, uow, audit, clock)
-    if done.failed_logins or done.locked_until:
-        staff.record_login(replace(done, failed_logins=0, locked_until=None))
-        done = replace(done, failed_logins=0, locked_until=None)
+    forget_login_tries(done.email, tries)
     return done
 
 

@@ -13,6 +13,10 @@
 //
 // Tokens live in wx storage. An expired access token is refreshed once and the
 // call retried; if refreshing fails too, the client logs in again with wx.login().
+// A refresh token works once: each refresh stores the new one it answers, and only one refresh is in flight
+// at a time (a refresh token sent twice ends the session on the server: 401 refresh_token_reused). Calls that
+// meet an expired token together wait for that one refresh.
+//   await parkpass.logout()                                   // ends the session here and on the server
 // Failures reject with a ParkPassError carrying the API's stable `code` (and `details`, when the API shows
 // what is there already).
 
@@ -78,13 +82,36 @@ async function login() {
   return res.data.owner
 }
 
-async function refresh() {
+let refreshing = null // the one refresh in flight: every caller that needs it waits for it
+
+function refresh() {
+  if (!refreshing) {
+    refreshing = refreshOnce().finally(() => {
+      refreshing = null
+    })
+  }
+  return refreshing
+}
+
+async function refreshOnce() {
   const stored = config.wx.getStorageSync(STORE_KEY)
   if (!stored || !stored.refresh_token) return false
   const res = await send('POST', '/api/v1/auth/refresh', { refresh_token: stored.refresh_token })
-  if (res.statusCode !== 200) return false
-  saveTokens(res.data)
+  if (res.statusCode !== 200) {
+    config.wx.setStorageSync(STORE_KEY, {}) // used, ended or expired: it never works again
+    return false
+  }
+  saveTokens(res.data) // the one sent works no more: keep the new one
   return true
+}
+
+// End the session: the stored tokens are dropped whatever the server answers (a session ended already is fine).
+async function logout() {
+  const stored = config.wx.getStorageSync(STORE_KEY) || {}
+  config.wx.setStorageSync(STORE_KEY, {})
+  if (!stored.refresh_token) return
+  const res = await send('POST', '/api/v1/auth/logout', { refresh_token: stored.refresh_token })
+  if (res.statusCode >= 400 && res.statusCode !== 401) throw failure(res)
 }
 
 async function request(method, path, data) {
@@ -122,4 +149,4 @@ function claimCard(code) {
   return request('POST', '/api/v1/cards/claims', { code })
 }
 
-module.exports = { configure, login, request, myOrders, cancelOrder, claimCard, ParkPassError }
+module.exports = { configure, login, logout, request, myOrders, cancelOrder, claimCard, ParkPassError }

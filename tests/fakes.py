@@ -25,12 +25,14 @@ from domain.errors import (
 )
 from domain.gate import Grant
 from domain.invoice import Invoice, InvoiceState
+from domain.login_limits import Tries, Turn
 from domain.lot import Lot
 from domain.order import LedgerEntry, Order, OrderState, order_key_claim
 from domain.owner import Owner
 from domain.package import Package
 from domain.receipt import Receipt, SignedReceipt
 from domain.reminder import ReminderPrefs, Slot, bucket_of
+from domain.session import Ending, Session
 from functions.bootstrap import Services
 from functions.sim_routes import LocalMounts
 from handlers.ports import Clock, Gate, IssuedDocument, PaymentStatus, SendFailed, WechatSession
@@ -383,6 +385,36 @@ class FakeDocuments:
         return self.items.get(key)
 
 
+class FakeSessions:
+    def __init__(self) -> None:
+        self.items: dict[str, Session] = {}
+        self.until: dict[str, datetime] = {}
+        self._lock = threading.Lock()
+
+    def start(self, session: Session, until: datetime) -> None:
+        with self._lock:
+            assert session.id not in self.items
+            self.items[session.id], self.until[session.id] = session, until
+
+    def get(self, session_id: str) -> Session | None:
+        return self.items.get(session_id)
+
+    def rotate(self, session: Session, until: datetime) -> bool:
+        with self._lock:
+            stored = self.items.get(session.id)
+            if stored is None or stored.ended is not None or stored.generation != session.generation:
+                return False
+            self.items[session.id] = replace(stored, generation=stored.generation + 1)
+            self.until[session.id] = until
+            return True
+
+    def end(self, session_id: str, why: Ending) -> None:
+        with self._lock:
+            stored = self.items.get(session_id)
+            if stored is not None and stored.ended is None:
+                self.items[session_id] = replace(stored, ended=why)
+
+
 class FakeStaff:
     def __init__(self) -> None:
         self.items: dict[str, Staff] = {}
@@ -394,26 +426,22 @@ class FakeStaff:
     def add(self, staff: Staff) -> bool:
         return _create(self.items, staff.email, staff)
 
-    def record_login(self, staff: Staff) -> None:
-        self.items[staff.email] = staff
-
-    def take_login_attempt(self, email: str, now: datetime, limit: int) -> int | None:
-        with self._lock:
-            account = self.items.get(email)
-            if account is None or account.locked(now) or account.failed_logins >= limit:
-                return None
-            self.items[email] = replace(account, failed_logins=account.failed_logins + 1)
-            return account.failed_logins + 1
-
     def list_for_tenant(self, tenant_id: str) -> list[Staff]:
         return sorted((s for s in self.items.values() if s.tenant_id == tenant_id), key=lambda s: s.email)
 
     def save(self, staff: Staff, was: Staff) -> bool:
-        stored = self.items.get(staff.email)
-        if stored is None or stored.revision != was.revision:
-            return False
-        self.items[staff.email] = replace(staff, revision=was.revision + 1)
-        return True
+        with self._lock:
+            stored = self.items.get(staff.email)
+            if stored is None or stored.revision != was.revision:
+                return False
+            epoch = stored.session_epoch + (1 if staff.session_epoch != was.session_epoch else 0)
+            self.items[staff.email] = replace(staff, revision=was.revision + 1, session_epoch=epoch)
+            return True
+
+    def end_sessions(self, email: str) -> None:
+        with self._lock:
+            stored = self.items[email]
+            self.items[email] = replace(stored, session_epoch=stored.session_epoch + 1)
 
 
 class PlainPasswords:
@@ -450,6 +478,25 @@ class FakeLedger:
         return [e for e in self.db.ledger.values() if e.lot_id == lot_id and low <= e.booked_at <= high]
 
 
+class FakeLoginTries:
+    def __init__(self) -> None:
+        self.items: dict[str, Tries] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Tries | None:
+        return self.items.get(key)
+
+    def take(self, key: str, turn: Turn) -> bool:
+        with self._lock:
+            if self.items.get(key) != turn.before:
+                return False
+            self.items[key] = turn.after
+            return True
+
+    def forget(self, key: str) -> None:
+        self.items.pop(key, None)
+
+
 class FakeRates:
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
@@ -457,6 +504,9 @@ class FakeRates:
     def hit(self, key: str, expires_at: datetime) -> int:
         self.counts[key] = self.counts.get(key, 0) + 1
         return self.counts[key]
+
+    def count(self, key: str) -> int:
+        return self.counts.get(key, 0)
 
 
 class FakeFeed:
@@ -659,6 +709,7 @@ def fake_services(now: datetime, clock: Clock | None = None) -> Services:
         cards=FakeCards(db),
         owners=FakeOwners(),
         tokens=SignedTokens(b"test-token-secret", clock),
+        sessions=FakeSessions(),
         wechat=FakeWechat(),
         orders=FakeOrders(db),
         uow=MemoryUnitOfWork(db),
@@ -684,6 +735,7 @@ def fake_services(now: datetime, clock: Clock | None = None) -> Services:
         audit=FakeAudit(db),
         ledger=FakeLedger(db),
         rates=FakeRates(),
+        login_tries=FakeLoginTries(),
         sealer=FakeSealer(),
     )
 

@@ -128,6 +128,14 @@ async function login(event) {
 
 function logout() { state.token = ''; sessionStorage.removeItem('parkpass-admin'); $('#app').hidden = true; $('#login').hidden = false }
 
+// 退出登录: the server ends every session of the account (each of its tokens stops working), then the page
+// forgets its own; offline, the page forgets it anyway.
+async function signOut() {
+  const headers = { Authorization: `Bearer ${state.token}`, 'Accept-Language': 'zh-CN' }
+  try { if (state.token) await fetch(API + '/auth/logout', { method: 'POST', headers }) } catch (e) { /* offline */ }
+  logout()
+}
+
 async function start() {
   const me = await call('GET', '/me')
   state.lots = me.lots; state.role = me.role; state.email = me.email
@@ -197,7 +205,7 @@ async function queues() {
   const apps = (await call('GET', `/lots/${state.lot}/applications`)).applications
   fill('#applications', apps, (a) => {
     const key = newKey(); const plates = a.plates.join(' / ')
-    return [a.id, plates, a.note, a.state_label, a.applied_at_local,
+    return [a.id, plates, a.note, a.review_label ? `${a.state_label}（${a.review_label}）` : a.state_label, a.applied_at_local,
       tdWith(button('批准', async () => {
         const done = await call('POST', `/applications/${a.id}/approve`, { idempotency_key: key })
         notify(done.state === 'approved' ? `已批准 ${plates} 的申请` : `车场已满：${plates} 的申请进入候补（${done.state_label}）`)
@@ -369,7 +377,7 @@ async function fix(event) {
 
 // --- 车场设置: the lot's policies and its packages.
 const CHECKS = ['online_renewal', 'pause_allowed', 'pause_needs_approval']
-const NUMBERS = ['quota', 'max_months_ahead', 'pay_within_days', 'pause_min_days', 'pause_max_days', 'pauses_per_year', 'grace_days', 'max_plates', 'plate_changes_per_month', 'reminder_hour']
+const NUMBERS = ['quota', 'max_months_ahead', 'pay_within_days', 'auto_pay_within_days', 'open_applications_per_owner', 'pause_min_days', 'pause_max_days', 'pauses_per_year', 'grace_days', 'max_plates', 'plate_changes_per_month', 'reminder_hour']
 
 async function settings() {
   const lot = await call('GET', `/lots/${state.lot}`)
@@ -475,7 +483,7 @@ async function staff() {
           notify(`${done.email}：${done.role_label}`); await staff()
         },
       }), 'secondary')]
-    return [a.email, a.role_label, a.role === 'tenant_admin' ? '全部车场' : a.lots.map(lotName).join('、'), a.state_label + (a.locked ? '（已锁定）' : ''), tdWith(...ops)]
+    return [a.email, a.role_label, a.role === 'tenant_admin' ? '全部车场' : a.lots.map(lotName).join('、'), a.state_label, tdWith(...ops)]
   })
 }
 
@@ -531,7 +539,7 @@ function onSubmit(sel, handler) {
 }
 
 $('#login-form').addEventListener('submit', login)
-$('#logout').addEventListener('click', logout)
+$('#logout').addEventListener('click', () => busy($('#logout'), signOut))
 $('#lot').addEventListener('change', (e) => { state.lot = e.target.value; view('dashboard') })
 for (const b of document.querySelectorAll('header nav button')) b.addEventListener('click', () => view(b.dataset.view))
 $('#search').addEventListener('submit', (e) => { e.preventDefault(); moveOn(); search(new FormData(e.target).get('q')).catch(show) })

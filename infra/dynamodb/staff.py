@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pynamodb.exceptions import UpdateError
 
 from domain.admin import Role, Staff
@@ -18,10 +16,9 @@ def _staff(i: StaffItem) -> Staff:
         role=Role(i.role),
         lot_ids=frozenset(i.lot_ids or ()),
         password_hash=i.password_hash,
-        failed_logins=int(i.failed_logins or 0),
-        locked_until=datetime.fromisoformat(i.locked_until) if i.locked_until else None,
         disabled=bool(i.disabled),
         revision=int(i.revision or 0),
+        session_epoch=int(i.session_epoch or 0),
     )
 
 
@@ -43,31 +40,6 @@ class DynamoStaffRepository:
         )
         return create_if_absent(item, StaffItem.email.does_not_exist())
 
-    def record_login(self, staff: Staff) -> None:
-        """The failure count and lock after a login attempt."""
-        StaffItem(email=staff.email).update(
-            actions=[
-                StaffItem.failed_logins.set(staff.failed_logins),
-                StaffItem.locked_until.set(staff.locked_until.isoformat())
-                if staff.locked_until
-                else StaffItem.locked_until.remove(),
-            ],
-            condition=StaffItem.email.exists(),
-        )
-
-    def take_login_attempt(self, email: str, now: datetime, limit: int) -> int | None:
-        stamp = now.isoformat()
-        unlocked = StaffItem.locked_until.does_not_exist() | (StaffItem.locked_until < stamp)
-        room = StaffItem.failed_logins.does_not_exist() | (StaffItem.failed_logins < limit)
-        item = StaffItem(email=email)
-        try:
-            item.update(actions=[StaffItem.failed_logins.add(1)], condition=StaffItem.email.exists() & unlocked & room)
-        except UpdateError as e:
-            if e.cause_response_code == "ConditionalCheckFailedException":
-                return None
-            raise
-        return int(item.failed_logins or 0)
-
     def list_for_tenant(self, tenant_id: str) -> list[Staff]:
         return [_staff(i) for i in StaffItem.by_tenant.query(tenant_id)]
 
@@ -84,6 +56,7 @@ class DynamoStaffRepository:
                     StaffItem.disabled.set(True) if staff.disabled else StaffItem.disabled.remove(),
                     StaffItem.lot_ids.set(set(staff.lot_ids)) if staff.lot_ids else StaffItem.lot_ids.remove(),
                     revision.set(was.revision + 1),
+                    *([StaffItem.session_epoch.add(1)] if staff.session_epoch != was.session_epoch else []),
                 ],
                 condition=StaffItem.email.exists() & unchanged,
             )
@@ -92,3 +65,7 @@ class DynamoStaffRepository:
                 return False
             raise
         return True
+
+    def end_sessions(self, email: str) -> None:
+        """ADD, not a set over a read: a concurrent save or logout never undoes it."""
+        StaffItem(email=email).update(actions=[StaffItem.session_epoch.add(1)], condition=StaffItem.email.exists())

@@ -265,6 +265,10 @@ class CacheItem(_Table):
     expires_at = TTLAttribute(null=True)
     hits = NumberAttribute(null=True)
     """Rate-limit windows: requests counted with ADD."""
+    tries = NumberAttribute(null=True)
+    """Office login tries under one limit (domain/login_limits), with the last and when the next may come."""
+    last_try = UnicodeAttribute(null=True)
+    next_try = UnicodeAttribute(null=True)
 
 
 class PendingOrders(GlobalSecondaryIndex["OrderItem"]):
@@ -528,6 +532,8 @@ class ApplicationItem(_Table):
     pay_by = UnicodeAttribute(null=True)
     queue = UnicodeAttribute(null=True)
     waitlist = UnicodeAttribute(null=True)
+    held_elsewhere = ListAttribute(of=UnicodeAttribute, null=True)
+    """Plates another card or application held when it came: it waits for review, holding none."""
 
     by_owner = ApplicationsByOwner()
     office_queue = ApplicationQueue()
@@ -657,13 +663,30 @@ class StaffItem(_Table):
     role = UnicodeAttribute()
     lot_ids = UnicodeSetAttribute(null=True)
     password_hash = UnicodeAttribute()
-    failed_logins = NumberAttribute(null=True)
-    locked_until = UnicodeAttribute(null=True)
     disabled = BooleanAttribute(null=True)
     revision = NumberAttribute(null=True)
     """Moves with each change of role, lots, password or the disabled flag (a conditional save)."""
+    session_epoch = NumberAttribute(null=True)
+    """Moved on (ADD 1) by a logout, a new password or disabling: tokens of an earlier epoch stop working."""
 
     by_tenant = StaffByTenant()
+
+
+class SessionItem(_Table):
+    """Owners' sessions (refresh-token families), by id: a refresh reads one and moves it on conditionally.
+    Kept while any of its refresh tokens could still be presented, then gone by TTL."""
+
+    suffix = "sessions"
+
+    class Meta(_Table.Meta):
+        table_name = "parkpass-sessions"
+
+    session_id = UnicodeAttribute(hash_key=True)
+    subject = UnicodeAttribute()
+    generation = NumberAttribute()
+    ended = UnicodeAttribute(null=True)
+    """Why it ended (logout, reuse); absent while it lives."""
+    expires_at = TTLAttribute()
 
 
 TABLES: tuple[type[_Table], ...] = (
@@ -685,6 +708,7 @@ TABLES: tuple[type[_Table], ...] = (
     InvoiceItem,
     ReceiptItem,
     StaffItem,
+    SessionItem,
 )
 
 

@@ -43,10 +43,37 @@ async function main() {
   assert.notEqual(storage['parkpass.tokens'].token, before)
   assert.equal(logins, 1, 'refreshed, not logged in again')
 
+  // Refresh tokens rotate: the one stored now is new, and three calls meeting an expired token together share
+  // one refresh (sending the same refresh token twice would end the session).
+  const rotated = storage['parkpass.tokens'].refresh_token
+  const later2 = new Date(Date.parse((await (await fetch(apiUrl + '/sim/clock')).json()).now) + 121 * 60 * 1000)
+  await fetch(apiUrl + '/sim/clock', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ now: later2.toISOString() }) })
+  const together = await Promise.all([1, 2, 3].map(() => parkpass.request('GET', '/api/v1/me/vehicles')))
+  assert.deepEqual(together.map((r) => r.vehicles), [['粤B12345'], ['粤B12345'], ['粤B12345']])
+  assert.notEqual(storage['parkpass.tokens'].refresh_token, rotated)
+  assert.equal(logins, 1, 'one refresh for the three, no reuse, no login')
+  const reused = await fetch(apiUrl + '/api/v1/auth/refresh', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ refresh_token: rotated }) })
+  assert.equal(reused.status, 401)
+  assert.equal((await reused.json()).error.code, 'refresh_token_reused') // the old one again: the session ended
+  assert.equal((await parkpass.request('GET', '/api/v1/me')).id, owner.id) // its access token lives on (2 h) ...
+  assert.equal(logins, 1)
+  storage['parkpass.tokens'].token = 'expired' // ... and when it ends, the ended session's refresh fails:
+  assert.equal((await parkpass.request('GET', '/api/v1/me')).id, owner.id) // the client logs in again by itself
+  assert.equal(logins, 2)
+
+  // Logging out ends the session: its refresh token is refused after, and the next call logs in again.
+  const ended = storage['parkpass.tokens'].refresh_token
+  await parkpass.logout()
+  assert.deepEqual(storage['parkpass.tokens'], {})
+  const after = await fetch(apiUrl + '/api/v1/auth/refresh', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ refresh_token: ended }) })
+  assert.equal((await after.json()).error.code, 'session_ended')
+  assert.equal((await parkpass.request('GET', '/api/v1/me')).id, owner.id)
+  assert.equal(logins, 3)
+
   // A refresh token that no longer works: the client logs in again with a new wx.login() code.
   storage['parkpass.tokens'] = { token: 'broken', refresh_token: 'broken' }
   assert.equal((await parkpass.request('GET', '/api/v1/me')).id, owner.id)
-  assert.equal(logins, 2)
+  assert.equal(logins, 4)
 
   // Orders: a new owner has none, and another owner's order (or none at all) is not found.
   assert.deepEqual(await parkpass.myOrders(), { orders: [], next_cursor: null })

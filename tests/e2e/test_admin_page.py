@@ -135,3 +135,14 @@ def test_the_office_approves_takes_cash_and_downloads_a_report(page: Page, stack
     text = saved.read_text(encoding="utf-8-sig")
     assert text.startswith("日期,收入（元）") and "渠道：现金,300.00" in text
     shot(page, "4-report")
+
+
+def test_signing_out_on_the_page_ends_the_token_it_held(page: Page, stack: DevStack) -> None:
+    log_in(page, stack)
+    expect(page.locator("#app")).to_be_visible()
+    token = page.evaluate("() => sessionStorage.getItem('parkpass-admin')")
+    page.get_by_role("button", name="退出登录").click()
+    expect(page.locator("#login")).to_be_visible()
+    assert page.evaluate("() => sessionStorage.getItem('parkpass-admin')") is None
+    r = ApiClient(stack.api_url).get("/admin/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "session_ended"  # ended on the server too

@@ -41,6 +41,13 @@ def test_each_hot_operation_stays_within_its_cost_budget(stack: DevStack) -> Non
         tokens.update(api.post("/api/v1/auth/login", json={"code": "sim:demo-owner:again"}).json())
 
     measured["login_returning_owner"] = cost_of(login)
+
+    def refresh() -> None:
+        r = api.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+        assert r.status_code == 200, r.text
+        tokens.update(r.json())
+
+    measured["token_refresh"] = cost_of(refresh)
     owner = {"Authorization": f"Bearer {tokens['token']}"}
     measured["quote_offers_for_a_card"] = cost_of(lambda: api.get("/api/v1/cards/card-demo/packages", headers=owner))
     made: dict[str, Any] = {}

@@ -109,6 +109,12 @@ def run_every_function(stack: DevStack) -> dict[str, set[Access]]:
         assert api.post("/api/v1/me/subscriptions", json=consent, headers=owner).status_code == 204
         assert api.post("/api/v1/cards/card-demo/pause", json={"from": "2026-12-20"}, headers=owner).status_code == 200
         assert api.post("/api/v1/cards/card-demo/resume", headers=owner).status_code == 200
+        session = api.post("/api/v1/auth/login", json={"code": "sim:demo-owner:lp-session"}).json()
+        moved = api.post("/api/v1/auth/refresh", json={"refresh_token": session["refresh_token"]})
+        assert moved.status_code == 200, moved.text
+        gone = {"refresh_token": moved.json()["refresh_token"]}
+        assert api.post("/api/v1/auth/logout", json=gone).status_code == 204
+        assert api.post("/api/v1/auth/refresh", json=gone).status_code == 401
         applicant = signed_in(api, "sim:applicant:lp")
         application = {"plates": ["粤B12121"], "package_id": "demo-1m"}
         assert api.post("/api/v1/lots/demo-lot/applications", json=application, headers=applicant).status_code == 201
@@ -173,6 +179,7 @@ def run_every_function(stack: DevStack) -> dict[str, set[Access]]:
         assert refund.status_code == 200, refund.text
         assert api.get("/admin/api/v1/lots/demo-lot/invoices", headers=staff).status_code == 200
         assert api.get("/admin/api/v1/lots/demo-lot/reports/2026-11", headers=staff).status_code == 200
+        assert api.post("/admin/api/v1/auth/logout", headers=staff).status_code == 204
 
     done["admin"] = accesses_of(office_journey)
 
@@ -293,3 +300,15 @@ def test_only_the_fan_out_publishes_to_gates_or_reads_the_stream_and_only_the_of
         assert ("dynamodb:GetRecords" in everything) == (function == "fanout")
         reaches_staff = any(p == "table/staff" for _, ps in statements for p in ps)
         assert reaches_staff == (function == "admin")
+
+
+def test_only_the_api_reaches_owners_sessions_and_only_by_key() -> None:
+    for function in ("api", "admin", *EVENT_DRIVEN):
+        statements = granted(function)
+        grants = {a for actions, patterns in statements for a in actions if "table/sessions" in patterns}
+        assert grants == (
+            {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"} if function == "api" else set()
+        )
+        assert not any(
+            fnmatch.fnmatchcase("table/sessions", p) for _, ps in statements for p in ps if p != "table/sessions"
+        )

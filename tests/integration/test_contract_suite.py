@@ -406,4 +406,36 @@ def test_packages_owners_gates_staff_prefs_consents_invoices_and_rates(s: Servic
     assert s.invoices.move(issuing, InvoiceState.REQUESTED) and not s.invoices.move(issuing, InvoiceState.REQUESTED)
     assert s.invoices.unfinished() == [issuing] and s.invoices.requested("lot-1") == []
     assert s.invoices.get_many({"order-1", "order-9"}) == {"order-1": issuing} and s.invoices.get_many(set()) == {}
+    assert s.rates.count("k") == 0
     assert [s.rates.hit("k", NOW + timedelta(minutes=1)) for _ in range(3)] == [1, 2, 3]
+    assert s.rates.count("k") == 3
+
+
+def test_sessions_start_move_on_once_per_generation_and_end_once(s: Services) -> None:
+    from domain.session import Ending, Session
+
+    started = Session("session-1", "owner-1")
+    s.sessions.start(started, NOW + timedelta(days=30))
+    assert s.sessions.get("session-1") == started and s.sessions.get("session-9") is None
+    assert s.sessions.rotate(started, NOW + timedelta(days=31))
+    assert not s.sessions.rotate(started, NOW + timedelta(days=31))  # that generation moved on already
+    moved = replace(started, generation=1)
+    assert s.sessions.get("session-1") == moved
+    s.sessions.end("session-1", Ending.REUSE)
+    s.sessions.end("session-1", Ending.LOGOUT)  # ended already: the first reason stays
+    assert s.sessions.get("session-1") == replace(moved, ended=Ending.REUSE)
+    assert not s.sessions.rotate(moved, NOW + timedelta(days=32))  # an ended session never moves on
+    s.sessions.end("session-9", Ending.LOGOUT)  # none: nothing is made
+    assert s.sessions.get("session-9") is None
+
+
+def test_an_accounts_session_epoch_moves_on_by_one_per_logout_or_change_that_ends_sessions(s: Services) -> None:
+    assert s.staff.add(Staff("a@t1.cn", "t1", Role.CASHIER, frozenset({"lot-1"}), "hash"))
+    read = s.staff.get("a@t1.cn")
+    assert read is not None and read.session_epoch == 0
+    s.staff.end_sessions("a@t1.cn")  # a logout after the read ...
+    assert s.staff.save(replace(read, password_hash="new", session_epoch=1), read)  # ... is not undone by a save
+    after = s.staff.get("a@t1.cn")
+    assert after is not None and (after.session_epoch, after.revision, after.password_hash) == (2, 1, "new")
+    assert s.staff.save(replace(after, role=Role.LOT_MANAGER), after)  # a role change ends no session
+    assert s.staff.get("a@t1.cn") == replace(after, role=Role.LOT_MANAGER, revision=2)

@@ -14,7 +14,7 @@ from domain.errors import (
     LoginCodeInvalid,
     LoginCodeUsed,
     PlateOnCard,
-    TokenInvalid,
+    SessionEnded,
     TooManyVehicles,
     VehicleNotFound,
 )
@@ -36,12 +36,12 @@ def s() -> Services:
 
 
 def login(s: Services, code: str) -> str:
-    return log_in_owner(code, s.wechat, s.owners, s.tokens, s.ids).owner.id
+    return log_in_owner(code, s.wechat, s.owners, s.tokens, s.ids, s.sessions, s.clock).owner.id
 
 
 def test_first_login_creates_the_owner_and_later_logins_find_it(s: Services) -> None:
-    first = log_in_owner("sim:alice", s.wechat, s.owners, s.tokens, s.ids)
-    again = log_in_owner("sim:alice:2", s.wechat, s.owners, s.tokens, s.ids)
+    first = log_in_owner("sim:alice", s.wechat, s.owners, s.tokens, s.ids, s.sessions, s.clock)
+    again = log_in_owner("sim:alice:2", s.wechat, s.owners, s.tokens, s.ids, s.sessions, s.clock)
     assert first.owner.id == again.owner.id
     assert first.owner.openid == "alice" and first.owner.unionid == "u-alice"
     assert s.tokens.verify_access(again.tokens.access_token) == first.owner.id
@@ -60,13 +60,13 @@ def test_wechat_refusals_pass_through_and_store_nothing(s: Services) -> None:
     assert len(s.owners.items) == 1
 
 
-def test_refresh_gives_new_tokens_for_an_existing_owner_only(s: Services) -> None:
-    result = log_in_owner("sim:alice", s.wechat, s.owners, s.tokens, s.ids)
-    fresh = refresh_session(result.tokens.refresh_token, s.owners, s.tokens)
+def test_refresh_gives_new_tokens_for_a_session_that_was_started_only(s: Services) -> None:
+    result = log_in_owner("sim:alice", s.wechat, s.owners, s.tokens, s.ids, s.sessions, s.clock)
+    fresh = refresh_session(result.tokens.refresh_token, s.sessions, s.tokens, s.clock)
     assert s.tokens.verify_access(fresh.access_token) == result.owner.id
-    ghost = s.tokens.issue("owner-gone")
-    with pytest.raises(TokenInvalid):
-        refresh_session(ghost.refresh_token, s.owners, s.tokens)
+    ghost = s.tokens.issue("owner-gone", session="session-gone")
+    with pytest.raises(SessionEnded):
+        refresh_session(ghost.refresh_token, s.sessions, s.tokens, s.clock)
 
 
 def test_bound_phone_is_answered_masked_and_kept_whole(s: Services) -> None:

@@ -7,6 +7,7 @@ from cryptography.exceptions import InvalidTag
 
 from domain.errors import TokenExpired, TokenInvalid
 from domain.phone import masked_phone
+from handlers.ports import AccessClaims, RefreshClaims
 from infra.clock import SimClock
 from infra.crypto import FieldCipher
 from infra.tokens import ACCESS_TTL_S, REFRESH_TTL_S, SignedTokens
@@ -17,14 +18,14 @@ NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 def test_access_token_names_its_owner_for_two_hours() -> None:
     clock = SimClock(NOW)
     tokens = SignedTokens(b"secret", clock)
-    issued = tokens.issue("owner-1")
+    issued = tokens.issue("owner-1", session="session-1", generation=2)
     assert issued.expires_in == ACCESS_TTL_S == 7200
     clock.set(NOW + timedelta(seconds=ACCESS_TTL_S - 5))
     assert tokens.verify_access(issued.access_token) == "owner-1"
     clock.set(NOW + timedelta(seconds=ACCESS_TTL_S + 5))
     with pytest.raises(TokenExpired):
         tokens.verify_access(issued.access_token)
-    assert tokens.verify_refresh(issued.refresh_token) == "owner-1"
+    assert tokens.verify_refresh(issued.refresh_token) == RefreshClaims("owner-1", "session-1", 2)
     clock.set(NOW + timedelta(seconds=REFRESH_TTL_S + 5))
     with pytest.raises(TokenExpired):
         tokens.verify_refresh(issued.refresh_token)
@@ -47,9 +48,15 @@ def test_tampered_or_foreign_tokens_are_invalid() -> None:
         SignedTokens(b"other-secret", clock).verify_access(issued.access_token)
 
 
+def test_an_access_token_carries_the_accounts_session_epoch() -> None:
+    tokens = SignedTokens(b"secret", SimClock(NOW))
+    assert tokens.access_claims(tokens.issue("a@b.cn", epoch=3).access_token) == AccessClaims("a@b.cn", 3)
+    assert tokens.access_claims(tokens.issue("owner-1").access_token) == AccessClaims("owner-1", 0)
+
+
 def test_a_refresh_token_is_not_an_access_token_nor_the_other_way() -> None:
     tokens = SignedTokens(b"secret", SimClock(NOW))
-    issued = tokens.issue("owner-1")
+    issued = tokens.issue("owner-1", session="session-1")
     with pytest.raises(TokenInvalid):
         tokens.verify_access(issued.refresh_token)
     with pytest.raises(TokenInvalid):
