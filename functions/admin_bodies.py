@@ -82,7 +82,7 @@ class PackageChangeBody(BaseModel):
 
 
 class PasswordBody(BaseModel):
-    password: str = Field(min_length=10, max_length=256)
+    password: str = Field(min_length=1, max_length=256)
     idempotency_key: str | None = Field(default=None, min_length=8, max_length=64)
 
 
@@ -109,7 +109,7 @@ class PaymentBody(BaseModel):
 
 class StaffBody(BaseModel):
     email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=10, max_length=256)
+    password: str = Field(min_length=1, max_length=256)
     role: Literal["tenant_admin", "lot_manager", "cashier"]
     lots: list[str] = Field(default_factory=list, max_length=100)
     idempotency_key: str | None = Field(default=None, min_length=8, max_length=64)

@@ -19,6 +19,7 @@ from handlers.applications import approve_application, reject_application
 from handlers.card_changes import answer_pause
 from handlers.invoices import enter_manual_invoice, reject_invoice
 from handlers.office_keys import done_before
+from handlers.staff import lot_for
 from infra.lazy import lazy_module
 
 if TYPE_CHECKING:
@@ -89,9 +90,11 @@ def routes(s: Services, office: Office) -> Blueprint:
 
     @bp.get("/api/v1/lots/<lot_id>/invoices")
     def invoices(lot_id: str) -> Any:
-        lot = lot_of(lot_id)
-        lang = request_lang()
-        return listed([invoice_json(i, lot.timezone, lang) for i in s.invoices.requested(lot.id)], "invoices")
+        account = me()
+        lot = lot_for(account, lot_id, s.lots)
+        lang, tax = request_lang(), account.sees_tax_ids()  # a cashier's queue: no buyer's tax id
+        queue = s.invoices.requested(lot.id)
+        return listed([invoice_json(i, lot.timezone, lang, tax_id=tax) for i in queue], "invoices")
 
     @bp.post("/api/v1/orders/<order_id>/invoice/issue")
     def issue(order_id: str) -> dict[str, Any]:

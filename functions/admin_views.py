@@ -158,12 +158,14 @@ def application_json(a: Application, zone: str, lang: str = "zh") -> dict[str, A
     }
 
 
-def invoice_json(i: Any, zone: str, lang: str = "zh") -> dict[str, Any]:
+def invoice_json(i: Any, zone: str, lang: str = "zh", *, tax_id: bool = True) -> dict[str, Any]:
+    """`tax_id` False (a cashier's queue): the buyer's tax id is left out, its column too."""
+    shown = {"tax_id": i.request.tax_id} if tax_id else {}
     return {
         "order_id": i.order_id,
         "type": i.request.type.value,
         "title": i.request.title,
-        "tax_id": i.request.tax_id,
+        **shown,
         "amount_fen": i.amount_fen,
         "amount_yuan": yuan_text(i.amount_fen),
         "state": i.state.value,

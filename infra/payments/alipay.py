@@ -20,7 +20,8 @@ from alipay.exceptions import AliPayException, AliPayValidationError
 from domain.errors import PaymentRejected, PaymentUnavailable
 from domain.money import yuan_text
 from domain.order import Order
-from handlers.ports import PaymentNotice, PaymentStatus
+from domain.payment_notice import check_sent_in_window
+from handlers.ports import Clock, PaymentNotice, PaymentStatus
 from infra.settings import AlipayConfig
 
 PAID = ("TRADE_SUCCESS", "TRADE_FINISHED")
@@ -37,8 +38,9 @@ def fen_of(yuan: str) -> int:
 
 
 class AlipayGateway:
-    def __init__(self, config: AlipayConfig) -> None:
+    def __init__(self, config: AlipayConfig, clock: Clock) -> None:
         self._config = config
+        self._clock = clock
         self._alipay = AliPay(
             appid=config.appid,
             app_notify_url=config.notify_url,
@@ -106,11 +108,16 @@ class AlipayGateway:
             raise PaymentRejected("notice_signature")
         if data.get("app_id") != self._config.appid or data.get("seller_id") != self._config.seller_id:
             raise PaymentRejected("notice_merchant")
+        try:
+            sent_at = _alipay_time(data.get("notify_time"))
+        except ValueError:
+            sent_at = None
+        check_sent_in_window(sent_at, self._clock.now())  # signed, but not sent within Alipay's retry window
         return PaymentNotice(
             out_trade_no=data.get("out_trade_no", ""),
             transaction_id=data.get("trade_no", ""),
             amount_fen=fen_of(data.get("total_amount", "")),
-            paid_at=_alipay_time(data.get("gmt_payment")) or datetime.now(ALIPAY_TIME),
+            paid_at=_alipay_time(data.get("gmt_payment")) or self._clock.now(),
             succeeded=data.get("trade_status") in PAID,
         )
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -12,6 +14,9 @@ import requests
 from functions.dev_stack import DevStack
 from infra.dynamodb.tables import LedgerItem
 from tests.e2e.api_client import ApiClient, json_error
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+ALIPAY_TIME = "%Y-%m-%d %H:%M:%S"
 
 
 @pytest.fixture
@@ -128,3 +133,51 @@ def test_the_sweep_finds_an_alipay_payment_whose_notification_was_lost(
     api.post("/sim/clock", json={"now": (stack.clock.now() + timedelta(minutes=2)).isoformat()})
     assert stack.sweep().fulfilled == [made["order_id"]]
     assert valid_until(api, owner) == "2027-03-03"
+
+
+def test_an_alipay_notification_sent_outside_alipays_retry_window_is_refused_and_a_later_one_still_fulfils_once(
+    api: ApiClient, owner: dict[str, str], stack: DevStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    made = order(api, owner, "alipay", "alipay-old-1")
+    stack.alipay.deliver = False
+    stack.alipay.pay(made["order_id"])
+    now = stack.clock.now()
+
+    def sent(at: datetime) -> dict[str, str]:  # signed by the simulator's Alipay key, notify_time as given
+        return stack.alipay.notification(made["order_id"], notify_time=at.astimezone(BEIJING).strftime(ALIPAY_TIME))
+
+    caplog.set_level(logging.WARNING, logger="parkpass.security")
+    for form, message in [
+        (sent(now - timedelta(hours=27)), "支付通知的发送时间早于 26 小时前，超出支付宝的重发期限"),
+        (sent(now + timedelta(minutes=30)), "支付通知的发送时间比服务器时间晚 5 分钟以上"),
+        (stack.alipay.notification(made["order_id"], notify_time="yesterday"), "支付通知缺少发送时间或格式不对"),
+    ]:
+        r = notify(stack, form)
+        assert r.status_code == 400 and json_error(r) == {"code": "payment_rejected", "message": message}
+    assert api.get(f"/api/v1/orders/{made['order_id']}", headers=owner).json()["state"] == "pending"
+    assert valid_until(api, owner) == "2026-12-03"
+    refused = [r.getMessage() for r in caplog.records if r.name == "parkpass.security"]
+    assert any("Alipay notification rejected" in line and "26 hours" in line for line in refused), refused
+
+    last_retry = sent(now - timedelta(hours=24, minutes=24))  # Alipay's last resend: still within the window
+    for _ in range(2):
+        r = notify(stack, last_retry)
+        assert (r.status_code, r.text) == (200, "success")
+    assert notify(stack, sent(now)).text == "success"
+    assert stack.sweep().fulfilled == []
+    assert valid_until(api, owner) == "2027-03-03"
+    assert [e.order_id for e in LedgerItem.by_lot.query("demo-lot")] == [made["order_id"]]
+
+
+def test_a_refused_old_notification_does_not_keep_the_sweep_from_finding_the_payment(
+    api: ApiClient, owner: dict[str, str], stack: DevStack
+) -> None:
+    made = order(api, owner, "alipay", "alipay-old-2")
+    stack.alipay.deliver = False
+    stack.alipay.pay(made["order_id"])
+    old = (stack.clock.now() - timedelta(days=2)).astimezone(BEIJING).strftime(ALIPAY_TIME)
+    assert notify(stack, stack.alipay.notification(made["order_id"], notify_time=old)).status_code == 400
+    api.post("/sim/clock", json={"now": (stack.clock.now() + timedelta(minutes=2)).isoformat()})
+    assert stack.sweep().fulfilled == [made["order_id"]]
+    assert valid_until(api, owner) == "2027-03-03"
+    assert len(list(LedgerItem.by_lot.query("demo-lot"))) == 1

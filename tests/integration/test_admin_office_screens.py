@@ -331,7 +331,8 @@ def test_a_tenant_admin_manages_staff_and_a_disabled_account_is_shut_out_at_once
     }
     assert len(entries("staff:new.cashier@t1.cn", "create_staff")) == 1
     again = boss.post(f"{API}/staff", json={**new, "idempotency_key": "staff-form-0002", "password": "another one 12"})
-    assert again.status_code == 409 and error_of(again) == "conflict"
+    assert again.status_code == 409 and error_of(again) == "staff_email_unavailable"
+    assert again.get_json()["error"]["message"] == "这个邮箱不能用于新账号，请换一个邮箱"
     listed = boss.get(f"{API}/staff").get_json()["staff"]
     assert [a["email"] for a in listed] == ["a.cashier@t1.cn", "a.manager@t1.cn", "boss@t1.cn", "new.cashier@t1.cn"]
     assert all("password" not in str(a) and "scrypt" not in str(a) for a in listed)

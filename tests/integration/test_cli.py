@@ -197,7 +197,7 @@ def test_a_short_password_is_one_line(dynamodb: str) -> None:
         _cli("admin", "create", "--tenant", "t9", "--email", "a@t9.cn", "--role", "tenant_admin",
              "--password", "short", "--dynamodb-endpoint", dynamodb, "--table-prefix", "test")
     )  # fmt: skip
-    assert line == "parkpass admin create: a password has at least 10 characters"
+    assert line == "parkpass admin create: a password has at least 12 characters"
 
 
 def test_no_password_and_no_terminal_says_how_to_give_one(dynamodb: str) -> None:
