@@ -8,17 +8,33 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class LoginBody(BaseModel):
+class Body(BaseModel):
+    """An office form's body: a field it does not know is refused (400), so a misspelt field never does
+    nothing silently; functions/admin_openapi.yaml says `additionalProperties: false`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
+"""A line of text people type (a name, a holder, a reason): no control characters, which could hide text or
+break a row in an export."""
+ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+"""The shape of an id (domain.ids): an id of another shape could never be named in a route."""
+KEY = r"^[A-Za-z0-9_-]{8,64}$"
+"""A form's idempotency key (handlers.office_keys): a UUID, say."""
+
+
+class LoginBody(Body):
     email: str = Field(min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=256)
 
 
-class PolicyBody(BaseModel):
-    name: str | None = Field(default=None, max_length=100)
-    timezone: str | None = Field(default=None, max_length=64)
+class PolicyBody(Body):
+    name: str | None = Field(default=None, max_length=100, pattern=LINE)
+    timezone: str | None = Field(default=None, max_length=64, pattern=LINE)
     quota: int | None = Field(default=None, ge=0)
     mode: Literal["continuous", "calendar_month"] | None = None
     max_until: date | None = None
@@ -26,6 +42,8 @@ class PolicyBody(BaseModel):
     online_renewal: bool | None = None
     approval: Literal["auto", "manual"] | None = None
     pay_within_days: int | None = Field(default=None, ge=1, le=90)
+    auto_pay_within_days: int | None = Field(default=None, ge=1, le=90)
+    open_applications_per_owner: int | None = Field(default=None, ge=1, le=20)
     pause_allowed: bool | None = None
     pause_min_days: int | None = Field(default=None, ge=1, le=366)
     pause_max_days: int | None = Field(default=None, ge=1, le=366)
@@ -39,18 +57,18 @@ class PolicyBody(BaseModel):
     invoice_provider: Literal["simulator", "manual"] | None = None
     clear_max_until: bool = False
     clear_max_months_ahead: bool = False
-    reason: str | None = Field(default=None, max_length=200)
+    reason: str | None = Field(default=None, max_length=200, pattern=LINE)
     idempotency_key: str | None = Field(default=None, min_length=8, max_length=64)
 
 
 class NewLotBody(PolicyBody):
-    id: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=100)  # type: ignore[assignment]
+    id: str = Field(min_length=1, max_length=64, pattern=ID)
+    name: str = Field(min_length=1, max_length=100, pattern=LINE)  # type: ignore[assignment]
 
 
-class PackageBody(BaseModel):
-    id: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=50)
+class PackageBody(Body):
+    id: str = Field(min_length=1, max_length=64, pattern=ID)
+    name: str = Field(min_length=1, max_length=50, pattern=LINE)
     unit: Literal["months", "days"] = "months"
     count: int = Field(default=1, ge=1, le=3660)
     price_fen: int = Field(gt=0, le=100_000_000)
@@ -59,55 +77,55 @@ class PackageBody(BaseModel):
     idempotency_key: str | None = Field(default=None, min_length=8, max_length=64)
 
 
-class ReasonBody(BaseModel):
-    reason: str = Field(min_length=1, max_length=200)
+class ReasonBody(Body):
+    reason: str = Field(min_length=1, max_length=200, pattern=LINE)
     idempotency_key: str | None = Field(default=None, min_length=8, max_length=64)
     """The office form's key, made when it opened: the same form sent twice is done once."""
 
 
-class KeyBody(BaseModel):
+class KeyBody(Body):
     """An action with nothing to say but its form's key (approve)."""
 
     idempotency_key: str | None = Field(default=None, min_length=8, max_length=64)
 
 
-class PackageChangeBody(BaseModel):
+class PackageChangeBody(Body):
     """What changes of a package; what is left out stays."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=50)
+    name: str | None = Field(default=None, min_length=1, max_length=50, pattern=LINE)
     price_fen: int | None = Field(default=None, gt=0, le=100_000_000)
     enabled: bool | None = None
     position: int | None = Field(default=None, ge=0, le=1000)
     idempotency_key: str | None = Field(default=None, min_length=8, max_length=64)
 
 
-class PasswordBody(BaseModel):
+class PasswordBody(Body):
     password: str = Field(min_length=1, max_length=256)
     idempotency_key: str | None = Field(default=None, min_length=8, max_length=64)
 
 
-class RoleBody(BaseModel):
+class RoleBody(Body):
     role: Literal["tenant_admin", "lot_manager", "cashier"]
     lots: list[str] = Field(default_factory=list, max_length=100)
     idempotency_key: str | None = Field(default=None, min_length=8, max_length=64)
 
 
-class FixBody(BaseModel):
+class FixBody(Body):
     valid_until: date | None = None
-    holder: str | None = Field(default=None, max_length=50)
+    holder: str | None = Field(default=None, max_length=50, pattern=LINE)
     state: Literal["active", "expired", "cancelled"] | None = None
     """Kept for older clients: `cancelled` cancels, `active` restores a cancelled card (their own routes)."""
-    reason: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=200, pattern=LINE)
     idempotency_key: str | None = Field(default=None, min_length=8, max_length=64)
 
 
-class PaymentBody(BaseModel):
-    package_id: str = Field(min_length=1, max_length=64)
+class PaymentBody(Body):
+    package_id: str = Field(min_length=1, max_length=64, pattern=ID)
     channel: Literal["cash", "pos", "transfer"]
-    idempotency_key: str = Field(min_length=8, max_length=64)
+    idempotency_key: str = Field(min_length=8, max_length=64, pattern=KEY)
 
 
-class StaffBody(BaseModel):
+class StaffBody(Body):
     email: str = Field(min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=256)
     role: Literal["tenant_admin", "lot_manager", "cashier"]
@@ -115,12 +133,12 @@ class StaffBody(BaseModel):
     idempotency_key: str | None = Field(default=None, min_length=8, max_length=64)
 
 
-class IdempotentBody(BaseModel):
+class IdempotentBody(Body):
     """An action whose form carries one idempotency key from when it opened: a second click does it once."""
 
-    idempotency_key: str = Field(min_length=8, max_length=64)
+    idempotency_key: str = Field(min_length=8, max_length=64, pattern=KEY)
 
 
-class ImportBody(BaseModel):
+class ImportBody(Body):
     first_row: int = Field(ge=1)
     rows: list[dict[str, str]] = Field(max_length=1000)
