@@ -35,7 +35,8 @@ class ApplicationState(StrEnum):
 
 
 OPEN = (ApplicationState.SUBMITTED, ApplicationState.WAITLISTED, ApplicationState.APPROVED)
-"""While one of these, the application holds its plates in the lot."""
+"""While one of these, the application holds its plates in the lot (unless `held_elsewhere`)."""
+AUTO_APPROVAL = "system:auto-approval"
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,9 @@ class Application:
     """Why it was rejected, shown to the owner."""
     card_id: str | None = None
     pay_by: date | None = None
+    held_elsewhere: tuple[str, ...] = ()
+    """Its plates that were on another card or application of the lot when it came: it holds no plate then,
+    and waits for the office's review (the applicant is never told who holds them)."""
 
     def __post_init__(self) -> None:
         checked_id("application_id", self.id)
@@ -65,6 +69,11 @@ class Application:
             raise InvalidCard("application_plates", most=MAX_PLATES_PER_CARD)
         if len(self.note) > 200:
             raise InvalidCard("note_long", most=200)
+
+    @property
+    def holds_plates(self) -> bool:
+        """I2: an open application holds its plates in the lot, unless it waits for review over them."""
+        return self.state in OPEN and not self.held_elsewhere
 
     @property
     def queue_key(self) -> str:
@@ -87,7 +96,8 @@ def approved(application: Application, lot: Lot, card_id: str, actor: str, at: d
     _still_open(application, ApplicationState.APPROVED)
     if len(application.plates) > lot.cards.max_plates:
         raise InvalidCard("too_many_plates", lot=lot.name, most=lot.cards.max_plates)
-    pay_by = lot.today(at) + timedelta(days=lot.cards.pay_within_days)
+    days = lot.cards.auto_pay_within_days if actor == AUTO_APPROVAL else lot.cards.pay_within_days
+    pay_by = lot.today(at) + timedelta(days=days)
     card = Card(card_id, lot.id, application.owner_id, application.plates, None, None, CardState.PENDING, pay_by=pay_by)
     decided = replace(
         application,
@@ -96,13 +106,14 @@ def approved(application: Application, lot: Lot, card_id: str, actor: str, at: d
         decided_by=actor,
         card_id=card_id,
         pay_by=pay_by,
+        held_elsewhere=(),
     )
     return decided, card
 
 
 def waitlisted(application: Application, actor: str, at: datetime) -> Application:
     _still_open(application, ApplicationState.WAITLISTED)
-    return replace(application, state=ApplicationState.WAITLISTED, decided_at=at, decided_by=actor)
+    return replace(application, state=ApplicationState.WAITLISTED, decided_at=at, decided_by=actor, held_elsewhere=())
 
 
 def rejected(application: Application, actor: str, at: datetime, reason: str) -> Application:
@@ -145,15 +156,31 @@ class ApplicationDecided:
     lot_name: str
 
 
-def submit_plan(application: Application, actor: str) -> Plan:
-    """A new application, holding its plates in the lot while it is open (I2)."""
+def application_slot(lot_id: str, owner_id: str, n: int) -> str:
+    """One of an owner's `open_applications_per_owner` places for applications at a lot (a claim)."""
+    return f"applying:{lot_id}:{owner_id}:{n}"
 
-    def claim(plate: str) -> Claim:
-        return Claim(plate_claim(application.lot_id, plate), application.owner_id, application_id=application.id)
 
-    takes = tuple(Take(claim(p), PlateTaken(p)) for p in application.plates)
+def occupies_slot(application: Application, card: Card | None) -> bool:
+    """In review, on the waitlist, or approved and its card not yet paid for."""
+    if application.state in (ApplicationState.SUBMITTED, ApplicationState.WAITLISTED):
+        return True
+    return application.state is ApplicationState.APPROVED and card is not None and card.state is CardState.PENDING
+
+
+def submit_plan(application: Application, actor: str, slot: str, freed_from: str | None) -> Plan:
+    """A new application in one of its owner's slots at the lot (taken over from `freed_from`, an application
+    that no longer occupies it), holding its plates while it is open (I2) unless they wait for review."""
+    holder = Holder("application_id", freed_from) if freed_from else None
+    takes = [Take(Claim(slot, application.owner_id, application_id=application.id), StaleCard(slot), holder)]
+    if not application.held_elsewhere:
+        takes += [Take(_plate(application, p), PlateTaken(p)) for p in application.plates]
     audit = application_audit(application, application.applied_at, actor, "apply", None, None)
-    return Plan(applications=(ApplicationWrite(application),), takes=takes, audit=(audit,))
+    return Plan(applications=(ApplicationWrite(application),), takes=tuple(takes), audit=(audit,))
+
+
+def _plate(application: Application, plate: str) -> Claim:
+    return Claim(plate_claim(application.lot_id, plate), application.owner_id, application_id=application.id)
 
 
 def approval_plan(application: Application, lot: Lot, actor: str, at: datetime) -> tuple[Application, Plan]:
@@ -171,8 +198,11 @@ def approval_plan(application: Application, lot: Lot, actor: str, at: datetime) 
 
 
 def waitlist_plan(application: Application, lot: Lot, actor: str, at: datetime) -> tuple[Application, Plan]:
+    """On the lot's waitlist; one that waited for review over its plates takes them now (they must be free)."""
     waiting = waitlisted(application, actor, at)
+    takes = tuple(Take(_plate(application, p), PlateTaken(p)) for p in application.plates if application.held_elsewhere)
     return waiting, Plan(
+        takes=takes,
         applications=(ApplicationWrite(waiting, _UNDECIDED),),
         audit=(application_audit(application, at, actor, "waitlist", None, waiting),),
         follow_ups=(ApplicationDecided(waiting, lot.name),),
@@ -185,7 +215,8 @@ def rejection_plan(
     """Rejected, its plates free again."""
     decided = rejected(application, actor, at, reason)
     holder = Holder("application_id", application.id)
-    releases = tuple(Release(plate_claim(application.lot_id, p), holder, StaleCard(p)) for p in application.plates)
+    held = application.plates if application.holds_plates else ()
+    releases = tuple(Release(plate_claim(application.lot_id, p), holder, StaleCard(p)) for p in held)
     return decided, Plan(
         applications=(ApplicationWrite(decided, _UNDECIDED),),
         releases=releases,

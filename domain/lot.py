@@ -65,6 +65,12 @@ class CardPolicy:
     approval: Approval = Approval.MANUAL
     pay_within_days: int = 7
     """An approved card not paid for within this many days lapses and frees its place."""
+    auto_pay_within_days: int = 1
+    """The same for a card approved automatically (by the end of the next lot-local day, by default): nobody
+    looked at it, so it may hold a place only briefly unpaid."""
+    open_applications_per_owner: int = 2
+    """Applications one owner may have waiting at the lot (in review, on the waitlist, or approved with the
+    card not yet paid for): no one owner can take every place without paying."""
     pause_allowed: bool = False
     pause_min_days: int = 3
     pause_max_days: int = 90
@@ -87,6 +93,8 @@ class CardPolicy:
             raise InvalidLot("max_plates")
         if not 0 <= self.grace_days <= 31 or not 1 <= self.pay_within_days <= 90:
             raise InvalidLot("grace_days")
+        if not 1 <= self.auto_pay_within_days <= 90 or not 1 <= self.open_applications_per_owner <= 20:
+            raise InvalidLot("application_limits")
 
 
 @dataclass(frozen=True)

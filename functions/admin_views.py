@@ -12,6 +12,7 @@ from domain.card import Card
 from domain.card_claim import waits_for_owner
 from domain.labels import actor_label, label, local_time
 from domain.lot import Lot
+from domain.messages import text
 from domain.money import yuan_text
 from domain.order import Order
 from domain.package import Package
@@ -66,7 +67,6 @@ def staff_json(a: Staff, lang: str = "zh") -> dict[str, Any]:
         "lots": sorted(a.lot_ids),
         "disabled": a.disabled,
         "state_label": label("staff_state", "disabled" if a.disabled else "active", lang),
-        "locked": a.locked_until is not None,
     }
 
 
@@ -155,6 +155,10 @@ def application_json(a: Application, zone: str, lang: str = "zh") -> dict[str, A
         "applied_at_local": local_time(a.applied_at, zone, lang),
         "reason": a.reason,
         "card_id": a.card_id,
+        "held_elsewhere": list(a.held_elsewhere),
+        "review_label": text("plates_held_elsewhere", lang, {"plates": "、".join(a.held_elsewhere)})
+        if a.held_elsewhere
+        else None,
     }
 
 

@@ -13,7 +13,7 @@ from domain.ids import checked_id
 from functions.auth import current_owner_id
 from functions.bootstrap import Services
 from functions.gate_routes import signed_gate
-from functions.http import parse_body
+from functions.http import parse_body, request_lang
 from functions.views import application_json, card_json
 from handlers.applications import ApplicationView, apply_for_card, my_applications
 from handlers.card_changes import (
@@ -56,17 +56,19 @@ def card_blueprint(s: Services) -> Blueprint:
             s.ids,
             s.clock,
             s.notices,
+            s.cards,
         )
-        return application_json(_one(owner_id, application.id, s)), 201
+        return application_json(_one(owner_id, application.id, s), request_lang()), 201
 
     @bp.get("/me/applications")
     def applications() -> dict[str, Any]:
         owner_id = current_owner_id(s.tokens)
-        return {"applications": [application_json(v) for v in my_applications(owner_id, s.lots, s.applications)]}
+        mine = my_applications(owner_id, s.lots, s.applications)
+        return {"applications": [application_json(v, request_lang()) for v in mine]}
 
     @bp.get("/applications/<application_id>")
     def application(application_id: str) -> dict[str, Any]:
-        return application_json(_one(current_owner_id(s.tokens), application_id, s))
+        return application_json(_one(current_owner_id(s.tokens), application_id, s), request_lang())
 
     @bp.post("/cards/<card_id>/pause")
     def pause(card_id: str) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from domain.errors import (
@@ -21,6 +21,7 @@ from domain.messages import MESSAGES, text
 from functions.http import request_lang
 
 log = logging.getLogger("parkpass.api")
+security = logging.getLogger("parkpass.security")
 
 _STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (NotFound, 404),
@@ -57,6 +58,7 @@ def install_error_handlers(app: Flask) -> None:
             response.headers["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{e.code}"'
         if isinstance(e, RateLimited):
             response.headers["Retry-After"] = str(e.retry_after_s)
+            security.warning("429: caller=%s path=%s", (request.remote_addr or "?")[:64], request.path[:120])
         return response, status
 
     @app.errorhandler(HTTPException)

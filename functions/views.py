@@ -84,7 +84,8 @@ def pause_json(pause: Pause) -> dict[str, Any]:
     }
 
 
-def application_json(view: ApplicationView) -> dict[str, Any]:
+def application_json(view: ApplicationView, lang: str = "zh") -> dict[str, Any]:
+    """What the applicant sees: never whether, or by whom, its plates are held elsewhere (no plate oracle)."""
     a = view.application
     return {
         "id": a.id,
@@ -93,6 +94,7 @@ def application_json(view: ApplicationView) -> dict[str, Any]:
         "package_id": a.package_id,
         "note": a.note,
         "state": a.state.value,
+        "state_label": label("application_state", a.state.value, lang),
         "applied_at": a.applied_at.isoformat(),
         "decided_at": a.decided_at.isoformat() if a.decided_at else None,
         "reason": a.reason,

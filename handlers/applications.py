@@ -9,17 +9,21 @@ offered to the first in line, who is told through the owner's message channel.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from domain.application import (
+    AUTO_APPROVAL,
     Application,
     ApplicationDecided,
     ApplicationState,
+    application_slot,
     approval_plan,
+    occupies_slot,
     rejection_plan,
     submit_plan,
     waitlist_plan,
 )
+from domain.card_change import plate_claim
 from domain.errors import (
     ApplicationClosed,
     ApplicationNotFound,
@@ -30,6 +34,7 @@ from domain.errors import (
     PlateTaken,
     StaleCard,
     StaleLot,
+    TooManyApplications,
 )
 from domain.ids import checked_id
 from domain.lot import Approval, Lot
@@ -37,13 +42,21 @@ from domain.plan import Plan
 from domain.plate import normalise_plate
 from handlers.follow_ups import run_follow_ups
 from handlers.notify import Notices, notify_owner
-from handlers.ports import ApplicationRepository, Clock, IdSource, LotRepository, PackageRepository, UnitOfWork
+from handlers.ports import (
+    ApplicationRepository,
+    CardRepository,
+    Clock,
+    IdSource,
+    LotRepository,
+    PackageRepository,
+    UnitOfWork,
+)
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 
 APPLICATION_TEMPLATE = "sim-application"
 """The local simulator's template id for decisions on applications; deployments set PARKPASS_APPLICATION_TEMPLATE."""
 APPLY_PAGE = "pages/apply/index"
-AUTO = "system:auto-approval"
+AUTO = AUTO_APPROVAL
 WAITLIST = "system:waitlist"
 MAX_OFFERS = 50
 
@@ -69,8 +82,11 @@ def apply_for_card(
     ids: IdSource,
     clock: Clock,
     notices: Notices,
+    cards: CardRepository,
 ) -> Application:
-    """A new application holding its plates; applying again for the same plates answers the first."""
+    """A new application in one of the owner's few slots at the lot, holding its plates; applying again for
+    the same plates answers the first. A plate held by anyone else's card or application is not refused
+    (that would tell the applicant where the car parks): the application waits for the office's review."""
     lot = lots.get(checked_id("lot_id", lot_id))
     if lot is None:
         raise LotNotFound(lot_id)
@@ -88,20 +104,53 @@ def apply_for_card(
         applied_at=clock.now(),
     )
     for attempt in range(MAX_ATTEMPTS):
+        earlier = _same_application(application, store)
+        if earlier is not None:
+            return earlier
+        slot, freed_from = _free_slot(application, lot, store, uow, cards)
         try:
-            uow.commit(submit_plan(application, f"owner:{owner_id}"))
-        except PlateTaken as e:
-            earlier = store.holding(lot.id, e.plate)
-            if earlier is not None and earlier.owner_id == owner_id:
-                return earlier
-            raise
+            uow.commit(submit_plan(application, f"owner:{owner_id}", slot, freed_from))
+        except PlateTaken:
+            if _same_application(application, store) is None:
+                application = replace(application, held_elsewhere=_held(application, uow))
+            continue  # asked again at once (the first answers), or for review
         except (StaleCard, StaleLot):  # a concurrent transaction touched the same claims: try again
             wait_before_retry(attempt)
             continue
         break
-    if lot.cards.approval is Approval.AUTO:
+    else:
+        raise Conflict("kept_changing")
+    if lot.cards.approval is Approval.AUTO and not application.held_elsewhere:
         return approve_application(application.id, AUTO, lots, store, uow, clock, notices)
     return application
+
+
+def _same_application(application: Application, store: ApplicationRepository) -> Application | None:
+    """The owner's open application holding the first of these plates: this one, asked for again."""
+    earlier = store.holding(application.lot_id, application.plates[0])
+    return earlier if earlier is not None and earlier.owner_id == application.owner_id else None
+
+
+def _free_slot(
+    application: Application, lot: Lot, store: ApplicationRepository, uow: UnitOfWork, cards: CardRepository
+) -> tuple[str, str | None]:
+    """A slot of the owner's at the lot that is free, or held by an application that no longer occupies it
+    (decided, paid for, lapsed: slots are given back lazily, so no other change has to); none: refused."""
+    for n in range(lot.cards.open_applications_per_owner):
+        slot = application_slot(lot.id, application.owner_id, n)
+        claim = uow.claimed(slot)
+        if claim is None or claim.application_id is None:
+            return slot, None
+        held_by = store.get(claim.application_id)
+        card = cards.get(held_by.card_id) if held_by is not None and held_by.card_id else None
+        if held_by is None or not occupies_slot(held_by, card):
+            return slot, claim.application_id
+    raise TooManyApplications(lot=lot.name, most=lot.cards.open_applications_per_owner)
+
+
+def _held(application: Application, uow: UnitOfWork) -> tuple[str, ...]:
+    """Its plates some card or application of the lot holds now."""
+    return tuple(p for p in application.plates if uow.claimed(plate_claim(application.lot_id, p)) is not None)
 
 
 def approve_application(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,6 +15,8 @@ from domain.gate_auth import gate_signature
 from domain.ids import checked_id
 from domain.lot import Lot
 from handlers.ports import CardRepository, EntitlementFeed, Gate, GateRepository, LotRepository
+
+security = logging.getLogger("parkpass.security")
 
 REPLAY_WINDOW_S = 300
 SNAPSHOT_WHEN_BEHIND = 1000
@@ -42,16 +45,21 @@ def authenticated_gate(
     now: datetime,
     body: bytes = b"",
 ) -> Gate:
-    refused = Unauthenticated("gate_auth")
+    def refused(why: str) -> Unauthenticated:
+        security.warning("gate signature refused: gate=%r path=%s reason=%s", gate_id[:64], path[:120], why)
+        return Unauthenticated("gate_auth")
+
     try:
         gate = gates.get(checked_id("gate_id", gate_id))
         age = abs(now.timestamp() - int(timestamp))
     except (InvalidInput, ValueError):
-        raise refused from None
-    if gate is None or age > REPLAY_WINDOW_S:
-        raise refused
+        raise refused("malformed id or time") from None
+    if gate is None:
+        raise refused("unknown gate")
+    if age > REPLAY_WINDOW_S:
+        raise refused("outside the replay window")
     if not hmac.compare_digest(gate_signature(gate.secret, method, path, timestamp, body), signature):
-        raise refused
+        raise refused("bad signature")
     return gate
 
 

@@ -1,4 +1,4 @@
-"""A stateful property test of the lot's invariants (docs/architecture.md, I1-I7).
+"""A stateful property test of the lot's invariants (docs/architecture.md, I1-I9).
 
 Random sequences of what owners, the office, the scheduler, imports and payment
 providers do at one lot, through the real use cases; after every step the lot's
@@ -22,7 +22,7 @@ from hypothesis.control import currently_in_test_context
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from domain.admin import Role, Staff
-from domain.application import OPEN, ApplicationState
+from domain.application import OPEN, ApplicationState, occupies_slot
 from domain.card import Card, CardState
 from domain.card_claim import office_owner
 from domain.entitlement import entitlements_of
@@ -122,10 +122,16 @@ class LotMachine(RuleBasedStateMachine):
         """The most places the lot may hold now: its quota, or more where an import took them on purpose."""
         self.orders_seen: dict[str, OrderState] = {}
         self.keys = 0
+        self.restores: dict[str, int] = {}
         self.provider = FakeProvider()
         """What the payment provider knows of owners' orders (paid by the payer, closed by a cancel)."""
 
     # What people and machines do.
+
+    def _restoring(self, card: Card) -> None:
+        """The office brings a card back (a restore; a refund of a new card's only payment): its application
+        waits again without taking a slot (an office decision may pass an owner's allowance, I9)."""
+        self.restores[card.owner_id] = self.restores.get(card.owner_id, 0) + 1
 
     def _try(self, action: Callable[[], object]) -> None:
         with contextlib.suppress(DomainError):  # refused: nothing may have changed (the invariants say so)
@@ -166,7 +172,19 @@ class LotMachine(RuleBasedStateMachine):
         s = self.s
         self._try(
             lambda: apply_for_card(
-                owner, "lot-1", plates, "m1", "", s.lots, s.packages, s.applications, s.uow, s.ids, s.clock, s.notices
+                owner,
+                "lot-1",
+                plates,
+                "m1",
+                "",
+                s.lots,
+                s.packages,
+                s.applications,
+                s.uow,
+                s.ids,
+                s.clock,
+                s.notices,
+                s.cards,
             )
         )
 
@@ -248,10 +266,11 @@ class LotMachine(RuleBasedStateMachine):
         self.racing.meanwhile = lambda: approve_application(
             apply_for_card(
                 owner, "lot-1", list(card.plates[:1]), "m1", "", s.lots, s.packages, s.applications, s.uow, s.ids,
-                s.clock, s.notices,
+                s.clock, s.notices, s.cards,
             ).id,
             "admin:n", s.lots, s.applications, s.uow, s.clock, s.notices,
         )  # fmt: skip
+        self._restoring(card)
         self._try(lambda: restore_card(card.id, "admin:m", "恢复", s.card_life))
 
     @rule(pick=st.integers(0, 50), close=st.booleans())
@@ -358,7 +377,8 @@ class LotMachine(RuleBasedStateMachine):
                       key=lambda o: o.id)  # fmt: skip
         if paid:
             o = paid[pick % len(paid)]
-            self._try(
+            self.restores[o.owner_id] = self.restores.get(o.owner_id, 0) + 1  # a new card's only payment back:
+            self._try(  # unpaid again, it waits for payment without a slot (I9)
                 lambda: office_refund(
                     MANAGER, o.id, orders=s.orders, cards=s.cards, lots=s.lots, provider=NoPayments(), uow=s.uow,
                     invoicing=s.invoicing, clock=s.clock,
@@ -414,6 +434,7 @@ class LotMachine(RuleBasedStateMachine):
     def office_restore(self, pick: int) -> None:
         card = self._card(pick)
         if card is not None:
+            self._restoring(card)
             self._try(lambda: restore_card(card.id, "admin:m", "恢复", self.s.card_life))
 
     @rule(
@@ -451,6 +472,7 @@ class LotMachine(RuleBasedStateMachine):
         except DomainError:
             return
         code = slip.code if right else slip.code[:-1] + ("2" if slip.code[-1] != "2" else "3")
+
         def claim(owner: str) -> Callable[[], object]:
             return lambda: claim_by_code(owner, code, self.s.rates, self.s.claiming)
 
@@ -554,6 +576,25 @@ class LotMachine(RuleBasedStateMachine):
         for slot, state in type(self).stored_reminders(self.fresh):
             if state == "pending" and slot.due_at > self.s.clock.now():
                 assert slot.owner_id == owners[slot.card_id], f"{slot.key} goes to {slot.owner_id}"
+
+    @invariant()
+    def i9_applications(self) -> None:
+        """An owner's applications waiting at the lot (in review, on the waitlist, approved and unpaid) stay
+        within the lot's allowance; an undecided one holds its plates, unless it waits for review over them."""
+        s = self.s
+        allowance = self._lot().cards.open_applications_per_owner
+        for owner in OWNERS:
+            mine = s.applications.list_for_owner(owner)
+            waiting = [a.id for a in mine if occupies_slot(a, s.cards.get(a.card_id) if a.card_id else None)]
+            assert len(waiting) <= allowance + self.restores.get(owner, 0), f"{owner} has {waiting} waiting"
+            for a in mine:
+                if a.state not in (ApplicationState.SUBMITTED, ApplicationState.WAITLISTED):
+                    continue
+                holders = {p: s.applications.holding("lot-1", p) for p in a.plates}
+                if a.held_elsewhere:
+                    assert all(h is None or h.id != a.id for h in holders.values()), f"{a.id} in review holds"
+                else:
+                    assert all(h is not None and h.id == a.id for h in holders.values()), f"{a.id}: {holders}"
 
     @invariant()
     def i5_audit(self) -> None:

@@ -50,6 +50,7 @@ def application_update(a: Application) -> tuple[ApplicationItem, list[Any]]:
         "pay_by": iso_day(a.pay_by),
         "queue": a.lot_id if a.state is ApplicationState.SUBMITTED else None,
         "waitlist": a.lot_id if a.state is ApplicationState.WAITLISTED else None,
+        "held_elsewhere": list(a.held_elsewhere) or None,
     }
     actions = [
         getattr(ApplicationItem, name).set(value) if value is not None else getattr(ApplicationItem, name).remove()
@@ -70,6 +71,7 @@ def application_item(a: Application) -> ApplicationItem:
         applied_at=a.applied_at.isoformat(),
         queue_key=a.queue_key,
         queue=a.lot_id if a.state is ApplicationState.SUBMITTED else None,
+        held_elsewhere=list(a.held_elsewhere) or None,
     )
 
 
@@ -88,4 +90,5 @@ def _application(i: ApplicationItem) -> Application:
         reason=i.reason,
         card_id=i.card_id,
         pay_by=day_of(i.pay_by),
+        held_elsewhere=tuple(i.held_elsewhere or ()),
     )

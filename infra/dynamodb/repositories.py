@@ -15,6 +15,7 @@ from pynamodb.models import Model
 from domain.card import Card, CardState, ClaimTicket, Pause, PauseState
 from domain.card_change import plate_claim
 from domain.errors import TooManyVehicles
+from domain.login_limits import Tries, Turn
 from domain.lot import Approval, CardPolicy, InvoiceProvider, Lot, RenewalMode, RenewalPolicy
 from domain.owner import Owner
 from domain.package import Duration, DurationUnit, Package
@@ -451,8 +452,53 @@ class DynamoGateRepository:
         ]
 
 
+class DynamoLoginTries:
+    """Each limit's tries in one cache item; a turn is taken only over the tries read (a conditional write)."""
+
+    def get(self, key: str) -> Tries | None:
+        try:
+            i = CacheItem.get(key, consistent_read=True)
+        except CacheItem.DoesNotExist:
+            return None
+        if i.tries is None or i.last_try is None or i.next_try is None:
+            return None
+        return Tries(int(i.tries), datetime.fromisoformat(i.last_try), datetime.fromisoformat(i.next_try))
+
+    def take(self, key: str, turn: Turn) -> bool:
+        before = turn.before
+        unchanged = (
+            CacheItem.tries.does_not_exist()
+            if before is None
+            else (CacheItem.tries == before.count) & (CacheItem.last_try == before.last.isoformat())
+        )
+        try:
+            CacheItem(key=key).update(
+                actions=[
+                    CacheItem.tries.set(turn.after.count),
+                    CacheItem.last_try.set(turn.after.last.isoformat()),
+                    CacheItem.next_try.set(turn.after.next_at.isoformat()),
+                    CacheItem.expires_at.set(turn.expires_at),
+                ],
+                condition=unchanged,
+            )
+        except UpdateError as e:
+            if e.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def forget(self, key: str) -> None:
+        CacheItem(key=key).delete()
+
+
 class DynamoRateCounter:
     def hit(self, key: str, expires_at: datetime) -> int:
         item = CacheItem(key=key)
         item.update(actions=[CacheItem.hits.add(1), CacheItem.expires_at.set(expires_at)])
         return int(item.hits or 0)
+
+    def count(self, key: str) -> int:
+        try:
+            return int(CacheItem.get(key, consistent_read=True).hits or 0)
+        except CacheItem.DoesNotExist:
+            return 0

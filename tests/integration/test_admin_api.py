@@ -29,6 +29,7 @@ from handlers.invoices import request_invoice
 from handlers.ports import PaymentNotice
 from handlers.renewals import place
 from handlers.staff import create_staff
+from infra.dynamodb.request_counter import DynamoRequestCounter
 from infra.dynamodb.tables import CardItem, LedgerItem
 from tests.builders import a_pending_order, add_card, months, version_of
 from tests.fakes import FixedClock
@@ -106,7 +107,19 @@ def lot_b_things(s: Services) -> dict[str, str]:
         s.clock,
     )
     applied = apply_for_card(
-        "owner-b", "lot-b", ["粤B00003"], "m1", "", s.lots, s.packages, s.applications, s.uow, s.ids, s.clock, s.notices
+        "owner-b",
+        "lot-b",
+        ["粤B00003"],
+        "m1",
+        "",
+        s.lots,
+        s.packages,
+        s.applications,
+        s.uow,
+        s.ids,
+        s.clock,
+        s.notices,
+        s.cards,
     )
     assert applied.state is ApplicationState.SUBMITTED
     create_staff("someone@t2.cn", PASSWORD, "t2", Role.CASHIER, {"lot-x"}, s.staff, s.passwords)
@@ -221,9 +234,13 @@ def test_a_cashier_looks_up_and_takes_cash_but_cannot_change_a_policy(office: Se
     ]
 
 
-def test_40_parallel_logins_check_at_most_5_passwords_before_the_lock(
-    office: Services, caplog: pytest.LogCaptureFixture
-) -> None:
+def login_at(app: Any, email: str, password: str, caller: str) -> Any:
+    return app.test_client().post(
+        "/admin/api/v1/auth/login", json={"email": email, "password": password}, environ_base={"REMOTE_ADDR": caller}
+    )
+
+
+def test_40_parallel_logins_check_at_most_5_passwords(office: Services, caplog: pytest.LogCaptureFixture) -> None:
     """#17 finding 1: the failure count was read, changed and written back, so parallel attempts all got checked."""
     checked: list[str] = []
     real = office.passwords
@@ -242,7 +259,7 @@ def test_40_parallel_logins_check_at_most_5_passwords_before_the_lock(
     answers: list[str] = []
 
     def attempt(password: str) -> None:
-        r = app.test_client().post("/admin/api/v1/auth/login", json={"email": "a.cashier@t1.cn", "password": password})
+        r = login_at(app, "a.cashier@t1.cn", password, "203.0.113.7")
         answers.append(r.get_json()["error"]["code"] if r.status_code != 200 else "ok")
 
     with caplog.at_level("WARNING", logger="parkpass.security"):
@@ -252,26 +269,66 @@ def test_40_parallel_logins_check_at_most_5_passwords_before_the_lock(
         for t in threads:
             t.join()
     assert len(checked) <= 5, f"{len(checked)} passwords were checked"
-    assert answers.count("account_locked") >= 35 and len(answers) == 40
+    assert answers.count("rate_limited") >= 35 and len(answers) == 40
     refusals = [r.getMessage() for r in caplog.records if r.name == "parkpass.security"]
     assert len(refusals) >= 39 and not any("a.cashier" in m for m in refusals)  # logged, the account hashed
+    assert all("caller=203.0.113.7" in m for m in refusals)
 
 
-def test_wrong_passwords_lock_the_account(office: Services) -> None:
-    c = create_admin_app(office).test_client()
-    for _ in range(5):
-        r = c.post("/admin/api/v1/auth/login", json={"email": "a.cashier@t1.cn", "password": "wrong password"})
-        assert r.status_code == 401 and r.get_json()["error"]["code"] == "login_failed"
-    right = c.post("/admin/api/v1/auth/login", json={"email": "a.cashier@t1.cn", "password": PASSWORD})
-    assert right.status_code == 401 and right.get_json()["error"]["code"] == "account_locked"
-    clock = office.clock
+def test_a_guesser_is_slowed_while_the_accounts_owner_elsewhere_still_logs_in(
+    office: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    """#17 finding 3: five wrong passwords from anywhere locked the account, even against the right one."""
+    app, clock = create_admin_app(office), office.clock
     assert isinstance(clock, FixedClock)
-    clock._now = NOW + timedelta(minutes=16)
-    assert (
-        c.post("/admin/api/v1/auth/login", json={"email": "a.cashier@t1.cn", "password": PASSWORD}).status_code == 200
-    )
-    stored = office.staff.get("a.cashier@t1.cn")
-    assert stored is not None and PASSWORD not in stored.password_hash and stored.password_hash.startswith("scrypt$")
+    wrong = [login_at(app, "a.cashier@t1.cn", "wrong password", "203.0.113.7") for _ in range(4)]
+    assert [r.status_code for r in wrong] == [401, 401, 401, 429]
+    assert wrong[2].get_json()["error"]["message"] == "邮箱或密码错误"
+    assert wrong[3].headers["Retry-After"] == "30"
+    assert wrong[3].get_json()["error"]["message"] == "请求过于频繁，请 30 秒后再试"
+    assert login_at(app, "a.cashier@t1.cn", PASSWORD, "198.51.100.2").status_code == 200  # the owner, at the office
+
+    waits = []  # the guesser waits twice as long after each further wrong password
+    for _ in range(3):
+        waiting = login_at(app, "a.cashier@t1.cn", "x", "203.0.113.7")
+        clock._now += timedelta(seconds=int(waiting.headers["Retry-After"]))
+        assert login_at(app, "a.cashier@t1.cn", "still wrong", "203.0.113.7").status_code == 401
+        waits.append(int(login_at(app, "a.cashier@t1.cn", "x", "203.0.113.7").headers["Retry-After"]))
+    assert waits == [60, 120, 240]
+    with caplog.at_level("WARNING", logger="parkpass.security"):
+        assert login_at(app, "a.cashier@t1.cn", PASSWORD, "203.0.113.7").status_code == 429  # even the right one
+    assert "reason=waiting (account_address)" in caplog.text
+
+
+def test_an_unknown_email_answers_as_a_known_one_with_the_same_work(office: Services) -> None:
+    """#17 finding 3: only real accounts answered account_locked, and real accounts answered slower."""
+    app = create_admin_app(office)
+
+    def tries(email: str) -> tuple[list[tuple[int, str, str]], list[tuple[int, dict[str, int]]]]:
+        seen, work = [], []
+        for _ in range(4):
+            with DynamoRequestCounter() as counter:
+                r = login_at(app, email, "wrong password", "203.0.113.9")
+            body = r.get_json()["error"]
+            seen.append((r.status_code, body["code"], body["message"]))
+            work.append((counter.total, dict(counter.by_operation)))
+        return seen, work
+
+    known, unknown = tries("a.cashier@t1.cn"), tries("nobody.here@t1.cn")
+    assert known == unknown
+    assert [code for _, code, _ in known[0]] == ["login_failed"] * 3 + ["rate_limited"]
+
+
+def test_spraying_one_address_over_many_accounts_meets_a_429(
+    office: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    """#17 finding 1: 40 logins with different emails in 2 s never met a 429."""
+    app = create_admin_app(office)
+    with caplog.at_level("WARNING", logger="parkpass.security"):
+        answers = [login_at(app, f"user{n}@t1.cn", "Spring2026!", "203.0.113.50").status_code for n in range(40)]
+    assert answers[:20] == [401] * 20 and set(answers[20:]) == {429}
+    assert caplog.text.count("429: caller=203.0.113.50 path=/admin/api/v1/auth/login") == 20
+    assert login_at(app, "a.cashier@t1.cn", PASSWORD, "198.51.100.2").status_code == 200  # elsewhere: untouched
 
 
 def test_cash_and_an_online_payment_in_the_same_minute_both_count_once(office: Services) -> None:

@@ -327,7 +327,6 @@ def test_a_tenant_admin_manages_staff_and_a_disabled_account_is_shut_out_at_once
         "lots": ["lot-a"],
         "disabled": False,
         "state_label": "正常",
-        "locked": False,
     }
     assert len(entries("staff:new.cashier@t1.cn", "create_staff")) == 1
     again = boss.post(f"{API}/staff", json={**new, "idempotency_key": "staff-form-0002", "password": "another one 12"})

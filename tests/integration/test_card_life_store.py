@@ -47,7 +47,7 @@ def test_20_concurrent_approvals_for_5_free_places_approve_exactly_5_and_waitlis
         at(s, NOW + timedelta(minutes=n))
         a = apply_for_card(
             f"owner-{n}", "lot-1", [f"粤B{n:05d}"], "m1", "", s.lots, s.packages, s.applications, s.uow, s.ids,
-            s.clock, s.notices,
+            s.clock, s.notices, s.cards,
         )  # fmt: skip
         assert a.state is ApplicationState.SUBMITTED
         submitted.append(a)
@@ -84,7 +84,7 @@ def test_an_auto_approving_lot_never_oversells_when_owners_apply_at_once(dynamo_
     def apply(n: int) -> ApplicationState:
         return apply_for_card(
             f"owner-{n}", "lot-1", [f"粤A{n:05d}"], "m1", "", s.lots, s.packages, s.applications, s.uow, s.ids,
-            s.clock, s.notices,
+            s.clock, s.notices, s.cards,
         ).state  # fmt: skip
 
     with ThreadPoolExecutor(12) as pool:
@@ -150,7 +150,19 @@ def test_the_jobs_read_only_due_cards_from_their_indexes(dynamo_services: Servic
         add_card(s, a_card(date(2026, 12, 1) + timedelta(days=n), lot_id="lot-1", card_id=f"card-{n}"))
     add_card(s, a_card(date(2026, 11, 20), lot_id="lot-1", card_id="card-old"))
     apply_for_card(
-        "owner-x", "lot-1", ["粤C00001"], "m1", "", s.lots, s.packages, s.applications, s.uow, s.ids, s.clock, s.notices
+        "owner-x",
+        "lot-1",
+        ["粤C00001"],
+        "m1",
+        "",
+        s.lots,
+        s.packages,
+        s.applications,
+        s.uow,
+        s.ids,
+        s.clock,
+        s.notices,
+        s.cards,
     )
     with DynamoRequestCounter() as counter:
         report = run_card_jobs(s.card_queries, s.card_life)
@@ -190,7 +202,7 @@ def test_a_cancelled_card_frees_its_place_for_the_first_in_line(dynamo_services:
         states.append(
             apply_for_card(
                 f"owner-{n}", "lot-1", [f"粤D0000{n}"], "m1", "", s.lots, s.packages, s.applications, s.uow, s.ids,
-                s.clock, s.notices,
+                s.clock, s.notices, s.cards,
             )
         )  # fmt: skip
     assert [a.state for a in states] == [

@@ -54,7 +54,7 @@ def apply(s: Services, owner: int, plate: str) -> Application:
     clock._now += timedelta(seconds=1)  # arrival order
     return apply_for_card(
         f"owner-{owner}", "lot-1", [plate], "m1", "", s.lots, s.packages, s.applications, s.uow, s.ids, s.clock,
-        s.notices,
+        s.notices, s.cards,
     )  # fmt: skip
 
 

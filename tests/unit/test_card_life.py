@@ -10,7 +10,7 @@ import pytest
 from domain.application import Application, ApplicationState
 from domain.card import Card, CardState
 from domain.card_plates import Direction
-from domain.errors import ApplicationClosed, PlateChangeRefused, PlateTaken
+from domain.errors import ApplicationClosed, PlateChangeRefused
 from domain.lot import Approval, CardPolicy, Lot
 from domain.owner import Owner
 from domain.reminder import slots_for
@@ -35,7 +35,19 @@ def services(quota: int | None = None, **policy: object) -> Services:
 
 def application(s: Services, owner_id: str, plate: str, note: str = "") -> Application:
     return apply_for_card(
-        owner_id, "lot-1", [plate], "m1", note, s.lots, s.packages, s.applications, s.uow, s.ids, s.clock, s.notices
+        owner_id,
+        "lot-1",
+        [plate],
+        "m1",
+        note,
+        s.lots,
+        s.packages,
+        s.applications,
+        s.uow,
+        s.ids,
+        s.clock,
+        s.notices,
+        s.cards,
     )
 
 
@@ -51,17 +63,19 @@ def pause(s: Services, starts: date, until: date | None) -> Card:
     return pause_card("owner-1", "card-1", starts, until, s.cards, s.lots, s.uow, s.ids, s.clock)
 
 
-def test_an_auto_approving_lot_holds_a_place_with_a_pending_card_to_pay_for_within_its_days() -> None:
+def test_an_auto_approving_lot_holds_a_place_with_a_pending_card_to_pay_for_by_the_next_day() -> None:
+    """#17 finding 2: an automatically approved card held its place unpaid for the office's 7 days."""
     s = services(quota=10, approval=Approval.AUTO, pay_within_days=5)
     a = application(s, "owner-1", "粤b 12345", "next to the lift")
-    assert a.state is ApplicationState.APPROVED and a.pay_by == date(2026, 11, 28)
+    assert a.state is ApplicationState.APPROVED and a.pay_by == date(2026, 11, 24)  # applied Nov 23
     card = s.cards.get(a.card_id or "")
     assert card is not None and card.state is CardState.PENDING and card.plates == ("粤B12345",)
     assert s.lots.get("lot-1").held == 1  # type: ignore[union-attr]
     again = application(s, "owner-1", "粤B12345")
     assert again == a and s.lots.get("lot-1").held == 1  # type: ignore[union-attr]
-    with pytest.raises(PlateTaken):
-        apply(s, 2, "粤B12345")
+    other = application(s, "owner-2", "粤B12345")  # someone else's plate: the office looks at it
+    assert other.state is ApplicationState.SUBMITTED and other.held_elsewhere == ("粤B12345",)
+    assert s.lots.get("lot-1").held == 1  # type: ignore[union-attr]
     assert s.messenger.sent == []  # the owner saw the approval in their own answer  # type: ignore[attr-defined]
 
 
@@ -88,7 +102,7 @@ def test_the_office_approves_or_rejects_with_a_reason_the_owner_is_told() -> Non
 
 
 def test_a_full_lot_waitlists_in_arrival_order_and_a_lapsed_card_gives_its_place_to_the_first_in_line() -> None:
-    s = services(quota=2, approval=Approval.AUTO, pay_within_days=3)
+    s = services(quota=2, approval=Approval.AUTO, auto_pay_within_days=3)
     clock = s.clock
     assert isinstance(clock, FixedClock)
     states = []

@@ -110,7 +110,7 @@ def test_a_restored_lapsed_card_is_to_be_paid_for_again_and_its_application_appr
     s = services(approval=Approval.AUTO, pay_within_days=2)
     applied = apply_for_card(
         "owner-1", "lot-1", ["粤B30003"], "m1", "", s.lots, s.packages, s.applications, s.uow, s.ids, s.clock,
-        s.notices,
+        s.notices, s.cards,
     )  # fmt: skip
     clock = s.clock
     assert isinstance(clock, FixedClock)

@@ -65,7 +65,7 @@ def _signed(path: str, at: datetime, secret: str = "s3cret") -> tuple[str, str]:
     return stamp, gate_signature(secret, "GET", path, stamp)
 
 
-def test_a_gate_is_known_by_its_hmac_within_five_minutes() -> None:
+def test_a_gate_is_known_by_its_hmac_within_five_minutes(caplog: pytest.LogCaptureFixture) -> None:
     gates, path = _gates(), "/api/v1/gates/entitlements?since=3"
     stamp, sig = _signed(path, NOW)
     assert (
@@ -79,9 +79,13 @@ def test_a_gate_is_known_by_its_hmac_within_five_minutes() -> None:
         ("../x", stamp, sig, NOW),
         ("gate-1", "yesterday", sig, NOW),
     ]
-    for gate_id, stamp_, sig_, now in refusals:
-        with pytest.raises(Unauthenticated):
-            authenticated_gate(gate_id, stamp_, sig_, "GET", path, gates, now)
+    with caplog.at_level("WARNING", logger="parkpass.security"):
+        for gate_id, stamp_, sig_, now in refusals:
+            with pytest.raises(Unauthenticated):
+                authenticated_gate(gate_id, stamp_, sig_, "GET", path, gates, now)
+    logged = [r.getMessage() for r in caplog.records if r.name == "parkpass.security"]
+    assert len(logged) == len(refusals) and "reason=bad signature" in logged[1]  # each refusal, and why
+    assert not any(sig in m for m in logged)  # never the signature itself
 
 
 def test_sync_pages_through_the_feed_and_snapshots_from_zero() -> None:
