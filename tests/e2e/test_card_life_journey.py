@@ -19,6 +19,7 @@ from infra.dynamodb.tables import LotItem
 from infra.gate_agent.agent import GateAgent, GateConfig
 from tests.builders import add_card
 from tests.e2e.api_client import ApiClient, json_error
+from tests.e2e.test_existing_card_holders import office
 from tests.e2e.test_gate_agent import agent_for, wait_for
 
 PLATE = "粤B55555"
@@ -71,14 +72,14 @@ def test_apply_pay_enter_pause_resume(stack: DevStack, tmp_path: Path) -> None:
         )
         assert r.status_code == 201, r.text
         applied = r.json()
-        assert (applied["state"], applied["plates"], applied["pay_by"]) == ("approved", [PLATE], "2026-11-30")
+        assert (applied["state"], applied["plates"], applied["pay_by"]) == ("approved", [PLATE], "2026-11-24")  # automatic: by the next day
         again = api.post(
             "/api/v1/lots/demo-lot/applications", json={"plates": [PLATE], "package_id": "demo-1m"}, headers=owner
         )
         assert again.json()["id"] == applied["id"]  # a second tap is the same application
         card_id = applied["card_id"]
         pending = api.get(f"/api/v1/cards/{card_id}", headers=owner).json()
-        assert (pending["state"], pending["valid_until"], pending["pay_by"]) == ("pending", None, "2026-11-30")
+        assert (pending["state"], pending["valid_until"], pending["pay_by"]) == ("pending", None, "2026-11-24")
         assert agent.check(PLATE, date(2026, 11, 23)).reason is Reason.UNKNOWN
 
         # Pay with the normal renewal order: the first month runs from today.
@@ -143,7 +144,9 @@ def test_apply_pay_enter_pause_resume(stack: DevStack, tmp_path: Path) -> None:
         agent.stop()
 
 
-def test_a_full_lot_waitlists_and_another_owners_plate_is_refused(stack: DevStack) -> None:
+def test_a_full_lot_waitlists_another_owners_plate_goes_to_review_and_one_owner_cannot_squat(
+    stack: DevStack,
+) -> None:
     api = ApiClient(stack.api_url)
     lot = stack.services.lots.get("demo-lot")
     assert lot is not None
@@ -164,12 +167,25 @@ def test_a_full_lot_waitlists_and_another_owners_plate_is_refused(stack: DevStac
         ("waitlisted", 1),
         ("waitlisted", 2),
     ]
-    taken = api.post(
+    # #17: another owner's plate answered 409 "粤C00000 is already on another card in this lot" (a plate oracle)
+    theirs = api.post(
         "/api/v1/lots/demo-lot/applications", json={"plates": ["粤C00000"], "package_id": "demo-1m"}, headers=heads[1]
     )
-    assert taken.status_code == 409 and json_error(taken)["code"] == "plate_taken"
+    assert theirs.status_code == 201 and (theirs.json()["state"], theirs.json()["state_label"]) == (
+        "submitted", "待物业审核"
+    )  # fmt: skip
+    assert "粤C00000" not in str({k: v for k, v in theirs.json().items() if k != "plates"})
     mine = api.get(f"/api/v1/applications/{states[0]['id']}", headers=heads[1])
     assert mine.status_code == 404 and json_error(mine)["code"] == "application_not_found"
+    # #17: one owner sent 6 applications with made-up plates and held every place unpaid; two is the allowance
+    squat = api.post(
+        "/api/v1/lots/demo-lot/applications", json={"plates": ["粤C09999"], "package_id": "demo-1m"}, headers=heads[1]
+    )
+    assert squat.status_code == 409 and json_error(squat)["code"] == "too_many_applications"
+    assert json_error(squat)["message"].startswith("您在")
+    queue = api.get("/admin/api/v1/lots/demo-lot/applications", headers=office(api))
+    [review] = [a for a in queue.json()["applications"] if a["id"] == theirs.json()["id"]]
+    assert review["held_elsewhere"] == ["粤C00000"] and "粤C00000" in review["review_label"]
 
 
 def test_two_gates_let_in_one_car_of_a_two_plate_card_at_a_time(stack: DevStack, tmp_path: Path) -> None:
