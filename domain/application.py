@@ -16,7 +16,7 @@ from domain.card import MAX_PLATES_PER_CARD, Card, CardState
 from domain.card_change import AuditEntry, card_plan, entry_time, plate_claim
 from domain.errors import ApplicationClosed, InvalidCard, PlateTaken, StaleCard
 from domain.ids import checked_id
-from domain.lot import Lot
+from domain.lot import Approval, Lot
 from domain.plan import ApplicationWrite, Claim, Holder, Plan, Release, Take
 
 
@@ -96,7 +96,8 @@ def approved(application: Application, lot: Lot, card_id: str, actor: str, at: d
     _still_open(application, ApplicationState.APPROVED)
     if len(application.plates) > lot.cards.max_plates:
         raise InvalidCard("too_many_plates", lot=lot.name, most=lot.cards.max_plates)
-    days = lot.cards.auto_pay_within_days if actor == AUTO_APPROVAL else lot.cards.pay_within_days
+    unseen = lot.cards.approval is Approval.AUTO and actor.startswith("system:")  # no one at the office looked
+    days = lot.cards.auto_pay_within_days if unseen else lot.cards.pay_within_days
     pay_by = lot.today(at) + timedelta(days=days)
     card = Card(card_id, lot.id, application.owner_id, application.plates, None, None, CardState.PENDING, pay_by=pay_by)
     decided = replace(

@@ -21,6 +21,7 @@ def swap_plate(card: Card, lot: Lot, old: str, new: str, today: date) -> Card:
     if allowance == 0:
         raise PlateChangeRefused("plate_change_office", lot=lot.name)
     _changeable(card)
+    _paid_for(card)
     if old not in card.plates:
         raise PlateChangeRefused("plate_not_on_card", plate=old)
     if new in card.plates:
@@ -37,6 +38,7 @@ def swap_plate(card: Card, lot: Lot, old: str, new: str, today: date) -> Card:
 
 def add_plate(card: Card, lot: Lot, plate: str) -> Card:
     _changeable(card)
+    _paid_for(card)
     if plate in card.plates:
         return card
     if len(card.plates) >= lot.cards.max_plates:
@@ -58,6 +60,13 @@ def remove_plate(card: Card, plate: str) -> Card:
 def _changeable(card: Card) -> None:
     if card.state is CardState.CANCELLED:
         raise PlateChangeRefused("card_cancelled")
+
+
+def _paid_for(card: Card) -> None:
+    """A card nobody has paid for yet (one click of an automatic approval) takes no further plates: else any
+    WeChat user could try plates on it to learn which are held, and hold free ones from their owners."""
+    if card.state is CardState.PENDING:
+        raise PlateChangeRefused("plate_change_unpaid")
 
 
 class Direction(StrEnum):

@@ -6,10 +6,12 @@ an hour suffice), so nothing here locks: every key gets a few free tries, then e
 twice as long as the one before, up to a cap. The keys are chosen so that an attacker slows down first:
 - the login name from one address (the guesser; the owner at their desk is another address),
 - one address across logins (spraying one password over many accounts),
-- the login name from everywhere (many addresses; higher, and reaching it alerts),
-- the property company (a ceiling over all its accounts; reaching it alerts).
-Keys are by login name, whether an account exists or not, so an unknown email answers exactly as a
-known one does.
+- the login name from everywhere (many addresses; reaching it alerts),
+- the company, as the email's domain (a ceiling over all its logins; reaching it alerts).
+The last two are ceilings against many addresses; an address this login succeeded from lately is known
+and passes them, so an attack from elsewhere never keeps the account's owner out at their desk. Keys are by
+login name and domain, whether an account exists or not, so an unknown email answers exactly as a known
+one does.
 """
 
 from __future__ import annotations
@@ -42,8 +44,10 @@ class Limit:
 
 ACCOUNT_ADDRESS = Limit("account_address", 3, timedelta(seconds=30), timedelta(minutes=15), timedelta(hours=1))
 ADDRESS = Limit("address", 20, timedelta(seconds=30), timedelta(minutes=30), timedelta(hours=1))
-ACCOUNT = Limit("account", 20, timedelta(minutes=1), timedelta(minutes=30), timedelta(hours=6), alerts=True)
-TENANT = Limit("tenant", 100, timedelta(seconds=30), timedelta(minutes=10), timedelta(hours=1), alerts=True)
+ACCOUNT = Limit("account", 5, timedelta(minutes=1), timedelta(minutes=30), timedelta(hours=6), alerts=True)
+COMPANY = Limit("company", 100, timedelta(seconds=30), timedelta(minutes=10), timedelta(hours=1), alerts=True)
+KNOWN_FOR = timedelta(days=30)
+"""How long an address a login succeeded from passes the ceilings."""
 
 
 @dataclass(frozen=True)
@@ -83,11 +87,22 @@ class Wait:
 def take_turn(limit: Limit, stored: Tries | None, now: datetime) -> Turn | Wait:
     """The turn a try takes under `limit`, or how long it must wait."""
     seen = None if stored is None or now - stored.last >= limit.forget_after else stored
-    if seen is not None and now < seen.next_at:
+    if seen is not None and seen.count >= limit.free and now < seen.next_at:
         return Wait(seen.next_at)
     count = (seen.count if seen is not None else 0) + 1
-    after = Tries(count, now, now + limit.wait_after(count))
-    return Turn(stored, after, now + limit.forget_after + limit.longest_wait, limit.free)
+    last = max(now, seen.last) if seen is not None else now  # a try counted by a container whose clock is ahead
+    after = Tries(count, last, last + limit.wait_after(count))
+    return Turn(stored, after, last + limit.forget_after + limit.longest_wait, limit.free)
+
+
+def known(stored: Tries | None, now: datetime) -> bool:
+    """The address's login succeeded within KNOWN_FOR."""
+    return stored is not None and now - stored.last < KNOWN_FOR
+
+
+def remember(stored: Tries | None, now: datetime) -> Turn:
+    """A login succeeded from this address: known from now."""
+    return Turn(stored, Tries(0, now, now), now + KNOWN_FOR)
 
 
 def give_back(limit: Limit, stored: Tries | None, now: datetime) -> Turn | None:

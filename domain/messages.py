@@ -111,6 +111,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                            "applications waiting"),
     "plates_held_elsewhere": ("车牌 {plates} 已在本车场其他月卡或申请上，请核实后批准或拒绝",
                               "plate {plates} is on another card or application of this lot: check before deciding"),
+    "plate_change_unpaid": ("月卡付款后才能添加或更换车牌", "plates can be added or changed once the card is paid for"),
     "too_many_applications": ("您在{lot}已有 {most} 个申请在审核、排队或待付款，请先付款或等待处理后再申请",
                               "you have {most} applications at {lot} in review, waiting or to be paid for; pay for "
                               "one or wait for the office before applying again"),

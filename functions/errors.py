@@ -58,7 +58,7 @@ def install_error_handlers(app: Flask) -> None:
             response.headers["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{e.code}"'
         if isinstance(e, RateLimited):
             response.headers["Retry-After"] = str(e.retry_after_s)
-            security.warning("429: caller=%s path=%s", (request.remote_addr or "?")[:64], request.path[:120])
+            security.warning("429: caller=%r path=%r", (request.remote_addr or "?")[:64], request.path[:120])
         return response, status
 
     @app.errorhandler(HTTPException)

@@ -32,7 +32,6 @@ in AWS WAF (docs/operations.md) and this one only stops a single machine's flood
 REFUSALS_PER_CODE = 3
 """A minute: a wx.login() code is good once at WeChat; one it refused is not sent to WeChat again and again
 (a login that succeeds is never counted, so a lost answer's retry is not held against the phone)."""
-"""Per caller address: a mini-program user logs in a few times a day; more is someone trying codes."""
 
 
 def owner_blueprint(s: Services) -> Blueprint:

@@ -46,7 +46,7 @@ def authenticated_gate(
     body: bytes = b"",
 ) -> Gate:
     def refused(why: str) -> Unauthenticated:
-        security.warning("gate signature refused: gate=%r path=%s reason=%s", gate_id[:64], path[:120], why)
+        security.warning("gate signature refused: gate=%r path=%r reason=%s", gate_id[:64], path[:120], why)
         return Unauthenticated("gate_auth")
 
     try:

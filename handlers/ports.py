@@ -400,6 +400,10 @@ class LoginTries(Protocol):
 
     def get(self, key: str) -> Tries | None: ...
 
+    def get_many(self, keys: list[str]) -> dict[str, Tries]:
+        """The keys that hold tries (one request)."""
+        ...
+
     def take(self, key: str, turn: Turn) -> bool:
         """Store `turn.after` if the key still holds `turn.before` (False: another try came first)."""
         ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+from dataclasses import dataclass
 from datetime import datetime
 
 from domain.admin import Permission, Role, Staff
@@ -20,9 +21,23 @@ from domain.errors import (
     Unauthenticated,
 )
 from domain.ids import checked_id
-from domain.login_limits import ACCOUNT, ACCOUNT_ADDRESS, ADDRESS, TENANT, Limit, Wait, give_back, take_turn
+from domain.login_limits import (
+    ACCOUNT,
+    ACCOUNT_ADDRESS,
+    ADDRESS,
+    COMPANY,
+    Limit,
+    Tries,
+    Turn,
+    Wait,
+    give_back,
+    known,
+    remember,
+    take_turn,
+)
 from domain.lot import Lot
 from handlers.ports import Clock, IssuedTokens, LoginTries, LotRepository, Passwords, SessionTokens, StaffRepository
+from handlers.rate_limit import caller_key
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 
 
@@ -37,21 +52,24 @@ def log_in_staff(
     clock: Clock,
 ) -> IssuedTokens:
     """Every try takes its turn under each limit (domain/login_limits) before the password is checked, so
-    parallel tries check no more than the limits allow; an unknown email is counted and answered exactly as
-    a known one; every refusal is on the security log."""
+    parallel tries check no more than the limits allow; a try that must wait changes no count. An unknown
+    email is counted and answered exactly as a known one; every refusal is on the security log."""
     now = clock.now()
     login = email.strip().lower()
-    who = _hashed(login)
+    who, address = _hashed(login), caller_key(caller)
     account = staff.get(login)
-    company = f"tenant:{account.tenant_id}" if account is not None else f"nobody:{who}"  # the same work either way
-    counted = {
-        ACCOUNT_ADDRESS: f"login:{who}:from:{caller[:64]}",
-        ADDRESS: f"login-from:{caller[:64]}",
-        ACCOUNT: f"login:{who}",
-        TENANT: f"login-{company}",
-    }
-    for limit, key in counted.items():
-        _take_turn(limit, key, tries, now, caller, who)
+    keys = LoginKeys(
+        pair=f"login:{who}:from:{address}",
+        address=f"login-from:{address}",
+        account=f"login:{who}",
+        company=f"login-company:{_hashed(login.rpartition('@')[2])}",
+        known=f"login-ok:{who}:{address}",
+    )
+    stored = tries.get_many(keys.all())
+    limits = [(ACCOUNT_ADDRESS, keys.pair), (ADDRESS, keys.address)]
+    if not known(stored.get(keys.known), now):
+        limits += [(ACCOUNT, keys.account), (COMPANY, keys.company)]  # ceilings against many addresses
+    _take_turns(limits, stored, tries, now, caller, who)
     if account is None:
         passwords.matches(password, DUMMY_HASH)  # as slow as a real check
         _refused(caller, who, "unknown account")
@@ -61,11 +79,23 @@ def log_in_staff(
         raise LoginFailed()
     if account.disabled:  # said only to whoever knows the password
         raise Unauthenticated("account_disabled")
-    for limit in (ACCOUNT_ADDRESS, ACCOUNT):
-        tries.forget(counted[limit])
-    for limit in (ADDRESS, TENANT):
-        _give_back(limit, counted[limit], tries, now)
+    tries.forget(keys.pair)
+    for limit, key in limits[1:]:  # a success is not held against anyone; others' tries stay counted
+        _give_back(limit, key, tries, now)
+    tries.take(keys.known, remember(tries.get(keys.known), now))
     return tokens.issue(account.email, epoch=account.session_epoch)
+
+
+@dataclass(frozen=True)
+class LoginKeys:
+    pair: str
+    address: str
+    account: str
+    company: str
+    known: str
+
+    def all(self) -> list[str]:
+        return [self.pair, self.address, self.account, self.company, self.known]
 
 
 def forget_login_tries(email: str, tries: LoginTries) -> None:
@@ -74,21 +104,36 @@ def forget_login_tries(email: str, tries: LoginTries) -> None:
     tries.forget(f"login:{_hashed(email)}")
 
 
-def _take_turn(limit: Limit, key: str, tries: LoginTries, now: datetime, caller: str, who: str) -> None:
-    for attempt in range(MAX_ATTEMPTS):
-        turn = take_turn(limit, tries.get(key), now)
-        if isinstance(turn, Wait):
-            _refused(caller, who, f"waiting ({limit.name})")
-            raise RateLimited(max(1, math.ceil((turn.until - now).total_seconds())))
-        if tries.take(key, turn):
-            if turn.reaches_limit:
-                level = logging.ERROR if limit.alerts else logging.WARNING
-                reached = "office login limit reached: limit=%s caller=%s account=%s"
-                security.log(level, reached, limit.name, caller[:64], who)
-            return
-        wait_before_retry(attempt)
-    _refused(caller, who, f"busy ({limit.name})")
-    raise RateLimited(1)  # many tries at this very moment: this one waits a second
+def _take_turns(
+    limits: list[tuple[Limit, str]], stored: dict[str, Tries], tries: LoginTries, now: datetime, caller: str, who: str
+) -> None:
+    """Decide every limit on what was read first, so a try that must wait writes nothing; then take each turn
+    over the tries read (a concurrent try: read that key again and decide again)."""
+    turns = [(limit, key, take_turn(limit, stored.get(key), now)) for limit, key in limits]
+    _refuse_if_waiting([(limit, turn) for limit, _, turn in turns], now, caller, who)
+    for limit, key, turn in turns:
+        for attempt in range(MAX_ATTEMPTS):
+            assert isinstance(turn, Turn)
+            if tries.take(key, turn):
+                if turn.reaches_limit:
+                    level = logging.ERROR if limit.alerts else logging.WARNING
+                    reached = "office login limit reached: limit=%s caller=%r account=%s"
+                    security.log(level, reached, limit.name, caller[:64], who)
+                break
+            wait_before_retry(attempt)
+            turn = take_turn(limit, tries.get(key), now)
+            _refuse_if_waiting([(limit, turn)], now, caller, who)
+        else:
+            _refused(caller, who, f"busy ({limit.name})")
+            raise RateLimited(1)  # many tries at this very moment: this one waits a second
+
+
+def _refuse_if_waiting(turns: list[tuple[Limit, Turn | Wait]], now: datetime, caller: str, who: str) -> None:
+    waits = [(limit, turn) for limit, turn in turns if isinstance(turn, Wait)]
+    if waits:
+        limit, longest = max(waits, key=lambda w: w[1].until)
+        _refused(caller, who, f"waiting ({limit.name})")
+        raise RateLimited(max(1, math.ceil((longest.until - now).total_seconds())))
 
 
 def _give_back(limit: Limit, key: str, tries: LoginTries, now: datetime) -> None:
@@ -108,7 +153,7 @@ def _hashed(login: str) -> str:
 
 def _refused(caller: str, who: str, why: str) -> None:
     """The account named by a hash (the log holds no email), and why."""
-    security.warning("office login refused: caller=%s account=%s reason=%s", caller[:64], who, why)
+    security.warning("office login refused: caller=%r account=%s reason=%s", caller[:64], who, why)
 
 
 def create_staff(

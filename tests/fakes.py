@@ -486,10 +486,15 @@ class FakeLoginTries:
     def get(self, key: str) -> Tries | None:
         return self.items.get(key)
 
+    def get_many(self, keys: list[str]) -> dict[str, Tries]:
+        return {k: self.items[k] for k in keys if k in self.items}
+
     def take(self, key: str, turn: Turn) -> bool:
         with self._lock:
-            if self.items.get(key) != turn.before:
-                return False
+            held, before = self.items.get(key), turn.before
+            seen = None if held is None else (held.count, held.last)
+            if seen != (None if before is None else (before.count, before.last)):
+                return False  # as DynamoDB's condition: the count and the last try as read
             self.items[key] = turn.after
             return True
 

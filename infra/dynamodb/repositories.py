@@ -457,12 +457,13 @@ class DynamoLoginTries:
 
     def get(self, key: str) -> Tries | None:
         try:
-            i = CacheItem.get(key, consistent_read=True)
+            return _tries(CacheItem.get(key, consistent_read=True))
         except CacheItem.DoesNotExist:
             return None
-        if i.tries is None or i.last_try is None or i.next_try is None:
-            return None
-        return Tries(int(i.tries), datetime.fromisoformat(i.last_try), datetime.fromisoformat(i.next_try))
+
+    def get_many(self, keys: list[str]) -> dict[str, Tries]:
+        found = {i.key: _tries(i) for i in CacheItem.batch_get(keys, consistent_read=True)}
+        return {k: t for k, t in found.items() if t is not None}
 
     def take(self, key: str, turn: Turn) -> bool:
         before = turn.before
@@ -489,6 +490,12 @@ class DynamoLoginTries:
 
     def forget(self, key: str) -> None:
         CacheItem(key=key).delete()
+
+
+def _tries(i: CacheItem) -> Tries | None:
+    if i.tries is None or i.last_try is None or i.next_try is None:
+        return None
+    return Tries(int(i.tries), datetime.fromisoformat(i.last_try), datetime.fromisoformat(i.next_try))
 
 
 class DynamoRateCounter:

@@ -72,7 +72,8 @@ def test_apply_pay_enter_pause_resume(stack: DevStack, tmp_path: Path) -> None:
         )
         assert r.status_code == 201, r.text
         applied = r.json()
-        assert (applied["state"], applied["plates"], applied["pay_by"]) == ("approved", [PLATE], "2026-11-24")  # automatic: by the next day
+        # an automatic approval is paid for by the next day
+        assert (applied["state"], applied["plates"], applied["pay_by"]) == ("approved", [PLATE], "2026-11-24")
         again = api.post(
             "/api/v1/lots/demo-lot/applications", json={"plates": [PLATE], "package_id": "demo-1m"}, headers=owner
         )

@@ -10,7 +10,7 @@ import pytest
 
 from domain.application import Application, ApplicationState
 from domain.card import CardState
-from domain.errors import PlateTaken
+from domain.errors import PlateTaken, TooManyApplications
 from domain.lot import Approval, CardPolicy, Lot
 from functions.bootstrap import Services
 from handlers.applications import apply_for_card, approve_application, my_applications
@@ -220,3 +220,26 @@ def test_a_cancelled_card_frees_its_place_for_the_first_in_line(dynamo_services:
     ]
     assert s.lots.get("lot-1").held == 1  # type: ignore[union-attr]
     assert s.card_queries.history(card_id)[-1].reason == "moved away"
+
+
+def test_six_applications_of_one_owner_at_once_hold_two_places_and_the_rest_are_refused(
+    dynamo_services: Services,
+) -> None:
+    """#17 finding 2: six applications in 0.6 s took all five places of an automatic lot, unpaid."""
+    s = dynamo_services
+    lot(s, quota=5, approval=Approval.AUTO)
+
+    def apply(n: int) -> str:
+        try:
+            return apply_for_card(
+                "owner-1", "lot-1", [f"粤Z0000{n}"], "m1", "", s.lots, s.packages, s.applications, s.uow, s.ids,
+                s.clock, s.notices, s.cards,
+            ).state.value  # fmt: skip
+        except TooManyApplications as e:
+            return e.code
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = sorted(pool.map(apply, range(6)))
+    assert answers == ["approved"] * 2 + ["too_many_applications"] * 4
+    assert s.lots.get("lot-1").held == 2  # type: ignore[union-attr]
+    assert sorted(a.state.value for a in s.applications.list_for_owner("owner-1")) == ["approved"] * 2

@@ -30,6 +30,7 @@ from domain.errors import (
     UnpaidOrderExists,
 )
 from domain.invoice import Invoice, InvoiceRequest, InvoiceState, InvoiceType
+from domain.login_limits import ACCOUNT_ADDRESS, Turn, take_turn
 from domain.lot import Lot
 from domain.order import Channel, LedgerEntry, OrderState, place_order
 from domain.owner import Owner
@@ -439,3 +440,18 @@ def test_an_accounts_session_epoch_moves_on_by_one_per_logout_or_change_that_end
     assert after is not None and (after.session_epoch, after.revision, after.password_hash) == (2, 1, "new")
     assert s.staff.save(replace(after, role=Role.LOT_MANAGER), after)  # a role change ends no session
     assert s.staff.get("a@t1.cn") == replace(after, role=Role.LOT_MANAGER, revision=2)
+
+
+def test_login_tries_are_taken_only_over_what_was_read(s: Services) -> None:
+    first = take_turn(ACCOUNT_ADDRESS, None, NOW)
+    assert isinstance(first, Turn) and s.login_tries.take("login:x", first)
+    assert not s.login_tries.take("login:x", first)  # taken meanwhile: read again
+    stored = s.login_tries.get("login:x")
+    assert stored == first.after and s.login_tries.get_many(["login:x", "login:y"]) == {"login:x": first.after}
+    second = take_turn(ACCOUNT_ADDRESS, stored, NOW + timedelta(seconds=1))
+    assert isinstance(second, Turn) and s.login_tries.take("login:x", second)
+    assert not s.login_tries.take("login:x", second)
+    assert s.login_tries.get("login:x") == second.after
+    s.login_tries.forget("login:x")
+    assert s.login_tries.get("login:x") is None and s.login_tries.get_many(["login:x"]) == {}
+    s.login_tries.forget("login:never")  # nothing there: nothing to do

@@ -13,17 +13,19 @@ import pytest
 
 from domain.application import Application, ApplicationState
 from domain.card import Card, CardState
-from domain.errors import PlateTaken, TooManyApplications
+from domain.errors import PlateChangeRefused, PlateTaken, TooManyApplications
 from domain.lot import Approval, CardPolicy, Lot
 from domain.owner import Owner
 from functions.api import create_app
 from functions.bootstrap import Services
 from handlers.applications import apply_for_card, approve_application, reject_application
+from handlers.card_changes import add_card_plate
 from handlers.card_jobs import cancel_card, run_card_jobs
 from tests.builders import add_card, months
 from tests.fakes import FixedClock, fake_services, memory_of
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+HELD = Card("card-a", "lot-1", "owner-0", ("粤B2B222",), date(2026, 11, 1), date(2026, 12, 31), CardState.ACTIVE)
 
 
 def services(**policy: object) -> Services:
@@ -149,3 +151,32 @@ def test_a_full_lot_waitlists_an_application_for_review_only_once_its_plates_are
     waiting = approve_application(queued.id, "admin:m", s.lots, s.applications, s.uow, s.clock, s.notices)
     assert waiting.state is ApplicationState.WAITLISTED and waiting.held_elsewhere == ()
     assert s.applications.holding("lot-1", "粤B2B222") == waiting  # it holds its plate now (I2)
+
+
+def test_an_unpaid_card_takes_no_further_plates_so_it_cannot_probe_or_hold_them() -> None:
+    """#17 review: any WeChat user's one-click card could add plates to learn which are held, and hold the
+    free ones from their owners."""
+    s = services(approval=Approval.AUTO, max_plates=3)
+    add_card(s, HELD)
+    pending = apply(s, "owner-1", "粤Z00001")
+    for plate in ("粤B2B222", "粤B99999"):  # held elsewhere, and free: the same answer
+        with pytest.raises(PlateChangeRefused) as refused:
+            add_card_plate("owner-1", pending.card_id or "", plate, s.cards, s.lots, s.uow, s.clock)
+        assert refused.value.key == "plate_change_unpaid" and plate not in refused.value.text("zh")
+    assert s.cards.card_for_plate("lot-1", "粤B99999") is None
+
+
+def test_a_place_offered_from_an_automatic_lots_waitlist_is_paid_for_by_the_next_day() -> None:
+    """#17 review: a waitlist offer got the office's 7 days, so a squatter could wait in line and hold each
+    offered place for a week."""
+    s = services(approval=Approval.AUTO, pay_within_days=7)
+    lot = s.lots.get("lot-1")
+    assert lot is not None
+    s.lots.save_settings(replace(lot, quota=1))  # type: ignore[attr-defined]
+    first = apply(s, "owner-1", "粤Z00001")
+    waiting = apply(s, "owner-2", "粤Z00002")
+    assert waiting.state is ApplicationState.WAITLISTED
+    cancel_card(first.card_id or "", "admin:m", "车主退租", s.card_life)  # the place goes to the first in line
+    offered = s.applications.get(waiting.id)
+    assert offered is not None and offered.state is ApplicationState.APPROVED
+    assert offered.pay_by == date(2026, 11, 24)

@@ -16,7 +16,7 @@ from domain.login_limits import (
     ACCOUNT,
     ACCOUNT_ADDRESS,
     ADDRESS,
-    TENANT,
+    COMPANY,
     Limit,
     Tries,
     Turn,
@@ -53,7 +53,7 @@ def test_old_tries_are_forgotten() -> None:
 
 @given(st.lists(st.integers(min_value=0, max_value=4000), max_size=60))
 def test_a_turn_is_never_given_before_the_wait_the_previous_try_set(gaps: list[int]) -> None:
-    for limit in (ACCOUNT_ADDRESS, ADDRESS, ACCOUNT, TENANT):
+    for limit in (ACCOUNT_ADDRESS, ADDRESS, ACCOUNT, COMPANY):
         stored: Tries | None = None
         at = NOW
         for gap in gaps:
@@ -93,30 +93,58 @@ def login(s: Services, email: str, password: str, caller: str) -> str:
     return "ok"
 
 
-def test_many_addresses_guessing_one_account_meet_its_ceiling_which_alerts_and_ends(
+def test_many_addresses_guessing_one_account_meet_its_ceiling_which_alerts_but_never_keeps_its_owner_out(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """#17 review: a ceiling over all addresses let anyone with a few addresses keep an account's owner out."""
     s, _, clock = services()
+    assert login(s, "boss@t1.cn", "a long password", "198.51.100.2") == "ok"  # the owner's desk, known from now
     with caplog.at_level(logging.WARNING, logger="parkpass.security"):
         answers = [login(s, "boss@t1.cn", "guess", f"203.0.113.{n}") for n in range(ACCOUNT.free + 1)]
-    assert answers == ["login_failed"] * ACCOUNT.free + ["rate_limited"]
+    assert answers == ["login_failed"] * ACCOUNT.free + ["rate_limited"]  # 40 addresses would check 5 passwords
     alerts = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(alerts) == 1 and "limit=account" in alerts[0].getMessage() and "boss" not in alerts[0].getMessage()
-    assert login(s, "boss@t1.cn", "a long password", "198.51.100.2") == "rate_limited"  # the ceiling holds all
-    clock._now += ACCOUNT.first_wait
-    assert login(s, "boss@t1.cn", "a long password", "198.51.100.2") == "ok"  # not locked out for good
-    assert login(s, "boss@t1.cn", "guess", "203.0.113.200") == "login_failed"  # a success starts the count again
+    for _ in range(3):  # the attack keeps going, one try whenever a wait ends
+        assert login(s, "boss@t1.cn", "a long password", "198.51.100.2") == "ok"  # at the desk: never refused
+        clock._now += ACCOUNT.longest_wait
+        assert login(s, "boss@t1.cn", "guess", "203.0.113.99") == "login_failed"
+    assert login(s, "boss@t1.cn", "a long password", "192.0.2.7") == "rate_limited"  # a new place: waits
+    clock._now += ACCOUNT.longest_wait
+    assert login(s, "boss@t1.cn", "a long password", "192.0.2.7") == "ok"  # …and ends
 
 
-def test_a_company_under_attack_meets_its_ceiling_and_it_alerts(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_ceilings_refusal_counts_no_try_against_the_caller() -> None:
+    """#17 review: the limits were taken one by one, so a refusal by the last still counted under the first."""
+    s, tries, _ = services()
+    for n in range(ACCOUNT.free):
+        login(s, "boss@t1.cn", "guess", f"203.0.113.{n}")
+    before = dict(tries.items)
+    for _ in range(5):
+        assert login(s, "boss@t1.cn", "a long password", "198.51.100.3") == "rate_limited"
+    assert tries.items == before
+
+
+def test_concurrent_tries_under_the_free_ones_are_never_told_to_wait() -> None:
+    """#17 review: a try that lost its write to one counted a moment later read that try's time as a wait."""
+    later = Tries(1, NOW + timedelta(milliseconds=1), NOW + timedelta(milliseconds=1))
+    turn = take_turn(COMPANY, later, NOW)
+    assert isinstance(turn, Turn) and turn.after.count == 2 and turn.after.last == later.last
+
+
+def test_a_company_under_attack_meets_its_ceiling_alike_for_known_and_unknown_emails_and_it_alerts(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     s, _, _ = services()
-    for n in range(TENANT.free):
+    assert login(s, "boss@t1.cn", "a long password", "198.51.100.2") == "ok"
+    for n in range(COMPANY.free):
         s.staff.add(Staff(f"clerk{n}@t1.cn", "t1", Role.CASHIER, frozenset({"lot-1"}), "plain$whatever it is"))
     with caplog.at_level(logging.WARNING, logger="parkpass.security"):
-        answers = [login(s, f"clerk{n}@t1.cn", "guess", f"10.0.{n}.1") for n in range(TENANT.free)]
-        over = login(s, "boss@t1.cn", "a long password", "198.51.100.2")
-    assert answers == ["login_failed"] * TENANT.free and over == "rate_limited"
-    assert any(r.levelno == logging.ERROR and "limit=tenant" in r.getMessage() for r in caplog.records)
+        answers = [login(s, f"clerk{n}@t1.cn", "guess", f"10.0.{n}.1") for n in range(COMPANY.free)]
+    assert answers == ["login_failed"] * COMPANY.free
+    assert any(r.levelno == logging.ERROR and "limit=company" in r.getMessage() for r in caplog.records)
+    s.staff.add(Staff("hidden.cfo@t1.cn", "t1", Role.TENANT_ADMIN, frozenset(), "plain$whatever it is"))
+    assert login(s, "hidden.cfo@t1.cn", "x", "192.0.2.1") == login(s, "no.such@t1.cn", "x", "192.0.2.2")  # alike
+    assert login(s, "boss@t1.cn", "a long password", "198.51.100.2") == "ok"  # from where it logs in: not held
 
 
 def test_an_administrators_new_password_starts_the_accounts_tries_again() -> None:
