@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ class LocalDocuments:
     def put(self, key: str, data: bytes, content_type: str) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(path.suffix + ".part")
+        temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")  # two writers never share one
         temporary.write_bytes(data)
         temporary.replace(path)  # readers never see half a file
 

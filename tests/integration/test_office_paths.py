@@ -141,9 +141,10 @@ def test_concurrent_restores_of_cancelled_cards_never_oversell(lot_of_one: Servi
     c = create_admin_app(s).test_client()
     token = c.post("/admin/api/v1/auth/login", json={"email": "m2@t1.cn", "password": PASSWORD}).get_json()["token"]
 
+    app = create_admin_app(s)  # made before the threads: Python 3.11's compile() is not safe to call from several
+
     def restore(card: Card) -> int:
-        client = create_admin_app(s).test_client()
-        r = client.post(
+        r = app.test_client().post(
             f"/admin/api/v1/cards/{card.id}/restore",
             json={"reason": "恢复"},
             headers={"Authorization": f"Bearer {token}"},
