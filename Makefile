@@ -34,8 +34,12 @@ chromium:
 		echo "installing Chromium and a Chinese font from Debian for the admin page's browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
 
+# Two workers on the machine's two cores, a test file each at a time (files share their stacks). schemathesis'
+# generated tests do not spread over xdist workers (each function would run as one item), so they run after.
+SCHEMATHESIS := tests/e2e/test_schemathesis.py tests/e2e/test_admin_schemathesis.py
 test: lint node chromium
-	$(BIN)/pytest $(ARGS)
+	$(BIN)/pytest -n 2 --dist loadfile $(addprefix --ignore=,$(SCHEMATHESIS)) $(ARGS)
+	$(BIN)/pytest $(SCHEMATHESIS) $(ARGS)
 
 unit: $(INSTALLED)
 	$(BIN)/pytest tests/unit $(ARGS)

@@ -253,7 +253,9 @@ function today() { const d = new Date(); d.setMinutes(d.getMinutes() - d.getTime
 async function search(q) {
   state.q = q
   $('#cards-csv').href = '#'
+  const asked = state.searches = (state.searches || 0) + 1
   const rows = (await call('GET', `/lots/${state.lot}/cards?q=${encodeURIComponent(q)}`)).cards
+  if (asked !== state.searches) return // a later search was sent meanwhile: a slow earlier answer must not cover it
   fill('#cards', rows, (c) => [c.id, c.plates.join(' / '), c.holder, c.owner_phone, c.valid_until, c.state_label,
     tdWith(button('详情', () => openCard(c.id), 'secondary'))])
 }

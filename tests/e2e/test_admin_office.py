@@ -382,6 +382,26 @@ def test_search_finds_any_part_of_a_plate_or_a_phones_last_4_digits_on_a_phone(p
     shot(page, "11-search-phone")
 
 
+def test_a_slow_answer_to_an_earlier_search_never_covers_the_later_ones(desk: Page) -> None:
+    """Found on a busy machine: the list's first load answered after the manager's search and replaced it."""
+    page = desk
+    page.evaluate(
+        """() => {
+          const fetched = window.fetch
+          window.fetch = async (...asked) => {
+            const answer = await fetched(...asked)
+            if (String(asked[0]).endsWith('/cards?q=')) await new Promise((ok) => setTimeout(ok, 1500))
+            return answer
+          }
+        }"""
+    )  # the unfiltered list comes slowly, as over a slow network
+    go(page, "月卡")
+    page.get_by_placeholder("车牌任意部分 / 手机尾号4位 / 姓名").fill("ZZ999")  # no card has it
+    page.get_by_role("button", name="查找").click()
+    page.wait_for_timeout(2500)  # the slow first answer (every card of the lot) has arrived by now
+    expect(page.locator("#cards tbody tr")).to_have_count(0)
+
+
 def test_every_screen_fits_a_phone_and_an_error_goes_when_moving_on(phone: Page) -> None:
     page = phone
     for name in ("概览", "待办", "月卡", "车场设置", "道闸", "员工", "报表"):
