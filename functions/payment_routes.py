@@ -76,7 +76,7 @@ def payment_blueprint(s: Services) -> Blueprint:
         owner_id = current_owner_id(s.tokens)
         try:
             closed = cancel_order(
-                owner_id, order_id, orders=s.orders, cards=s.cards, lots=s.lots, uow=s.uow,
+                owner_id, order_id, orders=s.orders, cards=s.cards, uow=s.uow,
                 provider_for=s.provider, clock=s.clock, signer=s.receipt_signer,
             )  # fmt: skip
         except (OrderPaid, OrderRefundedAlready) as e:
@@ -106,7 +106,7 @@ def payment_blueprint(s: Services) -> Blueprint:
             security.warning("WeChat Pay notification rejected: %s", e.message)
             limit(s.rates, "wechat-rejected", request.remote_addr or "?", REJECTED_NOTICES_PER_MINUTE, s.clock.now())
             raise
-        fulfil_payment(notice, s.orders, s.cards, s.lots, s.uow, s.receipt_signer)
+        fulfil_payment(notice, s.orders, s.cards, s.uow, s.receipt_signer)
         # Only now, after the commit: any 2xx stops WeChat Pay's retries.
         return "", 204
 
@@ -120,7 +120,7 @@ def payment_blueprint(s: Services) -> Blueprint:
             security.warning("Alipay notification rejected: %s", e.message)
             limit(s.rates, "alipay-rejected", request.remote_addr or "?", REJECTED_NOTICES_PER_MINUTE, s.clock.now())
             raise
-        fulfil_payment(notice, s.orders, s.cards, s.lots, s.uow, s.receipt_signer)
+        fulfil_payment(notice, s.orders, s.cards, s.uow, s.receipt_signer)
         # Alipay stops retrying only on this literal answer; fulfilment is per order, not per notification.
         return "success", 200, {"Content-Type": "text/plain"}
 

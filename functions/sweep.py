@@ -13,7 +13,7 @@ log = logging.getLogger("parkpass.sweep")
 
 
 def run(s: Services) -> SweepReport:
-    report = sweep_orders(s.orders, s.cards, s.lots, s.uow, s.provider, s.clock, s.receipt_signer)
+    report = sweep_orders(s.orders, s.cards, s.uow, s.provider, s.clock, s.receipt_signer)
     report.invoices = [i.order_id for i in retry_invoices(s.orders, s.lots, s.invoicing)]
     return report
 

@@ -263,7 +263,7 @@ def offline_payment(
             continue
         if order.state is OrderState.PENDING:
             notice = PaymentNotice(order.id, offline_transaction_id(order), order.amount_fen, now, True)
-            fulfil_payment(notice, orders, cards, lots, uow, signer)
+            fulfil_payment(notice, orders, cards, uow, signer)
         return orders.get(order.id) or order
     raise Conflict("kept_changing")
 

@@ -18,7 +18,6 @@ from handlers.fulfil_payment import fulfil_payment, paid_as_queried
 from handlers.ports import (
     CardRepository,
     Clock,
-    LotRepository,
     OrderRepository,
     PaymentProvider,
     PaymentStatus,
@@ -34,7 +33,6 @@ def cancel_order(
     *,
     orders: OrderRepository,
     cards: CardRepository,
-    lots: LotRepository,
     uow: UnitOfWork,
     provider_for: Callable[[Channel], PaymentProvider],
     clock: Clock,
@@ -46,7 +44,7 @@ def cancel_order(
     if order.state is OrderState.PENDING:
         status = _close_at_provider(provider_for(order.channel), order)
         if status.paid:
-            fulfil_payment(paid_as_queried(order, status, clock.now()), orders, cards, lots, uow, signer)
+            fulfil_payment(paid_as_queried(order, status, clock.now()), orders, cards, uow, signer)
         else:
             close_unpaid(order, uow)
         order = orders.get(order.id) or order

@@ -16,7 +16,6 @@ from domain.order import Order, OrderState, fulfil
 from domain.plan import Plan
 from handlers.ports import (
     CardRepository,
-    LotRepository,
     OrderRepository,
     PaymentNotice,
     PaymentStatus,
@@ -39,7 +38,6 @@ def fulfil_payment(
     notice: PaymentNotice,
     orders: OrderRepository,
     cards: CardRepository,
-    lots: LotRepository,
     uow: UnitOfWork,
     signer: ReceiptSigner | None = None,
 ) -> Outcome:
@@ -61,7 +59,7 @@ def fulfil_payment(
             order = orders.get(order.id) or order
             if order.state in (OrderState.PAID, OrderState.REFUNDED):
                 return Outcome.ALREADY_FULFILLED
-        card, lot = cards.get(order.card_id), lots.get(order.lot_id)
+        card, lot = cards.get_with_lot(order.card_id, order.lot_id)  # one request: the owner waits at the barrier
         if card is None or lot is None:
             raise RuntimeError(f"order {order.id} points at a missing card or lot")
         plan = fulfil(order, card, lot, notice.paid_at, notice.transaction_id).plan

@@ -18,7 +18,6 @@ from handlers.fulfil_payment import Outcome, fulfil_payment, paid_as_queried
 from handlers.ports import (
     CardRepository,
     Clock,
-    LotRepository,
     OrderRepository,
     PaymentProvider,
     ReceiptSigner,
@@ -44,7 +43,6 @@ class SweepReport:
 def sweep_orders(
     orders: OrderRepository,
     cards: CardRepository,
-    lots: LotRepository,
     uow: UnitOfWork,
     provider_for: Callable[[Channel], PaymentProvider],
     clock: Clock,
@@ -57,7 +55,7 @@ def sweep_orders(
             provider = provider_for(order.channel)
             status = provider.query(order)
             if status.paid:
-                outcome = fulfil_payment(paid_as_queried(order, status, now), orders, cards, lots, uow, signer)
+                outcome = fulfil_payment(paid_as_queried(order, status, now), orders, cards, uow, signer)
                 (report.fulfilled if outcome is Outcome.FULFILLED else report.waiting).append(order.id)
             elif now >= order.expires_at:
                 provider.close(order)  # refused if the payer just paid: the next sweep finds it paid

@@ -112,6 +112,9 @@ class FakeCards:
     def get(self, card_id: str) -> Card | None:
         return self.items.get(card_id)
 
+    def get_with_lot(self, card_id: str, lot_id: str) -> tuple[Card | None, Lot | None]:
+        return self.items.get(card_id), self.db.lots.get(lot_id)
+
     def get_many(self, card_ids: set[str]) -> dict[str, Card]:
         return {i: self.items[i] for i in card_ids if i in self.items}
 

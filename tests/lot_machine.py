@@ -219,7 +219,7 @@ class LotMachine(RuleBasedStateMachine):
             return
         notice = PaymentNotice(made.id, f"tx-{made.id}", made.amount_fen, s.clock.now(), True)
         for _ in range(2 if twice else 1):  # a duplicate notification
-            self._try(lambda: fulfil_payment(notice, s.orders, s.cards, s.lots, s.uow, s.receipt_signer))
+            self._try(lambda: fulfil_payment(notice, s.orders, s.cards, s.uow, s.receipt_signer))
 
     @rule(first=st.integers(0, 50), second=st.integers(0, 50))
     def approvals_at_once(self, first: int, second: int) -> None:
@@ -254,8 +254,8 @@ class LotMachine(RuleBasedStateMachine):
                 card.owner_id, card.id, starts, None, s.cards, s.lots, s.uow, s.ids, s.clock
             )
         else:
-            self.racing.meanwhile = lambda: fulfil_payment(notice, s.orders, s.cards, s.lots, s.uow, s.receipt_signer)
-        self._try(lambda: fulfil_payment(notice, s.orders, s.cards, s.lots, s.uow, s.receipt_signer))
+            self.racing.meanwhile = lambda: fulfil_payment(notice, s.orders, s.cards, s.uow, s.receipt_signer)
+        self._try(lambda: fulfil_payment(notice, s.orders, s.cards, s.uow, s.receipt_signer))
 
     @rule(pick=st.integers(0, 50), owner=st.sampled_from(OWNERS))
     def restore_raced_by_an_application(self, pick: int, owner: str) -> None:
@@ -306,7 +306,7 @@ class LotMachine(RuleBasedStateMachine):
 
         def cancel(owner_id: str) -> Order:
             return cancel_order(
-                owner_id, o.id, orders=s.orders, cards=s.cards, lots=s.lots, uow=s.uow,
+                owner_id, o.id, orders=s.orders, cards=s.cards, uow=s.uow,
                 provider_for=lambda channel: provider, clock=s.clock, signer=s.receipt_signer,
             )  # fmt: skip
 
@@ -321,7 +321,7 @@ class LotMachine(RuleBasedStateMachine):
             self.racing.meanwhile = lambda: cancel(o.owner_id)
         elif meanwhile == "payment" and o.id in provider.paid:
             notice = PaymentNotice(o.id, f"tx-{o.id}", o.amount_fen, provider.paid[o.id], True)
-            self.racing.meanwhile = lambda: fulfil_payment(notice, s.orders, s.cards, s.lots, s.uow, s.receipt_signer)
+            self.racing.meanwhile = lambda: fulfil_payment(notice, s.orders, s.cards, s.uow, s.receipt_signer)
         elif meanwhile == "sweep":
             self.racing.meanwhile = lambda: (provider.close(o), close_unpaid(o, s.uow))
         try:
@@ -354,7 +354,7 @@ class LotMachine(RuleBasedStateMachine):
         if waiting:
             o = waiting[pick % len(waiting)]
             notice = PaymentNotice(o.id, f"tx-{o.id}", o.amount_fen, s.clock.now(), True)
-            self._try(lambda: fulfil_payment(notice, s.orders, s.cards, s.lots, s.uow, s.receipt_signer))
+            self._try(lambda: fulfil_payment(notice, s.orders, s.cards, s.uow, s.receipt_signer))
 
     @rule(pick=st.integers(0, 50), twice=st.booleans())
     def pay_cash(self, pick: int, twice: bool) -> None:

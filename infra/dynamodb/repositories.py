@@ -29,6 +29,7 @@ from infra.dynamodb.tables import (
     LotItem,
     OwnerItem,
     PackageItem,
+    transaction_connection,
 )
 from infra.dynamodb.transact import ConditionsFailed, NamedWrite
 
@@ -196,6 +197,29 @@ class DynamoCardRepository:
             return card_of(CardItem.get(card_id, consistent_read=True))
         except CardItem.DoesNotExist:
             return None
+
+    def get_with_lot(self, card_id: str, lot_id: str) -> tuple[Card | None, Lot | None]:
+        """One consistent BatchGetItem over both tables (pynamodb batches one table at a time); keys DynamoDB
+        left unprocessed (throttled) are read one by one."""
+        cards, lots = CardItem.Meta.table_name, LotItem.Meta.table_name
+        answer = transaction_connection().dispatch(  # through pynamodb: its retries, signals and request counts
+            "BatchGetItem",
+            {
+                "RequestItems": {
+                    cards: {"Keys": [{"card_id": {"S": card_id}}], "ConsistentRead": True},
+                    lots: {"Keys": [{"lot_id": {"S": lot_id}}], "ConsistentRead": True},
+                }
+            },
+        )
+        found = answer.get("Responses", {})
+        left = answer.get("UnprocessedKeys", {})
+        card = next((card_of(CardItem.from_raw_data(i)) for i in found.get(cards, [])), None)
+        lot = next((_lot(LotItem.from_raw_data(i)) for i in found.get(lots, [])), None)
+        if cards in left:
+            card = self.get(card_id)
+        if lots in left:
+            lot = DynamoLotRepository().get(lot_id)
+        return card, lot
 
     def list_for_owner(self, owner_id: str) -> list[Card]:
         return [card_of(item) for item in CardItem.by_owner.query(owner_id)]

@@ -87,7 +87,6 @@ def lot_b_things(s: Services) -> dict[str, str]:
             PaymentNotice("order-b", "tx-b", 300_00, NOW, True),
             s.orders,
             s.cards,
-            s.lots,
             s.uow,
             s.receipt_signer,
         )
@@ -351,8 +350,8 @@ def test_cash_and_an_online_payment_in_the_same_minute_both_count_once(office: S
         first.status_code == again.status_code == 201 and first.get_json()["order_id"] == again.get_json()["order_id"]
     )
     notice = PaymentNotice("order-online", "tx-online", 300_00, NOW + timedelta(seconds=20), True)
-    assert fulfil_payment(notice, s.orders, s.cards, s.lots, s.uow, s.receipt_signer) is Outcome.FULFILLED
-    assert fulfil_payment(notice, s.orders, s.cards, s.lots, s.uow, s.receipt_signer) is Outcome.ALREADY_FULFILLED
+    assert fulfil_payment(notice, s.orders, s.cards, s.uow, s.receipt_signer) is Outcome.FULFILLED
+    assert fulfil_payment(notice, s.orders, s.cards, s.uow, s.receipt_signer) is Outcome.ALREADY_FULFILLED
     card = s.cards.get("card-a")
     assert card is not None and card.valid_until == date(2027, 1, 31)  # Nov 30 + one month + one month
     entries = sorted((e.channel, int(e.amount_fen)) for e in LedgerItem.by_lot.query("lot-a"))

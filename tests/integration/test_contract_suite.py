@@ -94,6 +94,9 @@ def test_a_new_card_takes_a_place_its_plates_and_the_next_feed_version(s: Servic
     assert [e.action for e in s.card_queries.history("card-1")] == ["issue"]
     with pytest.raises(CardExists):
         issue(s, card(1))
+    assert s.cards.get_with_lot("card-1", "lot-1") == (stored, lot(s))  # as they are after the commit
+    assert s.cards.get_with_lot("card-9", "lot-1") == (None, lot(s))
+    assert s.cards.get_with_lot("card-1", "lot-9") == (stored, None)
 
 
 def test_a_plan_that_fails_writes_nothing_and_names_its_condition(s: Services) -> None:

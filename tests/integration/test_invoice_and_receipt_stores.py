@@ -112,7 +112,7 @@ def test_concurrent_payments_at_one_lot_leave_a_gapless_signed_receipt_chain(dyn
 
     def pay(order: Order) -> Outcome:
         notice = PaymentNotice(order.id, f"tx-{order.id}", order.amount_fen, NOW, True)
-        return fulfil_payment(notice, s.orders, s.cards, s.lots, s.uow, s.receipt_signer)
+        return fulfil_payment(notice, s.orders, s.cards, s.uow, s.receipt_signer)
 
     with ThreadPoolExecutor(8) as pool:
         outcomes = list(pool.map(pay, orders + orders))  # each one twice, all at once

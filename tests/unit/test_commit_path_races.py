@@ -68,7 +68,7 @@ def test_a_payment_for_an_order_closed_meanwhile_is_honoured_while_a_newer_order
             order(s, "second-order")
 
     uow(s).before_commit = the_sweep_closes_it_and_the_owner_orders_again
-    assert fulfil_payment(notice, s.orders, s.cards, s.lots, s.uow) is Outcome.FULFILLED
+    assert fulfil_payment(notice, s.orders, s.cards, s.uow) is Outcome.FULFILLED
     assert s.orders.get(first).state is OrderState.PAID  # type: ignore[union-attr]
     assert s.cards.get("card-1").valid_until == date(2027, 1, 31)  # type: ignore[union-attr]
     waiting = s.orders.waiting_for("card-1")

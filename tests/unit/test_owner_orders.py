@@ -75,7 +75,7 @@ def renew(s: Services, provider: PaymentProvider, key: str = "key-00001", packag
 
 def cancel(s: Services, provider: PaymentProvider, order_id: str, owner_id: str = "owner-1") -> Order:
     return cancel_order(
-        owner_id, order_id, orders=s.orders, cards=s.cards, lots=s.lots, uow=s.uow,
+        owner_id, order_id, orders=s.orders, cards=s.cards, uow=s.uow,
         provider_for=lambda channel: provider, clock=s.clock, signer=s.receipt_signer,
     )  # fmt: skip
 
@@ -155,7 +155,7 @@ def test_an_order_paid_just_before_the_cancel_is_fulfilled_not_closed(s: Service
     assert ends(s) == date(2027, 3, 3) and [e.amount_fen for e in memory_of(s).ledger.values()] == [850_00]
     assert made.id not in provider.closed
     late = PaymentNotice(made.id, f"tx-{made.id}", 850_00, paid_at, True)  # the notification arrives after all
-    assert fulfil_payment(late, s.orders, s.cards, s.lots, s.uow) is Outcome.ALREADY_FULFILLED
+    assert fulfil_payment(late, s.orders, s.cards, s.uow) is Outcome.ALREADY_FULFILLED
     with pytest.raises(OrderPaid):  # asked again: still paid, nothing more
         cancel(s, provider, made.id)
     assert ends(s) == date(2027, 3, 3) and len(memory_of(s).ledger) == 1
@@ -171,7 +171,7 @@ def test_another_owners_order_does_not_exist_for_the_cancel(s: Services, provide
 
 def test_paid_and_refunded_orders_are_not_cancelled_and_say_so(s: Services, provider: FakeProvider) -> None:
     made = renew(s, provider)
-    fulfil_payment(PaymentNotice(made.id, "tx-1", 850_00, NOW, True), s.orders, s.cards, s.lots, s.uow)
+    fulfil_payment(PaymentNotice(made.id, "tx-1", 850_00, NOW, True), s.orders, s.cards, s.uow)
     with pytest.raises(OrderPaid):
         cancel(s, provider, made.id)
     refund_order(made.id, s.orders, s.cards, s.lots, provider, s.uow, s.clock, s.invoicing)
@@ -217,8 +217,8 @@ def orders_over_time(s: Services, provider: FakeProvider) -> list[Order]:
         o = renew(s, provider, key=f"key-{n:05d}", package="m1")
         made.append(o)
         if n in (0, 2, 3):
-            fulfil_payment(PaymentNotice(o.id, f"tx-{n}", o.amount_fen, clock.now(), True), s.orders, s.cards,
-                           s.lots, s.uow)  # fmt: skip
+            paid = PaymentNotice(o.id, f"tx-{n}", o.amount_fen, clock.now(), True)
+            fulfil_payment(paid, s.orders, s.cards, s.uow)
         elif n == 1:
             cancel(s, provider, o.id)
     request_invoice("owner-1", made[2].id, InvoiceType.PERSONAL, "张三", "z@b.cn", None, None, s.orders, s.lots,

@@ -74,7 +74,7 @@ def paid(s: Services, order_id: str, amount_fen: int | None = None, at: datetime
 
 
 def fulfil(s: Services, notice: PaymentNotice) -> Outcome:
-    return fulfil_payment(notice, s.orders, s.cards, s.lots, s.uow)
+    return fulfil_payment(notice, s.orders, s.cards, s.uow)
 
 
 def test_offers_show_every_package_with_its_period_and_why_not(s: Services) -> None:

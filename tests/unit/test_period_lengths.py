@@ -56,7 +56,7 @@ def renew(s: Services, package_id: str, key: str) -> Order:
         provider=NoPayments(), ids=s.ids, clock=s.clock,
     ).order  # fmt: skip
     notice = PaymentNotice(made.id, f"tx-{made.id}", made.amount_fen, s.clock.now(), True)
-    assert fulfil_payment(notice, s.orders, s.cards, s.lots, s.uow) is Outcome.FULFILLED
+    assert fulfil_payment(notice, s.orders, s.cards, s.uow) is Outcome.FULFILLED
     paid = s.orders.get(made.id)
     assert paid is not None
     return paid
