@@ -31,6 +31,8 @@ class Entitlement:
     """Gates still open through this day after `valid_until` (the lot's grace days)."""
     inside: str | None = None
     """Another plate of the card inside: this one waits until it leaves."""
+    epoch: str = ""
+    """The lot's feed epoch (Lot.feed_epoch) the change belongs to."""
 
 
 def entitlements_of(card: Card, lot: Lot, at: datetime) -> tuple[Entitlement, ...]:
@@ -50,14 +52,15 @@ def entitlements_of(card: Card, lot: Lot, at: datetime) -> tuple[Entitlement, ..
             paused_until=pause.until if pause else None,
             grace_until=card.valid_until + timedelta(days=grace) if grace and card.valid_until else None,
             inside=card.inside if len(card.plates) > 1 else None,
+            epoch=lot.feed_epoch,
         )
         for plate in card.plates
     )
 
 
-def revoked(card: Card, plate: str, at: datetime) -> Entitlement:
+def revoked(card: Card, plate: str, at: datetime, epoch: str = "") -> Entitlement:
     """A plate taken off the card: gates forget it."""
-    return Entitlement(card.lot_id, plate, card.id, None, None, CardState.CANCELLED, at)
+    return Entitlement(card.lot_id, plate, card.id, None, None, CardState.CANCELLED, at, epoch=epoch)
 
 
 def news_between(before: Card, after: Card, lot: Lot, at: datetime) -> tuple[Entitlement, ...]:
@@ -65,5 +68,5 @@ def news_between(before: Card, after: Card, lot: Lot, at: datetime) -> tuple[Ent
     was = {e.plate: replace(e, issued_at=at) for e in entitlements_of(before, lot, at)}
     now = entitlements_of(after, lot, at)
     changed = tuple(e for e in now if was.get(e.plate) != e)
-    dropped = tuple(revoked(after, plate, at) for plate in before.plates if plate not in after.plates)
+    dropped = tuple(revoked(after, plate, at, lot.feed_epoch) for plate in before.plates if plate not in after.plates)
     return changed + dropped

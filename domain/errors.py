@@ -55,6 +55,17 @@ class Unauthenticated(DomainError):
     code = "unauthenticated"
 
 
+class GateClockSkew(Unauthenticated):
+    """A gate's signature is right but its time is outside the window: it corrects its clock by the
+    server's time (answered with the error) and signs again, as AWS SigV4's RequestTimeTooSkewed."""
+
+    code = "gate_clock_skew"
+
+    def __init__(self, server_time: int, window_s: int) -> None:
+        self.server_time = server_time
+        super().__init__(window=window_s)
+
+
 class TokenExpired(Unauthenticated):
     code = "token_expired"
 

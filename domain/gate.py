@@ -33,10 +33,13 @@ class Grant:
     grace_until: date | None = None
     inside: str | None = None
     """Another plate of the same card that is inside now."""
+    epoch: str = ""
+    """The lot's feed epoch: versions count within one epoch only."""
 
     def fields(self) -> dict[str, Any]:
-        """The message's fields, as signed and sent."""
-        return {
+        """The message's fields, as signed and sent (`epoch` only when there is one: a message of a lot from
+        before epochs reads and verifies as before)."""
+        return ({"epoch": self.epoch} if self.epoch else {}) | {
             "lot_id": self.lot_id,
             "version": self.version,
             "plate": self.plate,
@@ -67,6 +70,7 @@ class Grant:
             paused_until=_day(fields.get("paused_until")),
             grace_until=_day(fields.get("grace_until")),
             inside=str(fields["inside"]) if fields.get("inside") else None,
+            epoch=str(fields.get("epoch") or ""),
         )
 
 
@@ -88,6 +92,8 @@ class Applied(StrEnum):
     """Already had this version or a later one: ignored."""
     GAP = "gap"
     """Versions are missing before this one: sync first, then apply."""
+    NEW_FEED = "new_feed"
+    """Another feed epoch than the one held: the lot's feed started again; take a fresh snapshot."""
 
 
 class Reason(StrEnum):
@@ -115,16 +121,21 @@ class Whitelist:
     lot_id: str
     version: int = 0
     entries: dict[str, Grant] = field(default_factory=dict)
+    epoch: str = ""
+    """The feed epoch `version` counts in ("" before the first grant, or a lot from before epochs)."""
 
     def apply(self, grant: Grant) -> Applied:
         if grant.lot_id != self.lot_id:
             raise ValueError("a grant for another lot")
+        if self.version > 0 and grant.epoch != self.epoch:
+            return Applied.NEW_FEED
         if grant.version <= self.version:
             return Applied.STALE
         if grant.version > self.version + 1:
             return Applied.GAP
         self.entries[grant.plate] = grant
         self.version = grant.version
+        self.epoch = grant.epoch
         return Applied.APPLIED
 
     def note_passage(self, plate: str, entering: bool) -> list[Grant]:
@@ -142,10 +153,11 @@ class Whitelist:
             self.entries[g.plate] = g
         return changed
 
-    def replace_all(self, grants: list[Grant], version: int) -> None:
-        """Take a full snapshot as the new state (after a long time offline)."""
+    def replace_all(self, grants: list[Grant], version: int, epoch: str = "") -> None:
+        """Take a full snapshot as the new state (after a long time offline, or of a new feed epoch)."""
         self.entries = {g.plate: g for g in grants}
         self.version = version
+        self.epoch = epoch
 
     def check(self, plate: str, today: date) -> Decision:
         grant = self.entries.get(plate)

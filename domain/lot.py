@@ -107,6 +107,10 @@ class Lot:
     """Spaces sold as monthly cards; None when the lot sets no limit."""
     entitlement_version: int = 0
     """The last version of the lot's gate feed: every change a gate must learn takes the next one."""
+    feed_epoch: str = ""
+    """A random id made when the lot's feed starts (the lot is created); every message carries it, so a gate
+    holding another feed's versions (the lot made again, a store lost) knows to take a fresh snapshot.
+    "": a lot from before epochs, whose feed never restarted."""
     reminder_offsets: tuple[int, ...] = (5, 3, 1)
     """Days before a card ends that its owner is reminded."""
     reminder_hour: int = 10

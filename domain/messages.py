@@ -311,6 +311,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "import_valid_until": ("结束日期“{found}”不是日期（如 2026-11-01、2026/11/1、2026年11月1日）",
                            "valid_until {found!r} is not a date (2026-11-01, 2026/11/1, 2026年11月1日)"),
     # --- gates
+    "gate_clock_skew": (
+        "道闸时钟偏差超过 {window} 秒：请按应答中的 server_time 校正时钟后重新签名",
+        "the gate's clock is more than {window} s off: correct it by server_time in this answer and sign again",
+    ),
     "gate_auth": ("道闸认证失败", "gate authentication failed: X-Gate-Id, X-Gate-Timestamp, X-Gate-Signature"),
     "sync_page": ("since 应不小于 0，limit 应在 1 到 {most} 之间", "since must be 0 or more and limit 1..{most}"),
     "since_limit_numbers": ("since 和 limit 应为整数", "since and limit are whole numbers"),

@@ -337,6 +337,7 @@ def _require_free_port(host: str, port: int) -> None:
 
 def _gate(args: argparse.Namespace) -> int:
     import base64
+    import binascii
     import time
     from zoneinfo import ZoneInfo
 
@@ -344,11 +345,12 @@ def _gate(args: argparse.Namespace) -> int:
     from werkzeug.serving import make_server
 
     from domain.ids import checked_id
-    from infra.gate_agent.agent import GateAgent, GateConfig
+    from infra.gate_agent.agent import GateAgent, GateConfig, GateMisconfigured, WhitelistInUse
     from infra.gate_agent.http import check_app
     from infra.gate_agent.store import default_db_path
 
     api = args.api.rstrip("/")
+    checked_id("lot_id", args.lot)
     db = args.db or default_db_path(checked_id("gate_id", args.gate))
     _require_free_port("127.0.0.1", args.port)
     if args.secret is None or args.mqtt_url is None:  # the local stack says where its broker and demo gate are
@@ -358,28 +360,44 @@ def _gate(args: argparse.Namespace) -> int:
         local = answer.json()
         args.secret = args.secret or local["gate_secret"]
         args.mqtt_url = args.mqtt_url or local["mqtt_url"]
-    key = args.public_key or requests.get(f"{api}/api/v1/gates/public-key", timeout=10).json()["public_key"]
-    # Gates keep their clock in step with the cloud's (the local stack's clock can be moved).
+    if args.public_key is None:
+        answer = requests.get(f"{api}/api/v1/gates/public-key", timeout=10)
+        if answer.status_code != 200:
+            raise UserMistake(f"{api} gives no gate public key ({answer.status_code}): pass --public-key")
+        args.public_key = answer.json()["public_key"]
+    try:
+        key = base64.b64decode(args.public_key, validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != 32:
+        raise UserMistake(
+            "--public-key is not an Ed25519 public key (32 bytes, base64): copy it from /api/v1/gates/public-key"
+        )
+    # Gates keep their clock in step with the cloud's (the local stack's clock can be moved); a refusal for the
+    # clock later corrects it again.
     offset = datetime.fromisoformat(requests.get(f"{api}/healthz", timeout=10).json()["time"]).timestamp() - time.time()
     db.parent.mkdir(parents=True, exist_ok=True)
-    config = GateConfig(args.lot, args.gate, args.secret, api, args.mqtt_url, base64.b64decode(key), db)
-    agent = GateAgent(config, now=lambda: time.time() + offset)
-    agent.start()
+    config = GateConfig(args.lot, args.gate, args.secret, api, args.mqtt_url, key, db)
+    try:
+        agent = GateAgent(config, now=lambda: time.time() + offset)
+        agent.start()
+    except (WhitelistInUse, GateMisconfigured) as e:
+        raise UserMistake(str(e)) from e
     zone = ZoneInfo(args.timezone)
 
     def today() -> date:
-        return datetime.fromtimestamp(time.time() + offset, zone).date()
+        return datetime.fromtimestamp(agent.cloud_now(), zone).date()
 
     def passed(plate: str, entering: bool) -> None:
-        agent.passage(plate, entering, datetime.fromtimestamp(time.time() + offset, UTC))
+        agent.passage(plate, entering, datetime.fromtimestamp(agent.cloud_now(), UTC))
 
-    app = check_app(agent.check, today, passed)
+    app = check_app(agent.check, today, passed, agent.health)
     server = make_server("127.0.0.1", args.port, app) if args.port else None
     if server is not None:
         threading.Thread(target=server.serve_forever, daemon=True).start()
     print(
         f"gate {args.gate} of {args.lot}: whitelist v{agent.version} in {config.db_path}; "
-        + (f"check at http://127.0.0.1:{server.server_port}/check?plate=... " if server else "")
+        + (f"check at http://127.0.0.1:{server.server_port}/check?plate=..., health at /health; " if server else "")
         + "Ctrl-C stops it.",
         flush=True,
     )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+from email.utils import formatdate
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, Response, request
 
-from domain.errors import InvalidInput
+from domain.errors import GateClockSkew, InvalidInput
 from functions.bootstrap import Services
+from functions.errors import error_with_details
 from handlers.gate_sync import authenticated_gate, sync_page
 from handlers.ports import Gate
 
@@ -31,6 +33,14 @@ def signed_gate(s: Services) -> Gate:
 def gate_blueprint(s: Services) -> Blueprint:
     bp = Blueprint("gates", __name__, url_prefix="/api/v1/gates")
 
+    @bp.errorhandler(GateClockSkew)
+    def skewed(e: GateClockSkew) -> tuple[Response, int]:
+        """The server's time in the answer (`details.server_time`, Unix seconds, and `Date`): the gate
+        corrects its offset and signs again."""
+        response, status = error_with_details(e, server_time=e.server_time)
+        response.headers["Date"] = formatdate(e.server_time, usegmt=True)
+        return response, status
+
     @bp.get("/public-key")
     def public_key() -> dict[str, Any]:
         if s.signer is None:
@@ -44,13 +54,18 @@ def gate_blueprint(s: Services) -> Blueprint:
             since, limit = int(request.args.get("since", "0")), int(request.args.get("limit", "200"))
         except ValueError:
             raise InvalidInput("since_limit_numbers") from None
-        page = sync_page(gate, since, limit, s.feed, s.lots, s.cards, s.clock.now())
-        s.gates.record_sync(gate.id, since, s.clock.now().isoformat())  # what it has: the office sees gates lag
+        epoch = request.args.get("epoch")  # absent: a gate from before epochs
+        page = sync_page(gate, since, limit, s.feed, s.lots, s.cards, s.clock.now(), epoch)
+        # What it has (after a snapshot: the snapshot's version, not a `since` of an earlier feed): the office sees
+        # gates lag.
+        held = page.version if page.snapshot else since
+        s.gates.record_sync(gate.id, held, s.clock.now().isoformat())
         if s.signer is None:
             raise InvalidInput("no_gate_signing")
         return {
             "lot_id": page.lot_id,
             "version": page.version,
+            "epoch": page.epoch,
             "snapshot": page.snapshot,
             "more": page.more,
             "events": [s.signer.sign(e.fields()) for e in page.events],

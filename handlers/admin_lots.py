@@ -24,7 +24,15 @@ def my_lots(account: Staff, lots: LotAdmin) -> list[Lot]:
 
 def create_lot(account: Staff, lot: Lot, lots: LotAdmin, audit: Audit, clock: Clock) -> Lot:
     account.require(Permission.CREATE_LOTS)
-    made = replace(lot, tenant_id=account.tenant_id, held=0, entitlement_version=0, receipt_seq=0, receipt_hash="")
+    made = replace(
+        lot,
+        tenant_id=account.tenant_id,
+        held=0,
+        entitlement_version=0,
+        receipt_seq=0,
+        receipt_hash="",
+        feed_epoch=secrets.token_hex(8),  # the lot's gate feed starts: gates tell it from any earlier one by this
+    )
     if not lots.add(made):  # lot ids are unique across companies: the answer never says whose it is
         raise InvalidLot("lot_id_unavailable", lot_id=lot.id)
     audit.record(_entry(f"lot:{made.id}", account, "create_lot", None, None, _settings(made), clock))

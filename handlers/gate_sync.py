@@ -9,7 +9,7 @@ from datetime import datetime
 
 from domain.card import CardState
 from domain.entitlement import Entitlement, entitlements_of
-from domain.errors import InvalidInput, LotNotFound, Unauthenticated
+from domain.errors import GateClockSkew, InvalidInput, LotNotFound, Unauthenticated
 from domain.gate import Grant
 from domain.gate_auth import gate_signature
 from domain.ids import checked_id
@@ -19,6 +19,8 @@ from handlers.ports import CardRepository, EntitlementFeed, Gate, GateRepository
 security = logging.getLogger("parkpass.security")
 
 REPLAY_WINDOW_S = 300
+"""How far a gate's signed time may be from ours, either way (SigV4 allows 15 minutes; gates correct their
+offset from the refusal's server_time, so a short window costs them one retry)."""
 SNAPSHOT_WHEN_BEHIND = 1000
 """A gate further behind than this gets the whole current state instead of every change."""
 MAX_PAGE = 500
@@ -29,6 +31,7 @@ class SyncPage:
     lot_id: str
     version: int
     """The lot's feed version when this page was made."""
+    epoch: str
     snapshot: bool
     """True: `events` is the whole state at `version`; replace the whitelist with it."""
     events: list[Grant]
@@ -56,10 +59,11 @@ def authenticated_gate(
         raise refused("malformed id or time") from None
     if gate is None:
         raise refused("unknown gate")
-    if age > REPLAY_WINDOW_S:
-        raise refused("outside the replay window")
     if not hmac.compare_digest(gate_signature(gate.secret, method, path, timestamp, body), signature):
         raise refused("bad signature")
+    if age > REPLAY_WINDOW_S:  # only a gate that proved its secret learns it is skewed (and our time)
+        security.warning("gate signature refused: gate=%r path=%r reason=clock skew %ds", gate.id, path[:120], age)
+        raise GateClockSkew(int(now.timestamp()), REPLAY_WINDOW_S)
     return gate
 
 
@@ -71,17 +75,21 @@ def sync_page(
     lots: LotRepository,
     cards: CardRepository,
     at: datetime,
+    epoch: str | None = None,
 ) -> SyncPage:
+    """`epoch`: the feed epoch the gate's `since` counts in (None: a gate that does not say). A gate of another
+    epoch, or ahead of the feed, holds another feed's versions: it gets a snapshot."""
     if since < 0 or not 1 <= limit <= MAX_PAGE:
         raise InvalidInput("sync_page", most=MAX_PAGE)
     lot = lots.get(gate.lot_id)
     if lot is None:
         raise LotNotFound(gate.lot_id)
     current = lot.entitlement_version
-    if since == 0 or current - since > SNAPSHOT_WHEN_BEHIND:
-        return SyncPage(lot.id, current, True, _snapshot(lot, current, cards, at), False)
+    other_feed = (epoch is not None and epoch != lot.feed_epoch) or since > current
+    if since == 0 or other_feed or current - since > SNAPSHOT_WHEN_BEHIND:
+        return SyncPage(lot.id, current, lot.feed_epoch, True, _snapshot(lot, current, cards, at), False)
     events = feed.since(lot.id, since, limit + 1)
-    return SyncPage(lot.id, current, False, events[:limit], len(events) > limit)
+    return SyncPage(lot.id, current, lot.feed_epoch, False, events[:limit], len(events) > limit)
 
 
 def _snapshot(lot: Lot, version: int, cards: CardRepository, at: datetime) -> list[Grant]:
@@ -107,4 +115,5 @@ def grant_of(e: Entitlement, version: int) -> Grant:
         e.paused_until,
         e.grace_until,
         e.inside,
+        e.epoch,
     )

@@ -6,6 +6,7 @@ keeps the renewals made in it instead of being reset to the demo's start.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -68,6 +69,7 @@ def seed_demo(
         ),
         invoice_provider=InvoiceProvider.SIMULATOR,
         tenant_id=DEMO_TENANT,
+        feed_epoch=secrets.token_hex(8),  # kept only if the lot is new: a stack without its data starts a new feed
     )
     today = lot.today(clock.now())
     card_ends = today + timedelta(days=10)

@@ -184,4 +184,5 @@ def grant_of(e: Entitlement, version: int) -> Grant:
         paused_until=e.paused_until,
         grace_until=e.grace_until,
         inside=e.inside,
+        epoch=e.epoch,
     )

@@ -38,6 +38,7 @@ def _event(item: EntitlementItem) -> Grant:
         paused_until=_day(item.paused_until),
         grace_until=_day(item.grace_until),
         inside=item.inside,
+        epoch=item.epoch or "",
     )
 
 

@@ -103,6 +103,7 @@ def entitlement_item(news: Entitlement, version: int) -> EntitlementItem:
         paused_until=iso_day(news.paused_until),
         grace_until=iso_day(news.grace_until),
         inside=news.inside,
+        epoch=news.epoch or None,
     )
 
 

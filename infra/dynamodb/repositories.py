@@ -72,7 +72,7 @@ class DynamoLotRepository:
         return {item.lot_id: _lot(item) for item in LotItem.batch_get(lot_ids)}
 
     def add(self, lot: Lot) -> bool:
-        item = LotItem(lot_id=lot.id, held=lot.held)
+        item = LotItem(lot_id=lot.id, held=lot.held, feed_epoch=lot.feed_epoch or None)
         for name, value in _lot_settings(lot).items():
             setattr(item, name, value)
         return create_if_absent(item, LotItem.lot_id.does_not_exist())
@@ -114,6 +114,7 @@ def _lot(item: LotItem) -> Lot:
         timezone=item.timezone,
         quota=_opt_int(item.quota),
         entitlement_version=int(item.entitlement_version or 0),
+        feed_epoch=item.feed_epoch or "",
         reminder_offsets=tuple(int(d) for d in item.reminder_offsets) if item.reminder_offsets else (5, 3, 1),
         reminder_hour=_opt_int(item.reminder_hour) if item.reminder_hour is not None else 10,
         cards=_policy(item.card_policy),

@@ -61,6 +61,8 @@ class LotItem(_Table):
     online_renewal = BooleanAttribute()
     entitlement_version = NumberAttribute(null=True)
     """Last version of the lot's gate feed; moved only inside the transaction that writes the events."""
+    feed_epoch = UnicodeAttribute(null=True)
+    """The random id of the lot's feed, made with the lot; absent on lots from before epochs."""
     reminder_offsets = ListAttribute(of=NumberAttribute, null=True)
     reminder_hour = NumberAttribute(null=True)
     card_policy = JSONAttribute(null=True)
@@ -397,6 +399,8 @@ class EntitlementItem(_Table):
     paused_until = UnicodeAttribute(null=True)
     grace_until = UnicodeAttribute(null=True)
     inside = UnicodeAttribute(null=True)
+    epoch = UnicodeAttribute(null=True)
+    """The lot's feed epoch when the event was written."""
     pending = UnicodeAttribute(null=True)
     feed_key = UnicodeAttribute(null=True)
     """`<lot_id>#<version, 12 digits>`: the unpublished index's order."""

@@ -1,7 +1,8 @@
 """The gate agent's tiny local endpoint, for the barrier's controller:
 
 GET /check?plate=粤B12345[&at=2026-12-05] -> allow or deny, and why;
-POST /passages {"plate": "粤B12345", "direction": "in"|"out"} once the barrier let the car through.
+POST /passages {"plate": "粤B12345", "direction": "in"|"out"} once the barrier let the car through;
+GET /health -> lot, epoch, version applied, last sync, seconds behind, MQTT connected (200 ok, 503 stale or refused).
 """
 
 from __future__ import annotations
@@ -33,9 +34,13 @@ def check_app(
     check: Callable[[str, date], Decision],
     today: Callable[[], date],
     passage: Callable[[str, bool], None] | None = None,
+    health: Callable[[], dict[str, Any]] | None = None,
 ) -> Callable[..., Iterable[bytes]]:
     @Request.application  # type: ignore[arg-type]
     def app(request: Request) -> Response:
+        if request.path == "/health" and health is not None:
+            answer = health()
+            return _json(answer, 200 if answer["status"] == "ok" else 503)
         if request.path == "/passages" and request.method == "POST" and passage is not None:
             body = request.get_json(silent=True) or {}
             try:

@@ -6,8 +6,10 @@ feed needs no schema change here.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import secrets
 import sqlite3
 import threading
 from collections.abc import Mapping
@@ -34,18 +36,38 @@ def read_whitelist(path: Path, lot_id: str) -> Whitelist:
         db.close()
 
 
+class WhitelistInUse(RuntimeError):
+    """Another agent runs on this whitelist file."""
+
+
 class WhitelistStore:
+    """One agent per file: opening it takes an exclusive lock (`<file>.lock`) until `close`, so a second agent
+    started on the same file is refused instead of both writing it and sharing one MQTT session."""
+
     def __init__(self, path: Path | str, lot_id: str) -> None:
         self._lot_id = lot_id
         self._lock = threading.Lock()
+        self._held = open(f"{path}.lock", "a")  # noqa: SIM115  # held open for the store's life
+        try:
+            fcntl.flock(self._held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._held.close()
+            raise WhitelistInUse(f"another gate agent runs on {path}: stop it, or give this one its own --db") from None
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.executescript(
             """
             PRAGMA journal_mode=WAL;
             CREATE TABLE IF NOT EXISTS feed (lot_id TEXT PRIMARY KEY, version INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS grants (plate TEXT PRIMARY KEY, fields TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS agent (key TEXT PRIMARY KEY, value TEXT NOT NULL);
             """
         )
+        if "epoch" not in _columns(self._db, "feed"):  # a file from before epochs: its feed's epoch is ""
+            self._db.execute("ALTER TABLE feed ADD COLUMN epoch TEXT NOT NULL DEFAULT ''")
+        self._db.execute("INSERT OR IGNORE INTO agent VALUES ('installation', ?)", (secrets.token_hex(4),))
+        self.installation: str = self._db.execute("SELECT value FROM agent WHERE key = 'installation'").fetchone()[0]
+        """Made once per file: the agent's MQTT client id is `gate-<gate>-<installation>`, so its persistent
+        session survives restarts and no other agent (another file, `parkpass demo`) shares it."""
 
     def load(self) -> Whitelist:
         with self._lock:
@@ -56,7 +78,7 @@ class WhitelistStore:
         with self._lock:
             self._db.execute("BEGIN")
             self._db.execute("INSERT OR REPLACE INTO grants VALUES (?, ?)", (grant.plate, _json(grant)))
-            self._db.execute("INSERT OR REPLACE INTO feed VALUES (?, ?)", (self._lot_id, grant.version))
+            self._db.execute("INSERT OR REPLACE INTO feed VALUES (?, ?, ?)", (self._lot_id, grant.version, grant.epoch))
             self._db.execute("COMMIT")
 
     def save_entries(self, grants: list[Grant]) -> None:
@@ -71,19 +93,27 @@ class WhitelistStore:
             self._db.executemany(
                 "INSERT INTO grants VALUES (?, ?)", [(g.plate, _json(g)) for g in whitelist.entries.values()]
             )
-            self._db.execute("INSERT OR REPLACE INTO feed VALUES (?, ?)", (self._lot_id, whitelist.version))
+            self._db.execute(
+                "INSERT OR REPLACE INTO feed VALUES (?, ?, ?)", (self._lot_id, whitelist.version, whitelist.epoch)
+            )
             self._db.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            self._held.close()  # releases the lock
+
+
+def _columns(db: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
 
 
 def _load(db: sqlite3.Connection, lot_id: str) -> Whitelist:
-    row = db.execute("SELECT version FROM feed WHERE lot_id = ?", (lot_id,)).fetchone()
+    epoch = "epoch" if "epoch" in _columns(db, "feed") else "''"  # a read-only file from before epochs
+    row = db.execute(f"SELECT version, {epoch} FROM feed WHERE lot_id = ?", (lot_id,)).fetchone()
     rows = db.execute("SELECT plate, fields FROM grants").fetchall()
     entries = {plate: Grant.from_fields(json.loads(fields)) for plate, fields in rows}
-    return Whitelist(lot_id, row[0] if row else 0, entries)
+    return Whitelist(lot_id, row[0] if row else 0, entries, row[1] if row else "")
 
 
 def _json(grant: Grant) -> str:

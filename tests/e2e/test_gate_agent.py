@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from unittest.mock import ANY
 from urllib.parse import urlsplit
@@ -23,10 +24,11 @@ from domain.gate_auth import applied_topic, report_signature
 from domain.package import Duration, DurationUnit, Package
 from functions.dev_stack import DevStack
 from handlers.seed_demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
-from infra.gate_agent.agent import GateAgent, GateConfig
+from infra.gate_agent.agent import GateAgent, GateConfig, WhitelistInUse
 from infra.gate_agent.http import check_app
 from tests.builders import add_card
 from tests.e2e.api_client import ApiClient
+from tests.e2e.conftest import DEMO_DAY, start_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -273,3 +275,232 @@ def test_an_online_gate_reports_what_it_applied_so_the_office_sees_it_current(st
     finally:
         client.loop_stop()
         client.disconnect()
+
+
+def test_a_gate_holding_an_earlier_feed_converges_to_the_new_one_by_itself(
+    stack: DevStack, moto_server: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The stack restarts without its data: the lot's feed starts again at version 1 under a new epoch. A gate
+    whose file holds version 4 of the old feed must not keep deciding from it."""
+    api = ApiClient(stack.api_url)
+    db = tmp_path / "gate.sqlite"
+    agent = agent_for(stack, db)
+    agent.sync()
+    headers = owner_headers(api, "sim:demo-owner")
+    for n in range(3):
+        renew(api, stack, headers, "card-demo", f"old-feed-{n}")
+    agent.sync()
+    old_epoch = agent.epoch
+    assert agent.version == 4 and agent.entries()["粤B12345"].valid_until == date(2026, 12, 6) and old_epoch
+    agent.stop()
+    stack.stop()
+
+    new = start_stack(moto_server, clock=DEMO_DAY)  # no data kept: the demo lot is made again
+    try:
+        lot = new.services.lots.get("demo-lot")
+        assert lot is not None and lot.entitlement_version == 1 and lot.feed_epoch not in ("", old_epoch)
+        assert new.services.signer is not None
+        caplog.set_level(logging.WARNING, logger="parkpass.gate")
+
+        # Over MQTT: a message of the new feed (version 1, below ours) is not taken for a duplicate.
+        restarted = agent_for(new, db)
+        assert restarted.version == 4  # from the file
+        first = json.dumps(new.services.signer.sign(new.services.feed.since("demo-lot", 0, 1)[0].fields())).encode()
+        assert restarted.receive(first) is Applied.STALE  # the snapshot it took already holds it
+        assert (restarted.version, restarted.epoch) == (1, lot.feed_epoch)
+        assert restarted.entries()["粤B12345"].valid_until == date(2026, 12, 3)
+        assert any("feed started again" in r.getMessage() for r in caplog.records)
+        restarted.stop()
+
+        # By delta sync alone (the gate reconnects and hears nothing new): the same.
+        caplog.clear()
+        copy = tmp_path / "gate-copy.sqlite"
+        _old_file(copy, old_epoch)
+        by_sync = agent_for(new, copy)
+        assert by_sync.version == 4
+        by_sync.start()
+        try:
+            wait_for(lambda: by_sync.version == 1 and by_sync.epoch == lot.feed_epoch)
+            assert by_sync.entries()["粤B12345"].valid_until == date(2026, 12, 3)
+            assert any("feed started again" in r.getMessage() for r in caplog.records)
+            # The office sees the version the gate holds now, not the old feed's 4 it asked after.
+            assert new.services.gates.sync_states("demo-lot") == [("demo-gate", 1, ANY)]
+        finally:
+            by_sync.stop()
+    finally:
+        new.stop()
+
+
+def _old_file(target: Path, epoch: str) -> None:
+    """A whitelist file as an agent from before epochs kept it (no epoch column) under the old feed: version 4,
+    the card ending Dec 6."""
+    import sqlite3
+
+    db = sqlite3.connect(target)
+    db.executescript(
+        "CREATE TABLE feed (lot_id TEXT PRIMARY KEY, version INTEGER NOT NULL);"
+        "CREATE TABLE grants (plate TEXT PRIMARY KEY, fields TEXT NOT NULL);"
+    )
+    fields = {
+        "lot_id": "demo-lot", "version": 4, "plate": "粤B12345", "card_id": "card-demo", "valid_from": "2026-11-04",
+        "valid_until": "2026-12-06", "state": "active", "epoch": epoch,
+    }  # fmt: skip
+    db.execute("INSERT INTO feed VALUES ('demo-lot', 4)")
+    db.execute("INSERT INTO grants VALUES ('粤B12345', ?)", (json.dumps(fields),))
+    db.commit()
+    db.close()
+
+
+def test_a_skewed_gate_corrects_its_clock_and_syncs(
+    stack: DevStack, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert stack.demo_gate is not None and stack.services.signer is not None
+    config = GateConfig(
+        "demo-lot", stack.demo_gate.id, stack.demo_gate.secret, stack.api_url, stack.mqtt_url,
+        stack.services.signer.public_key(), tmp_path / "gate.sqlite",
+    )  # fmt: skip
+    skew = 20 * 60
+    cloud = stack.clock.now().timestamp() - time.time()
+    agent = GateAgent(config, now=lambda: time.time() + cloud + skew)  # its own clock, 20 minutes fast
+    caplog.set_level(logging.WARNING, logger="parkpass.gate")
+    try:
+        agent.sync()
+        assert agent.version == 1 and "粤B12345" in agent.entries()
+        assert abs(agent.health()["clock_offset_s"] + skew) <= 2
+        assert any("clock is" in r.getMessage() and "off" in r.getMessage() for r in caplog.records)
+
+        # The cloud's clock moves (POST /sim/clock): the next sync corrects the offset again.
+        api = ApiClient(stack.api_url)
+        later = stack.clock.now() + timedelta(hours=1)
+        assert api.post("/sim/clock", json={"now": later.isoformat()}).status_code == 200
+        renew(api, stack, owner_headers(api, "sim:demo-owner"), "card-demo", "skewed-0001")
+        agent.sync()
+        assert agent.version == 2
+        assert abs(agent.health()["clock_offset_s"] - (3600 - skew)) <= 2
+        assert agent.health()["last_sync"] is not None
+    finally:
+        agent.stop()
+
+    # The answer a skewed request gets: refused, with the server's time to correct by.
+    stamp = str(int(stack.clock.now().timestamp()) - 3600)
+    path = "/api/v1/gates/entitlements?since=0"
+    from domain.gate_auth import gate_signature
+
+    r = requests.get(
+        stack.api_url + path,
+        headers={
+            "X-Gate-Id": config.gate_id,
+            "X-Gate-Timestamp": stamp,
+            "X-Gate-Signature": gate_signature(config.secret, "GET", path, stamp),
+        },
+        timeout=10,
+    )
+    assert r.status_code == 401 and r.json()["error"]["code"] == "gate_clock_skew"
+    assert abs(r.json()["error"]["details"]["server_time"] - stack.clock.now().timestamp()) <= 2
+    assert "Date" in r.headers
+
+
+def test_two_agents_for_one_gate_each_keep_their_session_and_a_third_on_a_used_file_is_refused(
+    stack: DevStack, tmp_path: Path
+) -> None:
+    api = ApiClient(stack.api_url)
+    first, second = agent_for(stack, tmp_path / "a.sqlite"), agent_for(stack, tmp_path / "b.sqlite")
+    assert first.client_id != second.client_id and first.client_id.startswith("gate-demo-gate-")
+    with pytest.raises(WhitelistInUse, match="another gate agent runs on"):
+        agent_for(stack, tmp_path / "a.sqlite")
+    first.start()
+    second.start()
+    try:
+        wait_for(lambda: first.health()["mqtt_connected"] and second.health()["mqtt_connected"])
+        renew(api, stack, owner_headers(api, "sim:demo-owner"), "card-demo", "two-agents-1")
+        wait_for(lambda: first.version == 2 and second.version == 2)
+        time.sleep(2.5)  # a taken-over session would be reconnecting (and taking the other over) by now
+        assert first.disconnects == 0 and second.disconnects == 0
+        assert first.health()["mqtt_connected"] and second.health()["mqtt_connected"]
+    finally:
+        first.stop()
+        second.stop()
+    again = agent_for(stack, tmp_path / "a.sqlite")  # stopped: the file is free, and keeps its session's id
+    assert again.client_id == first.client_id
+    again.stop()
+
+
+def test_a_gate_that_cannot_sync_says_so_at_error_and_in_its_health(
+    stack: DevStack, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from infra.mqtt.broker import free_port
+
+    assert stack.demo_gate is not None and stack.services.signer is not None
+    config = GateConfig(
+        "demo-lot", stack.demo_gate.id, stack.demo_gate.secret, f"http://127.0.0.1:{free_port()}", stack.mqtt_url,
+        stack.services.signer.public_key(), tmp_path / "gate.sqlite",
+    )  # fmt: skip
+    agent = GateAgent(config, stale_after_s=0.5, tick_s=0.1)
+    caplog.set_level(logging.WARNING, logger="parkpass.gate")
+    agent.start()  # the cloud out of reach is no misconfiguration: the gate runs from its file
+    try:
+        wait_for(lambda: agent.health()["status"] == "stale")
+        wait_for(lambda: any(r.levelno == logging.ERROR and "cannot sync" in r.getMessage() for r in caplog.records))
+        answer = Client(check_app(agent.check, lambda: date(2026, 11, 23), None, agent.health)).get("/health")
+        assert answer.status_code == 503
+        assert answer.get_json() == {
+            "status": "stale", "lot_id": "demo-lot", "gate_id": "demo-gate", "epoch": ANY, "version": ANY,
+            "last_sync": None, "seconds_behind": None, "mqtt_connected": ANY, "mqtt_client_id": agent.client_id,
+            "clock_offset_s": 0, "problem": None,
+        }  # fmt: skip
+    finally:
+        agent.stop()
+
+
+def test_parkpass_gate_answers_its_health_and_exits_on_a_misconfiguration(stack: DevStack, tmp_path: Path) -> None:
+    from infra.mqtt.broker import free_port
+
+    port = free_port()
+    base = ["gate", "--gate", "demo-gate", "--api", stack.api_url]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "functions.cli", *base, "--lot", "demo-lot", "--port", str(port), "--db",
+         str(tmp_path / "g.sqlite")],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    lot = stack.services.lots.get("demo-lot")
+    assert lot is not None
+    try:
+        health: dict[str, object] = {}
+
+        def healthy() -> bool:
+            try:
+                health.update(requests.get(f"http://127.0.0.1:{port}/health", timeout=2).json())
+            except requests.ConnectionError:
+                return False
+            return health["mqtt_connected"] is True and health["seconds_behind"] == 0
+
+        wait_for(healthy, 30)
+        assert health["status"] == "ok" and health["lot_id"] == "demo-lot" and health["epoch"] == lot.feed_epoch
+        assert health["version"] == lot.entitlement_version and health["last_sync"] is not None
+
+        # The same file twice: refused, one line.
+        twice = _gate_cli([*base, "--lot", "demo-lot", "--port", "0", "--db", str(tmp_path / "g.sqlite")])
+        assert twice.returncode == 2 and "another gate agent runs on" in twice.stderr
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+    db = ["--port", "0", "--db", str(tmp_path / "other.sqlite")]
+    mistakes = {
+        "public key": [*base, "--lot", "demo-lot", "--public-key", "bm90IGEga2V5", *db],
+        "refuses gate": [*base, "--lot", "demo-lot", "--secret", "wrong", *db],
+        "belongs to lot": [*base, "--lot", "other-lot", *db],
+        "lot_id": [*base, "--lot", "not a lot!", *db],
+        "cannot reach": ["gate", "--gate", "demo-gate", "--lot", "demo-lot", "--api", "http://127.0.0.1:9", *db],
+    }
+    for says, command in mistakes.items():
+        out = _gate_cli(command)
+        assert out.returncode == 2, (says, out.stdout, out.stderr)
+        lines = [line for line in out.stderr.splitlines() if not line.startswith(("INFO", "WARNING", "ERROR"))]
+        assert len(lines) == 1 and says in lines[0] and "Traceback" not in out.stderr, (says, out.stderr)
+
+
+def _gate_cli(command: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "functions.cli", *command], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from domain.errors import InvalidInput, Unauthenticated
+from domain.errors import GateClockSkew, InvalidInput, Unauthenticated
 from domain.gate import Grant
 from domain.gate_auth import gate_signature
 from domain.lot import Lot
@@ -109,3 +109,34 @@ def test_sync_pages_through_the_feed_and_snapshots_from_zero() -> None:
         sync_page(gate, -1, 10, feed, lots, cards, NOW)
     with pytest.raises(InvalidInput):
         sync_page(gate, 0, 501, feed, lots, cards, NOW)
+
+
+def test_a_skewed_gate_that_signed_right_learns_the_server_time_and_a_wrong_signature_does_not() -> None:
+    gates, path = _gates(), "/api/v1/gates/entitlements?since=3"
+    stamp, sig = _signed(path, NOW - timedelta(minutes=20))  # the gate's clock is 20 minutes slow
+    with pytest.raises(GateClockSkew) as refused:
+        authenticated_gate("gate-1", stamp, sig, "GET", path, gates, NOW)
+    assert refused.value.server_time == int(NOW.timestamp()) and refused.value.code == "gate_clock_skew"
+    assert "300 秒" in refused.value.text("zh") and "server_time" in refused.value.message
+    stamp, wrong = _signed(path, NOW - timedelta(minutes=20), secret="guess")
+    with pytest.raises(Unauthenticated) as other:
+        authenticated_gate("gate-1", stamp, wrong, "GET", path, gates, NOW)
+    assert not isinstance(other.value, GateClockSkew) and other.value.key == "gate_auth"
+
+
+def test_a_gate_of_another_feed_epoch_or_ahead_of_the_feed_gets_a_snapshot() -> None:
+    db = MemoryDB()
+    feed, lots, cards = FakeFeed(db), FakeLots(db), FakeCards(db)
+    lots.add(Lot(id="demo-lot", name="D", entitlement_version=5, feed_epoch="new"))
+    card = a_card(date(2026, 12, 3), lot_id="demo-lot")
+    db.cards[card.id] = card
+    feed.events = [event(v) for v in range(1, 6)]
+    gate = Gate("gate-1", "demo-lot", "s")
+
+    same = sync_page(gate, 3, 10, feed, lots, cards, NOW, "new")
+    assert (same.snapshot, same.epoch, [e.version for e in same.events]) == (False, "new", [4, 5])
+    assert not sync_page(gate, 3, 10, feed, lots, cards, NOW).snapshot  # a gate that does not say its epoch
+    for since, epoch in ((3, "old"), (3, ""), (10, "new"), (10, None)):  # another feed, or one behind the gate
+        page = sync_page(gate, since, 10, feed, lots, cards, NOW, epoch)
+        assert (page.snapshot, page.version, page.epoch) == (True, 5, "new"), (since, epoch)
+        assert {e.epoch for e in page.events} == {"new"}

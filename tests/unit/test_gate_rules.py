@@ -96,3 +96,39 @@ def test_the_grant_round_trips_through_its_signed_fields() -> None:
     g = replace(g, inside="粤A00001", issued_at="2026-11-23T10:00:00+08:00")
     signer = MessageSigner(os.urandom(32))
     assert verified_grant(json.dumps(signer.sign(g.fields())).encode(), signer.public_key(), "demo-lot") == g
+
+
+def test_a_grant_of_another_feed_epoch_is_a_new_feed_whatever_its_version() -> None:
+    w = Whitelist("demo-lot")
+    assert w.apply(grant(1, epoch="e1")) is Applied.APPLIED and w.epoch == "e1"  # the first grant sets it
+    assert w.apply(grant(2, epoch="e1")) is Applied.APPLIED
+    assert w.apply(grant(1, epoch="e2")) is Applied.NEW_FEED  # below our version: no duplicate, a new feed
+    assert w.apply(grant(3, epoch="e2")) is Applied.NEW_FEED  # "next" by number, but of another feed
+    assert (w.version, w.epoch) == (2, "e1")
+    w.replace_all([grant(1, epoch="e2")], 1, "e2")
+    assert (w.version, w.epoch) == (1, "e2") and w.apply(grant(2, epoch="e2")) is Applied.APPLIED
+
+
+def test_a_message_without_an_epoch_reads_and_verifies_as_before() -> None:
+    signer = MessageSigner(os.urandom(32))
+    legacy = grant(1)
+    assert "epoch" not in legacy.fields()  # a lot from before epochs: the same bytes are signed as before
+    assert verified_grant(json.dumps(signer.sign(legacy.fields())).encode(), signer.public_key(), "demo-lot") == legacy
+    new = grant(1, epoch="e1")
+    assert new.fields()["epoch"] == "e1"
+    assert verified_grant(signer.sign(new.fields()), signer.public_key(), "demo-lot").epoch == "e1"
+    assert Grant.from_fields({k: v for k, v in new.fields().items() if k != "epoch"}).epoch == ""
+
+
+def test_every_change_a_gate_learns_carries_its_lots_feed_epoch() -> None:
+    from datetime import UTC, datetime
+
+    from domain.entitlement import entitlements_of, news_between
+    from domain.lot import Lot
+    from tests.builders import a_card
+
+    lot, at = Lot(id="demo-lot", name="D", feed_epoch="e1"), datetime(2026, 11, 23, tzinfo=UTC)
+    card = a_card(date(2026, 12, 3), lot_id="demo-lot", plates=("粤B12345", "粤B54321"))
+    assert {e.epoch for e in entitlements_of(card, lot, at)} == {"e1"}
+    dropped = news_between(card, replace(card, plates=("粤B12345",)), lot, at)
+    assert [(e.plate, e.epoch) for e in dropped] == [("粤B54321", "e1")]
