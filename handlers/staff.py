@@ -82,7 +82,7 @@ def log_in_staff(
     tries.forget(keys.pair)
     for limit, key in limits[1:]:  # a success is not held against anyone; others' tries stay counted
         _give_back(limit, key, tries, now)
-    tries.take(keys.known, remember(tries.get(keys.known), now))
+    tries.take(keys.known, remember(stored.get(keys.known), now))  # as read first: a lost race changes nothing
     return tokens.issue(account.email, epoch=account.session_epoch)
 
 

@@ -172,21 +172,10 @@ class LotMachine(RuleBasedStateMachine):
         s = self.s
         self._try(
             lambda: apply_for_card(
-                owner,
-                "lot-1",
-                plates,
-                "m1",
-                "",
-                s.lots,
-                s.packages,
-                s.applications,
-                s.uow,
-                s.ids,
-                s.clock,
-                s.notices,
-                s.cards,
+                owner, "lot-1", plates, "m1", "", s.lots, s.packages, s.applications, s.uow, s.ids, s.clock,
+                s.notices, s.cards,
             )
-        )
+        )  # fmt: skip
 
     @rule(pick=st.integers(0, 50), approve=st.booleans())
     def decide(self, pick: int, approve: bool) -> None:

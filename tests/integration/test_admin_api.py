@@ -106,20 +106,9 @@ def lot_b_things(s: Services) -> dict[str, str]:
         s.clock,
     )
     applied = apply_for_card(
-        "owner-b",
-        "lot-b",
-        ["粤B00003"],
-        "m1",
-        "",
-        s.lots,
-        s.packages,
-        s.applications,
-        s.uow,
-        s.ids,
-        s.clock,
-        s.notices,
-        s.cards,
-    )
+        "owner-b", "lot-b", ["粤B00003"], "m1", "", s.lots, s.packages, s.applications, s.uow, s.ids, s.clock,
+        s.notices, s.cards,
+    )  # fmt: skip
     assert applied.state is ApplicationState.SUBMITTED
     create_staff("someone@t2.cn", PASSWORD, "t2", Role.CASHIER, {"lot-x"}, s.staff, s.passwords)
     return {

@@ -150,20 +150,9 @@ def test_the_jobs_read_only_due_cards_from_their_indexes(dynamo_services: Servic
         add_card(s, a_card(date(2026, 12, 1) + timedelta(days=n), lot_id="lot-1", card_id=f"card-{n}"))
     add_card(s, a_card(date(2026, 11, 20), lot_id="lot-1", card_id="card-old"))
     apply_for_card(
-        "owner-x",
-        "lot-1",
-        ["粤C00001"],
-        "m1",
-        "",
-        s.lots,
-        s.packages,
-        s.applications,
-        s.uow,
-        s.ids,
-        s.clock,
-        s.notices,
-        s.cards,
-    )
+        "owner-x", "lot-1", ["粤C00001"], "m1", "", s.lots, s.packages, s.applications, s.uow, s.ids, s.clock,
+        s.notices, s.cards,
+    )  # fmt: skip
     with DynamoRequestCounter() as counter:
         report = run_card_jobs(s.card_queries, s.card_life)
     assert report.expired == ["card-old"] and report.lapsed == []

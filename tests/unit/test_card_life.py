@@ -35,20 +35,9 @@ def services(quota: int | None = None, **policy: object) -> Services:
 
 def application(s: Services, owner_id: str, plate: str, note: str = "") -> Application:
     return apply_for_card(
-        owner_id,
-        "lot-1",
-        [plate],
-        "m1",
-        note,
-        s.lots,
-        s.packages,
-        s.applications,
-        s.uow,
-        s.ids,
-        s.clock,
-        s.notices,
+        owner_id, "lot-1", [plate], "m1", note, s.lots, s.packages, s.applications, s.uow, s.ids, s.clock, s.notices,
         s.cards,
-    )
+    )  # fmt: skip
 
 
 def apply(s: Services, owner: int, plate: str) -> ApplicationState:
