@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from domain.card import Card, CardState
+from domain.gate import Grant
 from domain.lot import Lot
 
 
@@ -33,6 +34,24 @@ class Entitlement:
     """Another plate of the card inside: this one waits until it leaves."""
     epoch: str = ""
     """The lot's feed epoch (Lot.feed_epoch) the change belongs to."""
+
+    def grant(self, version: int) -> Grant:
+        """This news as version `version` of its lot's feed: what the feed stores and gates receive."""
+        return Grant(
+            lot_id=self.lot_id,
+            version=version,
+            plate=self.plate,
+            card_id=self.card_id,
+            valid_from=self.valid_from,
+            valid_until=self.valid_until,
+            state=self.state.value,
+            issued_at=self.issued_at.isoformat(),
+            paused_from=self.paused_from,
+            paused_until=self.paused_until,
+            grace_until=self.grace_until,
+            inside=self.inside,
+            epoch=self.epoch,
+        )
 
 
 def entitlements_of(card: Card, lot: Lot, at: datetime) -> tuple[Entitlement, ...]:

@@ -312,3 +312,22 @@ def _end_without(order: Order, card: Card, lot: Lot, later: tuple[Order, ...]) -
         end = bought_until(end + timedelta(days=1) + gap, o.package, lot)
         was = o.new_valid_until
     return end + (card.valid_until - was)
+
+
+REFERENCE_MOST = 128
+"""WeChat Pay's `attach` holds at most 128 characters."""
+
+
+def payment_reference(order: Order) -> str | None:
+    """What the order asks the provider to hand back, signed, with its notification: the card and the lot, so
+    the notification reads the order, the card and the lot at once. None when it would not fit."""
+    reference = f"{order.card_id}:{order.lot_id}"
+    return reference if len(reference) <= REFERENCE_MOST else None
+
+
+def referenced(reference: str | None) -> tuple[str, str] | None:
+    """(card id, lot id) of a reference handed back; None for none or anything else (only a hint: the order
+    read says which card it is for)."""
+    card_id, _, lot_id = (reference or "").partition(":")
+    return (card_id, lot_id) if card_id and lot_id and ":" not in lot_id else None
+

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # plans are built by the modules below; at run time this one 
     from domain.application import Application, ApplicationState
     from domain.card_change import AuditEntry
     from domain.entitlement import Entitlement
+    from domain.gate import Grant
     from domain.order import LedgerEntry, Order, OrderState
     from domain.receipt import Receipt, SignedReceipt
     from domain.reminder import Slot
@@ -182,6 +183,13 @@ class Plan:
         for kind, keys in (("claim", claims), ("card", cards), ("order", [o.order.id for o in self.orders])):
             if len(keys) != len(set(keys)):  # DynamoDB refuses two actions on one item in a transaction
                 raise ValueError(f"a plan touches a {kind} twice: {sorted(k for k in keys if keys.count(k) > 1)}")
+
+    def grants(self) -> tuple[Grant, ...]:
+        """The events as the feed holds them once this plan is committed (they take the versions after
+        `lot.feed_at`): what the gates are told at once after the commit."""
+        if not self.events or self.lot is None or self.lot.feed_at is None:
+            return ()
+        return tuple(news.grant(version) for version, news in enumerate(self.events, start=self.lot.feed_at + 1))
 
     def with_signature(self, signed: SignedReceipt) -> Plan:
         return replace(self, signed=signed)

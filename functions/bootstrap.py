@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import functools
-import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol, TypeVar, cast
 
 from domain.errors import PaymentUnavailable
 from domain.order import Channel
+from functions.publishing import FAST_PATH_TIMEOUT_S, publisher_from_env, tells_gates_at_once
 from handlers.applications import APPLICATION_TEMPLATE
 from handlers.card_jobs import CardLife
 from handlers.claim_cards import Claiming
+from handlers.fan_out import TellGatesAtOnce
 from handlers.invoices import INVOICE_TEMPLATE, Invoicing
 from handlers.notify import Notices
 from handlers.ports import (
@@ -43,7 +44,6 @@ from handlers.ports import (
     PaymentProvider,
     PhoneNumbers,
     PrefsRepository,
-    Publisher,
     RateCounter,
     ReceiptSigner,
     ReceiptStore,
@@ -295,20 +295,16 @@ def services_from_env() -> Services:
     """The Lambda wiring: settings and secrets from the environment, the real clock."""
     settings = Settings.from_env()
     bind_dynamodb(settings)
-    return dynamodb_services(settings, secrets_from_env(), SystemClock())
+    s = dynamodb_services(settings, secrets_from_env(), SystemClock())
+    return told_at_once(s, "api") if tells_gates_at_once() else s
 
 
-@functools.cache
-def publisher_from_env() -> Publisher:
-    """Gates' messages go to any MQTT broker (PARKPASS_MQTT_URL), else to IoT Core's data plane."""
-    mqtt_url = os.environ.get("PARKPASS_MQTT_URL")
-    if mqtt_url:
-        from infra.mqtt.publisher import MqttPublisher
-
-        return MqttPublisher(mqtt_url)
-    from infra.iot import IotDataPublisher
-
-    return IotDataPublisher(endpoint_url=os.environ.get("PARKPASS_IOT_DATA_ENDPOINT") or None)
+def told_at_once(s: Services, role: str) -> Services:
+    """These services' commits tell the gates themselves, right after the commit (the fast path)."""
+    if s.signer is None:
+        return s
+    publisher = publisher_from_env(role, timeout_s=FAST_PATH_TIMEOUT_S)
+    return replace(s, uow=TellGatesAtOnce(s.uow, publisher, s.signer))
 
 
 T = TypeVar("T")

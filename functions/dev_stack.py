@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import tempfile
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from domain.admin import Role
+from domain.plan import Claim, Plan
 from functions import card_jobs, gate_status, reminders, sweep
 from functions.admin import create_admin_app, with_admin
 from functions.api import create_app
 from functions.bootstrap import Services, bind_dynamodb, dynamodb_services
+from functions.fanout import fan_out as fan_out_batch
+from functions.publishing import FAST_PATH_TIMEOUT_S, unique_client_id
 from functions.sim_routes import LocalInfo, LocalMounts
-from handlers.fan_out import publish_pending
+from handlers.fan_out import TellGatesAtOnce
 from handlers.gate_status import APPLIED_TOPICS, FROM_TOPIC
-from handlers.ports import Gate
+from handlers.ports import Gate, UnitOfWork
 from handlers.reminders import TickReport
 from handlers.seed_demo import (
     DEMO_ADMIN_EMAIL,
@@ -36,6 +40,7 @@ from handlers.sweep_orders import SweepReport
 from infra.clock import SimClock
 from infra.dynamodb import snapshot, tables
 from infra.dynamodb.embedded import EmbeddedDynamoDB
+from infra.dynamodb.stream_source import LocalStreamSource
 from infra.local_secrets import SIM_ALIPAY_APPID, SIM_ALIPAY_SELLER_ID, SIM_PUBLIC_KEY_ID, local_secrets
 from infra.mqtt.broker import EmbeddedBroker
 from infra.mqtt.publisher import MqttPublisher
@@ -53,8 +58,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("parkpass.dev")
 SWEEP_EVERY_S = 20.0
-FANOUT_EVERY_S = 0.1
-"""On AWS the table's stream wakes fan-out at once; locally a short poll of the unpublished index does."""
+STREAM_IDLE_S = 1.0
+"""The stream is read after every commit, and at least this often (for writers in other processes)."""
 DEMO_GATE_ID = "demo-gate"
 BACKGROUND_THREADS = frozenset({"fanout", "scheduler", f"paho-mqtt-client-{TOPIC_RULE_CLIENT}"})
 """The local stack's own workers: request counts of an API call leave them out."""
@@ -98,7 +103,11 @@ class DevStackOptions:
     """None: no scheduled sweep (tests run it themselves, so it never races them)."""
     mqtt_url: str | None = None
     """None starts the embedded MQTT broker (amqtt) for the gates."""
-    fanout_every_s: float = FANOUT_EVERY_S
+    fan_out: bool = True
+    """Read the entitlements stream in the background, as Lambda's event source mapping does; False: only when
+    a test calls `DevStack.fan_out()`."""
+    gates_at_once: bool = True
+    """The HTTP functions publish their commits' gate events themselves (the fast path, as on AWS)."""
 
 
 @dataclass
@@ -118,10 +127,11 @@ class DevStack:
     _server: BaseWSGIServer | None = None
     _thread: threading.Thread | None = None
     _ticker: threading.Thread | None = None
-    _fanout: threading.Thread | None = None
+    _stream: LocalStreamSource | None = None
     _broker: EmbeddedBroker | None = None
     _gate_reports: LocalTopicRule | None = None
     _publisher: MqttPublisher | None = None
+    _fast_publisher: MqttPublisher | None = None
     mqtt_url: str = ""
     demo_gate: Gate | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -157,6 +167,15 @@ class DevStack:
         tables.create_tables()
         if opts.data_dir is not None:
             self.loaded_items = snapshot.load(opts.data_dir, *self._store())
+        # Lambda's event source mapping: the stream's records from now on to the fan-out, read again on failure.
+        self._stream = LocalStreamSource(
+            self.dynamodb_endpoint,
+            opts.region,
+            tables.EntitlementItem.Meta.table_name,
+            self._fan_out_batch,
+            idle_s=STREAM_IDLE_S,
+        )
+        self._stream.open()
         made = local_secrets(opts.data_dir)
         secrets = made.secrets(self.api_url)
         self.wechat = WechatSimulator(made.wechat_appid, made.wechat_secret, self.clock)
@@ -177,8 +196,8 @@ class DevStack:
             clock=self.clock,
         )
         self.invoice_sim = InvoiceSimulator(self.clock)
-        self.services = dynamodb_services(settings, secrets, self.clock)
-        s = self.services
+        s = dynamodb_services(settings, secrets, self.clock)
+        self.services = s = replace(s, uow=_WakeAfterCommit(s.uow, self._stream.wake))
         self.seeded = seed_demo(s.clock, s.lots, s.packages, s.owners, s.uow)
         opt_in_demo_reminders(s.cards, s.lots, s.reminder_prefs, s.reminders)
         if s.staff.get(DEMO_ADMIN_EMAIL) is None:
@@ -192,7 +211,13 @@ class DevStack:
             self.mqtt_url = self._broker.start()
         else:
             self.mqtt_url = opts.mqtt_url
-        self._publisher = MqttPublisher(self.mqtt_url)
+        self._publisher = MqttPublisher(self.mqtt_url, unique_client_id("fanout"))
+        signer = s.signer
+        assert signer is not None  # the local stack always has a gate signing key
+        http = s
+        if opts.gates_at_once:
+            self._fast_publisher = MqttPublisher(self.mqtt_url, unique_client_id("api"), FAST_PATH_TIMEOUT_S)
+            http = replace(s, uow=TellGatesAtOnce(s.uow, self._fast_publisher, signer))
         # IoT Core's topic rule for gates' applied-version reports, with the Lambda's own code as its action.
         self._gate_reports = LocalTopicRule(
             self.mqtt_url, APPLIED_TOPICS, FROM_TOPIC, lambda event: gate_status.run(s, event)
@@ -207,19 +232,22 @@ class DevStack:
             opts.table_prefix,
         )
         api = create_app(
-            self.services,
+            http,
             LocalMounts(self.clock, local_info, self.tick, self.wechat, self.wechatpay, self.alipay, self.invoice_sim),
         )
-        late.app = with_admin(api, create_admin_app(self.services))
+        late.app = with_admin(api, create_admin_app(http))
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="api", daemon=True)
         self._thread.start()
-        self._fanout = threading.Thread(target=self._fan_out, args=(opts.fanout_every_s,), name="fanout", daemon=True)
-        self._fanout.start()
+        if opts.fan_out:
+            self._stream.start()
         if opts.sweep_every_s is not None:
             self._ticker = threading.Thread(
                 target=self._tick, args=(opts.sweep_every_s,), name="scheduler", daemon=True
             )
             self._ticker.start()
+        # Everything loaded so far (modules, the emulator's and SDKs' models) lives as long as the process: keep
+        # the collector's full passes off it. They were what a payment's slowest gate delays waited for.
+        gc.freeze()
         return self
 
     def sweep(self) -> SweepReport:
@@ -237,18 +265,15 @@ class DevStack:
         with self._reminding:  # the timer and a clock move may both ask; one tick at a time is enough
             return reminders.run(self.services)
 
-    def fan_out(self) -> int:
-        """What the fan-out Lambda does, once: publish every unpublished event."""
-        s = self.services
-        assert s.signer is not None
-        return publish_pending(s.feed, self._publisher, s.signer, s.clock.now().isoformat())
+    def _fan_out_batch(self, event: dict[str, Any]) -> dict[str, Any]:
+        assert self._publisher is not None and self.services.signer is not None
+        return fan_out_batch(event["Records"], self._publisher, self.services.signer)
 
-    def _fan_out(self, every_s: float) -> None:
-        while not self._stopping.wait(every_s):
-            try:
-                self.fan_out()
-            except Exception:
-                log.exception("fan-out failed; it will try again")
+    def fan_out(self) -> bool:
+        """What Lambda's event source mapping and the fan-out function do, once, in this thread: hand what the
+        stream holds now to the fan-out; False when a publish failed (the records are read again next time)."""
+        assert self._stream is not None
+        return self._stream.drain()
 
     def _tick(self, every_s: float) -> None:
         # Stands in for the EventBridge schedules, on real time.
@@ -261,10 +286,11 @@ class DevStack:
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._fanout is not None:
-            self._fanout.join(5)
-        if self._publisher is not None:
-            self._publisher.close()
+        if self._stream is not None:
+            self._stream.stop()
+        for publisher in (self._publisher, self._fast_publisher):
+            if publisher is not None:
+                publisher.close()
         if self._gate_reports is not None:
             self._gate_reports.stop()
             self._gate_reports = None
@@ -283,3 +309,19 @@ class DevStack:
 
     def _store(self) -> tuple[str, str]:
         return self.dynamodb_endpoint, self.options.region
+
+
+class _WakeAfterCommit:
+    """The local stack's unit of work: after a commit with gate events the stream reader looks at once (on AWS
+    the stream wakes the fan-out by itself)."""
+
+    def __init__(self, uow: UnitOfWork, wake: Callable[[], None]) -> None:
+        self._uow, self._wake = uow, wake
+
+    def commit(self, plan: Plan) -> None:
+        self._uow.commit(plan)
+        if plan.events:  # only gate events are in the stream
+            self._wake()
+
+    def claimed(self, key: str) -> Claim | None:
+        return self._uow.claimed(key)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.card import CardState
-from domain.entitlement import Entitlement, entitlements_of
+from domain.entitlement import entitlements_of
 from domain.errors import GateClockSkew, InvalidInput, LotNotFound, Unauthenticated
 from domain.gate import Grant
 from domain.gate_auth import gate_signature
@@ -94,26 +94,8 @@ def sync_page(
 
 def _snapshot(lot: Lot, version: int, cards: CardRepository, at: datetime) -> list[Grant]:
     return [
-        grant_of(e, version)
+        e.grant(version)
         for card in cards.list_for_lot(lot.id)
         if card.state is not CardState.CANCELLED
         for e in entitlements_of(card, lot, at)
     ]
-
-
-def grant_of(e: Entitlement, version: int) -> Grant:
-    return Grant(
-        e.lot_id,
-        version,
-        e.plate,
-        e.card_id,
-        e.valid_from,
-        e.valid_until,
-        e.state.value,
-        e.issued_at.isoformat(),
-        e.paused_from,
-        e.paused_until,
-        e.grace_until,
-        e.inside,
-        e.epoch,
-    )

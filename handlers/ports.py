@@ -91,6 +91,10 @@ class CardRepository(Protocol):
         """The card and its lot as they are now, in one request (a payment at the barrier waits for it)."""
         ...
 
+    def get_with_order(self, order_id: str, card_id: str, lot_id: str) -> tuple[Order | None, Card | None, Lot | None]:
+        """An order with the card and the lot it names, in one request (a payment notification that says which)."""
+        ...
+
     def get_many(self, card_ids: set[str]) -> dict[str, Card]: ...
 
     def list_for_owner(self, owner_id: str) -> list[Card]: ...
@@ -288,15 +292,18 @@ class PhoneNumbers(Protocol):
 
 
 class EntitlementFeed(Protocol):
-    def unpublished(self, limit: int) -> list[Grant]:
-        """Events not yet published, in lot and version order."""
-        ...
-
-    def mark_published(self, event: Grant, at: str) -> None: ...
-
     def since(self, lot_id: str, version: int, limit: int) -> list[Grant]:
         """The lot's events after `version`, in order (a key query)."""
         ...
+
+
+@dataclass(frozen=True)
+class StreamRecord:
+    """One record of the entitlements table's stream: its sequence number, and the event it inserted (None for
+    a record that carries none: a removal, or an item no retry would make readable)."""
+
+    sequence: str
+    grant: Grant | None
 
 
 class Publisher(Protocol):
@@ -553,3 +560,7 @@ class PaymentNotice:
     amount_fen: int
     paid_at: datetime
     succeeded: bool
+    card_id: str | None = None
+    lot_id: str | None = None
+    """The card and lot the order named to the provider (`payment_reference`), handed back: a hint to read them
+    with the order; None when the provider gave none back (a query, Alipay, an order from before)."""

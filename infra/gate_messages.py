@@ -38,6 +38,20 @@ class BadMessage(ValueError):
     pass
 
 
+def verified_grants(message: bytes, public_key: bytes, lot_id: str) -> list[Grant]:
+    """The grants of a message: one signed event, or `{"lot_id", "events": [signed events]}` (the fan-out's
+    batch of one lot); BadMessage if any of them does not verify or names another lot."""
+    try:
+        body = json.loads(message)
+    except ValueError as e:
+        raise BadMessage("unsigned or badly signed") from e
+    if isinstance(body, dict) and isinstance(body.get("events"), list):
+        if not body["events"]:
+            raise BadMessage("an empty batch")
+        return [verified_grant(event, public_key, lot_id) for event in body["events"]]
+    return [verified_grant(body, public_key, lot_id)]
+
+
 def verified_grant(message: bytes | dict[str, Any], public_key: bytes, lot_id: str) -> Grant:
     """The grant in a message that verifies and is for `lot_id`; BadMessage otherwise."""
     try:

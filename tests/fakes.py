@@ -115,6 +115,9 @@ class FakeCards:
     def get_with_lot(self, card_id: str, lot_id: str) -> tuple[Card | None, Lot | None]:
         return self.items.get(card_id), self.db.lots.get(lot_id)
 
+    def get_with_order(self, order_id: str, card_id: str, lot_id: str) -> tuple[Order | None, Card | None, Lot | None]:
+        return self.db.orders.get(order_id), self.items.get(card_id), self.db.lots.get(lot_id)
+
     def get_many(self, card_ids: set[str]) -> dict[str, Card]:
         return {i: self.items[i] for i in card_ids if i in self.items}
 
@@ -520,7 +523,6 @@ class FakeRates:
 class FakeFeed:
     def __init__(self, db: MemoryDB | None = None) -> None:
         self.db = db or MemoryDB()
-        self.published: set[tuple[str, int]] = set()
 
     @property
     def events(self) -> list[Grant]:
@@ -530,12 +532,6 @@ class FakeFeed:
     def events(self, grants: list[Grant]) -> None:
         self.db.events.clear()
         self.db.events.update({(g.lot_id, g.version): g for g in grants})
-
-    def unpublished(self, limit: int) -> list[Grant]:
-        return [e for e in self.events if (e.lot_id, e.version) not in self.published][:limit]
-
-    def mark_published(self, event: Grant, at: str) -> None:
-        self.published.add((event.lot_id, event.version))
 
     def since(self, lot_id: str, version: int, limit: int) -> list[Grant]:
         return [e for e in self.events if e.lot_id == lot_id and e.version > version][:limit]

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field, replace
 from domain.application import Application
 from domain.card import Card
 from domain.card_change import AuditEntry
-from domain.entitlement import Entitlement
 from domain.errors import ApplicationClosed, Conflict, DomainError, OrderSettled, StaleCard
 from domain.gate import Grant
 from domain.lot import Lot
@@ -156,7 +155,7 @@ class MemoryUnitOfWork:
             db.lots[move.lot_id] = moved
             if move.feed_at is not None:
                 for version, news in enumerate(plan.events, start=move.feed_at + 1):
-                    db.events[(move.lot_id, version)] = grant_of(news, version)
+                    db.events[(move.lot_id, version)] = news.grant(version)
         if plan.signed is not None:
             db.receipts[plan.signed.receipt.id] = plan.signed
         for slot in plan.reminders:
@@ -167,22 +166,3 @@ class MemoryUnitOfWork:
             db.slot_states.pop(slot.key, None)
         for entry in plan.audit:
             db.audit[(entry.subject, entry.entry)] = entry
-
-
-def grant_of(e: Entitlement, version: int) -> Grant:
-    """An event as the feed stores it (the same fields the DynamoDB item keeps)."""
-    return Grant(
-        lot_id=e.lot_id,
-        version=version,
-        plate=e.plate,
-        card_id=e.card_id,
-        valid_from=e.valid_from,
-        valid_until=e.valid_until,
-        state=e.state.value,
-        issued_at=e.issued_at.isoformat(),
-        paused_from=e.paused_from,
-        paused_until=e.paused_until,
-        grace_until=e.grace_until,
-        inside=e.inside,
-        epoch=e.epoch,
-    )

@@ -16,10 +16,11 @@ def is_emulator(endpoint: str | None) -> bool:
     return endpoint is not None and urlsplit(endpoint).hostname in ("127.0.0.1", "localhost", "::1")
 
 
-def local_client(endpoint: str, region: str) -> Any:
-    """A plain botocore DynamoDB client for an emulator endpoint (snapshots, tests)."""
+def local_client(endpoint: str, region: str, service: str = "dynamodb") -> Any:
+    """A plain botocore client of DynamoDB (or `dynamodbstreams`) for an emulator endpoint (snapshots, the
+    local stream source, tests)."""
     return botocore.session.get_session().create_client(
-        "dynamodb",
+        service,
         region_name=region,
         endpoint_url=endpoint,
         aws_access_key_id=LOCAL_CREDENTIALS[0],

@@ -13,6 +13,7 @@ use it; AWS runs the real thing.
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
 
 from moto.dynamodb.comparisons import get_filter_expression
@@ -23,6 +24,7 @@ from moto.dynamodb.exceptions import (
     TransactWriteSingleOpException,
 )
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 
 FAILED = "The conditional request failed"
 
@@ -87,5 +89,9 @@ def _check(op: dict[str, Any], current: Any) -> tuple[str | None, str | None, An
 
 
 def install() -> None:
-    """Serve TransactWriteItems this way in this process (idempotent)."""
+    """Serve TransactWriteItems this way in this process, and parse each update expression once (idempotent)."""
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    if not hasattr(UpdateExpressionParser.make, "cache_info"):
+        # moto parses an update expression on every update (a tenth of a payment's transaction); the validator
+        # deep-copies the tree before it touches it, so one parse per expression text serves them all.
+        UpdateExpressionParser.make = functools.lru_cache(maxsize=1024)(UpdateExpressionParser.make)  # type: ignore[method-assign]

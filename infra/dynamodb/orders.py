@@ -8,36 +8,30 @@ from typing import Any
 from pynamodb.expressions.update import Action
 
 from domain.card_change import unpaid_claim
-from domain.entitlement import Entitlement
 from domain.order import Channel, LedgerEntry, Order, OrderState, order_key_claim
 from domain.package import Duration, DurationUnit, Package
 from domain.receipt import SignedReceipt
 from infra.dynamodb.repositories import iso_day
-from infra.dynamodb.tables import ClaimItem, EntitlementItem, LedgerItem, OrderItem, ReceiptItem
+from infra.dynamodb.tables import ClaimItem, LedgerItem, OrderItem, ReceiptItem
 
 PENDING = "pending"
-UNPUBLISHED = "1"
-
-
-def feed_key(lot_id: str, version: int) -> str:
-    return f"{lot_id}#{version:012d}"
 
 
 class DynamoOrderRepository:
     def get(self, order_id: str) -> Order | None:
         try:
-            return _order(OrderItem.get(order_id, consistent_read=True))
+            return order_of(OrderItem.get(order_id, consistent_read=True))
         except OrderItem.DoesNotExist:
             return None
 
     def for_card(self, card_id: str) -> list[Order]:
         """The card's orders, newest first."""
-        return [_order(item) for item in OrderItem.by_card.query(card_id, scan_index_forward=False)]
+        return [order_of(item) for item in OrderItem.by_card.query(card_id, scan_index_forward=False)]
 
     def pending(self, created_before: datetime) -> list[Order]:
         # The index is sparse (only pending orders carry `pending`), so this reads nothing else.
         query = OrderItem.pending_orders.query(PENDING, OrderItem.created_at <= created_before.isoformat())
-        return [_order(item) for item in query]
+        return [order_of(item) for item in query]
 
     def for_owner(self, owner_id: str, limit: int, after: tuple[datetime, str] | None = None) -> list[Order]:
         """A page of the owner's orders, newest first: one Query of `by_owner`, from just after `after`."""
@@ -49,7 +43,7 @@ class DynamoOrderRepository:
         query = OrderItem.by_owner.query(
             owner_id, scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=start
         )
-        return [_order(item) for item in query]
+        return [order_of(item) for item in query]
 
     def made_with(self, who: str, idempotency_key: str) -> Order | None:
         """The order `who` (`owner:<id>`, `admin:<email>`) made with this idempotency key, if any."""
@@ -85,26 +79,6 @@ def order_update(order: Order) -> tuple[OrderItem, list[Action]]:
 def receipt_item(signed: SignedReceipt) -> ReceiptItem:
     r = signed.receipt
     return ReceiptItem(receipt_id=r.id, lot_id=r.lot_id, seq=r.seq, fields=r.fields(), signature=signed.signature)
-
-
-def entitlement_item(news: Entitlement, version: int) -> EntitlementItem:
-    return EntitlementItem(
-        lot_id=news.lot_id,
-        version=version,
-        pending=UNPUBLISHED,
-        feed_key=feed_key(news.lot_id, version),
-        plate=news.plate,
-        card_id=news.card_id,
-        valid_from=iso_day(news.valid_from),
-        valid_until=iso_day(news.valid_until),
-        state=news.state.value,
-        issued_at=news.issued_at.isoformat(),
-        paused_from=iso_day(news.paused_from),
-        paused_until=iso_day(news.paused_until),
-        grace_until=iso_day(news.grace_until),
-        inside=news.inside,
-        epoch=news.epoch or None,
-    )
 
 
 def _stamp(moment: datetime | None) -> str | None:
@@ -153,7 +127,7 @@ def ledger_item(e: LedgerEntry) -> LedgerItem:
     )
 
 
-def _order(item: OrderItem) -> Order:
+def order_of(item: OrderItem) -> Order:
     p: dict[str, Any] = item.package
     return Order(
         id=item.order_id,

@@ -17,6 +17,7 @@ from domain.card_change import plate_claim
 from domain.errors import TooManyVehicles
 from domain.login_limits import Tries, Turn
 from domain.lot import Approval, CardPolicy, InvoiceProvider, Lot, RenewalMode, RenewalPolicy
+from domain.order import Order
 from domain.owner import Owner
 from domain.package import Duration, DurationUnit, Package
 from handlers.ports import Gate
@@ -27,6 +28,7 @@ from infra.dynamodb.tables import (
     ClaimItem,
     GateItem,
     LotItem,
+    OrderItem,
     OwnerItem,
     PackageItem,
     transaction_connection,
@@ -202,25 +204,37 @@ class DynamoCardRepository:
     def get_with_lot(self, card_id: str, lot_id: str) -> tuple[Card | None, Lot | None]:
         """One consistent BatchGetItem over both tables (pynamodb batches one table at a time); keys DynamoDB
         left unprocessed (throttled) are read one by one."""
-        cards, lots = CardItem.Meta.table_name, LotItem.Meta.table_name
-        answer = transaction_connection().dispatch(  # through pynamodb: its retries, signals and request counts
-            "BatchGetItem",
-            {
-                "RequestItems": {
-                    cards: {"Keys": [{"card_id": {"S": card_id}}], "ConsistentRead": True},
-                    lots: {"Keys": [{"lot_id": {"S": lot_id}}], "ConsistentRead": True},
-                }
-            },
-        )
+        _, card, lot = self._batch(None, card_id, lot_id)
+        return card, lot
+
+    def get_with_order(self, order_id: str, card_id: str, lot_id: str) -> tuple[Order | None, Card | None, Lot | None]:
+        """The order too, in the same BatchGetItem."""
+        return self._batch(order_id, card_id, lot_id)
+
+    def _batch(self, order_id: str | None, card_id: str, lot_id: str) -> tuple[Order | None, Card | None, Lot | None]:
+        from infra.dynamodb.orders import DynamoOrderRepository, order_of
+
+        cards, lots, orders = CardItem.Meta.table_name, LotItem.Meta.table_name, OrderItem.Meta.table_name
+        wanted = {
+            cards: {"Keys": [{"card_id": {"S": card_id}}], "ConsistentRead": True},
+            lots: {"Keys": [{"lot_id": {"S": lot_id}}], "ConsistentRead": True},
+        }
+        if order_id is not None:
+            wanted[orders] = {"Keys": [{"order_id": {"S": order_id}}], "ConsistentRead": True}
+        # Through pynamodb: its retries, signals and request counts.
+        answer = transaction_connection().dispatch("BatchGetItem", {"RequestItems": wanted})
         found = answer.get("Responses", {})
         left = answer.get("UnprocessedKeys", {})
         card = next((card_of(CardItem.from_raw_data(i)) for i in found.get(cards, [])), None)
         lot = next((_lot(LotItem.from_raw_data(i)) for i in found.get(lots, [])), None)
+        order = next((order_of(OrderItem.from_raw_data(i)) for i in found.get(orders, [])), None)
         if cards in left:
             card = self.get(card_id)
         if lots in left:
             lot = DynamoLotRepository().get(lot_id)
-        return card, lot
+        if order_id is not None and orders in left:
+            order = DynamoOrderRepository().get(order_id)
+        return order, card, lot
 
     def list_for_owner(self, owner_id: str) -> list[Card]:
         return [card_of(item) for item in CardItem.by_owner.query(owner_id)]

@@ -368,17 +368,6 @@ class LedgerItem(_Table):
     by_lot = LedgerByLot()
 
 
-class UnpublishedEntitlements(GlobalSecondaryIndex["EntitlementItem"]):
-    """Sparse: only events not yet published carry `pending`; fan-out reads them in lot and version order."""
-
-    class Meta:
-        index_name = "unpublished"
-        projection = AllProjection()
-
-    pending = UnicodeAttribute(hash_key=True)
-    feed_key = UnicodeAttribute(range_key=True)
-
-
 class EntitlementItem(_Table):
     """The gate feed of a lot: versions without gaps, written with the change they announce."""
 
@@ -386,6 +375,7 @@ class EntitlementItem(_Table):
 
     class Meta(_Table.Meta):
         table_name = "parkpass-entitlements"
+        stream_view_type = "NEW_IMAGE"  # fan-out publishes from the stream's records (as serverless.yml)
 
     lot_id = UnicodeAttribute(hash_key=True)
     version = NumberAttribute(range_key=True)
@@ -401,12 +391,6 @@ class EntitlementItem(_Table):
     inside = UnicodeAttribute(null=True)
     epoch = UnicodeAttribute(null=True)
     """The lot's feed epoch when the event was written."""
-    pending = UnicodeAttribute(null=True)
-    feed_key = UnicodeAttribute(null=True)
-    """`<lot_id>#<version, 12 digits>`: the unpublished index's order."""
-    published_at = UnicodeAttribute(null=True)
-
-    unpublished = UnpublishedEntitlements()
 
 
 class GatesByLot(GlobalSecondaryIndex["GateItem"]):

@@ -14,7 +14,8 @@ from domain.errors import ApplicationClosed, Conflict, DomainError, OrderSettled
 from domain.plan import Claim, Holder, Plan
 from infra.dynamodb.applications import application_item, application_update
 from infra.dynamodb.audit import audit_item
-from infra.dynamodb.orders import entitlement_item, ledger_item, order_item, order_update, receipt_item
+from infra.dynamodb.feed import entitlement_item
+from infra.dynamodb.orders import ledger_item, order_item, order_update, receipt_item
 from infra.dynamodb.reminders import slot_actions, slot_item
 from infra.dynamodb.repositories import card_actions, card_item
 from infra.dynamodb.tables import (
@@ -127,9 +128,9 @@ class DynamoUnitOfWork:
             w.check(errors.add("lot", plan.lot_error()), LotItem, lot.lot_id, condition)
             return
         w.update(errors.add("lot", plan.lot_error()), LotItem(lot_id=lot.lot_id), actions, condition)
-        for version, news in enumerate(plan.events, start=(lot.feed_at or 0) + 1):
-            name = errors.add(f"event {version}", StaleLot(lot.lot_id))
-            w.put(name, entitlement_item(news, version), EntitlementItem.version.does_not_exist())
+        for grant in plan.grants():
+            name = errors.add(f"event {grant.version}", StaleLot(lot.lot_id))
+            w.put(name, entitlement_item(grant), EntitlementItem.version.does_not_exist())
 
 
 class _Errors:

@@ -31,7 +31,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from domain.gate import Applied, Decision, Grant
 from domain.gate_auth import applied_topic, gate_signature, report_signature
 from infra.gate_agent.store import WhitelistInUse, WhitelistStore
-from infra.gate_messages import BadMessage, verified_grant
+from infra.gate_messages import BadMessage, verified_grant, verified_grants
 
 log = logging.getLogger("parkpass.gate")
 
@@ -53,6 +53,9 @@ STALE_AFTER_S = 600.0
 """A gate that has not been current (synced, or live on MQTT) for longer than this says so at ERROR."""
 TICK_S = 5.0
 """How often the agent retries a failed sync, reports, and checks it is current."""
+RESYNC_EVERY_S = 3600.0
+"""A delta sync even while live, this often: the safety net under the stream and the broker (an event whose
+publish was given up, a message the broker lost) costs one signed request an hour when nothing was missed."""
 
 __all__ = ["GateAgent", "GateConfig", "GateMisconfigured", "WhitelistInUse"]
 
@@ -77,6 +80,7 @@ class GateAgent:
         report_every_s: float = REPORT_EVERY_S,
         stale_after_s: float = STALE_AFTER_S,
         tick_s: float = TICK_S,
+        resync_every_s: float = RESYNC_EVERY_S,
     ) -> None:
         self.config = config
         self._now = now
@@ -85,6 +89,9 @@ class GateAgent:
         self._report_every_s = report_every_s
         self._stale_after_s = stale_after_s
         self._tick_s = tick_s
+        self._resync_every_s = resync_every_s
+        self._sync_done = time.monotonic()
+        """When the last sync completed (monotonic), for the hourly one."""
         self._reported = -1
         self._reported_at = 0.0
         self._store = WhitelistStore(config.db_path, config.lot_id)  # WhitelistInUse: another agent runs on the file
@@ -192,16 +199,24 @@ class GateAgent:
             return dict(self._whitelist.entries)
 
     def receive(self, payload: bytes) -> Applied | None:
-        """Handle one message as if it came from the broker; None when it is dropped."""
+        """Handle one message (an event, or a batch of one lot's) as if it came from the broker; the outcome of
+        its last event, None when it is dropped."""
         try:
-            grant = verified_grant(payload, self.config.public_key, self.config.lot_id)
+            grants = verified_grants(payload, self.config.public_key, self.config.lot_id)
         except BadMessage as e:
             log.warning("dropped a message: %s", e)
             self.dropped.append(str(e))
             return None
+        outcome = None
         with self._lock:
-            if self._stopped.is_set():
-                return None
+            for grant in grants:
+                if self._stopped.is_set():
+                    return None
+                outcome = self._receive(grant)
+        return outcome
+
+    def _receive(self, grant: Grant) -> Applied:
+        with self._lock:
             outcome = self._apply(grant)
             if outcome is Applied.NEW_FEED:
                 log.warning(
@@ -270,6 +285,7 @@ class GateAgent:
 
     def _synced(self) -> None:
         self._synced_at = self.cloud_now()
+        self._sync_done = time.monotonic()
         self._live = self._connected
         if self._sync_failing or self._stale_said:
             log.warning("delta sync works again: version %d", self._whitelist.version)
@@ -368,7 +384,8 @@ class GateAgent:
         while not self._stopped.wait(self._tick_s):
             if time.monotonic() - self._reported_at >= self._report_every_s:
                 self.report_applied()
-            if self._sync_failing and not self._stopped.is_set():
+            overdue = time.monotonic() - self._sync_done >= self._resync_every_s
+            if (self._sync_failing or overdue) and not self._stopped.is_set():
                 self.sync()
             self.check_current()
 

@@ -16,7 +16,7 @@ import requests
 from wechatpayv3 import WeChatPay, WeChatPayType
 
 from domain.errors import PaymentRejected, PaymentUnavailable
-from domain.order import Order
+from domain.order import Order, payment_reference, referenced
 from handlers.ports import Clock, PaymentNotice, PaymentStatus
 from infra.settings import WechatPayConfig
 
@@ -50,6 +50,7 @@ class WechatPayGateway:
                 amount={"total": order.amount_fen, "currency": "CNY"},
                 payer={"openid": payer_id},
                 time_expire=order.expires_at.isoformat(timespec="seconds"),
+                attach=payment_reference(order),  # handed back signed: the notification reads all at once
             )
         )
         if code != 200:
@@ -112,12 +113,15 @@ class WechatPayGateway:
         t = data["resource"]
         if t.get("mchid") != self._config.mchid or t.get("appid") != self._config.appid:
             raise PaymentRejected("notice_merchant")
+        hint = referenced(t.get("attach") if isinstance(t.get("attach"), str) else None)
         return PaymentNotice(
             out_trade_no=str(t.get("out_trade_no", "")),
             transaction_id=str(t.get("transaction_id", "")),
             amount_fen=int((t.get("amount") or {}).get("total", -1)),
             paid_at=datetime.fromisoformat(t["success_time"]) if t.get("success_time") else self._clock.now(),
             succeeded=t.get("trade_state") == "SUCCESS",
+            card_id=hint[0] if hint else None,
+            lot_id=hint[1] if hint else None,
         )
 
     def _call(self, request: Any) -> tuple[int, Any]:

@@ -75,6 +75,8 @@ class WechatPaySimulator:
         no, total = order.get("out_trade_no"), (order.get("amount") or {}).get("total")
         if not no or not isinstance(total, int) or total <= 0 or not (order.get("payer") or {}).get("openid"):
             return self._error(400, "PARAM_ERROR", "out_trade_no, amount.total and payer.openid are required")
+        if len(str(order.get("attach") or "")) > 128:
+            return self._error(400, "PARAM_ERROR", "attach holds at most 128 characters")
         with self._lock:
             known = self.transactions.get(no)
             if known is not None and known["amount"]["total"] != total:
@@ -90,6 +92,8 @@ class WechatPaySimulator:
                     "prepay_id": f"wx{secrets.token_hex(14)}",
                     "notify_url": order.get("notify_url", ""),
                 }
+                if order.get("attach"):
+                    known["attach"] = str(order["attach"])  # handed back in the notification and queries
         return self._signed(200, {"prepay_id": known["prepay_id"]})
 
     def _query(self, no: str) -> Response:

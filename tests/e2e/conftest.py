@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -18,7 +17,9 @@ _stacks = itertools.count()
 
 
 def start_stack(
-    moto_server: str, *, clock: datetime | None = None, mqtt_url: str | None = None, fanout_every_s: float | None = None
+    moto_server: str, *, clock: datetime | None = None, mqtt_url: str | None = None,
+    fan_out: bool = True,
+    gates_at_once: bool = True,
 ) -> DevStack:
     """The whole local stack in this process, on a free port, with demo data, on tables of its own.
 
@@ -35,9 +36,9 @@ def start_stack(
         clock=clock,
         sweep_every_s=None,
         mqtt_url=mqtt_url,
+        fan_out=fan_out,
+        gates_at_once=gates_at_once,
     )
-    if fanout_every_s is not None:
-        options = replace(options, fanout_every_s=fanout_every_s)
     return DevStack(options).start()
 
 

@@ -23,6 +23,7 @@ from domain.gate import Applied, Reason
 from domain.gate_auth import applied_topic, report_signature
 from domain.package import Duration, DurationUnit, Package
 from functions.dev_stack import DevStack
+from handlers.fan_out import message
 from handlers.seed_demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
 from infra.gate_agent.agent import GateAgent, GateConfig, WhitelistInUse
 from infra.gate_agent.http import check_app
@@ -504,3 +505,47 @@ def _gate_cli(command: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "functions.cli", *command], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
+
+
+def test_a_batch_message_of_the_lot_is_applied_in_order_and_one_bad_event_drops_the_whole_message(
+    stack: DevStack, tmp_path: Path
+) -> None:
+    api = ApiClient(stack.api_url)
+    headers = owner_headers(api, "sim:demo-owner")
+    agent = agent_for(stack, tmp_path / "gate.sqlite")  # not subscribed: messages are handed to it below
+    agent.sync()
+    renew(api, stack, headers, "card-demo", "batch-aaaa")
+    renew(api, stack, headers, "card-demo", "batch-bbbb")
+    signer = stack.services.signer
+    assert signer is not None and agent.version == 1
+    events = stack.services.feed.since("demo-lot", 1, 10)
+    forged = json.loads(message(events, signer))
+    forged["events"][1]["valid_until"] = "2099-12-31"
+    assert agent.receive(json.dumps(forged).encode()) is None and agent.version == 1
+    assert agent.receive(message(events, signer)) is Applied.APPLIED
+    assert agent.version == 3 and agent.entries()["粤B12345"].valid_until == date(2026, 12, 5)
+
+
+def test_a_live_gate_that_missed_a_message_finds_the_change_by_its_hourly_sync(
+    moto_server: str, tmp_path: Path
+) -> None:
+    quiet = start_stack(moto_server, clock=DEMO_DAY, fan_out=False)  # nothing reads the stream: nothing published
+    try:
+        assert quiet.demo_gate is not None and quiet.services.signer is not None
+        config = GateConfig(
+            "demo-lot", quiet.demo_gate.id, quiet.demo_gate.secret, quiet.api_url, quiet.mqtt_url,
+            quiet.services.signer.public_key(), tmp_path / "gate.sqlite",
+        )  # fmt: skip
+        agent = GateAgent(config, now=lambda: quiet.clock.now().timestamp(), tick_s=0.1, resync_every_s=0.5)
+        agent.start()
+        try:
+            wait_for(lambda: agent.health()["mqtt_connected"] and agent.version == 1)
+            first, last = date(2026, 12, 1), date(2026, 12, 31)
+            card = Card("card-late", "demo-lot", "owner-x", ("粤A55555",), first, last, CardState.ACTIVE)
+            assert add_card(quiet.services, card)  # committed, never published
+            wait_for(lambda: "粤A55555" in agent.entries(), seconds=10)
+            assert agent.version == 2
+        finally:
+            agent.stop()
+    finally:
+        quiet.stop()

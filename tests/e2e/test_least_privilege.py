@@ -44,7 +44,7 @@ def accesses_of(action: Callable[[], Any]) -> set[Access]:
 @pytest.fixture
 def quiet_stack(moto_server: str) -> Iterator[DevStack]:
     """The demo stack with its fan-out left to the test: each function's work is done by the test only."""
-    stack = start_stack(moto_server, clock=DEMO_DAY, fanout_every_s=3600)
+    stack = start_stack(moto_server, clock=DEMO_DAY, fan_out=False)
     yield stack
     stack.stop()
 
@@ -146,7 +146,7 @@ def run_every_function(stack: DevStack) -> dict[str, set[Access]]:
 
     def fan_out() -> None:
         deadline = time.monotonic() + 10
-        while stack.fan_out() == 0:  # the broker connection may still be coming up: the Lambda retries too
+        while not stack.fan_out():  # the broker connection may still be coming up: the Lambda retries too
             assert time.monotonic() < deadline, "nothing was published"
             time.sleep(0.2)
 
@@ -230,6 +230,8 @@ def _resolve(value: Any, tables: dict[str, str]) -> str:
         return value
     if "Fn::GetAtt" in value:
         logical, attribute = value["Fn::GetAtt"]
+        if logical not in tables:
+            return f"{logical}.{attribute}"  # a queue, say
         return f"table/{tables[logical]}" + ("/stream/*" if attribute == "StreamArn" else "")
     if "Fn::Sub" in value:
         return re.sub(r"\$\{(\w+)\.Arn\}", lambda m: f"table/{tables.get(m.group(1), m.group(1))}", value["Fn::Sub"])
@@ -291,15 +293,38 @@ def test_each_function_role_allows_what_the_function_does_and_no_more(quiet_stac
             assert _split(grants) == _split(used), function
 
 
-def test_only_the_fan_out_publishes_to_gates_or_reads_the_stream_and_only_the_office_reaches_staff() -> None:
+TELL_GATES_AT_ONCE = {"api", "notify", "admin"}
+"""The functions an owner or the office waits on: they publish their commits' gate events themselves."""
+
+
+def test_only_the_fan_out_reads_the_stream_those_who_tell_gates_publish_and_only_the_office_reaches_staff() -> None:
+    config = serverless_config()
+    topic = "arn:${AWS::Partition}:iot:${AWS::Region}:${AWS::AccountId}:topic/parkpass/lots/*/entitlements"
     for function in ("api", "admin", *EVENT_DRIVEN):
         statements = granted(function)
         everything = {a for actions, _ in statements for a in actions}
         assert not any(a.endswith((":*", ":Scan")) or a == "*" for a in everything), function
-        assert ("iot:Publish" in everything) == (function == "fanout")
+        publishes = {r for actions, patterns in statements if "iot:Publish" in actions for r in patterns}
+        assert publishes == ({topic} if function in TELL_GATES_AT_ONCE | {"fanout"} else set()), function
+        told = config["functions"][function].get("environment", {}).get("PARKPASS_GATES_AT_ONCE")
+        assert (told == "1") == (function in TELL_GATES_AT_ONCE), function
         assert ("dynamodb:GetRecords" in everything) == (function == "fanout")
         reaches_staff = any(p == "table/staff" for _, ps in statements for p in ps)
         assert reaches_staff == (function == "admin")
+
+
+def test_the_fan_out_reads_only_its_stream_and_gives_up_batches_only_to_its_queue() -> None:
+    resources = {r for _, patterns in granted("fanout") for r in patterns}
+    assert resources == {
+        "table/entitlements/stream/*",
+        "FanoutFailuresQueue.Arn",
+        "arn:${AWS::Partition}:iot:${AWS::Region}:${AWS::AccountId}:topic/parkpass/lots/*/entitlements",
+    }
+    [stream] = [e["stream"] for e in serverless_config()["functions"]["fanout"]["events"]]
+    assert stream["functionResponseType"] == "ReportBatchItemFailures"  # functions/fanout.py's answer is read
+    assert stream["destinations"]["onFailure"]["arn"] == {"Fn::GetAtt": ["FanoutFailuresQueue", "Arn"]}
+    environment = serverless_config()["functions"]["fanout"]["environment"]
+    assert environment["PARKPASS_FANOUT_PARTIAL_BATCH"] == "1"
 
 
 def test_only_the_api_reaches_owners_sessions_and_only_by_key() -> None:

@@ -210,17 +210,19 @@ def test_no_password_and_no_terminal_says_how_to_give_one(dynamodb: str) -> None
 
 def test_an_unreachable_dynamodb_endpoint_is_one_line() -> None:
     nowhere = f"http://127.0.0.1:{_free_port()}"
-    line = _one_line_mistake(_cli("fanout-status", "--dynamodb-endpoint", nowhere))
+    line = _one_line_mistake(_cli("fanout-status", "--lot", "demo-lot", "--dynamodb-endpoint", nowhere))
     assert line.startswith(f"parkpass fanout-status: cannot reach DynamoDB at {nowhere}: start the local stack")
 
 
 def test_tables_missing_at_the_endpoint_say_to_run_init_db(moto_server: str) -> None:
-    line = _one_line_mistake(_cli("fanout-status", "--dynamodb-endpoint", moto_server, "--table-prefix", "nothere"))
+    line = _one_line_mistake(
+        _cli("fanout-status", "--lot", "l", "--dynamodb-endpoint", moto_server, "--table-prefix", "nothere")
+    )
     assert "no nothere-* tables" in line and "parkpass init-db" in line
 
 
 def test_fanout_status_with_no_endpoint_no_local_stack_and_no_aws_says_how_to_point_it() -> None:
-    line = _one_line_mistake(_cli("fanout-status"))
+    line = _one_line_mistake(_cli("fanout-status", "--lot", "demo-lot"))
     assert "make dev" in line and "--dynamodb-endpoint URL" in line and "PARKPASS_DYNAMODB_ENDPOINT" in line
 
 
@@ -240,6 +242,11 @@ def test_store_commands_find_the_running_local_stack(moto_server: str) -> None:
         elsewhere = _cli("recount-places", "--lot", "demo-lot", "--table-prefix", "parkpass-prod",
                          env={"PARKPASS_API": stack.api_url})  # fmt: skip
         assert "no AWS credentials" in _one_line_mistake(elsewhere)
+        status = _cli("fanout-status", "--lot", "demo-lot", "--lot", "nowhere", env={"PARKPASS_API": stack.api_url})
+        assert status.returncode == 0, status.stderr
+        lines = status.stdout.splitlines()
+        assert lines[0].startswith("demo-lot: feed version 1, epoch ") and lines[-1] == "nowhere: no such lot"
+        assert "  gate demo-gate: version - (never reported) at -" in lines
     finally:
         stack.stop()
 

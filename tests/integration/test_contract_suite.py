@@ -326,15 +326,11 @@ def test_the_jobs_find_ended_cards_unpaid_approvals_and_pauses_to_approve(s: Ser
     assert [c.id for c in s.card_queries.pauses_to_approve("lot-1")] == ["card-asks"]
 
 
-def test_the_feed_pages_in_version_order_and_forgets_what_was_published(s: Services) -> None:
+def test_the_feed_pages_in_version_order(s: Services) -> None:
     read = issue(s, card(1, plates=("粤B00001", "粤B00002")))
     s.uow.commit(card_plan(read, replace(read, valid_until=date(2027, 1, 31)), lot(s), NOW, "system", "renew"))
     assert [g.version for g in s.feed.since("lot-1", 0, 10)] == [1, 2, 3, 4]
     assert [g.version for g in s.feed.since("lot-1", 1, 2)] == [2, 3]
-    first = s.feed.unpublished(1)
-    assert [g.version for g in first] == [1]
-    s.feed.mark_published(first[0], NOW.isoformat())
-    assert [g.version for g in s.feed.unpublished(10)] == [2, 3, 4]
     news = entitlements_of(replace(read, valid_until=date(2027, 1, 31)), lot(s), NOW)[0]
     assert s.feed.since("lot-1", 2, 1)[0].valid_until == news.valid_until
 

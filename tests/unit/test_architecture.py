@@ -88,7 +88,7 @@ def test_adapters_import_only_the_domain_and_the_ports_of_the_use_cases() -> Non
     assert {f: m for f, m in offenders.items() if m} == {}
 
 
-WIRING = {"bootstrap.py", "dev_stack.py", "cli.py", "sim_routes.py", "demo.py"}
+WIRING = {"bootstrap.py", "dev_stack.py", "cli.py", "sim_routes.py", "demo.py", "publishing.py"}
 """Where ports meet adapters: only these build infra's adapters."""
 
 

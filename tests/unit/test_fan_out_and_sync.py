@@ -1,8 +1,9 @@
-"""Fan-out's ordering and retry, and the gate sync's authentication and paging, over fakes."""
+"""Fan-out's ordering and retry from stream records, and the gate sync's authentication and paging, over fakes."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -11,12 +12,14 @@ from domain.errors import GateClockSkew, InvalidInput, Unauthenticated
 from domain.gate import Grant
 from domain.gate_auth import gate_signature
 from domain.lot import Lot
-from handlers.fan_out import publish_pending
+from functions.bootstrap import Services
+from handlers.fan_out import StreamRecord, TellGatesAtOnce, fan_out_records
 from handlers.gate_sync import authenticated_gate, sync_page
+from handlers.issue_card import issue_card
 from handlers.ports import Gate, PublishFailed
-from infra.gate_messages import MessageSigner, verified_grant
+from infra.gate_messages import MessageSigner, verified_grant, verified_grants
 from tests.builders import a_card
-from tests.fakes import FakeCards, FakeFeed, FakeGates, FakeLots
+from tests.fakes import FakeCards, FakeFeed, FakeGates, FakeLots, fake_services
 from tests.memory import MemoryDB
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -39,19 +42,66 @@ class FlakyPublisher:
         self.sent.append((topic, payload))
 
 
-def test_fan_out_publishes_signed_messages_in_order_and_stops_at_a_failure() -> None:
-    feed, signer = FakeFeed(), MessageSigner(os.urandom(32))
-    feed.events = [event(v) for v in (1, 2, 3)]
-    flaky = FlakyPublisher(fail_at=1)
-    assert publish_pending(feed, flaky, signer, "now") == 1
-    assert feed.unpublished(10) == [event(2), event(3)]  # kept for the retry, in order
+class LotDown(FlakyPublisher):
+    """Refuses one lot's topic until told otherwise."""
 
-    healthy = FlakyPublisher()
-    assert publish_pending(feed, healthy, signer, "now") == 2
-    assert [topic for topic, _ in healthy.sent] == ["parkpass/lots/demo-lot/entitlements"] * 2
-    versions = [verified_grant(p, signer.public_key(), "demo-lot").version for _, p in healthy.sent]
-    assert versions == [2, 3]
-    assert feed.unpublished(10) == []
+    def __init__(self, lot_id: str) -> None:
+        super().__init__()
+        self.down = f"parkpass/lots/{lot_id}/entitlements"
+
+    def publish(self, topic: str, payload: bytes) -> None:
+        if topic == self.down:
+            raise PublishFailed("broker refused")
+        self.sent.append((topic, payload))
+
+
+def records(*grants: Grant, first: int = 100) -> list[StreamRecord]:
+    return [StreamRecord(str(first + i), g) for i, g in enumerate(grants)]
+
+
+def versions_sent(publisher: FlakyPublisher, signer: MessageSigner, lot_id: str) -> list[list[int]]:
+    """Each message to the lot, as the versions in it (a gate's reading of it)."""
+    topic = f"parkpass/lots/{lot_id}/entitlements"
+    return [
+        [g.version for g in verified_grants(p, signer.public_key(), lot_id)] for t, p in publisher.sent if t == topic
+    ]
+
+
+def test_stream_records_go_out_as_one_message_per_lot_in_version_order() -> None:
+    signer, publisher = MessageSigner(os.urandom(32)), FlakyPublisher()
+    batch = records(event(1, "lot-a"), event(1, "lot-b"), event(2, "lot-a"), event(3, "lot-a"), event(2, "lot-b"))
+    assert fan_out_records(batch, publisher, signer) == []
+    assert versions_sent(publisher, signer, "lot-a") == [[1, 2, 3]]
+    assert versions_sent(publisher, signer, "lot-b") == [[1, 2]]
+
+
+def test_a_lot_whose_publish_fails_names_its_first_record_and_its_redelivery_leaves_nothing_behind() -> None:
+    signer, publisher = MessageSigner(os.urandom(32)), LotDown("lot-b")
+    batch = records(event(1, "lot-a"), event(1, "lot-b"), event(2, "lot-a"), event(2, "lot-b"))
+    again = fan_out_records(batch, publisher, signer)
+    assert again == ["101"]  # lot-b's first record: Lambda delivers again from there
+    assert versions_sent(publisher, signer, "lot-a") == [[1, 2]]  # the other lot's gates did not wait
+
+    publisher.down = "nothing"
+    redelivered = [r for r in batch if int(r.sequence) >= min(int(a) for a in again)]
+    assert fan_out_records(redelivered, publisher, signer) == []
+    assert versions_sent(publisher, signer, "lot-b") == [[1, 2]]
+    assert versions_sent(publisher, signer, "lot-a") == [[1, 2], [2]]  # v2 again: gates drop it by version
+
+
+def test_records_without_an_event_are_passed_over_and_a_single_event_is_sent_as_gates_always_read_it() -> None:
+    signer, publisher = MessageSigner(os.urandom(32)), FlakyPublisher()
+    assert fan_out_records([StreamRecord("7", None), *records(event(4))], publisher, signer) == []
+    [(_, payload)] = publisher.sent
+    assert verified_grant(payload, signer.public_key(), "demo-lot").version == 4  # no envelope for one
+
+
+def test_a_large_batch_of_one_lot_is_split_under_the_brokers_message_limit() -> None:
+    signer, publisher = MessageSigner(os.urandom(32)), FlakyPublisher()
+    assert fan_out_records(records(*(event(v) for v in range(1, 251))), publisher, signer) == []
+    sent = versions_sent(publisher, signer, "demo-lot")
+    assert [len(m) for m in sent] == [100, 100, 50] and [v for m in sent for v in m] == list(range(1, 251))
+    assert max(len(p) for _, p in publisher.sent) < 128 * 1024
 
 
 def _gates() -> FakeGates:
@@ -140,3 +190,32 @@ def test_a_gate_of_another_feed_epoch_or_ahead_of_the_feed_gets_a_snapshot() -> 
         page = sync_page(gate, since, 10, feed, lots, cards, NOW, epoch)
         assert (page.snapshot, page.version, page.epoch) == (True, 5, "new"), (since, epoch)
         assert {e.epoch for e in page.events} == {"new"}
+
+
+def told_at_once(publisher: FlakyPublisher) -> tuple[Services, MessageSigner]:
+    s, signer = fake_services(NOW), MessageSigner(os.urandom(32))
+    s.lots.add(Lot("lot-1", "Test Lot", quota=5))
+    return replace(s, uow=TellGatesAtOnce(s.uow, publisher, signer)), signer
+
+
+def test_the_fast_path_tells_the_gates_what_a_commit_changed_right_after_it() -> None:
+    publisher = FlakyPublisher()
+    s, signer = told_at_once(publisher)
+    two_plates = a_card(date(2026, 12, 31), plates=("粤B11111", "粤B22222"))
+    assert issue_card(two_plates, "system", "t", s.lots, s.uow, s.clock)
+    assert versions_sent(publisher, signer, "lot-1") == [[1, 2]]  # both plates, one message, the versions stored
+    assert [g.version for g in s.feed.since("lot-1", 0, 10)] == [1, 2]
+
+
+def test_the_fast_path_failing_leaves_the_commit_standing_and_a_refused_commit_tells_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    publisher = FlakyPublisher(fail_at=0)
+    s, _ = told_at_once(publisher)
+    assert issue_card(a_card(date(2026, 12, 31)), "system", "t", s.lots, s.uow, s.clock)
+    assert s.cards.get("card-1") is not None and publisher.sent == []
+    assert "publish to lot lot-1 from v1 failed" in caplog.text  # logged; the stream's fan-out delivers it
+
+    publisher.fail_at = None
+    assert not issue_card(a_card(date(2026, 12, 31)), "system", "t", s.lots, s.uow, s.clock)  # exists: no commit
+    assert publisher.sent == []

@@ -17,7 +17,7 @@ from domain.errors import (
     UnpaidOrderExists,
 )
 from domain.lot import Lot, RenewalPolicy
-from domain.order import Channel, OrderState
+from domain.order import Channel, OrderState, payment_reference, referenced
 from domain.owner import Owner
 from functions.bootstrap import Services
 from handlers.fulfil_payment import Outcome, fulfil_payment
@@ -183,3 +183,43 @@ def test_a_payment_is_never_refused_for_the_max_date_and_a_lapsed_card_starts_on
     assert fulfil(s, paid(s, made.id, at=later)) is Outcome.FULFILLED
     card = s.cards.get("card-1")
     assert card is not None and (card.valid_from, card.valid_until) == (date(2026, 12, 13), date(2027, 3, 12))
+
+
+def test_a_notice_naming_its_card_and_lot_reads_them_with_the_order_and_a_false_hint_changes_nothing(
+    s: Services,
+) -> None:
+    s.lots.add(Lot(id="lot-2", name="西门"))
+    add_card(s, a_card(date(2026, 12, 31), card_id="card-2", lot_id="lot-2", plates=("粤B22222",)))
+    made = order(s).order
+    reads: list[str] = []
+    cards = s.cards
+    with_order, with_lot = cards.get_with_order, cards.get_with_lot
+    cards.get_with_order = lambda *a: reads.append("order+card+lot") or with_order(*a)  # type: ignore[method-assign]
+    cards.get_with_lot = lambda *a: reads.append("card+lot") or with_lot(*a)  # type: ignore[method-assign]
+
+    hinted = replace(paid(s, made.id), card_id="card-1", lot_id="lot-1")
+    assert fulfil(s, hinted) is Outcome.FULFILLED
+    assert reads == ["order+card+lot"]  # one read before the transaction
+
+    again = order(s, "m1", key="key-00002").order
+    lying = replace(paid(s, again.id), card_id="card-2", lot_id="lot-2")  # not this order's card: read its own
+    assert fulfil(s, lying) is Outcome.FULFILLED
+    assert reads[1:] == ["order+card+lot", "card+lot"]
+    assert s.cards.get("card-1").valid_until == date(2027, 4, 3)  # type: ignore[union-attr]
+    assert s.cards.get("card-2").valid_until == date(2026, 12, 31)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("reference", "read"),
+    [("card-1:lot-1", ("card-1", "lot-1")), ("", None), (None, None), ("card-1", None), ("a:b:c", None)],
+)
+def test_a_payment_reference_reads_back_as_the_card_and_lot_or_as_nothing(
+    reference: str | None, read: tuple[str, str] | None
+) -> None:
+    assert referenced(reference) == read
+
+
+def test_a_payment_reference_fits_wechat_pays_attach_or_is_left_out(s: Services) -> None:
+    made = order(s).order
+    assert payment_reference(made) == "card-1:lot-1" and referenced(payment_reference(made)) == ("card-1", "lot-1")
+    assert payment_reference(replace(made, card_id="c" * 64, lot_id="l" * 64)) is None  # 129 characters
