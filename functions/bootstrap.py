@@ -44,6 +44,7 @@ from handlers.ports import (
     PaymentProvider,
     PhoneNumbers,
     PrefsRepository,
+    Publisher,
     RateCounter,
     ReceiptSigner,
     ReceiptStore,
@@ -303,7 +304,8 @@ def told_at_once(s: Services, role: str) -> Services:
     """These services' commits tell the gates themselves, right after the commit (the fast path)."""
     if s.signer is None:
         return s
-    publisher = publisher_from_env(role, timeout_s=FAST_PATH_TIMEOUT_S)
+    # Built on the first commit with gate events: a request that changes no gate never loads the IoT client.
+    publisher = cast(Publisher, Lazy(lambda: publisher_from_env(role, timeout_s=FAST_PATH_TIMEOUT_S)))
     return replace(s, uow=TellGatesAtOnce(s.uow, publisher, s.signer))
 
 

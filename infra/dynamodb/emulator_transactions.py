@@ -52,13 +52,18 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
         raise TransactionCanceledException(errors)
     backup = [(table_name, key, copy.deepcopy(current)) for _, _, table_name, key, current in planned]
     try:
-        for op_type, op, table_name, key, _ in planned:
+        for op_type, op, table_name, key, current in planned:
             names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
             if op_type == "Put":
                 self.put_item(table_name, op["Item"])
             elif op_type == "Delete":
                 self.delete_item(table_name, key)
             elif op_type == "Update":
+                if current is None and self.get_table(table_name).stream_shard is None:
+                    # moto validates an update of a missing item twice (against nothing, then against the key it
+                    # made): the key first, then one validation. A failure still undoes it (the backup is None).
+                    # Not on a table with a stream: its readers would see the bare key inserted.
+                    self.put_item(table_name, dict(key))
                 self.update_item(table_name, key, op["UpdateExpression"], names, values)
     except Exception:
         for table_name, key, item in backup:

@@ -6,25 +6,29 @@ from __future__ import annotations
 
 import base64
 import os
+import queue
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from domain.gate import Grant
 from domain.lot import Lot
 from functions import fanout
-from functions.bootstrap import Services
+from functions.bootstrap import Services, services_from_env
 from functions.fanout import fan_out
 from functions.publishing import publisher_from_env, signer_from_env
+from handlers.fan_out import TellGatesAtOnce
 from handlers.issue_card import issue_card
 from handlers.ports import PublishFailed
 from infra.dynamodb.feed import entitlement_item
 from infra.dynamodb.stream_source import LocalStreamSource
 from infra.dynamodb.tables import EntitlementItem
 from infra.gate_messages import MessageSigner, verified_grants
-from infra.mqtt.broker import free_port
+from infra.mqtt.broker import EmbeddedBroker, free_port
 from tests.builders import a_card
 from tests.conftest import TEST_REGION
 
@@ -114,3 +118,37 @@ def test_the_lambda_answers_a_partial_batch_where_its_mapping_reads_one_and_fail
         fanout.handler(event, None)
     monkeypatch.setenv("PARKPASS_FANOUT_PARTIAL_BATCH", "1")  # serverless.yml's: ReportBatchItemFailures
     assert fanout.handler(event, None) == {"batchItemFailures": [{"itemIdentifier": "42"}]}
+
+
+def test_a_function_an_owner_waits_on_tells_the_gates_itself_once_the_environment_says_so(
+    lambda_env: None, monkeypatch: pytest.MonkeyPatch, dynamodb: str
+) -> None:
+    broker = EmbeddedBroker(port=free_port())
+    broker.start()
+    heard: queue.Queue[bytes] = queue.Queue()
+    listener = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="gate-test", protocol=mqtt.MQTTv311)
+    listener.on_message = lambda c, u, m: heard.put(m.payload)
+    try:
+        host, port = broker.url.removeprefix("mqtt://").split(":")
+        listener.connect(host, int(port))
+        listener.loop_start()
+        listener.subscribe("parkpass/lots/lot-a/entitlements", qos=1)
+        for name, value in {"PARKPASS_DYNAMODB_ENDPOINT": dynamodb, "PARKPASS_TABLE_PREFIX": "test",
+                            "AWS_REGION": TEST_REGION, "PARKPASS_MQTT_URL": broker.url}.items():  # fmt: skip
+            monkeypatch.setenv(name, value)
+        services_from_env.cache_clear()  # built once per container: each wiring here is another container
+        assert not isinstance(services_from_env().uow, TellGatesAtOnce)  # the scheduled functions: the stream
+        monkeypatch.setenv("PARKPASS_GATES_AT_ONCE", "1")  # serverless.yml's for api, notify and admin
+        services_from_env.cache_clear()
+        s = services_from_env()
+        assert isinstance(s.uow, TellGatesAtOnce)
+        s.lots.add(Lot("lot-a", "lot-a", quota=10))
+        assert issue_card(a_card(date(2026, 12, 31), lot_id="lot-a"), "system", "test", s.lots, s.uow, s.clock)
+        assert s.signer is not None
+        [grant] = verified_grants(heard.get(timeout=10), s.signer.public_key(), "lot-a")
+        assert (grant.version, grant.card_id) == (1, "card-1")
+    finally:
+        services_from_env.cache_clear()
+        listener.loop_stop()
+        listener.disconnect()
+        broker.stop()

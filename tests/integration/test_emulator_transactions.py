@@ -1,0 +1,34 @@
+"""The embedded emulator's TransactWriteItems (infra/dynamodb/emulator_transactions.py) keeps DynamoDB's
+all-or-nothing, also for an update that makes an item and then fails."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError
+
+from infra.dynamodb.emulator import local_client
+from tests.conftest import TEST_REGION
+
+
+def test_an_upsert_that_fails_leaves_no_item_and_undoes_the_rest_of_its_transaction(dynamodb: str) -> None:
+    db = local_client(dynamodb, TEST_REGION)  # a fresh store
+    db.create_table(
+        TableName="emulator-upserts",
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    made = {"Update": {"TableName": "emulator-upserts", "Key": {"k": {"S": "new"}},
+                       "UpdateExpression": "SET v = if_not_exists(v, :one)",
+                       "ExpressionAttributeValues": {":one": {"N": "1"}}}}  # fmt: skip
+    db.transact_write_items(TransactItems=[made])
+    assert db.get_item(TableName="emulator-upserts", Key={"k": {"S": "new"}})["Item"]["v"] == {"N": "1"}
+
+    put = {"Put": {"TableName": "emulator-upserts", "Item": {"k": {"S": "other"}}}}
+    broken = {"Update": {"TableName": "emulator-upserts", "Key": {"k": {"S": "missing"}},
+                         "UpdateExpression": "SET v = nothing + :one",  # `nothing` is not there: refused
+                         "ExpressionAttributeValues": {":one": {"N": "1"}}}}  # fmt: skip
+    with pytest.raises(ClientError):
+        db.transact_write_items(TransactItems=[put, broken])
+    for key in ("missing", "other"):
+        assert "Item" not in db.get_item(TableName="emulator-upserts", Key={"k": {"S": key}})
