@@ -21,7 +21,7 @@ class IotDataPublisher:
     ) -> None:
         # A bounded publish (the fast path) tries once: the stream's fan-out is the retry.
         config = (
-            Config(connect_timeout=timeout_s, read_timeout=timeout_s, retries={"max_attempts": 1})
+            Config(connect_timeout=timeout_s, read_timeout=timeout_s, retries={"total_max_attempts": 1})
             if timeout_s is not None
             else None
         )

@@ -9,6 +9,7 @@ from botocore.config import Config
 from handlers.ports import PublishFailed
 from infra.dynamodb.emulator import LOCAL_CREDENTIALS
 from infra.iot import IotDataPublisher
+from infra.mqtt.broker import free_port
 from tests.conftest import TEST_REGION
 
 
@@ -37,3 +38,15 @@ def test_an_unreachable_iot_endpoint_is_a_failed_publish() -> None:
     )
     with pytest.raises(PublishFailed):
         IotDataPublisher(client=client).publish("parkpass/lots/demo-lot/entitlements", b"{}")
+
+
+def test_the_fast_paths_publisher_tries_once_and_gives_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A function whose caller waits tells the gates with one try (the stream's fan-out is the retry)."""
+    for name, value in (("AWS_ACCESS_KEY_ID", "x"), ("AWS_SECRET_ACCESS_KEY", "x")):  # as a Lambda role gives
+        monkeypatch.setenv(name, value)
+    publisher = IotDataPublisher(endpoint_url=f"http://127.0.0.1:{free_port()}", region=TEST_REGION, timeout_s=0.5)
+    sends: list[object] = []
+    publisher._client.meta.events.register("before-send.iot-data.Publish", lambda **kw: sends.append(kw))
+    with pytest.raises(PublishFailed):
+        publisher.publish("parkpass/lots/demo-lot/entitlements", b"{}")
+    assert len(sends) == 1
