@@ -233,6 +233,7 @@ def bench_gate_delay(n: int = 500) -> None:
     from infra.gate_agent.agent import GateAgent, GateConfig
 
     stack = DevStack(DevStackOptions(port=0, sweep_every_s=None)).start()
+    stack.keep_for_good()
     s = stack.services
     # A lot with no renewal limit, so 500 renewals of a day are all allowed.
     s.lots.add(Lot(id="bench-lot", name="Bench"))
@@ -275,10 +276,9 @@ def bench_gate_delay(n: int = 500) -> None:
                     sent[version + i + 1] = time.monotonic()
                     http.post(f"{stack.api_url}/api/v1/payments/wechat/notify", data=body.encode(), headers=headers)
                 requests_per_notification.append(counter.total)
-                # The owner at the barrier: the next renewal is not paid before this one opened it.
-                wait = time.monotonic() + 5
-                while agent.version < version + i + 1 and time.monotonic() < wait:
-                    time.sleep(0.005)
+            deadline = time.monotonic() + 60
+            while agent.version < version + n and time.monotonic() < deadline:
+                time.sleep(0.05)
             delays = [agent.applied_at[v] - sent[v] for v in sent if v in agent.applied_at]
             baseline = bench_mqtt_baseline(stack.mqtt_url)
             _record("raw MQTT publish -> receive (same broker)", baseline, None)

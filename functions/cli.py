@@ -110,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     _store_options(remind_run)
 
     status = commands.add_parser(
-        "fanout-status", help="each lot's gate feed (version, epoch) and the version each of its gates has applied"
+        "fanout-status", help="a lot's gate feed (version, epoch) and the version each of its gates last reported"
     )
     status.add_argument("--lot", action="append", default=[], help="the lot (again for more)")
     _store_options(status)
@@ -290,6 +290,7 @@ def _dev(args: argparse.Namespace, run: _Run) -> int:
     )
     _require_free_port(args.host, args.port)
     stack = DevStack(options).start()
+    stack.keep_for_good()
     try:
         kind = "embedded, in memory" if store.endpoint is None else "external"
         if args.data_dir is not None:
@@ -440,16 +441,20 @@ def _fanout_status(lots: list[str], s: Services) -> int:
     if not lots:
         print("parkpass fanout-status: name the lot: --lot L (again for more)", file=sys.stderr)
         return 2
+    unknown = [lot_id for lot_id in lots if s.lots.get(lot_id) is None]
+    if unknown:
+        print(f"parkpass fanout-status: no lot {', '.join(unknown)} in this store", file=sys.stderr)
+        return 2
     for lot_id in lots:
         lot = s.lots.get(lot_id)
-        if lot is None:
-            print(f"{lot_id}: no such lot")
-            continue
+        assert lot is not None
         version = lot.entitlement_version
         print(f"{lot.id}: feed version {version}, epoch {lot.feed_epoch or '-'}")
         for gate, applied, at in s.gates.sync_states(lot.id):
+            # Gates report at most every 30 s: "behind" right after a change is only a report not yet due.
             behind = "never reported" if applied is None else "current" if applied >= version else "behind"
-            print(f"  gate {gate}: version {applied if applied is not None else '-'} ({behind}) at {at or '-'}")
+            shown = applied if applied is not None else "-"
+            print(f"  gate {gate}: reported version {shown} ({behind}) at {at or '-'}")
     return 0
 
 

@@ -59,7 +59,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("parkpass.dev")
 SWEEP_EVERY_S = 20.0
 STREAM_IDLE_S = 1.0
-"""The stream is read after every commit, and at least this often (for writers in other processes)."""
+"""The stream is read shortly after every commit with gate events, and at least this often (for writers in
+other processes)."""
 DEMO_GATE_ID = "demo-gate"
 BACKGROUND_THREADS = frozenset({"fanout", "scheduler", f"paho-mqtt-client-{TOPIC_RULE_CLIENT}"})
 """The local stack's own workers: request counts of an API call leave them out."""
@@ -245,10 +246,15 @@ class DevStack:
                 target=self._tick, args=(opts.sweep_every_s,), name="scheduler", daemon=True
             )
             self._ticker.start()
-        # Everything loaded so far (modules, the emulator's and SDKs' models) lives as long as the process: keep
-        # the collector's full passes off it. They were what a payment's slowest gate delays waited for.
-        gc.freeze()
         return self
+
+    def keep_for_good(self) -> None:
+        """For a process that runs this one stack until it ends (`parkpass dev`, `make bench`): what is loaded
+        now (modules, the emulator's and SDKs' models) lives as long as the process, so the collector's full
+        passes leave it alone; they were what a payment's slowest gate delays waited for. Not for a process that
+        starts many stacks (tests): their leftovers would be kept for good too."""
+        gc.collect()
+        gc.freeze()
 
     def sweep(self) -> SweepReport:
         """What the scheduled sweep Lambda does, once."""

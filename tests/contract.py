@@ -71,3 +71,10 @@ def check_response(method: str, path: str, status: int, body: Any) -> None:
     validator = Draft202012Validator({"$ref": SPEC_URI + schema_pointer}, registry=_registry())
     errors = sorted(validator.iter_errors(body), key=lambda e: list(e.path))
     assert not errors, f"{method} {path} -> {status}: " + "; ".join(e.message for e in errors)
+
+
+def check_schema(name: str, value: Any) -> None:
+    """Fail unless `value` fits components/schemas/<name> (a payload that is no HTTP answer: an MQTT message)."""
+    validator = Draft202012Validator({"$ref": f"{SPEC_URI}#/components/schemas/{name}"}, registry=_registry())
+    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.path))
+    assert not errors, f"{name}: " + "; ".join(e.message for e in errors)

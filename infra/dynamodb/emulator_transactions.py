@@ -25,6 +25,7 @@ from moto.dynamodb.exceptions import (
 )
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
 FAILED = "The conditional request failed"
 
@@ -51,6 +52,9 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
     if any(code is not None for code, _, _ in errors):
         raise TransactionCanceledException(errors)
     backup = [(table_name, key, copy.deepcopy(current)) for _, _, table_name, key, current in planned]
+    # Updates first: an update expression moto refuses fails before any Put has reached a table's stream (a
+    # rollback cannot take back a stream record: the fan-out would publish an event never committed).
+    planned.sort(key=lambda p: p[0] != "Update")
     try:
         for op_type, op, table_name, key, current in planned:
             names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
@@ -93,9 +97,31 @@ def _check(op: dict[str, Any], current: Any) -> tuple[str | None, str | None, An
     return ("ConditionalCheckFailed", FAILED, current.to_json()["Attributes"] if current and wants_old else None)
 
 
+class _RecentIterators(dict[str, Any]):
+    """moto keeps every shard iterator it hands out (one per GetRecords, even of nothing) for the life of the
+    process; DynamoDB's expire after 15 minutes. The last few thousand are plenty for the local stream reader."""
+
+    KEEP = 4096
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        while len(self) > self.KEEP:
+            del self[next(iter(self))]
+
+
+def _streams_init(self: DynamoDBStreamsBackend, region_name: str, account_id: str) -> None:
+    _moto_streams_init(self, region_name, account_id)
+    self.shard_iterators = _RecentIterators()
+
+
+_moto_streams_init = DynamoDBStreamsBackend.__init__
+
+
 def install() -> None:
-    """Serve TransactWriteItems this way in this process, and parse each update expression once (idempotent)."""
+    """Serve TransactWriteItems this way in this process, parse each update expression once, and forget old
+    shard iterators (idempotent)."""
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    DynamoDBStreamsBackend.__init__ = _streams_init  # type: ignore[method-assign]
     if not hasattr(UpdateExpressionParser.make, "cache_info"):
         # moto parses an update expression on every update (a tenth of a payment's transaction); the validator
         # deep-copies the tree before it touches it, so one parse per expression text serves them all.

@@ -5,7 +5,8 @@ emulator's, or DynamoDB Local's) and hands each batch of records to the
 handler as Lambda would (`{"Records": [...]}`); a partial batch response
 (`batchItemFailures`) makes it read again from the lowest sequence number
 named, after a pause, like Lambda's retry. It reads shortly after it is woken
-(the local stack wakes it after every commit) and at least every `idle_s`
+(the local stack wakes it after every commit with gate events), `lag_s` later
+as Lambda polls a shard about four times a second, and at least every `idle_s`
 otherwise, like Lambda's polling of a shard.
 """
 
@@ -17,11 +18,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from infra.dynamodb.emulator import local_client
+import botocore.session
+from botocore.exceptions import ClientError
+
+from infra.dynamodb.emulator import is_emulator, local_client
 
 log = logging.getLogger("parkpass.stream")
 
 Handler = Callable[[dict[str, Any]], dict[str, Any] | None]
+
+
+class StreamMissing(RuntimeError):
+    pass
+
+
+def _client(endpoint: str, region: str, service: str) -> Any:
+    """An emulator's client with throwaway credentials; anything else (AWS itself) with the caller's own."""
+    if is_emulator(endpoint):
+        return local_client(endpoint, region, service)
+    return botocore.session.get_session().create_client(service, region_name=region, endpoint_url=endpoint)
 
 
 @dataclass
@@ -40,11 +55,12 @@ class LocalStreamSource:
         batch_size: int = 100,
         idle_s: float = 1.0,
         retry_s: float = 1.0,
-        lag_s: float = 0.05,
+        lag_s: float = 0.25,
         thread_name: str = "fanout",
     ) -> None:
-        self._dynamodb = local_client(endpoint, region)
-        self._streams = local_client(endpoint, region, "dynamodbstreams")
+        self._dynamodb = _client(endpoint, region, "dynamodb")
+        self._streams = _client(endpoint, region, "dynamodbstreams")
+        self._emulator = is_emulator(endpoint)
         self._table, self._handler = table_name, handler
         self._batch, self._idle_s, self._retry_s, self._lag_s = batch_size, idle_s, retry_s, lag_s
         self._thread_name = thread_name
@@ -69,7 +85,10 @@ class LocalStreamSource:
         """Start reading at the stream's current end (what the table held before, such as a loaded snapshot, is
         not news); records come when `drain` is called, or from `start` on."""
         table = self._dynamodb.describe_table(TableName=self._table)["Table"]
-        if not table.get("StreamSpecification", {}).get("StreamEnabled"):  # a table made before the stream was
+        if not table.get("StreamSpecification", {}).get("StreamEnabled"):
+            if not self._emulator:  # someone's real table: say what it needs, change nothing
+                raise StreamMissing(f"{self._table} has no stream: enable one (NEW_IMAGE) or deploy serverless.yml")
+            # An emulator's table made before the stream was.
             spec = {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
             table = self._dynamodb.update_table(TableName=self._table, StreamSpecification=spec)["TableDescription"]
         self._arn = table["LatestStreamArn"]
@@ -133,6 +152,19 @@ class LocalStreamSource:
                 if not self.drain():
                     self._stopping.wait(self._retry_s)
                     self._woken.set()  # the retry
+            except ClientError as e:
+                if e.response.get("Error", {}).get("Code") not in (
+                    "ExpiredIteratorException",
+                    "TrimmedDataAccessException",
+                ):
+                    log.exception("reading the stream failed; trying again")
+                    self._stopping.wait(self._retry_s)
+                    continue
+                # Iterators live 15 minutes (a laptop that slept): read on from now; gates fetch what was
+                # missed at their next sync.
+                log.warning("the stream's place was lost (%s); reading on from now", e.response["Error"]["Code"])
+                with self._reading:
+                    self.open()
             except Exception:
                 log.exception("reading the stream failed; trying again")
                 self._stopping.wait(self._retry_s)

@@ -208,62 +208,72 @@ class GateAgent:
             self.dropped.append(str(e))
             return None
         outcome = None
-        with self._lock:
-            for grant in grants:
-                if self._stopped.is_set():
-                    return None
-                outcome = self._receive(grant)
+        for grant in grants:
+            outcome = self._receive(grant)
+            if outcome is None:
+                return None
         return outcome
 
-    def _receive(self, grant: Grant) -> Applied:
+    def _receive(self, grant: Grant) -> Applied | None:
         with self._lock:
+            if self._stopped.is_set():
+                return None
             outcome = self._apply(grant)
-            if outcome is Applied.NEW_FEED:
-                log.warning(
-                    "lot %s: a message of feed epoch %r, ours is %r (version %d): the feed started again, "
-                    "taking a fresh snapshot",
-                    self.config.lot_id, grant.epoch, self._whitelist.epoch, self._whitelist.version,
-                )  # fmt: skip
-                self.sync(fresh=True)
-                outcome = self._apply(grant)
-            elif outcome is Applied.GAP:
-                self.sync()
-                outcome = self._apply(grant)
+            held, epoch = self._whitelist.version, self._whitelist.epoch
+        if outcome is Applied.NEW_FEED:
+            log.warning(
+                "lot %s: a message of feed epoch %r, ours is %r (version %d): the feed started again, "
+                "taking a fresh snapshot",
+                self.config.lot_id, grant.epoch, epoch, held,
+            )  # fmt: skip
+            self.sync(fresh=True)
+        elif outcome is Applied.GAP:
+            self.sync()
+        else:
             return outcome
+        with self._lock:
+            return None if self._stopped.is_set() else self._apply(grant)
 
     def sync(self, fresh: bool = False) -> None:
         """Fetch what was missed since our version (or a snapshot), page by page; keep what we have on failure.
 
         `fresh`: ask for a snapshot whatever we hold. A page of another epoch, or a feed behind our version,
         means the feed started again: we take its snapshot (and say so)."""
-        with self._lock:
-            while not self._stopped.is_set():
+        # The whitelist's lock is held while reading and applying only, never across the request: a check at
+        # the barrier does not wait for the network.
+        while not self._stopped.is_set():
+            with self._lock:
                 held, epoch = self._whitelist.version, self._whitelist.epoch
+            try:
+                page = self._fetch(0 if fresh else held, epoch)
+            except GateRefused as e:
+                self._refused(f"the cloud refuses gate {self.config.gate_id} ({e.code}): check --gate and --secret")
+                return
+            except requests.RequestException as e:
+                self._failed(type(e).__name__)
+                return
+            if page.get("lot_id") != self.config.lot_id:
+                gate, lot = self.config.gate_id, self.config.lot_id
+                self._refused(f"gate {gate} belongs to lot {page.get('lot_id')!r}, not {lot!r}: check --lot")
+                return
+            their_epoch, their_version = str(page.get("epoch") or ""), int(page["version"])
+            other_feed = held > 0 and (their_epoch != epoch or their_version < held)
+            if other_feed and not page["snapshot"]:  # a server that did not notice: ask for the snapshot
+                fresh = True
+                continue
+            grants = []
+            for event in page["events"]:
                 try:
-                    page = self._fetch(0 if fresh else held, epoch)
-                except GateRefused as e:
-                    self._refused(f"the cloud refuses gate {self.config.gate_id} ({e.code}): check --gate and --secret")
+                    grants.append(verified_grant(event, self.config.public_key, self.config.lot_id))
+                except BadMessage as e:
+                    log.warning("dropped a synced event: %s", e)
+                    self._failed("a badly signed event")
                     return
-                except requests.RequestException as e:
-                    self._failed(type(e).__name__)
+            with self._lock:
+                if self._stopped.is_set():
                     return
-                if page.get("lot_id") != self.config.lot_id:
-                    gate, lot = self.config.gate_id, self.config.lot_id
-                    self._refused(f"gate {gate} belongs to lot {page.get('lot_id')!r}, not {lot!r}: check --lot")
-                    return
-                their_epoch, their_version = str(page.get("epoch") or ""), int(page["version"])
-                other_feed = held > 0 and (their_epoch != epoch or their_version < held)
-                if other_feed and not page["snapshot"]:  # a server that did not notice: ask for the snapshot
-                    fresh = True
-                    continue
-                grants = []
-                for event in page["events"]:
-                    try:
-                        grants.append(verified_grant(event, self.config.public_key, self.config.lot_id))
-                    except BadMessage as e:
-                        log.warning("dropped a synced event: %s", e)
-                        self._failed("a badly signed event")
-                        return
+                if (self._whitelist.version, self._whitelist.epoch) != (held, epoch):
+                    continue  # a message moved us meanwhile: ask again from there
                 if page["snapshot"]:
                     if other_feed:
                         log.warning(
@@ -276,11 +286,11 @@ class GateAgent:
                     break
                 for grant in grants:
                     self._apply(grant)
-                if not page["more"]:
-                    break
-            else:
-                return
-            self._synced()
+            if not page["more"]:
+                break
+        else:
+            return
+        self._synced()
         self._report()  # back online: passages that could not be reported go now
 
     def _synced(self) -> None:

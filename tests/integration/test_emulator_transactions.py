@@ -32,3 +32,28 @@ def test_an_upsert_that_fails_leaves_no_item_and_undoes_the_rest_of_its_transact
         db.transact_write_items(TransactItems=[put, broken])
     for key in ("missing", "other"):
         assert "Item" not in db.get_item(TableName="emulator-upserts", Key={"k": {"S": key}})
+
+
+def test_a_refused_transaction_leaves_nothing_in_a_tables_stream(dynamodb: str) -> None:
+    db, streams = local_client(dynamodb, TEST_REGION), local_client(dynamodb, TEST_REGION, "dynamodbstreams")
+    for name, stream in (
+        ("emulator-news", {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}),
+        ("emulator-x", None),
+    ):
+        db.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            **({"StreamSpecification": stream} if stream else {}),
+        )
+    arn = db.describe_table(TableName="emulator-news")["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    start = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    news = {"Put": {"TableName": "emulator-news", "Item": {"k": {"S": "v7"}, "plate": {"S": "粤B00007"}}}}
+    broken = {"Update": {"TableName": "emulator-x", "Key": {"k": {"S": "x"}},
+                         "UpdateExpression": "SET v = nothing + :one",
+                         "ExpressionAttributeValues": {":one": {"N": "1"}}}}  # fmt: skip
+    with pytest.raises(ClientError):
+        db.transact_write_items(TransactItems=[news, broken])
+    assert streams.get_records(ShardIterator=start["ShardIterator"])["Records"] == []  # no event never committed

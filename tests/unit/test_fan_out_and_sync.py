@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -13,12 +14,13 @@ from domain.gate import Grant
 from domain.gate_auth import gate_signature
 from domain.lot import Lot
 from functions.bootstrap import Services
-from handlers.fan_out import StreamRecord, TellGatesAtOnce, fan_out_records
+from handlers.fan_out import StreamRecord, TellGatesAtOnce, fan_out_records, message
 from handlers.gate_sync import authenticated_gate, sync_page
 from handlers.issue_card import issue_card
 from handlers.ports import Gate, PublishFailed
 from infra.gate_messages import MessageSigner, verified_grant, verified_grants
 from tests.builders import a_card
+from tests.contract import check_schema
 from tests.fakes import FakeCards, FakeFeed, FakeGates, FakeLots, fake_services
 from tests.memory import MemoryDB
 
@@ -219,3 +221,9 @@ def test_the_fast_path_failing_leaves_the_commit_standing_and_a_refused_commit_t
     publisher.fail_at = None
     assert not issue_card(a_card(date(2026, 12, 31)), "system", "t", s.lots, s.uow, s.clock)  # exists: no commit
     assert publisher.sent == []
+
+
+def test_what_goes_on_mqtt_is_what_the_gate_contract_says() -> None:
+    signer = MessageSigner(os.urandom(32))
+    check_schema("GateMessage", json.loads(message([event(1)], signer)))
+    check_schema("GateBatch", json.loads(message([event(1), event(2)], signer)))
