@@ -26,6 +26,7 @@ from infra.dynamodb.emulator import is_emulator, local_client
 log = logging.getLogger("parkpass.stream")
 
 Handler = Callable[[dict[str, Any]], dict[str, Any] | None]
+RETRY_MOST_S = 8.0
 
 
 class StreamMissing(RuntimeError):
@@ -140,6 +141,7 @@ class LocalStreamSource:
         return lowest
 
     def _run(self) -> None:
+        failures = 0
         while not self._stopping.is_set():
             if self._woken.wait(self._idle_s):
                 # Lambda reads a shard a few times a second, never at the commit's instant: neither does this
@@ -149,9 +151,14 @@ class LocalStreamSource:
             if self._stopping.is_set():
                 return
             try:
-                if not self.drain():
-                    self._stopping.wait(self._retry_s)
-                    self._woken.set()  # the retry
+                if self.drain():
+                    failures = 0
+                else:
+                    # The retry, sooner at first, then at most every RETRY_MOST_S (a broker that is away for
+                    # long is not asked, nor logged about, every second).
+                    failures += 1
+                    self._stopping.wait(min(self._retry_s * 2 ** (failures - 1), RETRY_MOST_S))
+                    self._woken.set()
             except ClientError as e:
                 if e.response.get("Error", {}).get("Code") not in (
                     "ExpiredIteratorException",

@@ -57,3 +57,28 @@ def test_a_refused_transaction_leaves_nothing_in_a_tables_stream(dynamodb: str) 
     with pytest.raises(ClientError):
         db.transact_write_items(TransactItems=[news, broken])
     assert streams.get_records(ShardIterator=start["ShardIterator"])["Records"] == []  # no event never committed
+
+
+def test_the_emulator_keeps_only_the_recent_shard_iterators(dynamodb: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto keeps every iterator it hands out; the local stream reader asks for one at least every second."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    from infra.dynamodb.emulator_transactions import _RecentIterators
+
+    monkeypatch.setattr(_RecentIterators, "KEEP", 10)
+    db, streams = local_client(dynamodb, TEST_REGION), local_client(dynamodb, TEST_REGION, "dynamodbstreams")
+    db.create_table(
+        TableName="emulator-polled",
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )
+    arn = db.describe_table(TableName="emulator-polled")["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
+    for _ in range(30):  # an idle reader's polls
+        iterator = streams.get_records(ShardIterator=iterator)["NextShardIterator"]
+    assert len(dynamodbstreams_backends[DEFAULT_ACCOUNT_ID][TEST_REGION].shard_iterators) <= 10
+    assert streams.get_records(ShardIterator=iterator)["Records"] == []  # the newest still reads
