@@ -55,12 +55,3 @@ def test_wiring_a_function_loads_no_sdk_until_it_is_used(module: str) -> None:
     seen = json.loads(run.stdout.strip().splitlines()[-1])
     assert seen["before"] == []
     assert "wechatpayv3" in seen["after"]  # and it does load when used
-
-
-def import_seconds(statement: str, env: dict[str, str]) -> float:
-    """Wall time of `statement` in a fresh process, the interpreter's own start-up left out (`make bench`
-    compares each function's import with `import boto3, flask`: timing lives there, not in tests)."""
-    probe = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
-    run = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr[-2000:]
-    return float(run.stdout.split()[-1])
