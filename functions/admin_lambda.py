@@ -9,9 +9,12 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from werkzeug.test import EnvironBuilder, run_wsgi_app
+from functions.cold_start import loading_for_good
 
-from functions import admin
+with loading_for_good():
+    from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+    from functions import admin
 
 
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:

@@ -8,20 +8,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+from functions.cold_start import loading_for_good
 
-from functions.bootstrap import Services, app_on_first_use, services_from_env
-from functions.card_routes import card_blueprint
-from functions.claim_page import claim_page_blueprint
-from functions.errors import json_app
-from functions.gate_routes import gate_blueprint
-from functions.invoice_routes import invoice_blueprint
-from functions.owner_routes import owner_blueprint
-from functions.payment_routes import payment_blueprint
-from functions.receipt_page import receipt_page_blueprint
-from functions.reminder_routes import reminder_blueprint
-from functions.views import price_list_json
-from handlers.list_lot_packages import list_lot_packages
+with loading_for_good():
+    from flask import Flask
+
+    from functions.bootstrap import Services, app_on_first_use, services_from_env
+    from functions.card_routes import card_blueprint
+    from functions.claim_page import claim_page_blueprint
+    from functions.errors import json_app
+    from functions.gate_routes import gate_blueprint
+    from functions.invoice_routes import invoice_blueprint
+    from functions.owner_routes import owner_blueprint
+    from functions.payment_routes import payment_blueprint
+    from functions.receipt_page import receipt_page_blueprint
+    from functions.reminder_routes import reminder_blueprint
+    from functions.views import price_list_json
+    from handlers.list_lot_packages import list_lot_packages
 
 if TYPE_CHECKING:
     from functions.sim_routes import LocalMounts

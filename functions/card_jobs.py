@@ -5,8 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from functions.bootstrap import Services, services_from_env
-from handlers.card_jobs import JobReport, run_card_jobs
+from functions.cold_start import loading_for_good
+
+with loading_for_good():
+    from functions.bootstrap import Services, services_from_env
+    from handlers.card_jobs import JobReport, run_card_jobs
 
 log = logging.getLogger("parkpass.card_jobs")
 

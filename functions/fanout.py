@@ -14,9 +14,12 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from functions.publishing import publisher_from_env, signer_from_env, stream_record
-from handlers.fan_out import fan_out_records
-from handlers.ports import Publisher, Signer
+from functions.cold_start import loading_for_good
+
+with loading_for_good():
+    from functions.publishing import publisher_from_env, signer_from_env, stream_record
+    from handlers.fan_out import fan_out_records
+    from handlers.ports import Publisher, Signer
 
 log = logging.getLogger("parkpass.fanout")
 

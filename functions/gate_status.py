@@ -10,9 +10,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from domain.errors import DomainError
-from functions.bootstrap import Services, services_from_env
-from handlers.gate_status import record_applied, report_from_rule
+from functions.cold_start import loading_for_good
+
+with loading_for_good():
+    from domain.errors import DomainError
+    from functions.bootstrap import Services, services_from_env
+    from handlers.gate_status import record_applied, report_from_rule
 
 security = logging.getLogger("parkpass.security")
 

@@ -7,8 +7,11 @@ import os
 from datetime import datetime
 from typing import Any
 
-from functions.bootstrap import Services, services_from_env
-from handlers.reminders import EXPIRY_TEMPLATE, TickReport, send_due_reminders
+from functions.cold_start import loading_for_good
+
+with loading_for_good():
+    from functions.bootstrap import Services, services_from_env
+    from handlers.reminders import EXPIRY_TEMPLATE, TickReport, send_due_reminders
 
 log = logging.getLogger("parkpass.reminders")
 

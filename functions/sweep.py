@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from functions.bootstrap import Services, services_from_env
-from handlers.invoices import retry_invoices
-from handlers.sweep_orders import SweepReport, sweep_orders
+from functions.cold_start import loading_for_good
+
+with loading_for_good():
+    from functions.bootstrap import Services, services_from_env
+    from handlers.invoices import retry_invoices
+    from handlers.sweep_orders import SweepReport, sweep_orders
 
 log = logging.getLogger("parkpass.sweep")
 
