@@ -35,6 +35,8 @@ class Grant:
     """Another plate of the same card that is inside now."""
     epoch: str = ""
     """The lot's feed epoch: versions count within one epoch only."""
+    order_id: str | None = None
+    """The order whose payment or refund made this change: kept with the event for the logs, never sent."""
 
     def fields(self) -> dict[str, Any]:
         """The message's fields, as signed and sent (`epoch` only when there is one: a message of a lot from

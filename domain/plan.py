@@ -189,7 +189,11 @@ class Plan:
         `lot.feed_at`): what the gates are told at once after the commit."""
         if not self.events or self.lot is None or self.lot.feed_at is None:
             return ()
-        return tuple(news.grant(version) for version, news in enumerate(self.events, start=self.lot.feed_at + 1))
+        order_id = self.orders[0].order.id if len(self.orders) == 1 else None
+        return tuple(
+            replace(news.grant(version), order_id=order_id)
+            for version, news in enumerate(self.events, start=self.lot.feed_at + 1)
+        )
 
     def with_signature(self, signed: SignedReceipt) -> Plan:
         return replace(self, signed=signed)

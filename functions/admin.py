@@ -72,7 +72,7 @@ def with_admin(api: WSGIApplication, admin: WSGIApplication) -> WSGIApplication:
 
 
 def create_admin_app(services: Services) -> Flask:
-    app = json_app("parkpass-admin", 21_000_000)  # imports of up to 20 MB
+    app = json_app("parkpass-admin", 21_000_000, services.metrics)  # imports of up to 20 MB
     app.register_blueprint(admin_blueprint(services))
     return app
 

@@ -31,7 +31,9 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
         base_url=f"https://{headers.get('host', 'localhost')}",
     )
     try:
-        app_iter, status, response_headers = run_wsgi_app(admin.app, builder.get_environ(), buffered=True)
+        environ = builder.get_environ()
+        environ["lambda.event"], environ["lambda.context"] = event, context  # as zappa does: for the logs' keys
+        app_iter, status, response_headers = run_wsgi_app(admin.app, environ, buffered=True)
         data = b"".join(app_iter)
     finally:
         builder.close()

@@ -78,6 +78,8 @@ def routes(s: Services, office: Office) -> Blueprint:
             clock=s.clock,
             reason=reason,
         )
+        if done.state is not order.state:  # the same form sent again refunds (and counts) once
+            s.metrics.count("Refunds", state=done.state.value, channel=done.channel.value)
         return order_json(done, office.zone(done.lot_id), request_lang())
 
     return bp

@@ -36,7 +36,7 @@ MAX_BODY = 64 * 1024
 
 def create_app(services: Services, local: LocalMounts | None = None) -> Flask:
     """The API over `services`; with `local` (the local stack only) the simulators and /sim routes too."""
-    app = json_app("parkpass", MAX_BODY)
+    app = json_app("parkpass", MAX_BODY, services.metrics)
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol, TypeVar, cast
 
@@ -36,6 +36,7 @@ from handlers.ports import (
     LoginTries,
     LotAdmin,
     Messenger,
+    Metrics,
     OrderRepository,
     OwnerRepository,
     PackageAdmin,
@@ -72,6 +73,7 @@ from infra.dynamodb.repositories import (
 )
 from infra.ids import RandomIds
 from infra.lazy import Lazy
+from infra.metrics import EmfMetrics
 from infra.settings import Secrets, Settings, secrets_from_env
 from infra.tokens import SignedTokens
 
@@ -139,6 +141,8 @@ class Services:
     login_tries: LoginTries
     sealer: Sealer
     """Personal data the office hands over (an imported card holder's phone): sealed, found by fingerprint."""
+    metrics: Metrics = field(default_factory=EmfMetrics)
+    """Counts as CloudWatch EMF lines (namespace ParkPass)."""
     seal_png: bytes | None = None
     public_url: str | None = None
     """Where phones reach this API (PARKPASS_PUBLIC_URL); receipts' QR codes link under it."""
@@ -152,6 +156,7 @@ class Services:
             self.invoice_issuer,
             self.documents,
             Notices(self.owners, self.consents, self.messenger, self.invoice_template),
+            self.metrics,
         )
 
     @property

@@ -71,9 +71,19 @@ def _parser() -> argparse.ArgumentParser:
     dev = commands.add_parser("dev", help="run the whole stack on loopback with demo data")
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=8000, help="API port (0: any free port)")
-    dev.add_argument("--data-dir", type=Path, help="load the store from here on start, save it on stop")
+    dev.add_argument(
+        "--data-dir",
+        type=Path,
+        help="load the store from here on start; save it there within 2 s of each change and on stop",
+    )
     dev.add_argument("--clock", type=_iso_instant, help="start the simulated clock at this instant")
     dev.add_argument("--mqtt-url", help="publish gate messages to this broker (default: start an embedded one)")
+    dev.add_argument(
+        "--log-format",
+        choices=("json", "text"),
+        default="json",
+        help="json: the JSON lines the Lambda functions write (default); text: one readable line each",
+    )
     _store_options(dev, finds_local_stack=False)
 
     gate = commands.add_parser("gate", help="run a reference gate agent for one lot")
@@ -261,6 +271,7 @@ def _secrets_or_throwaway() -> Secrets:
 
 
 def _dev(args: argparse.Namespace, run: _Run) -> int:
+    from functions import observability
     from functions.dev_stack import DevStack, DevStackOptions
     from handlers.seed_demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
 
@@ -289,6 +300,8 @@ def _dev(args: argparse.Namespace, run: _Run) -> int:
         mqtt_url=args.mqtt_url,
     )
     _require_free_port(args.host, args.port)
+    if args.log_format == "json":
+        observability.json_logs()
     stack = DevStack(options).start()
     stack.keep_for_good()
     try:

@@ -16,7 +16,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from domain.admin import Role
 from domain.plan import Claim, Plan
-from functions import card_jobs, gate_status, reminders, sweep
+from functions import card_jobs, gate_status, observability, reminders, sweep
 from functions.admin import create_admin_app, with_admin
 from functions.api import create_app
 from functions.bootstrap import Services, bind_dynamodb, dynamodb_services
@@ -74,7 +74,7 @@ class _ApiRequestHandler(WSGIRequestHandler):
     """
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        logging.getLogger("parkpass.http").info("%s %s %s", self.command, self.path.split("?", 1)[0], code)
+        logging.getLogger("parkpass.http").debug("%s %s %s", self.command, self.path.split("?", 1)[0], code)
 
 
 class _LateApp:
@@ -125,6 +125,8 @@ class DevStack:
     seeded: SeedResult | None = None
     loaded_items: int = 0
     _embedded: EmbeddedDynamoDB | None = None
+    _kept: snapshot.KeptDynamoDB | None = None
+    """With a data dir: the embedded store, saved there within snapshot.SAVE_WITHIN_S of each change."""
     _server: BaseWSGIServer | None = None
     _thread: threading.Thread | None = None
     _ticker: threading.Thread | None = None
@@ -143,7 +145,10 @@ class DevStack:
         if opts.data_dir is not None and opts.dynamodb_endpoint is not None:
             raise ValueError("--data-dir snapshots the embedded store; an external DynamoDB keeps its own data")
         self.clock = SimClock(opts.clock)
-        if opts.dynamodb_endpoint is None:
+        if opts.data_dir is not None:
+            self._embedded = self._kept = snapshot.KeptDynamoDB(opts.data_dir, opts.region, opts.host)
+            self.dynamodb_endpoint = self._embedded.start()
+        elif opts.dynamodb_endpoint is None:
             self._embedded = EmbeddedDynamoDB(opts.host)
             self.dynamodb_endpoint = self._embedded.start()
         else:
@@ -166,8 +171,8 @@ class DevStack:
         )
         bind_dynamodb(settings)
         tables.create_tables()
-        if opts.data_dir is not None:
-            self.loaded_items = snapshot.load(opts.data_dir, *self._store())
+        if self._kept is not None:
+            self.loaded_items = self._kept.load()
         # Lambda's event source mapping: the stream's records from now on to the fan-out, read again on failure.
         self._stream = LocalStreamSource(
             self.dynamodb_endpoint,
@@ -221,7 +226,7 @@ class DevStack:
             http = replace(s, uow=TellGatesAtOnce(s.uow, self._fast_publisher, signer))
         # IoT Core's topic rule for gates' applied-version reports, with the Lambda's own code as its action.
         self._gate_reports = LocalTopicRule(
-            self.mqtt_url, APPLIED_TOPICS, FROM_TOPIC, lambda event: gate_status.run(s, event)
+            self.mqtt_url, APPLIED_TOPICS, FROM_TOPIC, self._gate_report
         ).start()
         local_info = LocalInfo(
             self.mqtt_url,
@@ -258,7 +263,9 @@ class DevStack:
 
     def sweep(self) -> SweepReport:
         """What the scheduled sweep Lambda does, once."""
-        return sweep.run(self.services)
+        report = sweep.run(self.services)
+        sweep.counted(report, self.services.metrics)
+        return report
 
     def tick(self) -> TickReport:
         """What the scheduled Lambdas do when time moves on: the card jobs (expiry, lapses, offers), then reminders."""
@@ -269,11 +276,20 @@ class DevStack:
     def remind(self) -> TickReport:
         """What the reminder Lambda does, once, at the stack's clock."""
         with self._reminding:  # the timer and a clock move may both ask; one tick at a time is enough
-            return reminders.run(self.services)
+            report = reminders.run(self.services)
+            reminders.counted(report, self.services.metrics)
+            return report
+
+    def _gate_report(self, event: dict[str, Any]) -> bool:
+        observability.begin()  # as one Lambda invocation
+        return gate_status.run(self.services, event)
 
     def _fan_out_batch(self, event: dict[str, Any]) -> dict[str, Any]:
         assert self._publisher is not None and self.services.signer is not None
-        return fan_out_batch(event["Records"], self._publisher, self.services.signer)
+        observability.begin()  # as one Lambda invocation
+        return fan_out_batch(
+            event["Records"], self._publisher, self.services.signer, self.services.metrics, self.clock.now()
+        )
 
     def fan_out(self) -> bool:
         """What Lambda's event source mapping and the fan-out function do, once, in this thread: hand what the
@@ -306,15 +322,9 @@ class DevStack:
         if self._server is not None:
             self._server.shutdown()
             self._server = None
-        if self.options.data_dir is not None and self._embedded is not None:
-            saved = snapshot.save(self.options.data_dir, *self._store())
-            log.info("saved %d items to %s", saved, self.options.data_dir)
         if self._embedded is not None:
-            self._embedded.stop()
-            self._embedded = None
-
-    def _store(self) -> tuple[str, str]:
-        return self.dynamodb_endpoint, self.options.region
+            self._embedded.stop()  # a kept store saves once more first
+            self._embedded = self._kept = None
 
 
 class _WakeAfterCommit:

@@ -10,14 +10,16 @@ from flask import Blueprint, Response, request
 
 from domain.errors import InvalidInput, OrderPaid, OrderRefundedAlready, PaymentRejected, PaymentUnavailable
 from domain.order import Channel
+from functions import observability
 from functions.auth import current_owner_id
 from functions.bootstrap import Services
 from functions.errors import error_with_details
 from functions.http import parse_body, request_lang
 from functions.views import offer_json, order_json, owner_order_json
 from handlers.cancel_order import cancel_order
-from handlers.fulfil_payment import fulfil_payment
+from handlers.fulfil_payment import Outcome, fulfil_payment
 from handlers.my_orders import DEFAULT_PAGE, MAX_PAGE, list_my_orders
+from handlers.ports import PaymentNotice
 from handlers.rate_limit import limit
 from handlers.renewals import my_order, offers_for_card, order_renewal
 from infra.lazy import lazy_module
@@ -28,6 +30,13 @@ else:
     bodies = lazy_module("functions.bodies")
 
 security = logging.getLogger("parkpass.security")
+payments_log = logging.getLogger("parkpass.payments")
+
+PAYMENT_METRICS = {
+    Outcome.FULFILLED: "PaymentsFulfilled",
+    Outcome.ALREADY_FULFILLED: "PaymentsAlreadyFulfilled",
+    Outcome.NOT_PAID: "PaymentsNotPaid",
+}
 
 
 REJECTED_NOTICES_PER_MINUTE = 60
@@ -65,6 +74,7 @@ def payment_blueprint(s: Services) -> Blueprint:
             ids=s.ids,
             clock=s.clock,
         )
+        observability.bind(order_id=made.order.id, lot_id=made.order.lot_id)
         return {**order_json(made.order), "payment": made.payment}, 201
 
     @bp.get("/orders/<order_id>")
@@ -95,6 +105,17 @@ def payment_blueprint(s: Services) -> Blueprint:
         lang = request_lang()
         return {"orders": [owner_order_json(line, lang) for line in page.orders], "next_cursor": page.next_cursor}
 
+    def fulfil(notice: PaymentNotice, provider: str) -> None:
+        """A verified notice: its order is followed in the logs from here to the gates, its outcome counted."""
+        observability.bind(order_id=notice.out_trade_no[:64], card_id=notice.card_id, lot_id=notice.lot_id)
+        try:
+            outcome = fulfil_payment(notice, s.orders, s.cards, s.uow, s.receipt_signer)
+        except PaymentRejected as e:  # verified, but not for an order of ours or not its amount
+            s.metrics.count("NotificationsRejected", provider=provider, reason=e.key)
+            raise
+        s.metrics.count(PAYMENT_METRICS[outcome], provider=provider, via="notification")
+        payments_log.info("payment notification: %s", outcome.value, extra={"provider": provider})
+
     @bp.post("/payments/wechat/notify")
     def wechat_notify() -> Response | tuple[str, int]:
         if s.wechatpay is None:
@@ -104,9 +125,10 @@ def payment_blueprint(s: Services) -> Blueprint:
             notice = s.wechatpay.notice(headers, request.get_data(as_text=True))
         except PaymentRejected as e:
             security.warning("WeChat Pay notification rejected: %s", e.message)
+            s.metrics.count("NotificationsRejected", provider="wechatpay", reason=e.key)
             limit(s.rates, "wechat-rejected", request.remote_addr or "?", REJECTED_NOTICES_PER_MINUTE, s.clock.now())
             raise
-        fulfil_payment(notice, s.orders, s.cards, s.uow, s.receipt_signer)
+        fulfil(notice, "wechatpay")
         # Only now, after the commit: any 2xx stops WeChat Pay's retries.
         return "", 204
 
@@ -118,9 +140,10 @@ def payment_blueprint(s: Services) -> Blueprint:
             notice = s.alipay.notice(request.form.to_dict())
         except PaymentRejected as e:
             security.warning("Alipay notification rejected: %s", e.message)
+            s.metrics.count("NotificationsRejected", provider="alipay", reason=e.key)
             limit(s.rates, "alipay-rejected", request.remote_addr or "?", REJECTED_NOTICES_PER_MINUTE, s.clock.now())
             raise
-        fulfil_payment(notice, s.orders, s.cards, s.uow, s.receipt_signer)
+        fulfil(notice, "alipay")
         # Alipay stops retrying only on this literal answer; fulfilment is per order, not per notification.
         return "success", 200, {"Content-Type": "text/plain"}
 

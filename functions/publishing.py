@@ -10,7 +10,7 @@ import functools
 import os
 import uuid
 
-from handlers.ports import Publisher, Signer
+from handlers.ports import Metrics, Publisher, Signer
 from infra.dynamodb.feed import stream_record
 
 __all__ = ["FAST_PATH_TIMEOUT_S", "publisher_from_env", "signer_from_env", "stream_record", "unique_client_id"]
@@ -54,3 +54,10 @@ def tells_gates_at_once() -> bool:
     """PARKPASS_GATES_AT_ONCE=1: this function publishes its commits' gate events itself (serverless.yml sets it
     for the functions an owner or the office waits on)."""
     return os.environ.get("PARKPASS_GATES_AT_ONCE") == "1"
+
+
+def metrics_from_env() -> Metrics:
+    """The fan-out's counts: EMF lines in its log (the fan-out builds no Services)."""
+    from infra.metrics import EmfMetrics
+
+    return EmfMetrics()

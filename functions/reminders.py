@@ -10,7 +10,9 @@ from typing import Any
 from functions.cold_start import loading_for_good
 
 with loading_for_good():
+    from functions import observability
     from functions.bootstrap import Services, services_from_env
+    from handlers.ports import Metrics
     from handlers.reminders import EXPIRY_TEMPLATE, TickReport, send_due_reminders
 
 log = logging.getLogger("parkpass.reminders")
@@ -23,8 +25,16 @@ def run(s: Services, at: datetime | None = None) -> TickReport:
     )
 
 
+@observability.invocation
 def handler(event: dict[str, Any], context: object) -> dict[str, int]:
-    report = run(services_from_env())
+    s = services_from_env()
+    report = run(s)
+    counted(report, s.metrics)
     counts = {name: len(keys) for name, keys in vars(report).items()}
-    log.info("reminders: %s", counts)
+    log.info("reminders: %s", counts, extra=counts)
     return counts
+
+
+def counted(report: TickReport, metrics: Metrics) -> None:
+    metrics.count("RemindersSent", len(report.sent))
+    metrics.count("RemindersFailed", len(report.failed))

@@ -8,8 +8,10 @@ from typing import Any
 from functions.cold_start import loading_for_good
 
 with loading_for_good():
+    from functions import observability
     from functions.bootstrap import Services, services_from_env
     from handlers.invoices import retry_invoices
+    from handlers.ports import Metrics
     from handlers.sweep_orders import SweepReport, sweep_orders
 
 log = logging.getLogger("parkpass.sweep")
@@ -21,8 +23,17 @@ def run(s: Services) -> SweepReport:
     return report
 
 
+@observability.invocation
 def handler(event: dict[str, Any], context: object) -> dict[str, int]:
-    report = run(services_from_env())
+    s = services_from_env()
+    report = run(s)
+    counted(report, s.metrics)
     counts = {name: len(ids) for name, ids in vars(report).items()}
-    log.info("sweep: %s", counts)
+    log.info("sweep: %s", counts, extra=counts)
     return counts
+
+
+def counted(report: SweepReport, metrics: Metrics) -> None:
+    """Payments the provider confirmed only when asked: their notifications were lost or late."""
+    if report.fulfilled:
+        metrics.count("PaymentsFulfilled", len(report.fulfilled), via="query")

@@ -30,7 +30,15 @@ from domain.lot import InvoiceProvider
 from domain.money import yuan_text
 from domain.order import OrderState
 from handlers.notify import Notices, notify_owner
-from handlers.ports import Clock, Documents, InvoiceIssuer, InvoiceStore, LotRepository, OrderRepository
+from handlers.ports import (
+    Clock,
+    Documents,
+    InvoiceIssuer,
+    InvoiceStore,
+    LotRepository,
+    Metrics,
+    OrderRepository,
+)
 
 INVOICE_TEMPLATE = "sim-invoice"
 """The local simulator's template id for invoice news; deployments set PARKPASS_INVOICE_TEMPLATE."""
@@ -45,6 +53,7 @@ class Invoicing:
     """The provider for lots that issue automatically (the simulator here)."""
     documents: Documents
     notices: Notices
+    metrics: Metrics | None = None
 
 
 def request_invoice(
@@ -123,6 +132,7 @@ def issue_invoice(invoice: Invoice, orders: OrderRepository, invoicing: Invoicin
         doc = invoicing.issuer.issue(invoice)
     except InvoiceProviderUnavailable:
         log.warning("invoice for order %s: the provider did not answer; it will be asked again", invoice.order_id)
+        _count_failure(invoicing, "blue")
         return invoice
     key = f"invoices/{invoice.lot_id}/{invoice.order_id}/{doc.number}.pdf"
     invoicing.documents.put(key, doc.pdf, "application/pdf")
@@ -185,6 +195,7 @@ def reverse_invoice(order_id: str, invoicing: Invoicing) -> Invoice:
         doc = invoicing.issuer.reverse(wanted)
     except InvoiceProviderUnavailable:
         log.warning("red-letter invoice for order %s: the provider did not answer; asked again later", order_id)
+        _count_failure(invoicing, "red")
         return wanted
     key = f"invoices/{wanted.lot_id}/{wanted.order_id}/{doc.number}.pdf"
     invoicing.documents.put(key, doc.pdf, "application/pdf")
@@ -222,3 +233,8 @@ def _tell(invoice: Invoice, notices: Notices) -> None:
         "thing4": {"value": what[1][:20]},
     }
     notify_owner(invoice.owner_id, data, INVOICE_PAGE, notices)
+
+
+def _count_failure(invoicing: Invoicing, kind: str) -> None:
+    if invoicing.metrics is not None:
+        invoicing.metrics.count("InvoiceIssueFailures", kind=kind)

@@ -322,6 +322,12 @@ class PublishFailed(Exception):
     pass
 
 
+class Metrics(Protocol):
+    def count(self, name: str, value: float = 1, *, unit: str = "Count", **dimensions: str) -> None:
+        """Record `value` of metric `name` (namespace ParkPass) under these dimensions; never fails the caller."""
+        ...
+
+
 @dataclass(frozen=True)
 class Gate:
     id: str

@@ -82,11 +82,7 @@ def local_secrets(data_dir: Path | None) -> LocalSecrets:
             return kept
         # Kept by a version without receipts: add the receipt key, keep everything else.
         added = replace(kept, receipt_signing_key=base64.b64encode(secrets.token_bytes(32)).decode())
-        temporary = path.with_suffix(".new")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(added.__dict__, f)
-        temporary.replace(path)
+        _write_whole(path, added)
         return added
     from infra.simulators.keys import new_rsa_key, private_pem
 
@@ -105,7 +101,17 @@ def local_secrets(data_dir: Path | None) -> LocalSecrets:
     )
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(made.__dict__, f)
+        _write_whole(path, made)
     return made
+
+
+def _write_whole(path: Path, kept: LocalSecrets) -> None:
+    """Written to a file of its own, flushed, then renamed over: a crash never leaves half a secrets file (the
+    next start would fail on it, and the snapshot beside it would be unreadable without these keys)."""
+    temporary = path.with_name(f".{path.name}.new")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(kept.__dict__, f)
+        f.flush()
+        os.fsync(f.fileno())
+    temporary.replace(path)

@@ -702,6 +702,14 @@ class FakeMessenger:
         self.sent.append((kind, openid, data))
 
 
+class RecordingMetrics:
+    def __init__(self) -> None:
+        self.counted: list[tuple[str, float, str, dict[str, str]]] = []
+
+    def count(self, name: str, value: float = 1, *, unit: str = "Count", **dimensions: str) -> None:
+        self.counted.append((name, value, unit, dimensions))
+
+
 def fake_services(now: datetime, clock: Clock | None = None) -> Services:
     clock = clock or FixedClock(now)
     db = MemoryDB()
@@ -741,6 +749,7 @@ def fake_services(now: datetime, clock: Clock | None = None) -> Services:
         rates=FakeRates(),
         login_tries=FakeLoginTries(),
         sealer=FakeSealer(),
+        metrics=RecordingMetrics(),
     )
 
 

@@ -36,6 +36,7 @@ def entitlement_item(grant: Grant) -> EntitlementItem:
         grace_until=iso_day(grant.grace_until),
         inside=grant.inside,
         epoch=grant.epoch or None,
+        order_id=grant.order_id,
     )
 
 
@@ -68,6 +69,7 @@ def _event(item: EntitlementItem) -> Grant:
         grace_until=_day(item.grace_until),
         inside=item.inside,
         epoch=item.epoch or "",
+        order_id=item.order_id,
     )
 
 

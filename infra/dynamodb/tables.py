@@ -390,6 +390,8 @@ class EntitlementItem(_Table):
     grace_until = UnicodeAttribute(null=True)
     inside = UnicodeAttribute(null=True)
     epoch = UnicodeAttribute(null=True)
+    order_id = UnicodeAttribute(null=True)
+    """The order that made the change (for the logs that follow it to the gates); not sent to gates."""
     """The lot's feed epoch when the event was written."""
 
 

@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import io
 import itertools
+import json
+import re
+import sys
 from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
 import requests
 
+from functions import observability
 from functions.dev_stack import DevStack, DevStackOptions
 from tests.e2e.api_client import ApiClient
 
@@ -14,6 +19,45 @@ DEMO_DAY = datetime.fromisoformat("2026-11-23T10:00:00+08:00")
 """The day the payment and gate tests live on: the demo card ends Dec 3, ten days later."""
 
 _stacks = itertools.count()
+_started: list[DevStack] = []
+"""The stacks started by the running test: their secrets must not reach a log line."""
+
+LEAKS = {
+    "phone": re.compile(r"(?<![0-9A-Za-z])1[3-9][0-9]{9}(?![0-9A-Za-z])"),
+    "token": re.compile(r"eyJ[\w-]{8,}\.[\w-]+"),
+    "bearer": re.compile(r"Bearer\s+\S"),
+    "private key": re.compile(r"-----BEGIN"),
+}
+IDS = {"correlation_id", "function_request_id", "function_arn", "xray_trace_id", "timestamp"}
+"""Random or time-made values: a run of digits in them is no phone number."""
+
+
+@pytest.fixture(autouse=True)
+def json_log_lines() -> Iterator[io.StringIO]:
+    """Every parkpass JSON line of the test, checked afterwards for a phone number, a token, a key or a secret of
+    the stacks it started."""
+    lines = io.StringIO()
+    observability.json_logs(lines)
+    yield lines
+    observability.json_logs(sys.stdout)
+    secrets = [
+        secret
+        for stack in _started
+        for secret in (stack.wechat.secret, *stack.wechat.session_keys, stack.wechatpay.apiv3_key)
+        if secret
+    ]
+    _started.clear()
+    assert leaks_in(lines.getvalue(), secrets) == [], "a log line holds what no log may hold"
+
+
+def leaks_in(json_lines: str, secrets: list[str]) -> list[str]:
+    leaks = []
+    for text in json_lines.splitlines():
+        line = {k: v for k, v in json.loads(text).items() if k not in IDS}
+        shown = json.dumps(line, ensure_ascii=False)
+        leaks += [f"{kind}: {shown[:300]}" for kind, pattern in LEAKS.items() if pattern.search(shown)]
+        leaks += [f"secret: {shown[:300]}" for secret in secrets if secret in shown]
+    return leaks
 
 
 def start_stack(
@@ -39,7 +83,9 @@ def start_stack(
         fan_out=fan_out,
         gates_at_once=gates_at_once,
     )
-    return DevStack(options).start()
+    stack = DevStack(options).start()
+    _started.append(stack)
+    return stack
 
 
 @pytest.fixture
