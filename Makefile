@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: dev test lint unit bench clean node chromium lambda-bytecode
+.PHONY: dev test lint unit bench clean node chromium lambda-bytecode npm package
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,35 @@ unit: $(INSTALLED)
 # every module on every cold start. checked-hash: valid whatever mtimes the zip keeps.
 lambda-bytecode: $(INSTALLED)
 	$(BIN)/python -m compileall -q --invalidation-mode checked-hash domain handlers infra functions
+
+# The deployment package as `serverless deploy --package .serverless` uploads it: the CloudFormation template and
+# the zip for python3.11 on arm64, built here by the Serverless Framework v3 and its plugins (versions in
+# package-lock.json) without AWS credentials, then checked by deploy/lambda_package.py (handler modules, bytecode,
+# size under Lambda's 250 MB, no deploy tools, cfn-lint), which prints the sizes. `make package STAGE=prod`.
+STAGE ?= dev
+REGION ?=
+LAMBDA_BUILD := build/lambda
+LAMBDA_SOURCES := domain handlers infra functions
+# No AWS credentials (packaging must not need any), nothing sent to serverless.com; SOURCE_DATE_EPOCH makes pip
+# compile the dependencies' bytecode with checked hashes (a timestamp .pyc never matches on Lambda).
+SERVERLESS := env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE \
+	AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_CONFIG_FILE=/dev/null \
+	SLS_TELEMETRY_DISABLED=1 SLS_NOTIFICATIONS_MODE=off SLS_INTERACTIVE_SETUP_DISABLE=1 \
+	SOURCE_DATE_EPOCH=315532800 PARKPASS_PACKAGE_PYTHON=$(CURDIR)/$(BIN)/python node_modules/.bin/serverless
+
+npm: node
+	@command -v npm >/dev/null || { echo "installing npm from Debian for make package"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+
+node_modules/.installed: package.json package-lock.json | npm
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+package: $(INSTALLED) node_modules/.installed
+	$(BIN)/python deploy/lambda_package.py requirements $(LAMBDA_BUILD)
+	$(BIN)/python -m compileall -q -f --invalidation-mode checked-hash $(LAMBDA_SOURCES)
+	$(SERVERLESS) package --stage $(STAGE) $(if $(REGION),--region $(REGION))
+	$(BIN)/python deploy/lambda_package.py check
 
 bench: $(INSTALLED)
 	$(BIN)/python -m bench.run

@@ -26,7 +26,7 @@ from functions import (
     admin_staff_routes,
 )
 from functions.admin_office import Office
-from functions.bootstrap import Services, app_on_first_use, services_from_env
+from functions.bootstrap import Services, app_on_first_use
 from functions.errors import json_app
 
 if TYPE_CHECKING:
@@ -77,4 +77,4 @@ def create_admin_app(services: Services) -> Flask:
     return app
 
 
-__getattr__ = app_on_first_use(lambda: create_admin_app(services_from_env()))
+__getattr__ = app_on_first_use(create_admin_app)

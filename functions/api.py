@@ -13,7 +13,7 @@ from functions.cold_start import loading_for_good
 with loading_for_good():
     from flask import Flask
 
-    from functions.bootstrap import Services, app_on_first_use, services_from_env
+    from functions.bootstrap import Services, app_on_first_use
     from functions.card_routes import card_blueprint
     from functions.claim_page import claim_page_blueprint
     from functions.errors import json_app
@@ -66,4 +66,4 @@ def create_app(services: Services, local: LocalMounts | None = None) -> Flask:
     return app
 
 
-__getattr__ = app_on_first_use(lambda: create_app(services_from_env()))
+__getattr__ = app_on_first_use(create_app)

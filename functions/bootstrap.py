@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from domain.errors import PaymentUnavailable
 from domain.order import Channel
@@ -74,8 +73,13 @@ from infra.dynamodb.repositories import (
 from infra.ids import RandomIds
 from infra.lazy import Lazy
 from infra.metrics import EmfMetrics
+from infra.parameters import runtime_environ
 from infra.settings import Secrets, Settings, secrets_from_env
 from infra.tokens import SignedTokens
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+    from flask import Flask
 
 
 class WechatPort(WechatLogin, PhoneNumbers, Messenger, Protocol):
@@ -296,13 +300,35 @@ def _documents(settings: Settings) -> Documents:
     return S3Documents(settings.documents_bucket, client)
 
 
-@functools.cache
-def services_from_env() -> Services:
-    """The Lambda wiring: settings and secrets from the environment, the real clock."""
-    settings = Settings.from_env()
-    bind_dynamodb(settings)
-    s = dynamodb_services(settings, secrets_from_env(), SystemClock())
-    return told_at_once(s, "api") if tells_gates_at_once() else s
+class _ServicesFromEnv:
+    """The Lambda wiring: settings and secrets from the environment (and the SSM parameters it names), the real
+    clock. Built once per container and again only when a parameter's value changed (a rotated secret)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._built: tuple[dict[str, str], Services] | None = None
+
+    def __call__(self) -> Services:
+        env = runtime_environ()
+        with self._lock:
+            if self._built is None or self._built[0] != env:
+                self._built = (env, self._build(env))
+            return self._built[1]
+
+    @staticmethod
+    def _build(env: dict[str, str]) -> Services:
+        settings = Settings.from_env(env)
+        bind_dynamodb(settings)
+        s = dynamodb_services(settings, secrets_from_env(env), SystemClock())
+        return told_at_once(s, "api") if tells_gates_at_once() else s
+
+    def cache_clear(self) -> None:
+        """The next call builds anew (the tests' way of starting another container)."""
+        with self._lock:
+            self._built = None
+
+
+services_from_env = _ServicesFromEnv()
 
 
 def told_at_once(s: Services, role: str) -> Services:
@@ -314,24 +340,44 @@ def told_at_once(s: Services, role: str) -> Services:
     return replace(s, uow=TellGatesAtOnce(s.uow, publisher, s.signer))
 
 
-T = TypeVar("T")
+class CurrentApp:
+    """The WSGI app `build` makes of the current services: made on the first request, again after a rotation."""
+
+    def __init__(self, build: Callable[[Services], Flask]) -> None:
+        self._build = build
+        self._lock = threading.Lock()
+        self._made: tuple[Services, Flask] | None = None
+
+    def current(self) -> Flask:
+        s = services_from_env()
+        with self._lock:
+            if self._made is None or self._made[0] is not s:
+                self._made = (s, self._build(s))
+            return self._made[1]
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        return self.current()(environ, start_response)
+
+    def __getattr__(self, name: str) -> Any:
+        # zappa and the tests use the Flask app's own attributes (test_client, config, ...).
+        return getattr(self.current(), name)
 
 
-def app_on_first_use(build: Callable[[], T]) -> Callable[[str], T]:
-    """A module `__getattr__` that answers `app` built by `build()` on first use, once per container.
+def app_on_first_use(build: Callable[[Services], Flask]) -> Callable[[str], CurrentApp]:
+    """A module `__getattr__` that answers `app`: the app `build` makes of the services from the environment.
 
     Not at import: the local stack and the tests import the app's module with
     wiring of their own, and Lambda pays the start-up once, when it first asks.
     """
-    made: list[T] = []
+    made: list[CurrentApp] = []
     lock = threading.Lock()
 
-    def module_getattr(name: str) -> T:
+    def module_getattr(name: str) -> CurrentApp:
         if name != "app":
             raise AttributeError(name)
         with lock:
             if not made:
-                made.append(build())
+                made.append(CurrentApp(build))
         return made[0]
 
     return module_getattr

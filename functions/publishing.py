@@ -6,12 +6,14 @@ Light on imports: the fan-out Lambda loads this and little else.
 
 from __future__ import annotations
 
+import base64
 import functools
 import os
 import uuid
 
 from handlers.ports import Metrics, Publisher, Signer
 from infra.dynamodb.feed import stream_record
+from infra.parameters import runtime_environ
 
 __all__ = ["FAST_PATH_TIMEOUT_S", "publisher_from_env", "signer_from_env", "stream_record", "unique_client_id"]
 
@@ -25,25 +27,30 @@ def publisher_from_env(role: str = "fanout", timeout_s: float | None = None) -> 
 
     `role` names the MQTT client (with a random part: two processes never take each other's session over);
     `timeout_s` bounds a publish (connect and acknowledgement); None: the publishers' own defaults."""
-    mqtt_url = os.environ.get("PARKPASS_MQTT_URL")
+    env = runtime_environ()
+    mqtt_url = env.get("PARKPASS_MQTT_URL")
     if mqtt_url:
         from infra.mqtt.publisher import MqttPublisher
 
         return MqttPublisher(mqtt_url, client_id=unique_client_id(role), timeout_s=timeout_s)
     from infra.iot import IotDataPublisher
 
-    return IotDataPublisher(endpoint_url=os.environ.get("PARKPASS_IOT_DATA_ENDPOINT") or None, timeout_s=timeout_s)
+    return IotDataPublisher(endpoint_url=env.get("PARKPASS_IOT_DATA_ENDPOINT") or None, timeout_s=timeout_s)
 
 
-@functools.cache
 def signer_from_env() -> Signer:
-    from infra.gate_messages import MessageSigner
-    from infra.settings import secrets_from_env
-
-    key = secrets_from_env().gate_signing_key
-    if key is None:
+    """The gates' signer for the current key (a rotated key's parameter is read within five minutes)."""
+    key = runtime_environ().get("PARKPASS_GATE_SIGNING_KEY")
+    if not key:
         raise RuntimeError("set PARKPASS_GATE_SIGNING_KEY: gates accept signed messages only")
-    return MessageSigner(key)
+    return _signer(key)
+
+
+@functools.lru_cache(maxsize=1)
+def _signer(key: str) -> Signer:
+    from infra.gate_messages import MessageSigner
+
+    return MessageSigner(base64.b64decode(key))
 
 
 def unique_client_id(role: str) -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
-import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from infra.parameters import runtime_environ, unreadable_parameters
 
 DEFAULT_REGION = "cn-north-1"
 WECHAT_API_BASE = "https://api.weixin.qq.com/"
@@ -85,22 +87,23 @@ class Settings:
     """Where phones reach this API (https://pay.example.com); receipts' QR codes link under it, never the Host."""
 
     @classmethod
-    def from_env(cls) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = runtime_environ() if environ is None else environ
         return cls(
-            table_prefix=os.environ.get("PARKPASS_TABLE_PREFIX", "parkpass"),
-            region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
-            dynamodb_endpoint=os.environ.get("PARKPASS_DYNAMODB_ENDPOINT") or None,
-            local=os.environ.get("PARKPASS_LOCAL", "") == "1",
-            wechat_api_base=os.environ.get("PARKPASS_WECHAT_API_BASE", WECHAT_API_BASE),
-            mqtt_url=os.environ.get("PARKPASS_MQTT_URL") or None,
-            application_template=os.environ.get("PARKPASS_APPLICATION_TEMPLATE") or "sim-application",
-            invoice_template=os.environ.get("PARKPASS_INVOICE_TEMPLATE") or "sim-invoice",
-            invoice_api=os.environ.get("PARKPASS_INVOICE_API") or None,
-            documents_bucket=os.environ.get("PARKPASS_DOCUMENTS_BUCKET") or None,
-            documents_dir=os.environ.get("PARKPASS_DOCUMENTS_DIR") or "/tmp/parkpass-documents",
-            s3_endpoint=os.environ.get("PARKPASS_S3_ENDPOINT") or None,
-            seal_image=os.environ.get("PARKPASS_SEAL_IMAGE") or None,
-            public_url=public_url(os.environ.get("PARKPASS_PUBLIC_URL") or None),
+            table_prefix=env.get("PARKPASS_TABLE_PREFIX", "parkpass"),
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
+            dynamodb_endpoint=env.get("PARKPASS_DYNAMODB_ENDPOINT") or None,
+            local=env.get("PARKPASS_LOCAL", "") == "1",
+            wechat_api_base=env.get("PARKPASS_WECHAT_API_BASE", WECHAT_API_BASE),
+            mqtt_url=env.get("PARKPASS_MQTT_URL") or None,
+            application_template=env.get("PARKPASS_APPLICATION_TEMPLATE") or "sim-application",
+            invoice_template=env.get("PARKPASS_INVOICE_TEMPLATE") or "sim-invoice",
+            invoice_api=env.get("PARKPASS_INVOICE_API") or None,
+            documents_bucket=env.get("PARKPASS_DOCUMENTS_BUCKET") or None,
+            documents_dir=env.get("PARKPASS_DOCUMENTS_DIR") or "/tmp/parkpass-documents",
+            s3_endpoint=env.get("PARKPASS_S3_ENDPOINT") or None,
+            seal_image=env.get("PARKPASS_SEAL_IMAGE") or None,
+            public_url=public_url(env.get("PARKPASS_PUBLIC_URL") or None),
         )
 
 
@@ -116,64 +119,73 @@ def public_url(text: str | None) -> str | None:
     return text.rstrip("/")
 
 
-def secrets_from_env() -> Secrets:
-    """The secrets, from the environment (on AWS, filled from SSM Parameter Store by the deployment)."""
+def secrets_from_env(environ: Mapping[str, str] | None = None, unreadable: Mapping[str, str] | None = None) -> Secrets:
+    """The secrets, from the environment; on AWS from the SSM parameters it names (infra/parameters.py).
+
+    `unreadable`: setting -> the parameter that named it and could not be read, for the error."""
+    env = runtime_environ() if environ is None else environ
+    unread = unreadable_parameters() if unreadable is None else unreadable
     names = ("PARKPASS_TOKEN_SECRET", "PARKPASS_DATA_KEY", "PARKPASS_WECHAT_APPID", "PARKPASS_WECHAT_SECRET")
-    missing = [n for n in names if not os.environ.get(n)]
+    missing = [n for n in names if not env.get(n)]
     if missing:
-        raise MissingSettings("set " + ", ".join(missing))
-    data_key = base64.b64decode(os.environ["PARKPASS_DATA_KEY"])
+        raise MissingSettings("set " + ", ".join(_named(n, unread) for n in missing))
+    data_key = base64.b64decode(env["PARKPASS_DATA_KEY"])
     if len(data_key) != 32:
         raise MissingSettings("PARKPASS_DATA_KEY must be 32 bytes, base64-encoded")
     return Secrets(
-        token_secret=os.environ["PARKPASS_TOKEN_SECRET"].encode(),
+        token_secret=env["PARKPASS_TOKEN_SECRET"].encode(),
         data_key=data_key,
-        wechat_appid=os.environ["PARKPASS_WECHAT_APPID"],
-        wechat_secret=os.environ["PARKPASS_WECHAT_SECRET"],
-        wechatpay=_wechatpay_from_env(os.environ["PARKPASS_WECHAT_APPID"]),
-        alipay=_alipay_from_env(),
-        gate_signing_key=base64.b64decode(os.environ["PARKPASS_GATE_SIGNING_KEY"])
-        if os.environ.get("PARKPASS_GATE_SIGNING_KEY")
+        wechat_appid=env["PARKPASS_WECHAT_APPID"],
+        wechat_secret=env["PARKPASS_WECHAT_SECRET"],
+        wechatpay=_wechatpay_from_env(env, unread, env["PARKPASS_WECHAT_APPID"]),
+        alipay=_alipay_from_env(env, unread),
+        gate_signing_key=base64.b64decode(env["PARKPASS_GATE_SIGNING_KEY"])
+        if env.get("PARKPASS_GATE_SIGNING_KEY")
         else None,
-        receipt_signing_key=base64.b64decode(os.environ["PARKPASS_RECEIPT_SIGNING_KEY"])
-        if os.environ.get("PARKPASS_RECEIPT_SIGNING_KEY")
+        receipt_signing_key=base64.b64decode(env["PARKPASS_RECEIPT_SIGNING_KEY"])
+        if env.get("PARKPASS_RECEIPT_SIGNING_KEY")
         else None,
     )
 
 
-def _alipay_from_env() -> AlipayConfig | None:
-    if not os.environ.get("PARKPASS_ALIPAY_APPID"):
+def _named(setting: str, unreadable: Mapping[str, str]) -> str:
+    parameter = unreadable.get(setting)
+    return f"{setting} (SSM parameter {parameter} is missing or not readable)" if parameter else setting
+
+
+def _alipay_from_env(env: Mapping[str, str], unread: Mapping[str, str]) -> AlipayConfig | None:
+    if not env.get("PARKPASS_ALIPAY_APPID"):
         return None
     names = ("SELLER_ID", "APP_PRIVATE_KEY", "PUBLIC_KEY", "NOTIFY_URL")
-    missing = [f"PARKPASS_ALIPAY_{n}" for n in names if not os.environ.get(f"PARKPASS_ALIPAY_{n}")]
+    missing = [f"PARKPASS_ALIPAY_{n}" for n in names if not env.get(f"PARKPASS_ALIPAY_{n}")]
     if missing:
-        raise MissingSettings("set " + ", ".join(missing))
+        raise MissingSettings("set " + ", ".join(_named(n, unread) for n in missing))
     return AlipayConfig(
-        appid=os.environ["PARKPASS_ALIPAY_APPID"],
-        seller_id=os.environ["PARKPASS_ALIPAY_SELLER_ID"],
-        app_private_key_pem=os.environ["PARKPASS_ALIPAY_APP_PRIVATE_KEY"],
-        alipay_public_key_pem=os.environ["PARKPASS_ALIPAY_PUBLIC_KEY"],
-        notify_url=os.environ["PARKPASS_ALIPAY_NOTIFY_URL"],
-        gateway=os.environ.get("PARKPASS_ALIPAY_GATEWAY", "https://openapi.alipay.com/gateway.do"),
+        appid=env["PARKPASS_ALIPAY_APPID"],
+        seller_id=env["PARKPASS_ALIPAY_SELLER_ID"],
+        app_private_key_pem=env["PARKPASS_ALIPAY_APP_PRIVATE_KEY"],
+        alipay_public_key_pem=env["PARKPASS_ALIPAY_PUBLIC_KEY"],
+        notify_url=env["PARKPASS_ALIPAY_NOTIFY_URL"],
+        gateway=env.get("PARKPASS_ALIPAY_GATEWAY", "https://openapi.alipay.com/gateway.do"),
     )
 
 
-def _wechatpay_from_env(appid: str) -> WechatPayConfig | None:
-    if not os.environ.get("PARKPASS_WECHATPAY_MCHID"):
+def _wechatpay_from_env(env: Mapping[str, str], unread: Mapping[str, str], appid: str) -> WechatPayConfig | None:
+    if not env.get("PARKPASS_WECHATPAY_MCHID"):
         return None
     names = ("MERCHANT_KEY", "MERCHANT_SERIAL", "APIV3_KEY", "PUBLIC_KEY", "PUBLIC_KEY_ID", "NOTIFY_URL")
-    missing = [f"PARKPASS_WECHATPAY_{n}" for n in names if not os.environ.get(f"PARKPASS_WECHATPAY_{n}")]
+    missing = [f"PARKPASS_WECHATPAY_{n}" for n in names if not env.get(f"PARKPASS_WECHATPAY_{n}")]
     if missing:
-        raise MissingSettings("set " + ", ".join(missing))
-    env = {n: os.environ[f"PARKPASS_WECHATPAY_{n}"] for n in names}
+        raise MissingSettings("set " + ", ".join(_named(n, unread) for n in missing))
+    given = {n: env[f"PARKPASS_WECHATPAY_{n}"] for n in names}
     return WechatPayConfig(
-        mchid=os.environ["PARKPASS_WECHATPAY_MCHID"],
+        mchid=env["PARKPASS_WECHATPAY_MCHID"],
         appid=appid,
-        merchant_key_pem=env["MERCHANT_KEY"],
-        merchant_serial=env["MERCHANT_SERIAL"],
-        apiv3_key=env["APIV3_KEY"],
-        platform_public_key_pem=env["PUBLIC_KEY"],
-        platform_public_key_id=env["PUBLIC_KEY_ID"],
-        notify_url=env["NOTIFY_URL"],
-        gateway=os.environ.get("PARKPASS_WECHATPAY_GATEWAY", "https://api.mch.weixin.qq.com"),
+        merchant_key_pem=given["MERCHANT_KEY"],
+        merchant_serial=given["MERCHANT_SERIAL"],
+        apiv3_key=given["APIV3_KEY"],
+        platform_public_key_pem=given["PUBLIC_KEY"],
+        platform_public_key_id=given["PUBLIC_KEY_ID"],
+        notify_url=given["NOTIFY_URL"],
+        gateway=env.get("PARKPASS_WECHATPAY_GATEWAY", "https://api.mch.weixin.qq.com"),
     )

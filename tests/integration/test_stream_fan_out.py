@@ -20,7 +20,7 @@ from domain.lot import Lot
 from functions import fanout
 from functions.bootstrap import Services, services_from_env
 from functions.fanout import fan_out
-from functions.publishing import publisher_from_env, signer_from_env
+from functions.publishing import publisher_from_env
 from handlers.fan_out import TellGatesAtOnce
 from handlers.issue_card import issue_card
 from handlers.ports import PublishFailed
@@ -103,10 +103,8 @@ def lambda_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("PARKPASS_MQTT_URL", f"mqtt://127.0.0.1:{free_port()}")
     publisher_from_env.cache_clear()
-    signer_from_env.cache_clear()
     yield
     publisher_from_env.cache_clear()
-    signer_from_env.cache_clear()
 
 
 def test_the_lambda_answers_a_partial_batch_where_its_mapping_reads_one_and_fails_the_batch_elsewhere(

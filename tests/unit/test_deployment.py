@@ -71,7 +71,8 @@ def test_wsgi_entry_names_the_flask_app() -> None:
 
 def test_resources_pass_cfn_lint() -> None:
     template = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": serverless_config()["resources"]["Resources"]}
-    matches = lint(json.dumps(template), config=ManualArgs(regions=["cn-north-1", "cn-northwest-1"]))
+    as_packaged = json.dumps(template).replace("${sls:stage}", "dev")  # the framework's variable, resolved first
+    matches = lint(as_packaged, config=ManualArgs(regions=["cn-north-1", "cn-northwest-1"]))
     assert [str(m) for m in matches] == []
 
 
@@ -145,7 +146,70 @@ def test_every_deployment_names_the_public_url_receipts_link_under() -> None:
     from infra.settings import public_url
 
     environment = serverless_config()["provider"]["environment"]
-    assert environment["PARKPASS_PUBLIC_URL"] == "${ssm:/parkpass/${sls:stage}/public-url}"  # no default: required
+    assert environment["PARKPASS_PUBLIC_URL_PARAM"] == "/parkpass/${sls:stage}/public-url"  # read at run time
     zappa = json.loads((ROOT / "zappa_settings.json").read_text())
     configured = public_url(zappa["dev"]["environment_variables"]["PARKPASS_PUBLIC_URL"])
     assert configured is not None and configured.startswith("https://")
+
+
+SECRET_SETTINGS = (
+    "PARKPASS_TOKEN_SECRET",
+    "PARKPASS_DATA_KEY",
+    "PARKPASS_WECHAT_SECRET",
+    "PARKPASS_GATE_SIGNING_KEY",
+    "PARKPASS_RECEIPT_SIGNING_KEY",
+    "PARKPASS_WECHATPAY_MERCHANT_KEY",
+    "PARKPASS_WECHATPAY_APIV3_KEY",
+    "PARKPASS_ALIPAY_APP_PRIVATE_KEY",
+)
+
+
+def test_the_functions_get_their_secrets_names_and_each_role_may_read_exactly_those_parameters() -> None:
+    config = serverless_config()
+    environment = config["provider"]["environment"]
+    assert not [k for k in environment if k in SECRET_SETTINGS], "a secret in the functions' configuration"
+    assert {f"{k}_PARAM" for k in SECRET_SETTINGS} <= set(environment)
+    assert not [v for v in environment.values() if "${ssm:" in str(v)], "resolved at package time (needs AWS)"
+    named = {v for k, v in environment.items() if k.endswith("_PARAM")}
+    resources = config["resources"]["Resources"]
+    [statement] = resources["ReadParametersPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert set(statement["Action"]) == {"ssm:GetParameters", "ssm:GetParameter"}
+    prefix = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
+    allowed = {r["Fn::Sub"].removeprefix(prefix) for r in statement["Resource"]}
+    assert allowed == named  # no wildcard, no parameter beyond those the functions name
+    for name, function in config["functions"].items():
+        arns = resources[function["role"]]["Properties"]["ManagedPolicyArns"]
+        assert {"Ref": "ReadParametersPolicy"} in arns, name
+
+
+def test_every_setting_the_secrets_need_can_come_from_a_parameter() -> None:
+    """What infra/settings.py reads as a secret or a payment channel's key is named by a parameter on AWS."""
+    import re
+
+    source = (ROOT / "infra" / "settings.py").read_text()
+    read = set(re.findall(r'"(PARKPASS_[A-Z_]+)"', source))
+    for channel, names in (("WECHATPAY", re.search(r'names = \("MERCHANT_KEY".*?\)', source)),
+                           ("ALIPAY", re.search(r'names = \("SELLER_ID".*?\)', source))):  # fmt: skip
+        assert names is not None
+        read |= {f"PARKPASS_{channel}_{n}" for n in re.findall(r'"([A-Z_]+)"', names.group(0))}
+    secrets = {n for n in read if n not in SETTINGS_NOT_FROM_PARAMETERS}
+    environment = serverless_config()["provider"]["environment"]
+    assert sorted(n for n in secrets if f"{n}_PARAM" not in environment) == []
+
+
+SETTINGS_NOT_FROM_PARAMETERS = {
+    "PARKPASS_TABLE_PREFIX",
+    "PARKPASS_DYNAMODB_ENDPOINT",
+    "PARKPASS_LOCAL",
+    "PARKPASS_WECHAT_API_BASE",
+    "PARKPASS_MQTT_URL",
+    "PARKPASS_APPLICATION_TEMPLATE",
+    "PARKPASS_INVOICE_TEMPLATE",
+    "PARKPASS_DOCUMENTS_BUCKET",
+    "PARKPASS_DOCUMENTS_DIR",
+    "PARKPASS_S3_ENDPOINT",
+    "PARKPASS_SEAL_IMAGE",
+    "PARKPASS_WECHATPAY_GATEWAY",
+    "PARKPASS_ALIPAY_GATEWAY",
+}
+"""Plain settings: the deployment's own environment, or defaults."""
