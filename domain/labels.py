@@ -187,6 +187,45 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "behind": ("落后", "behind"),
         "never": ("从未同步", "never synced"),
     },
+    "difference": {
+        "unfulfilled": ("支付平台已收款，本系统未入账", "paid at the provider, not booked here"),
+        "not_at_provider": ("本系统已入账，支付平台无此笔", "booked here, absent at the provider"),
+        "amount_differs": ("金额不一致", "amounts differ"),
+        "refund_not_here": ("支付平台已退款，本系统未退款", "refunded at the provider, not here"),
+        "refund_not_at_provider": ("本系统已退款，支付平台无此退款", "refunded here, absent at the provider"),
+    },
+    "difference_todo": {
+        "repaired": (
+            "已自动补记：订单按支付平台记录入账，月卡已续期，无需处理",
+            "Repaired: the order was booked as the provider recorded it and the card extended; nothing to do",
+        ),
+        "unfulfilled": (
+            "未能自动补记：请在商户平台按订单号核对这笔收款，并联系技术支持",
+            "Not repaired: look the payment up by order number in the merchant platform and call support",
+        ),
+        "not_at_provider": (
+            "请在商户平台按订单号查询；若确实未收到款项，请联系车主核实后办理退款或人工修正",
+            "Look it up by order number in the merchant platform; if no money came, check with the owner, then "
+            "refund or fix the card",
+        ),
+        "amount_differs": (
+            "请在商户平台核对实收金额，并联系技术支持",
+            "Check the amount taken in the merchant platform and call support",
+        ),
+        "refund_not_here": (
+            "该笔已在商户平台退款：请在本系统对该订单办理退款（收回月卡天数），或核实退款原因",
+            "Refunded in the merchant platform: refund the order here too (the card's days go back) or find out "
+            "why it was refunded",
+        ),
+        "refund_not_at_provider": (
+            "退款可能仍在处理中；若次日对账仍有差异，请在商户平台查询该退款",
+            "The refund may still be in progress; if the next day still shows it, look it up in the merchant platform",
+        ),
+    },
+    "reconcile_note": {
+        "unknown_order": ("订单号不属于本系统", "not an order of this system"),
+        "notice_amount_differs": ("实收金额与订单金额不符", "the amount paid is not the order's"),
+    },
 }
 """kind -> stored value -> (zh-CN, English)."""
 
@@ -211,7 +250,7 @@ def label(kind: str, value: str, lang: str = "zh") -> str:
 
 
 def actor_label(actor: str, lang: str = "zh") -> str:
-    """"payment:wechat" -> "微信支付"; "admin:a@b.cn" -> "物业 a@b.cn"; "owner:o-1" -> "车主"; "system:x" -> "系统"."""
+    """ "payment:wechat" -> "微信支付"; "admin:a@b.cn" -> "物业 a@b.cn"; "owner:o-1" -> "车主"; "system:x" -> "系统"."""
     kind, _, who = actor.partition(":")
     if kind == "payment":
         return label("channel", who, lang)

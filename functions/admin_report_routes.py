@@ -6,10 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, request
 
-from domain.labels import label
+from domain.labels import label, local_time
+from domain.reconciliation import Reconciliation
 from functions.admin_office import Office, csv_answer
 from functions.bootstrap import Services
 from functions.http import request_lang
+from handlers.reconcile import lot_reconciliations
 from handlers.reports import lot_report
 from infra.lazy import lazy_module
 
@@ -55,4 +57,36 @@ def routes(s: Services, office: Office) -> Blueprint:
             "lot_version": r.lot.entitlement_version,
         }
 
+    @bp.get("/api/v1/lots/<lot_id>/reconciliations")
+    def reconciliations(lot_id: str) -> Any:
+        lang = request_lang()
+        lot = s.lots.get(lot_id)
+        zone = lot.timezone if lot is not None else "Asia/Shanghai"
+        days = lot_reconciliations(me(), lot_id, s.reconciliations, s.lots, s.clock)
+        return {"days": [_day(r, zone, lang) for r in days]}
+
     return bp
+
+
+def _day(r: Reconciliation, zone: str, lang: str) -> dict[str, Any]:
+    return {
+        "channel": r.channel.value,
+        "channel_label": label("channel", r.channel.value, lang),
+        "day": r.day.isoformat(),
+        "checked_at": local_time(r.checked_at, zone, lang),
+        "provider_lines": r.provider_lines,
+        "ledger_lines": r.ledger_lines,
+        "differences": [
+            {
+                "kind": d.kind.value,
+                "kind_label": label("difference", d.kind.value, lang),
+                "order_id": d.order_id,
+                "ours_fen": d.ours_fen,
+                "theirs_fen": d.theirs_fen,
+                "repaired": d.repaired,
+                "note": label("reconcile_note", d.note, lang) if d.note else "",
+                "what_to_do": label("difference_todo", "repaired" if d.repaired else d.kind.value, lang),
+            }
+            for d in r.differences
+        ],
+    }

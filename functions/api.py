@@ -58,7 +58,7 @@ def create_app(services: Services, local: LocalMounts | None = None) -> Flask:
     if local is not None:
         from functions.sim_routes import sim_blueprint
 
-        app.register_blueprint(sim_blueprint(local.clock, local.info, local.on_clock_moved))
+        app.register_blueprint(sim_blueprint(local.clock, local.info, local.on_clock_moved, local.reconcile))
         app.register_blueprint(local.wechat.blueprint())
         app.register_blueprint(local.wechatpay.blueprint())
         app.register_blueprint(local.alipay.blueprint())

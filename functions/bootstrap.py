@@ -48,15 +48,18 @@ from handlers.ports import (
     RateCounter,
     ReceiptSigner,
     ReceiptStore,
+    Reconciliations,
     ReminderStore,
     Sealer,
     SessionStore,
     SessionTokens,
     Signer,
     StaffRepository,
+    StatementSource,
     UnitOfWork,
     WechatLogin,
 )
+from handlers.reconcile import Reconciling
 from infra.clock import SystemClock
 from infra.crypto import FieldCipher, PersonalData
 from infra.dynamodb import tables
@@ -90,13 +93,13 @@ class GatePort(AppliedVersions, GateStates, Protocol):
     def record_sync(self, gate_id: str, version: int, at: str) -> None: ...
 
 
-class AlipayPort(PaymentProvider, Protocol):
+class AlipayPort(PaymentProvider, StatementSource, Protocol):
     def notice(self, form: dict[str, str]) -> PaymentNotice:
         """A verified notification form; PaymentRejected otherwise."""
         ...
 
 
-class WechatPayPort(PaymentProvider, Protocol):
+class WechatPayPort(PaymentProvider, StatementSource, Protocol):
     def notice(self, headers: dict[str, str], body: str) -> PaymentNotice:
         """A verified, decrypted notification; PaymentRejected otherwise."""
         ...
@@ -141,6 +144,8 @@ class Services:
     staff_tokens: SessionTokens
     audit: Audit
     ledger: Ledger
+    reconciliations: Reconciliations
+    """Each payment channel's days as reconciled with the provider's statement."""
     rates: RateCounter
     login_tries: LoginTries
     sealer: Sealer
@@ -176,6 +181,18 @@ class Services:
     def claiming(self) -> Claiming:
         return Claiming(self.cards, self.card_queries, self.lots, self.uow, self.clock, self.sealer)
 
+    @property
+    def reconciling(self) -> Reconciling:
+        return Reconciling(
+            self.ledger, self.orders, self.cards, self.uow, self.reconciliations, self.clock, self.metrics,
+            self.receipt_signer,
+        )  # fmt: skip
+
+    def statements(self) -> dict[Channel, StatementSource]:
+        """The statements of the channels this deployment takes payments through."""
+        sources: dict[Channel, StatementSource | None] = {Channel.WECHAT: self.wechatpay, Channel.ALIPAY: self.alipay}
+        return {channel: source for channel, source in sources.items() if source is not None}
+
     def provider(self, channel: Channel) -> PaymentProvider:
         if not channel.online:
             from infra.payments.offline import OfflinePayments
@@ -200,7 +217,7 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
     from infra.dynamodb.card_life import DynamoCardQueries
     from infra.dynamodb.feed import DynamoEntitlementFeed
     from infra.dynamodb.invoices import DynamoInvoiceStore, DynamoReceiptStore
-    from infra.dynamodb.orders import DynamoLedger, DynamoOrderRepository
+    from infra.dynamodb.orders import DynamoLedger, DynamoOrderRepository, DynamoReconciliations
     from infra.dynamodb.reminders import DynamoConsents, DynamoPrefsRepository, DynamoReminderStore
     from infra.dynamodb.sessions import DynamoSessionStore
     from infra.dynamodb.staff import DynamoStaffRepository
@@ -267,6 +284,7 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
         staff_tokens=SignedTokens(secrets.token_secret + b"|staff", clock),
         audit=DynamoAudit(),
         ledger=DynamoLedger(),
+        reconciliations=DynamoReconciliations(),
         rates=DynamoRateCounter(),
         login_tries=DynamoLoginTries(),
         seal_png=Path(settings.seal_image).read_bytes() if settings.seal_image else None,

@@ -113,6 +113,14 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="play the ParkPass story against a running `make dev`")
     demo.add_argument("--api", default=default_api(), help="the local stack (env PARKPASS_API)")
 
+    rec = commands.add_parser(
+        "reconcile",
+        help="reconcile a day's WeChat Pay and Alipay statements with the ledger on the local stack "
+        "(on AWS: invoke the reconcile function with {\"date\": ...})",
+    )
+    rec.add_argument("--date", type=date.fromisoformat, help="YYYY-MM-DD (default: yesterday in Beijing)")
+    rec.add_argument("--api", default=default_api(), help="the local stack (env PARKPASS_API)")
+
     remind = commands.add_parser("reminders", help="expiry reminders")
     remind_commands = remind.add_subparsers(dest="action", required=True)
     remind_run = remind_commands.add_parser("run", help="send what has fallen due (what the 15-minute tick does)")
@@ -193,6 +201,8 @@ def _command(args: argparse.Namespace, run: _Run) -> int:
         return run_demo(args.api)
     if args.command == "gate-check":
         return _gate_check(args)
+    if args.command == "reconcile":
+        return _reconcile(args.api, args.date)
     settings = _store_settings(args, run)
     from functions.bootstrap import bind_dynamodb, dynamodb_services
     from infra.dynamodb.tables import create_tables
@@ -446,6 +456,27 @@ def _gate_check(args: argparse.Namespace) -> int:
     decision = whitelist.check(plate, at)
     print(json.dumps(decision_json(plate, decision), ensure_ascii=False))
     return 0 if decision.allow else DENIED
+
+
+def _reconcile(api: str, day: date | None) -> int:
+    """The local stack runs what the daily Lambda does (its simulators hold the statements, its keys read them)."""
+    import requests
+
+    try:
+        r = requests.post(f"{api}/sim/reconcile", json={"date": day.isoformat() if day else None}, timeout=120)
+    except requests.RequestException as e:
+        raise UserMistake(f"no local stack at {api} ({type(e).__name__}): start it with `make dev`") from None
+    if r.status_code == 404:
+        raise UserMistake(f"{api} is not a local stack: on AWS invoke the reconcile function")
+    if r.status_code != 200:
+        print(f"reconciliation failed: {r.status_code} {r.text[:300]}", file=sys.stderr)
+        return 1
+    for channel, c in r.json()["channels"].items():
+        print(
+            f"{channel}: {c['provider_lines']} statement lines, {c['ledger_lines']} ledger lines, "
+            f"{c['differences']} differences ({c['repaired']} repaired)"
+        )
+    return 0
 
 
 def _fanout_status(lots: list[str], s: Services) -> int:

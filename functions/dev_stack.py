@@ -8,7 +8,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +16,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from domain.admin import Role
 from domain.plan import Claim, Plan
-from functions import card_jobs, gate_status, observability, reminders, sweep
+from functions import card_jobs, gate_status, observability, reconcile, reminders, sweep
 from functions.admin import create_admin_app, with_admin
 from functions.api import create_app
 from functions.bootstrap import Services, bind_dynamodb, dynamodb_services
@@ -225,9 +225,7 @@ class DevStack:
             self._fast_publisher = MqttPublisher(self.mqtt_url, unique_client_id("api"), FAST_PATH_TIMEOUT_S)
             http = replace(s, uow=TellGatesAtOnce(s.uow, self._fast_publisher, signer))
         # IoT Core's topic rule for gates' applied-version reports, with the Lambda's own code as its action.
-        self._gate_reports = LocalTopicRule(
-            self.mqtt_url, APPLIED_TOPICS, FROM_TOPIC, self._gate_report
-        ).start()
+        self._gate_reports = LocalTopicRule(self.mqtt_url, APPLIED_TOPICS, FROM_TOPIC, self._gate_report).start()
         local_info = LocalInfo(
             self.mqtt_url,
             self.demo_gate.id,
@@ -239,7 +237,16 @@ class DevStack:
         )
         api = create_app(
             http,
-            LocalMounts(self.clock, local_info, self.tick, self.wechat, self.wechatpay, self.alipay, self.invoice_sim),
+            LocalMounts(
+                self.clock,
+                local_info,
+                self.tick,
+                self.wechat,
+                self.wechatpay,
+                self.alipay,
+                self.invoice_sim,
+                self.reconcile,
+            ),
         )
         late.app = with_admin(api, create_admin_app(http))
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="api", daemon=True)
@@ -266,6 +273,11 @@ class DevStack:
         report = sweep.run(self.services)
         sweep.counted(report, self.services.metrics)
         return report
+
+    def reconcile(self, day: date | None = None) -> dict[str, dict[str, int]]:
+        """What the daily reconciliation Lambda does, once (for `day`, default yesterday in Beijing)."""
+        observability.begin()  # as one Lambda invocation
+        return reconcile.run(self.services, day)
 
     def tick(self) -> TickReport:
         """What the scheduled Lambdas do when time moves on: the card jobs (expiry, lapses, offers), then reminders."""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint
 from pydantic import AwareDatetime, BaseModel
+from werkzeug.exceptions import NotFound
 
 from functions.http import parse_body
 from infra.clock import SimClock
@@ -29,6 +32,8 @@ class LocalMounts:
     wechatpay: WechatPaySimulator
     alipay: AlipaySimulator
     invoices: InvoiceSimulator
+    reconcile: Callable[[date | None], dict[str, dict[str, int]]] | None = None
+    """What the daily reconciliation Lambda does, for a day (None: yesterday): `parkpass reconcile`."""
 
 
 @dataclass(frozen=True)
@@ -53,8 +58,25 @@ class SetClock(BaseModel):
     now: AwareDatetime
 
 
-def sim_blueprint(clock: SimClock, info: LocalInfo | None, on_clock_moved: Callable[[], object] | None) -> Blueprint:
+class Reconcile(BaseModel):
+    date: dt.date | None = None
+
+
+def sim_blueprint(
+    clock: SimClock,
+    info: LocalInfo | None,
+    on_clock_moved: Callable[[], object] | None,
+    reconcile: Callable[[date | None], dict[str, dict[str, int]]] | None = None,
+) -> Blueprint:
     sim = Blueprint("sim", __name__, url_prefix="/sim")
+
+    @sim.post("/reconcile")
+    def reconcile_day() -> dict[str, Any]:
+        """The daily reconciliation, now: `{"date": "YYYY-MM-DD"}` (default yesterday, Beijing)."""
+        if reconcile is None:
+            raise NotFound()
+        day = parse_body(Reconcile).date
+        return {"date": day.isoformat() if day else None, "channels": reconcile(day)}
 
     @sim.get("/info")
     def local_info() -> dict[str, Any]:

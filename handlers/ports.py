@@ -24,6 +24,7 @@ from domain.invoice import (
 from domain.login_limits import Tries, Turn
 from domain.lot import Lot
 from domain.order import (
+    Channel,
     LedgerEntry,
     Order,
 )
@@ -31,6 +32,7 @@ from domain.owner import Owner
 from domain.package import Package
 from domain.plan import Claim, Plan
 from domain.receipt import Receipt, SignedReceipt
+from domain.reconciliation import Reconciliation, StatementLine
 from domain.reminder import ReminderPrefs, Slot
 from domain.session import Ending, Session
 
@@ -528,8 +530,28 @@ class PaymentProvider(Protocol):
         ...
 
 
+class StatementSource(Protocol):
+    def statement(self, day: date) -> list[StatementLine]:
+        """The provider's statement of `day` (Beijing time): every payment and refund it made that day.
+
+        PaymentUnavailable when it cannot be had (not ready yet, the provider down, a file that fails its hash)."""
+        ...
+
+
 class Ledger(Protocol):
     def around(self, lot_id: str, start: datetime, end: datetime) -> list[LedgerEntry]: ...
+
+    def on_statement_day(self, channel: Channel, day: date) -> list[LedgerEntry]:
+        """The channel's payments and refunds booked on `day` as the provider's statement counts days."""
+        ...
+
+
+class Reconciliations(Protocol):
+    def save(self, result: Reconciliation) -> None: ...
+
+    def recent(self, channel: Channel, days: int, today: date) -> list[Reconciliation]:
+        """The channel's results of the `days` days up to `today`, newest first."""
+        ...
 
 
 class StaffRepository(Protocol):

@@ -27,10 +27,11 @@ from domain.gate import Grant
 from domain.invoice import Invoice, InvoiceState
 from domain.login_limits import Tries, Turn
 from domain.lot import Lot
-from domain.order import LedgerEntry, Order, OrderState, order_key_claim
+from domain.order import Channel, LedgerEntry, Order, OrderState, order_key_claim
 from domain.owner import Owner
 from domain.package import Package
 from domain.receipt import Receipt, SignedReceipt
+from domain.reconciliation import PROVIDER_ZONE, Reconciliation
 from domain.reminder import ReminderPrefs, Slot, bucket_of
 from domain.session import Ending, Session
 from functions.bootstrap import Services
@@ -483,6 +484,29 @@ class FakeLedger:
         low, high = start - timedelta(days=1), end + timedelta(days=1)
         return [e for e in self.db.ledger.values() if e.lot_id == lot_id and low <= e.booked_at <= high]
 
+    def on_statement_day(self, channel: Channel, day: date) -> list[LedgerEntry]:
+        return [
+            e
+            for e in self.db.ledger.values()
+            if e.channel is channel and e.booked_at.astimezone(PROVIDER_ZONE).date() == day
+        ]
+
+
+class FakeReconciliations:
+    def __init__(self) -> None:
+        self.items: dict[tuple[Channel, date], Reconciliation] = {}
+
+    def save(self, result: Reconciliation) -> None:
+        self.items[(result.channel, result.day)] = result
+
+    def recent(self, channel: Channel, days: int, today: date) -> list[Reconciliation]:
+        since = today - timedelta(days=days - 1)
+        return sorted(
+            (r for (c, d), r in self.items.items() if c is channel and since <= d <= today),
+            key=lambda r: r.day,
+            reverse=True,
+        )
+
 
 class FakeLoginTries:
     def __init__(self) -> None:
@@ -746,6 +770,7 @@ def fake_services(now: datetime, clock: Clock | None = None) -> Services:
         staff_tokens=SignedTokens(b"test-staff-secret", clock),
         audit=FakeAudit(db),
         ledger=FakeLedger(db),
+        reconciliations=FakeReconciliations(),
         rates=FakeRates(),
         login_tries=FakeLoginTries(),
         sealer=FakeSealer(),

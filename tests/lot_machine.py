@@ -31,6 +31,7 @@ from domain.lot import Approval, CardPolicy, Lot
 from domain.order import Channel, Order, OrderState
 from domain.owner import Owner
 from domain.plan import Claim, Plan, holds_place
+from domain.reconciliation import PROVIDER_ZONE, LineKind, StatementLine
 from domain.reminder import Slot, slots_for
 from domain.renewal import bought_until
 from functions.bootstrap import Services
@@ -43,6 +44,7 @@ from handlers.claim_cards import claim_by_code, claim_by_phone, print_claim_code
 from handlers.fulfil_payment import fulfil_payment
 from handlers.import_cards import import_rows
 from handlers.ports import PaymentNotice, UnitOfWork
+from handlers.reconcile import Reconciling, reconcile_day
 from handlers.renewals import close_unpaid, order_renewal
 from tests.builders import days, months
 from tests.fakes import FakeProvider, FixedClock, NoPayments
@@ -80,6 +82,14 @@ class Interleaving:
 
     def claimed(self, key: str) -> Claim | None:
         return self.uow.claimed(key)
+
+
+class _Statement:
+    def __init__(self, lines: list[StatementLine]) -> None:
+        self.lines = lines
+
+    def statement(self, day: date) -> list[StatementLine]:
+        return self.lines
 
 
 def _seen(what: str) -> None:
@@ -344,6 +354,25 @@ class LotMachine(RuleBasedStateMachine):
             o = waiting[pick % len(waiting)]
             notice = PaymentNotice(o.id, f"tx-{o.id}", o.amount_fen, s.clock.now(), True)
             self._try(lambda: fulfil_payment(notice, s.orders, s.cards, s.uow, s.receipt_signer))
+
+    @rule(pick=st.integers(0, 50), twice=st.booleans())
+    def reconciliation_finds_a_lost_payment(self, pick: int, twice: bool) -> None:
+        """A payer paid; the notification and every query were lost; the day's statement shows it."""
+        s = self.s
+        waiting = sorted(
+            (o for c in self._cards() for o in s.orders.for_card(c.id)
+             if o.state in (OrderState.PENDING, OrderState.CLOSED) and o.channel is Channel.WECHAT),
+            key=lambda o: o.id,
+        )  # fmt: skip
+        if not waiting:
+            return
+        o = waiting[pick % len(waiting)]
+        at = s.clock.now()
+        paid_there = [StatementLine(LineKind.PAYMENT, o.id, f"tx-{o.id}", o.amount_fen, at)]
+        r = Reconciling(s.ledger, s.orders, s.cards, s.uow, s.reconciliations, s.clock, s.metrics, s.receipt_signer)
+        day = at.astimezone(PROVIDER_ZONE).date()
+        for _ in range(2 if twice else 1):  # the day reconciled again
+            self._try(lambda: reconcile_day(Channel.WECHAT, day, _Statement(paid_there), r))
 
     @rule(pick=st.integers(0, 50), twice=st.booleans())
     def pay_cash(self, pick: int, twice: bool) -> None:

@@ -153,7 +153,7 @@ function view(name) {
   moveOn()
   for (const s of document.querySelectorAll('main > section')) s.hidden = s.dataset.view !== name
   for (const b of document.querySelectorAll('header nav button')) b.classList.toggle('active', b.dataset.view === name)
-  const load = { dashboard, queues, cards: () => { $('#card-detail').hidden = true; state.card = null; return search('') }, settings, gates, staff, reports: () => {}, import: () => {} }[name]
+  const load = { dashboard, queues, cards: () => { $('#card-detail').hidden = true; state.card = null; return search('') }, settings, gates, staff, reports: () => {}, reconcile, import: () => {} }[name]
   Promise.resolve(load()).catch(show)
 }
 
@@ -510,6 +510,17 @@ async function report(event) {
   for (const [k, v] of lines) { const tr = document.createElement('tr'); tr.append(cell(k), cell(v)); table.append(tr) }
   $('#report').replaceChildren(table)
   $('#report-csv').dataset.period = period
+}
+
+// --- 对账
+async function reconcile() {
+  const r = await call('GET', `/lots/${state.lot}/reconciliations`)
+  fill('#reconcile-days', r.days, (d) => [d.day, d.channel_label, d.checked_at, d.provider_lines, d.ledger_lines,
+    d.differences.length ? `${d.differences.length} 笔` : '无'])
+  const rows = r.days.flatMap((d) => d.differences.map((x) => ({ ...x, day: d.day, channel_label: d.channel_label })))
+  fill('#reconcile-differences', rows, (x) => [x.day, x.channel_label, x.kind_label, x.order_id,
+    x.ours_fen == null ? '—' : yuan(x.ours_fen), x.theirs_fen == null ? '—' : yuan(x.theirs_fen),
+    x.note ? `${x.note}。${x.what_to_do}` : x.what_to_do])
 }
 
 const IMPORT_SLICE = 100

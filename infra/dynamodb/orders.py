@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from dataclasses import asdict
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from pynamodb.expressions.update import Action
@@ -11,8 +12,16 @@ from domain.card_change import unpaid_claim
 from domain.order import Channel, LedgerEntry, Order, OrderState, order_key_claim
 from domain.package import Duration, DurationUnit, Package
 from domain.receipt import SignedReceipt
+from domain.reconciliation import (
+    PROVIDER_ZONE,
+    RECONCILED_CHANNELS,
+    Difference,
+    DifferenceKind,
+    Reconciliation,
+    statement_day,
+)
 from infra.dynamodb.repositories import iso_day
-from infra.dynamodb.tables import ClaimItem, LedgerItem, OrderItem, ReceiptItem
+from infra.dynamodb.tables import ClaimItem, LedgerItem, OrderItem, ReceiptItem, ReconciliationItem
 
 PENDING = "pending"
 
@@ -124,6 +133,7 @@ def ledger_item(e: LedgerEntry) -> LedgerItem:
         transaction_id=e.transaction_id,
         booked_at=e.booked_at.isoformat(),
         package=e.package or None,
+        statement_day=statement_day(e.channel, e.booked_at) if e.channel in RECONCILED_CHANNELS else None,
     )
 
 
@@ -156,6 +166,39 @@ class DynamoLedger:
         """The lot's entries booked from `start` to `end`, with a day's margin each side (stamps carry zones)."""
         low, high = (start - timedelta(days=1)).isoformat(), (end + timedelta(days=1)).isoformat()
         return [_entry(i) for i in LedgerItem.by_lot.query(lot_id, LedgerItem.booked_at.between(low, high))]
+
+    def on_statement_day(self, channel: Channel, day: date) -> list[LedgerEntry]:
+        at = datetime.combine(day, time(12), PROVIDER_ZONE)
+        return [_entry(i) for i in LedgerItem.by_statement_day.query(statement_day(channel, at))]
+
+
+class DynamoReconciliations:
+    def save(self, result: Reconciliation) -> None:
+        ReconciliationItem(
+            channel=result.channel.value,
+            day=result.day.isoformat(),
+            checked_at=result.checked_at.isoformat(),
+            provider_lines=result.provider_lines,
+            ledger_lines=result.ledger_lines,
+            differences=[asdict(d) for d in result.differences],
+        ).save()
+
+    def recent(self, channel: Channel, days: int, today: date) -> list[Reconciliation]:
+        since = (today - timedelta(days=days - 1)).isoformat()
+        items = ReconciliationItem.query(
+            channel.value, ReconciliationItem.day.between(since, today.isoformat()), scan_index_forward=False
+        )
+        return [
+            Reconciliation(
+                channel=Channel(i.channel),
+                day=date.fromisoformat(i.day),
+                checked_at=datetime.fromisoformat(i.checked_at),
+                provider_lines=int(i.provider_lines),
+                ledger_lines=int(i.ledger_lines),
+                differences=tuple(Difference(**{**d, "kind": DifferenceKind(d["kind"])}) for d in i.differences),
+            )
+            for i in items
+        ]
 
 
 def _entry(i: LedgerItem) -> LedgerEntry:

@@ -346,6 +346,17 @@ class LedgerByLot(GlobalSecondaryIndex["LedgerItem"]):
     booked_at = UnicodeAttribute(range_key=True)
 
 
+class LedgerByStatementDay(GlobalSecondaryIndex["LedgerItem"]):
+    """A channel's lines of one provider statement day (sparse: online channels only), for the reconciliation."""
+
+    class Meta:
+        index_name = "by_statement_day"
+        projection = AllProjection()
+
+    statement_day = UnicodeAttribute(hash_key=True)
+    entry_id = UnicodeAttribute(range_key=True)
+
+
 class LedgerItem(_Table):
     """Money in and out, one item per movement; the key makes a second booking of one payment impossible."""
 
@@ -364,8 +375,11 @@ class LedgerItem(_Table):
     transaction_id = UnicodeAttribute()
     booked_at = UnicodeAttribute()
     package = UnicodeAttribute(null=True)
+    statement_day = UnicodeAttribute(null=True)
+    """"wechat#2026-12-01": the day of the provider's statement the line belongs on (domain.reconciliation)."""
 
     by_lot = LedgerByLot()
+    by_statement_day = LedgerByStatementDay()
 
 
 class EntitlementItem(_Table):
@@ -679,6 +693,22 @@ class SessionItem(_Table):
     expires_at = TTLAttribute()
 
 
+class ReconciliationItem(_Table):
+    """Each channel's day as last reconciled against the provider's statement, with what differed."""
+
+    suffix = "reconciliations"
+
+    class Meta(_Table.Meta):
+        table_name = "parkpass-reconciliations"
+
+    channel = UnicodeAttribute(hash_key=True)
+    day = UnicodeAttribute(range_key=True)
+    checked_at = UnicodeAttribute()
+    provider_lines = NumberAttribute()
+    ledger_lines = NumberAttribute()
+    differences = JSONAttribute()
+
+
 TABLES: tuple[type[_Table], ...] = (
     LotItem,
     PackageItem,
@@ -699,6 +729,7 @@ TABLES: tuple[type[_Table], ...] = (
     ReceiptItem,
     StaffItem,
     SessionItem,
+    ReconciliationItem,
 )
 
 

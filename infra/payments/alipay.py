@@ -1,4 +1,5 @@
-"""Alipay through python-alipay-sdk (RSA2): a QR code to pay (precreate), query, close, and notifications.
+"""Alipay through python-alipay-sdk (RSA2): a QR code to pay (precreate), query, close, notifications, and the
+daily trade bill for reconciliation.
 
 A WeChat mini-program cannot open Alipay, so an Alipay payer scans the QR code
 (or uses the Alipay mini-program / H5). The gateway is set here, in one place.
@@ -6,14 +7,18 @@ A WeChat mini-program cannot open Alipay, so an Alipay payer scans the QR code
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import re
-from datetime import datetime
-from decimal import Decimal
+import zipfile
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.error import URLError
 from zoneinfo import ZoneInfo
 
+import requests
 from alipay import AliPay
 from alipay.exceptions import AliPayException, AliPayValidationError
 
@@ -21,12 +26,17 @@ from domain.errors import PaymentRejected, PaymentUnavailable
 from domain.money import yuan_text
 from domain.order import Order
 from domain.payment_notice import check_sent_in_window
+from domain.reconciliation import PROVIDER_ZONE, LineKind, StatementLine
 from handlers.ports import Clock, PaymentNotice, PaymentStatus
 from infra.settings import AlipayConfig
 
 PAID = ("TRADE_SUCCESS", "TRADE_FINISHED")
 _YUAN = re.compile(r"[0-9]{1,9}\.[0-9]{2}")
 ALIPAY_TIME = ZoneInfo("Asia/Shanghai")
+BILL_DUE_AT = time(10, 0)
+"""Alipay makes day T's bill on T+1 in the morning (Beijing time): before 10:00 "no bill" may only mean "not made
+yet"."""
+BILL_DOWNLOAD_TIMEOUT_S = 10
 security = logging.getLogger("parkpass.security")
 
 
@@ -66,7 +76,12 @@ class AlipayGateway:
     def query(self, order: Order) -> PaymentStatus:
         answer = self._call(lambda: self._alipay.api_alipay_trade_query(out_trade_no=order.id))
         if answer.get("code") != "10000":
-            return PaymentStatus(paid=False)
+            # A QR code nobody scanned has no trade yet; any other failure (20000 isp.unknow-error: Alipay is
+            # busy) says nothing about the payment, and taken as "unpaid" it would let the sweep close a paid order.
+            if answer.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
+                return PaymentStatus(paid=False)
+            logging.getLogger("parkpass.alipay").warning("Alipay query failed: %s", answer.get("sub_code"))
+            raise PaymentUnavailable()
         paid = answer.get("trade_status") in PAID
         return PaymentStatus(
             paid=paid,
@@ -121,6 +136,33 @@ class AlipayGateway:
             succeeded=data.get("trade_status") in PAID,
         )
 
+    def statement(self, day: date) -> list[StatementLine]:
+        """The trade bill of `day` (Beijing time): its payments (交易) and refunds (退款).
+
+        python-alipay-sdk has no bill method: `server_api` signs the call and verifies the answer's signature (its
+        `client_api` only signs, for a client to send). The file itself carries no hash: it is trusted as fetched
+        from the URL in the signed answer. isp.bill_not_exist is said both of a day with nothing in it and of a
+        bill not made yet: an empty day only once the bill is due, PaymentUnavailable before."""
+        answer = self._call(
+            lambda: self._alipay.server_api(
+                "alipay.data.dataservice.bill.downloadurl.query", {"bill_type": "trade", "bill_date": day.isoformat()}
+            )
+        )
+        if answer.get("code") != "10000":
+            due = datetime.combine(day + timedelta(days=1), BILL_DUE_AT, PROVIDER_ZONE)
+            if answer.get("sub_code") == "isp.bill_not_exist" and self._clock.now() >= due:
+                return []
+            logging.getLogger("parkpass.alipay").warning("no trade bill of %s: %s", day, answer.get("sub_code"))
+            raise PaymentUnavailable()
+        try:
+            fetched = requests.get(str(answer.get("bill_download_url", "")), timeout=BILL_DOWNLOAD_TIMEOUT_S)
+        except requests.RequestException as e:
+            logging.getLogger("parkpass.alipay").warning("Alipay bill unreachable: %s", type(e).__name__)
+            raise PaymentUnavailable() from None
+        if fetched.status_code != 200:
+            raise PaymentUnavailable()
+        return trade_bill_lines(fetched.content)
+
     def _call(self, request: Any) -> dict[str, Any]:
         try:
             answer: dict[str, Any] = request()
@@ -128,12 +170,62 @@ class AlipayGateway:
             security.warning("Alipay answer signature does not verify")
             raise PaymentUnavailable() from None
         except AliPayException as e:
-            logging.getLogger("parkpass.alipay").warning("Alipay refused: code %s", e.code)
+            # The SDK keeps the code private (there is no e.code): an unsigned error answer, such as 40002.
+            code = getattr(e, "_AliPayException__code", None)
+            logging.getLogger("parkpass.alipay").warning("Alipay refused: code %s", code)
             raise PaymentUnavailable() from None
         except (URLError, OSError) as e:
             logging.getLogger("parkpass.alipay").warning("Alipay unreachable: %s", type(e).__name__)
             raise PaymentUnavailable() from None
         return answer
+
+
+def trade_bill_lines(archive: bytes) -> list[StatementLine]:
+    """The lines of an Alipay trade bill: a ZIP of GBK CSV files, of which the 业务明细 one (not its 汇总) lists
+    every payment and refund; `#` lines are comments around the table.
+
+    Alipay writes the files' names in GBK without the ZIP's UTF-8 flag, hence metadata_encoding."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(archive), metadata_encoding="gbk") as bill:
+            details = [name for name in bill.namelist() if "业务明细" in name and "汇总" not in name]
+            if not details:
+                raise PaymentUnavailable()
+            texts = [bill.read(name).decode("gb18030") for name in details]
+    except (zipfile.BadZipFile, UnicodeDecodeError, OSError, EOFError):
+        security.warning("Alipay trade bill is not a readable ZIP of GBK CSV files")
+        raise PaymentUnavailable() from None
+    return [line for text in texts for line in _detail_lines(text)]
+
+
+def _detail_lines(text: str) -> list[StatementLine]:
+    table = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    rows = [[field.strip() for field in row] for row in csv.reader(table)]
+    if not rows:
+        raise PaymentUnavailable()
+    header, found = rows[0], []
+    for row in rows[1:]:
+        if len(row) != len(header):
+            raise PaymentUnavailable()
+        line = _detail_line(dict(zip(header, row, strict=True)))
+        if line is not None:
+            found.append(line)
+    return found
+
+
+def _detail_line(row: dict[str, str]) -> StatementLine | None:
+    try:
+        kind = {"交易": LineKind.PAYMENT, "退款": LineKind.REFUND}.get(row["业务类型"])
+        if kind is None:
+            return None
+        yuan = Decimal(row["订单金额（元）"])
+        at = _alipay_time(row["完成时间"])
+        refund_no = row["退款批次号/请求号"] if kind is LineKind.REFUND else ""
+    except (KeyError, ValueError, InvalidOperation):
+        raise PaymentUnavailable() from None
+    fen = abs(yuan) * 100  # a refund's amount is negative in the file
+    if at is None or not row["商户订单号"] or not fen.is_finite() or fen == 0 or fen != fen.to_integral_value():
+        raise PaymentUnavailable()
+    return StatementLine(kind, row["商户订单号"], row["支付宝交易号"], int(fen), at, refund_no)
 
 
 def _alipay_time(text: str | None) -> datetime | None:

@@ -1,15 +1,20 @@
 """WeChat Pay API v3 through wechatpayv3, in public-key mode (no certificate download at start).
 
 The gateway is set in this one place, so the same code talks to WeChat Pay or
-to the local simulator.
+to the local simulator. It also reads the daily trade bill for reconciliation.
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import hmac
 import json
 import logging
 import secrets
-from datetime import datetime
+import zlib
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import requests
@@ -17,10 +22,16 @@ from wechatpayv3 import WeChatPay, WeChatPayType
 
 from domain.errors import PaymentRejected, PaymentUnavailable
 from domain.order import Order, payment_reference, referenced
+from domain.reconciliation import PROVIDER_ZONE, LineKind, StatementLine
 from handlers.ports import Clock, PaymentNotice, PaymentStatus
 from infra.settings import WechatPayConfig
 
 NOTICE_MAX_AGE_S = 300
+BILL_DUE_AT = time(10, 0)
+"""WeChat Pay makes day T's bill on T+1 from about 9:00 Beijing time and advises fetching it after 10:00: before
+then "no bill" may only mean "not made yet"."""
+SUMMARY_HEADER = "总交易单数"
+"""The bill's closing summary (a header and one row of totals) starts here."""
 security = logging.getLogger("parkpass.security")
 
 
@@ -124,6 +135,36 @@ class WechatPayGateway:
             lot_id=hint[1] if hint else None,
         )
 
+    def statement(self, day: date) -> list[StatementLine]:
+        """The trade bill of `day` (Beijing time): its paid orders and its refunds, checked against WeChat Pay's hash.
+
+        The fund-flow bill is not needed: the trade bill of type ALL lists the refunds too. NO_STATEMENT_EXIST is
+        what WeChat Pay says both for a day with nothing in it and for a bill not made yet: an empty day only once
+        the bill is due, PaymentUnavailable before."""
+        code, body = self._call(
+            lambda: self._pay.trade_bill(bill_date=day.isoformat(), bill_type="ALL", tar_type="GZIP")
+        )
+        if code != 200:
+            if _error_code(body) == "NO_STATEMENT_EXIST" and self._clock.now() >= _due(day):
+                return []
+            logging.getLogger("parkpass.wechatpay").warning("no trade bill of %s: HTTP %s", day, code)
+            raise PaymentUnavailable()
+        bill = json.loads(body)
+        code, packed = self._call(lambda: self._pay.download_bill(str(bill.get("download_url", ""))))
+        if code != 200 or not isinstance(packed, bytes):
+            raise PaymentUnavailable()
+        try:
+            content = gzip.decompress(packed)
+        except (OSError, EOFError, zlib.error):
+            security.warning("WeChat Pay trade bill of %s is not a gzip file", day)
+            raise PaymentUnavailable() from None
+        # The hash comes in the signed answer, the file unsigned: the hash is what makes the file WeChat Pay's.
+        expected = str(bill.get("hash_value", "")).lower()
+        if bill.get("hash_type") != "SHA1" or not hmac.compare_digest(hashlib.sha1(content).hexdigest(), expected):
+            security.warning("WeChat Pay trade bill of %s does not match its hash", day)
+            raise PaymentUnavailable()
+        return trade_bill_lines(content)
+
     def _call(self, request: Any) -> tuple[int, Any]:
         try:
             code, body = request()
@@ -134,3 +175,69 @@ class WechatPayGateway:
             security.warning("WeChat Pay answer rejected: %s", e)
             raise PaymentUnavailable() from None
         return int(code), body
+
+
+def trade_bill_lines(content: bytes) -> list[StatementLine]:
+    """The payments (交易状态 SUCCESS) and refunds (REFUND) of a trade bill; other states are not money moved.
+
+    Columns are found by the header's names (WeChat Pay says their order may change); every field of a data row
+    starts with a backtick, so a row is split on ",`" and a comma inside a product name stays in its field."""
+    try:
+        rows = content.decode("utf-8-sig").splitlines()
+    except UnicodeDecodeError:
+        raise PaymentUnavailable() from None
+    if not rows:
+        raise PaymentUnavailable()
+    header = [name.strip() for name in rows[0].split(",")]
+    lines: list[StatementLine] = []
+    for row in rows[1:]:
+        if row.startswith(SUMMARY_HEADER):
+            return lines
+        if not row.strip():
+            continue
+        if not row.startswith("`"):
+            raise PaymentUnavailable()
+        fields = row[1:].split(",`")
+        if len(fields) != len(header):
+            raise PaymentUnavailable()
+        line = _trade_bill_line(dict(zip(header, fields, strict=True)))
+        if line is not None:
+            lines.append(line)
+    raise PaymentUnavailable()  # no summary: the file was cut short
+
+
+def _trade_bill_line(row: dict[str, str]) -> StatementLine | None:
+    try:
+        state, order_id = row["交易状态"], row["商户订单号"]
+        at = datetime.strptime(row["交易时间"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=PROVIDER_ZONE)
+        if state == "SUCCESS":
+            return StatementLine(LineKind.PAYMENT, order_id, row["微信订单号"], _bill_fen(row["订单金额"]), at)
+        if state == "REFUND":
+            amount = _bill_fen(row["退款金额"])
+            return StatementLine(LineKind.REFUND, order_id, row["微信订单号"], amount, at, row["商户退款单号"])
+    except (KeyError, ValueError):
+        raise PaymentUnavailable() from None
+    return None
+
+
+def _bill_fen(yuan: str) -> int:
+    """'850.01' -> 85001 exactly (a bill's amounts are positive yuan with at most two decimals)."""
+    try:
+        fen = Decimal(yuan) * 100
+    except InvalidOperation:
+        raise ValueError(yuan) from None
+    if not fen.is_finite() or fen <= 0 or fen != fen.to_integral_value():
+        raise ValueError(yuan)
+    return int(fen)
+
+
+def _due(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), BILL_DUE_AT, PROVIDER_ZONE)
+
+
+def _error_code(body: Any) -> str:
+    try:
+        answer = json.loads(body)
+    except (TypeError, ValueError):
+        return ""
+    return str(answer.get("code", "")) if isinstance(answer, dict) else ""

@@ -146,3 +146,37 @@ def test_signing_out_on_the_page_ends_the_token_it_held(page: Page, stack: DevSt
     assert page.evaluate("() => sessionStorage.getItem('parkpass-admin')") is None
     r = ApiClient(stack.api_url).get("/admin/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 401 and r.json()["error"]["code"] == "session_ended"  # ended on the server too
+
+
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1366, "height": 768}, {"width": 390, "height": 844}], ids=["desk", "phone"]
+)
+def test_the_office_reads_the_days_reconciliation_in_chinese(
+    browser: Browser, stack: DevStack, viewport: dict[str, int]
+) -> None:
+    api = ApiClient(stack.api_url)
+    owner = {
+        "Authorization": "Bearer " + api.post("/api/v1/auth/login", json={"code": "sim:demo-owner:r"}).json()["token"]
+    }
+    made = api.post(
+        "/api/v1/cards/card-demo/renewals",
+        json={"package_id": "demo-1m", "channel": "wechat", "idempotency_key": "page-reconcile"},
+        headers=owner,
+    ).json()
+    api.post("/sim/wechatpay/pay", json={"out_trade_no": made["order_id"], "notify": False})  # notification lost
+    api.post("/sim/clock", json={"now": "2026-11-24T10:30:00+08:00"})
+    assert api.post("/sim/reconcile", json={"date": "2026-11-23"}).status_code == 200
+
+    context = browser.new_context(viewport=viewport, locale="zh-CN")  # type: ignore[arg-type]
+    page = context.new_page()
+    try:
+        log_in(page, stack)
+        page.get_by_role("button", name="对账").click()
+        expect(page.locator("#reconcile-days")).to_contain_text("微信支付")
+        row = page.locator("#reconcile-differences tbody tr", has_text=made["order_id"])
+        expect(row).to_contain_text("支付平台已收款，本系统未入账")
+        expect(row).to_contain_text("已自动补记")
+        expect(row).to_contain_text("300.00")
+        shot(page, f"5-reconciliation-{'phone' if viewport['width'] < 500 else 'desk'}")
+    finally:
+        context.close()

@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -179,6 +179,7 @@ def run_every_function(stack: DevStack) -> dict[str, set[Access]]:
         assert refund.status_code == 200, refund.text
         assert api.get("/admin/api/v1/lots/demo-lot/invoices", headers=staff).status_code == 200
         assert api.get("/admin/api/v1/lots/demo-lot/reports/2026-11", headers=staff).status_code == 200
+        assert api.get("/admin/api/v1/lots/demo-lot/reconciliations", headers=staff).status_code == 200
         assert api.post("/admin/api/v1/auth/logout", headers=staff).status_code == 204
 
     done["admin"] = accesses_of(office_journey)
@@ -192,6 +193,16 @@ def run_every_function(stack: DevStack) -> dict[str, set[Access]]:
     swept: list[SweepReport] = []
     done["sweep"] = accesses_of(lambda: swept.append(stack.sweep()))
     assert swept[0].fulfilled == [unpaid["order_id"]] and swept[0].invoices == [made["wechat"]]
+
+    body = {"package_id": "demo-1m", "channel": "wechat", "idempotency_key": "least-privilege-3"}
+    lost = api.post("/api/v1/cards/card-demo/renewals", json=body, headers=owner).json()
+    stack.wechatpay.failing_queries = True  # its notification and its queries lost: the reconciliation finds it
+    stack.wechatpay.pay(lost["order_id"], notify=False)
+    stack.clock.set(datetime.fromisoformat("2026-11-24T10:30:00+08:00"))  # the 23rd's statements are out
+    reconciled: list[dict[str, dict[str, int]]] = []
+    done["reconcile"] = accesses_of(lambda: reconciled.append(stack.reconcile(date(2026, 11, 23))))
+    stack.wechatpay.failing_queries = False
+    assert reconciled[0]["wechat"]["repaired"] == 1, reconciled
 
     card = stack.services.cards.get("card-demo")
     assert card is not None
@@ -217,7 +228,7 @@ def run_every_function(stack: DevStack) -> dict[str, set[Access]]:
     return done
 
 
-EVENT_DRIVEN = ("notify", "fanout", "reminders", "cardjobs", "sweep", "gatestatus")
+EVENT_DRIVEN = ("notify", "fanout", "reminders", "cardjobs", "sweep", "gatestatus", "reconcile")
 """The functions that are not the two HTTP apps: woken by a provider, a schedule, the stream or the topic rule."""
 READS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:Query"}
 WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}

@@ -70,7 +70,11 @@ def test_wsgi_entry_names_the_flask_app() -> None:
 
 
 def test_resources_pass_cfn_lint() -> None:
-    template = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": serverless_config()["resources"]["Resources"]}
+    made_by_the_framework = {
+        "HttpApi": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"Name": "p", "ProtocolType": "HTTP"}}
+    }
+    resources = {**made_by_the_framework, **serverless_config()["resources"]["Resources"]}
+    template = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": resources}
     as_packaged = json.dumps(template).replace("${sls:stage}", "dev")  # the framework's variable, resolved first
     matches = lint(as_packaged, config=ManualArgs(regions=["cn-north-1", "cn-northwest-1"]))
     assert [str(m) for m in matches] == []
@@ -213,3 +217,44 @@ SETTINGS_NOT_FROM_PARAMETERS = {
     "PARKPASS_ALIPAY_GATEWAY",
 }
 """Plain settings: the deployment's own environment, or defaults."""
+
+
+ALARMS = {
+    "api-5xx",
+    "notifications-rejected",
+    "fanout-behind",
+    "fanout-gave-up",
+    "reminders-failed",
+    "reconciliation-differences",
+    "reconciliation-failed",
+}
+
+
+def _alarms() -> dict[str, dict[str, Any]]:
+    resources = serverless_config()["resources"]["Resources"]
+    return {
+        r["Properties"]["AlarmName"].removeprefix("parkpass-${sls:stage}-"): r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+    }
+
+
+def test_every_alarm_tells_the_one_topic_and_has_a_runbook() -> None:
+    alarms = _alarms()
+    assert set(alarms) == ALARMS
+    runbook = (ROOT / "docs" / "operations.md").read_text()
+    for name, alarm in alarms.items():
+        assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "AlarmsTopic"}], name
+        assert f"### Alarm `{name}`" in runbook, f"docs/operations.md has no runbook for {name}"
+    topic = serverless_config()["resources"]["Resources"]["AlarmsTopic"]
+    assert topic["Type"] == "AWS::SNS::Topic" and "Subscription" not in topic["Properties"]  # the operator's
+
+
+def test_the_alarms_and_the_dashboard_watch_metrics_the_code_emits() -> None:
+    import re
+
+    resources = serverless_config()["resources"]["Resources"]
+    watched = set(re.findall(r"SUM\((\w+)\)|MAX\((\w+)\)", json.dumps(resources)))
+    names = {a or b for a, b in watched}
+    code = "".join(p.read_text() for d in ("functions", "handlers") for p in (ROOT / d).glob("*.py"))
+    assert names and sorted(n for n in names if f'"{n}"' not in code) == []

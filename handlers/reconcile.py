@@ -1,0 +1,120 @@
+"""Reconcile one payment channel's day: the provider's statement against the ledger.
+
+The last of the three nets under a payment (the notification, the sweep's
+query, this): a payment the provider took whose notification and
+queries were all lost is fulfilled here, through the same exactly-once path as
+a notification, so running a day twice, or twice at once, fulfils it once.
+What cannot be repaired is stored for the office (对账) and counted.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import date
+
+from domain.admin import Permission, Staff
+from domain.errors import Conflict, InvalidId, PaymentRejected
+from domain.ids import checked_id
+from domain.order import Channel
+from domain.reconciliation import (
+    PROVIDER_ZONE,
+    RECONCILED_CHANNELS,
+    Difference,
+    DifferenceKind,
+    LineKind,
+    Reconciliation,
+    StatementLine,
+    compare,
+)
+from handlers.fulfil_payment import fulfil_payment
+from handlers.ports import (
+    CardRepository,
+    Clock,
+    Ledger,
+    LotRepository,
+    Metrics,
+    OrderRepository,
+    PaymentNotice,
+    ReceiptSigner,
+    Reconciliations,
+    StatementSource,
+    UnitOfWork,
+)
+from handlers.staff import lot_for
+
+log = logging.getLogger("parkpass.reconcile")
+
+
+@dataclass(frozen=True)
+class Reconciling:
+    ledger: Ledger
+    orders: OrderRepository
+    cards: CardRepository
+    uow: UnitOfWork
+    results: Reconciliations
+    clock: Clock
+    metrics: Metrics
+    signer: ReceiptSigner | None = None
+
+
+def reconcile_day(channel: Channel, day: date, source: StatementSource, r: Reconciling) -> Reconciliation:
+    """PaymentUnavailable when the statement cannot be had (nothing is stored: the day is tried again)."""
+    statement = source.statement(day)
+    ledger = r.ledger.on_statement_day(channel, day)
+    paid_there = {line.out_trade_no: line for line in statement if line.kind is LineKind.PAYMENT}
+    differences = tuple(_settled(d, paid_there, r) for d in compare(statement, ledger))
+    result = Reconciliation(channel, day, r.clock.now(), len(statement), len(ledger), differences)
+    r.results.save(result)
+    r.metrics.count("Reconciliations", channel=channel.value)
+    for d in differences:
+        r.metrics.count("ReconciliationDifferences", channel=channel.value, kind=d.kind.value)
+    log.info(
+        "reconciled %s %s: %d statement lines, %d ledger lines, %d differences, %d repaired",
+        channel.value,
+        day.isoformat(),
+        len(statement),
+        len(ledger),
+        len(differences),
+        sum(d.repaired for d in differences),
+    )
+    return result
+
+
+def _settled(d: Difference, paid_there: dict[str, StatementLine], r: Reconciling) -> Difference:
+    """The difference with its lot named, and a payment the ledger lacks fulfilled."""
+    try:
+        order = r.orders.get(checked_id("order_id", d.order_id))
+    except InvalidId:
+        order = None
+    if order is None:
+        return replace(d, note="unknown_order")
+    d = replace(d, lot_id=order.lot_id)
+    if d.kind is not DifferenceKind.UNFULFILLED:
+        return d
+    line = paid_there[d.order_id]
+    notice = PaymentNotice(order.id, line.transaction_id, line.amount_fen, line.at, True, order.card_id, order.lot_id)
+    try:
+        # Already fulfilled counts too: a late notification, or a reconciliation running at the same time, got
+        # there first; either way the order is now paid here as it is there.
+        fulfil_payment(notice, r.orders, r.cards, r.uow, r.signer)
+    except (PaymentRejected, Conflict) as e:
+        return replace(d, note=e.key)
+    return replace(d, repaired=True)
+
+
+RECENT_DAYS = 14
+
+
+def lot_reconciliations(
+    account: Staff, lot_id: str, results: Reconciliations, lots: LotRepository, clock: Clock, days: int = RECENT_DAYS
+) -> list[Reconciliation]:
+    """The office's 对账: each channel's recent days, with the differences of this lot only (a merchant's
+    statement holds every lot's payments; an office sees its own)."""
+    lot = lot_for(account, lot_id, lots, Permission.MANAGE)
+    today = clock.now().astimezone(PROVIDER_ZONE).date()
+    return [
+        replace(r, differences=tuple(d for d in r.differences if d.lot_id == lot.id))
+        for channel in RECONCILED_CHANNELS
+        for r in results.recent(channel, days, today)
+    ]
