@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from domain.order import Order, OrderState, RefundState
+
 LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "card_state": {
         "pending": ("待付款", "pending"),
@@ -19,6 +21,23 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "paid": ("已支付", "paid"),
         "closed": ("已关闭", "closed"),
         "refunded": ("已退款", "refunded"),
+    },
+    "refund_state": {
+        "processing": ("退款中", "refund in progress"),
+        "succeeded": ("已退款", "refunded"),
+        "abnormal": ("退款异常", "refund failed to arrive"),
+        "closed": ("退款关闭", "refund closed"),
+    },
+    "refund_todo": {
+        "abnormal": (
+            "退款未能退回车主账户（如银行卡已注销）：请在商户平台按订单号处理异常退款（退至其他账户），或联系车主线下退还",
+            "The refund could not reach the payer's account (a closed bank card): settle the abnormal refund in the "
+            "merchant platform (to another account) or hand the money back in person",
+        ),
+        "closed": (
+            "退款已关闭、款项未退回：请在商户平台按订单号重新发起退款，或联系车主线下退还",
+            "The refund was closed and no money went back: refund it again in the merchant platform or in person",
+        ),
     },
     "channel": {
         "wechat": ("微信支付", "WeChat Pay"),
@@ -272,3 +291,11 @@ def _offset_name(local: datetime) -> str:
     minutes = int(offset.total_seconds()) // 60 if offset is not None else 0
     sign = "+" if minutes >= 0 else "-"
     return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def order_state_text(order: Order, lang: str = "zh") -> str:
+    """已退款 only once the money is back: a refund the provider has not confirmed reads 退款中."""
+    if order.state is OrderState.REFUNDED and order.refund not in (None, RefundState.SUCCEEDED):
+        assert order.refund is not None
+        return label("refund_state", order.refund.value, lang)
+    return label("order_state", order.state.value, lang)

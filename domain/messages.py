@@ -213,6 +213,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                            "the notification's sending time is over {minutes} minutes ahead of our clock"),
     "notice_signature": ("支付通知的签名或加密校验失败", "notification signature or encryption does not verify"),
     "notice_merchant": ("支付通知不属于本商户或应用", "notification is for another merchant or app"),
+    "notice_refund_status": ("退款通知的类型或退款状态 {found} 无法识别",
+                             "the refund notification's event type or status {found!r} is not one we know"),
     "notice_amount": ("支付通知的金额 {found} 不是两位小数的元",
                       "amount {found!r} is not a yuan amount with two decimals"),
     "notice_unknown_order": ("支付通知对应的订单不存在", "payment for an unknown order"),

@@ -50,6 +50,27 @@ class OrderState(StrEnum):
     REFUNDED = "refunded"
 
 
+class RefundState(StrEnum):
+    """Where a refunded order's money is: the card's days go back when the office refunds, the money when the
+    provider says so (WeChat Pay answers a refund PROCESSING, then notifies REFUND.SUCCESS / ABNORMAL / CLOSED)."""
+
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    ABNORMAL = "abnormal"
+    """The payer's account could not take it (a closed bank card): the office returns it another way."""
+    CLOSED = "closed"
+    """The provider gave the refund up: no money went back."""
+
+
+REFUND_MOVES: dict[RefundState | None, frozenset[RefundState]] = {
+    None: frozenset(RefundState),
+    RefundState.PROCESSING: frozenset({RefundState.SUCCEEDED, RefundState.ABNORMAL, RefundState.CLOSED}),
+    RefundState.ABNORMAL: frozenset({RefundState.SUCCEEDED, RefundState.CLOSED}),
+}
+"""What a refund may become from where it is; SUCCEEDED and CLOSED are final (an abnormal refund the merchant sends
+to another account in the merchant platform succeeds later)."""
+
+
 @dataclass(frozen=True)
 class Order:
     id: str
@@ -75,6 +96,8 @@ class Order:
     """How receipts name the owner: the masked phone when bound."""
     staff: str | None = None
     """Who entered an offline payment (cash, POS, transfer)."""
+    refund: RefundState | None = None
+    """A refunded order's money, as the provider last said; None until refunded."""
 
 
 def offline_transaction_id(order: Order) -> str:
@@ -247,6 +270,7 @@ def refund(
     actor: str = "system",
     later: tuple[Order, ...] = (),
     reason: str | None = None,
+    money: RefundState = RefundState.SUCCEEDED,
 ) -> Refund:
     """Take back what a paid order bought: the card ends as if the order had never been bought.
 
@@ -255,7 +279,7 @@ def refund(
     now ends, so a month stays a month and month ends stay month ends (I7). Days the
     card moved since (a pause, a fix) stay with it. A refund of everything the card ever
     had leaves it pending, with no validity. `reason`: why (the office's words), kept in the card's history
-    (without one, the order's id).
+    (without one, the order's id). `money`: what the provider answered the refund (PROCESSING until it confirms).
     """
     if order.state is not OrderState.PAID or order.new_valid_from is None or order.new_valid_until is None:
         raise ValueError("only a paid order can be refunded")
@@ -281,17 +305,26 @@ def refund(
         booked_at=refunded_at,
         package=order.package.name,
     )
-    refunded = replace(order, state=OrderState.REFUNDED)
+    refunded = replace(order, state=OrderState.REFUNDED, refund=money)
     why = reason.strip() if reason and reason.strip() else f"订单 {order.id}"
     changed = card_plan(card, taken_back, lot, refunded_at, actor, "refund", why)
-    money = Plan(
-        orders=(OrderWrite(refunded, (OrderState.PAID,)),),
+    books = Plan(
+        orders=(OrderWrite(refunded, (OrderState.PAID,), refund_was=(None,)),),
         ledger=(ledger,),
         follow_ups=(OrderRefunded(order.id),),
     )
-    plan = money + changed
+    plan = books + changed
     news, reminders, audit = plan.events, plan.reminders, plan.audit[0]
     return Refund(refunded, taken_back, ledger, news, reminders, audit, plan)
+
+
+def refund_settled(order: Order, state: RefundState) -> Plan | None:
+    """The provider's word on a refunded order's money, as a plan; None when it changes nothing (said before, or
+    late: a PROCESSING after the result). Conditional on the refund being where it was read."""
+    if order.state is not OrderState.REFUNDED or state not in REFUND_MOVES.get(order.refund, frozenset()):
+        return None
+    settled = replace(order, refund=state)
+    return Plan(orders=(OrderWrite(settled, (OrderState.REFUNDED,), refund_was=(order.refund,)),))
 
 
 def _end_without(order: Order, card: Card, lot: Lot, later: tuple[Order, ...]) -> date | None:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # plans are built by the modules below; at run time this one 
     from domain.card_change import AuditEntry
     from domain.entitlement import Entitlement
     from domain.gate import Grant
-    from domain.order import LedgerEntry, Order, OrderState
+    from domain.order import LedgerEntry, Order, OrderState, RefundState
     from domain.receipt import Receipt, SignedReceipt
     from domain.reminder import Slot
 
@@ -136,6 +136,8 @@ class OrderWrite:
     was: tuple[OrderState, ...] = ()
     """The states it may move from; () for a new order (it must not exist)."""
     error: DomainError | None = None
+    refund_was: tuple[RefundState | None, ...] | None = None
+    """Set: the refund states it may move from too (None: no refund yet)."""
 
 
 @dataclass(frozen=True)

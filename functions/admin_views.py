@@ -10,11 +10,11 @@ from domain.admin import Staff
 from domain.application import Application
 from domain.card import Card
 from domain.card_claim import waits_for_owner
-from domain.labels import actor_label, label, local_time
+from domain.labels import actor_label, label, local_time, order_state_text
 from domain.lot import Lot
 from domain.messages import text
 from domain.money import yuan_text
-from domain.order import Order
+from domain.order import Order, RefundState
 from domain.package import Package
 from functions.views import pause_json
 from handlers.admin_lots import GateLag
@@ -131,7 +131,7 @@ def order_json(o: Order, zone: str, lang: str = "zh") -> dict[str, Any]:
         "channel": o.channel.value,
         "channel_label": label("channel", o.channel.value, lang),
         "state": o.state.value,
-        "state_label": label("order_state", o.state.value, lang),
+        "state_label": order_state_text(o, lang),
         "created_at": o.created_at.isoformat(),
         "created_at_local": local_time(o.created_at, zone, lang),
         "paid_at": o.paid_at.isoformat() if o.paid_at else None,
@@ -139,7 +139,12 @@ def order_json(o: Order, zone: str, lang: str = "zh") -> dict[str, Any]:
         "staff": o.staff,
         "new_valid_from": o.new_valid_from.isoformat() if o.new_valid_from else None,
         "new_valid_until": o.new_valid_until.isoformat() if o.new_valid_until else None,
+        "refund_state": o.refund.value if o.refund else None,
+        "refund_todo": label("refund_todo", o.refund.value, lang) if o.refund in REFUND_TROUBLE else None,
     }
+
+
+REFUND_TROUBLE = (RefundState.ABNORMAL, RefundState.CLOSED)
 
 
 def application_json(a: Application, zone: str, lang: str = "zh") -> dict[str, Any]:

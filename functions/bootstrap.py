@@ -49,6 +49,7 @@ from handlers.ports import (
     ReceiptSigner,
     ReceiptStore,
     Reconciliations,
+    RefundNotice,
     ReminderStore,
     Sealer,
     SessionStore,
@@ -102,6 +103,10 @@ class AlipayPort(PaymentProvider, StatementSource, Protocol):
 class WechatPayPort(PaymentProvider, StatementSource, Protocol):
     def notice(self, headers: dict[str, str], body: str) -> PaymentNotice:
         """A verified, decrypted notification; PaymentRejected otherwise."""
+        ...
+
+    def refund_notice(self, headers: dict[str, str], body: str) -> RefundNotice:
+        """A verified, decrypted refund notification; PaymentRejected otherwise."""
         ...
 
 

@@ -21,6 +21,7 @@ from handlers.fulfil_payment import Outcome, fulfil_payment
 from handlers.my_orders import DEFAULT_PAGE, MAX_PAGE, list_my_orders
 from handlers.ports import PaymentNotice
 from handlers.rate_limit import limit
+from handlers.refund_results import refund_notified
 from handlers.renewals import my_order, offers_for_card, order_renewal
 from infra.lazy import lazy_module
 
@@ -130,6 +131,24 @@ def payment_blueprint(s: Services) -> Blueprint:
             raise
         fulfil(notice, "wechatpay")
         # Only now, after the commit: any 2xx stops WeChat Pay's retries.
+        return "", 204
+
+    @bp.post("/payments/wechat/refund-notify")
+    def wechat_refund_notify() -> Response | tuple[str, int]:
+        """REFUND.SUCCESS / ABNORMAL / CLOSED, sent to the notify_url our refunds name."""
+        if s.wechatpay is None:
+            raise PaymentUnavailable()
+        headers = {k: v for k, v in request.headers.items() if k.lower().startswith("wechatpay-")}
+        try:
+            notice = s.wechatpay.refund_notice(headers, request.get_data(as_text=True))
+            observability.bind(order_id=notice.out_trade_no[:64])
+            refund_notified(notice, s.orders, s.uow, s.metrics)
+        except PaymentRejected as e:
+            security.warning("WeChat Pay refund notification rejected: %s", e.message)
+            s.metrics.count("NotificationsRejected", provider="wechatpay", reason=e.key)
+            limit(s.rates, "wechat-rejected", request.remote_addr or "?", REJECTED_NOTICES_PER_MINUTE, s.clock.now())
+            raise
+        payments_log.info("refund notification: %s", notice.state.value, extra={"provider": "wechatpay"})
         return "", 204
 
     @bp.post("/payments/alipay/notify")

@@ -12,6 +12,7 @@ with loading_for_good():
     from functions.bootstrap import Services, services_from_env
     from handlers.invoices import retry_invoices
     from handlers.ports import Metrics
+    from handlers.refund_results import ask_about_refunds
     from handlers.sweep_orders import SweepReport, sweep_orders
 
 log = logging.getLogger("parkpass.sweep")
@@ -20,6 +21,7 @@ log = logging.getLogger("parkpass.sweep")
 def run(s: Services) -> SweepReport:
     report = sweep_orders(s.orders, s.cards, s.uow, s.provider, s.clock, s.receipt_signer)
     report.invoices = [i.order_id for i in retry_invoices(s.orders, s.lots, s.invoicing)]
+    report.refunds = ask_about_refunds(s.orders, s.uow, s.provider, s.metrics).settled
     return report
 
 

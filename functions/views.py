@@ -6,7 +6,7 @@ from typing import Any
 
 from domain.card import Pause
 from domain.invoice import InvoiceState
-from domain.labels import label
+from domain.labels import label, order_state_text
 from domain.lot import Lot
 from domain.messages import text
 from domain.money import yuan_text
@@ -133,6 +133,7 @@ def order_json(order: Order) -> dict[str, Any]:
         "new_valid_until": (order.new_valid_until or order.quoted_until).isoformat(),
         "expires_at": order.expires_at.isoformat(),
         "paid_at": order.paid_at.isoformat() if order.paid_at else None,
+        "refund_state": order.refund.value if order.refund else None,
     }
 
 
@@ -146,7 +147,7 @@ def owner_order_json(line: OrderLine, lang: str) -> dict[str, Any]:
     )  # fmt: skip
     return {
         **order_json(o),
-        "state_text": label("order_state", o.state.value, lang),
+        "state_text": order_state_text(o, lang),
         "channel_text": label("channel", o.channel.value, lang),
         "amount_yuan": yuan_text(o.amount_fen),
         "package": {"id": o.package.id, "name": o.package.name},

@@ -27,6 +27,7 @@ from domain.order import (
     Channel,
     LedgerEntry,
     Order,
+    RefundState,
 )
 from domain.owner import Owner
 from domain.package import Package
@@ -164,6 +165,10 @@ class OrderRepository(Protocol):
 
     def pending(self, created_before: datetime) -> list[Order]:
         """Orders still waiting for payment, made before `created_before`."""
+        ...
+
+    def refunding(self) -> list[Order]:
+        """Refunded orders whose money the provider has not settled yet (PROCESSING)."""
         ...
 
     def made_with(self, who: str, idempotency_key: str) -> Order | None:
@@ -516,6 +521,15 @@ class PaymentStatus:
     """Closed at the provider: it can no longer be paid."""
 
 
+@dataclass(frozen=True)
+class RefundNotice:
+    """A verified, decrypted provider notification of a refund's result."""
+
+    out_trade_no: str
+    out_refund_no: str
+    state: RefundState
+
+
 class PaymentProvider(Protocol):
     def prepay(self, order: Order, payer_id: str) -> dict[str, str]:
         """Open the payment at the provider; answer what the client needs to pay (e.g. wx.requestPayment)."""
@@ -525,8 +539,13 @@ class PaymentProvider(Protocol):
 
     def close(self, order: Order) -> None: ...
 
-    def refund(self, order: Order, refund_no: str) -> None:
-        """Return the order's whole amount to the payer; idempotent for one refund_no."""
+    def refund(self, order: Order, refund_no: str) -> RefundState:
+        """Return the order's whole amount to the payer; idempotent for one refund_no. SUCCEEDED when the money
+        went back at once, PROCESSING when the provider settles it later; PaymentUnavailable when refused."""
+        ...
+
+    def refund_state(self, order: Order, refund_no: str) -> RefundState:
+        """Ask where the refund is (a lost notification, or a provider that never sends one)."""
         ...
 
 

@@ -2,7 +2,9 @@
 
 The provider is asked first, with a refund number derived from the order, so a
 retry after any failure asks for the same refund again (providers treat it as
-one) and then commits what is still missing.
+one) and then commits what is still missing. The card's days go back at once;
+the money is where the provider says (`Order.refund`: processing until it
+confirms, handlers/refund_results.py).
 """
 
 from __future__ import annotations
@@ -46,13 +48,13 @@ def refund_order(
         return order
     if order.state is not OrderState.PAID:
         raise Conflict("refund_unpaid", order_id=order.id, state=order.state.value)
-    provider.refund(order, refund_no(order))
+    money = provider.refund(order, refund_no(order))
     for attempt in range(MAX_ATTEMPTS):
         card, lot = cards.get(order.card_id), lots.get(order.lot_id)
         if card is None or lot is None:
             raise RuntimeError(f"order {order.id} points at a missing card or lot")
         later = tuple(o for o in orders.for_card(card.id) if o.id != order.id)
-        done = refund(order, card, lot, clock.now(), actor, later, reason)
+        done = refund(order, card, lot, clock.now(), actor, later, reason, money)
         try:
             uow.commit(done.plan)
         except OrderSettled:

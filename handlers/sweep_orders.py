@@ -38,6 +38,8 @@ class SweepReport:
     failed: list[str] = field(default_factory=list)
     invoices: list[str] = field(default_factory=list)
     """Orders whose invoice the provider was asked about again."""
+    refunds: list[str] = field(default_factory=list)
+    """Refunds the provider settled since it was last asked."""
 
 
 def sweep_orders(

@@ -27,7 +27,7 @@ from domain.gate import Grant
 from domain.invoice import Invoice, InvoiceState
 from domain.login_limits import Tries, Turn
 from domain.lot import Lot
-from domain.order import Channel, LedgerEntry, Order, OrderState, order_key_claim
+from domain.order import Channel, LedgerEntry, Order, OrderState, RefundState, order_key_claim
 from domain.owner import Owner
 from domain.package import Package
 from domain.receipt import Receipt, SignedReceipt
@@ -236,6 +236,9 @@ class FakeOrders:
 
     def pending(self, created_before: datetime) -> list[Order]:
         return [o for o in self.items.values() if o.state is OrderState.PENDING and o.created_at <= created_before]
+
+    def refunding(self) -> list[Order]:
+        return [o for o in self.items.values() if o.refund is RefundState.PROCESSING]
 
     def made_with(self, who: str, idempotency_key: str) -> Order | None:
         return self._claimed(order_key_claim(who, idempotency_key))
@@ -671,11 +674,19 @@ class NoPayments:
     def query(self, order: Order) -> PaymentStatus:
         return PaymentStatus(paid=False)
 
+    def __init__(self, refunds: RefundState = RefundState.SUCCEEDED) -> None:
+        self.refunds = refunds
+        """How refunds are answered: SUCCEEDED at once, or PROCESSING (settled by `refund_state` later)."""
+        self.settled: dict[str, RefundState] = {}
+
     def close(self, order: Order) -> None:
         pass
 
-    def refund(self, order: Order, refund_no: str) -> None:
-        pass
+    def refund(self, order: Order, refund_no: str) -> RefundState:
+        return self.refunds
+
+    def refund_state(self, order: Order, refund_no: str) -> RefundState:
+        return self.settled.get(refund_no, self.refunds)
 
 
 class FakeProvider(NoPayments):
@@ -683,6 +694,7 @@ class FakeProvider(NoPayments):
     paid one is refused (ORDERPAID), closing a closed one again is fine, and a closed one cannot be paid."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.paid: dict[str, datetime] = {}
         self.closed: set[str] = set()
         self.closes = 0

@@ -28,7 +28,7 @@ from domain.card_claim import office_owner
 from domain.entitlement import entitlements_of
 from domain.errors import DomainError, OrderNotFound, OrderPaid, OrderRefundedAlready
 from domain.lot import Approval, CardPolicy, Lot
-from domain.order import Channel, Order, OrderState
+from domain.order import REFUND_MOVES, Channel, Order, OrderState, RefundState
 from domain.owner import Owner
 from domain.plan import Claim, Plan, holds_place
 from domain.reconciliation import PROVIDER_ZONE, LineKind, StatementLine
@@ -43,8 +43,10 @@ from handlers.card_jobs import cancel_card, restore_card, run_card_jobs
 from handlers.claim_cards import claim_by_code, claim_by_phone, print_claim_code
 from handlers.fulfil_payment import fulfil_payment
 from handlers.import_cards import import_rows
-from handlers.ports import PaymentNotice, UnitOfWork
+from handlers.ports import PaymentNotice, RefundNotice, UnitOfWork
 from handlers.reconcile import Reconciling, reconcile_day
+from handlers.refund_order import refund_no
+from handlers.refund_results import refund_notified
 from handlers.renewals import close_unpaid, order_renewal
 from tests.builders import days, months
 from tests.fakes import FakeProvider, FixedClock, NoPayments
@@ -131,6 +133,7 @@ class LotMachine(RuleBasedStateMachine):
         self.ceiling = QUOTA
         """The most places the lot may hold now: its quota, or more where an import took them on purpose."""
         self.orders_seen: dict[str, OrderState] = {}
+        self.refunds_seen: dict[str, RefundState | None] = {}
         self.keys = 0
         self.restores: dict[str, int] = {}
         self.provider = FakeProvider()
@@ -388,8 +391,20 @@ class LotMachine(RuleBasedStateMachine):
                 )
             )  # fmt: skip
 
-    @rule(pick=st.integers(0, 50))
-    def refund(self, pick: int) -> None:
+    @rule(pick=st.integers(0, 50), to=st.sampled_from(RefundState), twice=st.booleans())
+    def refund_settles(self, pick: int, to: RefundState, twice: bool) -> None:
+        """The provider's word on a refund still processing (or abnormal): a notification, maybe twice."""
+        s = self.s
+        open_ = sorted((o for c in self._cards() for o in s.orders.for_card(c.id)
+                        if o.refund in (RefundState.PROCESSING, RefundState.ABNORMAL)), key=lambda o: o.id)  # fmt: skip
+        if open_:
+            o = open_[pick % len(open_)]
+            notice = RefundNotice(o.id, refund_no(o), to)
+            for _ in range(2 if twice else 1):
+                self._try(lambda: refund_notified(notice, s.orders, s.uow, s.metrics))
+
+    @rule(pick=st.integers(0, 50), processing=st.booleans())
+    def refund(self, pick: int, processing: bool) -> None:
         s = self.s
         paid = sorted((o for c in self._cards() for o in s.orders.for_card(c.id) if o.state is OrderState.PAID),
                       key=lambda o: o.id)  # fmt: skip
@@ -398,7 +413,8 @@ class LotMachine(RuleBasedStateMachine):
             self.restores[o.owner_id] = self.restores.get(o.owner_id, 0) + 1  # a new card's only payment back:
             self._try(  # unpaid again, it waits for payment without a slot (I9)
                 lambda: office_refund(
-                    MANAGER, o.id, orders=s.orders, cards=s.cards, lots=s.lots, provider=NoPayments(), uow=s.uow,
+                    MANAGER, o.id, orders=s.orders, cards=s.cards, lots=s.lots, uow=s.uow,
+                    provider=NoPayments(RefundState.PROCESSING if processing else RefundState.SUCCEEDED),
                     invoicing=s.invoicing, clock=s.clock,
                 )
             )  # fmt: skip
@@ -630,6 +646,10 @@ class LotMachine(RuleBasedStateMachine):
             was = self.orders_seen.get(o.id, OrderState.PENDING)
             assert was == o.state or (was, o.state) in ORDER_MOVES, f"order {o.id} moved {was} -> {o.state}"
             self.orders_seen[o.id] = o.state
+            money = self.refunds_seen.get(o.id)
+            assert o.refund == money or o.refund in REFUND_MOVES[money], f"refund {o.id} {money} -> {o.refund}"
+            assert (o.refund is None) == (o.state is not OrderState.REFUNDED)
+            self.refunds_seen[o.id] = o.refund
             paid, back = ledger.get(f"payment:{o.id}"), ledger.get(f"refund:{o.id}")
             if o.state in (OrderState.PAID, OrderState.REFUNDED):
                 settled += 1

@@ -65,6 +65,8 @@ class MemoryUnitOfWork:
         for o in plan.orders:
             stored = db.orders.get(o.order.id)
             ok = stored is not None and stored.state in o.was if o.was else stored is None
+            if ok and o.refund_was is not None:
+                ok = stored is not None and stored.refund in o.refund_was
             if not ok:
                 return o.error or OrderSettled(o.order.id)
         for a in plan.applications:

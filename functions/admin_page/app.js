@@ -286,7 +286,8 @@ async function loadCard() {
     ? `这张月卡由物业导入，车主尚未认领${c.claim_phone_last4 ? `（手机尾号 ${c.claim_phone_last4} 的车主绑定手机后自动认领）` : ''}。`
     : ''
   fill('#history', h.changes.slice().reverse(), (e) => [e.at_local, e.actor_label, e.action_label, e.reason])
-  fill('#orders', h.orders, (o) => [o.order_id, o.package, `${o.amount_yuan} 元`, o.channel_label, o.state_label, o.paid_at_local, o.staff,
+  fill('#orders', h.orders, (o) => [o.order_id, o.package, `${o.amount_yuan} 元`, o.channel_label,
+    o.refund_todo ? `${o.state_label}：${o.refund_todo}` : o.state_label, o.paid_at_local, o.staff,
     tdWith(...(o.state === 'paid' ? [link('收据', `/orders/${o.order_id}/receipt.pdf`), ...(can('manage') ? [button('退款', () => refund(o), 'secondary')] : [])] : []))])
   fill('#gates', h.gates, (g) => [g.gate_id, g.version == null ? '未同步' : g.version, g.lag ? `落后 ${g.lag}` : g.state_label, g.at_local])
   const packages = (await call('GET', `/lots/${c.lot_id}/packages`)).packages.filter((p) => p.enabled)

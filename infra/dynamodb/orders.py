@@ -9,7 +9,7 @@ from typing import Any
 from pynamodb.expressions.update import Action
 
 from domain.card_change import unpaid_claim
-from domain.order import Channel, LedgerEntry, Order, OrderState, order_key_claim
+from domain.order import Channel, LedgerEntry, Order, OrderState, RefundState, order_key_claim
 from domain.package import Duration, DurationUnit, Package
 from domain.receipt import SignedReceipt
 from domain.reconciliation import (
@@ -41,6 +41,10 @@ class DynamoOrderRepository:
         # The index is sparse (only pending orders carry `pending`), so this reads nothing else.
         query = OrderItem.pending_orders.query(PENDING, OrderItem.created_at <= created_before.isoformat())
         return [order_of(item) for item in query]
+
+    def refunding(self) -> list[Order]:
+        # Sparse too: only refunds the provider has not settled carry `refunding`.
+        return [order_of(item) for item in OrderItem.refunding_orders.query(REFUNDING)]
 
     def for_owner(self, owner_id: str, limit: int, after: tuple[datetime, str] | None = None) -> list[Order]:
         """A page of the owner's orders, newest first: one Query of `by_owner`, from just after `after`."""
@@ -82,7 +86,14 @@ def order_update(order: Order) -> tuple[OrderItem, list[Action]]:
     actions: list[Action] = [getattr(OrderItem, k).set(v) for k, v in values.items() if v is not None]
     if order.state is not OrderState.PENDING:
         actions.append(OrderItem.pending.remove())
+    if order.refund is not None:
+        actions.append(OrderItem.refund_state.set(order.refund.value))
+        processing = order.refund is RefundState.PROCESSING
+        actions.append(OrderItem.refunding.set(REFUNDING) if processing else OrderItem.refunding.remove())
     return OrderItem(order_id=order.id), actions
+
+
+REFUNDING = "1"
 
 
 def receipt_item(signed: SignedReceipt) -> ReceiptItem:
@@ -158,6 +169,7 @@ def order_of(item: OrderItem) -> Order:
         new_valid_until=date.fromisoformat(item.new_valid_until) if item.new_valid_until else None,
         owner_label=item.owner_label or Order.owner_label,
         staff=item.staff,
+        refund=RefundState(item.refund_state) if item.refund_state else None,
     )
 
 

@@ -304,6 +304,17 @@ class OrdersByOwner(GlobalSecondaryIndex["OrderItem"]):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class RefundingOrders(GlobalSecondaryIndex["OrderItem"]):
+    """Refunds the provider has not settled yet (sparse: set while processing): the sweep asks about them."""
+
+    class Meta:
+        index_name = "refunding"
+        projection = AllProjection()
+
+    refunding = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
 class OrderItem(_Table):
     suffix = "orders"
 
@@ -331,8 +342,12 @@ class OrderItem(_Table):
 
     staff = UnicodeAttribute(null=True)
     """Who entered an offline payment."""
+    refund_state = UnicodeAttribute(null=True)
+    refunding = UnicodeAttribute(null=True)
+    """"1" while the refund is processing at the provider (the `refunding` index); removed once it is settled."""
 
     pending_orders = PendingOrders()
+    refunding_orders = RefundingOrders()
     by_card = OrdersByCard()
     by_owner = OrdersByOwner()
 

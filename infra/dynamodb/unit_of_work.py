@@ -11,6 +11,7 @@ from dataclasses import replace
 from pynamodb.expressions.condition import Condition
 
 from domain.errors import ApplicationClosed, Conflict, DomainError, OrderSettled, StaleCard, StaleLot
+from domain.order import RefundState
 from domain.plan import Claim, Holder, Plan
 from infra.dynamodb.applications import application_item, application_update
 from infra.dynamodb.audit import audit_item
@@ -41,7 +42,10 @@ class DynamoUnitOfWork:
             name = errors.add(f"order {o.order.id}", o.error or OrderSettled(o.order.id))
             if o.was:
                 item, actions = order_update(o.order)
-                w.update(name, item, actions, OrderItem.state.is_in(*(s.value for s in o.was)))
+                condition = OrderItem.state.is_in(*(s.value for s in o.was))
+                if o.refund_was is not None:
+                    condition &= _refund_in(o.refund_was)
+                w.update(name, item, actions, condition)
             else:
                 w.put(name, order_item(o.order), OrderItem.order_id.does_not_exist())
         for a in plan.applications:
@@ -159,3 +163,13 @@ def _claim_item(claim: Claim) -> ClaimItem:
         application_id=claim.application_id,
         order_id=claim.order_id,
     )
+
+
+def _refund_in(states: tuple[RefundState | None, ...]) -> Condition:
+    known = [s.value for s in states if s is not None]
+    condition: Condition | None = OrderItem.refund_state.is_in(*known) if known else None
+    if None in states:
+        absent = OrderItem.refund_state.does_not_exist()
+        condition = absent if condition is None else condition | absent
+    assert condition is not None
+    return condition

@@ -1,5 +1,5 @@
-"""Alipay through python-alipay-sdk (RSA2): a QR code to pay (precreate), query, close, notifications, and the
-daily trade bill for reconciliation.
+"""Alipay through python-alipay-sdk (RSA2): a QR code to pay (precreate), query, close, refund and its query,
+notifications, and the daily trade bill for reconciliation.
 
 A WeChat mini-program cannot open Alipay, so an Alipay payer scans the QR code
 (or uses the Alipay mini-program / H5). The gateway is set here, in one place.
@@ -24,7 +24,7 @@ from alipay.exceptions import AliPayException, AliPayValidationError
 
 from domain.errors import PaymentRejected, PaymentUnavailable
 from domain.money import yuan_text
-from domain.order import Order
+from domain.order import Order, RefundState
 from domain.payment_notice import check_sent_in_window
 from domain.reconciliation import PROVIDER_ZONE, LineKind, StatementLine
 from handlers.ports import Clock, PaymentNotice, PaymentStatus
@@ -103,7 +103,7 @@ class AlipayGateway:
         if cancelled.get("code") != "10000" and cancelled.get("sub_code") != "ACQ.TRADE_NOT_EXIST":
             raise PaymentUnavailable()
 
-    def refund(self, order: Order, refund_no: str) -> None:
+    def refund(self, order: Order, refund_no: str) -> RefundState:
         answer = self._call(
             lambda: self._alipay.api_alipay_trade_refund(
                 refund_amount=yuan_text(order.amount_fen), out_trade_no=order.id, out_request_no=refund_no
@@ -111,6 +111,25 @@ class AlipayGateway:
         )
         if answer.get("code") != "10000":
             raise PaymentUnavailable()
+        if answer.get("fund_change") == "Y":
+            return RefundState.SUCCEEDED
+        # N says only that this call moved no money: a repeated request answers N after the first one moved it, so
+        # Alipay's refund query says where the refund is.
+        return self.refund_state(order, refund_no)
+
+    def refund_state(self, order: Order, refund_no: str) -> RefundState:
+        """SUCCEEDED once Alipay says REFUND_SUCCESS; PROCESSING while it says nothing (Alipay sends no refund
+        notification here, and leaves refund_status out both while a refund is processing and for a request it
+        has not taken: the caller asks again later, and repeating the refund with its number is safe)."""
+        answer = self._call(
+            lambda: self._alipay.api_alipay_trade_fastpay_refund_query(out_request_no=refund_no, out_trade_no=order.id)
+        )
+        if answer.get("code") != "10000":
+            logging.getLogger("parkpass.alipay").warning("Alipay refund query failed: %s", answer.get("sub_code"))
+            raise PaymentUnavailable()
+        if answer.get("refund_status") == "REFUND_SUCCESS":
+            return RefundState.SUCCEEDED
+        return RefundState.PROCESSING
 
     def notice(self, form: dict[str, str]) -> PaymentNotice:
         data = dict(form)

@@ -21,9 +21,9 @@ import requests
 from wechatpayv3 import WeChatPay, WeChatPayType
 
 from domain.errors import PaymentRejected, PaymentUnavailable
-from domain.order import Order, payment_reference, referenced
+from domain.order import Order, RefundState, payment_reference, referenced
 from domain.reconciliation import PROVIDER_ZONE, LineKind, StatementLine
-from handlers.ports import Clock, PaymentNotice, PaymentStatus
+from handlers.ports import Clock, PaymentNotice, PaymentStatus, RefundNotice
 from infra.settings import WechatPayConfig
 
 NOTICE_MAX_AGE_S = 300
@@ -32,6 +32,14 @@ BILL_DUE_AT = time(10, 0)
 then "no bill" may only mean "not made yet"."""
 SUMMARY_HEADER = "总交易单数"
 """The bill's closing summary (a header and one row of totals) starts here."""
+REFUND_STATES = {
+    "SUCCESS": RefundState.SUCCEEDED,
+    "PROCESSING": RefundState.PROCESSING,
+    "ABNORMAL": RefundState.ABNORMAL,
+    "CLOSED": RefundState.CLOSED,
+}
+"""A refund's `status` (answers) and `refund_status` (notifications) as WeChat Pay writes them."""
+REFUND_NOTIFY_SEGMENT = "refund-notify"
 security = logging.getLogger("parkpass.security")
 
 
@@ -92,36 +100,39 @@ class WechatPayGateway:
         if code not in (200, 204, 404):
             raise PaymentUnavailable()
 
-    def refund(self, order: Order, refund_no: str) -> None:
+    @property
+    def refund_notify_url(self) -> str:
+        """Where WeChat Pay posts a refund's result: the sibling of the payment notify_url
+        (`.../payments/wechat/notify` -> `.../payments/wechat/refund-notify`), derived so that no new setting has to
+        be kept in step. Without it wechatpayv3 sends the payment's notify_url, and a refund result there would be
+        rejected as a payment notice for another merchant."""
+        return f"{self._config.notify_url.rsplit('/', 1)[0]}/{REFUND_NOTIFY_SEGMENT}"
+
+    def refund(self, order: Order, refund_no: str) -> RefundState:
         code, body = self._call(
             lambda: self._pay.refund(
                 out_refund_no=refund_no,
                 out_trade_no=order.id,
                 amount={"refund": order.amount_fen, "total": order.amount_fen, "currency": "CNY"},
                 reason="月卡退款",
+                notify_url=self.refund_notify_url,
             )
         )
-        # PROCESSING settles later at WeChat Pay; the money is committed to go back either way.
-        if code != 200 or json.loads(body).get("status") not in ("SUCCESS", "PROCESSING"):
+        if code != 200:
             raise PaymentUnavailable()
+        return _refund_state(body)
+
+    def refund_state(self, order: Order, refund_no: str) -> RefundState:
+        code, body = self._call(lambda: self._pay.query_refund(out_refund_no=refund_no))
+        # 404 RESOURCE_NOT_EXISTS: a refund we asked for must exist, so "not found" is WeChat Pay not knowing yet
+        # (or a wrong merchant), never a state.
+        if code != 200:
+            raise PaymentUnavailable()
+        return _refund_state(body)
 
     def notice(self, headers: dict[str, str], body: str) -> PaymentNotice:
-        """Verify (serial, age, RSA signature over the raw body), decrypt, and check whose payment it is."""
-        if headers.get("Wechatpay-Serial") != self._config.platform_public_key_id:
-            raise PaymentRejected("notice_unknown_key")
-        try:
-            age = abs(self._clock.now().timestamp() - int(headers.get("Wechatpay-Timestamp", "")))
-        except ValueError:
-            age = float("inf")
-        if age > NOTICE_MAX_AGE_S:
-            raise PaymentRejected("notice_stale")
-        try:
-            data = self._pay.callback(headers, body)
-        except Exception:  # wechatpayv3 raises bare Exception for unsupported algorithms
-            data = None
-        if not data:
-            raise PaymentRejected("notice_signature")
-        t = data["resource"]
+        """Verify, decrypt, and check whose payment it is."""
+        t = self._verified(headers, body)["resource"]
         if t.get("mchid") != self._config.mchid or t.get("appid") != self._config.appid:
             raise PaymentRejected("notice_merchant")
         hint = referenced(t.get("attach") if isinstance(t.get("attach"), str) else None)
@@ -133,6 +144,24 @@ class WechatPayGateway:
             succeeded=t.get("trade_state") == "SUCCESS",
             card_id=hint[0] if hint else None,
             lot_id=hint[1] if hint else None,
+        )
+
+    def refund_notice(self, headers: dict[str, str], body: str) -> RefundNotice:
+        """Verify and decrypt a refund's result (REFUND.SUCCESS / ABNORMAL / CLOSED); a refund resource names the
+        merchant but no appid."""
+        data = self._verified(headers, body)
+        event = str(data.get("event_type", ""))
+        if not event.startswith("REFUND."):
+            raise PaymentRejected("notice_refund_status", found=event[:40])
+        t = data["resource"]
+        if not isinstance(t, dict) or t.get("mchid") != self._config.mchid:
+            raise PaymentRejected("notice_merchant")
+        status = str(t.get("refund_status", ""))
+        state = REFUND_STATES.get(status)
+        if state is None or state is RefundState.PROCESSING:  # WeChat Pay notifies results, never "processing"
+            raise PaymentRejected("notice_refund_status", found=status[:40])
+        return RefundNotice(
+            out_trade_no=str(t.get("out_trade_no", "")), out_refund_no=str(t.get("out_refund_no", "")), state=state
         )
 
     def statement(self, day: date) -> list[StatementLine]:
@@ -165,6 +194,25 @@ class WechatPayGateway:
             raise PaymentUnavailable()
         return trade_bill_lines(content)
 
+    def _verified(self, headers: dict[str, str], body: str) -> dict[str, Any]:
+        """A notification's body with its resource decrypted, once its key (serial), age and RSA signature over the
+        raw body check out; wechatpayv3 checks no age, so a replayed old notification is stopped here."""
+        if headers.get("Wechatpay-Serial") != self._config.platform_public_key_id:
+            raise PaymentRejected("notice_unknown_key")
+        try:
+            age = abs(self._clock.now().timestamp() - int(headers.get("Wechatpay-Timestamp", "")))
+        except ValueError:
+            age = float("inf")
+        if age > NOTICE_MAX_AGE_S:
+            raise PaymentRejected("notice_stale")
+        try:
+            data = self._pay.callback(headers, body)
+        except Exception:  # wechatpayv3 raises bare Exception for unsupported algorithms
+            data = None
+        if not data:
+            raise PaymentRejected("notice_signature")
+        return dict(data)
+
     def _call(self, request: Any) -> tuple[int, Any]:
         try:
             code, body = request()
@@ -175,6 +223,20 @@ class WechatPayGateway:
             security.warning("WeChat Pay answer rejected: %s", e)
             raise PaymentUnavailable() from None
         return int(code), body
+
+
+def _refund_state(body: Any) -> RefundState:
+    """The state in a refund's answer (apply or query); a status we do not know is not one to act on."""
+    try:
+        answer = json.loads(body)
+    except (TypeError, ValueError):
+        raise PaymentUnavailable() from None
+    status = str(answer.get("status", "")) if isinstance(answer, dict) else ""
+    state = REFUND_STATES.get(status)
+    if state is None:
+        logging.getLogger("parkpass.wechatpay").warning("refund answered with an unknown status %r", status[:20])
+        raise PaymentUnavailable()
+    return state
 
 
 def trade_bill_lines(content: bytes) -> list[StatementLine]:

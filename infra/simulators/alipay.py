@@ -1,5 +1,5 @@
-"""A local Alipay open-platform gateway: precreate, create, query, close, cancel, refund, trade bills, and
-RSA2-signed notifications.
+"""A local Alipay open-platform gateway: precreate, create, query, close, cancel, refund and its query, trade
+bills, and RSA2-signed notifications.
 
 Requests must be signed with the app's key (RSA2 over the sorted parameters);
 answers are signed with the simulator's "Alipay" key the way Alipay signs them
@@ -7,12 +7,17 @@ answers are signed with the simulator's "Alipay" key the way Alipay signs them
 (alipay.data.dataservice.bill.downloadurl.query) is made when asked, once the
 day is over in Beijing time: a ZIP, served unsigned at `/sim/alipay/bills/`,
 of two GBK CSV files named in GBK as Alipay names them (业务明细 and its 汇总).
+A refund is on the bill of the day it succeeded; one still processing is on none.
 
 Controls: `POST /sim/alipay/pay {"out_trade_no", "notify": true}` pays a trade
 and posts the notification form, retrying until ParkPass answers the literal
 `success` (`"notify": false` pays with no notification at all);
 `POST /sim/alipay/queries {"failing": true}` makes alipay.trade.query answer
-20000 isp.unknow-error until `{"failing": false}`.
+20000 isp.unknow-error until `{"failing": false}`;
+`POST /sim/alipay/refunds/outcome {"fund_change": "N"}` makes a new refund
+answer fund_change N and stay processing (`"Y"`, the default, refunds at once),
+and `POST /sim/alipay/refunds/settle {"out_request_no"}` makes it succeed.
+Alipay sends no notification of a refund here: its refund query tells.
 """
 
 from __future__ import annotations
@@ -69,6 +74,9 @@ class AlipaySimulator:
     trades: dict[str, dict[str, Any]] = field(default_factory=dict)
     deliveries: list[tuple[str, str]] = field(default_factory=list)
     """(out_trade_no, what ParkPass answered) for every notification attempt."""
+    refund_outcome: str = "Y"
+    """fund_change of a new refund's answer: Y (the money went back at once) or N (the refund is left processing
+    until `settle_refund`)."""
     failing_queries: bool = False
     """True: alipay.trade.query answers 20000 isp.unknow-error (Alipay having a bad minute)."""
     corrupt_bills: bool = False
@@ -87,6 +95,8 @@ class AlipaySimulator:
         sim.add_url_rule("/bills/<token>.zip", view_func=self._download_bill)
         sim.add_url_rule("/pay", view_func=self._pay_route, methods=["POST"])
         sim.add_url_rule("/queries", view_func=self._queries_route, methods=["POST"])
+        sim.add_url_rule("/refunds/settle", view_func=self._settle_refund_route, methods=["POST"])
+        sim.add_url_rule("/refunds/outcome", view_func=self._refund_outcome_route, methods=["POST"])
         return sim
 
     def _gateway(self) -> Response:
@@ -105,6 +115,7 @@ class AlipaySimulator:
             "alipay.trade.close": self._close,
             "alipay.trade.cancel": self._cancel,
             "alipay.trade.refund": self._refund,
+            "alipay.trade.fastpay.refund.query": self._refund_query,
             "alipay.data.dataservice.bill.downloadurl.query": self._bill_url,
         }.get(method)
         if handler is None:
@@ -175,16 +186,15 @@ class AlipaySimulator:
                 return _failed("40004", "ACQ.TRADE_NOT_EXIST", "交易不存在")
             done = trade.setdefault("refunds", {})
             if request_no not in done:
-                if trade["trade_status"] != "TRADE_SUCCESS":
+                # Refunds here are whole: one still processing leaves nothing more to refund.
+                if trade["trade_status"] != "TRADE_SUCCESS" or done:
                     return _failed("40004", "ACQ.TRADE_STATUS_ERROR", "交易状态不合法")
                 if str(biz.get("refund_amount")) != trade["total_amount"]:
                     return _failed("40004", "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "退款金额超限")
-                done[request_no] = {
-                    "refund_fee": str(biz["refund_amount"]),
-                    "gmt_refund_pay": self.clock.now().astimezone(BEIJING).strftime(TIME_FORMAT),
-                }
-                trade["trade_status"] = "TRADE_CLOSED"  # fully refunded
-                changed = "Y"
+                done[request_no] = {"refund_fee": str(biz["refund_amount"])}
+                if self.refund_outcome == "Y":
+                    self._refund_done(trade, request_no)
+                changed = self.refund_outcome
             else:
                 changed = "N"  # asked again: nothing moves twice
         return {
@@ -195,6 +205,34 @@ class AlipaySimulator:
             "refund_fee": done[request_no]["refund_fee"],
             "fund_change": changed,
         }
+
+    def _refund_query(self, biz: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
+        """alipay.trade.fastpay.refund.query: refund_status REFUND_SUCCESS once the money is back; while a refund
+        is processing, and for a request Alipay does not know, a success without refund_status."""
+        request_no = str(biz.get("out_request_no", ""))
+        with self._lock:
+            trade = self.trades.get(str(biz.get("out_trade_no", "")))
+            if trade is None or "trade_no" not in trade:
+                return _failed("40004", "ACQ.TRADE_NOT_EXIST", "交易不存在")
+            answer: dict[str, Any] = {
+                "code": "10000",
+                "msg": "Success",
+                "out_trade_no": trade["out_trade_no"],
+                "trade_no": trade["trade_no"],
+            }
+            refund = trade.get("refunds", {}).get(request_no)
+            if refund is not None:
+                answer.update(
+                    out_request_no=request_no, total_amount=trade["total_amount"], refund_amount=refund["refund_fee"]
+                )
+                if "gmt_refund_pay" in refund:
+                    answer["refund_status"] = "REFUND_SUCCESS"
+        return answer
+
+    def _refund_done(self, trade: dict[str, Any], request_no: str) -> None:
+        """The money is back: from now on the refund is on the bill, and the trade, fully refunded, is closed."""
+        trade["refunds"][request_no]["gmt_refund_pay"] = self.clock.now().astimezone(BEIJING).strftime(TIME_FORMAT)
+        trade["trade_status"] = "TRADE_CLOSED"
 
     def _bill_url(self, biz: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
         try:
@@ -233,7 +271,11 @@ class AlipaySimulator:
                 shop = ["", "", "", "", f"{buyer[:4]}******{buyer[-4:]}"]
                 if _on(t["send_pay_date"], day):
                     found.append(_bill_row([*front, "交易", *middle, t["send_pay_date"], *shop], t["total_amount"], ""))
-                refunds = [(no, r["gmt_refund_pay"], r["refund_fee"]) for no, r in t.get("refunds", {}).items()]
+                refunds = [
+                    (no, r["gmt_refund_pay"], r["refund_fee"])
+                    for no, r in t.get("refunds", {}).items()
+                    if "gmt_refund_pay" in r  # a refund still processing moved no money yet
+                ]
                 if "cancelled_at" in t:
                     refunds.append(("", t["cancelled_at"], t["total_amount"]))
                 for no, at, amount in refunds:
@@ -297,6 +339,31 @@ class AlipaySimulator:
             return Response(json.dumps({"error": "failing is true or false"}), 400, mimetype="application/json")
         self.failing_queries = failing
         return Response(json.dumps({"failing_queries": failing}), mimetype="application/json")
+
+    def _settle_refund_route(self) -> Response:
+        no = str((request.get_json(silent=True) or {}).get("out_request_no", ""))
+        if not self.settle_refund(no):
+            return Response(json.dumps({"error": "no refund processing"}), 404, mimetype="application/json")
+        return Response(
+            json.dumps({"out_request_no": no, "refund_status": "REFUND_SUCCESS"}), mimetype="application/json"
+        )
+
+    def _refund_outcome_route(self) -> Response:
+        fund_change = (request.get_json(silent=True) or {}).get("fund_change")
+        if fund_change not in ("Y", "N"):
+            return Response(json.dumps({"error": "fund_change is Y or N"}), 400, mimetype="application/json")
+        self.refund_outcome = fund_change
+        return Response(json.dumps({"fund_change": fund_change}), mimetype="application/json")
+
+    def settle_refund(self, out_request_no: str) -> bool:
+        """A refund left processing succeeds now; False when no refund with this number is processing."""
+        with self._lock:
+            for trade in self.trades.values():
+                refund = trade.get("refunds", {}).get(out_request_no)
+                if refund is not None and "gmt_refund_pay" not in refund:
+                    self._refund_done(trade, out_request_no)
+                    return True
+        return False
 
     def pay(self, out_trade_no: str, *, background: bool = True, notify: bool = True) -> bool:
         """The payer pays: the trade succeeds and its notification goes out (with retries) unless `notify` is

@@ -1,5 +1,5 @@
-"""A local WeChat Pay v3: JSAPI prepay, query, close, refund, trade bills, and signed, encrypted notifications
-with retries.
+"""A local WeChat Pay v3: JSAPI prepay, query, close, refund and its query, trade bills, and signed, encrypted
+payment and refund notifications with retries.
 
 Requests must carry a valid merchant signature (WECHATPAY2-SHA256-RSA2048);
 answers and notifications are signed with the simulator's platform key and
@@ -7,18 +7,25 @@ carry its public-key id as Wechatpay-Serial, exactly as the real service does
 in public-key mode; the bill file itself is unsigned, as there (its SHA1 is in
 the signed answer). A day's trade bill is made when asked, from the payments
 and refunds whose success time is on that day in Beijing time, once the day is
-over.
+over: a refund still processing is on no bill yet, and one that ends ABNORMAL
+or CLOSED on none.
 
 Controls: `POST /sim/wechatpay/pay {"out_trade_no", "notify": true}` pays an
 order and delivers the notification, retrying until ParkPass answers 2xx
 (`"notify": false` pays with no notification at all);
 `POST /sim/wechatpay/queries {"failing": true}` makes the order query answer
-500 SYSTEM_ERROR until `{"failing": false}`.
+500 SYSTEM_ERROR until `{"failing": false}`;
+`POST /sim/wechatpay/refunds/outcome {"status": "PROCESSING"}` makes new refunds
+settle later (`"SUCCESS"`, the default, refunds at once), and
+`POST /sim/wechatpay/refunds/settle {"out_refund_no", "status": "SUCCESS" |
+"ABNORMAL" | "CLOSED", "notify": true}` settles one and delivers its REFUND.*
+notification to the notify_url the refund named, with the same retries.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 import hashlib
 import json
@@ -27,6 +34,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -54,6 +62,11 @@ BILL_SUMMARY_HEADER = "总交易单数,应结订单总金额,退款总金额,充
 FEE_RATE = Decimal("0.006")
 RETRY_DELAYS_S = (0.0, 0.3, 0.6, 1.2, 2.4, 4.8, 9.6)
 """WeChat Pay waits 15 s, 15 s, 30 s, 3 min ...; the simulator keeps the shape, not the patience."""
+REFUND_MOVES = {"PROCESSING": ("SUCCESS", "ABNORMAL", "CLOSED"), "ABNORMAL": ("SUCCESS", "CLOSED")}
+"""Where a refund may go from where it is: an abnormal one succeeds once the merchant sends it to another account,
+or is closed; SUCCESS and CLOSED are final."""
+REFUND_SUMMARIES = {"SUCCESS": "退款成功", "ABNORMAL": "退款异常", "CLOSED": "退款关闭"}
+USER_RECEIVED_ACCOUNT = "支付用户零钱"
 _AUTH = re.compile(r'(\w+)="([^"]*)"')
 log = logging.getLogger("parkpass.sim.wechatpay")
 
@@ -71,7 +84,12 @@ class WechatPaySimulator:
     """False drops notifications (the sweep must still find the payment)."""
     transactions: dict[str, dict[str, Any]] = field(default_factory=dict)
     deliveries: list[tuple[str, int]] = field(default_factory=list)
-    """(out_trade_no, HTTP status ParkPass answered) for every notification attempt."""
+    """(out_trade_no, HTTP status ParkPass answered) for every payment notification attempt."""
+    refund_outcome: str = "SUCCESS"
+    """How a new refund is answered: SUCCESS (the money went back at once) or PROCESSING (settled later by
+    `settle_refund`)."""
+    refund_deliveries: list[tuple[str, int]] = field(default_factory=list)
+    """(out_refund_no, HTTP status ParkPass answered) for every refund notification attempt."""
     failing_queries: bool = False
     """True: the order query answers 500 SYSTEM_ERROR (WeChat Pay having a bad minute)."""
     corrupt_bills: bool = False
@@ -90,10 +108,13 @@ class WechatPaySimulator:
         sim.add_url_rule("/v3/pay/transactions/out-trade-no/<no>", view_func=self._query)
         sim.add_url_rule("/v3/pay/transactions/out-trade-no/<no>/close", view_func=self._close, methods=["POST"])
         sim.add_url_rule("/v3/refund/domestic/refunds", view_func=self._refund, methods=["POST"])
+        sim.add_url_rule("/v3/refund/domestic/refunds/<no>", view_func=self._refund_query)
         sim.add_url_rule("/v3/bill/tradebill", view_func=self._trade_bill)
         sim.add_url_rule("/v3/billdownload/file", view_func=self._download_bill)
         sim.add_url_rule("/pay", view_func=self._pay_route, methods=["POST"])
         sim.add_url_rule("/queries", view_func=self._queries_route, methods=["POST"])
+        sim.add_url_rule("/refunds/settle", view_func=self._settle_refund_route, methods=["POST"])
+        sim.add_url_rule("/refunds/outcome", view_func=self._refund_outcome_route, methods=["POST"])
         return sim
 
     # --- the provider's API -------------------------------------------------------------------
@@ -163,27 +184,36 @@ class WechatPaySimulator:
                 return self._error(404, "RESOURCE_NOT_EXISTS", "no such order")
             done = t.setdefault("refunds", {})
             if refund_no not in done:
-                if t["trade_state"] != "SUCCESS":
+                if t["trade_state"] not in ("SUCCESS", "REFUND"):
                     return self._error(400, "INVALID_REQUEST", "the order is not paid")
+                # Refunds here are whole: another one may follow only a refund that was closed (no money moved).
+                if any(r["status"] != "CLOSED" for r in done.values()):
+                    return self._error(400, "INVALID_REQUEST", "the order is refunded already")
                 if amount.get("total") != t["amount"]["total"] or amount.get("refund", 0) > t["amount"]["total"]:
                     return self._error(400, "PARAM_ERROR", "refund amount does not match the order")
+                now = self.clock.now().astimezone(BEIJING).isoformat(timespec="seconds")
                 done[refund_no] = {
                     "refund_id": f"5030{secrets.randbelow(10**24):024d}",
                     "refund": amount["refund"],
-                    "success_time": self.clock.now().astimezone(BEIJING).isoformat(timespec="seconds"),
+                    "status": self.refund_outcome,
+                    "create_time": now,
+                    "notify_url": str(asked.get("notify_url", "")),
                 }
+                if self.refund_outcome == "SUCCESS":
+                    done[refund_no]["success_time"] = now
                 t["trade_state"] = "REFUND"
-            made = done[refund_no]
-        return self._signed(
-            200,
-            {
-                "refund_id": made["refund_id"],
-                "out_refund_no": refund_no,
-                "out_trade_no": t["out_trade_no"],
-                "status": "SUCCESS",
-                "amount": {"refund": made["refund"], "total": t["amount"]["total"], "currency": "CNY"},
-            },
-        )
+            answer = _refund_answer(t, refund_no)
+        return self._signed(200, answer)
+
+    def _refund_query(self, no: str) -> Response:
+        if not self._merchant_signed():
+            return self._error(401, "SIGN_ERROR", "merchant signature does not verify")
+        with self._lock:
+            found = self._find_refund(no)
+            answer = _refund_answer(found, no) if found is not None else None
+        if answer is None:
+            return self._error(404, "RESOURCE_NOT_EXISTS", "退款单不存在")
+        return self._signed(200, answer)
 
     def _trade_bill(self) -> Response:
         if not self._merchant_signed():
@@ -240,7 +270,8 @@ class WechatPaySimulator:
                     row += [yuan_text(total), "0.00", ""]
                     found.append((_bill_time(paid_at), [_bill_time(paid_at), *row]))
                 for refund_no, r in t.get("refunds", {}).items():
-                    refunded_at = _beijing(r["success_time"])
+                    # Money moved back only by a refund that succeeded, on the day it did.
+                    refunded_at = _beijing(r.get("success_time")) if r["status"] == "SUCCESS" else None
                     if refunded_at is None or refunded_at.date() != day or bill_type not in ("ALL", "REFUND"):
                         continue
                     row = [*common, *payer, "REFUND", "OTHERS", "CNY", "0.00", "0.00", r["refund_id"], refund_no]
@@ -267,6 +298,27 @@ class WechatPaySimulator:
         self.failing_queries = failing
         return Response(json.dumps({"failing_queries": failing}), 200, mimetype="application/json")
 
+    def _settle_refund_route(self) -> Response:
+        asked = request.get_json(silent=True) or {}
+        no, status, notify = str(asked.get("out_refund_no", "")), asked.get("status"), asked.get("notify", True)
+        if status not in REFUND_SUMMARIES or not isinstance(notify, bool):
+            return self._error(400, "PARAM_ERROR", "status is SUCCESS, ABNORMAL or CLOSED; notify is true or false")
+        with self._lock:
+            found = self._find_refund(no)
+            was = found["refunds"][no]["status"] if found is not None else None
+        if was is None:
+            return self._error(404, "RESOURCE_NOT_EXISTS", "no refund with this out_refund_no")
+        if not self.settle_refund(no, status, notify=notify):
+            return self._error(400, "INVALID_REQUEST", f"the refund is {was}: it cannot become {status}")
+        return Response(json.dumps({"out_refund_no": no, "status": status}), 200, mimetype="application/json")
+
+    def _refund_outcome_route(self) -> Response:
+        status = (request.get_json(silent=True) or {}).get("status")
+        if status not in ("SUCCESS", "PROCESSING"):
+            return self._error(400, "PARAM_ERROR", "status is SUCCESS or PROCESSING")
+        self.refund_outcome = status
+        return Response(json.dumps({"refund_outcome": status}), 200, mimetype="application/json")
+
     def pay(self, out_trade_no: str, *, background: bool = True, notify: bool = True) -> bool:
         """The payer pays: the transaction succeeds and its notification goes out (with retries) unless `notify`
         is False (a notification lost for good: only a query or the bill shows the payment)."""
@@ -281,31 +333,90 @@ class WechatPaySimulator:
                     success_time=self.clock.now().astimezone().isoformat(timespec="seconds"),
                 )
         if self.deliver and notify:
-            send = lambda: self._deliver(out_trade_no)  # noqa: E731
-            if background:
-                threading.Thread(target=send, name=f"notify-{out_trade_no}", daemon=True).start()
-            else:
-                send()
+            url = self.transactions[out_trade_no]["notify_url"]
+            made = lambda: self.notification(out_trade_no)  # noqa: E731
+            self._notify(url, out_trade_no, made, self.deliveries, background=background)
+        return True
+
+    def settle_refund(self, out_refund_no: str, status: str, *, notify: bool = True, background: bool = True) -> bool:
+        """WeChat Pay settles a refund it answered PROCESSING (or one that went ABNORMAL): SUCCESS (the money is
+        back, from now on the refund is on the bill), ABNORMAL (the payer's account refused it) or CLOSED (given
+        up); with `notify`, REFUND.<status> goes to the refund's notify_url with retries. False when there is no
+        such refund or it cannot move there."""
+        with self._lock:
+            t = self._find_refund(out_refund_no)
+            if t is None:
+                return False
+            r = t["refunds"][out_refund_no]
+            if status not in REFUND_MOVES.get(r["status"], ()):
+                return False
+            r["status"] = status
+            if status == "SUCCESS":
+                r["success_time"] = self.clock.now().astimezone(BEIJING).isoformat(timespec="seconds")
+            url = r["notify_url"]
+        if self.deliver and notify:
+            if not url:
+                log.warning("refund %s named no notify_url: nothing to notify", out_refund_no)
+                return True
+            made = lambda: self.refund_notification(out_refund_no)  # noqa: E731
+            self._notify(url, out_refund_no, made, self.refund_deliveries, background=background)
         return True
 
     def notification(self, out_trade_no: str, /, **overrides: Any) -> tuple[dict[str, str], str]:
         """The signed, encrypted notification for a paid transaction; `overrides` change the resource."""
         with self._lock:
             resource = {**_public(self.transactions[out_trade_no]), **overrides}
+        return self._sealed("TRANSACTION.SUCCESS", "支付成功", "transaction", resource)
+
+    def refund_notification(self, out_refund_no: str, /, **overrides: Any) -> tuple[dict[str, str], str]:
+        """The signed, encrypted REFUND.<refund_status> notification of a refund as it stands; `overrides` change
+        the resource (its refund_status also names the event)."""
+        with self._lock:
+            t = self._find_refund(out_refund_no)
+            if t is None:
+                raise KeyError(out_refund_no)
+            r = t["refunds"][out_refund_no]
+            resource: dict[str, Any] = {
+                "mchid": self.mchid,
+                "out_trade_no": t["out_trade_no"],
+                "transaction_id": t.get("transaction_id", ""),
+                "out_refund_no": out_refund_no,
+                "refund_id": r["refund_id"],
+                "refund_status": r["status"],
+                "user_received_account": USER_RECEIVED_ACCOUNT,
+                "amount": {
+                    "total": t["amount"]["total"],
+                    "refund": r["refund"],
+                    "payer_total": t["amount"]["payer_total"],
+                    "payer_refund": r["refund"],
+                },
+            }
+            if "success_time" in r:
+                resource["success_time"] = r["success_time"]
+        resource.update(overrides)
+        status = str(resource.get("refund_status", ""))
+        return self._sealed(f"REFUND.{status}", REFUND_SUMMARIES.get(status, "退款"), "refund", resource)
+
+    def _sealed(
+        self, event_type: str, summary: str, original_type: str, resource: dict[str, Any]
+    ) -> tuple[dict[str, str], str]:
+        """A notification as WeChat Pay sends one: the resource AES-256-GCM encrypted with the API v3 key (its
+        original type as the associated data), the body signed with the platform key."""
         nonce = secrets.token_urlsafe(9)[:12]
-        sealed = AESGCM(self.apiv3_key.encode()).encrypt(nonce.encode(), json.dumps(resource).encode(), b"transaction")
+        plain = json.dumps(resource, ensure_ascii=False).encode()
+        sealed = AESGCM(self.apiv3_key.encode()).encrypt(nonce.encode(), plain, original_type.encode())
         body = json.dumps(
             {
                 "id": secrets.token_hex(16),
                 "create_time": self.clock.now().isoformat(timespec="seconds"),
                 "resource_type": "encrypt-resource",
-                "event_type": "TRANSACTION.SUCCESS",
-                "summary": "支付成功",
+                "event_type": event_type,
+                "summary": summary,
                 "resource": {
-                    "original_type": "transaction",
+                    "original_type": original_type,
                     "algorithm": "AEAD_AES_256_GCM",
                     "ciphertext": base64.b64encode(sealed).decode(),
-                    "associated_data": "transaction",
+                    "associated_data": original_type,
                     "nonce": nonce,
                 },
             },
@@ -326,20 +437,46 @@ class WechatPaySimulator:
             "Content-Type": "application/json",
         }
 
-    def _deliver(self, out_trade_no: str) -> None:
-        url = self.transactions[out_trade_no]["notify_url"]
+    def _notify(
+        self,
+        url: str,
+        key: str,
+        made: Callable[[], tuple[dict[str, str], str]],
+        attempts: list[tuple[str, int]],
+        *,
+        background: bool,
+    ) -> None:
+        send = functools.partial(self._deliver, url, key, made, attempts)
+        if background:
+            threading.Thread(target=send, name=f"notify-{key}", daemon=True).start()
+        else:
+            send()
+
+    def _deliver(
+        self,
+        url: str,
+        key: str,
+        made: Callable[[], tuple[dict[str, str], str]],
+        attempts: list[tuple[str, int]],
+    ) -> None:
+        """Post a notification, made afresh (a new timestamp and signature) for each try, until ParkPass answers
+        2xx or the retries run out; every try is recorded in `attempts` as (key, HTTP status, 0 unreachable)."""
         for delay in RETRY_DELAYS_S:
             time.sleep(delay)
-            headers, body = self.notification(out_trade_no)
+            headers, body = made()
             try:
                 status = requests.post(url, data=body.encode(), headers=headers, timeout=5).status_code
             except requests.RequestException:
                 status = 0
             with self._lock:
-                self.deliveries.append((out_trade_no, status))
+                attempts.append((key, status))
             if 200 <= status < 300:
                 return
-        log.warning("gave up notifying %s", out_trade_no)
+        log.warning("gave up notifying %s", key)
+
+    def _find_refund(self, out_refund_no: str) -> dict[str, Any] | None:
+        """The transaction holding the refund (refund numbers are unique per merchant); call with the lock held."""
+        return next((t for t in self.transactions.values() if out_refund_no in t.get("refunds", {})), None)
 
     # --- signatures -----------------------------------------------------------------------------
 
@@ -367,7 +504,38 @@ class WechatPaySimulator:
 
 
 def _public(t: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in t.items() if k not in ("prepay_id", "notify_url", "description")}
+    """A transaction as its query and notification show it: its refunds are asked for separately."""
+    return {k: v for k, v in t.items() if k not in ("prepay_id", "notify_url", "description", "refunds")}
+
+
+def _refund_answer(t: dict[str, Any], refund_no: str) -> dict[str, Any]:
+    """A refund as WeChat Pay answers one (to the refund request and to its query); success_time once it
+    succeeded."""
+    r = t["refunds"][refund_no]
+    answer: dict[str, Any] = {
+        "refund_id": r["refund_id"],
+        "out_refund_no": refund_no,
+        "transaction_id": t.get("transaction_id", ""),
+        "out_trade_no": t["out_trade_no"],
+        "channel": "ORIGINAL",
+        "user_received_account": USER_RECEIVED_ACCOUNT,
+        "create_time": r["create_time"],
+        "status": r["status"],
+        "funds_account": "AVAILABLE",
+        "amount": {
+            "total": t["amount"]["total"],
+            "refund": r["refund"],
+            "payer_total": t["amount"]["payer_total"],
+            "payer_refund": r["refund"],
+            "settlement_total": t["amount"]["total"],
+            "settlement_refund": r["refund"],
+            "discount_refund": 0,
+            "currency": "CNY",
+        },
+    }
+    if "success_time" in r:
+        answer["success_time"] = r["success_time"]
+    return answer
 
 
 def _beijing(iso: str | None) -> datetime | None:

@@ -204,6 +204,18 @@ def run_every_function(stack: DevStack) -> dict[str, set[Access]]:
     stack.wechatpay.failing_queries = False
     assert reconciled[0]["wechat"]["repaired"] == 1, reconciled
 
+    login = {"email": DEMO_ADMIN_EMAIL, "password": DEMO_ADMIN_PASSWORD}
+    staff = {"Authorization": f"Bearer {api.post('/admin/api/v1/auth/login', json=login).json()['token']}"}
+    stack.wechatpay.refund_outcome = "PROCESSING"  # its result comes later, notified
+    refund = api.post(f"/admin/api/v1/orders/{lost['order_id']}/refund", json={"reason": "lp"}, headers=staff)
+    assert refund.json()["refund_state"] == "processing", refund.text
+    stack.wechatpay.settle_refund(f"refund-{lost['order_id']}", "SUCCESS", notify=False)
+    head, note = stack.wechatpay.refund_notification(f"refund-{lost['order_id']}")
+    url = f"{stack.api_url}/api/v1/payments/wechat/refund-notify"
+    done["notify"] |= accesses_of(
+        lambda: requests.post(url, data=note.encode(), headers=head, timeout=10).raise_for_status()
+    )
+
     card = stack.services.cards.get("card-demo")
     assert card is not None
     due = card.valid_until - timedelta(days=5)
