@@ -50,3 +50,71 @@ def test_a_metric_that_cannot_be_recorded_never_fails_its_caller(caplog: pytest.
     assert [r.getMessage() for r in caplog.records if r.name == "parkpass.metrics"] == [
         "metric Odd not recorded: ValueError"
     ]
+
+
+def _named(docs: list[dict[str, Any]]) -> list[tuple[str, list[list[str]], dict[str, str]]]:
+    found = []
+    for d in docs:
+        directive = d["_aws"]["CloudWatchMetrics"][0]
+        dims = {k: d[k] for k in directive["Dimensions"][0] if k != "service"}
+        found.append((directive["Metrics"][0]["Name"], directive["Dimensions"], dims))
+    return found
+
+
+def test_a_reconciliation_counts_its_run_its_differences_and_a_statement_it_could_not_have(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from datetime import UTC, date, datetime
+
+    from domain.errors import PaymentUnavailable
+    from domain.order import Channel
+    from domain.reconciliation import LineKind, StatementLine
+    from functions import reconcile
+    from tests.fakes import fake_services
+
+    s = replace(fake_services(datetime(2026, 12, 2, 2, 30, tzinfo=UTC)), metrics=EmfMetrics())
+    paid = StatementLine(LineKind.PAYMENT, "order-unknown1", "tx", 100, datetime(2026, 12, 1, 3, 0, tzinfo=UTC))
+
+    class Statements:
+        def __init__(self, works: bool) -> None:
+            self.works = works
+
+        def statement(self, day: date) -> list[StatementLine]:
+            if not self.works:
+                raise PaymentUnavailable()
+            return [paid]
+
+    s = replace(s, wechatpay=Statements(True), alipay=Statements(False))  # type: ignore[arg-type]
+    with pytest.raises(reconcile.StatementsMissing):
+        reconcile.run(s)
+    assert _named(documents(capsys.readouterr().out)) == [
+        ("Reconciliations", [["service", "channel"]], {"channel": "wechat"}),
+        ("ReconciliationDifferences", [["service", "channel", "kind"]], {"channel": "wechat", "kind": "unfulfilled"}),
+        ("ReconciliationsFailed", [["service", "channel"]], {"channel": "alipay"}),
+    ]
+    assert s.reconciliations.recent(Channel.WECHAT, 1, date(2026, 12, 1))[0].day == date(2026, 12, 1)
+
+
+def test_a_refunds_result_is_counted_with_its_state_and_channel(capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import UTC, date, datetime
+
+    from domain.lot import Lot, RenewalPolicy
+    from domain.order import RefundState
+    from domain.owner import Owner
+    from handlers.refund_results import settle_refund
+    from tests.builders import a_card, add_card, months
+    from tests.fakes import NoPayments, fake_services
+    from tests.unit.test_refund_results import refunded
+
+    s = replace(fake_services(datetime(2026, 12, 2, 2, 0, tzinfo=UTC)), metrics=EmfMetrics())
+    s.lots.add(Lot(id="lot-1", name="东门", policy=RenewalPolicy(max_months_ahead=12)))
+    s.packages.add(months(1, 300_00))
+    s.owners.add(Owner("owner-1", "openid-1"))
+    add_card(s, a_card(date(2026, 12, 20)))
+    order = s.orders.get(refunded(s, NoPayments(RefundState.PROCESSING)))
+    assert order is not None
+    capsys.readouterr()
+    settle_refund(order, RefundState.ABNORMAL, s.orders, s.uow, s.metrics)
+    assert _named(documents(capsys.readouterr().out)) == [
+        ("RefundResults", [["service", "state", "channel"]], {"state": "abnormal", "channel": "wechat"})
+    ]
