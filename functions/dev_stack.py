@@ -41,14 +41,13 @@ from infra.clock import SimClock
 from infra.dynamodb import snapshot, tables
 from infra.dynamodb.embedded import EmbeddedDynamoDB
 from infra.dynamodb.stream_source import LocalStreamSource
-from infra.local_secrets import SIM_ALIPAY_APPID, SIM_ALIPAY_SELLER_ID, SIM_PUBLIC_KEY_ID, local_secrets
+from infra.local_secrets import local_secrets, payment_simulators
 from infra.mqtt.broker import EmbeddedBroker
 from infra.mqtt.publisher import MqttPublisher
 from infra.mqtt.topic_rule import TOPIC_RULE_CLIENT, LocalTopicRule
 from infra.settings import DEFAULT_REGION, Settings
 from infra.simulators.alipay import AlipaySimulator
 from infra.simulators.invoices import InvoiceSimulator
-from infra.simulators.keys import public_pem_of
 from infra.simulators.seal import demo_seal
 from infra.simulators.wechat import WechatSimulator
 from infra.simulators.wechatpay import WechatPaySimulator
@@ -185,22 +184,7 @@ class DevStack:
         made = local_secrets(opts.data_dir)
         secrets = made.secrets(self.api_url)
         self.wechat = WechatSimulator(made.wechat_appid, made.wechat_secret, self.clock)
-        self.wechatpay = WechatPaySimulator(
-            mchid=made.mchid,
-            appid=made.wechat_appid,
-            apiv3_key=made.apiv3_key,
-            merchant_public_key_pem=public_pem_of(made.merchant_key_pem),
-            platform_private_key_pem=made.platform_key_pem,
-            platform_key_id=SIM_PUBLIC_KEY_ID,
-            clock=self.clock,
-        )
-        self.alipay = AlipaySimulator(
-            appid=SIM_ALIPAY_APPID,
-            seller_id=SIM_ALIPAY_SELLER_ID,
-            app_public_key_pem=public_pem_of(made.alipay_app_key_pem),
-            alipay_private_key_pem=made.alipay_key_pem,
-            clock=self.clock,
-        )
+        self.wechatpay, self.alipay = payment_simulators(made, self.clock)
         self.invoice_sim = InvoiceSimulator(self.clock)
         s = dynamodb_services(settings, secrets, self.clock)
         self.services = s = replace(s, uow=_WakeAfterCommit(s.uow, self._stream.wake))

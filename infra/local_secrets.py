@@ -8,8 +8,14 @@ import os
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from infra.settings import AlipayConfig, Secrets, WechatPayConfig
+
+if TYPE_CHECKING:
+    from handlers.ports import Clock
+    from infra.simulators.alipay import AlipaySimulator
+    from infra.simulators.wechatpay import WechatPaySimulator
 
 FILE_NAME = "secrets.json"
 SIM_APPID = "wx00000000parkpass"
@@ -71,6 +77,31 @@ class LocalSecrets:
                 gateway=f"{api_url}/sim/alipay/gateway.do",
             ),
         )
+
+
+def payment_simulators(made: LocalSecrets, clock: Clock) -> tuple[WechatPaySimulator, AlipaySimulator]:
+    """WeChat Pay's and Alipay's simulators holding the other halves of these secrets' keys."""
+    from infra.simulators.alipay import AlipaySimulator
+    from infra.simulators.keys import public_pem_of
+    from infra.simulators.wechatpay import WechatPaySimulator
+
+    wechatpay = WechatPaySimulator(
+        mchid=made.mchid,
+        appid=made.wechat_appid,
+        apiv3_key=made.apiv3_key,
+        merchant_public_key_pem=public_pem_of(made.merchant_key_pem),
+        platform_private_key_pem=made.platform_key_pem,
+        platform_key_id=SIM_PUBLIC_KEY_ID,
+        clock=clock,
+    )
+    alipay = AlipaySimulator(
+        appid=SIM_ALIPAY_APPID,
+        seller_id=SIM_ALIPAY_SELLER_ID,
+        app_public_key_pem=public_pem_of(made.alipay_app_key_pem),
+        alipay_private_key_pem=made.alipay_key_pem,
+        clock=clock,
+    )
+    return wechatpay, alipay
 
 
 def local_secrets(data_dir: Path | None) -> LocalSecrets:

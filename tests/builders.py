@@ -98,3 +98,17 @@ def version_of(s: Services, card_id: str) -> int:
     card = s.cards.get(card_id)
     assert card is not None
     return card.version
+
+
+def monthly_lot(now: datetime, cards: int = 1) -> Services:
+    """Fake services with lot-1 (a 1-month package at 300 yuan), owner-1 and its cards card-1.. ending Dec 20."""
+    from domain.owner import Owner
+    from tests.fakes import fake_services
+
+    s = fake_services(now)
+    s.lots.add(Lot(id="lot-1", name="东门", policy=RenewalPolicy(max_months_ahead=12)))
+    s.packages.add(months(1, 300_00))
+    s.owners.add(Owner("owner-1", "openid-1"))
+    for n in range(1, cards + 1):
+        add_card(s, a_card(date(2026, 12, 20), card_id=f"card-{n}"))
+    return s

@@ -24,11 +24,10 @@ from domain.order import Channel, Order
 from domain.reconciliation import PROVIDER_ZONE, LineKind, StatementLine
 from handlers.ports import PaymentProvider, StatementSource
 from infra.clock import SimClock
-from infra.local_secrets import SIM_ALIPAY_APPID, SIM_ALIPAY_SELLER_ID, SIM_PUBLIC_KEY_ID, LocalSecrets, local_secrets
+from infra.local_secrets import LocalSecrets, local_secrets, payment_simulators
 from infra.payments.alipay import AlipayGateway
 from infra.payments.wechatpay import WechatPayGateway
 from infra.simulators.alipay import AlipaySimulator
-from infra.simulators.keys import public_pem_of
 from infra.simulators.wechatpay import WechatPaySimulator
 from tests.builders import a_pending_order, months
 
@@ -85,22 +84,7 @@ def made() -> LocalSecrets:
 @pytest.fixture(params=["wechat", "alipay"])
 def provider(request: pytest.FixtureRequest, made: LocalSecrets) -> Iterator[Provider]:
     clock = SimClock(at(DAY, 9))
-    wechatpay = WechatPaySimulator(
-        mchid=made.mchid,
-        appid=made.wechat_appid,
-        apiv3_key=made.apiv3_key,
-        merchant_public_key_pem=public_pem_of(made.merchant_key_pem),
-        platform_private_key_pem=made.platform_key_pem,
-        platform_key_id=SIM_PUBLIC_KEY_ID,
-        clock=clock,
-    )
-    alipay = AlipaySimulator(
-        appid=SIM_ALIPAY_APPID,
-        seller_id=SIM_ALIPAY_SELLER_ID,
-        app_public_key_pem=public_pem_of(made.alipay_app_key_pem),
-        alipay_private_key_pem=made.alipay_key_pem,
-        clock=clock,
-    )
+    wechatpay, alipay = payment_simulators(made, clock)
     app = flask.Flask("payment-simulators")
     app.register_blueprint(wechatpay.blueprint())
     app.register_blueprint(alipay.blueprint())

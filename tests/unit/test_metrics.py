@@ -96,21 +96,15 @@ def test_a_reconciliation_counts_its_run_its_differences_and_a_statement_it_coul
 
 
 def test_a_refunds_result_is_counted_with_its_state_and_channel(capsys: pytest.CaptureFixture[str]) -> None:
-    from datetime import UTC, date, datetime
+    from datetime import UTC, datetime
 
-    from domain.lot import Lot, RenewalPolicy
     from domain.order import RefundState
-    from domain.owner import Owner
     from handlers.refund_results import settle_refund
-    from tests.builders import a_card, add_card, months
-    from tests.fakes import NoPayments, fake_services
+    from tests.builders import monthly_lot
+    from tests.fakes import NoPayments
     from tests.unit.test_refund_results import refunded
 
-    s = replace(fake_services(datetime(2026, 12, 2, 2, 0, tzinfo=UTC)), metrics=EmfMetrics())
-    s.lots.add(Lot(id="lot-1", name="东门", policy=RenewalPolicy(max_months_ahead=12)))
-    s.packages.add(months(1, 300_00))
-    s.owners.add(Owner("owner-1", "openid-1"))
-    add_card(s, a_card(date(2026, 12, 20)))
+    s = replace(monthly_lot(datetime(2026, 12, 2, 2, 0, tzinfo=UTC)), metrics=EmfMetrics())
     order = s.orders.get(refunded(s, NoPayments(RefundState.PROCESSING)))
     assert order is not None
     capsys.readouterr()

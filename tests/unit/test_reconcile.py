@@ -8,9 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from domain.errors import PaymentUnavailable
-from domain.lot import Lot, RenewalPolicy
 from domain.order import Channel, OrderState, RefundState
-from domain.owner import Owner
 from domain.reconciliation import (
     DifferenceKind,
     LineKind,
@@ -23,8 +21,8 @@ from handlers.fulfil_payment import fulfil_payment
 from handlers.ports import PaymentNotice, PaymentStatus
 from handlers.reconcile import Reconciling, reconcile_day
 from handlers.renewals import order_renewal
-from tests.builders import a_card, add_card, months
-from tests.fakes import RecordingMetrics, fake_services, memory_of
+from tests.builders import monthly_lot
+from tests.fakes import RecordingMetrics, memory_of
 
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)  # 10:00 on Dec 2 in Beijing: yesterday's statements are out
 DAY = date(2026, 12, 1)
@@ -59,13 +57,7 @@ class Statement:
 
 @pytest.fixture
 def s() -> Services:
-    s = fake_services(NOW)
-    s.lots.add(Lot(id="lot-1", name="东门", policy=RenewalPolicy(max_months_ahead=12)))
-    s.packages.add(months(1, 300_00))
-    s.owners.add(Owner("owner-1", "openid-1"))
-    for n in range(1, 6):
-        add_card(s, a_card(date(2026, 12, 20), card_id=f"card-{n}"))
-    return s
+    return monthly_lot(NOW, cards=5)
 
 
 def ordered(s: Services, n: int) -> str:

@@ -3,35 +3,28 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 
 from domain.errors import PaymentRejected
 from domain.labels import order_state_text
-from domain.lot import Lot, RenewalPolicy
 from domain.order import Channel, OrderState, RefundState
-from domain.owner import Owner
 from functions.bootstrap import Services
 from handlers.fulfil_payment import fulfil_payment
 from handlers.ports import PaymentNotice, RefundNotice
 from handlers.refund_order import refund_no, refund_order
 from handlers.refund_results import Settled, ask_about_refunds, refund_notified
 from handlers.renewals import order_renewal
-from tests.builders import a_card, add_card, months
-from tests.fakes import NoPayments, RecordingMetrics, fake_services
+from tests.builders import monthly_lot
+from tests.fakes import NoPayments, RecordingMetrics
 
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def s() -> Services:
-    s = fake_services(NOW)
-    s.lots.add(Lot(id="lot-1", name="东门", policy=RenewalPolicy(max_months_ahead=12)))
-    s.packages.add(months(1, 300_00))
-    s.owners.add(Owner("owner-1", "openid-1"))
-    add_card(s, a_card(date(2026, 12, 20)))
-    return s
+    return monthly_lot(NOW)
 
 
 def refunded(s: Services, provider: NoPayments) -> str:
@@ -80,11 +73,7 @@ def test_an_abnormal_refund_can_still_succeed_and_a_refund_answered_success_is_d
     assert order is not None and order_state_text(order) == "退款异常"
     assert said(s, order_id, RefundState.SUCCEEDED) is Settled.CHANGED  # sent to another account by the merchant
 
-    other = fake_services(NOW)
-    other.lots.add(Lot(id="lot-1", name="东门", policy=RenewalPolicy(max_months_ahead=12)))
-    other.packages.add(months(1, 300_00))
-    other.owners.add(Owner("owner-1", "openid-1"))
-    add_card(other, a_card(date(2026, 12, 20)))
+    other = monthly_lot(NOW)
     at_once = refunded(other, NoPayments())
     assert money(other, at_once) is RefundState.SUCCEEDED
 
