@@ -28,6 +28,12 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "abnormal": ("退款异常", "refund failed to arrive"),
         "closed": ("退款关闭", "refund closed"),
     },
+    "owner_refund_state": {
+        "processing": ("退款中", "refund in progress"),
+        "succeeded": ("已退款", "refunded"),
+        "abnormal": ("退款未到账，请联系物业", "the refund did not arrive: please contact the property office"),
+        "closed": ("退款未完成，请联系物业", "the refund was not completed: please contact the property office"),
+    },
     "refund_todo": {
         "abnormal": (
             "退款未能退回车主账户（如银行卡已注销）：请在商户平台按订单号处理异常退款（退至其他账户），或联系车主线下退还",
@@ -211,7 +217,10 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "not_at_provider": ("本系统已入账，支付平台无此笔", "booked here, absent at the provider"),
         "amount_differs": ("金额不一致", "amounts differ"),
         "refund_not_here": ("支付平台已退款，本系统未退款", "refunded at the provider, not here"),
-        "refund_not_at_provider": ("本系统已退款，支付平台无此退款", "refunded here, absent at the provider"),
+        "refund_not_at_provider": (
+            "本系统已办理退款，支付平台无退款到账记录",
+            "refunded here, no refund paid out at the provider",
+        ),
     },
     "difference_todo": {
         "repaired": (
@@ -244,6 +253,9 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "reconcile_note": {
         "unknown_order": ("订单号不属于本系统", "not an order of this system"),
         "notice_amount_differs": ("实收金额与订单金额不符", "the amount paid is not the order's"),
+        "refund_processing": ("支付平台仍在处理该退款", "the provider is still processing the refund"),
+        "refund_abnormal": ("退款异常：款项未能退回车主", "refund abnormal: the money did not reach the payer"),
+        "refund_closed": ("退款已关闭：款项未退回", "refund closed: no money went back"),
     },
 }
 """kind -> stored value -> (zh-CN, English)."""
@@ -293,9 +305,10 @@ def _offset_name(local: datetime) -> str:
     return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def order_state_text(order: Order, lang: str = "zh") -> str:
-    """已退款 only once the money is back: a refund the provider has not confirmed reads 退款中."""
+def order_state_text(order: Order, lang: str = "zh", *, owner: bool = False) -> str:
+    """已退款 only once the money is back: a refund the provider has not confirmed reads 退款中; one that failed
+    tells the owner to see the office (the office reads what to do beside it)."""
     if order.state is OrderState.REFUNDED and order.refund not in (None, RefundState.SUCCEEDED):
         assert order.refund is not None
-        return label("refund_state", order.refund.value, lang)
+        return label("owner_refund_state" if owner else "refund_state", order.refund.value, lang)
     return label("order_state", order.state.value, lang)

@@ -199,6 +199,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                    "order {order_id} is paid and cannot be cancelled; the card now runs until {valid_until}"),
     "order_refunded": ("订单 {order_id} 已退款，不能取消", "order {order_id} was refunded; there is nothing to cancel"),
     "page_limit": ("limit 应为 1 到 {most} 之间的整数", "limit is a whole number from 1 to {most}"),
+    "statement_not_out": ("{day} 的对账单要到次日 10:00（北京时间）后才出，请之后再对账",
+                          "the statements of {day} are out after 10:00 the next day (Beijing time): reconcile it then"),
     "page_cursor": ("cursor 无效：请原样传回上一页的 next_cursor",
                     "the cursor is not valid; send back the previous page's next_cursor as it was"),
     "payment_rejected": ("支付通知无效", "the payment notice was rejected"),

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, request
 
 from domain.labels import label, local_time
-from domain.reconciliation import Reconciliation
+from domain.reconciliation import Difference, Reconciliation
 from functions.admin_office import Office, csv_answer
 from functions.bootstrap import Services
 from functions.http import request_lang
@@ -85,8 +85,14 @@ def _day(r: Reconciliation, zone: str, lang: str) -> dict[str, Any]:
                 "theirs_fen": d.theirs_fen,
                 "repaired": d.repaired,
                 "note": label("reconcile_note", d.note, lang) if d.note else "",
-                "what_to_do": label("difference_todo", "repaired" if d.repaired else d.kind.value, lang),
+                "what_to_do": _what_to_do(d, lang),
             }
             for d in r.differences
         ],
     }
+
+
+def _what_to_do(d: Difference, lang: str) -> str:
+    if d.note in ("refund_abnormal", "refund_closed"):  # the refund's own advice: what happened is known
+        return label("refund_todo", d.note.removeprefix("refund_"), lang)
+    return label("difference_todo", "repaired" if d.repaired else d.kind.value, lang)

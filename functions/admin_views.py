@@ -14,10 +14,11 @@ from domain.labels import actor_label, label, local_time, order_state_text
 from domain.lot import Lot
 from domain.messages import text
 from domain.money import yuan_text
-from domain.order import Order, RefundState
+from domain.order import Order, OrderState, RefundState
 from domain.package import Package
 from functions.views import pause_json
 from handlers.admin_lots import GateLag
+from handlers.refund_order import refund_no
 
 
 def lot_json(lot: Lot, lang: str = "zh") -> dict[str, Any]:
@@ -140,6 +141,7 @@ def order_json(o: Order, zone: str, lang: str = "zh") -> dict[str, Any]:
         "new_valid_from": o.new_valid_from.isoformat() if o.new_valid_from else None,
         "new_valid_until": o.new_valid_until.isoformat() if o.new_valid_until else None,
         "refund_state": o.refund.value if o.refund else None,
+        "refund_no": refund_no(o) if o.state is OrderState.REFUNDED else None,
         "refund_todo": label("refund_todo", o.refund.value, lang) if o.refund in REFUND_TROUBLE else None,
     }
 

@@ -468,6 +468,8 @@ def _reconcile(api: str, day: date | None) -> int:
         raise UserMistake(f"no local stack at {api} ({type(e).__name__}): start it with `make dev`") from None
     if r.status_code == 404:
         raise UserMistake(f"{api} is not a local stack: on AWS invoke the reconcile function")
+    if r.status_code == 400:
+        raise UserMistake(r.json()["error"]["message"])
     if r.status_code != 200:
         print(f"reconciliation failed: {r.status_code} {r.text[:300]}", file=sys.stderr)
         return 1

@@ -58,7 +58,7 @@ def _standing_html(st: ReceiptStanding) -> str:
     if st.valid:
         verdict = '<p class="verdict ok">✔ 真实有效：签名与收据链均校验通过</p>'
     elif st.refunded and st.signature_valid and not st.chain_faults:
-        verdict = '<p class="verdict bad" id="refunded">✘ 已退款：这张收据的款项已退还，收据作废，不能用于报销</p>'
+        verdict = '<p class="verdict bad" id="refunded">✘ 已退款：这张收据的订单已办理退款，收据作废，不能用于报销</p>'
     else:
         verdict = '<p class="verdict bad">✘ 验证未通过：这张收据不可信</p>'
     if st.signature_valid:

@@ -10,7 +10,7 @@ from typing import Any
 from functions.cold_start import loading_for_good
 
 with loading_for_good():
-    from domain.errors import PaymentUnavailable, UpstreamUnavailable
+    from domain.errors import InvalidInput, PaymentUnavailable, UpstreamUnavailable
     from domain.reconciliation import PROVIDER_ZONE
     from functions import observability
     from functions.bootstrap import Services, services_from_env
@@ -25,7 +25,10 @@ class StatementsMissing(PaymentUnavailable):
 
 def run(s: Services, day: date | None = None) -> dict[str, dict[str, int]]:
     """Each channel's day (yesterday in Beijing by default): lines on each side and differences found."""
-    day = day or s.clock.now().astimezone(PROVIDER_ZONE).date() - timedelta(days=1)
+    today = s.clock.now().astimezone(PROVIDER_ZONE).date()
+    day = day or today - timedelta(days=1)
+    if day >= today:
+        raise InvalidInput("statement_not_out", day=day.isoformat())  # not a provider failure: nothing to retry
     done: dict[str, dict[str, int]] = {}
     missing = []
     for channel, source in s.statements().items():

@@ -147,7 +147,7 @@ def owner_order_json(line: OrderLine, lang: str) -> dict[str, Any]:
     )  # fmt: skip
     return {
         **order_json(o),
-        "state_text": order_state_text(o, lang),
+        "state_text": order_state_text(o, lang, owner=True),
         "channel_text": label("channel", o.channel.value, lang),
         "amount_yuan": yuan_text(o.amount_fen),
         "package": {"id": o.package.id, "name": o.package.name},

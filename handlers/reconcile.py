@@ -16,7 +16,7 @@ from datetime import date
 from domain.admin import Permission, Staff
 from domain.errors import Conflict, InvalidId, PaymentRejected
 from domain.ids import checked_id
-from domain.order import Channel
+from domain.order import Channel, RefundState
 from domain.reconciliation import (
     PROVIDER_ZONE,
     RECONCILED_CHANNELS,
@@ -63,11 +63,20 @@ def reconcile_day(channel: Channel, day: date, source: StatementSource, r: Recon
     statement = source.statement(day)
     ledger = r.ledger.on_statement_day(channel, day)
     paid_there = {line.out_trade_no: line for line in statement if line.kind is LineKind.PAYMENT}
-    differences = tuple(_settled(d, paid_there, r) for d in compare(statement, ledger))
+    found = tuple(_settled(d, paid_there, r) for d in compare(statement, ledger))
+    # A rerun finds what an earlier run repaired in balance now: its record stays, so the office (and whoever the
+    # alarm sent) still sees which payment had been lost.
+    earlier = r.results.get(channel, day)
+    kept = tuple(
+        d
+        for d in (earlier.differences if earlier else ())
+        if d.repaired and d.order_id not in {f.order_id for f in found}
+    )
+    differences = found + kept
     result = Reconciliation(channel, day, r.clock.now(), len(statement), len(ledger), differences)
     r.results.save(result)
     r.metrics.count("Reconciliations", channel=channel.value)
-    for d in differences:
+    for d in found:
         r.metrics.count("ReconciliationDifferences", channel=channel.value, kind=d.kind.value)
     log.info(
         "reconciled %s %s: %d statement lines, %d ledger lines, %d differences, %d repaired",
@@ -90,6 +99,9 @@ def _settled(d: Difference, paid_there: dict[str, StatementLine], r: Reconciling
     if order is None:
         return replace(d, note="unknown_order")
     d = replace(d, lot_id=order.lot_id)
+    if d.kind is DifferenceKind.REFUND_NOT_AT_PROVIDER and order.refund not in (None, RefundState.SUCCEEDED):
+        assert order.refund is not None
+        return replace(d, note=f"refund_{order.refund.value}")  # the provider has said why: no money moved
     if d.kind is not DifferenceKind.UNFULFILLED:
         return d
     line = paid_there[d.order_id]

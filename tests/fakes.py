@@ -502,6 +502,9 @@ class FakeReconciliations:
     def save(self, result: Reconciliation) -> None:
         self.items[(result.channel, result.day)] = result
 
+    def get(self, channel: Channel, day: date) -> Reconciliation | None:
+        return self.items.get((channel, day))
+
     def recent(self, channel: Channel, days: int, today: date) -> list[Reconciliation]:
         since = today - timedelta(days=days - 1)
         return sorted(

@@ -309,7 +309,7 @@ function refund(o) {
     fields: [{ name: 'reason', label: '退款原因', required: true, maxlength: 200 }], submit: '确认退款',
     run: async (f, key) => {
       const done = await call('POST', `/orders/${o.order_id}/refund`, { reason: f.get('reason'), idempotency_key: key })
-      await afterCardChange(`已退款 ${done.amount_yuan} 元（订单 ${done.order_id}，${done.state_label}）`)
+      await afterCardChange(`已办理退款 ${done.amount_yuan} 元（订单 ${done.order_id}，${done.state_label}）`)
     },
   })
 }

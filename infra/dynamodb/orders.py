@@ -195,22 +195,29 @@ class DynamoReconciliations:
             differences=[asdict(d) for d in result.differences],
         ).save()
 
+    def get(self, channel: Channel, day: date) -> Reconciliation | None:
+        try:
+            return _reconciliation(ReconciliationItem.get(channel.value, day.isoformat()))
+        except ReconciliationItem.DoesNotExist:
+            return None
+
     def recent(self, channel: Channel, days: int, today: date) -> list[Reconciliation]:
         since = (today - timedelta(days=days - 1)).isoformat()
         items = ReconciliationItem.query(
             channel.value, ReconciliationItem.day.between(since, today.isoformat()), scan_index_forward=False
         )
-        return [
-            Reconciliation(
-                channel=Channel(i.channel),
-                day=date.fromisoformat(i.day),
-                checked_at=datetime.fromisoformat(i.checked_at),
-                provider_lines=int(i.provider_lines),
-                ledger_lines=int(i.ledger_lines),
-                differences=tuple(Difference(**{**d, "kind": DifferenceKind(d["kind"])}) for d in i.differences),
-            )
-            for i in items
-        ]
+        return [_reconciliation(i) for i in items]
+
+
+def _reconciliation(i: ReconciliationItem) -> Reconciliation:
+    return Reconciliation(
+        channel=Channel(i.channel),
+        day=date.fromisoformat(i.day),
+        checked_at=datetime.fromisoformat(i.checked_at),
+        provider_lines=int(i.provider_lines),
+        ledger_lines=int(i.ledger_lines),
+        differences=tuple(Difference(**{**d, "kind": DifferenceKind(d["kind"])}) for d in i.differences),
+    )
 
 
 def _entry(i: LedgerItem) -> LedgerEntry:

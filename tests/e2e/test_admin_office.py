@@ -206,7 +206,7 @@ def test_a_double_click_takes_cash_once_and_a_refund_once_with_its_reason_in_the
     expect(dialog).to_contain_text("退回 300.00 元")
     dialog.get_by_label("退款原因").fill("重复收费，退回现金")
     dialog.get_by_role("button", name="确认退款").dblclick()
-    expect(page.locator("#notice")).to_contain_text("已退款 300.00 元")
+    expect(page.locator("#notice")).to_contain_text("已办理退款 300.00 元")
     expect(row).to_contain_text("已退款")
     history = page.locator("#history tbody tr", has_text="退款")
     expect(history).to_have_count(1)

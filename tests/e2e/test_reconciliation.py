@@ -119,7 +119,7 @@ def test_each_planted_difference_is_found_and_the_lost_payments_are_fulfilled_on
     lost_wechat = lost(api, owner, "rec-lost-wechat", "wechat")  # on the 24th now
     before = valid_until(api, owner)
     r = api.post("/sim/reconcile", json={"date": "2026-11-24"})
-    assert r.status_code == 502 and r.json()["error"]["code"] == "payment_unavailable", r.text
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_input", r.text  # not out before 10:00
     assert stack.services.reconciliations.recent(Channel.WECHAT, 1, date(2026, 11, 24)) == []  # nothing stored
     api.post("/sim/clock", json={"now": "2026-11-25T10:30:00+08:00"})
     owner = signed_in(api)
@@ -173,4 +173,9 @@ def test_parkpass_reconcile_runs_a_day_on_the_local_stack(stack: DevStack, api: 
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert "wechat: 0 statement lines, 0 ledger lines, 0 differences (0 repaired)" in out.stdout
+    today = subprocess.run(
+        [sys.executable, "-m", "functions.cli", "reconcile", "--date", "2026-11-24", "--api", stack.api_url],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert today.returncode == 2 and "次日 10:00" in today.stderr, today.stderr
     assert stack.services.reconciliations.recent(Channel.WECHAT, 3, date(2026, 11, 24))[0].clean

@@ -10,6 +10,7 @@ import pytest
 from domain.errors import PaymentUnavailable
 from domain.order import Channel, OrderState, RefundState
 from domain.reconciliation import (
+    PROVIDER_ZONE,
     DifferenceKind,
     LineKind,
     StatementLine,
@@ -112,7 +113,8 @@ def test_each_kind_of_difference_is_found_and_the_lost_payment_is_fulfilled_once
     assert s.reconciliations.recent(Channel.WECHAT, 7, DAY) == [result]
 
     again = reconcile_day(Channel.WECHAT, DAY, source, reconciling(s))
-    assert DifferenceKind.UNFULFILLED not in {d.kind for d in again.differences}
+    lost_again = [d for d in again.differences if d.kind is DifferenceKind.UNFULFILLED]
+    assert lost_again == [d for d in result.differences if d.kind is DifferenceKind.UNFULFILLED]  # kept, not redone
     assert [e.order_id for e in memory_of(s).ledger.values()].count(lost) == 1
     card_again = s.cards.get("card-1")
     assert card_again is not None and card_again.valid_until == date(2027, 1, 20)  # extended once
@@ -176,3 +178,25 @@ def test_a_payment_given_back_in_full_at_the_provider_with_nothing_here_is_in_ba
     assert result.differences == ()
     order = s.orders.get(revoked)
     assert order is not None and order.state is OrderState.PENDING  # no days handed out for money given back
+
+
+def test_a_refund_the_provider_called_abnormal_is_flagged_with_why(s: Services) -> None:
+    from handlers.ports import RefundNotice
+    from handlers.refund_order import refund_no, refund_order
+    from handlers.refund_results import refund_notified
+    from tests.fakes import NoPayments
+
+    order_id = fulfilled(s, 1)
+    provider = NoPayments(RefundState.PROCESSING)
+    refund_order(order_id, s.orders, s.cards, s.lots, provider, s.uow, s.clock, s.invoicing)
+    order = s.orders.get(order_id)
+    assert order is not None
+    refund_notified(RefundNotice(order_id, refund_no(order), RefundState.ABNORMAL), s.orders, s.uow, s.metrics)
+
+    class Nothing:
+        def statement(self, day: date) -> list[StatementLine]:
+            return []
+
+    refund_day = NOW.astimezone(PROVIDER_ZONE).date()
+    [d] = reconcile_day(Channel.WECHAT, refund_day, Nothing(), reconciling(s)).differences
+    assert (d.kind, d.note, d.ours_fen) == (DifferenceKind.REFUND_NOT_AT_PROVIDER, "refund_abnormal", 300_00)

@@ -71,6 +71,7 @@ def test_an_abnormal_refund_can_still_succeed_and_a_refund_answered_success_is_d
     assert said(s, order_id, RefundState.ABNORMAL) is Settled.CHANGED
     order = s.orders.get(order_id)
     assert order is not None and order_state_text(order) == "退款异常"
+    assert order_state_text(order, owner=True) == "退款未到账，请联系物业"
     assert said(s, order_id, RefundState.SUCCEEDED) is Settled.CHANGED  # sent to another account by the merchant
 
     other = monthly_lot(NOW)
