@@ -1,0 +1,176 @@
+"""A bill run: the draft bills of a period for chosen fee items, one per (fee item, unit, period) however often it
+runs. Each bill's lines add up to its amount exactly; the amount is its exact sum rounded once, half up.
+
+Pure: the caller reads the units, the fee items with their price histories, each unit's metered use and shared
+share, the approved vacancies and the bills the period has already; storage makes a bill id unique.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from fractions import Fraction
+
+from domain.calendar import month_end
+from domain.fee_rules import (
+    Band,
+    LateFeeRule,
+    PricePoint,
+    Stretch,
+    exact_area_fee,
+    half_up,
+    tiered_charges,
+)
+
+
+class UnitState(StrEnum):
+    OCCUPIED = "occupied"
+    VACANT = "vacant"
+    UNDELIVERED = "undelivered"
+    """Not handed over yet: the developer pays, no bill goes to the unit."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    id: str
+    community_id: str
+    building: str
+    number: str
+    area_hundredths: int
+    state: UnitState = UnitState.OCCUPIED
+
+
+class FeeKind(StrEnum):
+    AREA = "area"
+    FIXED = "fixed"
+    METERED = "metered"
+
+
+@dataclass(frozen=True)
+class FeeItem:
+    id: str
+    community_id: str
+    name: str
+    kind: FeeKind
+    prices: tuple[PricePoint, ...] = ()
+    """area: fen per m² per month; fixed: fen per unit per month."""
+    bands: tuple[Band, ...] = ()
+    """metered: the tiers of a billing period's use."""
+    meter: str = ""
+    cycle_months: int = 1
+    due_day: int | None = None
+    """None: the last day of the period's first month."""
+    late_fee: LateFeeRule | None = None
+    vacancy_rate: Decimal | None = None
+
+
+class BillState(StrEnum):
+    DRAFT = "draft"
+    UNPAID = "unpaid"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+@dataclass(frozen=True)
+class BillLine:
+    kind: str
+    """base, band, shared, vacancy."""
+    text: str
+    amount_fen: int
+
+
+@dataclass(frozen=True)
+class Bill:
+    id: str
+    community_id: str
+    unit_id: str
+    fee_item_id: str
+    period: str
+    """The first month, "2027-01"."""
+    lines: tuple[BillLine, ...]
+    amount_fen: int
+    due_date: date
+    state: BillState = BillState.DRAFT
+    replaces: str | None = None
+
+
+def bill_id(fee_item_id: str, unit_id: str, period: str) -> str:
+    """The one bill of a fee item, unit and period: a second run makes the same id, which storage keeps once."""
+    return f"bill-{fee_item_id}-{unit_id}-{period}"
+
+
+def period_start(period: str) -> date:
+    year, month = period.split("-")
+    return date(int(year), int(month), 1)
+
+
+def due_date(period: str, due_day: int | None) -> date:
+    first = period_start(period)
+    end = month_end(first)
+    return end if due_day is None else min(first.replace(day=1) + timedelta(days=due_day - 1), end)
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    use: Mapping[str, Decimal] = field(default_factory=dict)
+    """unit id -> the period's metered use of the item's meter."""
+    shared_fen: Mapping[str, int] = field(default_factory=dict)
+    """unit id -> its share of the shared meter's cost (split so the shares add up, fee_rules.split_exactly)."""
+    vacant: Mapping[str, Sequence[Stretch]] = field(default_factory=dict)
+    """unit id -> approved vacant stretches."""
+
+
+def draft_bills(
+    period: str, items: Sequence[FeeItem], units: Sequence[Unit], existing: set[str], inputs: RunInputs
+) -> list[Bill]:
+    """The bills the run adds: none for a (fee item, unit, period) that has one, none for an undelivered unit, none
+    of nothing (a metered unit with no use and no share)."""
+    made = []
+    for item in items:
+        for unit in sorted(units, key=lambda u: (u.building, u.number)):
+            key = bill_id(item.id, unit.id, period)
+            if key in existing or unit.state is UnitState.UNDELIVERED or unit.community_id != item.community_id:
+                continue
+            lines = _lines(item, unit, period, inputs)
+            if not lines:
+                continue
+            amount = sum(line.amount_fen for line in lines)
+            made.append(
+                Bill(key, item.community_id, unit.id, item.id, period, lines, amount, due_date(period, item.due_day))
+            )
+    return made
+
+
+def _lines(item: FeeItem, unit: Unit, period: str, inputs: RunInputs) -> tuple[BillLine, ...]:
+    first = period_start(period)
+    if item.kind is FeeKind.METERED:
+        used = inputs.use.get(unit.id, Decimal(0))
+        exact = [(f"{c.used} × {c.band.price_fen / 100:.2f} 元", c.amount) for c in tiered_charges(used, item.bands)]
+        lines = list(_rounded_once("band", exact))
+        share = inputs.shared_fen.get(unit.id)
+        if share:
+            lines.append(BillLine("shared", "公摊", share))
+        return tuple(line for line in lines if line.amount_fen or line.kind == "shared")
+    area = unit.area_hundredths if item.kind is FeeKind.AREA else 100  # a fixed fee is "per unit": one m²'s worth
+    base = exact_area_fee(item.prices, area, first, item.cycle_months)
+    vacant = inputs.vacant.get(unit.id, ()) if item.kind is FeeKind.AREA and item.vacancy_rate is not None else ()
+    discounted = exact_area_fee(item.prices, area, first, item.cycle_months, vacant, item.vacancy_rate)
+    months = f"{first:%Y-%m}" + (f" 起 {item.cycle_months} 个月" if item.cycle_months > 1 else "")
+    parts = [(f"{item.name} {months}", base)]
+    if discounted != base:
+        parts.append(("空置优惠", discounted - base))
+    return tuple(_rounded_once("base", parts[:1]) + _rounded_once("vacancy", parts[1:], before=base))
+
+
+def _rounded_once(kind: str, parts: Sequence[tuple[str, Fraction]], before: Fraction = Fraction(0)) -> list[BillLine]:
+    """Lines whose amounts add up to the rounded whole: each is the rounded running total less the one before."""
+    lines, running = [], before
+    for text, exact in parts:
+        line = half_up(running + exact) - half_up(running)
+        running += exact
+        lines.append(BillLine(kind, text, line))
+    return lines
