@@ -76,11 +76,11 @@ def payment_blueprint(s: Services) -> Blueprint:
             clock=s.clock,
         )
         observability.bind(order_id=made.order.id, lot_id=made.order.lot_id)
-        return {**order_json(made.order), "payment": made.payment}, 201
+        return {**order_json(made.order, request_lang()), "payment": made.payment}, 201
 
     @bp.get("/orders/<order_id>")
     def order(order_id: str) -> dict[str, Any]:
-        return order_json(my_order(current_owner_id(s.tokens), order_id, s.orders))
+        return order_json(my_order(current_owner_id(s.tokens), order_id, s.orders), request_lang())
 
     @bp.post("/orders/<order_id>/cancel")
     def cancel(order_id: str) -> dict[str, Any] | tuple[Response, int]:
@@ -92,8 +92,8 @@ def payment_blueprint(s: Services) -> Blueprint:
             )  # fmt: skip
         except (OrderPaid, OrderRefundedAlready) as e:
             assert e.order is not None
-            return error_with_details(e, order=order_json(e.order))
-        return order_json(closed)
+            return error_with_details(e, order=order_json(e.order, request_lang()))
+        return order_json(closed, request_lang())
 
     @bp.get("/me/orders")
     def my_orders() -> dict[str, Any]:

@@ -120,7 +120,8 @@ def offer_json(offer: PackageOffer, lang: str) -> dict[str, Any]:
     }
 
 
-def order_json(order: Order) -> dict[str, Any]:
+def order_json(order: Order, lang: str = "zh") -> dict[str, Any]:
+    """An owner's order, with its state and channel in words (退款中 until a refund's money is back)."""
     return {
         "order_id": order.id,
         "out_trade_no": order.id,
@@ -134,6 +135,8 @@ def order_json(order: Order) -> dict[str, Any]:
         "expires_at": order.expires_at.isoformat(),
         "paid_at": order.paid_at.isoformat() if order.paid_at else None,
         "refund_state": order.refund.value if order.refund else None,
+        "state_text": order_state_text(order, lang, owner=True),
+        "channel_text": label("channel", order.channel.value, lang),
     }
 
 
@@ -146,9 +149,7 @@ def owner_order_json(line: OrderLine, lang: str) -> dict[str, Any]:
         InvoiceState.ISSUED, InvoiceState.REVERSING, InvoiceState.REVERSED
     )  # fmt: skip
     return {
-        **order_json(o),
-        "state_text": order_state_text(o, lang, owner=True),
-        "channel_text": label("channel", o.channel.value, lang),
+        **order_json(o, lang),
         "amount_yuan": yuan_text(o.amount_fen),
         "package": {"id": o.package.id, "name": o.package.name},
         "card": {"id": o.card_id, "plates": list(line.card.plates) if line.card else []},

@@ -120,7 +120,8 @@ def test_a_wechat_refund_is_processing_until_wechat_pay_notifies_its_result(stac
     assert api.post("/sim/wechatpay/refunds/outcome", json={"status": "PROCESSING"}).status_code == 200
     done = office_refund(api, staff, order_id)
     assert (done["state"], done["refund_state"], done["state_label"]) == ("refunded", "processing", "退款中")
-    assert api.get(f"/api/v1/orders/{order_id}", headers=owner).json()["refund_state"] == "processing"
+    mine = api.get(f"/api/v1/orders/{order_id}", headers=owner).json()
+    assert (mine["refund_state"], mine["state_text"]) == ("processing", "退款中")
     assert api.get("/api/v1/cards/card-demo", headers=owner).json()["valid_until"] == "2026-12-03"  # days back now
 
     settle = {"out_refund_no": f"refund-{order_id}", "status": "ABNORMAL"}
