@@ -24,6 +24,7 @@ from domain.fee_rules import (
     half_up,
     tiered_charges,
 )
+from domain.money import yuan_text
 
 
 class UnitState(StrEnum):
@@ -149,7 +150,7 @@ def _lines(item: FeeItem, unit: Unit, period: str, inputs: RunInputs) -> tuple[B
     first = period_start(period)
     if item.kind is FeeKind.METERED:
         used = inputs.use.get(unit.id, Decimal(0))
-        exact = [(f"{c.used} × {c.band.price_fen / 100:.2f} 元", c.amount) for c in tiered_charges(used, item.bands)]
+        exact = [(f"{c.used} × {yuan_text(c.band.price_fen)} 元", c.amount) for c in tiered_charges(used, item.bands)]
         lines = list(_rounded_once("band", exact))
         share = inputs.shared_fen.get(unit.id)
         if share:

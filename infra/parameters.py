@@ -12,6 +12,7 @@ minutes. The local stack and the tests set `NAME` directly and read nothing.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -27,25 +28,21 @@ Fetch = Callable[[list[str]], tuple[dict[str, str], list[str]]]
 
 def fetch_from_ssm(names: list[str]) -> tuple[dict[str, str], list[str]]:
     """Reads the parameters, decrypted, in batches of ten; AWS_ENDPOINT_URL_SSM points it at an emulator."""
-    from aws_lambda_powertools.utilities.parameters import SSMProvider
-
     # max_age=0: ParameterEnvironment keeps the values (the provider's cache would outlive its by the call's time,
     # and it never keeps a parameter that is absent, such as an optional one, which would be read on every call).
-    answer: dict[str, Any] = _provider(SSMProvider).get_parameters_by_name(
+    answer: dict[str, Any] = _ssm().get_parameters_by_name(
         {name: {} for name in names}, decrypt=True, max_age=0, raise_on_error=False
     )
     failed = [str(n) for n in answer.pop("_errors", [])]
     return {name: str(value) for name, value in answer.items()}, failed
 
 
-_providers: list[Any] = []
+@functools.cache
+def _ssm() -> Any:
+    """One client per container: its connection is reused by every later read (Powertools loads on first use)."""
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
 
-
-def _provider(kind: Any) -> Any:
-    # One client per container: its connection is reused by every later read.
-    if not _providers:
-        _providers.append(kind())
-    return _providers[0]
+    return SSMProvider()
 
 
 class ParameterEnvironment:

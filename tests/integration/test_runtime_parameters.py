@@ -62,9 +62,9 @@ def ssm(dynamodb: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, o
     client = boto3.client("ssm", region_name=TEST_REGION, endpoint_url=dynamodb)
     for name, value in SECRETS.items():
         client.put_parameter(Name=f"/parkpass/{stage}/{name}", Value=value, Type="SecureString")
-    parameters._providers.clear()  # the provider's client is made once per process: make it for this endpoint
+    parameters._ssm.cache_clear()  # the provider's client is made once per process: make it for this endpoint
     yield stage, client
-    parameters._providers.clear()
+    parameters._ssm.cache_clear()
 
 
 PROBE = """
