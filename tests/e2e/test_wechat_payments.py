@@ -89,6 +89,9 @@ def test_demo_owner_renews_three_months_and_the_card_ends_where_the_quote_said(
     assert card(api, owner)["valid_until"] == quoted["new_valid_until"]
     assert [(e.order_id, int(e.amount_fen), e.channel) for e in ledger()] == [(made["order_id"], 85000, "wechat")]
     assert [(int(e.version), e.plate, e.valid_until) for e in events()] == [(2, "粤B12345", "2027-03-03")]
+    # The simulator records the delivery when ParkPass's answer is back, a moment after the order is paid.
+    while made["order_id"] not in [no for no, _ in stack.wechatpay.deliveries] and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert stack.wechatpay.deliveries[-1] == (made["order_id"], 204)
 
 
