@@ -29,11 +29,16 @@ class Payable:
     def total_fen(self) -> int:
         return self.principal_fen + self.late_fee_fen
 
-    def late_fee_text(self) -> str:
+    def late_fee_text(self, lang: str = "zh") -> str:
         """The late fee's line as the owner reads it before paying, citing the contract's rule."""
         if self.rule is None or not self.late_fee_fen:
             return ""
         r = self.rule
+        if lang == "en":
+            return (
+                f"Late fee: {self.late_days} days late at {_percent(r.daily_rate)} a day ({r.grace_days} days' grace "
+                f"after the due date, at most {_percent(r.cap)} of the amount)"
+            )
         return (
             f"滞纳金：逾期 {self.late_days} 天，每天 {_percent(r.daily_rate)}（到期后宽限 {r.grace_days} 天，"
             f"最多本金的 {_percent(r.cap)}）"
@@ -49,6 +54,8 @@ def payable(bill: Bill, rule: LateFeeRule | None, on: date) -> Payable:
     """The bill as paid on `on`: its amount and the late fee of that day (frozen into the bill once paid)."""
     if bill.state is not BillState.UNPAID:
         raise ValueError("only an unpaid bill is payable")
+    if bill.waived is not None:
+        rule = None
     days = late_days(on, bill.due_date, rule.grace_days) if rule else 0
     return Payable(bill.id, bill.amount_fen, late_fee(bill.amount_fen, bill.due_date, on, rule), days, rule)
 
@@ -88,12 +95,16 @@ def arrears(bills: Sequence[Bill], rules: Mapping[str, LateFeeRule | None], toda
             unit,
             tuple(sorted(b.id for b in owed)),
             sum(b.amount_fen for b in owed),
-            sum(late_fee(b.amount_fen, b.due_date, today, rules.get(b.fee_item_id)) for b in owed),
+            sum(late_fee(b.amount_fen, b.due_date, today, _rule(b, rules)) for b in owed),
             (today - min(b.due_date for b in owed)).days,
         )
         for unit, owed in by_unit.items()
     ]
     return sorted(found, key=lambda a: (-(a.principal_fen + a.late_fee_fen), a.unit_id))
+
+
+def _rule(bill: Bill, rules: Mapping[str, LateFeeRule | None]) -> LateFeeRule | None:
+    return None if bill.waived else rules.get(bill.fee_item_id)
 
 
 @dataclass(frozen=True)

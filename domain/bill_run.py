@@ -7,9 +7,10 @@ share, the approved vacancies and the bills the period has already; storage make
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
@@ -42,6 +43,9 @@ class Unit:
     number: str
     area_hundredths: int
     state: UnitState = UnitState.OCCUPIED
+    owners: tuple[str, ...] = ()
+    """The owners' phones as the office may see them (masked: 139****0001); the numbers are kept only as
+    fingerprints, to find an owner's units."""
 
 
 class FeeKind(StrEnum):
@@ -66,6 +70,16 @@ class FeeItem:
     """None: the last day of the period's first month."""
     late_fee: LateFeeRule | None = None
     vacancy_rate: Decimal | None = None
+    later_bands: tuple[tuple[date, tuple[Band, ...]], ...] = ()
+    """metered: bands that replace `bands` from a day on (a history, never edited): a period is priced on the bands
+    in force on its first day."""
+
+    def bands_on(self, day: date) -> tuple[Band, ...]:
+        bands = self.bands
+        for starts, later in sorted(self.later_bands, key=lambda x: x[0]):
+            if starts <= day:
+                bands = later
+        return bands
 
 
 class BillState(StrEnum):
@@ -97,11 +111,28 @@ class Bill:
     due_date: date
     state: BillState = BillState.DRAFT
     replaces: str | None = None
+    run_id: str | None = None
+    late_fee_fen: int = 0
+    """Frozen when it is paid (the late fee of the day it was paid)."""
+    paid_fen: int = 0
+    """What was paid for it: the amount and its late fee."""
+    paid_at: datetime | None = None
+    order_id: str | None = None
+    """The order that paid it (an owner's, the till's, or `balance` when the prepaid balance did)."""
+    waived: str | None = None
+    """Why the office waived its late fee (audited); set: no late fee is charged."""
+    note: str | None = None
+    """Why it was cancelled or refunded."""
 
 
 def bill_id(fee_item_id: str, unit_id: str, period: str) -> str:
-    """The one bill of a fee item, unit and period: a second run makes the same id, which storage keeps once."""
-    return f"bill-{fee_item_id}-{unit_id}-{period}"
+    """The one bill of a fee item, unit and period: a second run makes the same id, which storage keeps once. Ids of
+    64 characters at most (domain.ids): a long fee item and unit id give a digest of them instead."""
+    return short_id(f"bill-{fee_item_id}-{unit_id}-{period}")
+
+
+def short_id(text: str) -> str:
+    return text if len(text) <= 64 else f"bill-{hashlib.sha256(text.encode()).hexdigest()[:40]}"
 
 
 def period_start(period: str) -> date:
@@ -150,7 +181,8 @@ def _lines(item: FeeItem, unit: Unit, period: str, inputs: RunInputs) -> tuple[B
     first = period_start(period)
     if item.kind is FeeKind.METERED:
         used = inputs.use.get(unit.id, Decimal(0))
-        exact = [(f"{c.used} × {yuan_text(c.band.price_fen)} 元", c.amount) for c in tiered_charges(used, item.bands)]
+        charged = tiered_charges(used, item.bands_on(first))
+        exact = [(f"{c.used} × {yuan_text(c.band.price_fen)} 元", c.amount) for c in charged]
         lines = list(_rounded_once("band", exact))
         share = inputs.shared_fen.get(unit.id)
         if share:
@@ -175,3 +207,17 @@ def _rounded_once(kind: str, parts: Sequence[tuple[str, Fraction]], before: Frac
         running += exact
         lines.append(BillLine(kind, text, line))
     return lines
+
+
+@dataclass(frozen=True)
+class BillRun:
+    """One run of a period for chosen fee items: the drafts it made, reviewed and then published together."""
+
+    id: str
+    community_id: str
+    period: str
+    fee_item_ids: tuple[str, ...]
+    bill_ids: tuple[str, ...]
+    total_fen: int
+    created_at: datetime
+    published_at: datetime | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from domain.messages import text
+from domain.messages import MESSAGES, text
 
 if TYPE_CHECKING:  # errors that show what is there already; those modules import this one
     from domain.invoice import Invoice
@@ -463,3 +463,56 @@ class EmailUnavailable(Conflict):
 
     def __init__(self) -> None:
         super().__init__()
+
+
+class BillNotFound(NotFound):
+    """A bill, unit, community, fee item, meter, run or vacancy that is not there (or not the caller's)."""
+
+    code = "bill_not_found"
+
+    def __init__(self, what: str, id: str) -> None:
+        key = f"{what}_not_found"
+        super().__init__(key if key in MESSAGES else "bill_not_found", id=id)
+
+
+class BillNotPayable(Conflict):
+    """The bill is not unpaid any more (paid, cancelled, refunded) or not published yet."""
+
+    code = "bill_not_payable"
+
+    def __init__(self, bill_id: str) -> None:
+        super().__init__(bill_id=bill_id)
+
+
+class BillInOrder(Conflict):
+    """The bill is in another order still waiting for payment."""
+
+    code = "bill_in_order"
+
+    def __init__(self, bill_id: str) -> None:
+        super().__init__(bill_id=bill_id)
+
+
+class BillChanged(Conflict):
+    """The bill (or the unit's balance) changed since it was read: read again."""
+
+    code = "bill_changed"
+
+    def __init__(self, bill_id: str) -> None:
+        super().__init__(bill_id=bill_id)
+
+
+class BalanceTooLow(Conflict):
+    code = "balance_too_low"
+
+    def __init__(self, unit_id: str) -> None:
+        super().__init__(unit_id=unit_id)
+
+
+class BillingExists(Conflict):
+    """A community, unit, fee item, meter or reading with this id (or date) is there already."""
+
+    code = "billing_exists"
+
+    def __init__(self, id: str) -> None:
+        super().__init__(id=id)

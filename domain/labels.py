@@ -45,6 +45,30 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
             "The refund was closed and no money went back: refund it again in the merchant platform or in person",
         ),
     },
+    "bill_state": {
+        "draft": ("待发布", "draft"),
+        "unpaid": ("待缴", "unpaid"),
+        "paid": ("已缴", "paid"),
+        "cancelled": ("已作废", "cancelled"),
+        "refunded": ("已退款", "refunded"),
+    },
+    "bill_line": {
+        "base": ("费用", "charge"),
+        "band": ("阶梯用量", "tier"),
+        "shared": ("公摊", "shared use"),
+        "vacancy": ("空置优惠", "vacancy discount"),
+        "late_fee": ("滞纳金", "late fee"),
+    },
+    "fee_kind": {
+        "area": ("按面积", "by area"),
+        "fixed": ("固定金额", "fixed"),
+        "metered": ("按用量", "metered"),
+    },
+    "unit_state": {
+        "occupied": ("已入住", "occupied"),
+        "vacant": ("空置", "vacant"),
+        "undelivered": ("未交付", "not delivered"),
+    },
     "channel": {
         "wechat": ("微信支付", "WeChat Pay"),
         "alipay": ("支付宝", "Alipay"),
@@ -124,6 +148,19 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "column": {
         "id": ("编号", "id"),
+        "unit_id": ("房屋", "unit_id"),
+        "building": ("楼栋", "building"),
+        "unit_number": ("房号", "unit_number"),
+        "owners": ("业主电话", "owners"),
+        "bill_ids": ("欠费账单", "bill_ids"),
+        "principal_fen": ("欠费本金（元）", "principal_fen"),
+        "late_fee_fen": ("滞纳金（元）", "late_fee_fen"),
+        "owed_fen": ("合计（元）", "owed_fen"),
+        "days_overdue": ("逾期天数", "days_overdue"),
+        "fee_item_id": ("收费项目", "fee_item_id"),
+        "billed_fen": ("应收（元）", "billed_fen"),
+        "paid_fen": ("实收（元）", "paid_fen"),
+        "rate": ("收缴率", "rate"),
         "name": ("名称", "name"),
         "lot_id": ("车场", "lot_id"),
         "card_id": ("月卡", "card_id"),
@@ -312,3 +349,18 @@ def order_state_text(order: Order, lang: str = "zh", *, owner: bool = False) -> 
         assert order.refund is not None
         return label("owner_refund_state" if owner else "refund_state", order.refund.value, lang)
     return label("order_state", order.state.value, lang)
+
+
+def bill_line_text(kind: str, text: str, lang: str = "zh") -> str:
+    """A bill line as people read it: stored in Chinese (the office's fee item names are theirs); in English the
+    words ParkPass added are translated and the fee item's name is kept."""
+    if lang != "en":
+        return text
+    if kind == "shared":
+        return "shared use"
+    if kind == "vacancy":
+        return "vacancy discount"
+    if kind == "band":
+        return text.replace(" 元", " yuan")
+    name, _, rest = text.partition(" 起 ")
+    return f"{name} for {rest.replace(' 个月', ' months')}" if rest else text

@@ -355,7 +355,7 @@ def payment_reference(order: Order) -> str | None:
     """What the order asks the provider to hand back, signed, with its notification: the card and the lot, so
     the notification reads the order, the card and the lot at once. None when it would not fit."""
     reference = f"{order.card_id}:{order.lot_id}"
-    return reference if len(reference) <= REFERENCE_MOST else None
+    return reference if order.card_id and len(reference) <= REFERENCE_MOST else None
 
 
 def referenced(reference: str | None) -> tuple[str, str] | None:

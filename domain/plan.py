@@ -19,6 +19,9 @@ from domain.errors import CardExists, DomainError, LotFull, RecordedAlready, Sta
 
 if TYPE_CHECKING:  # plans are built by the modules below; at run time this one needs none of them
     from domain.application import Application, ApplicationState
+    from domain.bill_order import BillOrder
+    from domain.bill_reminder import BillReminder
+    from domain.bill_run import Bill, BillState
     from domain.card_change import AuditEntry
     from domain.entitlement import Entitlement
     from domain.gate import Grant
@@ -149,6 +152,30 @@ class ApplicationWrite:
 
 
 @dataclass(frozen=True)
+class BillWrite:
+    bill: Bill
+    was: tuple[BillState, ...] = ()
+    """The states it may move from; () for a new bill (it must not exist)."""
+    error: DomainError | None = None
+
+
+@dataclass(frozen=True)
+class BillOrderWrite:
+    order: BillOrder
+    was: tuple[OrderState, ...] = ()
+    """The states it may move from; () for a new order."""
+
+
+@dataclass(frozen=True)
+class BalanceMove:
+    """A unit's prepaid balance moves by `fen`; taking (< 0) it must hold that much, or `error`."""
+
+    unit_id: str
+    fen: int
+    error: DomainError | None = None
+
+
+@dataclass(frozen=True)
 class Plan:
     cards: tuple[CardWrite, ...] = ()
     unchanged: tuple[CardUnchanged, ...] = ()
@@ -170,6 +197,11 @@ class Plan:
     dropped_reminders: tuple[Slot, ...] = ()
     """An earlier cycle's reminders not yet due: deleted, so none is left for an old end."""
     audit: tuple[AuditEntry, ...] = ()
+    bills: tuple[BillWrite, ...] = ()
+    bill_orders: tuple[BillOrderWrite, ...] = ()
+    balances: tuple[BalanceMove, ...] = ()
+    bill_reminders: tuple[BillReminder, ...] = ()
+    """Upserted: one already sent stays sent."""
     follow_ups: tuple[object, ...] = field(default=(), compare=False)
     """Domain events handled after the commit (tell the owner, offer a freed place, reverse an invoice)."""
 
@@ -182,7 +214,10 @@ class Plan:
             raise ValueError("a conditional counter takes one place at a time")
         claims = [t.claim.key for t in self.takes] + [r.key for r in self.releases] + [a.key for a in self.absent]
         cards = [c.card.id for c in self.cards] + [u.card_id for u in self.unchanged]
-        for kind, keys in (("claim", claims), ("card", cards), ("order", [o.order.id for o in self.orders])):
+        orders = [o.order.id for o in self.orders] + [o.order.id for o in self.bill_orders]
+        touched = (("claim", claims), ("card", cards), ("order", orders), ("bill", [b.bill.id for b in self.bills]),
+                   ("balance", [b.unit_id for b in self.balances]))  # fmt: skip
+        for kind, keys in touched:
             if len(keys) != len(set(keys)):  # DynamoDB refuses two actions on one item in a transaction
                 raise ValueError(f"a plan touches a {kind} twice: {sorted(k for k in keys if keys.count(k) > 1)}")
 
@@ -209,7 +244,8 @@ class Plan:
     def size(self) -> int:
         """Items one transaction writes or checks (DynamoDB takes at most 100)."""
         parts = (self.cards, self.unchanged, self.takes, self.releases, self.absent, self.orders, self.applications,
-                 self.ledger, self.events, self.reminders, self.dropped_reminders, self.audit)  # fmt: skip
+                 self.ledger, self.events, self.reminders, self.dropped_reminders, self.audit, self.bills,
+                 self.bill_orders, self.balances, self.bill_reminders)  # fmt: skip
         return sum(len(p) for p in parts) + (1 if self.signed else 0) + (1 if self.lot else 0)
 
     def lot_error(self) -> DomainError:
@@ -254,6 +290,10 @@ class Plan:
             reminders=self.reminders + other.reminders,
             dropped_reminders=self.dropped_reminders + other.dropped_reminders,
             audit=self.audit + other.audit,
+            bills=self.bills + other.bills,
+            bill_orders=self.bill_orders + other.bill_orders,
+            balances=self.balances + other.balances,
+            bill_reminders=self.bill_reminders + other.bill_reminders,
             follow_ups=self.follow_ups + other.follow_ups,
         )
 

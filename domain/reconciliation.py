@@ -10,7 +10,7 @@ only.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -87,13 +87,22 @@ class Reconciliation:
         return not self.differences
 
 
+def _per_order(lines: Iterable[LedgerEntry]) -> dict[str, LedgerEntry]:
+    merged: dict[str, LedgerEntry] = {}
+    for e in lines:
+        was = merged.get(e.order_id)
+        merged[e.order_id] = e if was is None else replace(was, amount_fen=was.amount_fen + e.amount_fen)
+    return merged
+
+
 def compare(statement: Sequence[StatementLine], ledger: Iterable[LedgerEntry]) -> list[Difference]:
     """The differences between a day's statement and the same channel's ledger lines of that day.
 
     Payments match on the order (out_trade_no), refunds on the refunded order: ParkPass refunds an order once and
     in full. Ledger refunds are negative; statements' amounts are positive."""
-    paid_here = {e.order_id: e for e in ledger if e.amount_fen > 0}
-    refunded_here = {e.order_id: e for e in ledger if e.amount_fen < 0}
+    # An order paying several bills books a line per bill: the provider sees one payment of their sum.
+    paid_here = _per_order(e for e in ledger if e.amount_fen > 0)
+    refunded_here = _per_order(e for e in ledger if e.amount_fen < 0)
     paid_there = {line.out_trade_no: line for line in statement if line.kind is LineKind.PAYMENT}
     refunded_there: dict[str, int] = {}
     for line in statement:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Flask, Response, send_from_directory
 
 from functions import (
+    admin_bill_routes,
     admin_card_routes,
     admin_import_routes,
     admin_lot_routes,
@@ -41,6 +42,7 @@ SUBJECTS = (
     admin_money_routes,
     admin_report_routes,
     admin_import_routes,
+    admin_bill_routes,
 )
 
 

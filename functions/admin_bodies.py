@@ -142,3 +142,104 @@ class IdempotentBody(Body):
 class ImportBody(Body):
     first_row: int = Field(ge=1)
     rows: list[dict[str, str]] = Field(max_length=1000)
+
+
+# --- property fees: amounts in fen, areas, readings and rates as decimal strings (never floats)
+DECIMAL = r"^[0-9]{1,9}(\.[0-9]{1,2})?$"
+RATE = r"^[0-9](\.[0-9]{1,6})?$"
+
+
+class CommunityBody(Body):
+    id: str = Field(pattern=ID)
+    name: str = Field(min_length=1, max_length=100, pattern=LINE)
+    lot_ids: list[str] = Field(default_factory=list, max_length=50)
+
+
+class UnitBody(Body):
+    id: str = Field(pattern=ID)
+    building: str = Field(min_length=1, max_length=30, pattern=LINE)
+    number: str = Field(min_length=1, max_length=30, pattern=LINE)
+    area: str = Field(pattern=DECIMAL)
+    state: Literal["occupied", "vacant", "undelivered"] = "occupied"
+    phones: list[str] = Field(default_factory=list, max_length=5)
+
+
+class BandBody(Body):
+    up_to: str | None = Field(pattern=DECIMAL)
+    price_fen: int = Field(ge=0, le=10_000_000)
+
+
+class LateFeeBody(Body):
+    daily_rate: str = Field(pattern=RATE)
+    grace_days: int = Field(ge=0, le=365)
+    cap: str = Field(pattern=RATE)
+
+
+class FeeItemBody(Body):
+    id: str = Field(pattern=ID)
+    name: str = Field(min_length=1, max_length=50, pattern=LINE)
+    kind: Literal["area", "fixed", "metered"]
+    price_fen: int | None = Field(default=None, ge=0, le=10_000_000)
+    meter: str | None = Field(default=None, min_length=1, max_length=20, pattern=ID)
+    bands: list[BandBody] | None = Field(default=None, min_length=1, max_length=10)
+    cycle_months: Literal[1, 3, 6, 12] = 1
+    due_day: int | None = Field(default=None, ge=1, le=31)
+    late_fee: LateFeeBody | None = None
+    vacancy_rate: str | None = Field(default=None, pattern=RATE)
+    from_: date = Field(alias="from")
+
+
+class PriceBody(Body):
+    from_: date = Field(alias="from")
+    price_fen: int | None = Field(default=None, ge=0, le=10_000_000)
+    bands: list[BandBody] | None = Field(default=None, min_length=1, max_length=10)
+
+
+class SharedBody(Body):
+    split: Literal["area", "equal"]
+    unit_ids: list[str] = Field(min_length=1, max_length=2000)
+    sub_meter_ids: list[str] = Field(default_factory=list, max_length=2000)
+
+
+class MeterBody(Body):
+    id: str = Field(pattern=ID)
+    kind: str = Field(min_length=1, max_length=20, pattern=ID)
+    unit_id: str | None = Field(default=None, pattern=ID)
+    shared: SharedBody | None = None
+
+
+class ReadingBody(Body):
+    date: date
+    reading: str = Field(pattern=DECIMAL)
+    kind: Literal["normal", "replacement", "rollover"] = "normal"
+    old_final: str | None = Field(default=None, pattern=DECIMAL)
+
+
+class BillRunBody(Body):
+    period: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}$")
+    fee_item_ids: list[str] = Field(min_length=1, max_length=50)
+
+
+class BillLineBody(Body):
+    kind: Literal["base", "band", "shared", "vacancy"]
+    text: str = Field(min_length=1, max_length=100, pattern=LINE)
+    amount_fen: int = Field(ge=-10_000_000, le=10_000_000)
+
+
+class CancelBillBody(Body):
+    reason: str = Field(min_length=1, max_length=200, pattern=LINE)
+    reissue: list[BillLineBody] | None = Field(default=None, min_length=1, max_length=20)
+    """Set: a new bill with these lines replaces the cancelled one (a draft, published with its run)."""
+
+
+class VacancyBody(Body):
+    from_: date = Field(alias="from")
+    until: date
+    reason: str = Field(min_length=1, max_length=200, pattern=LINE)
+    idempotency_key: str | None = Field(default=None, min_length=8, max_length=64, pattern=KEY)
+
+
+class BillPaymentBody(Body):
+    bill_ids: list[str] = Field(min_length=1, max_length=50)
+    channel: Literal["cash", "pos", "transfer"]
+    idempotency_key: str = Field(min_length=8, max_length=64, pattern=KEY)

@@ -6,6 +6,7 @@ import csv
 import io
 import itertools
 import zipfile
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -107,8 +108,14 @@ def with_settings(lot: Lot, b: bodies.PolicyBody) -> Lot:
     )
 
 
-def read_table(name: str, data: bytes) -> list[dict[str, str]]:
-    """The rows of a CSV (UTF-8, with or without BOM, or GB18030) or XLSX file, keyed by the header row."""
+def read_table(
+    name: str,
+    data: bytes,
+    column: Callable[[str], str | None] = column_of,
+    required: tuple[str, ...] = ("plates", "valid_until"),
+) -> list[dict[str, str]]:
+    """The rows of a CSV (UTF-8, with or without BOM, or GB18030) or XLSX file, keyed by the header row (`column`
+    names each header's column; the file must have the `required` ones)."""
     if len(data) > 20_000_000:
         raise InvalidInput("file_too_big", mb=20)
     if name.lower().endswith(".xlsx"):
@@ -127,8 +134,8 @@ def read_table(name: str, data: bytes) -> list[dict[str, str]]:
         raise InvalidInput("import_too_many_rows", most=MAX_IMPORT_ROWS)
     if not values:
         raise InvalidInput("file_empty")
-    header = [column_of(h) for h in values[0]]
-    if "plates" not in header or "valid_until" not in header:
+    header = [column(h) for h in values[0]]
+    if any(c not in header for c in required):
         raise InvalidInput("import_header")
     return [
         {h: (row[i] if i < len(row) else "") for i, h in enumerate(header) if h}

@@ -13,6 +13,7 @@ from functions.cold_start import loading_for_good
 with loading_for_good():
     from flask import Flask
 
+    from functions.bill_routes import bill_blueprint
     from functions.bootstrap import Services, app_on_first_use
     from functions.card_routes import card_blueprint
     from functions.claim_page import claim_page_blueprint
@@ -52,6 +53,7 @@ def create_app(services: Services, local: LocalMounts | None = None) -> Flask:
     app.register_blueprint(reminder_blueprint(services))
     app.register_blueprint(card_blueprint(services))
     app.register_blueprint(invoice_blueprint(services))
+    app.register_blueprint(bill_blueprint(services))
     app.register_blueprint(receipt_page_blueprint(services))
     app.register_blueprint(claim_page_blueprint())
 

@@ -90,3 +90,15 @@ class PassageBody(BaseModel):
     plate: str = PlateText
     direction: Literal["in", "out"]
     at: AwareDatetime
+
+
+class BillPaymentBody(BaseModel):
+    bill_ids: list[str] = Field(min_length=1, max_length=50)
+    channel: Literal["wechat", "alipay"]
+    idempotency_key: str = Field(min_length=8, max_length=64)
+
+
+class PrepaymentBody(BaseModel):
+    amount_fen: int = Field(ge=1, le=10_000_000)
+    channel: Literal["wechat", "alipay"]
+    idempotency_key: str = Field(min_length=8, max_length=64)

@@ -21,6 +21,7 @@ from handlers.ports import (
     ApplicationRepository,
     AppliedVersions,
     Audit,
+    Billing,
     CardQueries,
     CardRepository,
     Clock,
@@ -84,6 +85,10 @@ from infra.tokens import SignedTokens
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
     from flask import Flask
+
+    from handlers.bill_payments import BillPayments
+    from handlers.bill_runs import BillRuns
+    from handlers.property import Records
 
 
 class WechatPort(WechatLogin, PhoneNumbers, Messenger, Protocol):
@@ -155,6 +160,8 @@ class Services:
     login_tries: LoginTries
     sealer: Sealer
     """Personal data the office hands over (an imported card holder's phone): sealed, found by fingerprint."""
+    billing: Billing
+    """Property fees: communities, units, fee items, meters, readings, vacancies, runs, bills, bill orders."""
     metrics: Metrics = field(default_factory=EmfMetrics)
     """Counts as CloudWatch EMF lines (namespace ParkPass)."""
     seal_png: bytes | None = None
@@ -187,10 +194,28 @@ class Services:
         return Claiming(self.cards, self.card_queries, self.lots, self.uow, self.clock, self.sealer)
 
     @property
+    def records(self) -> Records:
+        from handlers.property import Records
+
+        return Records(self.billing, self.lots, self.audit, self.sealer, self.clock)
+
+    @property
+    def bill_runs(self) -> BillRuns:
+        from handlers.bill_runs import BillRuns
+
+        return BillRuns(self.billing, self.uow, self.ids, self.clock)
+
+    @property
+    def bill_payments(self) -> BillPayments:
+        from handlers.bill_payments import BillPayments
+
+        return BillPayments(self.billing, self.owners, self.sealer, self.uow, self.ids, self.clock)
+
+    @property
     def reconciling(self) -> Reconciling:
         return Reconciling(
             self.ledger, self.orders, self.cards, self.uow, self.reconciliations, self.clock, self.metrics,
-            self.receipt_signer,
+            self.receipt_signer, self.bill_payments,
         )  # fmt: skip
 
     def statements(self) -> dict[Channel, StatementSource]:
@@ -219,6 +244,7 @@ def bind_dynamodb(settings: Settings) -> None:
 def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Services:
     from infra.dynamodb.applications import DynamoApplications
     from infra.dynamodb.audit import DynamoAudit
+    from infra.dynamodb.billing import DynamoBilling
     from infra.dynamodb.card_life import DynamoCardQueries
     from infra.dynamodb.feed import DynamoEntitlementFeed
     from infra.dynamodb.invoices import DynamoInvoiceStore, DynamoReceiptStore
@@ -290,6 +316,7 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
         audit=DynamoAudit(),
         ledger=DynamoLedger(),
         reconciliations=DynamoReconciliations(),
+        billing=DynamoBilling(),
         rates=DynamoRateCounter(),
         login_tries=DynamoLoginTries(),
         seal_png=Path(settings.seal_image).read_bytes() if settings.seal_image else None,

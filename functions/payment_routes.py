@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, request
 
+from domain.bill_order import is_bill_order
 from domain.errors import InvalidInput, OrderPaid, OrderRefundedAlready, PaymentRejected, PaymentUnavailable
 from domain.order import Channel
 from functions import observability
@@ -110,7 +111,10 @@ def payment_blueprint(s: Services) -> Blueprint:
         """A verified notice: its order is followed in the logs from here to the gates, its outcome counted."""
         observability.bind(order_id=notice.out_trade_no[:64], card_id=notice.card_id, lot_id=notice.lot_id)
         try:
-            outcome = fulfil_payment(notice, s.orders, s.cards, s.uow, s.receipt_signer)
+            if is_bill_order(notice.out_trade_no):
+                outcome = s.bill_payments.fulfil(notice)
+            else:
+                outcome = fulfil_payment(notice, s.orders, s.cards, s.uow, s.receipt_signer)
         except PaymentRejected as e:  # verified, but not for an order of ours or not its amount
             s.metrics.count("NotificationsRejected", provider=provider, reason=e.key)
             raise

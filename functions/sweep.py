@@ -13,13 +13,16 @@ with loading_for_good():
     from handlers.invoices import retry_invoices
     from handlers.ports import Metrics
     from handlers.refund_results import ask_about_refunds
-    from handlers.sweep_orders import SweepReport, sweep_orders
+    from handlers.sweep_orders import ASK_AFTER, SweepReport, sweep_orders
 
 log = logging.getLogger("parkpass.sweep")
 
 
 def run(s: Services) -> SweepReport:
     report = sweep_orders(s.orders, s.cards, s.uow, s.provider, s.clock, s.receipt_signer)
+    bills = s.bill_payments.sweep(s.provider, ASK_AFTER)
+    for name in ("fulfilled", "closed", "waiting", "failed"):
+        getattr(report, name).extend(getattr(bills, name))
     report.invoices = [i.order_id for i in retry_invoices(s.orders, s.lots, s.invoicing)]
     report.refunds = ask_about_refunds(s.orders, s.uow, s.provider, s.metrics).settled
     return report

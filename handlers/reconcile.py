@@ -12,8 +12,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import TYPE_CHECKING
 
 from domain.admin import Permission, Staff
+from domain.bill_order import is_bill_order, ledger_lot
 from domain.errors import Conflict, InvalidId, PaymentRejected
 from domain.ids import checked_id
 from domain.order import Channel, RefundState
@@ -43,6 +45,9 @@ from handlers.ports import (
 )
 from handlers.staff import lot_for
 
+if TYPE_CHECKING:
+    from handlers.bill_payments import BillPayments
+
 log = logging.getLogger("parkpass.reconcile")
 
 
@@ -56,6 +61,8 @@ class Reconciling:
     clock: Clock
     metrics: Metrics
     signer: ReceiptSigner | None = None
+    bills: BillPayments | None = None
+    """Bill orders (`bo-...`): found and fulfilled there."""
 
 
 def reconcile_day(channel: Channel, day: date, source: StatementSource, r: Reconciling) -> Reconciliation:
@@ -92,6 +99,8 @@ def reconcile_day(channel: Channel, day: date, source: StatementSource, r: Recon
 
 def _settled(d: Difference, paid_there: dict[str, StatementLine], r: Reconciling) -> Difference:
     """The difference with its lot named, and a payment the ledger lacks fulfilled."""
+    if is_bill_order(d.order_id) and r.bills is not None:
+        return _settled_bills(d, paid_there, r.bills)
     try:
         order = r.orders.get(checked_id("order_id", d.order_id))
     except InvalidId:
@@ -110,6 +119,21 @@ def _settled(d: Difference, paid_there: dict[str, StatementLine], r: Reconciling
         # Already fulfilled counts too: a late notification, or a reconciliation running at the same time, got
         # there first; either way the order is now paid here as it is there.
         fulfil_payment(notice, r.orders, r.cards, r.uow, r.signer)
+    except (PaymentRejected, Conflict) as e:
+        return replace(d, note=e.key)
+    return replace(d, repaired=True)
+
+
+def _settled_bills(d: Difference, paid_there: dict[str, StatementLine], bills: BillPayments) -> Difference:
+    order = bills.billing.bill_order(d.order_id)
+    if order is None:
+        return replace(d, note="unknown_order")
+    d = replace(d, lot_id=ledger_lot(order.community_id))
+    if d.kind is not DifferenceKind.UNFULFILLED:
+        return d
+    line = paid_there[d.order_id]
+    try:
+        bills.fulfil(PaymentNotice(order.id, line.transaction_id, line.amount_fen, line.at, True))
     except (PaymentRejected, Conflict) as e:
         return replace(d, note=e.key)
     return replace(d, repaired=True)

@@ -35,6 +35,12 @@ def _untitled(schema: Any) -> Any:
     return schema
 
 
+def _flat(schema: dict[str, Any]) -> dict[str, Any]:
+    """A nested model is its own component in the document: its copy under `$defs` goes."""
+    schema.pop("$defs", None)
+    return schema
+
+
 def body_schemas() -> dict[str, dict[str, Any]]:
     """Each request-body model of the admin function as JSON Schema, named as the document names it."""
     from pydantic import BaseModel
@@ -42,7 +48,7 @@ def body_schemas() -> dict[str, dict[str, Any]]:
     from functions import admin_bodies
 
     return {
-        name: _untitled(model.model_json_schema())
+        name: _untitled(_flat(model.model_json_schema(ref_template="#/components/schemas/{model}")))
         for name, model in vars(admin_bodies).items()
         if isinstance(model, type)
         and issubclass(model, admin_bodies.Body)

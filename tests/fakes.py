@@ -40,7 +40,7 @@ from handlers.ports import Clock, Gate, IssuedDocument, PaymentStatus, SendFaile
 from infra.clock import SimClock
 from infra.dynamodb.reminders import LEASE as REMINDER_LEASE
 from infra.receipt_signing import ReceiptKey
-from tests.memory import MemoryDB, MemoryUnitOfWork
+from tests.memory import MemoryBilling, MemoryDB, MemoryUnitOfWork
 
 if TYPE_CHECKING:
     from infra.simulators.alipay import AlipaySimulator
@@ -685,7 +685,7 @@ class NoPayments:
     def close(self, order: Order) -> None:
         pass
 
-    def refund(self, order: Order, refund_no: str) -> RefundState:
+    def refund(self, order: object, refund_no: str, amount_fen: int | None = None) -> RefundState:
         return self.refunds
 
     def refund_state(self, order: Order, refund_no: str) -> RefundState:
@@ -789,6 +789,7 @@ def fake_services(now: datetime, clock: Clock | None = None) -> Services:
         rates=FakeRates(),
         login_tries=FakeLoginTries(),
         sealer=FakeSealer(),
+        billing=MemoryBilling(db),
         metrics=RecordingMetrics(),
     )
 

@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from hypothesis import event
@@ -23,10 +24,12 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from domain.admin import Role, Staff
 from domain.application import OPEN, ApplicationState, occupies_slot
+from domain.bill_run import Bill, BillState, FeeItem, FeeKind, Unit
 from domain.card import Card, CardState
 from domain.card_claim import office_owner
 from domain.entitlement import entitlements_of
 from domain.errors import DomainError, OrderNotFound, OrderPaid, OrderRefundedAlready
+from domain.fee_rules import LateFeeRule, PricePoint
 from domain.lot import Approval, CardPolicy, Lot
 from domain.order import REFUND_MOVES, Channel, Order, OrderState, RefundState
 from domain.owner import Owner
@@ -58,6 +61,18 @@ OWNERS = tuple(f"owner-{n}" for n in range(4))
 PHONES = tuple(f"1380000000{n}" for n in range(4))
 QUOTA = 2
 MANAGER = Staff("manager@t1.cn", "t1", Role.LOT_MANAGER, frozenset({"lot-1"}), "-")
+UNITS = ("u1", "u2")
+PAYERS = ("payer-0", "payer-1")
+"""The owners of u1 and u2 (by their phones): they pay bills and prepay."""
+PERIODS = ("2026-11", "2026-12", "2027-01")
+BILL_MOVES = {
+    (BillState.DRAFT, BillState.UNPAID),
+    (BillState.DRAFT, BillState.PAID),  # published and paid from the prepaid balance at once
+    (BillState.DRAFT, BillState.CANCELLED),
+    (BillState.UNPAID, BillState.PAID),
+    (BillState.UNPAID, BillState.CANCELLED),
+    (BillState.PAID, BillState.REFUNDED),
+}
 
 ORDER_MOVES = {
     (OrderState.PENDING, OrderState.PAID),
@@ -138,6 +153,20 @@ class LotMachine(RuleBasedStateMachine):
         self.restores: dict[str, int] = {}
         self.provider = FakeProvider()
         """What the payment provider knows of owners' orders (paid by the payer, closed by a cancel)."""
+        self._property()
+        self.bills_seen: dict[str, BillState] = {}
+
+    def _property(self) -> None:
+        """A community of the lot: two units, each with its owner (by phone), an area fee with a late fee."""
+        s = self.s
+        s.records.add_community(MANAGER, "c1", "一号小区", ["lot-1"])
+        for n, unit in enumerate(UNITS):
+            phone = f"1390000000{n}"
+            s.records.add_unit(MANAGER, Unit(unit, "c1", "1栋", f"10{n}", 8850 + n * 1000), [phone])
+            s.owners.add(Owner(PAYERS[n], f"openid-{PAYERS[n]}", phone=phone))
+        late = LateFeeRule(Decimal("0.0005"), 15, Decimal("0.30"))
+        s.records.add_fee_item(MANAGER, FeeItem("mgmt", "c1", "物业费", FeeKind.AREA,
+                                                (PricePoint(date(2026, 11, 1), 250),), late_fee=late))  # fmt: skip
 
     # What people and machines do.
 
@@ -522,6 +551,84 @@ class LotMachine(RuleBasedStateMachine):
     def time_passes(self, days_: int) -> None:
         self.clock._now += timedelta(days=days_)
 
+    # Property fees: bill runs, owners paying bills and prepaying, the till, refunds, cancels.
+
+    def _bills(self, state: BillState | None = None) -> list[Bill]:
+        found = self.s.billing.bills_of_community("c1")
+        return [b for b in found if state in (None, b.state)]
+
+    def _pick_bills(self, picks: list[int], state: BillState = BillState.UNPAID) -> list[Bill]:
+        open_ = self._bills(state)
+        return list({open_[p % len(open_)].id: open_[p % len(open_)] for p in picks}.values()) if open_ else []
+
+    @rule(period=st.sampled_from(PERIODS), publish=st.booleans(), twice=st.booleans())
+    def bill_run(self, period: str, publish: bool, twice: bool) -> None:
+        s = self.s
+        for _ in range(2 if twice else 1):  # a run sent twice drafts nothing more
+            try:
+                run, _ = s.bill_runs.run(MANAGER, "c1", period, ["mgmt"])
+            except DomainError:
+                return
+            if publish:
+                self._try(lambda run=run: s.bill_runs.publish(MANAGER, run.id))
+
+    @rule(picks=st.lists(st.integers(0, 50), min_size=1, max_size=3), twice=st.booleans(), race=st.booleans())
+    def owner_pays_bills(self, picks: list[int], twice: bool, race: bool) -> None:
+        """An owner pays some of their unpaid bills in one order; the notification comes twice, or races the till
+        taking one of the bills (then the money goes to the balance)."""
+        s = self.s
+        bills = self._pick_bills(picks)
+        if not bills:
+            return
+        payer = PAYERS[UNITS.index(bills[0].unit_id)]
+        bills = [b for b in bills if b.unit_id == bills[0].unit_id]
+        try:
+            made = s.bill_payments.order_bills(payer, [b.id for b in bills], Channel.WECHAT, self._key(), NoPayments())
+        except DomainError:
+            return
+        notice = PaymentNotice(made.order.id, f"tx-{made.order.id}", made.order.amount_fen, s.clock.now(), True)
+        if race:
+            key = self._key()
+            self.racing.meanwhile = lambda: (
+                s.bill_payments.close(made.order),
+                s.bill_payments.take_at_office(MANAGER, [bills[0].id], Channel.CASH, key),
+            )
+        for _ in range(2 if twice else 1):
+            self._try(lambda: s.bill_payments.fulfil(notice))
+        order = s.billing.bill_order(made.order.id)
+        _seen(f"bill order: {'to the balance' if order and order.credited else 'bills paid'}")
+
+    @rule(pick=st.integers(0, 50), fen=st.integers(1, 40_000))
+    def owner_prepays(self, pick: int, fen: int) -> None:
+        s = self.s
+        n = pick % len(UNITS)
+        try:
+            made = s.bill_payments.prepay(PAYERS[n], UNITS[n], fen, Channel.WECHAT, self._key(), NoPayments())
+        except DomainError:
+            return
+        self._try(lambda: s.bill_payments.fulfil(PaymentNotice(made.order.id, "tx", fen, s.clock.now(), True)))
+
+    @rule(picks=st.lists(st.integers(0, 50), min_size=1, max_size=2), twice=st.booleans())
+    def till_takes_bills(self, picks: list[int], twice: bool) -> None:
+        s, key = self.s, self._key()
+        bills = [b.id for b in self._pick_bills(picks)]
+        for _ in range(2 if twice else 1):  # a double click
+            self._try(lambda: s.bill_payments.take_at_office(MANAGER, bills, Channel.CASH, key))
+
+    @rule(pick=st.integers(0, 50), twice=st.booleans())
+    def office_refunds_a_bill(self, pick: int, twice: bool) -> None:
+        s = self.s
+        bills = self._pick_bills([pick], BillState.PAID)
+        for _ in range(2 if twice else 1):
+            for bill in bills:
+                self._try(lambda bill=bill: s.bill_payments.refund(MANAGER, bill.id, "退费", s.provider))
+
+    @rule(pick=st.integers(0, 50), unpaid=st.booleans())
+    def office_cancels_a_bill(self, pick: int, unpaid: bool) -> None:
+        s = self.s
+        for bill in self._pick_bills([pick], BillState.UNPAID if unpaid else BillState.DRAFT):
+            self._try(lambda bill=bill: s.bill_runs.cancel(MANAGER, bill.id, "面积有误", None))
+
     # The invariants.
 
     def _lot(self) -> Lot:
@@ -681,3 +788,29 @@ class LotMachine(RuleBasedStateMachine):
                     bought_until(start - timedelta(days=shift), o.package, lot) + timedelta(days=shift) == until
                     for shift in range(0, 60)
                 ), f"order {o.id} bought {start}..{until} for {o.package.duration}"
+
+    @invariant()
+    def i10_bills(self) -> None:
+        """No bill is paid twice, no balance goes below zero, the community's ledger is exactly its paid bills and
+        its balances, bills only move forward, and a bill is in an unpaid order only while that order waits."""
+        s = self.s
+        bills = self._bills()
+        for b in bills:
+            was = self.bills_seen.get(b.id, BillState.DRAFT)
+            assert was == b.state or (was, b.state) in BILL_MOVES, f"bill {b.id} moved {was} -> {b.state}"
+            self.bills_seen[b.id] = b.state
+            if b.state is BillState.PAID:
+                assert b.paid_fen == b.amount_fen + b.late_fee_fen, f"{b.id} paid {b.paid_fen}"
+        booked = s.ledger.around("community:c1", START - timedelta(days=1), s.clock.now() + timedelta(days=1))
+        for b in bills:
+            paid_lines = [e for e in booked if e.card_id == b.id and e.amount_fen > 0]
+            assert len(paid_lines) <= 1, f"bill {b.id} booked {len(paid_lines)} times"
+        balances = {u: s.billing.balance(u) for u in UNITS}
+        assert all(v >= 0 for v in balances.values()), balances
+        held = sum(b.paid_fen for b in bills if b.state is BillState.PAID)
+        assert sum(e.amount_fen for e in booked) == held + sum(balances.values())
+        for b in bills:
+            claim = s.uow.claimed(f"bill-unpaid:{b.id}")
+            if claim is not None:
+                order = s.billing.bill_order(claim.order_id or "")
+                assert order is not None and order.state is OrderState.PENDING and b.state is BillState.UNPAID

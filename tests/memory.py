@@ -9,19 +9,36 @@ check, in the same order, so a failed plan raises the same error in both
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TypeVar
 
 from domain.application import Application
+from domain.bill_order import BillOrder
+from domain.bill_reminder import BillReminder
+from domain.bill_run import Bill, BillRun, FeeItem, Unit
 from domain.card import Card
 from domain.card_change import AuditEntry
-from domain.errors import ApplicationClosed, Conflict, DomainError, OrderSettled, StaleCard
+from domain.community import Community, Meter, Reading, Vacancy, VacancyState
+from domain.errors import (
+    ApplicationClosed,
+    BalanceTooLow,
+    BillChanged,
+    BillingExists,
+    Conflict,
+    DomainError,
+    OrderSettled,
+    StaleCard,
+)
 from domain.gate import Grant
 from domain.lot import Lot
-from domain.order import LedgerEntry, Order
+from domain.order import LedgerEntry, Order, OrderState
 from domain.plan import Claim, Plan
 from domain.receipt import SignedReceipt
 from domain.reminder import Slot
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -37,6 +54,11 @@ class MemoryDB:
     slots: dict[str, Slot] = field(default_factory=dict)
     slot_states: dict[str, str] = field(default_factory=dict)
     audit: dict[tuple[str, str], AuditEntry] = field(default_factory=dict)
+    bills: dict[str, Bill] = field(default_factory=dict)
+    bill_orders: dict[str, BillOrder] = field(default_factory=dict)
+    balances: dict[str, int] = field(default_factory=dict)
+    bill_reminders: dict[str, BillReminder] = field(default_factory=dict)
+    bill_reminder_states: dict[str, str] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
 
@@ -74,6 +96,14 @@ class MemoryUnitOfWork:
             ok = held is not None and held.state in a.was if a.was else held is None
             if not ok:
                 return a.error or ApplicationClosed("application_decided")
+        for bo in plan.bill_orders:
+            held_order = db.bill_orders.get(bo.order.id)
+            if not (held_order is not None and held_order.state in bo.was if bo.was else held_order is None):
+                return OrderSettled(bo.order.id)
+        for b in plan.bills:
+            held_bill = db.bills.get(b.bill.id)
+            if not (held_bill is not None and held_bill.state in b.was if b.was else held_bill is None):
+                return b.error or BillChanged(b.bill.id)
         for line in plan.ledger:
             if line.id in db.ledger:
                 return OrderSettled(line.order_id)
@@ -105,6 +135,9 @@ class MemoryUnitOfWork:
             lot_failure = self._lot_failure(plan)
             if lot_failure is not None:
                 return lot_failure
+        for move in plan.balances:
+            if move.fen < 0 and db.balances.get(move.unit_id, 0) < -move.fen:
+                return move.error or BalanceTooLow(move.unit_id)
         for entry in plan.audit:
             if (entry.subject, entry.entry) in db.audit:
                 return Conflict("this change was recorded already")
@@ -168,3 +201,157 @@ class MemoryUnitOfWork:
             db.slot_states.pop(slot.key, None)
         for entry in plan.audit:
             db.audit[(entry.subject, entry.entry)] = entry
+        for bo in plan.bill_orders:
+            db.bill_orders[bo.order.id] = bo.order
+        for b in plan.bills:
+            db.bills[b.bill.id] = b.bill
+        for move in plan.balances:
+            db.balances[move.unit_id] = db.balances.get(move.unit_id, 0) + move.fen
+        for reminder in plan.bill_reminders:
+            db.bill_reminders[reminder.key] = reminder
+            db.bill_reminder_states.setdefault(reminder.key, "pending")
+
+
+class MemoryBilling:
+    """The billing records in memory; bills, bill orders and balances are MemoryDB's (written by the unit of work)."""
+
+    def __init__(self, db: MemoryDB) -> None:
+        self.db = db
+        self.records: dict[str, object] = {}
+        self.revisions: dict[str, int] = {}
+        self.phones: dict[str, list[str]] = {}
+        self.runs_: dict[str, BillRun] = {}
+
+    def _add(self, key: str, record: object) -> None:
+        with self.db.lock:
+            if key in self.records:
+                raise BillingExists(key.partition("#")[2])
+            self.records[key] = record
+
+    def _all(self, kind: type[T], community_id: str) -> list[T]:
+        found = [r for r in self.records.values() if isinstance(r, kind)]
+        return [r for r in found if getattr(r, "community_id", None) == community_id]
+
+    def add_community(self, community: Community) -> None:
+        self._add(f"community#{community.id}", community)
+
+    def community(self, community_id: str) -> Community | None:
+        found = self.records.get(f"community#{community_id}")
+        return found if isinstance(found, Community) else None
+
+    def communities(self, tenant_id: str) -> list[Community]:
+        return [r for r in self.records.values() if isinstance(r, Community) and r.tenant_id == tenant_id]
+
+    def add_unit(self, unit: Unit, phone_keys: Iterable[str]) -> None:
+        self._add(f"unit#{unit.id}", unit)
+        for key in phone_keys:
+            self.phones.setdefault(key, []).append(unit.id)
+
+    def unit(self, unit_id: str) -> Unit | None:
+        found = self.records.get(f"unit#{unit_id}")
+        return found if isinstance(found, Unit) else None
+
+    def units(self, community_id: str) -> list[Unit]:
+        return sorted(self._all(Unit, community_id), key=lambda u: (u.building, u.number, u.id))
+
+    def units_of_phone(self, phone_key: str) -> list[str]:
+        return list(self.phones.get(phone_key, []))
+
+    def add_fee_item(self, item: FeeItem) -> None:
+        self._add(f"fee#{item.id}", item)
+        self.revisions[item.id] = 0
+
+    def fee_item(self, item_id: str) -> tuple[FeeItem, int] | None:
+        found = self.records.get(f"fee#{item_id}")
+        return (found, self.revisions[item_id]) if isinstance(found, FeeItem) else None
+
+    def fee_items(self, community_id: str) -> list[FeeItem]:
+        return sorted(self._all(FeeItem, community_id), key=lambda f: f.id)
+
+    def save_fee_item(self, item: FeeItem, revision: int) -> None:
+        with self.db.lock:
+            if self.revisions.get(item.id) != revision:
+                raise BillChanged(item.id)
+            self.records[f"fee#{item.id}"] = item
+            self.revisions[item.id] = revision + 1
+
+    def add_meter(self, meter: Meter) -> None:
+        self._add(f"meter#{meter.id}", meter)
+
+    def meter(self, meter_id: str) -> Meter | None:
+        found = self.records.get(f"meter#{meter_id}")
+        return found if isinstance(found, Meter) else None
+
+    def meters(self, community_id: str) -> list[Meter]:
+        return sorted(self._all(Meter, community_id), key=lambda m: m.id)
+
+    def add_reading(self, reading: Reading) -> None:
+        self._add(f"reading#{reading.meter_id}#{reading.day}", reading)
+
+    def readings(self, meter_id: str) -> list[Reading]:
+        found = [r for r in self.records.values() if isinstance(r, Reading) and r.meter_id == meter_id]
+        return sorted(found, key=lambda r: r.day)
+
+    def add_vacancy(self, vacancy: Vacancy) -> None:
+        self._add(f"vacancy#{vacancy.id}", vacancy)
+
+    def vacancy(self, vacancy_id: str) -> Vacancy | None:
+        found = self.records.get(f"vacancy#{vacancy_id}")
+        return found if isinstance(found, Vacancy) else None
+
+    def vacancies(self, community_id: str) -> list[Vacancy]:
+        return sorted(self._all(Vacancy, community_id), key=lambda v: v.id)
+
+    def decide_vacancy(self, vacancy: Vacancy) -> bool:
+        with self.db.lock:
+            held = self.vacancy(vacancy.id)
+            if held is None or held.state is not VacancyState.PENDING:
+                return False
+            self.records[f"vacancy#{vacancy.id}"] = vacancy
+            return True
+
+    def save_run(self, run: BillRun) -> None:
+        self.runs_[run.id] = run
+
+    def runs(self, community_id: str) -> list[BillRun]:
+        return [r for r in self.runs_.values() if r.community_id == community_id]
+
+    def run(self, run_id: str) -> BillRun | None:
+        return self.runs_.get(run_id)
+
+    def bill(self, bill_id: str) -> Bill | None:
+        return self.db.bills.get(bill_id)
+
+    def bills(self, bill_ids: Iterable[str]) -> list[Bill]:
+        return [self.db.bills[b] for b in dict.fromkeys(bill_ids) if b in self.db.bills]
+
+    def bills_of_community(self, community_id: str, period: str | None = None) -> list[Bill]:
+        found = [b for b in self.db.bills.values() if b.community_id == community_id and period in (None, b.period)]
+        return sorted(found, key=lambda b: (b.period, b.id))
+
+    def bills_of_unit(self, unit_id: str) -> list[Bill]:
+        return sorted((b for b in self.db.bills.values() if b.unit_id == unit_id), key=lambda b: (b.period, b.id))
+
+    def bill_order(self, order_id: str) -> BillOrder | None:
+        return self.db.bill_orders.get(order_id)
+
+    def pending_bill_orders(self, created_before: datetime) -> list[BillOrder]:
+        orders = self.db.bill_orders.values()
+        return [o for o in orders if o.state is OrderState.PENDING and o.created_at <= created_before]
+
+    def balance(self, unit_id: str) -> int:
+        return self.db.balances.get(unit_id, 0)
+
+    def due_bill_reminders(self, bucket: str, at: datetime) -> list[tuple[BillReminder, str]]:
+        found = [r for r in self.db.bill_reminders.values() if r.bucket == bucket and r.due_at <= at]
+        return [(r, self.db.bill_reminder_states[r.key]) for r in sorted(found, key=lambda r: r.key)]
+
+    def claim_bill_reminder(self, reminder: BillReminder) -> bool:
+        with self.db.lock:
+            if self.db.bill_reminder_states.get(reminder.key) != "pending":
+                return False
+            self.db.bill_reminder_states[reminder.key] = "sending"
+            return True
+
+    def finish_bill_reminder(self, reminder: BillReminder, state: str) -> None:
+        self.db.bill_reminder_states[reminder.key] = state

@@ -4,7 +4,7 @@
 'use strict'
 const API = '/admin/api/v1'
 const $ = (sel) => document.querySelector(sel)
-const state = { token: sessionStorage.getItem('parkpass-admin') || '', lot: '', lots: [], role: '', email: '', card: null, q: '', keys: {}, dialog: null }
+const state = { token: sessionStorage.getItem('parkpass-admin') || '', lot: '', lots: [], role: '', email: '', card: null, q: '', keys: {}, dialog: null, community: '', items: {}, run: null, collectionPeriod: '' }
 const yuan = (fen) => (fen / 100).toFixed(2)
 const yuanText = (fen) => `${yuan(fen)} 元`
 const STATES = { active: '有效', paused: '暂停中', expired: '已过期', cancelled: '已注销', pending: '待付款', submitted: '待审批', waitlisted: '候补中' }
@@ -143,7 +143,7 @@ async function start() {
   const select = $('#lot'); select.replaceChildren()
   for (const lot of me.lots) { const o = document.createElement('option'); o.value = lot.id; o.textContent = lot.name; select.append(o) }
   state.lot = me.lots.length ? me.lots[0].id : ''
-  for (const b of document.querySelectorAll('header nav button[data-needs]')) b.hidden = !can(b.dataset.needs)
+  for (const b of document.querySelectorAll('[data-needs]')) b.hidden = !can(b.dataset.needs)
   for (const el of document.querySelectorAll('#card-actions, #fix')) el.hidden = !can('manage')
   $('#login').hidden = true; $('#app').hidden = false
   view('dashboard')
@@ -153,7 +153,7 @@ function view(name) {
   moveOn()
   for (const s of document.querySelectorAll('main > section')) s.hidden = s.dataset.view !== name
   for (const b of document.querySelectorAll('header nav button')) b.classList.toggle('active', b.dataset.view === name)
-  const load = { dashboard, queues, cards: () => { $('#card-detail').hidden = true; state.card = null; return search('') }, settings, gates, staff, reports: () => {}, reconcile, import: () => {} }[name]
+  const load = { dashboard, queues, cards: () => { $('#card-detail').hidden = true; state.card = null; return search('') }, settings, gates, staff, reports: () => {}, reconcile, import: () => {}, fees: feesView }[name]
   Promise.resolve(load()).catch(show)
 }
 
@@ -547,6 +547,198 @@ async function importFile(event) {
   notify(`导入完成：新增 ${created}，已存在 ${existing}，错误 ${errors.length}（重复导入同一文件不会重复建卡）`)
 }
 
+// --- 物业费: a community's units, fee items and readings; bill runs (draft -> review -> publish); its bills at the
+// till; the arrears and the collection rate. Forms that pay carry the key of the opened dialog; a refund, a waiver,
+// a cancellation, a run and a publish are each harmless when sent twice, and their buttons wait for the answer.
+const TILL = ['cash', 'pos', 'transfer']
+
+function option(value, text) { const o = document.createElement('option'); o.value = value; o.textContent = text; return o }
+function unitText(b) { return b.unit ? `${b.unit.building} ${b.unit.number}` : b.unit_id }
+function percent(rate) { return `${+(Number(rate) * 100).toFixed(4)}%` }
+
+async function feesView() {
+  const found = (await call('GET', '/communities')).communities
+  if (!found.some((c) => c.id === state.community)) { state.community = found.length ? found[0].id : ''; leaveCommunity() }
+  $('#community').replaceChildren(...found.map((c) => option(c.id, c.name)))
+  $('#community').value = state.community
+  $('#community-none').hidden = found.length > 0
+  $('#fees-body').hidden = !state.community
+  if (state.community) await openCommunity()
+}
+
+function leaveCommunity() {
+  state.run = null; state.collectionPeriod = ''
+  $('#run-review').hidden = true; $('#collection').replaceChildren()
+  for (const name of ['unit', 'reading']) { $(`#${name}-import-status`).textContent = ''; $(`#${name}-import-errors`).hidden = true }
+}
+
+async function openCommunity() {
+  const c = state.community
+  const [units, items] = await Promise.all([call('GET', `/communities/${c}/units`), call('GET', `/communities/${c}/fee-items`)])
+  state.items = Object.fromEntries(items.fee_items.map((f) => [f.id, f]))
+  fill('#units', units.units, (u) => [u.id, u.building, u.number, u.area, u.state_label, u.owners.join(' / ')])
+  fill('#fee-items', items.fee_items, (f) => [f.id, f.name, f.kind_label, priceText(f), `每 ${f.cycle_months} 个月`, lateFeeText(f.late_fee)])
+  const unticked = [...document.querySelectorAll('#run-items input:not(:checked)')].map((b) => b.value)
+  $('#run-items').replaceChildren(Object.assign(document.createElement('legend'), { textContent: '收费项目' }), ...items.fee_items.map((f) => {
+    const l = document.createElement('label'); const box = document.createElement('input')
+    box.type = 'checkbox'; box.name = 'fee_item_id'; box.value = f.id; box.checked = !unticked.includes(f.id)
+    l.append(box, ` ${f.name}`); return l
+  }))
+  for (const form of ['#run-form', '#collection-form']) { const period = $(form).elements.period; if (!period.value) period.value = thisMonth() }
+  await Promise.all([bills(), arrears(), showCollection()])
+}
+
+function priceText(f) {
+  if (f.kind === 'metered') {
+    let from = '0'
+    return f.bands.map((b) => { const range = b.up_to == null ? `${from} 以上` : `${from}–${b.up_to}`; from = b.up_to; return `${range}：${yuan(b.price_fen)} 元` }).join('，')
+  }
+  const p = f.prices[f.prices.length - 1]
+  return p ? `${yuan(p.price_fen)} 元${f.kind === 'area' ? '/㎡' : ''}（${p.from} 起）` : ''
+}
+
+function lateFeeText(l) { return l ? `每日 ${percent(l.daily_rate)}，宽限 ${l.grace_days} 天，最多 ${percent(l.cap)}` : '不收' }
+
+async function importTable(event, name, what) {
+  const r = await call('POST', `/communities/${state.community}/${what}/import`, new FormData(event.target))
+  $(`#${name}-import-status`).textContent = `导入完成：新增 ${r.created}${r.existing == null ? '' : `，已存在 ${r.existing}`}，错误 ${r.errors.length}`
+  $(`#${name}-import-errors`).hidden = !r.errors.length
+  fill(`#${name}-import-errors`, r.errors, (e) => [`第 ${e.row} 行`, e.message])
+  await openCommunity()
+}
+
+async function runBills(event) {
+  const f = new FormData(event.target); const ids = f.getAll('fee_item_id')
+  if (!ids.length) throw new Error('请至少选择一个收费项目')
+  const run = await call('POST', `/communities/${state.community}/bill-runs`, { period: f.get('period'), fee_item_ids: ids })
+  // A second run of the same period drafts nothing new: the drafts shown for review stay.
+  if (!run.bills.length) { notify(`${run.period} 所选收费项目的账单都已生成过，没有新的草稿`); return }
+  showRun(run)
+  notify(`已生成 ${run.period} 的账单草稿 ${run.bills.length} 张，请核对后发布`)
+  await bills()
+}
+
+function showRun(run) {
+  state.run = run
+  $('#run-review').hidden = false
+  $('#run-summary').textContent = `${run.period} 账单${run.published ? '（已发布）' : '草稿'}：共 ${run.bills.length} 张，合计 ${yuanText(run.total_fen)}`
+  fill('#run-bills', run.bills, (b) => [unitText(b), b.fee_item, b.lines.map((x) => `${x.text} ${yuan(x.amount_fen)}`).join('；'),
+    yuan(b.amount_fen), b.due_date, b.state_label])
+  $('#run-publish').hidden = run.published
+  $('#run-bills').parentElement.hidden = run.published  // once published, the list of bills below follows them
+}
+
+async function publishRun() {
+  const run = state.run
+  if (!run || run.published) return  // published already: a late second click does nothing
+  const done = await call('POST', `/bill-runs/${run.id}/publish`)
+  showRun(done)
+  notify(`已发布 ${done.period} 的账单 ${done.bills.length} 张，合计 ${yuanText(done.total_fen)}`)
+  await Promise.all([bills(), arrears(), showCollection()])
+}
+
+async function bills() {
+  const query = new URLSearchParams([...new FormData($('#bills-form'))].filter(([, v]) => v)).toString()
+  const rows = (await call('GET', `/communities/${state.community}/bills${query ? `?${query}` : ''}`)).bills
+  fill('#bills', rows, (b) => [b.id, unitText(b), b.fee_item, b.period,
+    b.state === 'paid' && b.paid_fen !== b.amount_fen ? `${yuan(b.amount_fen)}（实收 ${yuan(b.paid_fen)}）` : yuan(b.amount_fen), b.due_date,
+    b.late_fee_waived ? `${b.state_label}（已免滞纳金）` : b.state_label, tdWith(...billActions(b))])
+}
+
+function billActions(b) {
+  const what = `${unitText(b)} ${b.fee_item} ${b.period}`
+  const ops = []
+  if (b.state === 'unpaid') {
+    ops.push(button('收款', async () => { const now = await call('GET', `/bills/${b.id}`); takePayment([b.id], what, now.payable_fen, now.late_fee_fen) }))
+  }
+  if (!can('manage')) return ops
+  if (b.state === 'paid') ops.push(button('退款', () => withReason(b, what, '退款', 'refund', `退回 ${yuanText(b.paid_fen)}，账单改为已退款。`, true), 'secondary'))
+  const item = state.items[b.fee_item_id]
+  if (b.state === 'unpaid' && item && item.late_fee && !b.late_fee_waived) {
+    ops.push(button('免滞纳金', () => withReason(b, what, '免除滞纳金', 'late-fee-waivers', '免除后这张账单逾期也不收滞纳金。', true), 'secondary'))
+  }
+  if (b.state === 'unpaid' || b.state === 'draft') ops.push(button('作废', () => withReason(b, what, '作废', 'cancel', '作废后业主不再需要缴这张账单。'), 'secondary'))
+  return ops
+}
+
+function takePayment(billIds, what, payableFen, lateFeeFen) {
+  openForm({
+    title: `收款：${what}`, submit: '确认收款',
+    note: `应收 ${yuanText(payableFen)}${lateFeeFen ? `（含滞纳金 ${yuanText(lateFeeFen)}）` : ''}`,
+    fields: [{ name: 'channel', label: '方式', type: 'select', options: TILL.map((c) => [c, CHANNELS[c]]) }],
+    run: async (f, key) => {
+      const order = await call('POST', '/bills/payments', { bill_ids: billIds, channel: f.get('channel'), idempotency_key: key })
+      notify(`已收 ${yuanText(order.amount_fen)}（${order.channel_label}）：${what}，订单 ${order.order_id}`)
+      await afterBillChange()
+    },
+  })
+}
+
+// `keyed`: the route's body takes the form's key; cancelling takes none (a second cancel is refused, changing nothing).
+function withReason(b, what, verb, path, note, keyed) {
+  openForm({
+    title: `${verb}：${what}`, note, submit: `确认${verb}`,
+    fields: [{ name: 'reason', label: `${verb}原因`, required: true, maxlength: 200 }],
+    run: async (f, key) => {
+      const done = await call('POST', `/bills/${b.id}/${path}`, keyed ? { reason: f.get('reason'), idempotency_key: key } : { reason: f.get('reason') })
+      notify(`已${verb}：${what}（${done.state_label}）`)
+      await afterBillChange()
+    },
+  })
+}
+
+async function afterBillChange() { await Promise.all([bills(), arrears(), showCollection()]) }
+
+async function arrears() {
+  const r = await call('GET', `/communities/${state.community}/arrears`)
+  $('#arrears-summary').textContent = r.arrears.length
+    ? `${r.arrears.length} 户欠费：本金 ${yuanText(r.principal_fen)}，滞纳金 ${yuanText(r.late_fee_fen)}（滞纳金算至今天）`
+    : '没有逾期未缴的账单'
+  fill('#arrears', r.arrears, (a) => {
+    const unit = `${a.building} ${a.unit_number}`
+    return [`${unit}（${a.unit_id}）`, a.owners.join(' / '), `${a.bill_ids.length} 张`, yuan(a.principal_fen), yuan(a.late_fee_fen), `${a.days_overdue} 天`,
+      tdWith(button('收款', () => takePayment(a.bill_ids, `${unit} 全部欠费`, a.owed_fen, a.late_fee_fen)))]
+  })
+}
+
+async function collection(event) {
+  state.collectionPeriod = new FormData(event.target).get('period')
+  await showCollection()
+}
+
+async function showCollection() {
+  const period = state.collectionPeriod
+  if (!period) return
+  const r = await call('GET', `/communities/${state.community}/collection/${period}`)
+  const total = r.billed_fen ? `${(100 * r.paid_fen / r.billed_fen).toFixed(2)}%` : '—'
+  const head = document.createElement('p')
+  head.textContent = r.items.length ? `${r.period} 收缴率 ${total}：已收 ${yuanText(r.paid_fen)}，应收 ${yuanText(r.billed_fen)}` : `${r.period} 没有已发布的账单`
+  $('#collection').replaceChildren(head, ...r.items.map((i) => bar(i.name, i.paid_fen, i.billed_fen, i.rate_label)))
+}
+
+function bar(name, paid, billed, rate) {
+  const row = document.createElement('div'); row.className = 'bar-row'
+  row.innerHTML = '<span></span><span class="bar"><span></span></span><span></span>'
+  row.children[0].textContent = name
+  row.children[1].firstChild.style.width = `${billed ? Math.min(100, 100 * paid / billed) : 0}%`
+  row.children[2].textContent = `${rate}（已收 ${yuan(paid)} / 应收 ${yuan(billed)} 元）`
+  return row
+}
+
+function addCommunity() {
+  openForm({
+    title: '新建小区', submit: '新建', note: '编号建后不能修改：字母、数字、- 或 _，如 xingfu。',
+    fields: [{ name: 'id', label: '编号', required: true, maxlength: 64 }, { name: 'name', label: '名称', required: true, maxlength: 100 },
+      { name: 'lots', label: '关联车场', type: 'lots', value: [state.lot] }],
+    run: async (f) => {
+      const made = await call('POST', '/communities', { id: f.get('id').trim(), name: f.get('name').trim(), lot_ids: f.getAll('lots') })
+      state.community = made.id; leaveCommunity()
+      notify(`已新建小区 ${made.name}`)
+      await feesView()
+    },
+  })
+}
+
 function onSubmit(sel, handler) {
   const form = $(sel)
   form.addEventListener('submit', (e) => { e.preventDefault(); busy(form.querySelector('button:not([type=button])') || form, () => handler(e)) })
@@ -576,4 +768,13 @@ $('#app').addEventListener('input', () => show())
 $('#report-form').addEventListener('submit', (e) => report(e).catch(show))
 $('#report-csv').addEventListener('click', (e) => { e.preventDefault(); const p = $('#report-csv').dataset.period || thisMonth(); download(`/lots/${state.lot}/reports/${p}?format=csv`, `report-${p}.csv`).catch(show) })
 onSubmit('#import-form', importFile)
+$('#community').addEventListener('change', (e) => { state.community = e.target.value; leaveCommunity(); moveOn(); openCommunity().catch(show) })
+$('#community-add').addEventListener('click', addCommunity)
+onSubmit('#unit-import', (e) => importTable(e, 'unit', 'units'))
+onSubmit('#reading-import', (e) => importTable(e, 'reading', 'readings'))
+onSubmit('#run-form', runBills)
+$('#run-publish').addEventListener('click', () => busy($('#run-publish'), publishRun))
+onSubmit('#bills-form', bills)
+onSubmit('#collection-form', collection)
+$('#arrears-csv').addEventListener('click', (e) => { e.preventDefault(); download(`/communities/${state.community}/arrears?format=csv`, `欠费-${state.community}.csv`).catch(show) })
 if (state.token) start().catch(logout)

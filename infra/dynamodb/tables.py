@@ -724,6 +724,54 @@ class ReconciliationItem(_Table):
     differences = JSONAttribute()
 
 
+class BillingByKey(GlobalSecondaryIndex["BillingItem"]):
+    """What belongs to one thing: a community's units, fee items, meters, runs, bills, vacancies
+    (`community#<id>`), a meter's readings (`meter#<id>`), the units of a phone (`phone#<fingerprint>`)."""
+
+    class Meta:
+        index_name = "by_key"
+        projection = AllProjection()
+
+    key = UnicodeAttribute(hash_key=True)
+    sort = UnicodeAttribute(range_key=True)
+
+
+class BillingByUnit(GlobalSecondaryIndex["BillingItem"]):
+    """Sparse: a unit's bills and vacancies (what an owner reads)."""
+
+    class Meta:
+        index_name = "by_unit"
+        projection = AllProjection()
+
+    unit_id = UnicodeAttribute(hash_key=True)
+    sort = UnicodeAttribute(range_key=True)
+
+
+class BillingItem(_Table):
+    """Property fees, one table: communities, units, fee items, meters, readings, vacancies, bill runs, bills, bill
+    orders and prepaid balances, each under `<kind>#<id>`; the record itself in `body`. Bills, bill orders and
+    balances are written only by the one commit path (their `state` and `balance` carry its conditions)."""
+
+    suffix = "billing"
+
+    class Meta(_Table.Meta):
+        table_name = "parkpass-billing"
+
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()
+    key = UnicodeAttribute(null=True)
+    sort = UnicodeAttribute(null=True)
+    unit_id = UnicodeAttribute(null=True)
+    state = UnicodeAttribute(null=True)
+    body = JSONAttribute(null=True)
+    balance = NumberAttribute(null=True)
+    revision = NumberAttribute(null=True)
+    """A fee item's or a unit's: moves with each change, written only over the one read."""
+
+    by_key = BillingByKey()
+    by_unit = BillingByUnit()
+
+
 TABLES: tuple[type[_Table], ...] = (
     LotItem,
     PackageItem,
@@ -745,6 +793,7 @@ TABLES: tuple[type[_Table], ...] = (
     StaffItem,
     SessionItem,
     ReconciliationItem,
+    BillingItem,
 )
 
 

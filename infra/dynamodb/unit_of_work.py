@@ -10,11 +10,21 @@ from dataclasses import replace
 
 from pynamodb.expressions.condition import Condition
 
-from domain.errors import ApplicationClosed, Conflict, DomainError, OrderSettled, StaleCard, StaleLot
+from domain.errors import (
+    ApplicationClosed,
+    BalanceTooLow,
+    BillChanged,
+    Conflict,
+    DomainError,
+    OrderSettled,
+    StaleCard,
+    StaleLot,
+)
 from domain.order import RefundState
 from domain.plan import Claim, Holder, Plan
 from infra.dynamodb.applications import application_item, application_update
 from infra.dynamodb.audit import audit_item
+from infra.dynamodb.billing import balance_update, bill_order_write, bill_reminder_update, bill_write
 from infra.dynamodb.feed import entitlement_item
 from infra.dynamodb.orders import ledger_item, order_item, order_update, receipt_item
 from infra.dynamodb.reminders import slot_actions, slot_item
@@ -55,6 +65,12 @@ class DynamoUnitOfWork:
                 w.update(name, item, actions, ApplicationItem.state.is_in(*(s.value for s in a.was)))
             else:
                 w.put(name, application_item(a.application), ApplicationItem.application_id.does_not_exist())
+        for bo in plan.bill_orders:
+            name = errors.add(f"bill order {bo.order.id}", OrderSettled(bo.order.id))
+            w.put(name, *bill_order_write(bo.order, bo.was))
+        for b in plan.bills:
+            name = errors.add(f"bill {b.bill.id}", b.error or BillChanged(b.bill.id))
+            w.put(name, *bill_write(b.bill, b.was))
         for line in plan.ledger:
             name = errors.add(f"ledger {line.id}", OrderSettled(line.order_id))
             w.put(name, ledger_item(line), LedgerItem.entry_id.does_not_exist())
@@ -84,6 +100,11 @@ class DynamoUnitOfWork:
             w.check(name, CardItem, unchanged.card_id, CardItem.version == unchanged.version)
         if plan.lot is not None:
             self._lot(w, errors, plan)
+        for move in plan.balances:
+            name = errors.add(f"balance {move.unit_id}", move.error or BalanceTooLow(move.unit_id))
+            w.update(name, *balance_update(move.unit_id, move.fen))
+        for reminder in plan.bill_reminders:
+            w.update(f"bill reminder {reminder.key}", *bill_reminder_update(reminder))
         for slot in plan.reminders:
             w.update(f"reminder {slot.key}", slot_item(slot), slot_actions(slot))
         for slot in plan.dropped_reminders:
@@ -98,6 +119,8 @@ class DynamoUnitOfWork:
         except Conflicted as e:
             if plan.lot is not None:
                 raise StaleLot(plan.lot.lot_id) from e
+            if plan.bills and not plan.cards:
+                raise BillChanged(plan.bills[0].bill.id) from e
             raise StaleCard(plan.cards[0].card.id if plan.cards else "?") from e
 
     def claimed(self, key: str) -> Claim | None:

@@ -22,6 +22,7 @@ import requests
 from alipay import AliPay
 from alipay.exceptions import AliPayException, AliPayValidationError
 
+from domain.bill_order import BillOrder
 from domain.errors import PaymentRejected, PaymentUnavailable
 from domain.money import yuan_text
 from domain.order import Order, RefundState
@@ -60,7 +61,7 @@ class AlipayGateway:
         )
         self._alipay._gateway = config.gateway
 
-    def prepay(self, order: Order, payer_id: str) -> dict[str, str]:
+    def prepay(self, order: Order | BillOrder, payer_id: str) -> dict[str, str]:
         answer = self._call(
             lambda: self._alipay.api_alipay_trade_precreate(
                 subject=order.package.name[:256],
@@ -73,7 +74,7 @@ class AlipayGateway:
             raise PaymentUnavailable()
         return {"qr_code": str(answer["qr_code"])}
 
-    def query(self, order: Order) -> PaymentStatus:
+    def query(self, order: Order | BillOrder) -> PaymentStatus:
         answer = self._call(lambda: self._alipay.api_alipay_trade_query(out_trade_no=order.id))
         if answer.get("code") != "10000":
             # A QR code nobody scanned has no trade yet; any other failure (20000 isp.unknow-error: Alipay is
@@ -91,7 +92,7 @@ class AlipayGateway:
             closed=answer.get("trade_status") == "TRADE_CLOSED",
         )
 
-    def close(self, order: Order) -> None:
+    def close(self, order: Order | BillOrder) -> None:
         answer = self._call(lambda: self._alipay.api_alipay_trade_close(out_trade_no=order.id))
         if answer.get("code") == "10000":
             return
@@ -103,10 +104,10 @@ class AlipayGateway:
         if cancelled.get("code") != "10000" and cancelled.get("sub_code") != "ACQ.TRADE_NOT_EXIST":
             raise PaymentUnavailable()
 
-    def refund(self, order: Order, refund_no: str) -> RefundState:
+    def refund(self, order: Order | BillOrder, refund_no: str, amount_fen: int | None = None) -> RefundState:
         answer = self._call(
             lambda: self._alipay.api_alipay_trade_refund(
-                refund_amount=yuan_text(order.amount_fen), out_trade_no=order.id, out_request_no=refund_no
+                refund_amount=yuan_text(amount_fen or order.amount_fen), out_trade_no=order.id, out_request_no=refund_no
             )
         )
         if answer.get("code") != "10000":
@@ -117,7 +118,7 @@ class AlipayGateway:
         # Alipay's refund query says where the refund is.
         return self.refund_state(order, refund_no)
 
-    def refund_state(self, order: Order, refund_no: str) -> RefundState:
+    def refund_state(self, order: Order | BillOrder, refund_no: str) -> RefundState:
         """SUCCEEDED once Alipay says REFUND_SUCCESS; PROCESSING while it says nothing (Alipay sends no refund
         notification here, and leaves refund_status out both while a refund is processing and for a request it
         has not taken: the caller asks again later, and repeating the refund with its number is safe)."""

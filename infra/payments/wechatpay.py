@@ -20,6 +20,7 @@ from typing import Any
 import requests
 from wechatpayv3 import WeChatPay, WeChatPayType
 
+from domain.bill_order import BillOrder
 from domain.errors import PaymentRejected, PaymentUnavailable
 from domain.order import Order, RefundState, payment_reference, referenced
 from domain.reconciliation import PROVIDER_ZONE, LineKind, StatementLine
@@ -61,7 +62,7 @@ class WechatPayGateway:
         )
         self._pay._core._gate_way = config.gateway
 
-    def prepay(self, order: Order, payer_id: str) -> dict[str, str]:
+    def prepay(self, order: Order | BillOrder, payer_id: str) -> dict[str, str]:
         code, body = self._call(
             lambda: self._pay.pay(
                 description=order.package.name[:127],
@@ -79,7 +80,7 @@ class WechatPayGateway:
         pay_sign = self._pay.sign([self._config.appid, stamp, nonce, package])
         return {"timeStamp": stamp, "nonceStr": nonce, "package": package, "signType": "RSA", "paySign": pay_sign}
 
-    def query(self, order: Order) -> PaymentStatus:
+    def query(self, order: Order | BillOrder) -> PaymentStatus:
         code, body = self._call(lambda: self._pay.query(out_trade_no=order.id))
         if code == 404:
             return PaymentStatus(paid=False)
@@ -94,7 +95,7 @@ class WechatPayGateway:
             closed=t.get("trade_state") == "CLOSED",
         )
 
-    def close(self, order: Order) -> None:
+    def close(self, order: Order | BillOrder) -> None:
         code, _ = self._call(lambda: self._pay.close(out_trade_no=order.id))
         # ORDER_NOT_EXIST: the prepay never reached WeChat Pay, so nothing can be paid: nothing to close.
         if code not in (200, 204, 404):
@@ -108,13 +109,13 @@ class WechatPayGateway:
         rejected as a payment notice for another merchant."""
         return f"{self._config.notify_url.rsplit('/', 1)[0]}/{REFUND_NOTIFY_SEGMENT}"
 
-    def refund(self, order: Order, refund_no: str) -> RefundState:
+    def refund(self, order: Order | BillOrder, refund_no: str, amount_fen: int | None = None) -> RefundState:
         code, body = self._call(
             lambda: self._pay.refund(
                 out_refund_no=refund_no,
                 out_trade_no=order.id,
-                amount={"refund": order.amount_fen, "total": order.amount_fen, "currency": "CNY"},
-                reason="月卡退款",
+                amount={"refund": amount_fen or order.amount_fen, "total": order.amount_fen, "currency": "CNY"},
+                reason=f"{order.package.name}退款",
                 notify_url=self.refund_notify_url,
             )
         )
@@ -122,7 +123,7 @@ class WechatPayGateway:
             raise PaymentUnavailable()
         return _refund_state(body)
 
-    def refund_state(self, order: Order, refund_no: str) -> RefundState:
+    def refund_state(self, order: Order | BillOrder, refund_no: str) -> RefundState:
         code, body = self._call(lambda: self._pay.query_refund(out_refund_no=refund_no))
         # 404 RESOURCE_NOT_EXISTS: a refund we asked for must exist, so "not found" is WeChat Pay not knowing yet
         # (or a wrong merchant), never a state.

@@ -23,6 +23,7 @@ from domain.gate_auth import gate_signature, report_signature
 from functions import card_jobs, gate_status
 from functions.dev_stack import BACKGROUND_THREADS, DevStack
 from handlers.applications import APPLICATION_TEMPLATE
+from handlers.bill_reminders import BILL_TEMPLATE
 from handlers.card_jobs import JobReport
 from handlers.reminders import TickReport
 from handlers.seed_demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
@@ -184,6 +185,53 @@ def run_every_function(stack: DevStack) -> dict[str, set[Access]]:
 
     done["admin"] = accesses_of(office_journey)
 
+    bills: dict[str, str] = {}
+
+    def property_office() -> None:
+        login = {"email": DEMO_ADMIN_EMAIL, "password": DEMO_ADMIN_PASSWORD}
+        staff = {"Authorization": f"Bearer {api.post('/admin/api/v1/auth/login', json=login).json()['token']}"}
+        community = {"id": "lp-c", "name": "小区", "lot_ids": ["demo-lot"]}
+        assert api.post("/admin/api/v1/communities", json=community, headers=staff).status_code == 201
+        for n, phone in ((1, ["13800001234"]), (2, ["13800001234"]), (3, []), (4, ["13800001234"])):
+            unit = {"id": f"lp-u{n}", "building": "1", "number": f"10{n}", "area": "80.00", "phones": phone}
+            assert api.post("/admin/api/v1/communities/lp-c/units", json=unit, headers=staff).status_code == 201
+        item = {"id": "lp-fee", "name": "物业费", "kind": "fixed", "price_fen": 10000, "from": "2026-11-01"}
+        assert api.post("/admin/api/v1/communities/lp-c/fee-items", json=item, headers=staff).status_code == 201
+        meter = {"id": "lp-w", "kind": "water", "unit_id": "lp-u1"}
+        assert api.post("/admin/api/v1/communities/lp-c/meters", json=meter, headers=staff).status_code == 201
+        reading = {"date": "2026-11-01", "reading": "10.00"}
+        assert api.post("/admin/api/v1/meters/lp-w/readings", json=reading, headers=staff).status_code == 201
+        period = {"period": "2026-11", "fee_item_ids": ["lp-fee"]}
+        run = api.post("/admin/api/v1/communities/lp-c/bill-runs", json=period, headers=staff).json()
+        assert api.post(f"/admin/api/v1/bill-runs/{run['id']}/publish", headers=staff).status_code == 200
+        bills.update({b["unit_id"]: b["id"] for b in run["bills"]})
+        cash = {"bill_ids": [bills["lp-u3"]], "channel": "cash", "idempotency_key": "lp-bill-cash"}
+        assert api.post("/admin/api/v1/bills/payments", json=cash, headers=staff).status_code == 201
+        back = api.post(f"/admin/api/v1/bills/{bills['lp-u3']}/refund", json={"reason": "lp"}, headers=staff)
+        assert back.status_code == 200, back.text
+        assert api.get("/admin/api/v1/communities/lp-c/arrears", headers=staff).status_code == 200
+        assert api.get("/admin/api/v1/communities/lp-c/collection/2026-11", headers=staff).status_code == 200
+
+    def owner_pays_bills() -> None:
+        assert api.get("/api/v1/me/units", headers=owner).status_code == 200
+        assert len(api.get("/api/v1/me/bills", headers=owner).json()["bills"]) == 3
+        for unit in ("lp-u1", "lp-u2"):
+            body = {"bill_ids": [bills[unit]], "channel": "wechat", "idempotency_key": f"lp-bills-{unit}"}
+            paid = api.post("/api/v1/bills/payments", json=body, headers=owner)
+            assert paid.status_code == 201, paid.text
+            made[unit] = paid.json()["order_id"]
+            stack.wechatpay.deliver = False
+            stack.wechatpay.pay(made[unit])
+
+    def bill_notification() -> None:
+        head, note = stack.wechatpay.notification(made["lp-u1"])
+        url = f"{stack.api_url}/api/v1/payments/wechat/notify"
+        assert requests.post(url, data=note.encode(), headers=head, timeout=10).status_code == 204
+
+    done["admin"] |= accesses_of(property_office)
+    done["api"] |= accesses_of(owner_pays_bills)
+    done["notify"] |= accesses_of(bill_notification)
+
     owner = signed_in(api, "sim:demo-owner:lp2")
     body = {"package_id": "demo-1m", "channel": "wechat", "idempotency_key": "least-privilege-2"}
     unpaid = api.post("/api/v1/cards/card-demo/renewals", json=body, headers=owner).json()
@@ -192,7 +240,8 @@ def run_every_function(stack: DevStack) -> dict[str, set[Access]]:
     stack.clock.set(datetime.fromisoformat("2026-11-23T11:00:00+08:00"))
     swept: list[SweepReport] = []
     done["sweep"] = accesses_of(lambda: swept.append(stack.sweep()))
-    assert swept[0].fulfilled == [unpaid["order_id"]] and swept[0].invoices == [made["wechat"]]
+    # The second bill order's notification was lost too: the sweep finds it paid.
+    assert swept[0].fulfilled == [unpaid["order_id"], made["lp-u2"]] and swept[0].invoices == [made["wechat"]]
 
     body = {"package_id": "demo-1m", "channel": "wechat", "idempotency_key": "least-privilege-3"}
     lost = api.post("/api/v1/cards/card-demo/renewals", json=body, headers=owner).json()
@@ -216,12 +265,23 @@ def run_every_function(stack: DevStack) -> dict[str, set[Access]]:
         lambda: requests.post(url, data=note.encode(), headers=head, timeout=10).raise_for_status()
     )
 
+    # lp-u4's bill, due Nov 30 and still unpaid: 3 days before, its owner is reminded (subscribed to it).
+    told_bills = {"template_id": BILL_TEMPLATE, "accepted": True}
+    assert (
+        api.post("/api/v1/me/subscriptions", json=told_bills, headers=signed_in(api, "sim:demo-owner:lp4")).status_code
+        == 204
+    )
+    stack.clock.set(datetime.fromisoformat("2026-11-27T10:30:00+08:00"))
+    billed: list[TickReport] = []
+    done["reminders"] = accesses_of(lambda: billed.append(stack.remind()))
+    assert billed[0].sent, billed
+
     card = stack.services.cards.get("card-demo")
     assert card is not None
     due = card.valid_until - timedelta(days=5)
     stack.clock.set(datetime.fromisoformat(f"{due.isoformat()}T10:30:00+08:00"))  # its 5-days-before reminder
     ticked: list[TickReport] = []
-    done["reminders"] = accesses_of(lambda: ticked.append(stack.remind()))
+    done["reminders"] |= accesses_of(lambda: ticked.append(stack.remind()))
     assert ticked[0].sent
 
     stack.clock.set(datetime.fromisoformat("2027-06-01T10:00:00+08:00"))  # the card has ended, the approval lapsed

@@ -454,3 +454,84 @@ def test_login_tries_are_taken_only_over_what_was_read(s: Services) -> None:
     s.login_tries.forget("login:x")
     assert s.login_tries.get("login:x") is None and s.login_tries.get_many(["login:x"]) == {}
     s.login_tries.forget("login:never")  # nothing there: nothing to do
+
+
+def test_bills_bill_orders_and_balances_move_only_as_their_plans_declare(s: Services) -> None:
+    from decimal import Decimal
+
+    from domain.bill_order import BillCharge, BillOrder, credit_balance, pay_bills, place_bill_order
+    from domain.bill_run import Bill, BillLine, BillState, FeeItem, FeeKind, Unit
+    from domain.community import Community, Meter, ReadingKind, next_reading
+    from domain.errors import BalanceTooLow, BillChanged, BillingExists, BillInOrder, BillNotPayable
+    from domain.fee_rules import PricePoint
+    from domain.plan import BalanceMove, BillWrite
+
+    s.billing.add_community(Community("c1", "t1", "一号小区", ("lot-1",)))
+    with pytest.raises(BillingExists):
+        s.billing.add_community(Community("c1", "t1", "again"))
+    s.billing.add_unit(Unit("u1", "c1", "1栋", "101", 8850, owners=("139****0001",)), ["fp-1"])
+    s.billing.add_unit(Unit("u2", "c1", "1栋", "102", 5000), ["fp-1"])
+    assert [u.id for u in s.billing.units("c1")] == ["u1", "u2"] and sorted(s.billing.units_of_phone("fp-1")) == [
+        "u1", "u2"]  # fmt: skip
+    assert s.billing.unit("u1") == Unit("u1", "c1", "1栋", "101", 8850, owners=("139****0001",))
+    item = FeeItem("mgmt", "c1", "物业费", FeeKind.AREA, (PricePoint(date(2027, 1, 1), 250),))
+    s.billing.add_fee_item(item)
+    assert s.billing.fee_item("mgmt") == (item, 0)
+    s.billing.save_fee_item(replace(item, name="物业服务费"), 0)
+    with pytest.raises(BillChanged):
+        s.billing.save_fee_item(item, 0)
+    s.billing.add_meter(Meter("w1", "c1", "water", "u1"))
+    first = next_reading("w1", None, date(2026, 12, 31), Decimal("100.50"), ReadingKind.NORMAL, None)
+    s.billing.add_reading(first)
+    s.billing.add_reading(next_reading("w1", first, date(2027, 1, 31), Decimal("123"), ReadingKind.NORMAL, None))
+    assert [str(r.use) for r in s.billing.readings("w1")] == ["0", "22.50"]
+
+    bill = Bill("b1", "c1", "u1", "mgmt", "2027-01", (BillLine("base", "物业费 2027-01", 22_125),), 22_125,
+                date(2027, 1, 31))  # fmt: skip
+    s.uow.commit(Plan(bills=(BillWrite(bill),)))
+    with pytest.raises(BillChanged):
+        s.uow.commit(Plan(bills=(BillWrite(bill),)))  # a bill is drafted once
+    with pytest.raises(BillNotPayable):
+        s.uow.commit(Plan(bills=(BillWrite(bill, (BillState.UNPAID,), BillNotPayable("b1")),)))
+    s.uow.commit(Plan(bills=(BillWrite(replace(bill, state=BillState.UNPAID), (BillState.DRAFT,)),)))
+    unpaid = s.billing.bill("b1")
+    assert unpaid is not None and unpaid.state is BillState.UNPAID and s.billing.bills_of_unit("u1") == [unpaid]
+
+    order = BillOrder("bo-1", "o-1", "c1", (BillCharge("b1", "u1", "mgmt", 22_125, 0),), 22_125, Channel.WECHAT,
+                      OrderState.PENDING, NOW, NOW + timedelta(minutes=15))  # fmt: skip
+    s.uow.commit(place_bill_order(order, [unpaid], "owner:o-1", "key-0001"))
+    assert s.billing.bill_order("bo-1") == order and s.billing.pending_bill_orders(NOW) == [order]
+    other = replace(order, id="bo-2")
+    with pytest.raises(BillInOrder):
+        s.uow.commit(place_bill_order(other, [unpaid], "owner:o-1", "key-0002"))
+    s.uow.commit(pay_bills(order, [unpaid], NOW, "tx-1"))
+    paid = s.billing.bill("b1")
+    assert paid is not None and (paid.state, paid.paid_fen, paid.order_id) == (BillState.PAID, 22_125, "bo-1")
+    assert s.uow.claimed("bill-unpaid:b1") is None and s.billing.pending_bill_orders(NOW) == []
+    with pytest.raises(OrderSettled):
+        s.uow.commit(pay_bills(order, [unpaid], NOW, "tx-1"))
+    with pytest.raises(OrderSettled):  # the second credit of one payment
+        s.uow.commit(credit_balance(replace(order, state=OrderState.CLOSED), NOW, "tx-1"))
+
+    s.uow.commit(Plan(balances=(BalanceMove("u2", 300),)))
+    with pytest.raises(BalanceTooLow):
+        s.uow.commit(Plan(balances=(BalanceMove("u2", -301),)))
+    s.uow.commit(Plan(balances=(BalanceMove("u2", -300),)))
+    assert s.billing.balance("u2") == 0 and s.billing.balance("u1") == 0
+
+
+def test_bill_reminders_are_filed_by_hour_claimed_once_and_never_reset(s: Services) -> None:
+    from domain.bill_reminder import reminders_for
+    from domain.bill_run import Bill, BillLine
+    from domain.reminder import bucket_of
+
+    bill = Bill("b1", "c1", "u1", "mgmt", "2027-01", (BillLine("base", "x", 100),), 100, date(2027, 1, 31))
+    first, *_ = reminders_for(bill, "Asia/Shanghai")
+    assert first.due_at == datetime(2027, 1, 28, 2, tzinfo=UTC)
+    s.uow.commit(Plan(bill_reminders=reminders_for(bill, "Asia/Shanghai")))
+    assert s.billing.due_bill_reminders(bucket_of(first.due_at), first.due_at - timedelta(minutes=1)) == []
+    assert s.billing.due_bill_reminders(bucket_of(first.due_at), first.due_at) == [(first, "pending")]
+    assert s.billing.claim_bill_reminder(first) and not s.billing.claim_bill_reminder(first)
+    s.billing.finish_bill_reminder(first, "sent")
+    s.uow.commit(Plan(bill_reminders=reminders_for(bill, "Asia/Shanghai")))  # written again: a sent one stays sent
+    assert s.billing.due_bill_reminders(bucket_of(first.due_at), first.due_at) == [(first, "sent")]

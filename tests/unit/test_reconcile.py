@@ -40,7 +40,7 @@ class Provider:
     def close(self, order: object) -> None:
         pass
 
-    def refund(self, order: object, refund_no: str) -> RefundState:
+    def refund(self, order: object, refund_no: str, amount_fen: int | None = None) -> RefundState:
         return RefundState.SUCCEEDED
 
     def refund_state(self, order: object, refund_no: str) -> RefundState:

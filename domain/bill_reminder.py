@@ -1,0 +1,56 @@
+"""Bill reminders: 3 days before a bill is due, and 1, 7 and 30 days after while it is unpaid; each once, none
+after it is paid (or cancelled). Written when a bill is published, filed by the hour they fall due."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from domain.bill_run import Bill, BillState
+from domain.reminder import bucket_of
+
+OFFSETS = (3, -1, -7, -30)
+"""Days before the due date (negative: after it)."""
+HOUR = 10
+"""Sent at 10:00 in the community's zone."""
+
+
+@dataclass(frozen=True)
+class BillReminder:
+    bill_id: str
+    unit_id: str
+    community_id: str
+    due: date
+    offset: int
+    due_at: datetime
+    """UTC."""
+
+    @property
+    def key(self) -> str:
+        return f"{self.bill_id}#{self.offset}"
+
+    @property
+    def bucket(self) -> str:
+        return bucket_of(self.due_at)
+
+
+def reminders_for(bill: Bill, timezone: str) -> tuple[BillReminder, ...]:
+    zone = ZoneInfo(timezone)
+    return tuple(
+        BillReminder(bill.id, bill.unit_id, bill.community_id, bill.due_date, offset,
+                     datetime.combine(bill.due_date - timedelta(days=offset), time(HOUR), zone).astimezone(UTC))
+        for offset in OFFSETS
+    )  # fmt: skip
+
+
+def worth_sending(bill: Bill | None) -> bool:
+    """A reminder goes out only while its bill is unpaid."""
+    return bill is not None and bill.state is BillState.UNPAID
+
+
+def reminder_text(reminder: BillReminder, lang: str = "zh") -> str:
+    if reminder.offset > 0:
+        return f"{reminder.offset} 天后到期 点击缴费" if lang != "en" else f"due in {reminder.offset} days"
+    days = -reminder.offset
+    return f"已逾期 {days} 天 请尽快缴费" if lang != "en" else f"{days} days overdue"

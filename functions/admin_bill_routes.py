@@ -1,0 +1,360 @@
+"""The admin function's property fees: communities and units (with their import), fee items and price changes,
+meters and readings (with their import), bill runs (draft -> review -> publish), cancelling and reissuing, vacancy
+applications, late-fee waivers, the till for bills, refunds, the arrears list and the collection rate."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from flask import Blueprint, request
+
+from domain.admin import Permission
+from domain.bill_run import Bill, BillLine, BillState, FeeItem, FeeKind, Unit, UnitState
+from domain.community import Meter, ReadingKind, Split, Vacancy, decimal_text, hundredths, rate_text
+from domain.errors import BillNotFound, DomainError, InvalidInput
+from domain.fee_rules import Band, LateFeeRule, PricePoint
+from domain.ids import checked_id
+from domain.order import Channel
+from functions.admin_office import Office, csv_answer, read_table
+from functions.bill_views import (
+    arrears_row,
+    bill_json,
+    bill_order_json,
+    collection_row,
+    community_json,
+    fee_item_json,
+    meter_json,
+    office_view,
+    reading_json,
+    run_json,
+    run_line,
+    unit_json,
+    vacancy_json,
+)
+from functions.bootstrap import Services
+from functions.http import parse_body, request_lang
+from handlers.bill_reports import community_arrears, community_bills, community_collection
+from handlers.property import community_for, reaches_community
+from infra.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from functions import admin_bodies as bodies
+else:
+    bodies = lazy_module("functions.admin_bodies")
+
+UNIT_COLUMNS = {
+    "id": ("id", "房屋编号", "编号"),
+    "building": ("building", "楼栋", "楼号"),
+    "number": ("number", "房号", "门牌号"),
+    "area": ("area", "建筑面积", "面积"),
+    "state": ("state", "状态"),
+    "phones": ("phones", "业主电话", "手机", "电话"),
+}
+UNIT_STATES = {"已入住": "occupied", "入住": "occupied", "空置": "vacant", "未交付": "undelivered"}
+READING_COLUMNS = {
+    "meter_id": ("meter_id", "表号", "水表号", "电表号"),
+    "date": ("date", "抄表日期", "日期"),
+    "reading": ("reading", "读数", "本次读数"),
+    "kind": ("kind", "类型"),
+    "old_final": ("old_final", "旧表末次读数"),
+}
+READING_KINDS = {"正常": "normal", "换表": "replacement", "翻转": "rollover"}
+
+
+def _column(names: dict[str, tuple[str, ...]]) -> Any:
+    def column(header: str) -> str | None:
+        name = header.strip().lstrip("\ufeff").lower()
+        return next((c for c, known in names.items() if name in known), None)
+
+    return column
+
+
+def routes(s: Services, office: Office) -> Blueprint:
+    bp = Blueprint("admin_bill_routes", __name__)
+    me = office.me
+
+    def lang() -> str:
+        return request_lang()
+
+    # --- communities and units
+    @bp.post("/api/v1/communities")
+    def add_community() -> tuple[dict[str, Any], int]:
+        body = parse_body(bodies.CommunityBody)
+        return community_json(s.records.add_community(me(), body.id, body.name, body.lot_ids)), 201
+
+    @bp.get("/api/v1/communities")
+    def communities() -> dict[str, Any]:
+        account = me()
+        found = [c for c in s.billing.communities(account.tenant_id) if reaches_community(account, c)]
+        return {"communities": [community_json(c) for c in found]}
+
+    @bp.post("/api/v1/communities/<community_id>/units")
+    def add_unit(community_id: str) -> tuple[dict[str, Any], int]:
+        body = parse_body(bodies.UnitBody)
+        unit = Unit(body.id, community_id, body.building, body.number, hundredths(body.area, "area"),
+                    UnitState(body.state))  # fmt: skip
+        added = s.records.add_unit(me(), unit, body.phones)
+        return office_view({**unit_json(added, lang()), "owners": list(added.owners)}), 201
+
+    @bp.get("/api/v1/communities/<community_id>/units")
+    def units(community_id: str) -> dict[str, Any]:
+        community = community_for(me(), community_id, s.billing, Permission.VIEW)
+        return {
+            "units": [
+                office_view({**unit_json(u, lang()), "owners": list(u.owners)}) for u in s.billing.units(community.id)
+            ]
+        }
+
+    @bp.post("/api/v1/communities/<community_id>/units/import")
+    def import_units(community_id: str) -> dict[str, Any]:
+        account = me()
+        community_for(account, community_id, s.billing, Permission.MANAGE)
+        rows = _uploaded(UNIT_COLUMNS, ("id", "building", "number", "area"))
+        created, existing, errors = 0, 0, []
+        for n, row in enumerate(rows, start=2):
+            try:
+                state = UNIT_STATES.get(row.get("state", "").strip(), row.get("state", "").strip() or "occupied")
+                if state not in {x.value for x in UnitState}:
+                    raise InvalidInput("unit_state", state=row.get("state", ""))
+                phones = [p for p in row.get("phones", "").replace("；", ";").replace("/", ";").split(";") if p.strip()]
+                unit = Unit(row["id"].strip(), community_id, row["building"].strip(), row["number"].strip(),
+                            hundredths(row["area"], "area"), UnitState(state))  # fmt: skip
+                s.records.add_unit(account, unit, phones)
+                created += 1
+            except DomainError as e:
+                if e.code == "billing_exists":
+                    existing += 1
+                    continue
+                errors.append({"row": n, "code": e.code, "message": e.text(lang())})
+        return {"created": created, "existing": existing, "errors": errors}
+
+    # --- fee items
+    @bp.post("/api/v1/communities/<community_id>/fee-items")
+    def add_fee_item(community_id: str) -> tuple[dict[str, Any], int]:
+        body = parse_body(bodies.FeeItemBody)
+        late = body.late_fee
+        item = FeeItem(
+            id=body.id, community_id=community_id, name=body.name, kind=FeeKind(body.kind),
+            prices=(PricePoint(body.from_, body.price_fen),) if body.price_fen is not None else (),
+            bands=_bands(body.bands), meter=body.meter or "", cycle_months=body.cycle_months, due_day=body.due_day,
+            late_fee=None if late is None else LateFeeRule(rate_text(late.daily_rate, "late_fee.daily_rate"),
+                                                           late.grace_days, rate_text(late.cap, "late_fee.cap")),
+            vacancy_rate=None if body.vacancy_rate is None else rate_text(body.vacancy_rate, "vacancy_rate"),
+        )  # fmt: skip
+        return office_view(fee_item_json(s.records.add_fee_item(me(), item), lang())), 201
+
+    @bp.get("/api/v1/communities/<community_id>/fee-items")
+    def fee_items(community_id: str) -> dict[str, Any]:
+        community = community_for(me(), community_id, s.billing, Permission.VIEW)
+        return {"fee_items": [office_view(fee_item_json(f, lang())) for f in s.billing.fee_items(community.id)]}
+
+    @bp.post("/api/v1/fee-items/<item_id>/prices")
+    def change_price(item_id: str) -> dict[str, Any]:
+        body = parse_body(bodies.PriceBody)
+        bands = _bands(body.bands) if body.bands else None
+        return office_view(
+            fee_item_json(s.records.change_price(me(), item_id, body.from_, body.price_fen, bands), lang())
+        )
+
+    # --- meters and readings
+    @bp.post("/api/v1/communities/<community_id>/meters")
+    def add_meter(community_id: str) -> tuple[dict[str, Any], int]:
+        body = parse_body(bodies.MeterBody)
+        if (body.unit_id is None) == (body.shared is None):
+            raise InvalidInput("shared_meter")
+        shared = body.shared
+        meter = Meter(body.id, community_id, body.kind, body.unit_id,
+                      Split(shared.split) if shared else None, tuple(shared.unit_ids) if shared else (),
+                      tuple(shared.sub_meter_ids) if shared else ())  # fmt: skip
+        return meter_json(s.records.add_meter(me(), meter)), 201
+
+    @bp.get("/api/v1/communities/<community_id>/meters")
+    def meters(community_id: str) -> dict[str, Any]:
+        community = community_for(me(), community_id, s.billing, Permission.VIEW)
+        return {"meters": [meter_json(m) for m in s.billing.meters(community.id)]}
+
+    @bp.post("/api/v1/meters/<meter_id>/readings")
+    def add_reading(meter_id: str) -> tuple[dict[str, Any], int]:
+        body = parse_body(bodies.ReadingBody)
+        old = decimal_text(body.old_final, "old_final") if body.old_final is not None else None
+        reading = s.records.add_reading(me(), meter_id, body.date, decimal_text(body.reading, "reading"),
+                                        ReadingKind(body.kind), old)  # fmt: skip
+        return reading_json(reading), 201
+
+    @bp.get("/api/v1/meters/<meter_id>/readings")
+    def readings(meter_id: str) -> dict[str, Any]:
+        meter = s.billing.meter(checked_id("meter_id", meter_id))
+        if meter is None:
+            raise BillNotFound("meter", meter_id)
+        community_for(me(), meter.community_id, s.billing, Permission.VIEW)
+        return {"readings": [reading_json(r) for r in s.billing.readings(meter.id)]}
+
+    @bp.post("/api/v1/communities/<community_id>/readings/import")
+    def import_readings(community_id: str) -> dict[str, Any]:
+        account = me()
+        community_for(account, community_id, s.billing, Permission.MANAGE)
+        rows = _uploaded(READING_COLUMNS, ("meter_id", "date", "reading"))
+        created, errors = 0, []
+        # Oldest first, so a meter's readings follow each other whatever order the file lists them in.
+        for n, row in sorted(enumerate(rows, start=2), key=lambda x: (x[1].get("date", ""), x[0])):
+            try:
+                kind = READING_KINDS.get(row.get("kind", "").strip(), row.get("kind", "").strip() or "normal")
+                if kind not in {k.value for k in ReadingKind}:
+                    raise InvalidInput("reading_kind")
+                try:
+                    day = date.fromisoformat(row["date"].strip())
+                except ValueError:
+                    raise InvalidInput("reading_day", field="date") from None
+                old = row.get("old_final", "").strip()
+                meter = s.billing.meter(checked_id("meter_id", row["meter_id"].strip()))
+                if meter is None or meter.community_id != community_id:
+                    raise BillNotFound("meter", row["meter_id"].strip())
+                s.records.add_reading(account, meter.id, day, decimal_text(row["reading"], "reading"),
+                                      ReadingKind(kind), decimal_text(old, "old_final") if old else None)  # fmt: skip
+                created += 1
+            except DomainError as e:
+                errors.append({"row": n, "code": e.code, "message": e.text(lang())})
+        return {"created": created, "errors": sorted(errors, key=lambda e: e["row"])}
+
+    # --- bill runs and bills
+    @bp.post("/api/v1/communities/<community_id>/bill-runs")
+    def run_bills(community_id: str) -> tuple[dict[str, Any], int]:
+        body = parse_body(bodies.BillRunBody)
+        run, made = s.bill_runs.run(me(), community_id, body.period, body.fee_item_ids)
+        return {**run_json(run, made, lang()), "bills": shown(made)}, 201
+
+    @bp.get("/api/v1/communities/<community_id>/bill-runs")
+    def bill_runs(community_id: str) -> dict[str, Any]:
+        """The community's runs, newest first (a run's drafts wait here for review until published)."""
+        community = community_for(me(), community_id, s.billing, Permission.VIEW)
+        runs = sorted(s.billing.runs(community.id), key=lambda r: r.created_at, reverse=True)
+        return {"runs": [run_line(r) for r in runs if r.bill_ids]}
+
+    @bp.get("/api/v1/bill-runs/<run_id>")
+    def bill_run(run_id: str) -> dict[str, Any]:
+        run, bills = s.bill_runs.run_of(me(), run_id)
+        return {**run_json(run, bills, lang()), "bills": shown(bills)}
+
+    @bp.post("/api/v1/bill-runs/<run_id>/publish")
+    def publish(run_id: str) -> dict[str, Any]:
+        run, bills = s.bill_runs.publish(me(), run_id)
+        return {**run_json(run, bills, lang()), "bills": shown(bills)}
+
+    def shown(bills: list[Bill]) -> list[dict[str, Any]]:
+        """Bills as the office reads them: each with its unit and fee item, an unpaid one with its late fee of
+        today (the community's)."""
+        if not bills:
+            return []
+        community = s.billing.community(bills[0].community_id)
+        units = {u.id: u for u in s.billing.units(bills[0].community_id)}
+        items = {f.id: f for f in s.billing.fee_items(bills[0].community_id)}
+        unpaid = [b for b in bills if b.state is BillState.UNPAID]
+        prices = {p.bill_id: p for p in s.bill_payments.priced(unpaid, community)} if community else {}
+        return [office_view(bill_json(b, lang(), prices.get(b.id), units.get(b.unit_id), items.get(b.fee_item_id)))
+                for b in bills]  # fmt: skip
+
+    @bp.get("/api/v1/communities/<community_id>/bills")
+    def bills(community_id: str) -> dict[str, Any]:
+        found = community_bills(me(), community_id, request.args.get("period"), s.billing)
+        state = request.args.get("state")
+        if state is not None and state not in {x.value for x in BillState}:
+            raise InvalidInput("bill_state_filter")
+        return {"bills": shown([b for b in found if state in (None, b.state.value)])}
+
+    @bp.get("/api/v1/bills/<bill_id>")
+    def bill(bill_id: str) -> dict[str, Any]:
+        found = s.billing.bill(checked_id("bill_id", bill_id))
+        if found is None:
+            raise BillNotFound("bill", bill_id)
+        community_for(me(), found.community_id, s.billing, Permission.VIEW)
+        return shown([found])[0]
+
+    @bp.post("/api/v1/bills/<bill_id>/cancel")
+    def cancel(bill_id: str) -> dict[str, Any]:
+        body = parse_body(bodies.CancelBillBody)
+        lines = [BillLine(x.kind, x.text, x.amount_fen) for x in body.reissue] if body.reissue else None
+        cancelled, reissued = s.bill_runs.cancel(me(), bill_id, body.reason, lines)
+        return {**shown([cancelled])[0], "reissued": shown([reissued])[0] if reissued else None}
+
+    @bp.post("/api/v1/bills/<bill_id>/late-fee-waivers")
+    def waive(bill_id: str) -> dict[str, Any]:
+        body = parse_body(bodies.ReasonBody)
+        return shown([s.bill_runs.waive(me(), bill_id, body.reason)])[0]
+
+    @bp.post("/api/v1/bills/payments")
+    def take_payment() -> tuple[dict[str, Any], int]:
+        body = parse_body(bodies.BillPaymentBody)
+        order = s.bill_payments.take_at_office(me(), body.bill_ids, Channel(body.channel), body.idempotency_key)
+        return office_view(bill_order_json(order, lang())), 201
+
+    @bp.post("/api/v1/bills/<bill_id>/refund")
+    def refund(bill_id: str) -> dict[str, Any]:
+        body = parse_body(bodies.ReasonBody)
+        return shown([s.bill_payments.refund(me(), bill_id, body.reason, s.provider)])[0]
+
+    # --- vacancies
+    @bp.post("/api/v1/units/<unit_id>/vacancies")
+    def apply_vacancy(unit_id: str) -> tuple[dict[str, Any], int]:
+        body = parse_body(bodies.VacancyBody)
+        account = me()
+        vacancy_id = s.ids.new_id("vacancy")
+        if body.idempotency_key:  # the form's key names the application: sent twice, it applies once
+            digest = hashlib.sha256(f"{account.email}|{body.idempotency_key}".encode()).hexdigest()[:24]
+            vacancy_id = f"vacancy-{digest}"
+        vacancy = Vacancy(vacancy_id, "", unit_id, body.from_, body.until, body.reason)
+        return vacancy_json(s.records.apply_vacancy(account, vacancy)), 201
+
+    @bp.get("/api/v1/communities/<community_id>/vacancies")
+    def vacancies(community_id: str) -> dict[str, Any]:
+        community = community_for(me(), community_id, s.billing, Permission.VIEW)
+        return {"vacancies": [vacancy_json(v) for v in s.billing.vacancies(community.id)]}
+
+    @bp.post("/api/v1/vacancies/<vacancy_id>/approve")
+    def approve_vacancy(vacancy_id: str) -> dict[str, Any]:
+        return vacancy_json(s.records.decide_vacancy(me(), vacancy_id, approve=True))
+
+    @bp.post("/api/v1/vacancies/<vacancy_id>/reject")
+    def reject_vacancy(vacancy_id: str) -> dict[str, Any]:
+        return vacancy_json(s.records.decide_vacancy(me(), vacancy_id, approve=False))
+
+    # --- reports
+    @bp.get("/api/v1/communities/<community_id>/arrears")
+    def arrears(community_id: str) -> Any:
+        report = community_arrears(me(), community_id, s.billing, s.clock)
+        rows = [arrears_row(a, report.units.get(a.unit_id)) for a in report.rows]
+        if request.args.get("format") == "csv":
+            return csv_answer(rows, f"arrears-{community_id}.csv", lang())
+        return {"arrears": rows, "principal_fen": sum(r["principal_fen"] for r in rows),
+                "late_fee_fen": sum(r["late_fee_fen"] for r in rows)}  # fmt: skip
+
+    @bp.get("/api/v1/communities/<community_id>/collection/<period>")
+    def collection(community_id: str, period: str) -> dict[str, Any]:
+        rows, items = community_collection(me(), community_id, period, s.billing)
+        billed, paid = sum(r.billed_fen for r in rows), sum(r.paid_fen for r in rows)
+        return {"period": period, "items": [collection_row(r, items.get(r.fee_item_id)) for r in rows],
+                "billed_fen": billed, "paid_fen": paid}  # fmt: skip
+
+    return bp
+
+
+def _bands(bands: Any) -> tuple[Band, ...]:
+    if not bands:
+        return ()
+    return tuple(Band(None if b.up_to is None else Decimal(b.up_to), b.price_fen) for b in bands)
+
+
+def _uploaded(columns: dict[str, tuple[str, ...]], required: tuple[str, ...]) -> list[dict[str, str]]:
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidInput("import_file_field")
+    try:
+        return read_table(upload.filename or "", upload.read(20_000_001), _column(columns), required)
+    except InvalidInput as e:
+        if e.key != "import_header":
+            raise
+        if columns is UNIT_COLUMNS:
+            raise InvalidInput("unit_import_header") from None
+        raise InvalidInput("reading_import_header") from None

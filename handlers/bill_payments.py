@@ -1,0 +1,318 @@
+"""Paying bills: an owner's order for several bills (or a prepayment) paid online, the till's cash/POS/transfer,
+a payment notification fulfilled exactly once, a paid bill refunded, an unpaid order closed.
+
+Like a renewal: the server prices the order (late fees as of the community's today), the order is stored before the
+provider is asked, and the one transaction that pays it moves the order, the bills and the ledger together.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from domain.admin import Permission, Staff
+from domain.bill_order import (
+    BILL_ORDER_PREFIX,
+    BillOrder,
+    charges,
+    checked_bills,
+    close_bill_order,
+    credit_balance,
+    is_bill_order,
+    pay_bills,
+    place_bill_order,
+    refund_bill,
+    refund_no,
+    take_at_office,
+)
+from domain.bill_payment import Payable, payable
+from domain.bill_run import Bill, BillState
+from domain.community import Community
+from domain.errors import (
+    BillChanged,
+    BillNotFound,
+    BillNotPayable,
+    Conflict,
+    InvalidInput,
+    OrderKeyUsed,
+    OrderSettled,
+    PaymentRejected,
+    UpstreamUnavailable,
+)
+from domain.ids import checked_id
+from domain.order import Channel, OrderState, order_key_claim
+from handlers.fulfil_payment import Outcome
+from handlers.ports import Billing, Clock, IdSource, OwnerRepository, PaymentNotice, PaymentProvider, Sealer, UnitOfWork
+from handlers.property import community_for
+from handlers.retry import MAX_ATTEMPTS, wait_before_retry
+from handlers.sweep_orders import SweepReport
+
+log = logging.getLogger("parkpass.bills")
+UNPAID_ORDER_LIFETIME = timedelta(minutes=15)
+PREPAY_MOST_FEN = 10_000_000
+"""At most 100,000 yuan prepaid at once."""
+
+
+@dataclass(frozen=True)
+class BillOrderToPay:
+    order: BillOrder
+    payment: dict[str, str]
+
+
+@dataclass(frozen=True)
+class BillPayments:
+    billing: Billing
+    owners: OwnerRepository
+    sealer: Sealer
+    uow: UnitOfWork
+    ids: IdSource
+    clock: Clock
+
+    # --- owners
+    def my_units(self, owner_id: str) -> list[str]:
+        """The units whose owner phone (as the office entered it) is the owner's verified phone."""
+        owner = self.owners.get(owner_id)
+        if owner is None or owner.phone is None:
+            return []
+        return self.billing.units_of_phone(self.sealer.fingerprint(owner.phone, "phone"))
+
+    def my_bill(self, owner_id: str, bill_id: str) -> Bill:
+        """A published bill of one of the owner's units (anything else does not exist for them)."""
+        bill = self.billing.bill(checked_id("bill_id", bill_id))
+        if bill is None or bill.state is BillState.DRAFT or bill.unit_id not in self.my_units(owner_id):
+            raise BillNotFound("bill", bill_id)
+        return bill
+
+    def priced(self, bills: Sequence[Bill], community: Community) -> list[Payable]:
+        today = community.today(self.clock.now())
+        rules = {}
+        for bill in bills:
+            found = self.billing.fee_item(bill.fee_item_id)
+            rules[bill.id] = found[0].late_fee if found else None
+        return [payable(b, rules[b.id], today) for b in bills]
+
+    def order_bills(self, owner_id: str, bill_ids: Sequence[str], channel: Channel, key: str,
+                    provider: PaymentProvider) -> BillOrderToPay:  # fmt: skip
+        """One order for the owner's bills, priced now (late fees of today included); the same key answers the order
+        it made. A bill paid, cancelled or in another unpaid order cannot be ordered."""
+        if not channel.online:
+            raise InvalidInput("bill_channel")
+        owner = self.owners.get(owner_id)
+        earlier = self._made_with(f"owner:{owner_id}", key)
+        if earlier is not None:
+            return self._answer(earlier, provider, owner.openid if owner else "")
+        mine = set(self.my_units(owner_id))
+        ids = list(dict.fromkeys(checked_id("bill_id", b) for b in bill_ids))
+        bills = self.billing.bills(ids)
+        if len(bills) != len(ids) or any(b.unit_id not in mine or b.state is BillState.DRAFT for b in bills):
+            found = {x.id for x in bills if x.unit_id in mine and x.state is not BillState.DRAFT}
+            raise BillNotFound("bill", next((b for b in ids if b not in found), ""))
+        community = self._community(checked_bills(bills))
+        priced = charges(bills, self.priced(bills, community))
+        order = self._new_order(owner_id, community.id, priced, None, sum(c.total_fen for c in priced), channel)
+        try:
+            self.uow.commit(place_bill_order(order, bills, f"owner:{owner_id}", key))
+        except OrderKeyUsed:
+            earlier = self._made_with(f"owner:{owner_id}", key)
+            if earlier is None:
+                raise Conflict("kept_changing") from None
+            order = earlier
+        return self._answer(order, provider, owner.openid if owner else "")
+
+    def prepay(self, owner_id: str, unit_id: str, amount_fen: int, channel: Channel, key: str,
+               provider: PaymentProvider) -> BillOrderToPay:  # fmt: skip
+        if not channel.online:
+            raise InvalidInput("bill_channel")
+        if not 0 < amount_fen <= PREPAY_MOST_FEN:
+            raise InvalidInput("prepay_amount", most=PREPAY_MOST_FEN)
+        unit = self.billing.unit(checked_id("unit_id", unit_id))
+        if unit is None or unit.id not in self.my_units(owner_id):
+            raise BillNotFound("unit", unit_id)
+        owner = self.owners.get(owner_id)
+        earlier = self._made_with(f"owner:{owner_id}", key)
+        if earlier is None:
+            order = self._new_order(owner_id, unit.community_id, (), unit.id, amount_fen, channel)
+            try:
+                self.uow.commit(place_bill_order(order, (), f"owner:{owner_id}", key))
+            except OrderKeyUsed:
+                earlier = self._made_with(f"owner:{owner_id}", key)
+                if earlier is None:
+                    raise Conflict("kept_changing") from None
+                order = earlier
+        else:
+            order = earlier
+        return self._answer(order, provider, owner.openid if owner else "")
+
+    def balance(self, owner_id: str, unit_id: str) -> int:
+        unit = self.billing.unit(checked_id("unit_id", unit_id))
+        if unit is None or unit.id not in self.my_units(owner_id):
+            raise BillNotFound("unit", unit_id)
+        return self.billing.balance(unit.id)
+
+    def my_order(self, owner_id: str, order_id: str) -> BillOrder:
+        order = self.billing.bill_order(checked_id("order_id", order_id)) if is_bill_order(order_id) else None
+        if order is None or order.owner_id != owner_id:
+            raise BillNotFound("bill", order_id)
+        return order
+
+    # --- the office's till and refunds
+    def take_at_office(self, account: Staff, bill_ids: Sequence[str], channel: Channel, key: str) -> BillOrder:
+        """Cash, POS or transfer for bills of one community, paid as entered; the same form's key answers what it
+        did. A bill in an owner's order waiting for payment is refused (BillInOrder)."""
+        if channel.online:
+            raise InvalidInput("bill_channel")
+        account.require(Permission.CASH)
+        who = f"admin:{account.email}"
+        earlier = self._made_with(who, key)
+        if earlier is not None:
+            return earlier
+        ids = list(dict.fromkeys(checked_id("bill_id", b) for b in bill_ids))
+        bills = self.billing.bills(ids)
+        if len(bills) != len(ids):
+            raise BillNotFound("bill", next(b for b in ids if b not in {x.id for x in bills}))
+        community = community_for(account, bills[0].community_id if bills else "?", self.billing, Permission.CASH)
+        community_id = checked_bills(bills)
+        priced = charges(bills, self.priced(bills, community))
+        now = self.clock.now()
+        order = replace(
+            self._new_order("office", community_id, priced, None, sum(c.total_fen for c in priced), channel),
+            state=OrderState.PAID, paid_at=now, staff=account.email, expires_at=now,
+        )  # fmt: skip
+        order = replace(order, transaction_id=f"{channel.value}-{order.id}")
+        try:
+            self.uow.commit(take_at_office(order, bills, who, key))
+        except OrderKeyUsed:
+            earlier = self._made_with(who, key)
+            if earlier is None:
+                raise Conflict("kept_changing") from None
+            return earlier
+        return order
+
+    def refund(
+        self, account: Staff, bill_id: str, reason: str, provider_for: Callable[[Channel], PaymentProvider]
+    ) -> Bill:
+        """A paid bill's money back to whoever paid it (the provider, the till, or the prepaid balance); refunding
+        it twice refunds once."""
+        bill = self.billing.bill(checked_id("bill_id", bill_id))
+        if bill is None:
+            raise BillNotFound("bill", bill_id)
+        community_for(account, bill.community_id, self.billing, Permission.MANAGE)
+        if not reason.strip():
+            raise InvalidInput("reason_for_audit")
+        if bill.state is BillState.REFUNDED:
+            return bill
+        order = self.billing.bill_order(bill.order_id) if bill.order_id and is_bill_order(bill.order_id) else None
+        plan = refund_bill(bill, order, reason.strip(), self.clock.now(), f"admin:{account.email}")
+        if order is not None:
+            # Asked first with a number of the bill's own, so a retry after any failure asks for the same refund.
+            provider_for(order.channel).refund(order, refund_no(bill.id), bill.paid_fen)
+        try:
+            self.uow.commit(plan)
+        except (BillChanged, OrderSettled):
+            done = self.billing.bill(bill.id)
+            if done is not None and done.state is BillState.REFUNDED:
+                return done
+            raise
+        return replace(bill, state=BillState.REFUNDED, note=reason.strip())
+
+    # --- payments
+    def fulfil(self, notice: PaymentNotice) -> Outcome:
+        """A provider says a bill order is paid: its bills are paid once; money for bills paid or cancelled
+        meanwhile goes to the unit's prepaid balance (money taken is never refused)."""
+        order = self.billing.bill_order(notice.out_trade_no)
+        if order is None:
+            raise PaymentRejected("notice_unknown_order")
+        if notice.amount_fen != order.amount_fen:
+            raise PaymentRejected("notice_amount_differs", paid=notice.amount_fen, due=order.amount_fen)
+        if not notice.succeeded:
+            return Outcome.NOT_PAID
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                order = self.billing.bill_order(order.id) or order
+            if order.state in (OrderState.PAID, OrderState.REFUNDED):
+                return Outcome.ALREADY_FULFILLED
+            bills = self.billing.bills(order.bill_ids)
+            payable_now = order.prepay_unit is None and all(b.state is BillState.UNPAID for b in bills)
+            if payable_now and len(bills) == len(order.charges):
+                plan = pay_bills(order, bills, notice.paid_at, notice.transaction_id)
+            else:
+                plan = credit_balance(order, notice.paid_at, notice.transaction_id)
+            try:
+                self.uow.commit(plan)
+            except OrderSettled:
+                return Outcome.ALREADY_FULFILLED
+            except (BillNotPayable, BillChanged):
+                wait_before_retry(attempt)  # a bill moved meanwhile: read again (its money may go to the balance)
+                continue
+            return Outcome.FULFILLED
+        raise Conflict("kept_changing")
+
+    def sweep(self, provider_for: Callable[[Channel], PaymentProvider], asked_after: timedelta) -> SweepReport:
+        """Bill orders left unpaid: paid at the provider -> fulfilled (a lost notification); past their lifetime ->
+        closed there and here, their bills free for another order."""
+        now = self.clock.now()
+        report = SweepReport()
+        for order in self.billing.pending_bill_orders(created_before=now - asked_after):
+            try:
+                provider = provider_for(order.channel)
+                status = provider.query(order)
+                if status.paid:
+                    notice = PaymentNotice(order.id, status.transaction_id or "", status.amount_fen or -1,
+                                           status.paid_at or now, True)  # fmt: skip
+                    outcome = self.fulfil(notice)
+                    (report.fulfilled if outcome is Outcome.FULFILLED else report.waiting).append(order.id)
+                elif now >= order.expires_at:
+                    provider.close(order)  # refused if the payer just paid: the next sweep finds it paid
+                    if self.close(order):
+                        report.closed.append(order.id)
+                else:
+                    report.waiting.append(order.id)
+            except (UpstreamUnavailable, PaymentRejected, Conflict) as e:
+                log.warning("sweep could not settle bill order %s: %s", order.id, e.code)
+                report.failed.append(order.id)
+        return report
+
+    def close(self, order: BillOrder) -> bool:
+        """pending -> closed, letting its bills go; False if it was no longer pending."""
+        try:
+            self.uow.commit(close_bill_order(order))
+        except (OrderSettled, BillChanged):
+            return False
+        return True
+
+    # --- helpers
+    def _community(self, community_id: str) -> Community:
+        community = self.billing.community(community_id)
+        if community is None:
+            raise BillNotFound("community", community_id)
+        return community
+
+    def _new_order(self, owner_id: str, community_id: str, priced: Sequence[object], unit: str | None, amount: int,
+                   channel: Channel) -> BillOrder:  # fmt: skip
+        now = self.clock.now()
+        return BillOrder(
+            id=BILL_ORDER_PREFIX + self.ids.new_id("bills").removeprefix("bills-"),
+            owner_id=owner_id,
+            community_id=community_id,
+            charges=tuple(priced),  # type: ignore[arg-type]
+            amount_fen=amount,
+            channel=channel,
+            state=OrderState.PENDING,
+            created_at=now,
+            expires_at=now + UNPAID_ORDER_LIFETIME,
+            prepay_unit=unit,
+        )
+
+    def _made_with(self, who: str, key: str) -> BillOrder | None:
+        claim = self.uow.claimed(order_key_claim(who, key))
+        if claim is None or claim.order_id is None:
+            return None
+        return self.billing.bill_order(claim.order_id)
+
+    def _answer(self, order: BillOrder, provider: PaymentProvider, openid: str) -> BillOrderToPay:
+        if order.state is not OrderState.PENDING:
+            return BillOrderToPay(order, {})
+        # Asked after the order is stored, so a payment can never arrive for an order we do not know.
+        return BillOrderToPay(order, provider.prepay(order, openid))

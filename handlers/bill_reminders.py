@@ -1,0 +1,97 @@
+"""Bill reminders: a tick sends those fallen due, each once, to the owners of the bill's unit (the owners whose
+verified phone the office entered for it), while the bill is unpaid; a paid or cancelled bill's are skipped.
+
+Like expiry reminders: read by the hour they fall due (a query per hour, never a scan), claimed with a conditional
+write before sending, sent by subscribe message (with the owner's consent) or official-account template."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from domain.bill_reminder import BillReminder, reminder_text, worth_sending
+from domain.money import yuan_text
+from domain.reminder import bucket_of
+from handlers.ports import Billing, Consents, Messenger, OwnerRepository, Sealer, SendFailed
+from handlers.reminders import LOOK_BACK, TickReport
+
+BILL_TEMPLATE = "sim-bill"
+"""The local simulator's bill template id; deployments set PARKPASS_BILL_TEMPLATE."""
+BILLS_PAGE = "pages/bills/index"
+log = logging.getLogger("parkpass.reminders")
+
+
+@dataclass(frozen=True)
+class BillReminding:
+    billing: Billing
+    owners: OwnerRepository
+    sealer: Sealer
+    consents: Consents
+    messenger: Messenger
+    template_id: str = BILL_TEMPLATE
+
+    def send_due(self, at: datetime) -> TickReport:
+        report = TickReport()
+        hour = at - LOOK_BACK
+        while hour <= at:
+            for reminder, state in self.billing.due_bill_reminders(bucket_of(hour), at):
+                if state == "pending" and self.billing.claim_bill_reminder(reminder):
+                    self._send(reminder, report)
+            hour += timedelta(hours=1)
+        return report
+
+    def owners_of(self, unit_id: str) -> list[str]:
+        """The owners whose verified phone is one the office entered for the unit (found by its last 4 digits,
+        then by the phone's fingerprint: no number is read in the clear from the store)."""
+        unit = self.billing.unit(unit_id)
+        if unit is None:
+            return []
+        found = []
+        for masked in unit.owners:
+            for owner_id in sorted(self.owners.with_phone_ending(masked[-4:])):
+                owner = self.owners.get(owner_id)
+                if owner is None or owner.phone is None:
+                    continue
+                if unit.id in self.billing.units_of_phone(self.sealer.fingerprint(owner.phone, "phone")):
+                    found.append(owner_id)
+        return list(dict.fromkeys(found))
+
+    def _send(self, reminder: BillReminder, report: TickReport) -> None:
+        bill = self.billing.bill(reminder.bill_id)
+        if not worth_sending(bill):
+            self.billing.finish_bill_reminder(reminder, "skipped")
+            report.skipped.append(reminder.key)
+            return
+        assert bill is not None
+        community = self.billing.community(bill.community_id)
+        data = {
+            "thing1": {"value": (community.name if community else bill.community_id)[:20]},
+            "amount2": {"value": f"{yuan_text(bill.amount_fen)}元"},
+            "date3": {"value": bill.due_date.isoformat()},
+            "thing4": {"value": reminder_text(reminder)},
+        }
+        owners = self.owners_of(bill.unit_id)
+        if not owners:  # nobody bound the unit's phone yet: nobody to remind in the mini-program
+            self.billing.finish_bill_reminder(reminder, "skipped")
+            report.skipped.append(reminder.key)
+            return
+        sent = False
+        try:
+            for owner_id in owners:
+                owner = self.owners.get(owner_id)
+                if owner is None:
+                    continue
+                if self.consents.spend(owner.id, self.template_id):
+                    self.messenger.send_subscribe(owner.openid, self.template_id, data, BILLS_PAGE)
+                    sent = True
+                elif owner.oa_openid:
+                    self.messenger.send_template(owner.oa_openid, self.template_id, data, BILLS_PAGE)
+                    sent = True
+        except SendFailed as e:
+            log.warning("bill reminder %s not sent: %s", reminder.key, str(e)[:200])
+            self.billing.finish_bill_reminder(reminder, "failed")
+            report.failed.append(reminder.key)
+            return
+        self.billing.finish_bill_reminder(reminder, "sent" if sent else "failed")
+        (report.sent if sent else report.failed).append(reminder.key)
