@@ -19,7 +19,8 @@ from domain.bill_reminder import reminders_for
 from domain.bill_run import Bill, BillState
 from domain.card_change import AuditEntry
 from domain.errors import BalanceTooLow, BillChanged, BillInOrder, BillNotPayable, InvalidInput, OrderKeyUsed
-from domain.lot import DEFAULT_TIMEZONE
+from domain.lot import DEFAULT_TIMEZONE, Lot
+from domain.money import yuan_text
 from domain.order import Channel, LedgerEntry, OrderState, order_key_claim
 from domain.plan import (
     Absent,
@@ -28,10 +29,12 @@ from domain.plan import (
     BillWrite,
     Claim,
     Holder,
+    LotMove,
     Plan,
     Release,
     Take,
 )
+from domain.receipt import GENESIS, Receipt, receipt_id_for
 
 BALANCE = "balance"
 """A bill's `order_id` when the unit's prepaid balance paid it."""
@@ -298,3 +301,50 @@ def _audit(bill: Bill, at: datetime, actor: str, action: str, reason: str | None
     after = {"state": bill.state.value, "amount_fen": bill.amount_fen}
     return AuditEntry(f"bill:{bill.id}", f"{at.isoformat()}#{action}", at, actor, action, reason, None, after)
 
+
+
+def bill_receipt(
+    order: BillOrder, lot: Lot, community_name: str, payer: str, items: Sequence[str]
+) -> Receipt:
+    """A paid bill order's e-receipt, next in the chain of the community's first lot (the property office's
+    receipts are one chain per lot): its `plates` list what was paid (`<unit> / <fee item> <period> / <yuan>`)."""
+    if order.paid_at is None:
+        raise ValueError("only a paid order has a receipt")
+    first, last = items_period(items)
+    day = order.paid_at.date().isoformat()  # a prepayment names no period: the day it was paid
+    return Receipt(
+        id=receipt_id_for(order.id),
+        lot_id=lot.id,
+        seq=lot.receipt_seq + 1,
+        order_id=order.id,
+        lot_name=community_name,
+        owner=payer,
+        plates=tuple(items),
+        period_from=first or day,
+        period_until=last or day,
+        amount_fen=order.amount_fen,
+        channel=order.channel.value,
+        transaction_id=order.transaction_id or "",
+        paid_at=order.paid_at.isoformat(),
+        prev_hash=lot.receipt_hash or GENESIS,
+    )
+
+
+def receipted(plan: Plan, receipt: Receipt, lot: Lot) -> Plan:
+    """The plan with its receipt, moving the lot's chain from the head read."""
+    return replace(plan, receipt=receipt, lot=LotMove(lot.id, receipt_at=lot.receipt_seq))
+
+
+ITEM_PARTS = " / "
+
+
+def bill_item(unit: str, what: str, period: str | None, fen: int) -> str:
+    """One line of a bill receipt: `1栋101 / 物业费 2027-01 / 221.25 元` (a prepayment names no period)."""
+    return ITEM_PARTS.join((unit, f"{what} {period}" if period else what, f"{yuan_text(fen)} 元"))
+
+
+def items_period(items: Sequence[str]) -> tuple[str, str]:
+    """The first and the last period the items name (`2027-01`); empty when none does."""
+    periods = sorted(p for item in items for p in item.split(ITEM_PARTS)[1:2] for p in [p.split(" ")[-1]]
+                     if len(p) == 7 and p[4] == "-")  # fmt: skip
+    return (periods[0], periods[-1]) if periods else ("", "")

@@ -48,3 +48,14 @@ def masked_plate(plate: str) -> str:
         return "*" * len(plate)
     return plate[:2] + "*" * (len(plate) - 4) + plate[-2:]
 
+
+
+def for_bills(receipt: Receipt) -> bool:
+    """A receipt of property-fee bills (a bill order's) rather than of a card's renewal."""
+    return receipt.order_id.startswith("bo-")
+
+
+def masked_item(item: str) -> str:
+    """`1栋101 / 物业费 2027-01 / 221.25 元` -> `*** / 物业费 2027-01 / 221.25 元`: the unit stays private."""
+    _, sep, rest = item.partition(" / ")
+    return f"***{sep}{rest}" if sep else item

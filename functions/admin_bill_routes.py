@@ -9,15 +9,17 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, request
+from flask import Blueprint, Response, request
 
 from domain.admin import Permission
+from domain.bill_order import is_bill_order
 from domain.bill_run import Bill, BillLine, BillState, FeeItem, FeeKind, Unit, UnitState
 from domain.community import Meter, ReadingKind, Split, Vacancy, decimal_text, hundredths, rate_text
-from domain.errors import BillNotFound, DomainError, InvalidInput
+from domain.errors import BillNotFound, DomainError, InvalidInput, ReceiptNotFound
 from domain.fee_rules import Band, LateFeeRule, PricePoint
 from domain.ids import checked_id
 from domain.order import Channel
+from domain.receipt import receipt_id_for
 from functions.admin_office import Office, csv_answer, read_table
 from functions.bill_views import (
     arrears_row,
@@ -36,8 +38,10 @@ from functions.bill_views import (
 )
 from functions.bootstrap import Services
 from functions.http import parse_body, request_lang
+from functions.receipt_page import receipt_link
 from handlers.bill_reports import community_arrears, community_bills, community_collection
 from handlers.property import community_for, reaches_community
+from handlers.receipts import lot_timezone
 from infra.lazy import lazy_module
 
 if TYPE_CHECKING:
@@ -288,7 +292,26 @@ def routes(s: Services, office: Office) -> Blueprint:
     def take_payment() -> tuple[dict[str, Any], int]:
         body = parse_body(bodies.BillPaymentBody)
         order = s.bill_payments.take_at_office(me(), body.bill_ids, Channel(body.channel), body.idempotency_key)
-        return office_view(bill_order_json(order, lang())), 201
+        shown = office_view(bill_order_json(order, lang()))
+        if s.receipts.get(receipt_id_for(order.id)) is not None:
+            shown["receipt_url"] = f"/admin/api/v1/bill-orders/{order.id}/receipt.pdf"
+        return shown, 201
+
+    @bp.get("/api/v1/bill-orders/<order_id>/receipt.pdf")
+    def bill_receipt(order_id: str) -> Response:
+        """The e-receipt of a bill payment (the till's, to print; an owner's too), as the owner's PDF."""
+        from infra.pdf import receipt_pdf
+
+        order = s.billing.bill_order(checked_id("order_id", order_id)) if is_bill_order(order_id) else None
+        if order is None:
+            raise BillNotFound("bill_order", order_id)
+        community_for(me(), order.community_id, s.billing, Permission.VIEW)
+        signed = s.receipts.get(receipt_id_for(order.id))
+        if signed is None:
+            raise ReceiptNotFound(receipt_id_for(order.id))
+        link = receipt_link(s.public_url, signed.receipt.id)
+        return Response(receipt_pdf(signed, link, s.seal_png, lot_timezone(signed.receipt, s.lots)),
+                        mimetype="application/pdf")  # fmt: skip
 
     @bp.post("/api/v1/bills/<bill_id>/refund")
     def refund(bill_id: str) -> dict[str, Any]:

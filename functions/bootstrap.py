@@ -209,7 +209,9 @@ class Services:
     def bill_payments(self) -> BillPayments:
         from handlers.bill_payments import BillPayments
 
-        return BillPayments(self.billing, self.owners, self.sealer, self.uow, self.ids, self.clock)
+        return BillPayments(
+            self.billing, self.owners, self.sealer, self.uow, self.ids, self.clock, self.lots, self.receipt_signer
+        )
 
     @property
     def reconciling(self) -> Reconciling:

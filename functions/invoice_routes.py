@@ -54,14 +54,14 @@ def invoice_blueprint(s: Services) -> Blueprint:
 
     @bp.get("/orders/<order_id>/receipt")
     def receipt(order_id: str) -> dict[str, Any]:
-        signed = my_receipt(current_owner_id(s.tokens), order_id, s.orders, s.receipts)
+        signed = my_receipt(current_owner_id(s.tokens), order_id, s.orders, s.receipts, s.billing)
         return _receipt_json(signed, receipt_link(s.public_url, signed.receipt.id))
 
     @bp.get("/orders/<order_id>/receipt.pdf")
     def receipt_document(order_id: str) -> Response:
         from infra.pdf import receipt_pdf  # reportlab only for the routes that draw
 
-        signed = my_receipt(current_owner_id(s.tokens), order_id, s.orders, s.receipts)
+        signed = my_receipt(current_owner_id(s.tokens), order_id, s.orders, s.receipts, s.billing)
         link = receipt_link(s.public_url, signed.receipt.id)
         pdf = receipt_pdf(signed, link, s.seal_png, lot_timezone(signed.receipt, s.lots))
         return _pdf(pdf, f"receipt-{order_id}.pdf")

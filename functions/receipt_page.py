@@ -16,6 +16,8 @@ from domain.receipt_text import (
     CHAIN_FAULTS,
     amount_text,
     channel_name,
+    for_bills,
+    masked_item,
     masked_plate,
     paid_at_text,
     period_text,
@@ -72,12 +74,14 @@ def _standing_html(st: ReceiptStanding) -> str:
         chain = f'<li id="chain" class="bad">✘ 收据链断裂：{escape(faults)}</li>'
     rows = [
         ("收据编号", f"{r.id}（本停车场第 {r.seq} 张）"),
-        ("停车场", r.lot_name),
-        ("车牌", "、".join(masked_plate(p) for p in r.plates)),
+        ("小区" if for_bills(r) else "停车场", r.lot_name),
+        ("账单", "；".join(masked_item(p) for p in r.plates))
+        if for_bills(r)
+        else ("车牌", "、".join(masked_plate(p) for p in r.plates)),
         ("金额", amount_text(r.amount_fen)),
         ("支付方式", channel_name(r.channel)),
         ("支付时间", paid_at_text(r, st.timezone)),
-        ("购买期间", period_text(r)),
+        ("账期" if for_bills(r) else "购买期间", period_text(r)),
     ]
     fields = "".join(f"<dt>{label}</dt><dd>{escape(value)}</dd>" for label, value in rows)
     return (

@@ -16,6 +16,8 @@ from domain.admin import Permission, Staff
 from domain.bill_order import (
     BILL_ORDER_PREFIX,
     BillOrder,
+    bill_item,
+    bill_receipt,
     charges,
     checked_bills,
     close_bill_order,
@@ -23,6 +25,7 @@ from domain.bill_order import (
     is_bill_order,
     pay_bills,
     place_bill_order,
+    receipted,
     refund_bill,
     refund_no,
     take_at_office,
@@ -39,12 +42,26 @@ from domain.errors import (
     OrderKeyUsed,
     OrderSettled,
     PaymentRejected,
+    StaleLot,
     UpstreamUnavailable,
 )
 from domain.ids import checked_id
 from domain.order import Channel, OrderState, order_key_claim
-from handlers.fulfil_payment import Outcome
-from handlers.ports import Billing, Clock, IdSource, OwnerRepository, PaymentNotice, PaymentProvider, Sealer, UnitOfWork
+from domain.phone import masked_phone
+from domain.plan import Plan
+from handlers.fulfil_payment import Outcome, signed
+from handlers.ports import (
+    Billing,
+    Clock,
+    IdSource,
+    LotRepository,
+    OwnerRepository,
+    PaymentNotice,
+    PaymentProvider,
+    ReceiptSigner,
+    Sealer,
+    UnitOfWork,
+)
 from handlers.property import community_for
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 from handlers.sweep_orders import SweepReport
@@ -69,6 +86,9 @@ class BillPayments:
     uow: UnitOfWork
     ids: IdSource
     clock: Clock
+    lots: LotRepository | None = None
+    """Where a payment's e-receipt is chained: the community's first lot (none: no receipt)."""
+    signer: ReceiptSigner | None = None
 
     # --- owners
     def my_units(self, owner_id: str) -> list[str]:
@@ -181,14 +201,19 @@ class BillPayments:
             state=OrderState.PAID, paid_at=now, staff=account.email, expires_at=now,
         )  # fmt: skip
         order = replace(order, transaction_id=f"{channel.value}-{order.id}")
-        try:
-            self.uow.commit(take_at_office(order, bills, who, key))
-        except OrderKeyUsed:
-            earlier = self._made_with(who, key)
-            if earlier is None:
-                raise Conflict("kept_changing") from None
-            return earlier
-        return order
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                self.uow.commit(self._with_receipt(take_at_office(order, bills, who, key), order, bills))
+            except OrderKeyUsed:
+                earlier = self._made_with(who, key)
+                if earlier is None:
+                    raise Conflict("kept_changing") from None
+                return earlier
+            except StaleLot:
+                wait_before_retry(attempt)  # another payment took the receipt chain's next number
+                continue
+            return order
+        raise Conflict("kept_changing")
 
     def refund(
         self, account: Staff, bill_id: str, reason: str, provider_for: Callable[[Channel], PaymentProvider]
@@ -239,11 +264,12 @@ class BillPayments:
                 plan = pay_bills(order, bills, notice.paid_at, notice.transaction_id)
             else:
                 plan = credit_balance(order, notice.paid_at, notice.transaction_id)
+                bills = []
             try:
-                self.uow.commit(plan)
+                self.uow.commit(self._with_receipt(plan, plan.bill_orders[0].order, bills))
             except OrderSettled:
                 return Outcome.ALREADY_FULFILLED
-            except (BillNotPayable, BillChanged):
+            except (BillNotPayable, BillChanged, StaleLot):
                 wait_before_retry(attempt)  # a bill moved meanwhile: read again (its money may go to the balance)
                 continue
             return Outcome.FULFILLED
@@ -283,6 +309,36 @@ class BillPayments:
         return True
 
     # --- helpers
+    def _with_receipt(self, plan: Plan, paid: BillOrder, bills: Sequence[Bill]) -> Plan:
+        """The payment's e-receipt listing what it paid, next in the chain of the community's first lot; the plan
+        as it is when the community has no lot or this deployment no receipt key."""
+        community = self.billing.community(paid.community_id)
+        lot = self.lots.get(community.lot_ids[0]) if self.lots and community and community.lot_ids else None
+        if lot is None or community is None or self.signer is None:
+            return plan
+        units = {u: self.billing.unit(u) for u in {c.unit_id for c in paid.charges} | {paid.prepay_unit or ""} if u}
+        names = {f.id: f.name for f in self.billing.fee_items(community.id)}
+
+        def unit_text(unit_id: str) -> str:
+            unit = units.get(unit_id) or self.billing.unit(unit_id)
+            return f"{unit.building}{unit.number}" if unit else unit_id
+
+        if bills:
+            periods = {b.id: b.period for b in bills}
+            items = [bill_item(unit_text(c.unit_id), names.get(c.fee_item_id, c.fee_item_id), periods.get(c.bill_id),
+                               c.total_fen) for c in paid.charges]  # fmt: skip
+        else:  # a prepayment, or money kept as the balance because its bills were paid meanwhile
+            unit = paid.prepay_unit or paid.charges[0].unit_id
+            items = [bill_item(unit_text(unit), "预存", None, paid.amount_fen)]
+        owner = self.owners.get(paid.owner_id)
+        if owner is not None and owner.phone:
+            payer = masked_phone(owner.phone)
+        else:
+            first = next(iter(units.values()), None)
+            payer = first.owners[0] if first is not None and first.owners else "业主"
+        receipt = bill_receipt(paid, lot, community.name, payer, items)
+        return signed(receipted(plan, receipt, lot), self.signer)
+
     def _community(self, community_id: str) -> Community:
         community = self.billing.community(community_id)
         if community is None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domain.bill_order import BillOrder, is_bill_order
 from domain.errors import OrderNotFound, ReceiptNotFound
 from domain.ids import checked_id
 from domain.lot import DEFAULT_TIMEZONE
-from domain.order import OrderState
+from domain.order import Order, OrderState
 from domain.receipt import (
     ChainFault,
     Receipt,
@@ -18,20 +19,27 @@ from domain.receipt import (
     parse_qr_payload,
     receipt_id_for,
 )
-from handlers.ports import LotRepository, OrderRepository, ReceiptSigner, ReceiptStore
+from handlers.ports import Billing, LotRepository, OrderRepository, ReceiptSigner, ReceiptStore
 
 
 def sign(receipt: Receipt, signer: ReceiptSigner) -> SignedReceipt:
     return SignedReceipt(receipt, signer.sign(receipt.canonical()))
 
 
-def my_receipt(owner_id: str, order_id: str, orders: OrderRepository, store: ReceiptStore) -> SignedReceipt:
-    order = orders.get(checked_id("order_id", order_id))
-    if order is None or order.owner_id != owner_id:
+def my_receipt(
+    owner_id: str, order_id: str, orders: OrderRepository, store: ReceiptStore, bills: Billing | None = None
+) -> SignedReceipt:
+    """The receipt of the owner's order: a renewal's, or (`bills` given) a bill order's."""
+    checked_id("order_id", order_id)
+    if bills is not None and is_bill_order(order_id):
+        found: Order | BillOrder | None = bills.bill_order(order_id)
+    else:
+        found = orders.get(order_id)
+    if found is None or found.owner_id != owner_id:
         raise OrderNotFound(order_id)
-    signed = store.get(receipt_id_for(order.id))
+    signed = store.get(receipt_id_for(found.id))
     if signed is None:
-        raise ReceiptNotFound(receipt_id_for(order.id))
+        raise ReceiptNotFound(receipt_id_for(found.id))
     return signed
 
 

@@ -23,7 +23,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from domain.money import yuan_text
 from domain.receipt import SignedReceipt
-from domain.receipt_text import amount_text, channel_name, paid_at_text, period_text
+from domain.receipt_text import amount_text, channel_name, for_bills, paid_at_text, period_text
 
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
@@ -82,14 +82,18 @@ def receipt_pdf(signed: SignedReceipt, verify_url: str, seal_png: bytes | None, 
     c = Canvas(out, pagesize=PAGE, invariant=True)
     c.setTitle(f"收据 Receipt {r.id}")
     c.setFont(FONT, 18)
-    c.drawString(15 * mm, height - 20 * mm, f"{r.lot_name}  月卡电子收据 E-receipt")
+    kind = "物业费电子收据" if for_bills(r) else "月卡电子收据"
+    c.drawString(15 * mm, height - 20 * mm, f"{r.lot_name}  {kind} E-receipt")
     c.setStrokeColor(colors.darkgrey)
     c.line(15 * mm, height - 24 * mm, width - 15 * mm, height - 24 * mm)
     rows = [
         ("收据编号 Receipt no.", f"{r.id}  (#{r.seq})"),
-        ("车主 Owner", r.owner),
-        ("车牌 Plates", "  ".join(r.plates)),
-        ("有效期 Period", period_text(r)),
+        ("车主 Owner" if not for_bills(r) else "业主 Owner", r.owner),
+        *(
+            [("账单 Bills", item) for item in r.plates] + [("账期 Periods", period_text(r))]
+            if for_bills(r)
+            else [("车牌 Plates", "  ".join(r.plates)), ("有效期 Period", period_text(r))]
+        ),
         ("金额 Amount", amount_text(r.amount_fen)),
         ("支付方式 Channel", channel_name(r.channel)),
         ("交易号 Transaction", r.transaction_id or "-"),

@@ -166,6 +166,14 @@ def test_a_community_is_billed_and_its_owners_pay_as_the_issue_tells(stack: DevS
     assert sorted(int(e.amount_fen) for e in ledger()) == [10_300, 22_125]
     assert ok(api.get(f"/api/v1/bill-orders/{made['order_id']}", headers=owner))["state"] == "paid"
     stack.wechatpay.deliver = True
+    # One e-receipt listing both bills, next in the chain of the community's lot; its public page hides the unit.
+    receipt = ok(api.get(f"/api/v1/orders/{made['order_id']}/receipt", headers=owner))
+    assert receipt["plates"] == ["1栋101 / 物业费 2027-01 / 221.25 元", "1栋101 / 水费 2027-01 / 103.00 元"]
+    assert (receipt["lot_name"], receipt["amount_fen"], receipt["lot_id"]) == ("幸福小区", 32_425, "demo-lot")
+    page = requests.get(receipt["verify_url"], timeout=10).text
+    assert "*** / 物业费 2027-01 / 221.25 元" in page and "1栋101" not in page and "签名有效" in page
+    pdf = api.get(f"/api/v1/orders/{made['order_id']}/receipt.pdf", headers=owner)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
     # March 17th: u3's area fee, 30 days past its due date and grace, costs its late fee, shown before paying.
     move_clock(api, "2027-03-17T10:00:00+08:00")
@@ -190,6 +198,8 @@ def test_a_community_is_billed_and_its_owners_pay_as_the_issue_tells(stack: DevS
     cash = ok(api.post("/admin/api/v1/bills/payments", json=form, headers=staff), 201)
     assert ok(api.post("/admin/api/v1/bills/payments", json=form, headers=staff), 201) == cash
     assert cash["amount_fen"] == 25_375 and cash["state_label"] == "已支付"
+    printed = api.get(cash["receipt_url"], headers=staff)
+    assert printed.status_code == 200 and printed.content.startswith(b"%PDF")
 
     # What is left: the water of u2 and u3, no late fee (the water item has no late-fee rule).
     arrears = ok(api.get("/admin/api/v1/communities/c1/arrears", headers=staff))
