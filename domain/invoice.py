@@ -11,11 +11,15 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from domain.credit_code import checked_credit_code
 from domain.errors import InvalidInvoice, InvoiceRefused
 from domain.order import Order, OrderState
 from domain.phone import checked_phone
+
+if TYPE_CHECKING:  # domain.bill_order imports the order module this one does
+    from domain.bill_order import BillOrder
 
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")
 _NUMBER = re.compile(r"[A-Za-z0-9]{1,32}")
@@ -97,6 +101,20 @@ def new_invoice(order: Order, request: InvoiceRequest, at: datetime) -> Invoice:
     if order.state is not OrderState.PAID:
         raise InvoiceRefused("invoice_unpaid")
     return Invoice(order.id, order.owner_id, order.lot_id, order.amount_fen, request, InvoiceState.REQUESTED, at)
+
+
+def new_bill_invoice(order: BillOrder, refunded_fen: int, lot_id: str | None, request: InvoiceRequest,
+                     at: datetime) -> Invoice:  # fmt: skip
+    """The invoice of a paid bill order: what it paid less what was refunded of it, issued by the property office
+    of the community's first lot (a community with none invoices at its office, not online)."""
+    if order.state is not OrderState.PAID:
+        raise InvoiceRefused("invoice_unpaid")
+    if refunded_fen >= order.amount_fen:
+        raise InvoiceRefused("invoice_refunded")
+    if lot_id is None:
+        raise InvoiceRefused("invoice_no_lot")
+    return Invoice(order.id, order.owner_id, lot_id, order.amount_fen - refunded_fen, request, InvoiceState.REQUESTED,
+                   at)  # fmt: skip
 
 
 def issued(invoice: Invoice, number: str, on: date, document: str) -> Invoice:

@@ -331,6 +331,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                "a company invoice needs the company's unified social credit code (tax_id)"),
     "invoice_refused": ("这张发票不能执行此操作", "the invoice is {state}; it cannot become {to}"),
     "invoice_refunded": ("该订单已退款，不能开票", "this order was refunded; there is nothing to invoice"),
+    "invoice_no_lot": ("该小区暂不能在线开票，请到物业服务中心开具",
+                       "this community invoices at its office, not online"),
     "invoice_unpaid": ("只有已支付的订单可以开票", "only a paid order can be invoiced"),
     "invoice_already_requested": ("这笔订单已申请过发票（抬头：{title}），每笔订单只开一张发票，信息不能更改",
                                   "an invoice was requested for this order already (title {title}); an order has "

@@ -36,7 +36,7 @@ def invoice_blueprint(s: Services) -> Blueprint:
         try:
             invoice = request_invoice(
                 owner_id, order_id, InvoiceType(b.type), b.title, b.email, b.tax_id, b.phone, s.orders, s.lots,
-                s.invoicing, s.clock,
+                s.invoicing, s.clock, s.billing,
             )  # fmt: skip
         except InvoiceAlreadyRequested as e:
             assert e.invoice is not None
@@ -45,11 +45,11 @@ def invoice_blueprint(s: Services) -> Blueprint:
 
     @bp.get("/orders/<order_id>/invoice")
     def show(order_id: str) -> dict[str, Any]:
-        return _invoice_json(my_invoice(current_owner_id(s.tokens), order_id, s.orders, s.invoices))
+        return _invoice_json(my_invoice(current_owner_id(s.tokens), order_id, s.orders, s.invoices, s.billing))
 
     @bp.get("/orders/<order_id>/invoice.pdf")
     def invoice_document(order_id: str) -> Response:
-        pdf = invoice_pdf(current_owner_id(s.tokens), order_id, s.orders, s.invoicing)
+        pdf = invoice_pdf(current_owner_id(s.tokens), order_id, s.orders, s.invoicing, s.billing)
         return _pdf(pdf, f"invoice-{order_id}.pdf")
 
     @bp.get("/orders/<order_id>/receipt")

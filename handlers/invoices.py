@@ -11,6 +11,8 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import date
 
+from domain.bill_order import BillOrder, is_bill_order
+from domain.bill_run import BillState
 from domain.errors import InvoiceAlreadyRequested, InvoiceNotFound, InvoiceProviderUnavailable, OrderNotFound
 from domain.ids import checked_id
 from domain.invoice import (
@@ -21,6 +23,7 @@ from domain.invoice import (
     checked_invoice_number,
     invoice_request,
     issued,
+    new_bill_invoice,
     new_invoice,
     red_lettered,
     refunded,
@@ -28,9 +31,10 @@ from domain.invoice import (
 )
 from domain.lot import InvoiceProvider
 from domain.money import yuan_text
-from domain.order import OrderState
+from domain.order import Order, OrderState
 from handlers.notify import Notices, notify_owner
 from handlers.ports import (
+    Billing,
     Clock,
     Documents,
     InvoiceIssuer,
@@ -68,20 +72,28 @@ def request_invoice(
     lots: LotRepository,
     invoicing: Invoicing,
     clock: Clock,
+    bills: Billing | None = None,
 ) -> Invoice:
-    """The order's invoice: made now, or the one asked for before with the same details (one per order).
+    """The order's invoice: made now, or the one asked for before with the same details (one per order). A bill
+    order (`bills` given) is invoiced for what it paid less the bills refunded since.
 
     InvoiceAlreadyRequested, carrying the first request, when the order has one asked for with other details.
     """
-    order = orders.get(checked_id("order_id", order_id))
-    if order is None or order.owner_id != owner_id:
-        raise OrderNotFound(order_id)
+    order = _my_order(owner_id, order_id, orders, bills)
     asked = invoice_request(type, title, email, tax_id, phone)
     earlier = invoicing.store.get(order.id)
     if earlier is not None:
         return _asked_again(earlier, asked)
-    invoice = _asked_again(invoicing.store.add(new_invoice(order, asked, clock.now())), asked)  # another may win
-    lot = lots.get(order.lot_id)
+    if isinstance(order, BillOrder):
+        assert bills is not None
+        community = bills.community(order.community_id)
+        refunded = sum(b.paid_fen for b in bills.bills(order.bill_ids) if b.state is BillState.REFUNDED)
+        first_lot = community.lot_ids[0] if community and community.lot_ids else None
+        made = new_bill_invoice(order, refunded, first_lot, asked, clock.now())
+    else:
+        made = new_invoice(order, asked, clock.now())
+    invoice = _asked_again(invoicing.store.add(made), asked)  # another may win
+    lot = lots.get(invoice.lot_id)
     if (
         invoice.state is InvoiceState.REQUESTED
         and lot is not None
@@ -100,18 +112,29 @@ def _asked_again(invoice: Invoice, asked: InvoiceRequest) -> Invoice:
     raise refused
 
 
-def my_invoice(owner_id: str, order_id: str, orders: OrderRepository, store: InvoiceStore) -> Invoice:
-    order = orders.get(checked_id("order_id", order_id))
-    if order is None or order.owner_id != owner_id:
+def _my_order(owner_id: str, order_id: str, orders: OrderRepository, bills: Billing | None) -> Order | BillOrder:
+    checked_id("order_id", order_id)
+    found: Order | BillOrder | None
+    found = bills.bill_order(order_id) if bills is not None and is_bill_order(order_id) else orders.get(order_id)
+    if found is None or found.owner_id != owner_id:
         raise OrderNotFound(order_id)
+    return found
+
+
+def my_invoice(
+    owner_id: str, order_id: str, orders: OrderRepository, store: InvoiceStore, bills: Billing | None = None
+) -> Invoice:
+    order = _my_order(owner_id, order_id, orders, bills)
     invoice = store.get(order.id)
     if invoice is None:
         raise InvoiceNotFound(order_id)
     return invoice
 
 
-def invoice_pdf(owner_id: str, order_id: str, orders: OrderRepository, invoicing: Invoicing) -> bytes:
-    invoice = my_invoice(owner_id, order_id, orders, invoicing.store)
+def invoice_pdf(
+    owner_id: str, order_id: str, orders: OrderRepository, invoicing: Invoicing, bills: Billing | None = None
+) -> bytes:
+    invoice = my_invoice(owner_id, order_id, orders, invoicing.store, bills)
     key = invoice.red_document if invoice.state is InvoiceState.REVERSED else invoice.document
     pdf = invoicing.documents.get(key) if key else None
     if pdf is None:

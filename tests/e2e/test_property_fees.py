@@ -228,3 +228,30 @@ def pay_order(stack: DevStack, bill_id: str) -> str:
     bill = stack.services.billing.bill(bill_id)
     assert bill is not None and bill.order_id is not None
     return bill.order_id
+
+
+def test_an_owner_asks_for_an_invoice_of_bills_paid_less_what_was_refunded(stack: DevStack) -> None:
+    api = ApiClient(stack.api_url)
+    staff = office(api)
+    set_up_community(api, staff)
+    run = ok(api.post("/admin/api/v1/communities/c1/bill-runs", json={"period": "2027-01", "fee_item_ids": ["mgmt"]},
+                      headers=staff), 201)  # fmt: skip
+    ok(api.post(f"/admin/api/v1/bill-runs/{run['id']}/publish", headers=staff))
+    owner = owner_headers(api, "sim:fee-invoice:1")
+    ok(api.post("/api/v1/me/phone", json={"code": "sim-phone:13900000001"}, headers=owner))
+    mine = [b["id"] for b in ok(api.get("/api/v1/me/bills", headers=owner))["bills"]]
+    paying = {"bill_ids": mine, "channel": "wechat", "idempotency_key": "invoice-bills"}
+    made = ok(api.post("/api/v1/bills/payments", json=paying, headers=owner), 201)
+    assert made["amount_fen"] == 22_125 + 12_500
+    assert api.post("/sim/wechatpay/pay", json={"out_trade_no": made["order_id"]}).status_code == 200
+    deadline = time.monotonic() + 15
+    while ok(api.get(f"/api/v1/bill-orders/{made['order_id']}", headers=owner))["state"] != "paid":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    u3 = next(b for b in mine if "u3" in b)
+    ok(api.post(f"/admin/api/v1/bills/{u3}/refund", json={"reason": "多收"}, headers=staff))
+    asked = {"type": "personal", "title": "张三", "email": "zhang@example.com"}
+    invoice = ok(api.post(f"/api/v1/orders/{made['order_id']}/invoice", json=asked, headers=owner), 201)
+    assert (invoice["amount_fen"], invoice["state"]) == (22_125, "issued")  # the demo lot's simulator issues it
+    pdf = api.get(f"/api/v1/orders/{made['order_id']}/invoice.pdf", headers=owner)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
