@@ -11,7 +11,7 @@ from domain.bill_run import BillState
 from domain.errors import BillNotFound, InvalidInput
 from domain.order import Channel
 from functions.auth import current_owner_id
-from functions.bill_views import bill_json, bill_order_json, unit_json
+from functions.bill_views import bill_json, bill_order_json, unit_json, vacancy_json
 from functions.bootstrap import Services
 from functions.http import parse_body, request_lang
 from infra.lazy import lazy_module
@@ -77,6 +77,14 @@ def bill_blueprint(s: Services) -> Blueprint:
         made = s.bill_payments.prepay(owner_id, unit_id, body.amount_fen, channel, body.idempotency_key,
                                       s.provider(channel))  # fmt: skip
         return bill_order_json(made.order, request_lang(), made.payment), 201
+
+    @bp.post("/units/<unit_id>/vacancies")
+    def apply_for_vacancy(unit_id: str) -> tuple[dict[str, Any], int]:
+        owner_id = current_owner_id(s.tokens)
+        body = parse_body(bodies.VacancyBody)
+        vacancy = s.bill_payments.apply_for_vacancy(owner_id, unit_id, body.from_, body.until, body.reason,
+                                                    body.idempotency_key)  # fmt: skip
+        return vacancy_json(vacancy), 201
 
     @bp.get("/units/<unit_id>/balance")
     def balance(unit_id: str) -> dict[str, Any]:

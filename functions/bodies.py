@@ -102,3 +102,10 @@ class PrepaymentBody(BaseModel):
     amount_fen: int = Field(ge=1, le=10_000_000)
     channel: Literal["wechat", "alipay"]
     idempotency_key: str = Field(min_length=8, max_length=64)
+
+
+class VacancyBody(BaseModel):
+    from_: date = Field(alias="from")
+    until: date
+    reason: str = Field(min_length=1, max_length=200)
+    idempotency_key: str = Field(min_length=8, max_length=64)

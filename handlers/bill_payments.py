@@ -7,10 +7,11 @@ provider is asked, and the one transaction that pays it moves the order, the bil
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import date, timedelta
 
 from domain.admin import Permission, Staff
 from domain.bill_order import (
@@ -32,9 +33,10 @@ from domain.bill_order import (
 )
 from domain.bill_payment import Payable, payable
 from domain.bill_run import Bill, BillState
-from domain.community import Community
+from domain.community import Community, Vacancy
 from domain.errors import (
     BillChanged,
+    BillingExists,
     BillNotFound,
     BillNotPayable,
     Conflict,
@@ -170,6 +172,25 @@ class BillPayments:
         if unit is None or unit.id not in self.my_units(owner_id):
             raise BillNotFound("unit", unit_id)
         return self.billing.balance(unit.id)
+
+    def apply_for_vacancy(self, owner_id: str, unit_id: str, first: date, last: date, reason: str,
+                          key: str) -> Vacancy:  # fmt: skip
+        """The owner asks for a vacant period of their unit (the office approves it); the same key applies once."""
+        unit = self.billing.unit(checked_id("unit_id", unit_id))
+        if unit is None or unit.id not in self.my_units(owner_id):
+            raise BillNotFound("unit", unit_id)
+        if last < first:
+            raise InvalidInput("vacancy_dates")
+        digest = hashlib.sha256(f"owner:{owner_id}|{key}".encode()).hexdigest()[:24]
+        vacancy = Vacancy(f"vacancy-{digest}", unit.community_id, unit.id, first, last, reason.strip())
+        try:
+            self.billing.add_vacancy(vacancy)
+        except BillingExists:
+            earlier = self.billing.vacancy(vacancy.id)
+            if earlier is None:
+                raise
+            return earlier
+        return vacancy
 
     def my_order(self, owner_id: str, order_id: str) -> BillOrder:
         order = self.billing.bill_order(checked_id("order_id", order_id)) if is_bill_order(order_id) else None

@@ -255,3 +255,16 @@ def test_bill_reminders_go_once_to_the_unit_s_owners_while_unpaid(s: Services) -
     s.consents.record("o-3", BILL_TEMPLATE)
     # 7 days overdue: u1 paid (skipped), u2 nobody to tell, u3 now told
     assert tick("2027-02-07") == (["bill-mgmt-u3-2027-01#-7"], ["bill-mgmt-u1-2027-01#-7", "bill-mgmt-u2-2027-01#-7"])
+
+
+def test_an_owner_applies_for_a_vacancy_once_per_key_and_the_office_approves_it(s: Services) -> None:
+    me = owner(s)
+    first = s.bill_payments.apply_for_vacancy(me, "u1", date(2027, 1, 1), date(2027, 1, 31), "出国", "vac-key-1")
+    assert s.bill_payments.apply_for_vacancy(me, "u1", date(2027, 1, 1), date(2027, 1, 31), "出国", "vac-key-1") == first
+    assert len(s.billing.vacancies("c1")) == 1
+    with pytest.raises(BillNotFound):  # not their unit
+        s.bill_payments.apply_for_vacancy(me, "u2", date(2027, 1, 1), date(2027, 1, 31), "出国", "vac-key-2")
+    s.records.decide_vacancy(BOSS, first.id, approve=True)
+    _, made = s.bill_runs.run(BOSS, "c1", "2027-01", ["mgmt"])
+    u1 = next(b for b in made if b.unit_id == "u1")
+    assert u1.amount_fen == 11_063  # 22,125 at half for all 31 days, rounded once
