@@ -259,8 +259,9 @@ def test_bill_reminders_go_once_to_the_unit_s_owners_while_unpaid(s: Services) -
 
 def test_an_owner_applies_for_a_vacancy_once_per_key_and_the_office_approves_it(s: Services) -> None:
     me = owner(s)
-    first = s.bill_payments.apply_for_vacancy(me, "u1", date(2027, 1, 1), date(2027, 1, 31), "出国", "vac-key-1")
-    assert s.bill_payments.apply_for_vacancy(me, "u1", date(2027, 1, 1), date(2027, 1, 31), "出国", "vac-key-1") == first
+    january = (date(2027, 1, 1), date(2027, 1, 31))
+    first = s.bill_payments.apply_for_vacancy(me, "u1", *january, "出国", "vac-key-1")
+    assert s.bill_payments.apply_for_vacancy(me, "u1", *january, "出国", "vac-key-1") == first
     assert len(s.billing.vacancies("c1")) == 1
     with pytest.raises(BillNotFound):  # not their unit
         s.bill_payments.apply_for_vacancy(me, "u2", date(2027, 1, 1), date(2027, 1, 31), "出国", "vac-key-2")
