@@ -80,6 +80,13 @@ class BillOrder:
     staff: str | None = None
     credited: str | None = None
     """The unit whose balance took the money because its bills were paid or cancelled meanwhile."""
+    labels: tuple[str, ...] = ()
+    """How its receipt names each charge (`1栋101 / 物业费 2027-01`), made with the order so that paying it reads
+    nothing more."""
+    unit_label: str = ""
+    """How its receipt names the unit of a prepayment (or of the bills, when the money goes to the balance)."""
+    payer: str = "业主"
+    """How its receipt names who paid: the owner's masked phone."""
 
     # What a payment provider's gateway reads of an order.
     card_id = ""
@@ -338,9 +345,21 @@ def receipted(plan: Plan, receipt: Receipt, lot: Lot) -> Plan:
 ITEM_PARTS = " / "
 
 
-def bill_item(unit: str, what: str, period: str | None, fen: int) -> str:
-    """One line of a bill receipt: `1栋101 / 物业费 2027-01 / 221.25 元` (a prepayment names no period)."""
-    return ITEM_PARTS.join((unit, f"{what} {period}" if period else what, f"{yuan_text(fen)} 元"))
+def bill_label(unit: str, what: str, period: str | None) -> str:
+    """`1栋101 / 物业费 2027-01` (a prepayment names no period)."""
+    return ITEM_PARTS.join((unit, f"{what} {period}" if period else what))
+
+
+def bill_item(label: str, fen: int) -> str:
+    """One line of a bill receipt: `1栋101 / 物业费 2027-01 / 221.25 元`."""
+    return ITEM_PARTS.join((label, f"{yuan_text(fen)} 元"))
+
+
+def receipt_items(order: BillOrder, paid_bills: bool) -> list[str]:
+    """What the receipt lists: each bill paid, or the money kept as the unit's balance."""
+    if paid_bills and order.labels:
+        return [bill_item(label, c.total_fen) for label, c in zip(order.labels, order.charges, strict=True)]
+    return [bill_item(bill_label(order.unit_label or order.prepay_unit or "", "预存", None), order.amount_fen)]
 
 
 def items_period(items: Sequence[str]) -> tuple[str, str]:

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.bill_run import Bill, BillState
-from domain.reminder import bucket_of
 
 OFFSETS = (3, -1, -7, -30)
 """Days before the due date (negative: after it)."""
@@ -32,7 +31,23 @@ class BillReminder:
 
     @property
     def bucket(self) -> str:
-        return bucket_of(self.due_at)
+        """Filed by the UTC day: a tick reads its look-back window with one query (two across midnight UTC)."""
+        return day_bucket(self.due_at)
+
+    @property
+    def sort(self) -> str:
+        """In the day, by the instant it falls due."""
+        return f"{self.due_at.astimezone(UTC).isoformat()}#{self.key}"
+
+
+def day_bucket(instant: datetime) -> str:
+    return instant.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def day_buckets(since: datetime, until: datetime) -> list[str]:
+    """The UTC days from `since` to `until`, both included."""
+    first, last = since.astimezone(UTC).date(), until.astimezone(UTC).date()
+    return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
 
 
 def reminders_for(bill: Bill, timezone: str) -> tuple[BillReminder, ...]:

@@ -17,7 +17,7 @@ from domain.admin import Permission, Staff
 from domain.bill_order import (
     BILL_ORDER_PREFIX,
     BillOrder,
-    bill_item,
+    bill_label,
     bill_receipt,
     charges,
     checked_bills,
@@ -26,6 +26,7 @@ from domain.bill_order import (
     is_bill_order,
     pay_bills,
     place_bill_order,
+    receipt_items,
     receipted,
     refund_bill,
     refund_no,
@@ -134,6 +135,7 @@ class BillPayments:
         community = self._community(checked_bills(bills))
         priced = charges(bills, self.priced(bills, community))
         order = self._new_order(owner_id, community.id, priced, None, sum(c.total_fen for c in priced), channel)
+        order = self._labelled(order, bills, None)
         try:
             self.uow.commit(place_bill_order(order, bills, f"owner:{owner_id}", key))
         except OrderKeyUsed:
@@ -156,6 +158,7 @@ class BillPayments:
         earlier = self._made_with(f"owner:{owner_id}", key)
         if earlier is None:
             order = self._new_order(owner_id, unit.community_id, (), unit.id, amount_fen, channel)
+            order = self._labelled(order, (), unit.id)
             try:
                 self.uow.commit(place_bill_order(order, (), f"owner:{owner_id}", key))
             except OrderKeyUsed:
@@ -221,7 +224,7 @@ class BillPayments:
             self._new_order("office", community_id, priced, None, sum(c.total_fen for c in priced), channel),
             state=OrderState.PAID, paid_at=now, staff=account.email, expires_at=now,
         )  # fmt: skip
-        order = replace(order, transaction_id=f"{channel.value}-{order.id}")
+        order = self._labelled(replace(order, transaction_id=f"{channel.value}-{order.id}"), bills, None)
         for attempt in range(MAX_ATTEMPTS):
             try:
                 self.uow.commit(self._with_receipt(take_at_office(order, bills, who, key), order, bills))
@@ -331,34 +334,38 @@ class BillPayments:
 
     # --- helpers
     def _with_receipt(self, plan: Plan, paid: BillOrder, bills: Sequence[Bill]) -> Plan:
-        """The payment's e-receipt listing what it paid, next in the chain of the community's first lot; the plan
-        as it is when the community has no lot or this deployment no receipt key."""
+        """The payment's e-receipt listing what it paid (named when the order was made: nothing more is read but
+        the community and its lot), next in the chain of the community's first lot; the plan as it is when the
+        community has no lot or this deployment no receipt key."""
         community = self.billing.community(paid.community_id)
         lot = self.lots.get(community.lot_ids[0]) if self.lots and community and community.lot_ids else None
         if lot is None or community is None or self.signer is None:
             return plan
-        units = {u: self.billing.unit(u) for u in {c.unit_id for c in paid.charges} | {paid.prepay_unit or ""} if u}
-        names = {f.id: f.name for f in self.billing.fee_items(community.id)}
+        receipt = bill_receipt(paid, lot, community.name, paid.payer, receipt_items(paid, bool(bills)))
+        return signed(receipted(plan, receipt, lot), self.signer)
+
+    def _labelled(self, order: BillOrder, bills: Sequence[Bill], unit_id: str | None) -> BillOrder:
+        """The order with how its receipt will name its charges, its unit and its payer."""
+        units = {u: self.billing.unit(u) for u in {b.unit_id for b in bills} | ({unit_id} if unit_id else set())}
+        names = {f.id: f.name for f in self.billing.fee_items(order.community_id)}
 
         def unit_text(unit_id: str) -> str:
-            unit = units.get(unit_id) or self.billing.unit(unit_id)
+            unit = units.get(unit_id)
             return f"{unit.building}{unit.number}" if unit else unit_id
 
-        if bills:
-            periods = {b.id: b.period for b in bills}
-            items = [bill_item(unit_text(c.unit_id), names.get(c.fee_item_id, c.fee_item_id), periods.get(c.bill_id),
-                               c.total_fen) for c in paid.charges]  # fmt: skip
-        else:  # a prepayment, or money kept as the balance because its bills were paid meanwhile
-            unit = paid.prepay_unit or paid.charges[0].unit_id
-            items = [bill_item(unit_text(unit), "预存", None, paid.amount_fen)]
-        owner = self.owners.get(paid.owner_id)
+        by_id = {b.id: b for b in bills}
+        labels = tuple(
+            bill_label(unit_text(c.unit_id), names.get(c.fee_item_id, c.fee_item_id), by_id[c.bill_id].period)
+            for c in order.charges
+        )
+        owner = self.owners.get(order.owner_id)
         if owner is not None and owner.phone:
             payer = masked_phone(owner.phone)
-        else:
-            first = next(iter(units.values()), None)
-            payer = first.owners[0] if first is not None and first.owners else "业主"
-        receipt = bill_receipt(paid, lot, community.name, payer, items)
-        return signed(receipted(plan, receipt, lot), self.signer)
+        else:  # the till: the unit's owner as the office entered them
+            first = next((u for u in units.values() if u is not None and u.owners), None)
+            payer = first.owners[0] if first is not None else "业主"
+        unit = unit_id or (bills[0].unit_id if bills else "")
+        return replace(order, labels=labels, unit_label=unit_text(unit) if unit else "", payer=payer)
 
     def _community(self, community_id: str) -> Community:
         community = self.billing.community(community_id)

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from domain.bill_reminder import BillReminder, reminder_text, worth_sending
 from domain.money import yuan_text
-from domain.reminder import bucket_of
 from handlers.ports import Billing, Consents, Messenger, OwnerRepository, Sealer, SendFailed
 from handlers.reminders import LOOK_BACK, TickReport
 
@@ -33,12 +32,9 @@ class BillReminding:
 
     def send_due(self, at: datetime) -> TickReport:
         report = TickReport()
-        hour = at - LOOK_BACK
-        while hour <= at:
-            for reminder, state in self.billing.due_bill_reminders(bucket_of(hour), at):
-                if state == "pending" and self.billing.claim_bill_reminder(reminder):
-                    self._send(reminder, report)
-            hour += timedelta(hours=1)
+        for reminder, state in self.billing.due_bill_reminders(at - LOOK_BACK, at):
+            if state == "pending" and self.billing.claim_bill_reminder(reminder):
+                self._send(reminder, report)
         return report
 
     def owners_of(self, unit_id: str) -> list[str]:

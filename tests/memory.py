@@ -342,9 +342,9 @@ class MemoryBilling:
     def balance(self, unit_id: str) -> int:
         return self.db.balances.get(unit_id, 0)
 
-    def due_bill_reminders(self, bucket: str, at: datetime) -> list[tuple[BillReminder, str]]:
-        found = [r for r in self.db.bill_reminders.values() if r.bucket == bucket and r.due_at <= at]
-        return [(r, self.db.bill_reminder_states[r.key]) for r in sorted(found, key=lambda r: r.key)]
+    def due_bill_reminders(self, since: datetime, at: datetime) -> list[tuple[BillReminder, str]]:
+        found = [r for r in self.db.bill_reminders.values() if since <= r.due_at <= at]
+        return [(r, self.db.bill_reminder_states[r.key]) for r in sorted(found, key=lambda r: r.sort)]
 
     def claim_bill_reminder(self, reminder: BillReminder) -> bool:
         with self.db.lock:

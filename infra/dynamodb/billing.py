@@ -8,7 +8,7 @@ vacancies, runs) are written here, each new one only once.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +16,7 @@ from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 
 from domain.bill_order import BillCharge, BillOrder
-from domain.bill_reminder import BillReminder
+from domain.bill_reminder import BillReminder, day_buckets
 from domain.bill_run import Bill, BillLine, BillRun, BillState, FeeItem, FeeKind, Unit, UnitState
 from domain.community import Community, Meter, Reading, ReadingKind, Split, Vacancy, VacancyState
 from domain.errors import BillChanged, BillingExists
@@ -161,10 +161,14 @@ class DynamoBilling:
         query = BillingItem.by_key.query("pending-bill-orders", BillingItem.sort <= created_before.isoformat())
         return [bill_order_of(i.body) for i in query]
 
-    def due_bill_reminders(self, bucket: str, at: datetime) -> list[tuple[BillReminder, str]]:
-        """The hour's bill reminders due by `at`, with their state."""
-        found = [(bill_reminder_of(i.body), str(i.state)) for i in BillingItem.by_key.query(f"bill-reminders#{bucket}")]
-        return [(r, state) for r, state in found if r.due_at <= at]
+    def due_bill_reminders(self, since: datetime, at: datetime) -> list[tuple[BillReminder, str]]:
+        """The bill reminders falling due from `since` to `at`, with their state: a query per UTC day."""
+        low, high = since.astimezone(UTC).isoformat(), f"{at.astimezone(UTC).isoformat()}#~"
+        found = []
+        for day in day_buckets(since, at):
+            query = BillingItem.by_key.query(f"bill-reminders#{day}", BillingItem.sort.between(low, high))
+            found += [(bill_reminder_of(i.body), str(i.state)) for i in query]
+        return found
 
     def claim_bill_reminder(self, reminder: BillReminder) -> bool:
         """pending -> sending, once: two ticks at once send it once."""
@@ -231,7 +235,7 @@ def bill_reminder_update(r: BillReminder) -> tuple[BillingItem, list[Any]]:
     actions = [
         BillingItem.kind.set("bill-reminder"),
         BillingItem.key.set(f"bill-reminders#{r.bucket}"),
-        BillingItem.sort.set(r.key),
+        BillingItem.sort.set(r.sort),
         BillingItem.body.set(_bill_reminder(r)),
         BillingItem.state.set(BillingItem.state | "pending"),
     ]
@@ -378,7 +382,8 @@ def _bill_order(o: BillOrder) -> dict[str, Any]:
         "amount_fen": o.amount_fen, "channel": o.channel.value, "state": o.state.value,
         "created_at": o.created_at.isoformat(), "expires_at": o.expires_at.isoformat(), "prepay_unit": o.prepay_unit,
         "paid_at": o.paid_at.isoformat() if o.paid_at else None, "transaction_id": o.transaction_id,
-        "staff": o.staff, "credited": o.credited,
+        "staff": o.staff, "credited": o.credited, "labels": list(o.labels), "unit_label": o.unit_label,
+        "payer": o.payer,
     }  # fmt: skip
 
 
@@ -389,5 +394,6 @@ def bill_order_of(d: dict[str, Any]) -> BillOrder:
         Channel(d["channel"]), OrderState(d["state"]), datetime.fromisoformat(d["created_at"]),
         datetime.fromisoformat(d["expires_at"]), d["prepay_unit"],
         datetime.fromisoformat(d["paid_at"]) if d["paid_at"] else None, d["transaction_id"], d["staff"], d["credited"],
+        tuple(d.get("labels", ())), d.get("unit_label", ""), d.get("payer", "业主"),
     )  # fmt: skip
 

@@ -15,6 +15,7 @@ from infra.dynamodb.request_counter import DynamoRequestCounter
 from tests import contract
 from tests.builders import add_card
 from tests.e2e.api_client import ApiClient, json_error
+from tests.e2e.test_existing_card_holders import office as office_headers
 
 
 def login(api: ApiClient, code: str) -> dict[str, Any]:
@@ -86,12 +87,33 @@ def test_every_owner_route_that_takes_an_id_answers_404_for_another_owners_thing
         headers=bearer(alice),
     )
     assert applied.status_code == 201, applied.text
+    # Alice's unit (the office entered her phone for it), its bill and her order paying it.
+    assert (
+        api.post("/api/v1/me/phone", json={"code": "sim-phone:13800001234"}, headers=bearer(alice)).status_code == 200
+    )
+    staff = office_headers(api)
+    community = {"id": "c-alice", "name": "小区", "lot_ids": ["demo-lot"]}
+    assert api.post("/admin/api/v1/communities", json=community, headers=staff).status_code == 201
+    unit = {"id": "u-alice", "building": "1", "number": "101", "area": "80.00", "phones": ["13800001234"]}
+    assert api.post("/admin/api/v1/communities/c-alice/units", json=unit, headers=staff).status_code == 201
+    fee = {"id": "fee-alice", "name": "物业费", "kind": "fixed", "price_fen": 10000, "from": "2026-01-01"}
+    assert api.post("/admin/api/v1/communities/c-alice/fee-items", json=fee, headers=staff).status_code == 201
+    period = {"period": "2026-12", "fee_item_ids": ["fee-alice"]}
+    run = api.post("/admin/api/v1/communities/c-alice/bill-runs", json=period, headers=staff).json()
+    assert api.post(f"/admin/api/v1/bill-runs/{run['id']}/publish", headers=staff).status_code == 200
+    [bill] = run["bills"]
+    paying = {"bill_ids": [bill["id"]], "channel": "wechat", "idempotency_key": "alice-bills-1"}
+    bill_order = api.post("/api/v1/bills/payments", json=paying, headers=bearer(alice))
+    assert bill_order.status_code == 201, bill_order.text
     alices = {
         "card_id": card_id,
         "plate": "粤B54321",
         "order_id": order.json()["order_id"],
         "application_id": applied.json()["id"],
+        "bill_id": bill["id"],
+        "unit_id": "u-alice",
     }
+    bill_order_id = bill_order.json()["order_id"]
     valid_bodies = {
         "/api/v1/cards/{card_id}/pause": {"from": "2030-01-01"},
         "/api/v1/orders/{order_id}/invoice": {"type": "personal", "title": "Bob", "email": "bob@example.com"},
@@ -102,6 +124,17 @@ def test_every_owner_route_that_takes_an_id_answers_404_for_another_owners_thing
             "package_id": "demo-1m",
             "channel": "wechat",
             "idempotency_key": "bob-tries-1",
+        },
+        "/api/v1/units/{unit_id}/prepayments": {
+            "amount_fen": 100,
+            "channel": "wechat",
+            "idempotency_key": "bob-tries-2",
+        },
+        "/api/v1/units/{unit_id}/vacancies": {
+            "from": "2027-01-01",
+            "until": "2027-01-31",
+            "reason": "x",
+            "idempotency_key": "bob-tries-3",
         },
     }
     bob = bearer(login(api, "sim:bob"))
@@ -117,9 +150,14 @@ def test_every_owner_route_that_takes_an_id_answers_404_for_another_owners_thing
         path = template
         for name, value in alices.items():  # a new route with another kind of id must be added here
             path = path.replace("{" + name + "}", value)
+        if template.startswith("/api/v1/bill-orders/"):
+            path = template.replace("{order_id}", bill_order_id)
         assert "{" not in path, f"no test value for {template}"
         r = api.request(method, path, headers=bob, json=valid_bodies.get(template))
         assert r.status_code == 404, (method, template, r.text)
+    paid_by_bob = {"bill_ids": [bill["id"]], "channel": "wechat", "idempotency_key": "bob-tries-4"}
+    r = api.post("/api/v1/bills/payments", json=paid_by_bob, headers=bob)  # her bill, in a list of ids
+    assert r.status_code == 404 and json_error(r)["code"] == "bill_not_found", r.text
     # ...and alice still has both.
     assert api.get(f"/api/v1/cards/{alices['card_id']}", headers=bearer(alice)).status_code == 200
     assert api.get("/api/v1/me/vehicles", headers=bearer(alice)).json()["vehicles"] == ["粤B54321"]
@@ -173,9 +211,7 @@ def test_a_used_code_and_a_bad_phone_code_are_refused(api: ApiClient) -> None:
     assert api.get("/api/v1/me", headers=bearer(session)).json()["phone"] is None
 
 
-@pytest.mark.parametrize(
-    ("plate", "says"), [("粤B1234O", "字母 O"), ("XB12345", "省份"), ("粤B123", "7 位")]
-)
+@pytest.mark.parametrize(("plate", "says"), [("粤B1234O", "字母 O"), ("XB12345", "省份"), ("粤B123", "7 位")])
 def test_a_bad_plate_is_refused_saying_why_and_not_stored(api: ApiClient, plate: str, says: str) -> None:
     h = bearer(login(api, "sim:dave"))
     r = api.post("/api/v1/me/vehicles", json={"plate": plate}, headers=h)

@@ -14,11 +14,15 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from domain.admin import Role
+from domain.admin import Role, Staff
 from domain.application import ApplicationState
+from domain.bill_run import BillState, FeeItem, FeeKind, Unit
 from domain.card import Card, CardState
+from domain.community import Meter, Vacancy
+from domain.fee_rules import PricePoint
 from domain.invoice import InvoiceType
 from domain.lot import CardPolicy, InvoiceProvider, Lot
+from domain.order import Channel
 from domain.owner import Owner
 from functions.admin import create_admin_app
 from functions.bootstrap import Services
@@ -111,7 +115,9 @@ def lot_b_things(s: Services) -> dict[str, str]:
     )  # fmt: skip
     assert applied.state is ApplicationState.SUBMITTED
     create_staff("someone@t2.cn", PASSWORD, "t2", Role.CASHIER, {"lot-x"}, s.staff, s.passwords)
+    bills = property_of_lot_b(s)
     return {
+        **bills,
         "email": "someone@t2.cn",  # an account of another property company
         "lot_id": "lot-b",
         "card_id": "card-b",
@@ -124,7 +130,43 @@ def lot_b_things(s: Services) -> dict[str, str]:
     }
 
 
+def property_of_lot_b(s: Services) -> dict[str, str]:
+    """A community of lot B with a unit, a fee item, a meter, a vacancy, a published run and a bill paid at the till."""
+    boss = Staff("boss@t1.cn", "t1", Role.TENANT_ADMIN, frozenset(), "-")
+    s.records.add_community(boss, "c-b", "B 小区", ["lot-b"])
+    s.records.add_unit(boss, Unit("u-b", "c-b", "1", "101", 8000), [])
+    s.records.add_fee_item(boss, FeeItem("fee-b", "c-b", "物业费", FeeKind.FIXED, (PricePoint(date(2026, 1, 1), 100),)))
+    s.records.add_meter(boss, Meter("m-b", "c-b", "water", "u-b"))
+    vacancy = s.records.apply_vacancy(boss, Vacancy("vacancy-b", "", "u-b", date(2026, 12, 1), date(2026, 12, 5), "x"))
+    run, (bill, *_) = s.bill_runs.run(boss, "c-b", "2026-11", ["fee-b"])
+    s.bill_runs.publish(boss, run.id)
+    s.bill_payments.take_at_office(boss, [bill.id], Channel.CASH, "till-b-0001")
+    return {"community_id": "c-b", "unit_id": "u-b", "item_id": "fee-b", "meter_id": "m-b", "run_id": run.id,
+            "bill_id": bill.id, "vacancy_id": vacancy.id}  # fmt: skip
+
+
 BODIES: dict[str, Any] = {
+    "POST /admin/api/v1/communities/<community_id>/units": {
+        "id": "u-x",
+        "building": "1",
+        "number": "1",
+        "area": "1.00",
+    },
+    "POST /admin/api/v1/communities/<community_id>/fee-items": {
+        "id": "f-x",
+        "name": "x",
+        "kind": "fixed",
+        "price_fen": 1,
+        "from": "2026-01-01",
+    },
+    "POST /admin/api/v1/communities/<community_id>/meters": {"id": "m-x", "kind": "water", "unit_id": "u-b"},
+    "POST /admin/api/v1/communities/<community_id>/bill-runs": {"period": "2026-12", "fee_item_ids": ["fee-b"]},
+    "POST /admin/api/v1/fee-items/<item_id>/prices": {"from": "2027-01-01", "price_fen": 2},
+    "POST /admin/api/v1/meters/<meter_id>/readings": {"date": "2026-11-30", "reading": "1.00"},
+    "POST /admin/api/v1/bills/<bill_id>/cancel": {"reason": "x"},
+    "POST /admin/api/v1/bills/<bill_id>/late-fee-waivers": {"reason": "x"},
+    "POST /admin/api/v1/bills/<bill_id>/refund": {"reason": "x"},
+    "POST /admin/api/v1/units/<unit_id>/vacancies": {"from": "2027-01-01", "until": "2027-01-02", "reason": "x"},
     "PUT /admin/api/v1/lots/<lot_id>": {"quota": 3, "reason": "test"},
     "POST /admin/api/v1/lots/<lot_id>/packages": {"id": "m9", "name": "九个月", "count": 9, "price_fen": 2_500_00},
     "PATCH /admin/api/v1/lots/<lot_id>/packages/<package_id>": {"price_fen": 1_00},
@@ -183,6 +225,7 @@ def test_a_manager_of_lot_a_finds_nothing_of_lot_b_on_any_route(office: Services
     assert boss.get("/admin/api/v1/cards/card-b").status_code == 200
     assert [lot["id"] for lot in boss.get("/admin/api/v1/lots").get_json()["lots"]] == ["lot-a", "lot-b"]
     assert office.lots.get("lot-b").quota == 10  # type: ignore[union-attr]
+    assert office.billing.bill(things["bill_id"]).state is BillState.PAID  # type: ignore[union-attr]
     assert client(office, "a.manager@t1.cn").get("/admin/api/v1/lots/lot-x").status_code == 404
 
 

@@ -523,15 +523,18 @@ def test_bills_bill_orders_and_balances_move_only_as_their_plans_declare(s: Serv
 def test_bill_reminders_are_filed_by_hour_claimed_once_and_never_reset(s: Services) -> None:
     from domain.bill_reminder import reminders_for
     from domain.bill_run import Bill, BillLine
-    from domain.reminder import bucket_of
 
     bill = Bill("b1", "c1", "u1", "mgmt", "2027-01", (BillLine("base", "x", 100),), 100, date(2027, 1, 31))
     first, *_ = reminders_for(bill, "Asia/Shanghai")
     assert first.due_at == datetime(2027, 1, 28, 2, tzinfo=UTC)
     s.uow.commit(Plan(bill_reminders=reminders_for(bill, "Asia/Shanghai")))
-    assert s.billing.due_bill_reminders(bucket_of(first.due_at), first.due_at - timedelta(minutes=1)) == []
-    assert s.billing.due_bill_reminders(bucket_of(first.due_at), first.due_at) == [(first, "pending")]
+    window = first.due_at - timedelta(hours=6)
+    assert s.billing.due_bill_reminders(window, first.due_at - timedelta(minutes=1)) == []
+    assert s.billing.due_bill_reminders(window, first.due_at) == [(first, "pending")]
+    # Across midnight UTC: two days' queries, one window.
+    assert s.billing.due_bill_reminders(first.due_at - timedelta(days=1), first.due_at + timedelta(hours=23)) == [
+        (first, "pending")]  # fmt: skip
     assert s.billing.claim_bill_reminder(first) and not s.billing.claim_bill_reminder(first)
     s.billing.finish_bill_reminder(first, "sent")
     s.uow.commit(Plan(bill_reminders=reminders_for(bill, "Asia/Shanghai")))  # written again: a sent one stays sent
-    assert s.billing.due_bill_reminders(bucket_of(first.due_at), first.due_at) == [(first, "sent")]
+    assert s.billing.due_bill_reminders(window, first.due_at) == [(first, "sent")]
