@@ -123,11 +123,11 @@ class BillPayments:
         if not channel.online:
             raise InvalidInput("bill_channel")
         owner = self.owners.get(owner_id)
+        ids = list(dict.fromkeys(checked_id("bill_id", b) for b in bill_ids))
         earlier = self._made_with(f"owner:{owner_id}", key)
         if earlier is not None:
-            return self._answer(earlier, provider, owner.openid if owner else "")
+            return self._answer(_same(earlier, ids, channel), provider, owner.openid if owner else "")
         mine = set(self.my_units(owner_id))
-        ids = list(dict.fromkeys(checked_id("bill_id", b) for b in bill_ids))
         bills = self.billing.bills(ids)
         if len(bills) != len(ids) or any(b.unit_id not in mine or b.state is BillState.DRAFT for b in bills):
             found = {x.id for x in bills if x.unit_id in mine and x.state is not BillState.DRAFT}
@@ -156,6 +156,12 @@ class BillPayments:
             raise BillNotFound("unit", unit_id)
         owner = self.owners.get(owner_id)
         earlier = self._made_with(f"owner:{owner_id}", key)
+        if earlier is not None and (earlier.prepay_unit, earlier.amount_fen, earlier.channel) != (
+            unit.id,
+            amount_fen,
+            channel,
+        ):
+            raise Conflict("idempotency_key_reused")
         if earlier is None:
             order = self._new_order(owner_id, unit.community_id, (), unit.id, amount_fen, channel)
             order = self._labelled(order, (), unit.id)
@@ -209,10 +215,10 @@ class BillPayments:
             raise InvalidInput("bill_channel")
         account.require(Permission.CASH)
         who = f"admin:{account.email}"
+        ids = list(dict.fromkeys(checked_id("bill_id", b) for b in bill_ids))
         earlier = self._made_with(who, key)
         if earlier is not None:
-            return earlier
-        ids = list(dict.fromkeys(checked_id("bill_id", b) for b in bill_ids))
+            return _same(earlier, ids, channel)
         bills = self.billing.bills(ids)
         if len(bills) != len(ids):
             raise BillNotFound("bill", next(b for b in ids if b not in {x.id for x in bills}))
@@ -400,3 +406,11 @@ class BillPayments:
             return BillOrderToPay(order, {})
         # Asked after the order is stored, so a payment can never arrive for an order we do not know.
         return BillOrderToPay(order, provider.prepay(order, openid))
+
+
+def _same(earlier: BillOrder, bill_ids: Sequence[str], channel: Channel) -> BillOrder:
+    """The order a key made, when it is asked for again with the same bills and channel; another purchase with the
+    same key is refused."""
+    if set(earlier.bill_ids) != set(bill_ids) or earlier.channel is not channel:
+        raise Conflict("idempotency_key_reused")
+    return earlier

@@ -14,7 +14,7 @@ from domain.admin import Role, Staff
 from domain.bill_order import BALANCE
 from domain.bill_run import BillState, FeeItem, FeeKind, Unit
 from domain.community import Meter, ReadingKind, Split, Vacancy
-from domain.errors import BillInOrder, BillNotFound, BillNotPayable, InvalidInput
+from domain.errors import BillInOrder, BillNotFound, BillNotPayable, Conflict, InvalidInput
 from domain.fee_rules import Band, LateFeeRule, PricePoint
 from domain.order import Channel
 from domain.owner import Owner
@@ -269,3 +269,17 @@ def test_an_owner_applies_for_a_vacancy_once_per_key_and_the_office_approves_it(
     _, made = s.bill_runs.run(BOSS, "c1", "2027-01", ["mgmt"])
     u1 = next(b for b in made if b.unit_id == "u1")
     assert u1.amount_fen == 11_063  # 22,125 at half for all 31 days, rounded once
+
+
+def test_a_key_sent_again_for_other_bills_is_refused(s: Services) -> None:
+    run, _ = s.bill_runs.run(BOSS, "c1", "2027-01", ["mgmt", "water"])
+    s.bill_runs.publish(BOSS, run.id)
+    me = owner(s)
+    mgmt, water = sorted(b.id for b in s.billing.bills_of_unit("u1"))
+    s.bill_payments.order_bills(me, [mgmt], Channel.WECHAT, "key-reuse-1", NoPayments())
+    with pytest.raises(Conflict) as refused:
+        s.bill_payments.order_bills(me, [water], Channel.WECHAT, "key-reuse-1", NoPayments())
+    assert refused.value.key == "idempotency_key_reused"
+    s.bill_payments.take_at_office(CASHIER, [water], Channel.CASH, "till-reuse")
+    with pytest.raises(Conflict):
+        s.bill_payments.take_at_office(CASHIER, [water], Channel.POS, "till-reuse")
