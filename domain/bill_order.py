@@ -167,14 +167,21 @@ def pay_bills(order: BillOrder, bills: Sequence[Bill], paid_at: datetime, transa
         writes.append(BillWrite(settled, (BillState.UNPAID,), BillNotPayable(bill.id)))
         lines.append(_line(f"bill:{bill.id}", order, bill.unit_id, bill.id, charge.total_fen, paid_at, transaction_id,
                            bill.fee_item_id))  # fmt: skip
-        if order.channel.online:
+        if order.channel.online and order.state is OrderState.PENDING:
             # held by another order: this one closed and another took the bill since: it is not payable here
-            releases.append(Release(unpaid_bill_claim(bill.id), Holder("order_id", order.id), BillNotPayable(bill.id)))
+            releases.append(Release(unpaid_bill_claim(bill.id), Holder("order_id", order.id), BillInOrder(bill.id)))
+    # A closed order let its bills go when it closed: paid late, it pays them only if no other order took them.
+    free = tuple(
+        Absent(unpaid_bill_claim(b), BillInOrder(b))
+        for b in order.bill_ids
+        if order.channel.online and order.state is OrderState.CLOSED
+    )
     return Plan(
-        bill_orders=(BillOrderWrite(paid, (OrderState.PENDING, OrderState.CLOSED)),),
+        bill_orders=(BillOrderWrite(paid, (order.state,)),),
         bills=tuple(writes),
         ledger=tuple(lines),
         releases=tuple(releases),
+        absent=free,
     )
 
 
@@ -185,13 +192,13 @@ def credit_balance(order: BillOrder, paid_at: datetime, transaction_id: str) -> 
     credited = None if order.prepay_unit else unit
     paid = replace(order, state=OrderState.PAID, paid_at=paid_at, transaction_id=transaction_id, credited=credited)
     line = _line(f"prepay:{order.id}", order, unit, unit, order.amount_fen, paid_at, transaction_id, "prepay")
-    releases = tuple(
+    releases = tuple(  # a closed order let them go when it closed (another order may hold them now)
         Release(unpaid_bill_claim(b), Holder("order_id", order.id), BillChanged(b))
         for b in order.bill_ids
-        if order.channel.online
+        if order.channel.online and order.state is OrderState.PENDING
     )
     return Plan(
-        bill_orders=(BillOrderWrite(paid, (OrderState.PENDING, OrderState.CLOSED)),),
+        bill_orders=(BillOrderWrite(paid, (order.state,)),),
         ledger=(line,),
         balances=(BalanceMove(unit, order.amount_fen),),
         releases=releases,

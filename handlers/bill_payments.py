@@ -38,6 +38,7 @@ from domain.community import Community, Vacancy
 from domain.errors import (
     BillChanged,
     BillingExists,
+    BillInOrder,
     BillNotFound,
     BillNotPayable,
     Conflict,
@@ -283,6 +284,7 @@ class BillPayments:
             raise PaymentRejected("notice_amount_differs", paid=notice.amount_fen, due=order.amount_fen)
         if not notice.succeeded:
             return Outcome.NOT_PAID
+        in_another_order = False
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
                 order = self.billing.bill_order(order.id) or order
@@ -290,7 +292,7 @@ class BillPayments:
                 return Outcome.ALREADY_FULFILLED
             bills = self.billing.bills(order.bill_ids)
             payable_now = order.prepay_unit is None and all(b.state is BillState.UNPAID for b in bills)
-            if payable_now and len(bills) == len(order.charges):
+            if payable_now and len(bills) == len(order.charges) and not in_another_order:
                 plan = pay_bills(order, bills, notice.paid_at, notice.transaction_id)
             else:
                 plan = credit_balance(order, notice.paid_at, notice.transaction_id)
@@ -298,7 +300,11 @@ class BillPayments:
             try:
                 self.uow.commit(self._with_receipt(plan, plan.bill_orders[0].order, bills))
             except OrderSettled:
-                return Outcome.ALREADY_FULFILLED
+                continue  # paid by a twin of this notification, or closed meanwhile: the next round reads which
+            except BillInOrder:
+                # It closed, and another order took a bill since: that order pays the bill, this money is kept.
+                in_another_order = True
+                continue
             except (BillNotPayable, BillChanged, StaleLot):
                 wait_before_retry(attempt)  # a bill moved meanwhile: read again (its money may go to the balance)
                 continue

@@ -283,3 +283,23 @@ def test_a_key_sent_again_for_other_bills_is_refused(s: Services) -> None:
     s.bill_payments.take_at_office(CASHIER, [water], Channel.CASH, "till-reuse")
     with pytest.raises(Conflict):
         s.bill_payments.take_at_office(CASHIER, [water], Channel.POS, "till-reuse")
+
+
+def test_a_closed_order_paid_late_while_another_order_holds_its_bill_keeps_the_money_as_balance(s: Services) -> None:
+    run, _ = s.bill_runs.run(BOSS, "c1", "2027-01", ["mgmt", "water"])
+    s.bill_runs.publish(BOSS, run.id)
+    me = owner(s)
+    bill, water = sorted(b.id for b in s.billing.bills_of_unit("u1"))
+    first = s.bill_payments.order_bills(me, [bill], Channel.WECHAT, "late-one-1", NoPayments()).order
+    assert s.bill_payments.close(first)
+    second = s.bill_payments.order_bills(me, [bill], Channel.WECHAT, "late-one-2", NoPayments()).order
+    assert s.bill_payments.fulfil(notice(first.id, first.amount_fen)) is Outcome.FULFILLED  # the first, paid late
+    assert s.billing.balance("u1") == 22_125 and s.billing.bill(bill).state is BillState.UNPAID  # type: ignore[union-attr]
+    assert s.uow.claimed(f"bill-unpaid:{bill}").order_id == second.id  # type: ignore[union-attr]
+    assert s.bill_payments.fulfil(notice(second.id, second.amount_fen)) is Outcome.FULFILLED
+    assert s.billing.bill(bill).state is BillState.PAID  # type: ignore[union-attr]
+    # A closed order paid late while its bill is still free pays the bill.
+    third = s.bill_payments.order_bills(me, [water], Channel.WECHAT, "late-one-3", NoPayments()).order
+    assert s.bill_payments.close(third)
+    assert s.bill_payments.fulfil(notice(third.id, third.amount_fen)) is Outcome.FULFILLED
+    assert s.billing.bill(water).state is BillState.PAID and s.billing.balance("u1") == 22_125  # type: ignore[union-attr]
