@@ -6,7 +6,6 @@ list and the collection rate show the rest; a refund reverses one bill."""
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
@@ -17,6 +16,7 @@ from infra.dynamodb.tables import LedgerItem
 from tests.e2e.api_client import ApiClient, json_error
 from tests.e2e.test_existing_card_holders import office
 from tests.e2e.test_gate_agent import owner_headers
+from tests.e2e.test_wechat_payments import storm
 
 UNITS = (
     "房屋编号,楼栋,房号,建筑面积,状态,业主电话\n"
@@ -148,21 +148,7 @@ def test_a_community_is_billed_and_its_owners_pay_as_the_issue_tells(stack: DevS
     stack.wechatpay.deliver = False
     assert stack.wechatpay.pay(made["order_id"])
     headers, body = stack.wechatpay.notification(made["order_id"])
-    answers: list[int] = []
-    start = threading.Barrier(20)
-
-    def deliver() -> None:
-        start.wait()
-        r = requests.post(f"{stack.api_url}/api/v1/payments/wechat/notify", data=body.encode(), headers=headers,
-                          timeout=10)  # fmt: skip
-        answers.append(r.status_code)
-
-    threads = [threading.Thread(target=deliver) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert answers == [204] * 20
+    assert storm(stack, headers, body) == [204] * 20
     assert sorted(int(e.amount_fen) for e in ledger()) == [10_300, 22_125]
     assert ok(api.get(f"/api/v1/bill-orders/{made['order_id']}", headers=owner))["state"] == "paid"
     stack.wechatpay.deliver = True

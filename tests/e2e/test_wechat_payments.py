@@ -63,6 +63,23 @@ def notify(stack: DevStack, headers: dict[str, str], body: str) -> requests.Resp
     )
 
 
+def storm(stack: DevStack, headers: dict[str, str], body: str, times: int = 20) -> list[int]:
+    """The same notification `times` times at once (a provider's retries crossing each other): their answers."""
+    answers: list[int] = []
+    start = threading.Barrier(times)
+
+    def deliver() -> None:
+        start.wait()
+        answers.append(notify(stack, headers, body).status_code)
+
+    threads = [threading.Thread(target=deliver) for _ in range(times)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return answers
+
+
 def paid_quietly(stack: DevStack, order_id: str) -> tuple[dict[str, str], str]:
     """The payer pays, but the simulator keeps the notification for the test to deliver."""
     stack.wechatpay.deliver = False
@@ -100,19 +117,7 @@ def test_the_same_notification_twenty_times_at_once_extends_once(
 ) -> None:
     made = order(api, owner)
     headers, body = paid_quietly(stack, made["order_id"])
-    answers: list[int] = []
-    start = threading.Barrier(20)
-
-    def deliver() -> None:
-        start.wait()
-        answers.append(notify(stack, headers, body).status_code)
-
-    threads = [threading.Thread(target=deliver) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert answers == [204] * 20
+    assert storm(stack, headers, body) == [204] * 20
     assert card(api, owner)["valid_until"] == "2027-03-03"
     assert len(ledger()) == 1 and len(events()) == 1
 
