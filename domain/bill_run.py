@@ -168,8 +168,8 @@ def draft_bills(
             if key in existing or unit.state is UnitState.UNDELIVERED or unit.community_id != item.community_id:
                 continue
             lines = _lines(item, unit, period, inputs)
-            if not lines:
-                continue
+            if not lines or not any(line.amount_fen for line in lines):
+                continue  # nothing to ask for (a period before the item's first price, no use and no share)
             amount = sum(line.amount_fen for line in lines)
             made.append(
                 Bill(key, item.community_id, unit.id, item.id, period, lines, amount, due_date(period, item.due_day))

@@ -7,10 +7,23 @@ zone, so every rule here works on `date`, never on instants.
 from __future__ import annotations
 
 import calendar
+import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
+
+_DAY = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+"""2026-11-01, 2026/11/01, 2026/11/1, 2026.11.1, 2026年11月1日."""
+
+
+def written_day(text: str) -> date:
+    """A day as people write it in a spreadsheet (Excel's slash dates, Chinese dates, an ISO time); ValueError."""
+    text = text.strip()
+    found = _DAY.fullmatch(text[:10] if "T" in text else text)
+    if found is None:
+        raise ValueError(text)
+    return date(*(int(part) for part in found.groups()))
 
 
 def month_end(day: date) -> date:

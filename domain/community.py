@@ -47,6 +47,8 @@ class Meter:
     unit_ids: tuple[str, ...] = ()
     """A master meter's units: its use less its sub-meters' is split over them."""
     sub_meter_ids: tuple[str, ...] = ()
+    digits: int | None = None
+    """The register's whole digits (a 5-digit water meter turns over at 99999): a rollover needs them."""
 
 
 class ReadingKind(StrEnum):
@@ -67,14 +69,29 @@ class Reading:
 
 
 def next_reading(
-    meter_id: str, last: Reading | None, day: date, reading: Decimal, kind: ReadingKind, old_final: Decimal | None
+    meter_id: str,
+    last: Reading | None,
+    day: date,
+    reading: Decimal,
+    kind: ReadingKind,
+    old_final: Decimal | None,
+    digits: int | None = None,
+    today: date | None = None,
 ) -> Reading:
     """A new reading after `last`: a reading below the last is refused unless it is a replacement (with the old
-    meter's final reading) or a rollover."""
+    meter's final reading) or a rollover of a meter whose digits are known; none from the future."""
+    if today is not None and day > today:
+        raise InvalidInput("reading_future", date=day.isoformat())
     if last is None:
         return Reading(meter_id, day, reading, kind, Decimal(0), old_final)
     if day <= last.day:
         raise InvalidInput("reading_date", date=day.isoformat(), last=last.day.isoformat())
+    if kind is ReadingKind.ROLLOVER:
+        if digits is None:
+            raise InvalidInput("rollover_digits")
+        if not reading < last.reading < Decimal(10) ** digits:
+            raise InvalidInput("not_a_rollover", last=str(last.reading))
+        return Reading(meter_id, day, reading, kind, Decimal(10) ** digits - last.reading + reading, old_final)
     try:
         use = metered_use(last.reading, reading, kind.value, old_final)
     except ReadingRefused as e:

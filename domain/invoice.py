@@ -103,12 +103,24 @@ def new_invoice(order: Order, request: InvoiceRequest, at: datetime) -> Invoice:
     return Invoice(order.id, order.owner_id, order.lot_id, order.amount_fen, request, InvoiceState.REQUESTED, at)
 
 
+PARKING_ITEM = "*经营租赁*停车服务费"
+PROPERTY_ITEM = "*物业管理服务*物业服务费"
+
+
+def invoice_item(invoice: Invoice) -> str:
+    """What the invoice says was sold (its tax classification and name): parking for a card's order, property
+    management for a bill order's."""
+    return PROPERTY_ITEM if invoice.order_id.startswith("bo-") else PARKING_ITEM
+
+
 def new_bill_invoice(order: BillOrder, refunded_fen: int, lot_id: str | None, request: InvoiceRequest,
                      at: datetime) -> Invoice:  # fmt: skip
     """The invoice of a paid bill order: what it paid less what was refunded of it, issued by the property office
     of the community's first lot (a community with none invoices at its office, not online)."""
     if order.state is not OrderState.PAID:
         raise InvoiceRefused("invoice_unpaid")
+    if order.prepay_unit is not None or order.credited is not None:
+        raise InvoiceRefused("invoice_prepayment")  # invoiced as the bills it pays are
     if refunded_fen >= order.amount_fen:
         raise InvoiceRefused("invoice_refunded")
     if lot_id is None:

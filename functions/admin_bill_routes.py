@@ -5,7 +5,6 @@ applications, late-fee waivers, the till for bills, refunds, the arrears list an
 from __future__ import annotations
 
 import hashlib
-from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +13,7 @@ from flask import Blueprint, Response, request
 from domain.admin import Permission
 from domain.bill_order import is_bill_order
 from domain.bill_run import Bill, BillLine, BillState, FeeItem, FeeKind, Unit, UnitState
+from domain.calendar import written_day
 from domain.community import Meter, ReadingKind, Split, Vacancy, decimal_text, hundredths, rate_text
 from domain.errors import BillNotFound, DomainError, InvalidInput, ReceiptNotFound
 from domain.fee_rules import Band, LateFeeRule, PricePoint
@@ -168,11 +168,11 @@ def routes(s: Services, office: Office) -> Blueprint:
     def add_meter(community_id: str) -> tuple[dict[str, Any], int]:
         body = parse_body(bodies.MeterBody)
         if (body.unit_id is None) == (body.shared is None):
-            raise InvalidInput("shared_meter")
+            raise InvalidInput("meter_of_what")
         shared = body.shared
         meter = Meter(body.id, community_id, body.kind, body.unit_id,
                       Split(shared.split) if shared else None, tuple(shared.unit_ids) if shared else (),
-                      tuple(shared.sub_meter_ids) if shared else ())  # fmt: skip
+                      tuple(shared.sub_meter_ids) if shared else (), body.digits)  # fmt: skip
         return meter_json(s.records.add_meter(me(), meter)), 201
 
     @bp.get("/api/v1/communities/<community_id>/meters")
@@ -209,7 +209,7 @@ def routes(s: Services, office: Office) -> Blueprint:
                 if kind not in {k.value for k in ReadingKind}:
                     raise InvalidInput("reading_kind")
                 try:
-                    day = date.fromisoformat(row["date"].strip())
+                    day = written_day(row["date"])
                 except ValueError:
                     raise InvalidInput("reading_day", field="date") from None
                 old = row.get("old_final", "").strip()
@@ -316,7 +316,7 @@ def routes(s: Services, office: Office) -> Blueprint:
     @bp.post("/api/v1/bills/<bill_id>/refund")
     def refund(bill_id: str) -> dict[str, Any]:
         body = parse_body(bodies.ReasonBody)
-        return shown([s.bill_payments.refund(me(), bill_id, body.reason, s.provider)])[0]
+        return shown([s.bill_payments.refund(me(), bill_id, body.reason, s.provider, s.invoicing)])[0]
 
     # --- vacancies
     @bp.post("/api/v1/units/<unit_id>/vacancies")

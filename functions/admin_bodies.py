@@ -206,6 +206,8 @@ class MeterBody(Body):
     kind: str = Field(min_length=1, max_length=20, pattern=ID)
     unit_id: str | None = Field(default=None, pattern=ID)
     shared: SharedBody | None = None
+    digits: int | None = Field(default=None, ge=3, le=10)
+    """The register's whole digits: a rollover reading is counted from them."""
 
 
 class ReadingBody(Body):

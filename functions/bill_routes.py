@@ -29,7 +29,9 @@ def bill_blueprint(s: Services) -> Blueprint:
     def my_units() -> dict[str, Any]:
         owner_id = current_owner_id(s.tokens)
         units = [u for u in (s.billing.unit(x) for x in s.bill_payments.my_units(owner_id)) if u is not None]
-        return {"units": [unit_json(u, request_lang(), s.billing.balance(u.id)) for u in units]}
+        names = {c: found.name for c in {u.community_id for u in units} if (found := s.billing.community(c))}
+        return {"units": [{**unit_json(u, request_lang(), s.billing.balance(u.id)),
+                           "community_name": names.get(u.community_id, "")} for u in units]}  # fmt: skip
 
     @bp.get("/me/bills")
     def my_bills() -> dict[str, Any]:

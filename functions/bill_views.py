@@ -56,7 +56,8 @@ def meter_json(m: Meter) -> dict[str, Any]:
     if m.unit_id is None:
         shared = {"split": m.split.value if m.split else "equal", "unit_ids": list(m.unit_ids),
                   "sub_meter_ids": list(m.sub_meter_ids)}  # fmt: skip
-    return {"id": m.id, "community_id": m.community_id, "kind": m.kind, "unit_id": m.unit_id, "shared": shared}
+    return {"id": m.id, "community_id": m.community_id, "kind": m.kind, "unit_id": m.unit_id, "shared": shared,
+            "digits": m.digits}  # fmt: skip
 
 
 def reading_json(r: Reading) -> dict[str, Any]:
@@ -96,16 +97,18 @@ def bill_json(b: Bill, lang: str, price: Payable | None = None, unit: Unit | Non
         "state_text": label("bill_state", b.state, lang),
         "replaces": b.replaces,
         "run_id": b.run_id,
+        "order_id": b.order_id if b.order_id and b.order_id.startswith("bo-") else None,
         "late_fee_waived": b.waived is not None,
         "paid_at": b.paid_at.isoformat() if b.paid_at else None,
     }
 
 
 def run_json(run: BillRun, bills: list[Bill], lang: str) -> dict[str, Any]:
+    total = sum(b.amount_fen for b in bills if b.state is not BillState.CANCELLED)  # a reissued bill replaces it
     return {
         "id": run.id, "community_id": run.community_id, "period": run.period,
-        "fee_item_ids": list(run.fee_item_ids), "total_fen": sum(b.amount_fen for b in bills),
-        "total_yuan": yuan_text(sum(b.amount_fen for b in bills)),
+        "fee_item_ids": list(run.fee_item_ids), "total_fen": total,
+        "total_yuan": yuan_text(total),
         "published": run.published_at is not None,
         "bills": [bill_json(b, lang) for b in bills],
     }  # fmt: skip

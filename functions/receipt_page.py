@@ -67,13 +67,14 @@ def _standing_html(st: ReceiptStanding) -> str:
         signature = '<li id="signature" class="ok">✔ 签名有效：内容与物业签发时一致</li>'
     else:
         signature = '<li id="signature" class="bad">✘ 签名不符：收据内容已被改动，或并非本系统签发</li>'
+    place = "本收据链" if for_bills(r) else "本停车场"
     if not st.chain_faults:
-        chain = '<li id="chain" class="ok">✔ 收据链完整：与本停车场前后的收据首尾相连</li>'
+        chain = f'<li id="chain" class="ok">✔ 收据链完整：与{place}前后的收据首尾相连</li>'
     else:
         faults = "；".join(CHAIN_FAULTS[f] for f in st.chain_faults)
         chain = f'<li id="chain" class="bad">✘ 收据链断裂：{escape(faults)}</li>'
     rows = [
-        ("收据编号", f"{r.id}（本停车场第 {r.seq} 张）"),
+        ("收据编号", f"{r.id}（{place}第 {r.seq} 张）"),
         ("小区" if for_bills(r) else "停车场", r.lot_name),
         ("账单", "；".join(masked_item(p) for p in r.plates))
         if for_bills(r)
@@ -84,10 +85,14 @@ def _standing_html(st: ReceiptStanding) -> str:
         ("账期" if for_bills(r) else "购买期间", period_text(r)),
     ]
     fields = "".join(f"<dt>{label}</dt><dd>{escape(value)}</dd>" for label, value in rows)
-    return (
-        f"{verdict}<dl>{fields}</dl><h2>校验结果</h2><ul>{signature}{chain}</ul>"
-        '<p class="note">请核对纸质收据上的金额、期间与车牌。为保护车主隐私，本页不显示车主信息，车牌部分隐藏。</p>'
-    )
+    note = _BILLS_NOTE if for_bills(r) else _CARD_NOTE
+    return f"{verdict}<dl>{fields}</dl><h2>校验结果</h2><ul>{signature}{chain}</ul>{note}"
+
+
+_CARD_NOTE = (
+    '<p class="note">请核对纸质收据上的金额、期间与车牌。为保护车主隐私，本页不显示车主信息，车牌部分隐藏。</p>'
+)
+_BILLS_NOTE = '<p class="note">请核对纸质收据上的金额、账期与账单。为保护业主隐私，本页不显示业主信息与房号。</p>'
 
 
 _UNKNOWN = (

@@ -7,6 +7,7 @@ provider is asked, and the one transaction that pays it moves the order, the bil
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
@@ -43,6 +44,7 @@ from domain.errors import (
     BillNotPayable,
     Conflict,
     InvalidInput,
+    InvoiceNotFound,
     OrderKeyUsed,
     OrderSettled,
     PaymentRejected,
@@ -54,6 +56,7 @@ from domain.order import Channel, OrderState, order_key_claim
 from domain.phone import masked_phone
 from domain.plan import Plan
 from handlers.fulfil_payment import Outcome, signed
+from handlers.invoices import Invoicing, reverse_invoice
 from handlers.ports import (
     Billing,
     Clock,
@@ -247,10 +250,15 @@ class BillPayments:
         raise Conflict("kept_changing")
 
     def refund(
-        self, account: Staff, bill_id: str, reason: str, provider_for: Callable[[Channel], PaymentProvider]
+        self,
+        account: Staff,
+        bill_id: str,
+        reason: str,
+        provider_for: Callable[[Channel], PaymentProvider],
+        invoicing: Invoicing | None = None,
     ) -> Bill:
         """A paid bill's money back to whoever paid it (the provider, the till, or the prepaid balance); refunding
-        it twice refunds once."""
+        it twice refunds once. An invoice of its order is reversed (red-letter): it named money no longer paid."""
         bill = self.billing.bill(checked_id("bill_id", bill_id))
         if bill is None:
             raise BillNotFound("bill", bill_id)
@@ -271,6 +279,9 @@ class BillPayments:
             if done is not None and done.state is BillState.REFUNDED:
                 return done
             raise
+        if order is not None and invoicing is not None:
+            with contextlib.suppress(InvoiceNotFound):  # none asked for
+                reverse_invoice(order.id, invoicing)
         return replace(bill, state=BillState.REFUNDED, note=reason.strip())
 
     # --- payments
@@ -373,9 +384,9 @@ class BillPayments:
         owner = self.owners.get(order.owner_id)
         if owner is not None and owner.phone:
             payer = masked_phone(owner.phone)
-        else:  # the till: the unit's owner as the office entered them
-            first = next((u for u in units.values() if u is not None and u.owners), None)
-            payer = first.owners[0] if first is not None else "业主"
+        else:  # the till: the units' owners as the office entered them
+            known = dict.fromkeys(o for u in units.values() if u is not None for o in u.owners)
+            payer = "、".join(known) if known else "业主"
         unit = unit_id or (bills[0].unit_id if bills else "")
         return replace(order, labels=labels, unit_label=unit_text(unit) if unit else "", payer=payer)
 

@@ -53,7 +53,7 @@ class BillRuns:
                 raise BillNotFound("fee_item", item_id)
             items.append(found[0])
         if not items:
-            raise InvalidInput("fee_kind_fields", kind="bill run", fields="fee_item_ids")
+            raise InvalidInput("run_items")
         units = self.billing.units(community.id)
         meters = self.billing.meters(community.id)
         readings = {m.id: self.billing.readings(m.id) for m in meters}

@@ -8,11 +8,11 @@ second run finds the cards of the first and creates nothing twice.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from datetime import date
 
 from domain.admin import Permission, Staff
+from domain.calendar import written_day
 from domain.card import Card, CardState, ClaimTicket
 from domain.card_change import card_plan
 from domain.card_claim import office_owner
@@ -36,8 +36,6 @@ COLUMN_NAMES = {
     "phone": ("phone", "mobile", "手机", "手机号", "手机号码", "电话"),
 }
 """The names offices give the columns (an old system's export, a spreadsheet typed by hand)."""
-_DAY = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
-"""2026-11-01, 2026/11/01, 2026/11/1, 2026.11.1, 2026年11月1日."""
 MAX_ROWS_PER_CALL = 1000
 MAX_TRANSACTION_ITEMS = 100
 """What one transaction may hold (DynamoDB's TransactWriteItems limit)."""
@@ -200,11 +198,8 @@ def _day(row: dict[str, str], column: str) -> date | None:
     text = (row.get(column) or "").strip()
     if not text:
         return None
-    found = _DAY.fullmatch(text[:10] if "T" in text else text)
     try:
-        if found is None:
-            raise ValueError(text)
-        return date(*(int(part) for part in found.groups()))
+        return written_day(text)
     except ValueError:
         if column == "valid_from":
             raise InvalidInput("import_valid_from", found=text[:20]) from None

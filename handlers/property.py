@@ -3,6 +3,7 @@ history, meters and readings, vacancy applications. A community outside the acco
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -15,7 +16,7 @@ from domain.community import Community, Meter, Reading, ReadingKind, Vacancy, Va
 from domain.errors import BillingExists, BillNotFound, Conflict, InvalidInput, LotNotFound
 from domain.fee_rules import Band, PricePoint
 from domain.ids import checked_id
-from domain.phone import checked_phone, masked_phone, normalised_phone
+from domain.phone import masked_phone, normalised_phone
 from handlers.admin_lots import office_entry
 from handlers.ports import Audit, Billing, Clock, LotRepository, Sealer
 
@@ -92,12 +93,12 @@ class Records:
         community_for(account, item.community_id, self.billing, Permission.MANAGE)
         if item.kind is FeeKind.METERED:
             if not bands:
-                raise InvalidInput("fee_kind_fields", kind="metered", fields="bands")
+                raise needs(FeeKind.METERED, "bands")
             later = tuple((d, b) for d, b in item.later_bands if d != starts)
             changed = replace(item, later_bands=tuple(sorted((*later, (starts, tuple(bands))), key=lambda x: x[0])))
         else:
             if price_fen is None:
-                raise InvalidInput("fee_kind_fields", kind=item.kind.value, fields="price_fen")
+                raise needs(item.kind, "price_fen")
             kept = tuple(p for p in item.prices if p.starts != starts)
             prices = sorted((*kept, PricePoint(starts, price_fen)), key=lambda p: p.starts)
             changed = replace(item, prices=tuple(prices))
@@ -123,9 +124,11 @@ class Records:
         meter = self.billing.meter(checked_id("meter_id", meter_id))
         if meter is None:
             raise BillNotFound("meter", meter_id)
-        community_for(account, meter.community_id, self.billing, Permission.MANAGE)
+        community = community_for(account, meter.community_id, self.billing, Permission.MANAGE)
         readings = self.billing.readings(meter.id)
-        reading = next_reading(meter.id, readings[-1] if readings else None, day, value, kind, old_final)
+        last = readings[-1] if readings else None
+        today = community.today(self.clock.now())
+        reading = next_reading(meter.id, last, day, value, kind, old_final, meter.digits, today)
         self.billing.add_reading(reading)
         return reading
 
@@ -163,17 +166,21 @@ class Records:
         return decided
 
 
+MOBILE = re.compile(r"1[3-9][0-9]{9}")
+"""A mainland mobile number: what an owner binds in WeChat, so the only kind that can ever find its unit."""
+
+
 def phone_of(text: str) -> str:
-    try:
-        return checked_phone(normalised_phone(text))
-    except InvalidInput:
-        raise InvalidInput("phones", phone=text[:3] + "…") from None
+    number = normalised_phone(text)
+    if not MOBILE.fullmatch(number):
+        raise InvalidInput("phones", phone=text[:3] + "…")
+    return number
 
 
 def checked_fee_item(item: FeeItem) -> None:
     if item.kind is FeeKind.METERED:
         if not item.meter or not item.bands:
-            raise InvalidInput("fee_kind_fields", kind="metered", fields="meter, bands")
+            raise needs(FeeKind.METERED, "meter", "bands")
         for bands in (item.bands, *(b for _, b in item.later_bands)):
             limits = [b.up_to for b in bands]
             if not limits or limits[-1] is not None or any(x is None for x in limits[:-1]):
@@ -182,8 +189,24 @@ def checked_fee_item(item: FeeItem) -> None:
             if rising != sorted(set(rising)) or any(b.price_fen < 0 for b in bands):
                 raise InvalidInput("bands")
     elif not item.prices or any(p.price_fen < 0 for p in item.prices):
-        raise InvalidInput("fee_kind_fields", kind=item.kind.value, fields="price_fen, from")
+        raise needs(item.kind, "price_fen")
     if item.cycle_months not in (1, 3, 6, 12):
-        raise InvalidInput("fee_kind_fields", kind=item.kind.value, fields="cycle_months (1, 3, 6, 12)")
+        raise needs(item.kind, "cycle_months")
     if item.due_day is not None and not 1 <= item.due_day <= 31:
-        raise InvalidInput("fee_kind_fields", kind=item.kind.value, fields="due_day (1-31)")
+        raise needs(item.kind, "due_day")
+
+
+KIND_WORDS = {FeeKind.AREA: "按面积", FeeKind.FIXED: "固定金额", FeeKind.METERED: "按用量"}
+FIELD_WORDS = {
+    "price_fen": "单价",
+    "meter": "表的种类（如 water）",
+    "bands": "阶梯价格",
+    "cycle_months": "收费周期（1、3、6 或 12 个月）",
+    "due_day": "缴费日（1 到 31）",
+}
+
+
+def needs(kind: FeeKind, *fields: str) -> InvalidInput:
+    """What a fee item of `kind` lacks, in the office's words (the field names too, in English)."""
+    return InvalidInput("fee_kind_fields", kind=kind.value, fields=", ".join(fields), kind_zh=KIND_WORDS[kind],
+                        fields_zh="、".join(FIELD_WORDS[f] for f in fields))  # fmt: skip

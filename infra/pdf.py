@@ -146,7 +146,8 @@ def _fitting_size(text: str, width: float, size: float, smallest: float = 6) -> 
 
 
 def invoice_pdf(
-    number: str, issued_on: date, title: str, tax_id: str | None, amount_fen: int, seller: str, red: bool
+    number: str, issued_on: date, title: str, tax_id: str | None, amount_fen: int, seller: str, red: bool,
+    item: str = "*经营租赁*停车服务费",
 ) -> bytes:
     """A simulated electronic invoice (全电发票); a red-letter one reverses `number`'s amount."""
     out = io.BytesIO()
@@ -163,7 +164,7 @@ def invoice_pdf(
         f"开票日期 Date: {issued_on.isoformat()}",
         f"购买方 Buyer: {title}",
         f"统一社会信用代码 Tax id: {tax_id or '-'}",
-        "项目 Item: *经营租赁*停车服务费 (monthly parking)",
+        f"项目 Item: {item}",
         f"价税合计 Total: ¥ {yuan_text(-amount_fen if red else amount_fen)}",
         f"销售方 Seller: {seller}",
         "本发票由本地模拟开票服务生成 (simulated, not a tax document)",

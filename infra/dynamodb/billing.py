@@ -314,12 +314,12 @@ def fee_item_of(d: dict[str, Any]) -> FeeItem:
 def _meter(m: Meter) -> dict[str, Any]:
     return {"id": m.id, "community_id": m.community_id, "kind": m.kind, "unit_id": m.unit_id,
             "split": m.split.value if m.split else None, "unit_ids": list(m.unit_ids),
-            "sub_meter_ids": list(m.sub_meter_ids)}  # fmt: skip
+            "sub_meter_ids": list(m.sub_meter_ids), "digits": m.digits}  # fmt: skip
 
 
 def meter_of(d: dict[str, Any]) -> Meter:
     return Meter(d["id"], d["community_id"], d["kind"], d["unit_id"], Split(d["split"]) if d["split"] else None,
-                 tuple(d["unit_ids"]), tuple(d["sub_meter_ids"]))  # fmt: skip
+                 tuple(d["unit_ids"]), tuple(d["sub_meter_ids"]), d.get("digits"))  # fmt: skip
 
 
 def _reading(r: Reading) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from datetime import date
 import requests
 
 from domain.errors import InvoiceProviderUnavailable
-from domain.invoice import Invoice
+from domain.invoice import Invoice, invoice_item
 from handlers.ports import IssuedDocument
 
 TIMEOUT_S = 10
@@ -37,6 +37,7 @@ class HttpInvoiceProvider:
             "tax_id": invoice.request.tax_id,
             "amount_fen": invoice.amount_fen,
             "original_number": invoice.number,
+            "item": invoice_item(invoice),
         }
         try:
             r = self._http.post(self._url, json=body, timeout=TIMEOUT_S)

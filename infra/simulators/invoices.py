@@ -62,6 +62,7 @@ class InvoiceSimulator:
                 int(body["amount_fen"]),
                 self.seller,
                 red=body["kind"] == "red",
+                item=str(body.get("item") or "*经营租赁*停车服务费"),
             )
             return {
                 "number": made["number"],

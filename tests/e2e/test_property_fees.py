@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pypdfium2 as pdfium
 import requests
 
 from functions.dev_stack import DevStack
@@ -30,9 +31,9 @@ READINGS = (
     "w1,2026-12-31,100\n"
     "w2,2026-12-31,50\n"
     "master,2026-12-31,1000\n"
-    "w1,2027-01-31,123\n"
-    "w2,2027-01-31,55\n"
-    "master,2027-01-31,1038\n"
+    "w1,2027/1/19,123\n"
+    "w2,2027/1/19,55\n"
+    "master,2027/1/19,1038\n"
 )
 
 
@@ -77,7 +78,7 @@ def set_up_community(api: ApiClient, staff: dict[str, str]) -> None:
     files = {"file": ("抄表.csv", READINGS.encode("utf-8-sig"), "text/csv")}
     assert ok(api.post("/admin/api/v1/communities/c1/readings/import", files=files, headers=staff)) == {
         "created": 6, "errors": []}  # fmt: skip
-    below = api.post("/admin/api/v1/meters/w1/readings", json={"date": "2027-02-28", "reading": "120"},
+    below = api.post("/admin/api/v1/meters/w1/readings", json={"date": "2027-01-20", "reading": "120"},
                      headers=staff)  # fmt: skip
     assert below.status_code == 400 and "上次读数 123" in json_error(below)["message"]
 
@@ -92,6 +93,7 @@ def ledger() -> list[LedgerItem]:
 
 def test_a_community_is_billed_and_its_owners_pay_as_the_issue_tells(stack: DevStack) -> None:
     api = ApiClient(stack.api_url)
+    move_clock(api, "2027-01-20T10:00:00+08:00")  # January's readings are taken on the 20th; bills are due the 31st
     staff = office(api)
     set_up_community(api, staff)
 
@@ -112,8 +114,7 @@ def test_a_community_is_billed_and_its_owners_pay_as_the_issue_tells(stack: DevS
     assert {b["state_label"] for b in published["bills"]} == {"待缴"}
     ids = {k: next(b["id"] for b in run["bills"] if (b["unit_id"], b["fee_item_id"]) == k) for k in amounts}
 
-    # January 20th: the owner of u1 and u3 binds the phone and sees four bills.
-    move_clock(api, "2027-01-20T10:00:00+08:00")
+    # The owner of u1 and u3 binds the phone and sees four bills.
     owner = owner_headers(api, "sim:fee-owner:1")
     assert ok(api.get("/api/v1/me/bills", headers=owner)) == {"bills": []}
     ok(api.post("/api/v1/me/phone", json={"code": "sim-phone:13900000001"}, headers=owner))
@@ -158,8 +159,13 @@ def test_a_community_is_billed_and_its_owners_pay_as_the_issue_tells(stack: DevS
     assert (receipt["lot_name"], receipt["amount_fen"], receipt["lot_id"]) == ("幸福小区", 32_425, "demo-lot")
     page = requests.get(receipt["verify_url"], timeout=10).text
     assert "*** / 物业费 2027-01 / 221.25 元" in page and "1栋101" not in page and "签名有效" in page
+    assert "停车场" not in page and "车牌" not in page
     pdf = api.get(f"/api/v1/orders/{made['order_id']}/receipt.pdf", headers=owner)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    asked = {"type": "personal", "title": "张三", "email": "zhang@example.com"}
+    invoiced = ok(api.post(f"/api/v1/orders/{made['order_id']}/invoice", json=asked, headers=owner), 201)
+    assert (invoiced["amount_fen"], invoiced["state"]) == (32_425, "issued")
+    invoice_order = made["order_id"]
 
     # March 17th: u3's area fee, 30 days past its due date and grace, costs its late fee, shown before paying.
     move_clock(api, "2027-03-17T10:00:00+08:00")
@@ -202,6 +208,8 @@ def test_a_community_is_billed_and_its_owners_pay_as_the_issue_tells(stack: DevS
     refunded = ok(api.post(f"/admin/api/v1/bills/{ids[('u1', 'water')]}/refund", json={"reason": "水表读数有误"},
                            headers=staff))  # fmt: skip
     assert refunded["state_label"] == "已退款"
+    # The order's invoice named money no longer paid: it is reversed with a red-letter invoice.
+    assert ok(api.get(f"/api/v1/orders/{invoice_order}/invoice", headers=owner))["state"] == "reversed"
     assert stack.wechatpay.transactions[pay_order(stack, ids[("u1", "water")])]["refunds"]  # asked of WeChat Pay
     lines = sorted(int(e.amount_fen) for e in ledger())
     assert lines == [-10_300, 10_300, 12_688, 22_125, 25_375]
@@ -218,6 +226,7 @@ def pay_order(stack: DevStack, bill_id: str) -> str:
 
 def test_an_owner_asks_for_an_invoice_of_bills_paid_less_what_was_refunded(stack: DevStack) -> None:
     api = ApiClient(stack.api_url)
+    move_clock(api, "2027-01-20T10:00:00+08:00")  # January's readings are taken on the 20th; bills are due the 31st
     staff = office(api)
     set_up_community(api, staff)
     run = ok(api.post("/admin/api/v1/communities/c1/bill-runs", json={"period": "2027-01", "fee_item_ids": ["mgmt"]},
@@ -241,3 +250,18 @@ def test_an_owner_asks_for_an_invoice_of_bills_paid_less_what_was_refunded(stack
     assert (invoice["amount_fen"], invoice["state"]) == (22_125, "issued")  # the demo lot's simulator issues it
     pdf = api.get(f"/api/v1/orders/{made['order_id']}/invoice.pdf", headers=owner)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    text = pdfium.PdfDocument(pdf.content)[0].get_textpage().get_text_range()
+    assert "*物业管理服务*物业服务费" in text and "停车" not in text  # what was sold: property management
+    prepaid = ok(
+        api.post(
+            "/api/v1/units/u1/prepayments",
+            headers=owner,
+            json={"amount_fen": 100_00, "channel": "wechat", "idempotency_key": "prepay-inv"},
+        ),
+        201,
+    )
+    assert api.post("/sim/wechatpay/pay", json={"out_trade_no": prepaid["order_id"]}).status_code == 200
+    while ok(api.get(f"/api/v1/bill-orders/{prepaid['order_id']}", headers=owner))["state"] != "paid":
+        time.sleep(0.1)
+    refused = api.post(f"/api/v1/orders/{prepaid['order_id']}/invoice", json=asked, headers=owner)
+    assert refused.status_code == 409 and json_error(refused)["message"].startswith("预存款不单独开票")

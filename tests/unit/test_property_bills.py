@@ -52,7 +52,7 @@ def community(s: Services) -> None:
     s.records.add_meter(BOSS, Meter("master", "c1", "water", None, Split.EQUAL, ("u1", "u2", "u3"), ("w1", "w2")))
     for meter, before, after in (("w1", "100", "123"), ("w2", "50", "55"), ("master", "1000", "1038")):
         s.records.add_reading(BOSS, meter, date(2026, 12, 31), Decimal(before), ReadingKind.NORMAL, None)
-        s.records.add_reading(BOSS, meter, date(2027, 1, 31), Decimal(after), ReadingKind.NORMAL, None)
+        s.records.add_reading(BOSS, meter, date(2027, 1, 20), Decimal(after), ReadingKind.NORMAL, None)
 
 
 def owner(s: Services, phone: str = PHONE) -> str:
@@ -182,11 +182,22 @@ def test_scope_readings_and_vacancies(s: Services) -> None:
     with pytest.raises(BillNotFound):
         s.bill_runs.run(STRANGER, "c1", "2027-01", ["mgmt"])
     with pytest.raises(InvalidInput) as refused:
+        s.records.add_reading(BOSS, "w2", date(2027, 2, 28), Decimal("100"), ReadingKind.NORMAL, None)
+    assert refused.value.text("zh") == "抄表日期 2027-02-28 还没到"  # the clock is at Jan 20
+    s.clock._now = datetime(2027, 2, 28, 2, tzinfo=UTC)  # type: ignore[attr-defined]
+    with pytest.raises(InvalidInput) as refused:
         s.records.add_reading(BOSS, "w1", date(2027, 2, 28), Decimal("100"), ReadingKind.NORMAL, None)
     assert "123" in refused.value.text("zh")
+    with pytest.raises(InvalidInput) as refused:  # a rollover needs the meter's digits
+        s.records.add_reading(BOSS, "w1", date(2027, 2, 28), Decimal("4"), ReadingKind.ROLLOVER, None)
+    assert "位数" in refused.value.text("zh")
     replaced = s.records.add_reading(BOSS, "w1", date(2027, 2, 28), Decimal("4"), ReadingKind.REPLACEMENT,
                                      Decimal("130"))  # fmt: skip
     assert replaced.use == Decimal("11")
+    s.records.add_meter(BOSS, Meter("w9", "c1", "water", "u3", digits=4))
+    s.records.add_reading(BOSS, "w9", date(2027, 2, 1), Decimal("9990"), ReadingKind.NORMAL, None)
+    turned = s.records.add_reading(BOSS, "w9", date(2027, 2, 28), Decimal("5"), ReadingKind.ROLLOVER, None)
+    assert turned.use == Decimal("15")  # 9990 -> 9999 -> 0000 -> 0005
     vacancy = s.records.apply_vacancy(BOSS, Vacancy("v1", "", "u2", date(2027, 1, 1), date(2027, 1, 31), "出国"))
     s.records.decide_vacancy(BOSS, vacancy.id, approve=True)
     _, made = s.bill_runs.run(BOSS, "c1", "2027-01", ["mgmt"])
