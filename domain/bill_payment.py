@@ -36,12 +36,12 @@ class Payable:
         r = self.rule
         if lang == "en":
             return (
-                f"Late fee: {self.late_days} days late at {_percent(r.daily_rate)} a day ({r.grace_days} days' grace "
-                f"after the due date, at most {_percent(r.cap)} of the amount)"
+                f"Late fee: {self.late_days} days past the {r.grace_days} days' grace after the due date, at "
+                f"{_percent(r.daily_rate)} a day (at most {_percent(r.cap)} of the amount)"
             )
         return (
-            f"滞纳金：逾期 {self.late_days} 天，每天 {_percent(r.daily_rate)}（到期后宽限 {r.grace_days} 天，"
-            f"最多本金的 {_percent(r.cap)}）"
+            f"滞纳金：到期后宽限 {r.grace_days} 天，已超过 {self.late_days} 天，每天 {_percent(r.daily_rate)}"
+            f"（最多本金的 {_percent(r.cap)}）"
         )
 
 

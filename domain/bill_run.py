@@ -125,6 +125,10 @@ class Bill:
     """Why it was cancelled or refunded."""
 
 
+METER_UNITS = {"water": "吨", "electricity": "度", "gas": "立方米", "heat": "吉焦"}
+"""How a bill names a meter's unit of use (a water meter counts 吨, m³)."""
+
+
 def bill_id(fee_item_id: str, unit_id: str, period: str) -> str:
     """The one bill of a fee item, unit and period: a second run makes the same id, which storage keeps once. Ids of
     64 characters at most (domain.ids): a long fee item and unit id give a digest of them instead."""
@@ -182,7 +186,9 @@ def _lines(item: FeeItem, unit: Unit, period: str, inputs: RunInputs) -> tuple[B
     if item.kind is FeeKind.METERED:
         used = inputs.use.get(unit.id, Decimal(0))
         charged = tiered_charges(used, item.bands_on(first))
-        exact = [(f"{c.used} × {yuan_text(c.band.price_fen)} 元", c.amount) for c in charged]
+        per = METER_UNITS.get(item.meter, "")
+        exact = [(f"{c.used}{per} × {yuan_text(c.band.price_fen)} 元" + (f"/{per}" if per else ""), c.amount)
+                 for c in charged]  # fmt: skip
         lines = list(_rounded_once("band", exact))
         share = inputs.shared_fen.get(unit.id)
         if share:

@@ -361,6 +361,8 @@ def bill_line_text(kind: str, text: str, lang: str = "zh") -> str:
     if kind == "vacancy":
         return "vacancy discount"
     if kind == "band":
+        for zh, en in (("立方米", "m3"), ("吨", "t"), ("度", "kWh"), ("吉焦", "GJ")):
+            text = text.replace(f"/{zh}", f"/{en}").replace(zh, f" {en}")
         return text.replace(" 元", " yuan")
     name, _, rest = text.partition(" 起 ")
     return f"{name} for {rest.replace(' 个月', ' months')}" if rest else text

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from domain.bill_payment import payable
 from domain.bill_reminder import BillReminder, reminder_text, worth_sending
 from domain.money import yuan_text
 from handlers.ports import Billing, Consents, Messenger, OwnerRepository, Sealer, SendFailed
@@ -61,9 +62,15 @@ class BillReminding:
             return
         assert bill is not None
         community = self.billing.community(bill.community_id)
+        unit = self.billing.unit(bill.unit_id)
+        found = self.billing.fee_item(bill.fee_item_id)
+        where = (community.name if community else "", f"{unit.building}{unit.number}" if unit else "")
+        place = " ".join(x for x in where if x)
+        today = community.today(reminder.due_at) if community else reminder.due_at.date()
+        owed = payable(bill, found[0].late_fee if found else None, today).total_fen  # the late fee of the day too
         data = {
-            "thing1": {"value": (community.name if community else bill.community_id)[:20]},
-            "amount2": {"value": f"{yuan_text(bill.amount_fen)}元"},
+            "thing1": {"value": place[:20]},
+            "amount2": {"value": f"{yuan_text(owed)}元"},
             "date3": {"value": bill.due_date.isoformat()},
             "thing4": {"value": reminder_text(reminder)},
         }

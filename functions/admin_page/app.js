@@ -4,7 +4,7 @@
 'use strict'
 const API = '/admin/api/v1'
 const $ = (sel) => document.querySelector(sel)
-const state = { token: sessionStorage.getItem('parkpass-admin') || '', lot: '', lots: [], role: '', email: '', card: null, q: '', keys: {}, dialog: null, community: '', items: {}, run: null, collectionPeriod: '' }
+const state = { token: sessionStorage.getItem('parkpass-admin') || '', lot: '', lots: [], role: '', email: '', card: null, q: '', keys: {}, dialog: null, community: '', communities: [], items: {}, units: {}, meters: [], run: null, collectionPeriod: '', billsPeriodSet: false }
 const yuan = (fen) => (fen / 100).toFixed(2)
 const yuanText = (fen) => `${yuan(fen)} 元`
 const STATES = { active: '有效', paused: '暂停中', expired: '已过期', cancelled: '已注销', pending: '待付款', submitted: '待审批', waitlisted: '候补中' }
@@ -73,11 +73,13 @@ function openForm({ title, note, fields, submit, run }) {
   $('#dialog-note').textContent = note || ''
   $('#dialog-error').textContent = ''
   $('#dialog-fields').replaceChildren(...fields.map(field))
-  $('#dialog-submit').textContent = submit || '确定'
+  $('#dialog-submit').textContent = submit || '确定'; $('#dialog-submit').disabled = false
+  $('#dialog-cancel').textContent = '取消'
   $('#dialog').showModal()
   const first = $('#dialog-fields input, #dialog-fields select'); if (first) first.focus()
 }
 function field(f) {
+  if (f.type === 'bands') return bandEditor(f.label, f.bands || [])
   const label = document.createElement('label'); label.append(`${f.label} `)
   let input
   if (f.type === 'select') {
@@ -109,10 +111,20 @@ async function submitDialog(event) {
   const d = state.dialog; const submitter = $('#dialog-submit')
   if (!d || submitter.dataset.busy) return
   submitter.dataset.busy = '1'; submitter.disabled = true
+  let done = null
   try {
-    await d.run(new FormData($('#dialog-form')), d.key)
-    state.dialog = null; $('#dialog').close()
-  } catch (e) { $('#dialog-error').textContent = e.message } finally { delete submitter.dataset.busy; submitter.disabled = false }
+    done = await d.run(new FormData($('#dialog-form')), d.key)
+    state.dialog = null
+    if (done && done.nodeType) finished(done); else $('#dialog').close()
+  } catch (e) { $('#dialog-error').textContent = e.message } finally { delete submitter.dataset.busy; submitter.disabled = !!(done && done.nodeType) }
+}
+// A form whose answer has more to do (a receipt to print) shows it in place of its fields. Its key is spent: 确定
+// stays where it was, greyed, so the second click of a double click lands on nothing; 关闭 closes the dialog.
+function finished(node) {
+  $('#dialog-note').textContent = ''
+  $('#dialog-fields').replaceChildren(node)
+  $('#dialog-submit').textContent = '已完成'
+  $('#dialog-cancel').textContent = '关闭'
 }
 function closeDialog() { state.dialog = null; $('#dialog').close() }
 
@@ -432,9 +444,9 @@ async function packages() {
   })
 }
 
-function fen(text) {
-  const t = String(text).trim()
-  if (!/^\d+(\.\d{1,2})?$/.test(t)) throw new Error('价格请填写元，最多两位小数，如 300 或 299.50')
+function fen(text, what) {
+  const t = String(text == null ? '' : text).trim()
+  if (!/^\d+(\.\d{1,2})?$/.test(t)) throw new Error(what ? `${what}请填写元，最多两位小数，如 2.50` : '价格请填写元，最多两位小数，如 300 或 299.50')
   return Math.round(Number(t) * 100)
 }
 
@@ -547,17 +559,46 @@ async function importFile(event) {
   notify(`导入完成：新增 ${created}，已存在 ${existing}，错误 ${errors.length}（重复导入同一文件不会重复建卡）`)
 }
 
-// --- 物业费: a community's units, fee items and readings; bill runs (draft -> review -> publish); its bills at the
-// till; the arrears and the collection rate. Forms that pay carry the key of the opened dialog; a refund, a waiver,
-// a cancellation, a run and a publish are each harmless when sent twice, and their buttons wait for the answer.
+// --- 物业费: a community's units, fee items, meters, readings and vacancies; bill runs (draft -> review -> publish,
+// a run's drafts reopened from the list of runs after a reload); its bills at the till (with the receipt to print);
+// the arrears and the collection rate. Forms that pay or apply carry the key of the opened dialog; adding a fee item
+// or a meter (a second add of the same id is refused), a price change, a vacancy decision, a refund, a waiver, a
+// cancellation, a run and a publish are each harmless when sent twice, and their buttons wait for the answer.
 const TILL = ['cash', 'pos', 'transfer']
+const METER_KINDS = { water: '水表', electricity: '电表', gas: '燃气表' }
+const USE_UNITS = { water: '吨', electricity: '度', gas: '立方米' }
+const PRICE_UNITS = { area: '元/㎡/月', fixed: '元/户/月' }
+const CYCLES = { 1: '每月', 3: '每季度', 6: '每半年', 12: '每年' }
+const VACANCY_STATES = { pending: '待审批', approved: '已批准', rejected: '已拒绝' }
 
 function option(value, text) { const o = document.createElement('option'); o.value = value; o.textContent = text; return o }
 function unitText(b) { return b.unit ? `${b.unit.building} ${b.unit.number}` : b.unit_id }
+function unitName(id) { const u = state.units[id]; return u ? `${u.building} ${u.number}` : id }
+function meterKind(kind) { return METER_KINDS[kind] || kind }
 function percent(rate) { return `${+(Number(rate) * 100).toFixed(4)}%` }
+function apiPath(url) { const path = new URL(url, location.href).pathname; return path.startsWith(API) ? path.slice(API.length) : path }
+function nextMonthStart() { const [y, m] = thisMonth().split('-').map(Number); return m === 12 ? `${y + 1}-01-01` : `${y}-${String(m + 1).padStart(2, '0')}-01` }
+function localTime(iso) {
+  // A time as the community's clock shows it.
+  const c = state.communities.find((x) => x.id === state.community)
+  const zone = (c && c.timezone) || 'Asia/Shanghai'
+  return new Intl.DateTimeFormat('sv-SE', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' }).format(new Date(iso))
+}
+
+// A share typed as a percentage ("0.05" for 0.05%) as the API's decimal string of 0 to 1 ("0.0005"): whole numbers
+// of millionths, never floats.
+function rateOf(text, what) {
+  const t = String(text == null ? '' : text).trim().replace(/[%％]$/, '')
+  const m = /^(\d{1,3})(?:\.(\d{1,4}))?$/.exec(t)
+  const millionths = m ? Number(m[1]) * 10000 + Number((m[2] || '').padEnd(4, '0')) : NaN
+  if (!m || millionths > 1000000) throw new Error(`${what}请填写 0 到 100 之间的百分数（最多四位小数），如 0.05`)
+  const frac = String(millionths % 1000000).padStart(6, '0').replace(/0+$/, '')
+  return frac ? `${Math.floor(millionths / 1000000)}.${frac}` : String(millionths / 1000000)
+}
 
 async function feesView() {
   const found = (await call('GET', '/communities')).communities
+  state.communities = found
   if (!found.some((c) => c.id === state.community)) { state.community = found.length ? found[0].id : ''; leaveCommunity() }
   $('#community').replaceChildren(...found.map((c) => option(c.id, c.name)))
   $('#community').value = state.community
@@ -567,37 +608,289 @@ async function feesView() {
 }
 
 function leaveCommunity() {
-  state.run = null; state.collectionPeriod = ''
+  state.run = null; state.collectionPeriod = ''; state.billsPeriodSet = false
   $('#run-review').hidden = true; $('#collection').replaceChildren()
+  $('#bills-form').reset(); $('#collection-form').elements.period.value = ''
   for (const name of ['unit', 'reading']) { $(`#${name}-import-status`).textContent = ''; $(`#${name}-import-errors`).hidden = true }
 }
 
 async function openCommunity() {
   const c = state.community
-  const [units, items] = await Promise.all([call('GET', `/communities/${c}/units`), call('GET', `/communities/${c}/fee-items`)])
-  state.items = Object.fromEntries(items.fee_items.map((f) => [f.id, f]))
-  fill('#units', units.units, (u) => [u.id, u.building, u.number, u.area, u.state_label, u.owners.join(' / ')])
-  fill('#fee-items', items.fee_items, (f) => [f.id, f.name, f.kind_label, priceText(f), `每 ${f.cycle_months} 个月`, lateFeeText(f.late_fee)])
+  const [units, items, meters, vacancies, runs] = await Promise.all(['units', 'fee-items', 'meters', 'vacancies', 'bill-runs']
+    .map((what) => call('GET', `/communities/${c}/${what}`)))
+  if (c !== state.community) return  // another community was chosen meanwhile: its own answers fill the page
+  state.units = Object.fromEntries(units.units.map((u) => [u.id, u]))
+  fill('#units', units.units, (u) => [u.id, u.building, u.number, u.area, u.state_label, u.owners.join(' / '),
+    tdWith(...(can('manage') ? [button('申请空置', () => applyVacancy(u), 'secondary')] : []))])
+  showFeeItems(items.fee_items)
+  showMeters(meters.meters)
+  showVacancies(vacancies.vacancies)
+  showRuns(runs.runs)
+  // The bills of the latest run's period, not of every period (a phone would scroll for ever); 全部 on request.
+  const latest = runs.runs[0]
+  if (!state.billsPeriodSet) { state.billsPeriodSet = true; $('#bills-form').elements.period.value = latest ? latest.period : '' }
+  const run = $('#run-form').elements.period; if (!run.value) run.value = thisMonth()
+  const collected = $('#collection-form').elements.period; if (!collected.value) collected.value = latest ? latest.period : thisMonth()
+  const from = $('#fee-item-form').elements.from; if (!from.value) from.value = `${thisMonth()}-01`
+  await Promise.all([bills(), arrears(), showCollection()])
+}
+
+// --- 收费项目
+function showFeeItems(list) {
+  state.items = Object.fromEntries(list.map((f) => [f.id, f]))
+  fill('#fee-items', list, (f) => [f.id, f.name, f.kind_label, priceText(f), CYCLES[f.cycle_months] || `每 ${f.cycle_months} 个月`,
+    f.due_day ? `每期首月 ${f.due_day} 日` : '每期首月最后一天', lateFeeText(f.late_fee), vacancyText(f),
+    tdWith(...(can('manage') ? [button('调价', () => changePrice(f), 'secondary')] : []))])
   const unticked = [...document.querySelectorAll('#run-items input:not(:checked)')].map((b) => b.value)
-  $('#run-items').replaceChildren(Object.assign(document.createElement('legend'), { textContent: '收费项目' }), ...items.fee_items.map((f) => {
+  $('#run-items').replaceChildren(Object.assign(document.createElement('legend'), { textContent: '收费项目' }), ...list.map((f) => {
     const l = document.createElement('label'); const box = document.createElement('input')
     box.type = 'checkbox'; box.name = 'fee_item_id'; box.value = f.id; box.checked = !unticked.includes(f.id)
     l.append(box, ` ${f.name}`); return l
   }))
-  for (const form of ['#run-form', '#collection-form']) { const period = $(form).elements.period; if (!period.value) period.value = thisMonth() }
-  await Promise.all([bills(), arrears(), showCollection()])
 }
+
+async function refreshFeeItems() { showFeeItems((await call('GET', `/communities/${state.community}/fee-items`)).fee_items) }
 
 function priceText(f) {
   if (f.kind === 'metered') {
-    let from = '0'
-    return f.bands.map((b) => { const range = b.up_to == null ? `${from} 以上` : `${from}–${b.up_to}`; from = b.up_to; return `${range}：${yuan(b.price_fen)} 元` }).join('，')
+    const later = f.later_bands[f.later_bands.length - 1]
+    return later ? `${bandsText(f.bands, f.meter)}；${later.from} 起：${bandsText(later.bands, f.meter)}` : bandsText(f.bands, f.meter)
   }
-  const p = f.prices[f.prices.length - 1]
-  return p ? `${yuan(p.price_fen)} 元${f.kind === 'area' ? '/㎡' : ''}（${p.from} 起）` : ''
+  // The price now and, after a change, the one before it: each with the day it starts.
+  return f.prices.slice(-2).map((p) => `${yuan(p.price_fen)} ${PRICE_UNITS[f.kind] || '元'}（${p.from} 起）`).join('；')
+}
+
+function bandsText(bands, meter) {
+  const use = USE_UNITS[meter] || ''
+  let from = '0'
+  return bands.map((b) => {
+    const range = b.up_to == null ? `${from} ${use}以上` : `${from}–${b.up_to} ${use}`
+    from = b.up_to
+    return `${range}：${yuan(b.price_fen)} 元${use ? `/${use}` : ''}`
+  }).join('，')
 }
 
 function lateFeeText(l) { return l ? `每日 ${percent(l.daily_rate)}，宽限 ${l.grace_days} 天，最多 ${percent(l.cap)}` : '不收' }
+function vacancyText(f) { return f.kind !== 'area' ? '' : f.vacancy_rate == null ? '照常收取' : `按 ${percent(f.vacancy_rate)} 收取` }
+
+// The bands of a metered price: rows of (use up to, price in 元); the last has no limit. Used by the new fee item's
+// form and by a price change's dialog.
+function bandEditor(title, bands) {
+  const set = document.createElement('fieldset'); set.className = 'bands'
+  const rows = document.createElement('div'); rows.className = 'band-rows'
+  for (const b of bands.length ? bands : [null, null]) rows.append(bandRow(b))
+  const add = button('添加一档', () => { rows.insertBefore(bandRow(null), rows.lastElementChild); markBands(rows) }, 'secondary')
+  set.append(Object.assign(document.createElement('legend'), { textContent: title }), rows, add)
+  markBands(rows)
+  return set
+}
+
+function bandRow(band) {
+  const row = document.createElement('div'); row.className = 'band'
+  row.innerHTML = '<span class="band-name"></span><label>用量上限 <input name="up_to" inputmode="decimal"></label><label>单价（元） <input name="band_price" inputmode="decimal" required></label>'
+  if (band) { row.querySelector('[name=up_to]').value = band.up_to == null ? '' : band.up_to; row.querySelector('[name=band_price]').value = yuan(band.price_fen) }
+  row.append(button('删除这一档', () => { const rows = row.parentElement; if (rows.children.length > 1) { row.remove(); markBands(rows) } }, 'secondary band-del'))
+  return row
+}
+
+function markBands(rows) {
+  const all = [...rows.children]
+  all.forEach((row, i) => {
+    const last = i === all.length - 1; const limit = row.querySelector('[name=up_to]')
+    row.querySelector('.band-name').textContent = last ? `第 ${i + 1} 档（最后一档）` : `第 ${i + 1} 档`
+    limit.disabled = last; limit.required = !last; limit.placeholder = last ? '不限' : '如 20'
+    if (last) limit.value = ''
+    row.querySelector('.band-del').hidden = last
+  })
+}
+
+function readBands(rows) {
+  const all = [...rows.children]
+  const bands = all.map((row, i) => {
+    const last = i === all.length - 1; const limit = row.querySelector('[name=up_to]').value.trim()
+    if (!last && !/^\d{1,9}(\.\d{1,2})?$/.test(limit)) throw new Error(`第 ${i + 1} 档的用量上限请填写数字（最多两位小数）；最后一档不设上限`)
+    return { up_to: last ? null : limit, price_fen: fen(row.querySelector('[name=band_price]').value, `第 ${i + 1} 档的单价`) }
+  })
+  for (let i = 1; i < bands.length - 1; i++) {
+    if (Number(bands[i].up_to) <= Number(bands[i - 1].up_to)) throw new Error('各档的用量上限应从低到高')
+  }
+  return bands
+}
+
+// Shown, a part of a form is sent; hidden, its fields are off (neither checked by the browser nor sent).
+function toggle(el, on) {
+  el.hidden = !on
+  if (el.tagName === 'FIELDSET') el.disabled = !on
+  else for (const c of el.querySelectorAll('input, select')) c.disabled = !on
+}
+
+function syncFeeItemForm() {
+  const form = $('#fee-item-form'); const kind = form.elements.kind.value
+  for (const el of form.querySelectorAll('[data-kind]')) toggle(el, el.dataset.kind.split(' ').includes(kind))
+  for (const el of form.querySelectorAll('[data-late]')) toggle(el, form.elements.late.checked)
+  form.querySelector('.price-unit').textContent = PRICE_UNITS[kind] || '元'
+}
+
+function resetFeeItemForm() {
+  const form = $('#fee-item-form'); form.reset()
+  $('#fee-item-bands').replaceWith(Object.assign(bandEditor('阶梯单价（按每期用量）', []), { id: 'fee-item-bands' }))
+  $('#fee-item-bands').dataset.kind = 'metered'
+  form.elements.from.value = `${thisMonth()}-01`
+  syncFeeItemForm()
+}
+
+function setUpFeeForms() {
+  for (const select of [$('#fee-item-form').elements.meter, $('#meter-form').elements.kind]) {
+    select.replaceChildren(...Object.entries(METER_KINDS).map(([kind, text]) => option(kind, text)))
+  }
+  resetFeeItemForm()
+  $('#fee-item-form').addEventListener('change', (e) => { if (['kind', 'late'].includes(e.target.name)) syncFeeItemForm() })
+  $('#meter-form').addEventListener('change', (e) => {
+    if (e.target.name === 'scope') syncMeterForm()
+    if (e.target.name === 'kind') fillMeterForm()
+    if (e.target.dataset.all) for (const box of $('#meter-units').querySelectorAll('input[name=unit_ids]')) box.checked = e.target.checked
+  })
+  syncMeterForm()
+}
+
+async function addFeeItem(event) {
+  const form = event.target; const f = new FormData(form); const kind = f.get('kind')
+  const body = { id: f.get('id').trim(), name: f.get('name').trim(), kind, cycle_months: Number(f.get('cycle_months')), from: f.get('from') }
+  if (kind === 'metered') { body.meter = f.get('meter'); body.bands = readBands($('#fee-item-bands .band-rows')) } else body.price_fen = fen(f.get('price'), '单价')
+  if (f.get('due_day')) body.due_day = Number(f.get('due_day'))
+  if (f.get('late')) body.late_fee = { daily_rate: rateOf(f.get('daily_rate'), '每日滞纳金'), grace_days: Number(f.get('grace_days')), cap: rateOf(f.get('cap'), '滞纳金上限') }
+  const vacancy = String(f.get('vacancy_rate') || '').trim()
+  if (kind === 'area' && vacancy) body.vacancy_rate = rateOf(vacancy, '空置期间收取比例')
+  const made = await call('POST', `/communities/${state.community}/fee-items`, body)
+  resetFeeItemForm(); $('#fee-item-add').open = false
+  notify(`已新增收费项目 ${made.name}（${made.kind_label}，${priceText(made)}）`)
+  await refreshFeeItems()
+}
+
+function changePrice(f) {
+  const metered = f.kind === 'metered'
+  const later = f.later_bands[f.later_bands.length - 1]
+  const current = f.prices[f.prices.length - 1]
+  openForm({
+    title: `调价：${f.name}`, submit: '保存新价格',
+    note: `现价：${priceText(f)}。新价格从生效日期起适用；已生成的账单不变。`,
+    fields: [{ name: 'from', label: '生效日期', type: 'date', required: true, value: nextMonthStart() },
+      metered ? { type: 'bands', label: '新的阶梯单价', bands: later ? later.bands : f.bands }
+        : { name: 'price', label: `新单价（${PRICE_UNITS[f.kind] || '元'}）`, required: true, value: current ? yuan(current.price_fen) : '' }],
+    run: async (form) => {
+      const body = { from: form.get('from') }
+      if (metered) body.bands = readBands($('#dialog-fields .band-rows')); else body.price_fen = fen(form.get('price'), '新单价')
+      const done = await call('POST', `/fee-items/${encodeURIComponent(f.id)}/prices`, body)
+      notify(`已调整 ${done.name} 的价格：${priceText(done)}`)
+      await refreshFeeItems()
+    },
+  })
+}
+
+// --- 水电表
+function meterOwner(m) {
+  if (!m.shared) return unitName(m.unit_id)
+  return `公摊：${m.shared.unit_ids.length} 户，${m.shared.split === 'area' ? '按建筑面积' : '每户平均'}分摊`
+}
+
+function showMeters(list) {
+  state.meters = list
+  fill('#meters', list, (m) => [m.id, meterKind(m.kind), meterOwner(m), m.shared ? m.shared.sub_meter_ids.join('、') : ''])
+  fillMeterForm()
+}
+
+function syncMeterForm() {
+  const form = $('#meter-form')
+  for (const el of form.querySelectorAll('[data-scope]')) toggle(el, el.dataset.scope === form.elements.scope.value)
+}
+
+function fillMeterForm() {
+  const form = $('#meter-form'); const units = Object.values(state.units); const chosen = form.elements.unit_id.value
+  form.elements.unit_id.replaceChildren(...units.map((u) => option(u.id, `${u.building} ${u.number}（${u.id}）`)))
+  if (units.some((u) => u.id === chosen)) form.elements.unit_id.value = chosen
+  picks('#meter-units', 'unit_ids', units.map((u) => [u.id, `${u.building} ${u.number}`]), '还没有房屋')
+  const subs = state.meters.filter((m) => m.unit_id && m.kind === form.elements.kind.value)
+  picks('#meter-subs', 'sub_meter_ids', subs.map((m) => [m.id, `${m.id}（${unitName(m.unit_id)}）`]), `没有这一类的分户${meterKind(form.elements.kind.value)}（可不选）`)
+}
+
+// Checkboxes for a list (the ticked ones stay ticked when the list is read again); the units' with 全选.
+function picks(sel, name, choices, none) {
+  const set = $(sel); const legend = set.querySelector('legend')
+  const kept = new Set([...set.querySelectorAll(`input[name=${name}]:checked`)].map((b) => b.value))
+  const boxes = choices.map(([value, text]) => {
+    const l = document.createElement('label'); const box = document.createElement('input')
+    box.type = 'checkbox'; box.name = name; box.value = value; box.checked = kept.has(value)
+    l.append(box, ` ${text}`); return l
+  })
+  const head = [legend]
+  if (name === 'unit_ids' && choices.length > 1) {
+    const l = document.createElement('label'); const box = document.createElement('input')
+    box.type = 'checkbox'; box.dataset.all = '1'; l.append(box, ' 全选'); head.push(l)
+  }
+  if (!choices.length) head.push(Object.assign(document.createElement('p'), { className: 'hint', textContent: none }))
+  set.replaceChildren(...head, ...boxes)
+}
+
+async function addMeter(event) {
+  const form = event.target; const f = new FormData(form)
+  const body = { id: f.get('id').trim(), kind: f.get('kind') }
+  if (f.get('scope') === 'unit') {
+    if (!f.get('unit_id')) throw new Error('请先导入房屋，再为房屋添加水电表')
+    body.unit_id = f.get('unit_id')
+  } else {
+    const unitIds = f.getAll('unit_ids')
+    if (!unitIds.length) throw new Error('请勾选公摊表分摊的房屋')
+    body.shared = { split: f.get('split'), unit_ids: unitIds, sub_meter_ids: f.getAll('sub_meter_ids') }
+  }
+  const made = await call('POST', `/communities/${state.community}/meters`, body)
+  form.reset(); syncMeterForm(); $('#meter-add').open = false
+  notify(`已新增${meterKind(made.kind)} ${made.id}（${meterOwner(made)}）`)
+  showMeters((await call('GET', `/communities/${state.community}/meters`)).meters)
+}
+
+// --- 空置申请
+function showVacancies(list) {
+  const order = { pending: 0, approved: 1, rejected: 2 }
+  const rows = list.slice().sort((a, b) => (order[a.state] ?? 3) - (order[b.state] ?? 3) || b.from.localeCompare(a.from))
+  $('#vacancy-none').hidden = rows.length > 0
+  fill('#vacancies', rows, (v) => {
+    const who = unitName(v.unit_id); const when = `${v.from} 至 ${v.until}`
+    const ops = v.state === 'pending' && can('manage') ? [
+      button('批准', async () => {
+        const done = await call('POST', `/vacancies/${encodeURIComponent(v.id)}/approve`)
+        notify(`已批准 ${who} 的空置申请（${when}，${vacancyState(done)}）`); await refreshVacancies()
+      }),
+      button('拒绝', () => openForm({
+        title: `拒绝 ${who} 的空置申请`, note: `${when}：${v.reason}。拒绝后不能再批准。`, fields: [], submit: '确认拒绝',
+        run: async () => {
+          const done = await call('POST', `/vacancies/${encodeURIComponent(v.id)}/reject`)
+          notify(`已拒绝 ${who} 的空置申请（${when}，${vacancyState(done)}）`); await refreshVacancies()
+        },
+      }), 'secondary')] : []
+    return [`${who}（${v.unit_id}）`, v.from, v.until, v.reason, vacancyState(v), tdWith(...ops)]
+  })
+}
+
+function vacancyState(v) { return v.state_label || VACANCY_STATES[v.state] || v.state }
+async function refreshVacancies() { showVacancies((await call('GET', `/communities/${state.community}/vacancies`)).vacancies) }
+
+function applyVacancy(unit) {
+  const units = Object.values(state.units)
+  if (!units.length) throw new Error('还没有房屋：请先导入房屋')
+  openForm({
+    title: unit ? `登记空置申请：${unitName(unit.id)}` : '登记空置申请', submit: '提交申请',
+    note: '登记后在“空置申请”里批准或拒绝。',
+    fields: [...(unit ? [] : [{ name: 'unit_id', label: '房屋', type: 'select', options: units.map((u) => [u.id, `${u.building} ${u.number}（${u.id}）`]) }]),
+      { name: 'from', label: '开始日期', type: 'date', required: true }, { name: 'until', label: '结束日期（含当天）', type: 'date', required: true },
+      { name: 'reason', label: '原因', required: true, maxlength: 200 }],
+    run: async (f, key) => {
+      const id = unit ? unit.id : f.get('unit_id')
+      const made = await call('POST', `/units/${encodeURIComponent(id)}/vacancies`, { from: f.get('from'), until: f.get('until'), reason: f.get('reason').trim(), idempotency_key: key })
+      notify(`已登记 ${unitName(id)} 的空置申请（${made.from} 至 ${made.until}，${vacancyState(made)}）`)
+      await refreshVacancies()
+    },
+  })
+}
 
 async function importTable(event, name, what) {
   const r = await call('POST', `/communities/${state.community}/${what}/import`, new FormData(event.target))
@@ -607,6 +900,7 @@ async function importTable(event, name, what) {
   await openCommunity()
 }
 
+// --- 账单批次: drafted, reviewed, published
 async function runBills(event) {
   const f = new FormData(event.target); const ids = f.getAll('fee_item_id')
   if (!ids.length) throw new Error('请至少选择一个收费项目')
@@ -615,7 +909,8 @@ async function runBills(event) {
   if (!run.bills.length) { notify(`${run.period} 所选收费项目的账单都已生成过，没有新的草稿`); return }
   showRun(run)
   notify(`已生成 ${run.period} 的账单草稿 ${run.bills.length} 张，请核对后发布`)
-  await bills()
+  $('#bills-form').elements.period.value = run.period
+  await Promise.all([bills(), refreshRuns()])
 }
 
 function showRun(run) {
@@ -634,7 +929,33 @@ async function publishRun() {
   const done = await call('POST', `/bill-runs/${run.id}/publish`)
   showRun(done)
   notify(`已发布 ${done.period} 的账单 ${done.bills.length} 张，合计 ${yuanText(done.total_fen)}`)
-  await Promise.all([bills(), arrears(), showCollection()])
+  $('#bills-form').elements.period.value = done.period
+  await Promise.all([bills(), arrears(), showCollection(), refreshRuns()])
+}
+
+function showRuns(runs) {
+  const waiting = runs.filter((r) => !r.published)
+  $('#runs-pending').hidden = !waiting.length
+  $('#runs-pending').textContent = waiting.length
+    ? `有 ${waiting.length} 批账单草稿尚未发布（业主在发布前看不到）：点“核对”查看明细后发布。` : ''
+  fill('#runs', runs, (r) => [r.period, r.fee_item_ids.map((id) => (state.items[id] ? state.items[id].name : id)).join('、'),
+    `${r.bills} 张`, yuan(r.total_fen), localTime(r.created_at), r.published ? '已发布' : '草稿待发布',
+    tdWith(r.published ? button('查看账单', () => billsOf(r.period), 'secondary') : button('核对', () => openRun(r.id)))])
+}
+
+async function refreshRuns() { showRuns((await call('GET', `/communities/${state.community}/bill-runs`)).runs) }
+
+async function openRun(id) {
+  moveOn()
+  showRun(await call('GET', `/bill-runs/${encodeURIComponent(id)}`))
+  $('#run-review').scrollIntoView({ block: 'nearest' })
+}
+
+async function billsOf(period) {
+  moveOn()
+  const form = $('#bills-form'); form.elements.period.value = period; form.elements.state.value = ''
+  await bills()
+  $('#bills').scrollIntoView({ block: 'nearest' })
 }
 
 async function bills() {
@@ -661,6 +982,7 @@ function billActions(b) {
   return ops
 }
 
+// The till: paid, the dialog shows the payment and its receipt to print (the card till's 打印收据 likewise).
 function takePayment(billIds, what, payableFen, lateFeeFen) {
   openForm({
     title: `收款：${what}`, submit: '确认收款',
@@ -668,8 +990,13 @@ function takePayment(billIds, what, payableFen, lateFeeFen) {
     fields: [{ name: 'channel', label: '方式', type: 'select', options: TILL.map((c) => [c, CHANNELS[c]]) }],
     run: async (f, key) => {
       const order = await call('POST', '/bills/payments', { bill_ids: billIds, channel: f.get('channel'), idempotency_key: key })
-      notify(`已收 ${yuanText(order.amount_fen)}（${order.channel_label}）：${what}，订单 ${order.order_id}`)
+      const text = `已收 ${yuanText(order.amount_fen)}（${order.channel_label}）：${what}，订单 ${order.order_id}`
+      notify(text)
       await afterBillChange()
+      if (!order.receipt_url) return null
+      const done = document.createElement('p'); done.className = 'till-done'
+      done.append(`${text} `, link('打印收据', apiPath(order.receipt_url)))
+      return done
     },
   })
 }
@@ -770,6 +1097,10 @@ $('#report-csv').addEventListener('click', (e) => { e.preventDefault(); const p 
 onSubmit('#import-form', importFile)
 $('#community').addEventListener('change', (e) => { state.community = e.target.value; leaveCommunity(); moveOn(); openCommunity().catch(show) })
 $('#community-add').addEventListener('click', addCommunity)
+setUpFeeForms()
+onSubmit('#fee-item-form', addFeeItem)
+onSubmit('#meter-form', addMeter)
+$('#vacancy-add').addEventListener('click', () => { try { moveOn(); applyVacancy(null) } catch (e) { show(e) } })
 onSubmit('#unit-import', (e) => importTable(e, 'unit', 'units'))
 onSubmit('#reading-import', (e) => importTable(e, 'reading', 'readings'))
 onSubmit('#run-form', runBills)

@@ -1,7 +1,13 @@
-"""The admin page's property-fee view (物业费) in Chromium on the local stack, at a desk and on a phone: a community
-for demo-lot, two units imported from a CSV (a bad row shown with its row number), October billed, reviewed and
-published on the page, one bill taken in cash by a double click (paid once), the arrears list and its CSV, the
-collection rate as bars, then a refund, a late-fee waiver and a cancellation, each with its reason."""
+"""The admin page's property-fee view (物业费) in Chromium on the local stack, at a desk and on a phone.
+
+First: a community for demo-lot, two units imported from a CSV (a bad row shown with its row number), October
+billed, reviewed and published on the page, one bill taken in cash by a double click (paid once) and its receipt to
+print (a PDF), the arrears list and its CSV, the collection rate as bars, then a refund, a late-fee waiver and a
+cancellation, each with its reason.
+
+Then: fee items (by area with a late fee and a vacancy rate; metered in bands) and a price change, a unit's meter
+and a shared one, a vacancy applied for and approved, all on the page; October drafted, the page reloaded, the
+drafts found in the list of runs and published from there; the bill list opens on the latest run's period."""
 
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 from functions.dev_stack import DevStack
 from tests.e2e.api_client import ApiClient
 from tests.e2e.test_admin_page import browser as browser  # one Chromium for the module
-from tests.e2e.test_admin_page import log_in, shot
+from tests.e2e.test_admin_page import FETCH_HEAD, log_in, shot
 from tests.e2e.test_existing_card_holders import office
 from tests.e2e.test_property_fees import ok
 
@@ -108,6 +114,13 @@ def test_the_office_bills_a_community_and_takes_cash_once_on_the_page(
         expect(dialog.get_by_label("方式")).to_have_value("cash")
         dialog.get_by_role("button", name="确认收款").dblclick()
         expect(page.locator("#notice")).to_contain_text("已收 222.14 元（现金）：1栋 101 物业费 2026-10")
+        paid_now = dialog.locator(".till-done")  # the dialog shows the payment and its receipt to print
+        expect(paid_now).to_contain_text("已收 222.14 元（现金）：1栋 101 物业费 2026-10")
+        receipt = paid_now.get_by_role("button", name="打印收据").get_attribute("data-href")
+        assert page.evaluate(FETCH_HEAD, receipt) == [200, "application/pdf", "%PDF-"]
+        expect(dialog.locator("#dialog-submit")).to_be_disabled()
+        shot(page, f"fees-1b-receipt-{device}")
+        dialog.get_by_role("button", name="关闭").click()
         expect(dialog).to_be_hidden()
         expect(page.locator("#error")).to_have_text("")
         expect(bill_row(page, "1栋 101", "物业费")).to_contain_text("已缴")
@@ -150,5 +163,177 @@ def test_the_office_bills_a_community_and_takes_cash_once_on_the_page(
             "1 户欠费：本金 260.00 元，滞纳金 0.00 元（滞纳金算至今天）"
         )
         shot(page, f"fees-3-after-changes-{device}")
+    finally:
+        context.close()
+
+
+def set_up_units(api: ApiClient, staff: dict[str, str]) -> None:
+    ok(api.post("/admin/api/v1/communities", json={"id": "c1", "name": "幸福小区", "lot_ids": ["demo-lot"]},
+                headers=staff), 201)  # fmt: skip
+    for unit_id, number, area in (("u1", "101", "88.50"), ("u2", "102", "100.00")):
+        unit = {"id": unit_id, "building": "1栋", "number": number, "area": area}
+        ok(api.post("/admin/api/v1/communities/c1/units", json=unit, headers=staff), 201)
+
+
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1366, "height": 768}, {"width": 390, "height": 844}], ids=["desk", "phone"]
+)
+def test_the_office_sets_up_fees_and_publishes_drafts_found_after_a_reload(
+    browser: Browser, stack: DevStack, viewport: dict[str, int]
+) -> None:
+    api = ApiClient(stack.api_url)
+    staff = office(api)
+    set_up_units(api, staff)
+    device = "phone" if viewport["width"] < 500 else "desk"
+    context = browser.new_context(viewport=viewport, locale="zh-CN")  # type: ignore[arg-type]
+    page = context.new_page()
+    dialog = page.locator("#dialog")
+    notice = page.locator("#notice")
+    try:
+        log_in(page, stack)
+        page.get_by_role("button", name="物业费", exact=True).click()
+        expect(page.locator("#units tbody tr")).to_have_count(2)
+
+        # A fee item by area: its price typed in 元, its late fee and vacancy rate as percentages.
+        page.locator("#fee-item-add summary").click()
+        form = page.locator("#fee-item-form")
+        form.get_by_label("编号").fill("mgmt")
+        form.get_by_label("名称").fill("物业费")
+        form.get_by_label("计费方式").select_option("area")
+        form.get_by_label("单价（元/㎡/月）").fill("2.50")
+        form.get_by_label("起收日期").fill("2026-01-01")
+        form.get_by_label("逾期收取滞纳金").check()
+        form.get_by_label("每日（占欠费 %）").fill("0.05")
+        form.get_by_label("宽限天数").fill("15")
+        form.get_by_label("最多（占欠费 %）").fill("30")
+        form.get_by_label("空置期间按（%）收取").fill("50")
+        form.get_by_role("button", name="保存收费项目").dblclick()  # added once; a second add would be refused
+        expect(notice).to_have_text("已新增收费项目 物业费（按面积，2.50 元/㎡/月（2026-01-01 起））")
+        expect(page.locator("#error")).to_have_text("")
+        row = page.locator("#fee-items tbody tr", has_text="mgmt")
+        for text in ("2.50 元/㎡/月", "每日 0.05%，宽限 15 天，最多 30%", "按 50% 收取"):
+            expect(row).to_contain_text(text)
+
+        # A metered one: three bands, the last without a limit.
+        page.locator("#fee-item-add summary").click()
+        form.get_by_label("编号").fill("water")
+        form.get_by_label("名称").fill("水费")
+        form.get_by_label("计费方式").select_option("metered")
+        expect(form.get_by_label("单价（元/㎡/月）")).to_be_hidden()
+        form.get_by_label("表的类型").select_option("water")
+        form.get_by_role("button", name="添加一档").click()
+        bands = form.locator(".band")
+        expect(bands).to_have_count(3)
+        for n, (up_to, price) in enumerate((("20", "3.50"), ("30", "4.20"), (None, "5.00"))):
+            if up_to is None:
+                expect(bands.nth(n).get_by_label("用量上限")).to_be_disabled()
+            else:
+                bands.nth(n).get_by_label("用量上限").fill(up_to)
+            bands.nth(n).get_by_label("单价（元）").fill(price)
+        form.get_by_label("起收日期").fill("2026-01-01")
+        form.get_by_role("button", name="保存收费项目").click()
+        expect(page.locator("#fee-items tbody tr", has_text="水费")).to_contain_text(
+            "0–20 吨：3.50 元/吨，20–30 吨：4.20 元/吨，30 吨以上：5.00 元/吨"
+        )
+        items = {f["id"]: f for f in ok(api.get("/admin/api/v1/communities/c1/fee-items", headers=staff))["fee_items"]}
+        assert items["mgmt"]["prices"] == [{"from": "2026-01-01", "price_fen": 250}]
+        assert items["mgmt"]["late_fee"] == {"daily_rate": "0.0005", "grace_days": 15, "cap": "0.3"}
+        assert items["mgmt"]["vacancy_rate"] == "0.5"
+        assert items["water"]["meter"] == "water"
+        assert [(b["up_to"], b["price_fen"]) for b in items["water"]["bands"]] == [
+            ("20", 350),
+            ("30", 420),
+            (None, 500),
+        ]
+
+        # A price change from December: October keeps its price.
+        page.locator("#fee-items tbody tr", has_text="mgmt").get_by_role("button", name="调价").click()
+        expect(dialog.get_by_label("生效日期")).to_have_value("2026-12-01")
+        dialog.get_by_label("新单价（元/㎡/月）").fill("2.80")
+        dialog.get_by_role("button", name="保存新价格").dblclick()
+        expect(dialog).to_be_hidden()
+        expect(page.locator("#fee-items tbody tr", has_text="mgmt")).to_contain_text(
+            "2.50 元/㎡/月（2026-01-01 起）；2.80 元/㎡/月（2026-12-01 起）"
+        )
+
+        # A unit's water meter, then a shared one over both units less the unit's meter.
+        page.locator("#meter-add summary").click()
+        meters = page.locator("#meter-form")
+        meters.get_by_label("表号").fill("w-101")
+        meters.get_by_label("类型").select_option("water")
+        meters.get_by_label("房屋", exact=True).select_option("u1")
+        meters.get_by_role("button", name="保存水电表").dblclick()
+        expect(notice).to_have_text("已新增水表 w-101（1栋 101）")
+        page.locator("#meter-add summary").click()
+        meters.get_by_label("表号").fill("w-main")
+        meters.get_by_label("归属").select_option("shared")
+        meters.get_by_label("分摊方式").select_option("area")
+        meters.get_by_label("全选").check()
+        meters.get_by_label("w-101（1栋 101）").check()
+        meters.get_by_role("button", name="保存水电表").click()
+        expect(page.locator("#meters tbody tr", has_text="w-main")).to_contain_text("公摊：2 户，按建筑面积分摊")
+        listed = ok(api.get("/admin/api/v1/communities/c1/meters", headers=staff))["meters"]
+        assert sorted((m["id"], m["unit_id"], m["shared"]) for m in listed) == [
+            ("w-101", "u1", None),
+            ("w-main", None, {"split": "area", "unit_ids": ["u1", "u2"], "sub_meter_ids": ["w-101"]}),
+        ]
+
+        # A vacancy applied for (one form, sent twice, applies once) and approved on the page.
+        page.locator("#units tbody tr", has_text="u2").get_by_role("button", name="申请空置").click()
+        dialog.get_by_label("开始日期").fill("2026-10-01")
+        dialog.get_by_label("结束日期（含当天）").fill("2026-10-31")
+        dialog.get_by_label("原因").fill("装修，未入住")
+        dialog.get_by_role("button", name="提交申请").dblclick()
+        expect(dialog).to_be_hidden()
+        vacancy = page.locator("#vacancies tbody tr", has_text="1栋 102")
+        expect(vacancy).to_contain_text("待审批")
+        vacancy.get_by_role("button", name="批准").dblclick()
+        expect(notice).to_have_text("已批准 1栋 102 的空置申请（2026-10-01 至 2026-10-31，已批准）")
+        expect(vacancy).to_contain_text("已批准")
+        [applied] = ok(api.get("/admin/api/v1/communities/c1/vacancies", headers=staff))["vacancies"]
+        assert (applied["unit_id"], applied["state"]) == ("u2", "approved")
+
+        # September billed and published elsewhere; October drafted here, then the page is reloaded.
+        run = ok(api.post("/admin/api/v1/communities/c1/bill-runs", json={"period": "2026-09", "fee_item_ids": ["mgmt"]},
+                          headers=staff), 201)  # fmt: skip
+        ok(api.post(f"/admin/api/v1/bill-runs/{run['id']}/publish", headers=staff))
+        page.locator("#run-form input[name=period]").fill("2026-10")
+        page.get_by_role("button", name="生成草稿").click()
+        # u2's October at half price, vacant all month: 88.50 x 2.50 + 100 x 2.50 / 2 = 346.25 (no water read yet).
+        expect(page.locator("#run-summary")).to_have_text("2026-10 账单草稿：共 2 张，合计 346.25 元")
+        expect(page.locator("#run-bills tbody tr", has_text="1栋 102")).to_contain_text("空置优惠 -125.00")
+
+        page.reload()
+        page.get_by_role("button", name="物业费", exact=True).click()
+        runs = page.locator("#runs tbody tr")
+        expect(runs).to_have_count(2)
+        expect(runs.first).to_contain_text("2026-10")
+        expect(runs.first).to_contain_text("草稿待发布")
+        expect(runs.nth(1)).to_contain_text("已发布")
+        expect(page.locator("#runs-pending")).to_contain_text("有 1 批账单草稿尚未发布")
+        expect(page.locator("#run-review")).to_be_hidden()
+        # The bill list opens on the latest run's period, not on every period.
+        expect(page.locator("#bills-form input[name=period]")).to_have_value("2026-10")
+        expect(page.locator("#bills tbody tr")).to_have_count(2)
+        expect(page.locator("#bills tbody tr", has_text="2026-09")).to_have_count(0)
+        shot(page, f"fees-4-runs-after-reload-{device}")
+
+        runs.first.get_by_role("button", name="核对").click()
+        expect(page.locator("#run-summary")).to_have_text("2026-10 账单草稿：共 2 张，合计 346.25 元")
+        page.get_by_role("button", name="发布账单").dblclick()
+        expect(notice).to_have_text("已发布 2026-10 的账单 2 张，合计 346.25 元")
+        expect(runs.first).to_contain_text("已发布")
+        expect(page.locator("#runs-pending")).to_be_hidden()
+        expect(page.locator("#bills tbody tr", has_text="待缴")).to_have_count(2)
+        october = ok(api.get("/admin/api/v1/communities/c1/bills?period=2026-10", headers=staff))["bills"]
+        assert sorted((b["unit_id"], b["state"], b["amount_fen"]) for b in october) == [
+            ("u1", "unpaid", 22_125),
+            ("u2", "unpaid", 12_500),
+        ]
+
+        runs.nth(1).get_by_role("button", name="查看账单").click()
+        expect(page.locator("#bills-form input[name=period]")).to_have_value("2026-09")
+        expect(page.locator("#bills tbody tr", has_text="2026-09")).to_have_count(2)
+        shot(page, f"fees-5-published-from-the-list-{device}")
     finally:
         context.close()

@@ -173,7 +173,7 @@ def test_a_community_is_billed_and_its_owners_pay_as_the_issue_tells(stack: DevS
     staff = office(api)
     late = ok(api.get(f"/api/v1/bills/{ids[('u3', 'mgmt')]}", headers=owner))
     assert (late["late_fee_fen"], late["payable_fen"]) == (188, 12_688)  # 12,500 x 0.05% x 30 days, half up
-    assert late["lines"][-1]["kind"] == "late_fee" and "逾期 30 天" in late["lines"][-1]["text"]
+    assert late["lines"][-1]["kind"] == "late_fee" and "已超过 30 天" in late["lines"][-1]["text"]
     made = ok(api.post("/api/v1/bills/payments", headers=owner,
                        json={"bill_ids": [ids[("u3", "mgmt")]], "channel": "wechat", "idempotency_key": "late-fee-1"}),
               201)  # fmt: skip

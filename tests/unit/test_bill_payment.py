@@ -24,7 +24,10 @@ def bill(n: int, amount: int, due: date, state: BillState = BillState.UNPAID, un
 def test_the_late_fee_of_the_day_of_payment_is_its_own_line_citing_the_rule() -> None:
     owed = payable(bill(1, 22_125, date(2027, 1, 31)), RULE, date(2027, 3, 17))
     assert (owed.principal_fen, owed.late_fee_fen, owed.total_fen, owed.late_days) == (22_125, 332, 22_457, 30)
-    assert owed.late_fee_text() == "滞纳金：逾期 30 天，每天 0.05%（到期后宽限 15 天，最多本金的 30%）"
+    assert owed.late_fee_text() == "滞纳金：到期后宽限 15 天，已超过 30 天，每天 0.05%（最多本金的 30%）"
+    assert owed.late_fee_text("en") == (
+        "Late fee: 30 days past the 15 days' grace after the due date, at 0.05% a day (at most 30% of the amount)"
+    )
     on_time = payable(bill(1, 22_125, date(2027, 1, 31)), RULE, date(2027, 2, 10))
     assert (on_time.late_fee_fen, on_time.late_fee_text()) == (0, "")
     assert payable(bill(1, 22_125, date(2027, 1, 31)), None, date(2030, 1, 1)).late_fee_fen == 0  # no contract

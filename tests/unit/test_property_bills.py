@@ -260,6 +260,7 @@ def test_bill_reminders_go_once_to_the_unit_s_owners_while_unpaid(s: Services) -
     assert tick("2027-01-28") == ([], [])  # once
     sent = [data for kind, openid, data in s.messenger.sent if openid == "openid-1"]  # type: ignore[attr-defined]
     assert sent[0]["thing4"]["value"] == "3 天后到期 点击缴费" and sent[0]["amount2"]["value"] == "221.25元"
+    assert sent[0]["thing1"]["value"] == "幸福小区 1栋101"
     s.bill_payments.take_at_office(CASHIER, ["bill-mgmt-u1-2027-01"], Channel.CASH, "till-remind")
     assert tick("2027-02-01")[0] == []  # paid: skipped
     s.owners.add(Owner("o-3", "openid-3", phone="13900000003"))  # u3's owner binds the phone
