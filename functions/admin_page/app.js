@@ -342,6 +342,7 @@ function cardState(verb, path) {
 function link(label, path) {
   const b = button(label, async () => {
     const res = await call('GET', path, null, true)
+    if (!res.ok) { const data = await res.json().catch(() => null); throw new Error(data && data.error ? data.error.message : '文件暂时无法打开，请稍后再试') }
     const url = URL.createObjectURL(await res.blob()); window.open(url, '_blank')
   }, 'secondary')
   b.dataset.href = path
@@ -795,7 +796,8 @@ function meterOwner(m) {
 
 function showMeters(list) {
   state.meters = list
-  fill('#meters', list, (m) => [m.id, meterKind(m.kind), meterOwner(m), m.shared ? m.shared.sub_meter_ids.join('、') : ''])
+  fill('#meters', list, (m) => [m.id, meterKind(m.kind), meterOwner(m), m.shared ? m.shared.sub_meter_ids.join('、') : '',
+    m.digits ? `${m.digits} 位` : ''])
   fillMeterForm()
 }
 
@@ -834,6 +836,7 @@ function picks(sel, name, choices, none) {
 async function addMeter(event) {
   const form = event.target; const f = new FormData(form)
   const body = { id: f.get('id').trim(), kind: f.get('kind') }
+  if (f.get('digits')) body.digits = Number(f.get('digits'))
   if (f.get('scope') === 'unit') {
     if (!f.get('unit_id')) throw new Error('请先导入房屋，再为房屋添加水电表')
     body.unit_id = f.get('unit_id')
@@ -972,6 +975,7 @@ function billActions(b) {
   if (b.state === 'unpaid') {
     ops.push(button('收款', async () => { const now = await call('GET', `/bills/${b.id}`); takePayment([b.id], what, now.payable_fen, now.late_fee_fen) }))
   }
+  if (b.state === 'paid' && b.order_id) ops.push(link('收据', `/bill-orders/${encodeURIComponent(b.order_id)}/receipt.pdf`))
   if (!can('manage')) return ops
   if (b.state === 'paid') ops.push(button('退款', () => withReason(b, what, '退款', 'refund', `退回 ${yuanText(b.paid_fen)}，账单改为已退款。`, true), 'secondary'))
   const item = state.items[b.fee_item_id]

@@ -11,6 +11,7 @@ drafts found in the list of runs and published from there; the bill list opens o
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from functions.dev_stack import DevStack
 from tests.e2e.api_client import ApiClient
-from tests.e2e.test_admin_page import browser as browser  # one Chromium for the module
 from tests.e2e.test_admin_page import FETCH_HEAD, log_in, shot
+from tests.e2e.test_admin_page import browser as browser  # one Chromium for the module
 from tests.e2e.test_existing_card_holders import office
 from tests.e2e.test_property_fees import ok
 
@@ -124,6 +125,8 @@ def test_the_office_bills_a_community_and_takes_cash_once_on_the_page(
         expect(dialog).to_be_hidden()
         expect(page.locator("#error")).to_have_text("")
         expect(bill_row(page, "1栋 101", "物业费")).to_contain_text("已缴")
+        reprint = bill_row(page, "1栋 101", "物业费").get_by_role("button", name="收据")
+        expect(reprint).to_have_attribute("data-href", receipt)  # the paid bill's receipt, to print again
         collected = ok(api.get("/admin/api/v1/communities/c1/collection/2026-10", headers=staff))
         assert collected["paid_fen"] == U1_AREA_FEE  # one bill paid, once
         [paid] = ok(api.get("/admin/api/v1/communities/c1/bills?state=paid", headers=staff))["bills"]
@@ -168,8 +171,8 @@ def test_the_office_bills_a_community_and_takes_cash_once_on_the_page(
 
 
 def set_up_units(api: ApiClient, staff: dict[str, str]) -> None:
-    ok(api.post("/admin/api/v1/communities", json={"id": "c1", "name": "幸福小区", "lot_ids": ["demo-lot"]},
-                headers=staff), 201)  # fmt: skip
+    community = {"id": "c1", "name": "幸福小区", "lot_ids": ["demo-lot"]}
+    ok(api.post("/admin/api/v1/communities", json=community, headers=staff), 201)
     for unit_id, number, area in (("u1", "101", "88.50"), ("u2", "102", "100.00")):
         unit = {"id": unit_id, "building": "1栋", "number": number, "area": area}
         ok(api.post("/admin/api/v1/communities/c1/units", json=unit, headers=staff), 201)
@@ -248,7 +251,8 @@ def test_the_office_sets_up_fees_and_publishes_drafts_found_after_a_reload(
 
         # A price change from December: October keeps its price.
         page.locator("#fee-items tbody tr", has_text="mgmt").get_by_role("button", name="调价").click()
-        expect(dialog.get_by_label("生效日期")).to_have_value("2026-12-01")
+        expect(dialog.get_by_label("生效日期")).to_have_value(re.compile(r"^\d{4}-\d{2}-01$"))  # next month's first
+        dialog.get_by_label("生效日期").fill("2026-12-01")
         dialog.get_by_label("新单价（元/㎡/月）").fill("2.80")
         dialog.get_by_role("button", name="保存新价格").dblclick()
         expect(dialog).to_be_hidden()
@@ -256,12 +260,23 @@ def test_the_office_sets_up_fees_and_publishes_drafts_found_after_a_reload(
             "2.50 元/㎡/月（2026-01-01 起）；2.80 元/㎡/月（2026-12-01 起）"
         )
 
+        # Metered bands change from a day on too: the dialog starts from the bands in force.
+        page.locator("#fee-items tbody tr", has_text="水费").get_by_role("button", name="调价").click()
+        dialog.get_by_label("生效日期").fill("2027-01-01")
+        expect(dialog.locator(".band")).to_have_count(3)
+        dialog.locator(".band").first.get_by_label("单价（元）").fill("3.80")
+        dialog.get_by_role("button", name="保存新价格").click()
+        expect(page.locator("#fee-items tbody tr", has_text="水费")).to_contain_text(
+            "2027-01-01 起：0–20 吨：3.80 元/吨，20–30 吨：4.20 元/吨，30 吨以上：5.00 元/吨"
+        )
+
         # A unit's water meter, then a shared one over both units less the unit's meter.
         page.locator("#meter-add summary").click()
         meters = page.locator("#meter-form")
         meters.get_by_label("表号").fill("w-101")
         meters.get_by_label("类型").select_option("water")
-        meters.get_by_label("房屋", exact=True).select_option("u1")
+        meters.get_by_label("房屋").select_option("u1")
+        meters.get_by_label("表盘整数位数").fill("5")
         meters.get_by_role("button", name="保存水电表").dblclick()
         expect(notice).to_have_text("已新增水表 w-101（1栋 101）")
         page.locator("#meter-add summary").click()
@@ -272,10 +287,11 @@ def test_the_office_sets_up_fees_and_publishes_drafts_found_after_a_reload(
         meters.get_by_label("w-101（1栋 101）").check()
         meters.get_by_role("button", name="保存水电表").click()
         expect(page.locator("#meters tbody tr", has_text="w-main")).to_contain_text("公摊：2 户，按建筑面积分摊")
+        expect(page.locator("#error")).to_have_text("")  # w-101's double click added it once, unrefused
         listed = ok(api.get("/admin/api/v1/communities/c1/meters", headers=staff))["meters"]
-        assert sorted((m["id"], m["unit_id"], m["shared"]) for m in listed) == [
-            ("w-101", "u1", None),
-            ("w-main", None, {"split": "area", "unit_ids": ["u1", "u2"], "sub_meter_ids": ["w-101"]}),
+        assert sorted((m["id"], m["unit_id"], m["shared"], m["digits"]) for m in listed) == [
+            ("w-101", "u1", None, 5),
+            ("w-main", None, {"split": "area", "unit_ids": ["u1", "u2"], "sub_meter_ids": ["w-101"]}, None),
         ]
 
         # A vacancy applied for (one form, sent twice, applies once) and approved on the page.
@@ -294,8 +310,8 @@ def test_the_office_sets_up_fees_and_publishes_drafts_found_after_a_reload(
         assert (applied["unit_id"], applied["state"]) == ("u2", "approved")
 
         # September billed and published elsewhere; October drafted here, then the page is reloaded.
-        run = ok(api.post("/admin/api/v1/communities/c1/bill-runs", json={"period": "2026-09", "fee_item_ids": ["mgmt"]},
-                          headers=staff), 201)  # fmt: skip
+        september = {"period": "2026-09", "fee_item_ids": ["mgmt"]}
+        run = ok(api.post("/admin/api/v1/communities/c1/bill-runs", json=september, headers=staff), 201)
         ok(api.post(f"/admin/api/v1/bill-runs/{run['id']}/publish", headers=staff))
         page.locator("#run-form input[name=period]").fill("2026-10")
         page.get_by_role("button", name="生成草稿").click()
