@@ -18,11 +18,14 @@ from fractions import Fraction
 from domain.calendar import month_end
 from domain.fee_rules import (
     Band,
+    BandStretch,
     LateFeeRule,
     PricePoint,
     Stretch,
     exact_area_fee,
     half_up,
+    period_days,
+    prorated_tiered_charges,
     tiered_charges,
 )
 from domain.money import yuan_text
@@ -185,10 +188,15 @@ def _lines(item: FeeItem, unit: Unit, period: str, inputs: RunInputs) -> tuple[B
     first = period_start(period)
     if item.kind is FeeKind.METERED:
         used = inputs.use.get(unit.id, Decimal(0))
-        charged = tiered_charges(used, item.bands_on(first))
         per = METER_UNITS.get(item.meter, "")
-        exact = [(f"{c.used}{per} × {yuan_text(c.band.price_fen)} 元" + (f"/{per}" if per else ""), c.amount)
-                 for c in charged]  # fmt: skip
+        stretches = band_stretches(item, first)
+        if len(stretches) == 1:
+            charged = [(c.band, c.used, c.amount) for c in tiered_charges(used, stretches[0].bands)]
+        else:  # the bands changed inside the period: each stretch of days priced on its own bands
+            charged = [(b, Decimal(u.numerator) / Decimal(u.denominator), a)
+                       for b, u, a in prorated_tiered_charges(used, stretches)]  # fmt: skip
+        exact = [(f"{_quantity(u)}{per} × {yuan_text(b.price_fen)} 元" + (f"/{per}" if per else ""), a)
+                 for b, u, a in charged]  # fmt: skip
         lines = list(_rounded_once("band", exact))
         share = inputs.shared_fen.get(unit.id)
         if share:
@@ -203,6 +211,24 @@ def _lines(item: FeeItem, unit: Unit, period: str, inputs: RunInputs) -> tuple[B
     if discounted != base:
         parts.append(("空置优惠", discounted - base))
     return tuple(_rounded_once("base", parts[:1]) + _rounded_once("vacancy", parts[1:], before=base))
+
+
+def band_stretches(item: FeeItem, first: date) -> list[BandStretch]:
+    """The period's days grouped by the bands in force on them, in order."""
+    days = period_days(first, item.cycle_months)
+    found: list[BandStretch] = []
+    for day in days:
+        bands = item.bands_on(day)
+        if found and found[-1].bands == bands:
+            found[-1] = BandStretch(bands, found[-1].days + 1, len(days))
+        else:
+            found.append(BandStretch(bands, 1, len(days)))
+    return found
+
+
+def _quantity(used: Decimal) -> str:
+    """Use as a bill shows it: as read (23, 12.5), or to two places when a band change split it (7.42)."""
+    return str(used) if used == used.quantize(Decimal("0.01")) else f"{used:.2f}"
 
 
 def _rounded_once(kind: str, parts: Sequence[tuple[str, Fraction]], before: Fraction = Fraction(0)) -> list[BillLine]:

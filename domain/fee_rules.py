@@ -138,6 +138,36 @@ def tiered_fee(use: Decimal, bands: Sequence[Band]) -> int:
     return half_up(sum((c.amount for c in tiered_charges(use, bands)), Fraction(0)))
 
 
+@dataclass(frozen=True)
+class BandStretch:
+    """Bands in force for `days` days of a period of `of_days`: a band change inside a period prices the use of
+    those days (the use spread evenly over the period) on those bands, their limits shrunk to the days' share."""
+
+    bands: tuple[Band, ...]
+    days: int
+    of_days: int
+
+
+def prorated_tiered_charges(use: Decimal, stretches: Sequence[BandStretch]) -> list[tuple[Band, Fraction, Fraction]]:
+    """(band, use priced in it, exact amount) over the stretches: with one stretch, `tiered_charges` exactly.
+    bands 0-10 at 300, above at 450, changing to 0-10 at 400 on day 16 of 30, 20 used: days 1-15 price 10 (limit 5
+    at 300, 5 at 450: 3,750), days 16-30 price 10 (limit 5 at 400, 5 at 450: 4,250) -> 8,000."""
+    found = []
+    for stretch in stretches:
+        share = Fraction(stretch.days, stretch.of_days)
+        left, below = Fraction(use) * share, Fraction(0)
+        for band in stretch.bands:
+            top = None if band.up_to is None else Fraction(band.up_to) * share
+            used = left if top is None else max(Fraction(0), min(left, top - below))
+            if used > 0:
+                found.append((band, used, used * band.price_fen))
+            left -= used
+            if top is None or left <= 0:
+                break
+            below = top
+    return found
+
+
 def split_exactly(total_fen: int, weights: Mapping[K, int], order: Sequence[K]) -> dict[K, int]:
     """`total_fen` over the keys in proportion to their weights (an area, or 1 each), adding up to it exactly:
     each gets its share rounded down, and the fen left go one each to the largest remainders, ties in `order`

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.bill_run import FeeItem, FeeKind, RunInputs, Unit, UnitState, bill_id, draft_bills, due_date
-from domain.fee_rules import Band, PricePoint, Stretch, area_fee, prorated_area_fee
+from domain.fee_rules import Band, PricePoint, Stretch, area_fee, half_up, prorated_area_fee
 
 SINCE = date(2026, 1, 1)
 PROPERTY = FeeItem(
@@ -85,3 +86,21 @@ def test_a_run_twice_makes_no_second_bill_and_every_bill_adds_up(
         assert b.amount_fen == prorated_area_fee(prices, u.area_hundredths, first, cycle)
         if change is None:
             assert b.amount_fen == area_fee(price, u.area_hundredths, cycle)
+
+
+def test_a_band_change_inside_the_period_prices_the_days_before_and_after_on_their_own_bands() -> None:
+    base = (Band(Decimal(10), 300), Band(None, 450))
+    later = (Band(Decimal(10), 400), Band(None, 450))
+    item = FeeItem("water", "c1", "水费", FeeKind.METERED, bands=base, meter="water",
+                   later_bands=((date(2027, 1, 17), later),))  # fmt: skip
+    unit = Unit("u1", "c1", "1", "101", 8850)
+    [bill] = draft_bills("2027-01", [item], [unit], set(), RunInputs(use={"u1": Decimal(31)}))
+    # 16 of 31 days on the old bands (16 used: 10 at 300 ... limit 10 x 16/31), 15 on the new ones
+    assert [line.text for line in bill.lines] == [
+        "5.16吨 × 3.00 元/吨", "10.84吨 × 4.50 元/吨", "4.84吨 × 4.00 元/吨", "10.16吨 × 4.50 元/吨"]  # fmt: skip
+    exact = (Fraction(160, 31) * 300 + Fraction(336, 31) * 450 + Fraction(150, 31) * 400 + Fraction(315, 31) * 450)
+    assert bill.amount_fen == sum(line.amount_fen for line in bill.lines) == half_up(exact)
+    unchanged = FeeItem("water", "c1", "水费", FeeKind.METERED, bands=base, meter="water",
+                        later_bands=((date(2027, 2, 1), later),))  # fmt: skip
+    [flat] = draft_bills("2027-01", [unchanged], [unit], set(), RunInputs(use={"u1": Decimal(31)}))
+    assert flat.amount_fen == 10 * 300 + 21 * 450  # the change starts after the period: the old bands only

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from domain.fee_rules import (
     Band,
+    BandStretch,
     LateFeeRule,
     PricePoint,
     ReadingRefused,
@@ -23,6 +24,7 @@ from domain.fee_rules import (
     late_fee,
     metered_use,
     prorated_area_fee,
+    prorated_tiered_charges,
     split_exactly,
     tiered_charges,
     tiered_fee,
@@ -135,3 +137,24 @@ def test_tiered_bands_price_every_unit_of_use_once(use: Decimal, tops: list[int]
     assert sum((c.used for c in charges), Decimal(0)) == use
     flat = [Band(None, 300)]
     assert tiered_fee(use, flat) == half_up(Fraction(use) * 300)
+
+
+BASE = (Band(Decimal(10), 300), Band(None, 450))
+
+
+def test_a_band_change_inside_a_period_prices_each_stretch_of_days_on_its_bands() -> None:
+    """0-10 at 300, above at 450; from day 16 of 30, 0-10 at 400: 20 used -> 3,750 + 4,250."""
+    later = (Band(Decimal(10), 400), Band(None, 450))
+    stretches = [BandStretch(BASE, 15, 30), BandStretch(later, 15, 30)]
+    charged = prorated_tiered_charges(Decimal(20), stretches)
+    assert [(b.price_fen, used) for b, used, _ in charged] == [(300, 5), (450, 5), (400, 5), (450, 5)]
+    assert sum(amount for *_, amount in charged) == 8_000
+
+
+@given(use=st.decimals(0, 500, places=2), split=st.integers(1, 30))
+def test_a_change_to_the_same_bands_prices_as_no_change(use: Decimal, split: int) -> None:
+    whole = tiered_charges(use, BASE)
+    one = prorated_tiered_charges(use, [BandStretch(BASE, 31, 31)])
+    assert [(b, Fraction(u), a) for b, u, a in one] == [(c.band, Fraction(c.used), c.amount) for c in whole]
+    two = prorated_tiered_charges(use, [BandStretch(BASE, split, 31), BandStretch(BASE, 31 - split, 31)])
+    assert sum(a for *_, a in two) == sum(c.amount for c in whole)
