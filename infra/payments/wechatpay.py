@@ -115,7 +115,7 @@ class WechatPayGateway:
                 out_refund_no=refund_no,
                 out_trade_no=order.id,
                 amount={"refund": amount_fen or order.amount_fen, "total": order.amount_fen, "currency": "CNY"},
-                reason=f"{order.package.name}退款",
+                reason="月卡退款" if order.card_id else f"{order.package.name}退款",
                 notify_url=self.refund_notify_url,
             )
         )
