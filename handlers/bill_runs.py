@@ -66,6 +66,9 @@ class BillRuns:
             for item in items:
                 inputs = run_inputs(item, period, units, meters, readings, vacancies)
                 drafts += [replace(b, run_id=run_id) for b in draft_bills(period, [item], units, existing, inputs)]
+            # Saved first, so drafts written by a run that then dies are still the run's to review and publish.
+            self.billing.save_run(BillRun(run_id, community.id, period, tuple(i.id for i in items),
+                                          tuple(b.id for b in made + drafts), 0, self.clock.now()))  # fmt: skip
             try:
                 for start in range(0, len(drafts), BILLS_PER_COMMIT):
                     chunk = drafts[start : start + BILLS_PER_COMMIT]
