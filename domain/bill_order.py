@@ -19,6 +19,7 @@ from domain.bill_reminder import reminders_for
 from domain.bill_run import Bill, BillState
 from domain.card_change import AuditEntry
 from domain.errors import BalanceTooLow, BillChanged, BillInOrder, BillNotPayable, InvalidInput, OrderKeyUsed
+from domain.ids import ledger_lot
 from domain.lot import DEFAULT_TIMEZONE, Lot
 from domain.money import yuan_text
 from domain.order import Channel, LedgerEntry, OrderState, order_key_claim
@@ -88,7 +89,7 @@ class BillOrder:
     payer: str = "业主"
     """How its receipt names who paid: the owner's masked phone."""
 
-    # What a payment provider's gateway reads of an order.
+    # What a payment provider's gateway reads of an order (its id starts with BILL_ORDER_PREFIX).
     card_id = ""
     lot_id = ""
 
@@ -101,21 +102,9 @@ class BillOrder:
         return tuple(c.bill_id for c in self.charges)
 
 
-BILL_ORDER_PREFIX = "bo-"
-
-
-def is_bill_order(order_id: str) -> bool:
-    return order_id.startswith(BILL_ORDER_PREFIX)
-
-
 def unpaid_bill_claim(bill_id: str) -> str:
     """The one order waiting for payment that a bill is in."""
     return f"bill-unpaid:{bill_id}"
-
-
-def ledger_lot(community_id: str) -> str:
-    """Where a community's money sits in the ledger (its `lot_id`): never one of the lots' own ids."""
-    return f"community:{community_id}"
 
 
 def charges(bills: Sequence[Bill], payables: Sequence[Payable]) -> tuple[BillCharge, ...]:

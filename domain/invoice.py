@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from domain.credit_code import checked_credit_code
 from domain.errors import InvalidInvoice, InvoiceRefused
+from domain.ids import is_bill_order
 from domain.order import Order, OrderState
 from domain.phone import checked_phone
 
@@ -110,7 +111,7 @@ PROPERTY_ITEM = "*物业管理服务*物业服务费"
 def invoice_item(invoice: Invoice) -> str:
     """What the invoice says was sold (its tax classification and name): parking for a card's order, property
     management for a bill order's."""
-    return PROPERTY_ITEM if invoice.order_id.startswith("bo-") else PARKING_ITEM
+    return PROPERTY_ITEM if is_bill_order(invoice.order_id) else PARKING_ITEM
 
 
 def new_bill_invoice(order: BillOrder, refunded_fen: int, lot_id: str | None, request: InvoiceRequest,

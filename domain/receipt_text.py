@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from domain.ids import is_bill_order
 from domain.labels import label, local_time
 from domain.money import yuan_text
 from domain.receipt import ChainFault, Receipt
@@ -52,7 +53,7 @@ def masked_plate(plate: str) -> str:
 
 def for_bills(receipt: Receipt) -> bool:
     """A receipt of property-fee bills (a bill order's) rather than of a card's renewal."""
-    return receipt.order_id.startswith("bo-")
+    return is_bill_order(receipt.order_id)
 
 
 def masked_item(item: str) -> str:

@@ -11,43 +11,34 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, Response, request
 
 from domain.admin import Permission
-from domain.bill_order import is_bill_order
-from domain.bill_run import Bill, BillLine, BillState, FeeItem, FeeKind, Unit, UnitState
 from domain.calendar import written_day
-from domain.community import Meter, ReadingKind, Split, Vacancy, decimal_text, hundredths, rate_text
 from domain.errors import BillNotFound, DomainError, InvalidInput, ReceiptNotFound
-from domain.fee_rules import Band, LateFeeRule, PricePoint
-from domain.ids import checked_id
+from domain.ids import checked_id, is_bill_order
 from domain.order import Channel
 from domain.receipt import receipt_id_for
 from functions.admin_office import Office, csv_answer, read_table
-from functions.bill_views import (
-    arrears_row,
-    bill_json,
-    bill_order_json,
-    collection_row,
-    community_json,
-    fee_item_json,
-    meter_json,
-    office_view,
-    reading_json,
-    run_json,
-    run_line,
-    unit_json,
-    vacancy_json,
-)
 from functions.bootstrap import Services
 from functions.http import parse_body, request_lang
 from functions.receipt_page import receipt_link
-from handlers.bill_reports import community_arrears, community_bills, community_collection
-from handlers.property import community_for, reaches_community
 from handlers.receipts import lot_timezone
 from infra.lazy import lazy_module
 
 if TYPE_CHECKING:
+    from domain import bill_run as bill_rules
+    from domain import community as community_rules
+    from domain import fee_rules
     from functions import admin_bodies as bodies
-else:
+    from functions import bill_views
+    from handlers import bill_reports
+    from handlers import property as records
+else:  # property fees load with the office's first request for them, not with every cold start of the function
     bodies = lazy_module("functions.admin_bodies")
+    bill_rules = lazy_module("domain.bill_run")
+    community_rules = lazy_module("domain.community")
+    fee_rules = lazy_module("domain.fee_rules")
+    bill_views = lazy_module("functions.bill_views")
+    bill_reports = lazy_module("handlers.bill_reports")
+    records = lazy_module("handlers.property")
 
 UNIT_COLUMNS = {
     "id": ("id", "房屋编号", "编号"),
@@ -87,45 +78,58 @@ def routes(s: Services, office: Office) -> Blueprint:
     @bp.post("/api/v1/communities")
     def add_community() -> tuple[dict[str, Any], int]:
         body = parse_body(bodies.CommunityBody)
-        return community_json(s.records.add_community(me(), body.id, body.name, body.lot_ids)), 201
+        return bill_views.community_json(s.records.add_community(me(), body.id, body.name, body.lot_ids)), 201
 
     @bp.get("/api/v1/communities")
     def communities() -> dict[str, Any]:
         account = me()
-        found = [c for c in s.billing.communities(account.tenant_id) if reaches_community(account, c)]
-        return {"communities": [community_json(c) for c in found]}
+        found = [c for c in s.billing.communities(account.tenant_id) if records.reaches_community(account, c)]
+        return {"communities": [bill_views.community_json(c) for c in found]}
 
     @bp.post("/api/v1/communities/<community_id>/units")
     def add_unit(community_id: str) -> tuple[dict[str, Any], int]:
         body = parse_body(bodies.UnitBody)
-        unit = Unit(body.id, community_id, body.building, body.number, hundredths(body.area, "area"),
-                    UnitState(body.state))  # fmt: skip
+        unit = bill_rules.Unit(
+            body.id,
+            community_id,
+            body.building,
+            body.number,
+            community_rules.hundredths(body.area, "area"),
+            bill_rules.UnitState(body.state),
+        )
         added = s.records.add_unit(me(), unit, body.phones)
-        return office_view({**unit_json(added, lang()), "owners": list(added.owners)}), 201
+        return bill_views.office_view({**bill_views.unit_json(added, lang()), "owners": list(added.owners)}), 201
 
     @bp.get("/api/v1/communities/<community_id>/units")
     def units(community_id: str) -> dict[str, Any]:
-        community = community_for(me(), community_id, s.billing, Permission.VIEW)
+        community = records.community_for(me(), community_id, s.billing, Permission.VIEW)
         return {
             "units": [
-                office_view({**unit_json(u, lang()), "owners": list(u.owners)}) for u in s.billing.units(community.id)
+                bill_views.office_view({**bill_views.unit_json(u, lang()), "owners": list(u.owners)})
+                for u in s.billing.units(community.id)
             ]
         }
 
     @bp.post("/api/v1/communities/<community_id>/units/import")
     def import_units(community_id: str) -> dict[str, Any]:
         account = me()
-        community_for(account, community_id, s.billing, Permission.MANAGE)
+        records.community_for(account, community_id, s.billing, Permission.MANAGE)
         rows = _uploaded(UNIT_COLUMNS, ("id", "building", "number", "area"))
         created, existing, errors = 0, 0, []
         for n, row in enumerate(rows, start=2):
             try:
                 state = UNIT_STATES.get(row.get("state", "").strip(), row.get("state", "").strip() or "occupied")
-                if state not in {x.value for x in UnitState}:
+                if state not in {x.value for x in bill_rules.UnitState}:
                     raise InvalidInput("unit_state", state=row.get("state", ""))
                 phones = [p for p in row.get("phones", "").replace("；", ";").replace("/", ";").split(";") if p.strip()]
-                unit = Unit(row["id"].strip(), community_id, row["building"].strip(), row["number"].strip(),
-                            hundredths(row["area"], "area"), UnitState(state))  # fmt: skip
+                unit = bill_rules.Unit(
+                    row["id"].strip(),
+                    community_id,
+                    row["building"].strip(),
+                    row["number"].strip(),
+                    community_rules.hundredths(row["area"], "area"),
+                    bill_rules.UnitState(state),
+                )
                 s.records.add_unit(account, unit, phones)
                 created += 1
             except DomainError as e:
@@ -140,27 +144,44 @@ def routes(s: Services, office: Office) -> Blueprint:
     def add_fee_item(community_id: str) -> tuple[dict[str, Any], int]:
         body = parse_body(bodies.FeeItemBody)
         late = body.late_fee
-        item = FeeItem(
-            id=body.id, community_id=community_id, name=body.name, kind=FeeKind(body.kind),
-            prices=(PricePoint(body.from_, body.price_fen),) if body.price_fen is not None else (),
-            bands=_bands(body.bands), meter=body.meter or "", cycle_months=body.cycle_months, due_day=body.due_day,
-            late_fee=None if late is None else LateFeeRule(rate_text(late.daily_rate, "late_fee.daily_rate"),
-                                                           late.grace_days, rate_text(late.cap, "late_fee.cap")),
-            vacancy_rate=None if body.vacancy_rate is None else rate_text(body.vacancy_rate, "vacancy_rate"),
-        )  # fmt: skip
-        return office_view(fee_item_json(s.records.add_fee_item(me(), item), lang())), 201
+        item = bill_rules.FeeItem(
+            id=body.id,
+            community_id=community_id,
+            name=body.name,
+            kind=bill_rules.FeeKind(body.kind),
+            prices=(fee_rules.PricePoint(body.from_, body.price_fen),) if body.price_fen is not None else (),
+            bands=_bands(body.bands),
+            meter=body.meter or "",
+            cycle_months=body.cycle_months,
+            due_day=body.due_day,
+            late_fee=None
+            if late is None
+            else fee_rules.LateFeeRule(
+                community_rules.rate_text(late.daily_rate, "late_fee.daily_rate"),
+                late.grace_days,
+                community_rules.rate_text(late.cap, "late_fee.cap"),
+            ),
+            vacancy_rate=None
+            if body.vacancy_rate is None
+            else community_rules.rate_text(body.vacancy_rate, "vacancy_rate"),
+        )
+        return bill_views.office_view(bill_views.fee_item_json(s.records.add_fee_item(me(), item), lang())), 201
 
     @bp.get("/api/v1/communities/<community_id>/fee-items")
     def fee_items(community_id: str) -> dict[str, Any]:
-        community = community_for(me(), community_id, s.billing, Permission.VIEW)
-        return {"fee_items": [office_view(fee_item_json(f, lang())) for f in s.billing.fee_items(community.id)]}
+        community = records.community_for(me(), community_id, s.billing, Permission.VIEW)
+        return {
+            "fee_items": [
+                bill_views.office_view(bill_views.fee_item_json(f, lang())) for f in s.billing.fee_items(community.id)
+            ]
+        }
 
     @bp.post("/api/v1/fee-items/<item_id>/prices")
     def change_price(item_id: str) -> dict[str, Any]:
         body = parse_body(bodies.PriceBody)
         bands = _bands(body.bands) if body.bands else None
-        return office_view(
-            fee_item_json(s.records.change_price(me(), item_id, body.from_, body.price_fen, bands), lang())
+        return bill_views.office_view(
+            bill_views.fee_item_json(s.records.change_price(me(), item_id, body.from_, body.price_fen, bands), lang())
         )
 
     # --- meters and readings
@@ -170,43 +191,56 @@ def routes(s: Services, office: Office) -> Blueprint:
         if (body.unit_id is None) == (body.shared is None):
             raise InvalidInput("meter_of_what")
         shared = body.shared
-        meter = Meter(body.id, community_id, body.kind, body.unit_id,
-                      Split(shared.split) if shared else None, tuple(shared.unit_ids) if shared else (),
-                      tuple(shared.sub_meter_ids) if shared else (), body.digits)  # fmt: skip
-        return meter_json(s.records.add_meter(me(), meter)), 201
+        meter = community_rules.Meter(
+            body.id,
+            community_id,
+            body.kind,
+            body.unit_id,
+            community_rules.Split(shared.split) if shared else None,
+            tuple(shared.unit_ids) if shared else (),
+            tuple(shared.sub_meter_ids) if shared else (),
+            body.digits,
+        )
+        return bill_views.meter_json(s.records.add_meter(me(), meter)), 201
 
     @bp.get("/api/v1/communities/<community_id>/meters")
     def meters(community_id: str) -> dict[str, Any]:
-        community = community_for(me(), community_id, s.billing, Permission.VIEW)
-        return {"meters": [meter_json(m) for m in s.billing.meters(community.id)]}
+        community = records.community_for(me(), community_id, s.billing, Permission.VIEW)
+        return {"meters": [bill_views.meter_json(m) for m in s.billing.meters(community.id)]}
 
     @bp.post("/api/v1/meters/<meter_id>/readings")
     def add_reading(meter_id: str) -> tuple[dict[str, Any], int]:
         body = parse_body(bodies.ReadingBody)
-        old = decimal_text(body.old_final, "old_final") if body.old_final is not None else None
-        reading = s.records.add_reading(me(), meter_id, body.date, decimal_text(body.reading, "reading"),
-                                        ReadingKind(body.kind), old)  # fmt: skip
-        return reading_json(reading), 201
+        old = community_rules.decimal_text(body.old_final, "old_final") if body.old_final is not None else None
+        reading = s.records.add_reading(
+            me(),
+            meter_id,
+            body.date,
+            community_rules.decimal_text(body.reading, "reading"),
+            community_rules.ReadingKind(body.kind),
+            old,
+        )
+        return bill_views.reading_json(reading), 201
 
     @bp.get("/api/v1/meters/<meter_id>/readings")
     def readings(meter_id: str) -> dict[str, Any]:
         meter = s.billing.meter(checked_id("meter_id", meter_id))
         if meter is None:
             raise BillNotFound("meter", meter_id)
-        community_for(me(), meter.community_id, s.billing, Permission.VIEW)
-        return {"readings": [reading_json(r) for r in s.billing.readings(meter.id)]}
+        records.community_for(me(), meter.community_id, s.billing, Permission.VIEW)
+        return {"readings": [bill_views.reading_json(r) for r in s.billing.readings(meter.id)]}
 
     @bp.post("/api/v1/communities/<community_id>/readings/import")
     def import_readings(community_id: str) -> dict[str, Any]:
         account = me()
-        community_for(account, community_id, s.billing, Permission.MANAGE)
+        records.community_for(account, community_id, s.billing, Permission.MANAGE)
         rows = _uploaded(READING_COLUMNS, ("meter_id", "date", "reading"))
         created, errors = 0, []
         # Oldest first, so a meter's readings follow each other whatever order the file lists them in.
         for n, row in sorted(enumerate(rows, start=2), key=lambda x: (x[1].get("date", ""), x[0])):
             try:
                 kind = READING_KINDS.get(row.get("kind", "").strip(), row.get("kind", "").strip() or "normal")
-                if kind not in {k.value for k in ReadingKind}:
+                if kind not in {k.value for k in community_rules.ReadingKind}:
                     raise InvalidInput("reading_kind")
                 try:
                     day = written_day(row["date"])
@@ -216,8 +250,14 @@ def routes(s: Services, office: Office) -> Blueprint:
                 meter = s.billing.meter(checked_id("meter_id", row["meter_id"].strip()))
                 if meter is None or meter.community_id != community_id:
                     raise BillNotFound("meter", row["meter_id"].strip())
-                s.records.add_reading(account, meter.id, day, decimal_text(row["reading"], "reading"),
-                                      ReadingKind(kind), decimal_text(old, "old_final") if old else None)  # fmt: skip
+                s.records.add_reading(
+                    account,
+                    meter.id,
+                    day,
+                    community_rules.decimal_text(row["reading"], "reading"),
+                    community_rules.ReadingKind(kind),
+                    community_rules.decimal_text(old, "old_final") if old else None,
+                )
                 created += 1
             except DomainError as e:
                 errors.append({"row": n, "code": e.code, "message": e.text(lang())})
@@ -228,26 +268,26 @@ def routes(s: Services, office: Office) -> Blueprint:
     def run_bills(community_id: str) -> tuple[dict[str, Any], int]:
         body = parse_body(bodies.BillRunBody)
         run, made = s.bill_runs.run(me(), community_id, body.period, body.fee_item_ids)
-        return {**run_json(run, made, lang()), "bills": shown(made)}, 201
+        return {**bill_views.run_json(run, made, lang()), "bills": shown(made)}, 201
 
     @bp.get("/api/v1/communities/<community_id>/bill-runs")
     def bill_runs(community_id: str) -> dict[str, Any]:
         """The community's runs, newest first (a run's drafts wait here for review until published)."""
-        community = community_for(me(), community_id, s.billing, Permission.VIEW)
+        community = records.community_for(me(), community_id, s.billing, Permission.VIEW)
         runs = sorted(s.billing.runs(community.id), key=lambda r: r.created_at, reverse=True)
-        return {"runs": [run_line(r) for r in runs if r.bill_ids]}
+        return {"runs": [bill_views.run_line(r) for r in runs if r.bill_ids]}
 
     @bp.get("/api/v1/bill-runs/<run_id>")
     def bill_run(run_id: str) -> dict[str, Any]:
         run, bills = s.bill_runs.run_of(me(), run_id)
-        return {**run_json(run, bills, lang()), "bills": shown(bills)}
+        return {**bill_views.run_json(run, bills, lang()), "bills": shown(bills)}
 
     @bp.post("/api/v1/bill-runs/<run_id>/publish")
     def publish(run_id: str) -> dict[str, Any]:
         run, bills = s.bill_runs.publish(me(), run_id)
-        return {**run_json(run, bills, lang()), "bills": shown(bills)}
+        return {**bill_views.run_json(run, bills, lang()), "bills": shown(bills)}
 
-    def shown(bills: list[Bill]) -> list[dict[str, Any]]:
+    def shown(bills: list[bill_rules.Bill]) -> list[dict[str, Any]]:
         """Bills as the office reads them: each with its unit and fee item, an unpaid one with its late fee of
         today (the community's)."""
         if not bills:
@@ -255,16 +295,20 @@ def routes(s: Services, office: Office) -> Blueprint:
         community = s.billing.community(bills[0].community_id)
         units = {u.id: u for u in s.billing.units(bills[0].community_id)}
         items = {f.id: f for f in s.billing.fee_items(bills[0].community_id)}
-        unpaid = [b for b in bills if b.state is BillState.UNPAID]
+        unpaid = [b for b in bills if b.state is bill_rules.BillState.UNPAID]
         prices = {p.bill_id: p for p in s.bill_payments.priced(unpaid, community)} if community else {}
-        return [office_view(bill_json(b, lang(), prices.get(b.id), units.get(b.unit_id), items.get(b.fee_item_id)))
-                for b in bills]  # fmt: skip
+        return [
+            bill_views.office_view(
+                bill_views.bill_json(b, lang(), prices.get(b.id), units.get(b.unit_id), items.get(b.fee_item_id))
+            )
+            for b in bills
+        ]
 
     @bp.get("/api/v1/communities/<community_id>/bills")
     def bills(community_id: str) -> dict[str, Any]:
-        found = community_bills(me(), community_id, request.args.get("period"), s.billing)
+        found = bill_reports.community_bills(me(), community_id, request.args.get("period"), s.billing)
         state = request.args.get("state")
-        if state is not None and state not in {x.value for x in BillState}:
+        if state is not None and state not in {x.value for x in bill_rules.BillState}:
             raise InvalidInput("bill_state_filter")
         return {"bills": shown([b for b in found if state in (None, b.state.value)])}
 
@@ -273,13 +317,13 @@ def routes(s: Services, office: Office) -> Blueprint:
         found = s.billing.bill(checked_id("bill_id", bill_id))
         if found is None:
             raise BillNotFound("bill", bill_id)
-        community_for(me(), found.community_id, s.billing, Permission.VIEW)
+        records.community_for(me(), found.community_id, s.billing, Permission.VIEW)
         return shown([found])[0]
 
     @bp.post("/api/v1/bills/<bill_id>/cancel")
     def cancel(bill_id: str) -> dict[str, Any]:
         body = parse_body(bodies.CancelBillBody)
-        lines = [BillLine(x.kind, x.text, x.amount_fen) for x in body.reissue] if body.reissue else None
+        lines = [bill_rules.BillLine(x.kind, x.text, x.amount_fen) for x in body.reissue] if body.reissue else None
         cancelled, reissued = s.bill_runs.cancel(me(), bill_id, body.reason, lines)
         return {**shown([cancelled])[0], "reissued": shown([reissued])[0] if reissued else None}
 
@@ -292,7 +336,7 @@ def routes(s: Services, office: Office) -> Blueprint:
     def take_payment() -> tuple[dict[str, Any], int]:
         body = parse_body(bodies.BillPaymentBody)
         order = s.bill_payments.take_at_office(me(), body.bill_ids, Channel(body.channel), body.idempotency_key)
-        shown = office_view(bill_order_json(order, lang()))
+        shown = bill_views.office_view(bill_views.bill_order_json(order, lang()))
         if s.receipts.get(receipt_id_for(order.id)) is not None:
             shown["receipt_url"] = f"/admin/api/v1/bill-orders/{order.id}/receipt.pdf"
         return shown, 201
@@ -305,13 +349,14 @@ def routes(s: Services, office: Office) -> Blueprint:
         order = s.billing.bill_order(checked_id("order_id", order_id)) if is_bill_order(order_id) else None
         if order is None:
             raise BillNotFound("bill_order", order_id)
-        community_for(me(), order.community_id, s.billing, Permission.VIEW)
+        records.community_for(me(), order.community_id, s.billing, Permission.VIEW)
         signed = s.receipts.get(receipt_id_for(order.id))
         if signed is None:
             raise ReceiptNotFound(receipt_id_for(order.id))
         link = receipt_link(s.public_url, signed.receipt.id)
-        return Response(receipt_pdf(signed, link, s.seal_png, lot_timezone(signed.receipt, s.lots)),
-                        mimetype="application/pdf")  # fmt: skip
+        return Response(
+            receipt_pdf(signed, link, s.seal_png, lot_timezone(signed.receipt, s.lots)), mimetype="application/pdf"
+        )
 
     @bp.post("/api/v1/bills/<bill_id>/refund")
     def refund(bill_id: str) -> dict[str, Any]:
@@ -327,46 +372,53 @@ def routes(s: Services, office: Office) -> Blueprint:
         if body.idempotency_key:  # the form's key names the application: sent twice, it applies once
             digest = hashlib.sha256(f"{account.email}|{body.idempotency_key}".encode()).hexdigest()[:24]
             vacancy_id = f"vacancy-{digest}"
-        vacancy = Vacancy(vacancy_id, "", unit_id, body.from_, body.until, body.reason)
-        return vacancy_json(s.records.apply_vacancy(account, vacancy)), 201
+        vacancy = community_rules.Vacancy(vacancy_id, "", unit_id, body.from_, body.until, body.reason)
+        return bill_views.vacancy_json(s.records.apply_vacancy(account, vacancy)), 201
 
     @bp.get("/api/v1/communities/<community_id>/vacancies")
     def vacancies(community_id: str) -> dict[str, Any]:
-        community = community_for(me(), community_id, s.billing, Permission.VIEW)
-        return {"vacancies": [vacancy_json(v) for v in s.billing.vacancies(community.id)]}
+        community = records.community_for(me(), community_id, s.billing, Permission.VIEW)
+        return {"vacancies": [bill_views.vacancy_json(v) for v in s.billing.vacancies(community.id)]}
 
     @bp.post("/api/v1/vacancies/<vacancy_id>/approve")
     def approve_vacancy(vacancy_id: str) -> dict[str, Any]:
-        return vacancy_json(s.records.decide_vacancy(me(), vacancy_id, approve=True))
+        return bill_views.vacancy_json(s.records.decide_vacancy(me(), vacancy_id, approve=True))
 
     @bp.post("/api/v1/vacancies/<vacancy_id>/reject")
     def reject_vacancy(vacancy_id: str) -> dict[str, Any]:
-        return vacancy_json(s.records.decide_vacancy(me(), vacancy_id, approve=False))
+        return bill_views.vacancy_json(s.records.decide_vacancy(me(), vacancy_id, approve=False))
 
     # --- reports
     @bp.get("/api/v1/communities/<community_id>/arrears")
     def arrears(community_id: str) -> Any:
-        report = community_arrears(me(), community_id, s.billing, s.clock)
-        rows = [arrears_row(a, report.units.get(a.unit_id)) for a in report.rows]
+        report = bill_reports.community_arrears(me(), community_id, s.billing, s.clock)
+        rows = [bill_views.arrears_row(a, report.units.get(a.unit_id)) for a in report.rows]
         if request.args.get("format") == "csv":
             return csv_answer(rows, f"arrears-{community_id}.csv", lang())
-        return {"arrears": rows, "principal_fen": sum(r["principal_fen"] for r in rows),
-                "late_fee_fen": sum(r["late_fee_fen"] for r in rows)}  # fmt: skip
+        return {
+            "arrears": rows,
+            "principal_fen": sum(r["principal_fen"] for r in rows),
+            "late_fee_fen": sum(r["late_fee_fen"] for r in rows),
+        }
 
     @bp.get("/api/v1/communities/<community_id>/collection/<period>")
     def collection(community_id: str, period: str) -> dict[str, Any]:
-        rows, items = community_collection(me(), community_id, period, s.billing)
+        rows, items = bill_reports.community_collection(me(), community_id, period, s.billing)
         billed, paid = sum(r.billed_fen for r in rows), sum(r.paid_fen for r in rows)
-        return {"period": period, "items": [collection_row(r, items.get(r.fee_item_id)) for r in rows],
-                "billed_fen": billed, "paid_fen": paid}  # fmt: skip
+        return {
+            "period": period,
+            "items": [bill_views.collection_row(r, items.get(r.fee_item_id)) for r in rows],
+            "billed_fen": billed,
+            "paid_fen": paid,
+        }
 
     return bp
 
 
-def _bands(bands: Any) -> tuple[Band, ...]:
+def _bands(bands: Any) -> tuple[fee_rules.Band, ...]:
     if not bands:
         return ()
-    return tuple(Band(None if b.up_to is None else Decimal(b.up_to), b.price_fen) for b in bands)
+    return tuple(fee_rules.Band(None if b.up_to is None else Decimal(b.up_to), b.price_fen) for b in bands)
 
 
 def _uploaded(columns: dict[str, tuple[str, ...]], required: tuple[str, ...]) -> list[dict[str, str]]:

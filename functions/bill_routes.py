@@ -7,19 +7,20 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, request
 
-from domain.bill_run import BillState
 from domain.errors import BillNotFound, InvalidInput
 from domain.order import Channel
 from functions.auth import current_owner_id
-from functions.bill_views import bill_json, bill_order_json, unit_json, vacancy_json
 from functions.bootstrap import Services
 from functions.http import parse_body, request_lang
 from infra.lazy import lazy_module
 
 if TYPE_CHECKING:
-    from functions import bodies
-else:
+    from domain import bill_run
+    from functions import bill_views, bodies
+else:  # property fees load with the first request for them, not with every cold start of the API
     bodies = lazy_module("functions.bodies")
+    bill_views = lazy_module("functions.bill_views")
+    bill_run = lazy_module("domain.bill_run")
 
 
 def bill_blueprint(s: Services) -> Blueprint:
@@ -30,7 +31,7 @@ def bill_blueprint(s: Services) -> Blueprint:
         owner_id = current_owner_id(s.tokens)
         units = [u for u in (s.billing.unit(x) for x in s.bill_payments.my_units(owner_id)) if u is not None]
         names = {c: found.name for c in {u.community_id for u in units} if (found := s.billing.community(c))}
-        return {"units": [{**unit_json(u, request_lang(), s.billing.balance(u.id)),
+        return {"units": [{**bill_views.unit_json(u, request_lang(), s.billing.balance(u.id)),
                            "community_name": names.get(u.community_id, "")} for u in units]}  # fmt: skip
 
     @bp.get("/me/bills")
@@ -44,12 +45,14 @@ def bill_blueprint(s: Services) -> Blueprint:
         for unit_id in payments.my_units(owner_id):
             unit = s.billing.unit(unit_id)
             community = s.billing.community(unit.community_id) if unit else None
-            bills = [b for b in s.billing.bills_of_unit(unit_id) if b.state is not BillState.DRAFT]
+            bills = [b for b in s.billing.bills_of_unit(unit_id) if b.state is not bill_run.BillState.DRAFT]
             bills = [b for b in bills if state in (None, b.state.value)]
-            unpaid = [b for b in bills if b.state is BillState.UNPAID]
+            unpaid = [b for b in bills if b.state is bill_run.BillState.UNPAID]
             prices = {p.bill_id: p for p in payments.priced(unpaid, community)} if community else {}
             items = {i.id: i for i in s.billing.fee_items(unit.community_id)} if unit else {}
-            shown += [bill_json(b, request_lang(), prices.get(b.id), unit, items.get(b.fee_item_id)) for b in bills]
+            shown += [
+                bill_views.bill_json(b, request_lang(), prices.get(b.id), unit, items.get(b.fee_item_id)) for b in bills
+            ]
         return {"bills": sorted(shown, key=lambda b: (b["state"] != "unpaid", b["due_date"], b["id"]))}
 
     @bp.get("/bills/<bill_id>")
@@ -58,10 +61,12 @@ def bill_blueprint(s: Services) -> Blueprint:
         bill = s.bill_payments.my_bill(owner_id, bill_id)
         community = s.billing.community(bill.community_id)
         price = None
-        if bill.state is BillState.UNPAID and community is not None:
+        if bill.state is bill_run.BillState.UNPAID and community is not None:
             price = s.bill_payments.priced([bill], community)[0]
         found = s.billing.fee_item(bill.fee_item_id)
-        return bill_json(bill, request_lang(), price, s.billing.unit(bill.unit_id), found[0] if found else None)
+        return bill_views.bill_json(
+            bill, request_lang(), price, s.billing.unit(bill.unit_id), found[0] if found else None
+        )
 
     @bp.post("/bills/payments")
     def pay_bills() -> tuple[dict[str, Any], int]:
@@ -69,7 +74,7 @@ def bill_blueprint(s: Services) -> Blueprint:
         body = parse_body(bodies.BillPaymentBody)
         channel = Channel(body.channel)
         made = s.bill_payments.order_bills(owner_id, body.bill_ids, channel, body.idempotency_key, s.provider(channel))
-        return bill_order_json(made.order, request_lang(), made.payment), 201
+        return bill_views.bill_order_json(made.order, request_lang(), made.payment), 201
 
     @bp.post("/units/<unit_id>/prepayments")
     def prepay(unit_id: str) -> tuple[dict[str, Any], int]:
@@ -78,7 +83,7 @@ def bill_blueprint(s: Services) -> Blueprint:
         channel = Channel(body.channel)
         made = s.bill_payments.prepay(owner_id, unit_id, body.amount_fen, channel, body.idempotency_key,
                                       s.provider(channel))  # fmt: skip
-        return bill_order_json(made.order, request_lang(), made.payment), 201
+        return bill_views.bill_order_json(made.order, request_lang(), made.payment), 201
 
     @bp.post("/units/<unit_id>/vacancies")
     def apply_for_vacancy(unit_id: str) -> tuple[dict[str, Any], int]:
@@ -86,7 +91,7 @@ def bill_blueprint(s: Services) -> Blueprint:
         body = parse_body(bodies.VacancyBody)
         vacancy = s.bill_payments.apply_for_vacancy(owner_id, unit_id, body.from_, body.until, body.reason,
                                                     body.idempotency_key)  # fmt: skip
-        return vacancy_json(vacancy), 201
+        return bill_views.vacancy_json(vacancy), 201
 
     @bp.get("/units/<unit_id>/balance")
     def balance(unit_id: str) -> dict[str, Any]:
@@ -100,6 +105,6 @@ def bill_blueprint(s: Services) -> Blueprint:
             order = s.bill_payments.my_order(owner_id, order_id)
         except BillNotFound:
             raise BillNotFound("bill_order", order_id) from None
-        return bill_order_json(order, request_lang())
+        return bill_views.bill_order_json(order, request_lang())
 
     return bp

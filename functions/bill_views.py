@@ -10,6 +10,7 @@ from domain.bill_order import BillOrder
 from domain.bill_payment import Arrears, Collection, Payable
 from domain.bill_run import Bill, BillRun, BillState, FeeItem, Unit
 from domain.community import Community, Meter, Reading, Vacancy
+from domain.ids import is_bill_order
 from domain.labels import bill_line_text, label
 from domain.money import yuan_text
 
@@ -97,7 +98,7 @@ def bill_json(b: Bill, lang: str, price: Payable | None = None, unit: Unit | Non
         "state_text": label("bill_state", b.state, lang),
         "replaces": b.replaces,
         "run_id": b.run_id,
-        "order_id": b.order_id if b.order_id and b.order_id.startswith("bo-") else None,
+        "order_id": b.order_id if b.order_id and is_bill_order(b.order_id) else None,
         "late_fee_waived": b.waived is not None,
         "paid_at": b.paid_at.isoformat() if b.paid_at else None,
     }

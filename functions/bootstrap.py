@@ -236,6 +236,12 @@ class Services:
         return provider
 
 
+def _dynamo_billing() -> Billing:
+    from infra.dynamodb.billing import DynamoBilling  # property fees: loaded by the first request that needs them
+
+    return DynamoBilling()
+
+
 def bind_dynamodb(settings: Settings) -> None:
     """Point the table models at the configured endpoint (an emulator gets dummy credentials)."""
     endpoint = settings.dynamodb_endpoint
@@ -246,7 +252,6 @@ def bind_dynamodb(settings: Settings) -> None:
 def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Services:
     from infra.dynamodb.applications import DynamoApplications
     from infra.dynamodb.audit import DynamoAudit
-    from infra.dynamodb.billing import DynamoBilling
     from infra.dynamodb.card_life import DynamoCardQueries
     from infra.dynamodb.feed import DynamoEntitlementFeed
     from infra.dynamodb.invoices import DynamoInvoiceStore, DynamoReceiptStore
@@ -318,7 +323,7 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
         audit=DynamoAudit(),
         ledger=DynamoLedger(),
         reconciliations=DynamoReconciliations(),
-        billing=DynamoBilling(),
+        billing=cast(Billing, Lazy(_dynamo_billing)),
         rates=DynamoRateCounter(),
         login_tries=DynamoLoginTries(),
         seal_png=Path(settings.seal_image).read_bytes() if settings.seal_image else None,

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, request
 
-from domain.bill_order import is_bill_order
 from domain.errors import InvalidInput, OrderPaid, OrderRefundedAlready, PaymentRejected, PaymentUnavailable
+from domain.ids import is_bill_order
 from domain.order import Channel
 from functions import observability
 from functions.auth import current_owner_id

@@ -16,7 +16,6 @@ from datetime import date, timedelta
 
 from domain.admin import Permission, Staff
 from domain.bill_order import (
-    BILL_ORDER_PREFIX,
     BillOrder,
     bill_label,
     bill_receipt,
@@ -24,7 +23,6 @@ from domain.bill_order import (
     checked_bills,
     close_bill_order,
     credit_balance,
-    is_bill_order,
     pay_bills,
     place_bill_order,
     receipt_items,
@@ -51,7 +49,7 @@ from domain.errors import (
     StaleLot,
     UpstreamUnavailable,
 )
-from domain.ids import checked_id
+from domain.ids import BILL_ORDER_PREFIX, checked_id, is_bill_order
 from domain.order import Channel, OrderState, order_key_claim
 from domain.phone import masked_phone
 from domain.plan import Plan

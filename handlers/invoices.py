@@ -10,11 +10,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import TYPE_CHECKING
 
-from domain.bill_order import BillOrder, is_bill_order
-from domain.bill_run import BillState
 from domain.errors import InvoiceAlreadyRequested, InvoiceNotFound, InvoiceProviderUnavailable, OrderNotFound
-from domain.ids import checked_id
+from domain.ids import checked_id, is_bill_order
 from domain.invoice import (
     Invoice,
     InvoiceRequest,
@@ -48,6 +47,9 @@ INVOICE_TEMPLATE = "sim-invoice"
 """The local simulator's template id for invoice news; deployments set PARKPASS_INVOICE_TEMPLATE."""
 INVOICE_PAGE = "pages/invoice/index"
 log = logging.getLogger("parkpass.invoices")
+
+if TYPE_CHECKING:
+    from domain.bill_order import BillOrder
 
 
 @dataclass(frozen=True)
@@ -84,12 +86,9 @@ def request_invoice(
     earlier = invoicing.store.get(order.id)
     if earlier is not None:
         return _asked_again(earlier, asked)
-    if isinstance(order, BillOrder):
+    if not isinstance(order, Order):
         assert bills is not None
-        community = bills.community(order.community_id)
-        refunded = sum(b.paid_fen for b in bills.bills(order.bill_ids) if b.state is BillState.REFUNDED)
-        first_lot = community.lot_ids[0] if community and community.lot_ids else None
-        made = new_bill_invoice(order, refunded, first_lot, asked, clock.now())
+        made = _bill_invoice(order, bills, asked, clock)
     else:
         made = new_invoice(order, asked, clock.now())
     invoice = _asked_again(invoicing.store.add(made), asked)  # another may win
@@ -110,6 +109,16 @@ def _asked_again(invoice: Invoice, asked: InvoiceRequest) -> Invoice:
     refused = InvoiceAlreadyRequested(invoice.order_id, invoice.request.title)
     refused.invoice = invoice
     raise refused
+
+
+def _bill_invoice(order: BillOrder, bills: Billing, asked: InvoiceRequest, clock: Clock) -> Invoice:
+    """A bill order's invoice: what it paid less its bills refunded since, at the community's first lot."""
+    from domain.bill_run import BillState  # property fees load with the first bill order, not every cold start
+
+    community = bills.community(order.community_id)
+    refunded = sum(b.paid_fen for b in bills.bills(order.bill_ids) if b.state is BillState.REFUNDED)
+    first_lot = community.lot_ids[0] if community and community.lot_ids else None
+    return new_bill_invoice(order, refunded, first_lot, asked, clock.now())
 
 
 def _my_order(owner_id: str, order_id: str, orders: OrderRepository, bills: Billing | None) -> Order | BillOrder:

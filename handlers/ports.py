@@ -11,16 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from domain.admin import Staff
 from domain.application import Application
-from domain.bill_order import BillOrder
-from domain.bill_reminder import BillReminder
-from domain.bill_run import Bill, BillRun, FeeItem, Unit
 from domain.card import Card
 from domain.card_change import AuditEntry
-from domain.community import Community, Meter, Reading, Vacancy
 from domain.gate import Grant
 from domain.invoice import (
     Invoice,
@@ -41,6 +37,12 @@ from domain.receipt import Receipt, SignedReceipt
 from domain.reconciliation import Reconciliation, StatementLine
 from domain.reminder import ReminderPrefs, Slot
 from domain.session import Ending, Session
+
+if TYPE_CHECKING:  # property fees: loaded by the functions that use them, not by every cold start
+    from domain.bill_order import BillOrder
+    from domain.bill_reminder import BillReminder
+    from domain.bill_run import Bill, BillRun, FeeItem, Unit
+    from domain.community import Community, Meter, Reading, Vacancy
 
 
 class Clock(Protocol):

@@ -4,10 +4,10 @@ on the receipt stored under the id its QR code's link names."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from domain.bill_order import BillOrder, is_bill_order
 from domain.errors import OrderNotFound, ReceiptNotFound
-from domain.ids import checked_id
+from domain.ids import checked_id, is_bill_order
 from domain.lot import DEFAULT_TIMEZONE
 from domain.order import Order, OrderState
 from domain.receipt import (
@@ -20,6 +20,9 @@ from domain.receipt import (
     receipt_id_for,
 )
 from handlers.ports import Billing, LotRepository, OrderRepository, ReceiptSigner, ReceiptStore
+
+if TYPE_CHECKING:
+    from domain.bill_order import BillOrder
 
 
 def sign(receipt: Receipt, signer: ReceiptSigner) -> SignedReceipt:

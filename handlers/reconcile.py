@@ -15,9 +15,8 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from domain.admin import Permission, Staff
-from domain.bill_order import is_bill_order, ledger_lot
 from domain.errors import Conflict, InvalidId, PaymentRejected
-from domain.ids import checked_id
+from domain.ids import checked_id, is_bill_order, ledger_lot
 from domain.order import Channel, RefundState
 from domain.reconciliation import (
     PROVIDER_ZONE,

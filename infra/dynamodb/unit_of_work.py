@@ -24,7 +24,6 @@ from domain.order import RefundState
 from domain.plan import Claim, Holder, Plan
 from infra.dynamodb.applications import application_item, application_update
 from infra.dynamodb.audit import audit_item
-from infra.dynamodb.billing import balance_update, bill_order_write, bill_reminder_update, bill_write
 from infra.dynamodb.feed import entitlement_item
 from infra.dynamodb.orders import ledger_item, order_item, order_update, receipt_item
 from infra.dynamodb.reminders import slot_actions, slot_item
@@ -65,6 +64,9 @@ class DynamoUnitOfWork:
                 w.update(name, item, actions, ApplicationItem.state.is_in(*(s.value for s in a.was)))
             else:
                 w.put(name, application_item(a.application), ApplicationItem.application_id.does_not_exist())
+        if plan.bill_orders or plan.bills or plan.balances or plan.bill_reminders:
+            # Property fees load with the first plan that has some, not with every function's cold start.
+            from infra.dynamodb.billing import balance_update, bill_order_write, bill_reminder_update, bill_write
         for bo in plan.bill_orders:
             name = errors.add(f"bill order {bo.order.id}", OrderSettled(bo.order.id))
             w.put(name, *bill_order_write(bo.order, bo.was))
