@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from domain.card import Card, CardState
-from domain.gate import Grant
+from domain.gate import CARD, Grant
 from domain.lot import Lot
 
 
@@ -34,6 +34,10 @@ class Entitlement:
     """Another plate of the card inside: this one waits until it leaves."""
     epoch: str = ""
     """The lot's feed epoch (Lot.feed_epoch) the change belongs to."""
+    kind: str = CARD
+    """A card's plate, or an exempt or blacklisted plate, or a paid visit (domain.gate's kinds)."""
+    leave_by: datetime | None = None
+    """A paid visit: its car may leave until then."""
 
     def grant(self, version: int) -> Grant:
         """This news as version `version` of its lot's feed: what the feed stores and gates receive."""
@@ -51,6 +55,8 @@ class Entitlement:
             grace_until=self.grace_until,
             inside=self.inside,
             epoch=self.epoch,
+            kind=self.kind,
+            leave_by=self.leave_by.isoformat() if self.leave_by else None,
         )
 
 

@@ -516,3 +516,46 @@ class BillingExists(Conflict):
 
     def __init__(self, id: str) -> None:
         super().__init__(id=id)
+
+
+class StaleVisit(Conflict):
+    """A plate's stay, its visit or the lot's count of cars changed since it was read: read and decide again."""
+
+    code = "visit_changed"
+
+    def __init__(self, lot_id: str) -> None:
+        super().__init__(lot_id=lot_id)
+
+
+class VisitNotFound(NotFound):
+    code = "visit_not_found"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what=what)
+
+
+class VisitInOrder(Conflict):
+    """Another order of the visit waits for payment."""
+
+    code = "visit_in_order"
+
+    def __init__(self, visit_id: str) -> None:
+        super().__init__(visit_id=visit_id)
+
+
+class NothingToPay(Conflict):
+    """The visit is paid (and nothing else is owed): the car may leave."""
+
+    code = "visit_paid"
+
+    def __init__(self, visit_id: str) -> None:
+        super().__init__(visit_id=visit_id)
+
+
+class GuestLimit(Conflict):
+    """The owner registered as many guests this month as the lot allows."""
+
+    code = "guest_limit"
+
+    def __init__(self, most: int) -> None:
+        super().__init__(most=most)

@@ -14,6 +14,10 @@ from enum import StrEnum
 from typing import Any
 
 NEAR_EXPIRY_DAYS = 5
+CARD = "card"
+EXEMPT = "exempt"
+BLACKLISTED = "blacklisted"
+VISIT = "visit"
 
 
 @dataclass(frozen=True)
@@ -37,11 +41,22 @@ class Grant:
     """The lot's feed epoch: versions count within one epoch only."""
     order_id: str | None = None
     """The order whose payment or refund made this change: kept with the event for the logs, never sent."""
+    kind: str = CARD
+    """What the grant is about: a card's plate (`card`), or an exempt or blacklisted plate, or a visit paid
+    (`visit`: open the exit for the plate until `leave_by`). Kept apart per kind: one plate may have several."""
+    leave_by: str | None = None
+    """A paid visit's car may leave until then (ISO time)."""
+
+    @property
+    def key(self) -> str:
+        """Where a whitelist keeps it: a card's grant by its plate, any other by kind and plate."""
+        return self.plate if self.kind == CARD else f"{self.kind}:{self.plate}"
 
     def fields(self) -> dict[str, Any]:
-        """The message's fields, as signed and sent (`epoch` only when there is one: a message of a lot from
-        before epochs reads and verifies as before)."""
-        return ({"epoch": self.epoch} if self.epoch else {}) | {
+        """The message's fields, as signed and sent (`epoch` only when there is one, `kind` and `leave_by` only
+        for what is not a card: a card's message of a lot from before reads and verifies as before)."""
+        other = {"kind": self.kind, "leave_by": self.leave_by} if self.kind != CARD else {}
+        return ({"epoch": self.epoch} if self.epoch else {}) | other | {
             "lot_id": self.lot_id,
             "version": self.version,
             "plate": self.plate,
@@ -73,6 +88,8 @@ class Grant:
             grace_until=_day(fields.get("grace_until")),
             inside=str(fields["inside"]) if fields.get("inside") else None,
             epoch=str(fields.get("epoch") or ""),
+            kind=str(fields.get("kind") or CARD),
+            leave_by=str(fields["leave_by"]) if fields.get("leave_by") else None,
         )
 
 
@@ -135,7 +152,7 @@ class Whitelist:
             return Applied.STALE
         if grant.version > self.version + 1:
             return Applied.GAP
-        self.entries[grant.plate] = grant
+        self.entries[grant.key] = grant
         self.version = grant.version
         self.epoch = grant.epoch
         return Applied.APPLIED
@@ -147,7 +164,7 @@ class Whitelist:
         if grant is None:
             return []
         inside = plate if entering else None
-        same_card = [g for g in self.entries.values() if g.card_id == grant.card_id]
+        same_card = [g for g in self.entries.values() if g.card_id == grant.card_id and g.kind == CARD]
         if len(same_card) < 2 or (not entering and grant.inside != plate):
             return []
         changed = [replace(g, inside=inside) for g in same_card if g.inside != inside]
@@ -157,7 +174,7 @@ class Whitelist:
 
     def replace_all(self, grants: list[Grant], version: int, epoch: str = "") -> None:
         """Take a full snapshot as the new state (after a long time offline, or of a new feed epoch)."""
-        self.entries = {g.plate: g for g in grants}
+        self.entries = {g.key: g for g in grants}
         self.version = version
         self.epoch = epoch
 

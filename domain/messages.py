@@ -388,6 +388,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "no_gate_signing": ("本系统未启用道闸消息签名", "this deployment signs no gate messages"),
     "report_version": ("版本号应为整数", "version must be a whole number"),
     "report_field": ("回报缺少字段 {field}", "an applied report needs {field}"),
+    "visit_changed": ("车辆进出记录刚被修改，请重试", "the lot's passages changed meanwhile; try again"),
+    "visit_not_found": ("没有找到停车记录 {what}", "no visit {what!r} was found"),
+    "visit_in_order": ("该次停车有一笔待支付的订单：请先支付或稍后再试",
+                       "visit {visit_id} has an order waiting for payment"),
+    "visit_paid": ("停车费已缴清，请在规定时间内离场", "this visit is paid: leave within the leave window"),
+    "guest_limit": ("本月访客登记已达上限（{most} 次）", "you registered the most guests this month ({most})"),
+    "parking_plate": ("车牌号无效", "the plate is not valid"),
+    "spaces_counts": ("车位数应为不小于 0 的整数，访客车位不超过总车位",
+                      "spaces are whole numbers >= 0, visitor spaces at most the total"),
+    "visitor_fee_rule": ("收费规则无效：{why}", "the visitor fee rule is not valid: {why}"),
+    "pass_until": ("截止日期不能早于今天", "the end date is not before today"),
+    "guest_day": ("访客日期应为今天起 30 天内", "a guest's day is today or within 30 days"),
+    "property_arrears_remind": ("物业费欠缴只能提醒，不能拦车（民法典第九百四十四条）",
+                                "property-fee arrears are only reminded, never refused at the barrier (Civil Code "
+                                "art. 944)"),
+    "event_id_shape": ("event_id 应为 1–64 位字母、数字、下划线或连字符", "event_id is 1-64 letters, digits, _ or -"),
 }
 
 

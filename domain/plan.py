@@ -26,8 +26,10 @@ if TYPE_CHECKING:  # plans are built by the modules below; at run time this one 
     from domain.entitlement import Entitlement
     from domain.gate import Grant
     from domain.order import LedgerEntry, Order, OrderState, RefundState
+    from domain.parking import ParkedVisit, ParkingPass, PassageRecord, Stay
     from domain.receipt import Receipt, SignedReceipt
     from domain.reminder import Slot
+    from domain.visit_payment import VisitOrder
 
 
 def holds_place(card: Card) -> bool:
@@ -176,6 +178,57 @@ class BalanceMove:
 
 
 @dataclass(frozen=True)
+class PassageWrite:
+    """A passage a gate reported: new (a gate's event id is recorded once), else `error`."""
+
+    record: PassageRecord
+    error: DomainError
+
+
+@dataclass(frozen=True)
+class StayWrite:
+    """A plate's stay after the change; it must still be at `expected_version` (0: never stored)."""
+
+    stay: Stay
+    expected_version: int
+
+
+@dataclass(frozen=True)
+class VisitWrite:
+    """A visit after the change; `expected_version` None: new (it must not exist)."""
+
+    visit: ParkedVisit
+    expected_version: int | None
+
+
+@dataclass(frozen=True)
+class OccupancyMove:
+    """The cars inside a lot move by `inside` (and `visitors` of them); a count moved down must hold that many,
+    one moved up by visitors must stay below `visitors_below` (the visitor spaces), `was` (an office count) must
+    find the counts as read."""
+
+    lot_id: str
+    inside: int = 0
+    visitors: int = 0
+    visitors_below: int | None = None
+    was: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class PassWrite:
+    """An exemption or a blacklisting of a plate, as it is now (upserted)."""
+
+    found: ParkingPass
+
+
+@dataclass(frozen=True)
+class VisitOrderWrite:
+    order: VisitOrder
+    was: tuple[OrderState, ...] = ()
+    """The states it may move from; () for a new order."""
+
+
+@dataclass(frozen=True)
 class Plan:
     cards: tuple[CardWrite, ...] = ()
     unchanged: tuple[CardUnchanged, ...] = ()
@@ -202,6 +255,12 @@ class Plan:
     balances: tuple[BalanceMove, ...] = ()
     bill_reminders: tuple[BillReminder, ...] = ()
     """Upserted: one already sent stays sent."""
+    passages: tuple[PassageWrite, ...] = ()
+    stays: tuple[StayWrite, ...] = ()
+    visits: tuple[VisitWrite, ...] = ()
+    occupancy: OccupancyMove | None = None
+    passes: tuple[PassWrite, ...] = ()
+    visit_orders: tuple[VisitOrderWrite, ...] = ()
     follow_ups: tuple[object, ...] = field(default=(), compare=False)
     """Domain events handled after the commit (tell the owner, offer a freed place, reverse an invoice)."""
 
@@ -215,8 +274,10 @@ class Plan:
         claims = [t.claim.key for t in self.takes] + [r.key for r in self.releases] + [a.key for a in self.absent]
         cards = [c.card.id for c in self.cards] + [u.card_id for u in self.unchanged]
         orders = [o.order.id for o in self.orders] + [o.order.id for o in self.bill_orders]
+        orders += [o.order.id for o in self.visit_orders]
         touched = (("claim", claims), ("card", cards), ("order", orders), ("bill", [b.bill.id for b in self.bills]),
-                   ("balance", [b.unit_id for b in self.balances]))  # fmt: skip
+                   ("balance", [b.unit_id for b in self.balances]), ("visit", [v.visit.id for v in self.visits]),
+                   ("stay", [s.stay.plate for s in self.stays]))  # fmt: skip
         for kind, keys in touched:
             if len(keys) != len(set(keys)):  # DynamoDB refuses two actions on one item in a transaction
                 raise ValueError(f"a plan touches a {kind} twice: {sorted(k for k in keys if keys.count(k) > 1)}")
@@ -245,8 +306,9 @@ class Plan:
         """Items one transaction writes or checks (DynamoDB takes at most 100)."""
         parts = (self.cards, self.unchanged, self.takes, self.releases, self.absent, self.orders, self.applications,
                  self.ledger, self.events, self.reminders, self.dropped_reminders, self.audit, self.bills,
-                 self.bill_orders, self.balances, self.bill_reminders)  # fmt: skip
-        return sum(len(p) for p in parts) + (1 if self.signed else 0) + (1 if self.lot else 0)
+                 self.bill_orders, self.balances, self.bill_reminders, self.passages, self.stays, self.visits,
+                 self.passes, self.visit_orders)  # fmt: skip
+        return sum(len(p) for p in parts) + sum(1 for x in (self.signed, self.lot, self.occupancy) if x is not None)
 
     def lot_error(self) -> DomainError:
         """A failed lot condition: its feed or receipt chain moved (read again), else no place was free.
@@ -294,6 +356,12 @@ class Plan:
             bill_orders=self.bill_orders + other.bill_orders,
             balances=self.balances + other.balances,
             bill_reminders=self.bill_reminders + other.bill_reminders,
+            passages=self.passages + other.passages,
+            stays=self.stays + other.stays,
+            visits=self.visits + other.visits,
+            occupancy=self.occupancy or other.occupancy,
+            passes=self.passes + other.passes,
+            visit_orders=self.visit_orders + other.visit_orders,
             follow_ups=self.follow_ups + other.follow_ups,
         )
 

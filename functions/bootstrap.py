@@ -40,6 +40,7 @@ from handlers.ports import (
     OrderRepository,
     OwnerRepository,
     PackageAdmin,
+    ParkingRecords,
     Passwords,
     PaymentNotice,
     PaymentProvider,
@@ -88,7 +89,10 @@ if TYPE_CHECKING:
 
     from handlers.bill_payments import BillPayments
     from handlers.bill_runs import BillRuns
+    from handlers.parking_office import ParkingOffice
+    from handlers.passages import Barrier
     from handlers.property import Records
+    from handlers.visit_payments import VisitPayments
 
 
 class WechatPort(WechatLogin, PhoneNumbers, Messenger, Protocol):
@@ -162,6 +166,8 @@ class Services:
     """Personal data the office hands over (an imported card holder's phone): sealed, found by fingerprint."""
     billing: Billing
     """Property fees: communities, units, fee items, meters, readings, vacancies, runs, bills, bill orders."""
+    parking: ParkingRecords
+    """Parking at the barrier: setup, passages, visits, exemptions, visit orders."""
     metrics: Metrics = field(default_factory=EmfMetrics)
     """Counts as CloudWatch EMF lines (namespace ParkPass)."""
     seal_png: bytes | None = None
@@ -214,6 +220,25 @@ class Services:
         )
 
     @property
+    def barrier(self) -> Barrier:
+        from handlers.passages import Barrier, property_arrears
+
+        arrears = property_arrears(self.billing, self.owners, self.sealer)
+        return Barrier(self.parking, self.cards, self.lots, self.uow, self.clock, arrears)
+
+    @property
+    def visit_payments(self) -> VisitPayments:
+        from handlers.visit_payments import VisitPayments
+
+        return VisitPayments(self.parking, self.lots, self.owners, self.uow, self.ids, self.clock)
+
+    @property
+    def parking_office(self) -> ParkingOffice:
+        from handlers.parking_office import ParkingOffice
+
+        return ParkingOffice(self.parking, self.lots, self.cards, self.uow, self.clock)
+
+    @property
     def reconciling(self) -> Reconciling:
         return Reconciling(
             self.ledger, self.orders, self.cards, self.uow, self.reconciliations, self.clock, self.metrics,
@@ -240,6 +265,12 @@ def _dynamo_billing() -> Billing:
     from infra.dynamodb.billing import DynamoBilling  # property fees: loaded by the first request that needs them
 
     return DynamoBilling()
+
+
+def _dynamo_parking() -> ParkingRecords:
+    from infra.dynamodb.parking import DynamoParking  # parking at the barrier: loaded by the first request using it
+
+    return DynamoParking()
 
 
 def bind_dynamodb(settings: Settings) -> None:
@@ -324,6 +355,7 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
         ledger=DynamoLedger(),
         reconciliations=DynamoReconciliations(),
         billing=cast(Billing, Lazy(_dynamo_billing)),
+        parking=cast(ParkingRecords, Lazy(_dynamo_parking)),
         rates=DynamoRateCounter(),
         login_tries=DynamoLoginTries(),
         seal_png=Path(settings.seal_image).read_bytes() if settings.seal_image else None,

@@ -43,6 +43,8 @@ if TYPE_CHECKING:  # property fees: loaded by the functions that use them, not b
     from domain.bill_reminder import BillReminder
     from domain.bill_run import Bill, BillRun, FeeItem, Unit
     from domain.community import Community, Meter, Reading, Vacancy
+    from domain.parking import Occupancy, ParkedVisit, ParkingPass, ParkingSetup, PassageRecord, Stay
+    from domain.visit_payment import VisitOrder
 
 
 class Clock(Protocol):
@@ -538,21 +540,23 @@ class RefundNotice:
 
 
 class PaymentProvider(Protocol):
-    def prepay(self, order: Order | BillOrder, payer_id: str) -> dict[str, str]:
+    def prepay(self, order: Order | BillOrder | VisitOrder, payer_id: str) -> dict[str, str]:
         """Open the payment at the provider; answer what the client needs to pay (e.g. wx.requestPayment)."""
         ...
 
-    def query(self, order: Order | BillOrder) -> PaymentStatus: ...
+    def query(self, order: Order | BillOrder | VisitOrder) -> PaymentStatus: ...
 
-    def close(self, order: Order | BillOrder) -> None: ...
+    def close(self, order: Order | BillOrder | VisitOrder) -> None: ...
 
-    def refund(self, order: Order | BillOrder, refund_no: str, amount_fen: int | None = None) -> RefundState:
+    def refund(
+        self, order: Order | BillOrder | VisitOrder, refund_no: str, amount_fen: int | None = None
+    ) -> RefundState:
         """Return the order's whole amount (or `amount_fen` of it: one bill of several) to the payer; idempotent for
         one refund_no. SUCCEEDED when the money went back at once, PROCESSING when the provider settles it later;
         PaymentUnavailable when refused."""
         ...
 
-    def refund_state(self, order: Order | BillOrder, refund_no: str) -> RefundState:
+    def refund_state(self, order: Order | BillOrder | VisitOrder, refund_no: str) -> RefundState:
         """Ask where the refund is (a lost notification, or a provider that never sends one)."""
         ...
 
@@ -685,3 +689,37 @@ class Billing(Protocol):
         ...
 
     def finish_bill_reminder(self, reminder: BillReminder, state: str) -> None: ...
+
+
+class ParkingRecords(Protocol):
+    """Parking at the barrier. The setup is written here; passages, stays, visits, the count of cars inside,
+    exemptions and blacklistings and visit orders only by the unit of work."""
+
+    def setup(self, lot_id: str) -> ParkingSetup:
+        """The lot's setup (a default one, charging no visitor, when the office set none)."""
+        ...
+
+    def save_setup(self, setup: ParkingSetup) -> None: ...
+    def passage(self, lot_id: str, gate_id: str, event_id: str) -> PassageRecord | None: ...
+    def stay(self, lot_id: str, plate: str) -> Stay:
+        """The plate's stay (version 0 when never stored)."""
+        ...
+
+    def visit(self, visit_id: str) -> ParkedVisit | None: ...
+    def visits_on(self, lot_id: str, day: date) -> list[ParkedVisit]:
+        """The visits that began on the lot-local `day` (a key query)."""
+        ...
+
+    def open_visits(self, lot_id: str) -> list[ParkedVisit]:
+        """The cars inside now, by the passages."""
+        ...
+
+    def owing(self, lot_id: str) -> list[Stay]:
+        """Plates that left visits unpaid."""
+        ...
+
+    def occupancy(self, lot_id: str) -> Occupancy: ...
+    def passes(self, lot_id: str) -> list[ParkingPass]: ...
+    def passes_of(self, lot_id: str, plate: str) -> list[ParkingPass]: ...
+    def guests(self, lot_id: str, owner_id: str) -> list[ParkingPass]: ...
+    def visit_order(self, order_id: str) -> VisitOrder | None: ...

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import TypeVar
 
 from domain.application import Application
@@ -30,13 +30,16 @@ from domain.errors import (
     DomainError,
     OrderSettled,
     StaleCard,
+    StaleVisit,
 )
 from domain.gate import Grant
 from domain.lot import Lot
 from domain.order import LedgerEntry, Order, OrderState
+from domain.parking import Occupancy, ParkedVisit, ParkingPass, ParkingSetup, PassageRecord, Stay
 from domain.plan import Claim, Plan
 from domain.receipt import SignedReceipt
 from domain.reminder import Slot
+from domain.visit_payment import VisitOrder
 
 T = TypeVar("T")
 
@@ -59,6 +62,12 @@ class MemoryDB:
     balances: dict[str, int] = field(default_factory=dict)
     bill_reminders: dict[str, BillReminder] = field(default_factory=dict)
     bill_reminder_states: dict[str, str] = field(default_factory=dict)
+    passages: dict[str, PassageRecord] = field(default_factory=dict)
+    stays: dict[tuple[str, str], Stay] = field(default_factory=dict)
+    visits: dict[str, ParkedVisit] = field(default_factory=dict)
+    occupancy: dict[str, Occupancy] = field(default_factory=dict)
+    passes: dict[tuple[str, str, str], ParkingPass] = field(default_factory=dict)
+    visit_orders: dict[str, VisitOrder] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
 
@@ -84,6 +93,13 @@ class MemoryUnitOfWork:
 
     def _first_failure(self, plan: Plan) -> DomainError | None:
         db = self.db
+        for p in plan.passages:
+            if p.record.id in db.passages:
+                return p.error
+        for vo in plan.visit_orders:
+            held_vo = db.visit_orders.get(vo.order.id)
+            if not (held_vo is not None and held_vo.state in vo.was if vo.was else held_vo is None):
+                return OrderSettled(vo.order.id)
         for o in plan.orders:
             stored = db.orders.get(o.order.id)
             ok = stored is not None and stored.state in o.was if o.was else stored is None
@@ -138,9 +154,36 @@ class MemoryUnitOfWork:
         for move in plan.balances:
             if move.fen < 0 and db.balances.get(move.unit_id, 0) < -move.fen:
                 return move.error or BalanceTooLow(move.unit_id)
+        parking = self._parking_failure(plan)
+        if parking is not None:
+            return parking
         for entry in plan.audit:
             if (entry.subject, entry.entry) in db.audit:
                 return Conflict("this change was recorded already")
+        return None
+
+    def _parking_failure(self, plan: Plan) -> DomainError | None:
+        db = self.db
+        for sw in plan.stays:
+            held_stay = db.stays.get((sw.stay.lot_id, sw.stay.plate))
+            if (held_stay.version if held_stay else 0) != sw.expected_version:
+                return StaleVisit(sw.stay.lot_id)
+        for vw in plan.visits:
+            held_visit = db.visits.get(vw.visit.id)
+            ok = held_visit is None if vw.expected_version is None else (
+                held_visit is not None and held_visit.version == vw.expected_version
+            )
+            if not ok:
+                return StaleVisit(vw.visit.lot_id)
+        o = plan.occupancy
+        if o is not None:
+            now = db.occupancy.get(o.lot_id, Occupancy(o.lot_id))
+            if o.was is not None and (now.inside, now.visitors) != o.was:
+                return StaleVisit(o.lot_id)
+            if now.inside + o.inside < 0 or now.visitors + o.visitors < 0:
+                return StaleVisit(o.lot_id)
+            if o.visitors_below is not None and o.visitors > 0 and now.visitors >= o.visitors_below:
+                return StaleVisit(o.lot_id)
         return None
 
     def _lot_failure(self, plan: Plan) -> DomainError | None:
@@ -210,6 +253,20 @@ class MemoryUnitOfWork:
         for reminder in plan.bill_reminders:
             db.bill_reminders[reminder.key] = reminder
             db.bill_reminder_states.setdefault(reminder.key, "pending")
+        for p in plan.passages:
+            db.passages[p.record.id] = p.record
+        for sw in plan.stays:
+            db.stays[(sw.stay.lot_id, sw.stay.plate)] = replace(sw.stay, version=sw.expected_version + 1)
+        for vw in plan.visits:
+            db.visits[vw.visit.id] = replace(vw.visit, version=(vw.expected_version or 0) + 1)
+        if plan.occupancy is not None:
+            o = plan.occupancy
+            now = db.occupancy.get(o.lot_id, Occupancy(o.lot_id))
+            db.occupancy[o.lot_id] = Occupancy(o.lot_id, now.inside + o.inside, now.visitors + o.visitors)
+        for pw in plan.passes:
+            db.passes[(pw.found.lot_id, pw.found.kind.value, pw.found.plate)] = pw.found
+        for vo in plan.visit_orders:
+            db.visit_orders[vo.order.id] = vo.order
 
 
 class MemoryBilling:
@@ -355,3 +412,51 @@ class MemoryBilling:
 
     def finish_bill_reminder(self, reminder: BillReminder, state: str) -> None:
         self.db.bill_reminder_states[reminder.key] = state
+
+
+class MemoryParking:
+    """Parking records in memory; all but the setup are MemoryDB's (written by the unit of work)."""
+
+    def __init__(self, db: MemoryDB) -> None:
+        self.db = db
+        self.setups: dict[str, ParkingSetup] = {}
+
+    def setup(self, lot_id: str) -> ParkingSetup:
+        return self.setups.get(lot_id) or ParkingSetup(lot_id)
+
+    def save_setup(self, setup: ParkingSetup) -> None:
+        self.setups[setup.lot_id] = setup
+
+    def passage(self, lot_id: str, gate_id: str, event_id: str) -> PassageRecord | None:
+        return self.db.passages.get(f"{lot_id}#{gate_id}#{event_id}")
+
+    def stay(self, lot_id: str, plate: str) -> Stay:
+        return self.db.stays.get((lot_id, plate)) or Stay(lot_id, plate)
+
+    def visit(self, visit_id: str) -> ParkedVisit | None:
+        return self.db.visits.get(visit_id)
+
+    def visits_on(self, lot_id: str, day: date) -> list[ParkedVisit]:
+        found = [v for v in self.db.visits.values() if v.lot_id == lot_id and v.day == day]
+        return sorted(found, key=lambda v: (v.first_at, v.id))
+
+    def open_visits(self, lot_id: str) -> list[ParkedVisit]:
+        return sorted((v for v in self.db.visits.values() if v.lot_id == lot_id and v.open), key=lambda v: v.first_at)
+
+    def owing(self, lot_id: str) -> list[Stay]:
+        return [s for (lot, _), s in sorted(self.db.stays.items()) if lot == lot_id and s.owed_fen > 0]
+
+    def occupancy(self, lot_id: str) -> Occupancy:
+        return self.db.occupancy.get(lot_id) or Occupancy(lot_id)
+
+    def passes(self, lot_id: str) -> list[ParkingPass]:
+        return [p for (lot, _, _), p in sorted(self.db.passes.items()) if lot == lot_id]
+
+    def passes_of(self, lot_id: str, plate: str) -> list[ParkingPass]:
+        return [p for p in self.passes(lot_id) if p.plate == plate]
+
+    def guests(self, lot_id: str, owner_id: str) -> list[ParkingPass]:
+        return [p for p in self.passes(lot_id) if p.owner_id == owner_id]
+
+    def visit_order(self, order_id: str) -> VisitOrder | None:
+        return self.db.visit_orders.get(order_id)

@@ -14,7 +14,7 @@ import re
 import zipfile
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.error import URLError
 from zoneinfo import ZoneInfo
 
@@ -30,6 +30,9 @@ from domain.payment_notice import check_sent_in_window
 from domain.reconciliation import PROVIDER_ZONE, LineKind, StatementLine
 from handlers.ports import Clock, PaymentNotice, PaymentStatus
 from infra.settings import AlipayConfig
+
+if TYPE_CHECKING:  # visits load with the first visit order, not with every cold start
+    from domain.visit_payment import VisitOrder
 
 PAID = ("TRADE_SUCCESS", "TRADE_FINISHED")
 _YUAN = re.compile(r"[0-9]{1,9}\.[0-9]{2}")
@@ -61,7 +64,7 @@ class AlipayGateway:
         )
         self._alipay._gateway = config.gateway
 
-    def prepay(self, order: Order | BillOrder, payer_id: str) -> dict[str, str]:
+    def prepay(self, order: Order | BillOrder | VisitOrder, payer_id: str) -> dict[str, str]:
         answer = self._call(
             lambda: self._alipay.api_alipay_trade_precreate(
                 subject=order.package.name[:256],
@@ -74,7 +77,7 @@ class AlipayGateway:
             raise PaymentUnavailable()
         return {"qr_code": str(answer["qr_code"])}
 
-    def query(self, order: Order | BillOrder) -> PaymentStatus:
+    def query(self, order: Order | BillOrder | VisitOrder) -> PaymentStatus:
         answer = self._call(lambda: self._alipay.api_alipay_trade_query(out_trade_no=order.id))
         if answer.get("code") != "10000":
             # A QR code nobody scanned has no trade yet; any other failure (20000 isp.unknow-error: Alipay is
@@ -92,7 +95,7 @@ class AlipayGateway:
             closed=answer.get("trade_status") == "TRADE_CLOSED",
         )
 
-    def close(self, order: Order | BillOrder) -> None:
+    def close(self, order: Order | BillOrder | VisitOrder) -> None:
         answer = self._call(lambda: self._alipay.api_alipay_trade_close(out_trade_no=order.id))
         if answer.get("code") == "10000":
             return
@@ -104,7 +107,9 @@ class AlipayGateway:
         if cancelled.get("code") != "10000" and cancelled.get("sub_code") != "ACQ.TRADE_NOT_EXIST":
             raise PaymentUnavailable()
 
-    def refund(self, order: Order | BillOrder, refund_no: str, amount_fen: int | None = None) -> RefundState:
+    def refund(
+        self, order: Order | BillOrder | VisitOrder, refund_no: str, amount_fen: int | None = None
+    ) -> RefundState:
         answer = self._call(
             lambda: self._alipay.api_alipay_trade_refund(
                 refund_amount=yuan_text(amount_fen or order.amount_fen), out_trade_no=order.id, out_request_no=refund_no
@@ -118,7 +123,7 @@ class AlipayGateway:
         # Alipay's refund query says where the refund is.
         return self.refund_state(order, refund_no)
 
-    def refund_state(self, order: Order | BillOrder, refund_no: str) -> RefundState:
+    def refund_state(self, order: Order | BillOrder | VisitOrder, refund_no: str) -> RefundState:
         """SUCCEEDED once Alipay says REFUND_SUCCESS; PROCESSING while it says nothing (Alipay sends no refund
         notification here, and leaves refund_status out both while a refund is processing and for a request it
         has not taken: the caller asks again later, and repeating the refund with its number is safe)."""

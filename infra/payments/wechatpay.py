@@ -15,7 +15,7 @@ import secrets
 import zlib
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from wechatpayv3 import WeChatPay, WeChatPayType
@@ -26,6 +26,9 @@ from domain.order import Order, RefundState, payment_reference, referenced
 from domain.reconciliation import PROVIDER_ZONE, LineKind, StatementLine
 from handlers.ports import Clock, PaymentNotice, PaymentStatus, RefundNotice
 from infra.settings import WechatPayConfig
+
+if TYPE_CHECKING:  # visits load with the first visit order, not with every cold start
+    from domain.visit_payment import VisitOrder
 
 NOTICE_MAX_AGE_S = 300
 BILL_DUE_AT = time(10, 0)
@@ -62,7 +65,7 @@ class WechatPayGateway:
         )
         self._pay._core._gate_way = config.gateway
 
-    def prepay(self, order: Order | BillOrder, payer_id: str) -> dict[str, str]:
+    def prepay(self, order: Order | BillOrder | VisitOrder, payer_id: str) -> dict[str, str]:
         code, body = self._call(
             lambda: self._pay.pay(
                 description=order.package.name[:127],
@@ -80,7 +83,7 @@ class WechatPayGateway:
         pay_sign = self._pay.sign([self._config.appid, stamp, nonce, package])
         return {"timeStamp": stamp, "nonceStr": nonce, "package": package, "signType": "RSA", "paySign": pay_sign}
 
-    def query(self, order: Order | BillOrder) -> PaymentStatus:
+    def query(self, order: Order | BillOrder | VisitOrder) -> PaymentStatus:
         code, body = self._call(lambda: self._pay.query(out_trade_no=order.id))
         if code == 404:
             return PaymentStatus(paid=False)
@@ -95,7 +98,7 @@ class WechatPayGateway:
             closed=t.get("trade_state") == "CLOSED",
         )
 
-    def close(self, order: Order | BillOrder) -> None:
+    def close(self, order: Order | BillOrder | VisitOrder) -> None:
         code, _ = self._call(lambda: self._pay.close(out_trade_no=order.id))
         # ORDER_NOT_EXIST: the prepay never reached WeChat Pay, so nothing can be paid: nothing to close.
         if code not in (200, 204, 404):
@@ -109,7 +112,9 @@ class WechatPayGateway:
         rejected as a payment notice for another merchant."""
         return f"{self._config.notify_url.rsplit('/', 1)[0]}/{REFUND_NOTIFY_SEGMENT}"
 
-    def refund(self, order: Order | BillOrder, refund_no: str, amount_fen: int | None = None) -> RefundState:
+    def refund(
+        self, order: Order | BillOrder | VisitOrder, refund_no: str, amount_fen: int | None = None
+    ) -> RefundState:
         code, body = self._call(
             lambda: self._pay.refund(
                 out_refund_no=refund_no,
@@ -123,7 +128,7 @@ class WechatPayGateway:
             raise PaymentUnavailable()
         return _refund_state(body)
 
-    def refund_state(self, order: Order | BillOrder, refund_no: str) -> RefundState:
+    def refund_state(self, order: Order | BillOrder | VisitOrder, refund_no: str) -> RefundState:
         code, body = self._call(lambda: self._pay.query_refund(out_refund_no=refund_no))
         # 404 RESOURCE_NOT_EXISTS: a refund we asked for must exist, so "not found" is WeChat Pay not knowing yet
         # (or a wrong merchant), never a state.

@@ -1,0 +1,150 @@
+"""A car at the barrier: the gate reports the passage (plate, direction, its own event id and time) and is told
+whether to open and what its display says, in one request; the passage, the plate's visit and the count of cars
+inside are recorded by the one commit path. The same event id again answers the same decision and records nothing
+twice; a passage the gate reports after the fact (it was offline: `opened` says what it did) is recorded as it
+happened, and visits pair up whatever order the reports arrive in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from domain.barrier import Car
+from domain.card import Card
+from domain.card_change import card_plan
+from domain.card_plates import Direction as CardDirection
+from domain.card_plates import passed
+from domain.entitlement import entitlements_of
+from domain.errors import Conflict, LotNotFound, RecordedAlready, StaleCard, StaleLot, StaleVisit
+from domain.gate import Reason, Whitelist
+from domain.lot import Lot
+from domain.parking import AtBarrier, PassageRecord, PassKind, Reported, pass_through
+from domain.plan import Plan
+from domain.plate import normalise_plate
+from domain.visits import Direction
+from handlers.ports import (
+    Billing,
+    CardRepository,
+    Clock,
+    Gate,
+    LotRepository,
+    OwnerRepository,
+    ParkingRecords,
+    Sealer,
+    UnitOfWork,
+)
+from handlers.retry import MAX_ATTEMPTS, wait_before_retry
+
+PropertyArrears = Callable[[Card, datetime], bool]
+"""Whether the card holder's unit owes property fees past due (a reminder at the barrier, never a refusal)."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    record: PassageRecord
+    card: Card | None = None
+    """The card the plate is on, as the passage left it (None: on none)."""
+    remind: str | None = None
+
+    @property
+    def pay_path(self) -> str | None:
+        """The mini-program page a visitor pays at (what the exit's QR code opens)."""
+        r = self.record
+        if r.direction is not Direction.OUT or r.allow or not r.fee_fen or r.visit_id is None:
+            return None
+        return f"/pages/visit/pay?lot_id={r.lot_id}&visit_id={r.visit_id}"
+
+
+@dataclass(frozen=True)
+class Barrier:
+    parking: ParkingRecords
+    cards: CardRepository
+    lots: LotRepository
+    uow: UnitOfWork
+    clock: Clock
+    arrears: PropertyArrears | None = None
+
+    def passage(self, gate: Gate, seen: Reported, lang: str = "zh") -> Answer:
+        seen = replace(seen, plate=normalise_plate(seen.plate))
+        for attempt in range(MAX_ATTEMPTS):
+            earlier = self.parking.passage(gate.lot_id, gate.id, seen.event_id)
+            if earlier is not None:  # the same event again: the same answer, nothing recorded twice
+                return Answer(earlier, self.cards.card_for_plate(gate.lot_id, seen.plate))
+            lot = self.lots.get(gate.lot_id)
+            if lot is None:
+                raise LotNotFound(gate.lot_id)
+            now = self.clock.now()
+            card = self.cards.card_for_plate(lot.id, seen.plate)
+            known = self._at_barrier(lot, card, seen.plate, now)
+            passed_ = pass_through(seen, known, now, lang)
+            plan, after = passed_.plan, card
+            if card is not None and passed_.plan.stays:  # the car went through: a card's other plates wait
+                plan, after = _with_card(plan, card, lot, seen, gate.id, now)
+            try:
+                self.uow.commit(plan)
+            except RecordedAlready:
+                continue  # the same event reported twice at once: the next round reads what the other recorded
+            except (StaleVisit, StaleCard, StaleLot):
+                wait_before_retry(attempt)
+                continue
+            return Answer(passed_.record, after, passed_.decision.remind)
+        raise Conflict("kept_changing")
+
+    def _at_barrier(self, lot: Lot, card: Card | None, plate: str, now: datetime) -> AtBarrier:
+        today = lot.today(now)
+        stay = self.parking.stay(lot.id, plate)
+        passes = [p for p in self.parking.passes_of(lot.id, plate) if p.holds(today)]
+        car = Car(
+            plate,
+            card_until=_card_until(card, lot, plate, today, now),
+            exempt=any(p.kind is PassKind.EXEMPT for p in passes),
+            blacklisted=any(p.kind is PassKind.BLACKLISTED for p in passes),
+            owes_visits_fen=stay.owed_fen,
+            property_arrears=card is not None and self.arrears is not None and self.arrears(card, now),
+        )
+        visit = self.parking.visit(stay.visit_id) if stay.visit_id else None
+        return AtBarrier(car, stay, visit, self.parking.occupancy(lot.id), self.parking.setup(lot.id), lot.timezone,
+                         today)  # fmt: skip
+
+
+def _card_until(card: Card | None, lot: Lot, plate: str, today: date, now: datetime) -> date | None:
+    """The last day the card lets the plate in, as a gate decides it (grace days included); an expired card's end
+    (the lot's policy decides); None when the plate is on no card it may use today (paused, not yet valid, another
+    plate of the card inside: it comes in as a visitor)."""
+    if card is None:
+        return None
+    whitelist = Whitelist(lot.id)
+    for e in entitlements_of(card, lot, now):
+        whitelist.entries[e.plate] = e.grant(0)
+    decision = whitelist.check(plate, today)
+    if decision.allow:
+        grant = whitelist.entries[plate]
+        return grant.grace_until or grant.valid_until
+    return decision.valid_until if decision.reason is Reason.EXPIRED else None
+
+
+def _with_card(plan: Plan, card: Card, lot: Lot, seen: Reported, gate_id: str, now: datetime) -> tuple[Plan, Card]:
+    after = passed(card, seen.plate, CardDirection(seen.direction.value), seen.at)
+    if after == card:
+        return plan, card
+    moved = card_plan(card, after, lot, now, f"gate:{gate_id}", f"passage_{seen.direction.value}")
+    return plan + moved, replace(after, version=card.version + 1)
+
+
+def property_arrears(billing: Billing, owners: OwnerRepository, sealer: Sealer) -> PropertyArrears:
+    """Whether a card holder's units (found by the owner's verified phone, as the office entered it) have a bill
+    past due: the barrier shows a reminder, never refuses."""
+
+    def owes(card: Card, now: datetime) -> bool:
+        from domain.bill_payment import arrears
+
+        owner = owners.get(card.owner_id)
+        if owner is None or owner.phone is None:
+            return False
+        units = billing.units_of_phone(sealer.fingerprint(owner.phone, "phone"))
+        bills = [b for unit in units for b in billing.bills_of_unit(unit)]
+        return bool(arrears(bills, {}, now.date()))
+
+    return owes

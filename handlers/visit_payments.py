@@ -1,0 +1,256 @@
+"""Paying for a visit before leaving (in the mini-program, or by scanning the exit's QR code), and an owner's guest
+plates. Like a renewal: the server prices the order (the stay's fee as of now, less what was paid, plus what earlier
+visits of the plate left unpaid), stores it before the provider is asked, and fulfils a payment exactly once through
+the one commit path, which also tells the lot's gates (signed, through the same fan-out) to open the exit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from domain.errors import (
+    Conflict,
+    GuestLimit,
+    InvalidInput,
+    LotNotFound,
+    NothingToPay,
+    OrderKeyUsed,
+    OrderSettled,
+    PaymentRejected,
+    RecordedAlready,
+    StaleLot,
+    StaleVisit,
+    UpstreamUnavailable,
+    VisitInOrder,
+    VisitNotFound,
+)
+from domain.ids import checked_id
+from domain.lot import Lot
+from domain.order import Channel, OrderState, order_key_claim
+from domain.parking import ParkedVisit, ParkingPass, PassKind, fee_as_of, guest_claim, guest_plan
+from domain.plate import normalise_plate
+from domain.visit_payment import (
+    VISIT_ORDER_PREFIX,
+    VisitOrder,
+    close_visit_order,
+    pay_visit,
+    place_visit_order,
+    unpaid_visit_claim,
+)
+from handlers.fulfil_payment import Outcome
+from handlers.ports import (
+    Clock,
+    IdSource,
+    LotRepository,
+    OwnerRepository,
+    ParkingRecords,
+    PaymentNotice,
+    PaymentProvider,
+    UnitOfWork,
+)
+from handlers.retry import MAX_ATTEMPTS, wait_before_retry
+
+log = logging.getLogger("parkpass.parking")
+UNPAID_ORDER_LIFETIME = timedelta(minutes=15)
+GUEST_DAYS_AHEAD = 30
+
+
+@dataclass(frozen=True)
+class VisitNow:
+    visit: ParkedVisit
+    fee_fen: int
+    """The stay's fee as of now."""
+    owed_fen: int
+    """Earlier visits of the plate left unpaid."""
+    leave_by: datetime | None
+    """Paid: leave until then (staying longer owes the periods since)."""
+
+    @property
+    def due_fen(self) -> int:
+        return max(0, self.fee_fen - self.visit.paid_fen) + self.owed_fen
+
+
+@dataclass(frozen=True)
+class VisitOrderToPay:
+    order: VisitOrder
+    payment: dict[str, str]
+
+
+@dataclass(frozen=True)
+class VisitPayments:
+    parking: ParkingRecords
+    lots: LotRepository
+    owners: OwnerRepository
+    uow: UnitOfWork
+    ids: IdSource
+    clock: Clock
+
+    def current(self, lot_id: str, plate: str) -> VisitNow:
+        """The plate's visit in the lot now, with what it costs as of now (anyone at the exit may pay for it)."""
+        lot = self._lot(lot_id)
+        stay = self.parking.stay(lot.id, normalise_plate(plate))
+        visit = self.parking.visit(stay.visit_id) if stay.visit_id else None
+        if visit is None:
+            raise VisitNotFound(plate)
+        return self._priced(visit, lot, stay.owed_fen)
+
+    def order(self, owner_id: str, visit_id: str, channel: Channel, key: str, provider: PaymentProvider,
+              provider_for: Callable[[Channel], PaymentProvider]) -> VisitOrderToPay:  # fmt: skip
+        """An order for what the visit owes now; the same key answers the order it made. An earlier order of the
+        visit still waiting is closed first (at the provider too: if it was paid meanwhile, that payment counts)."""
+        if not channel.online:
+            raise InvalidInput("bill_channel")
+        owner = self.owners.get(owner_id)
+        openid = owner.openid if owner else ""
+        who = f"owner:{owner_id}"
+        for attempt in range(MAX_ATTEMPTS):
+            earlier = self._made_with(who, key)
+            if earlier is not None:
+                if earlier.visit_id != visit_id or earlier.channel is not channel:
+                    raise Conflict("idempotency_key_reused")
+                return self._answer(earlier, provider, openid)
+            visit = self.parking.visit(checked_id("visit_id", visit_id))
+            if visit is None or not visit.charged:
+                raise VisitNotFound(visit_id)
+            lot = self._lot(visit.lot_id)
+            stay = self.parking.stay(lot.id, visit.plate)
+            now_ = self._priced(visit, lot, stay.owed_fen if stay.visit_id == visit.id else 0)
+            if now_.due_fen <= 0:
+                raise NothingToPay(visit.id)
+            waiting = self.uow.claimed(unpaid_visit_claim(visit.id))
+            if waiting is not None and waiting.order_id:
+                self._give_up(waiting.order_id, provider_for)
+                continue
+            now = self.clock.now()
+            order = VisitOrder(
+                id=VISIT_ORDER_PREFIX + self.ids.new_id("visit").removeprefix("visit-"), owner_id=owner_id,
+                lot_id=lot.id, visit_id=visit.id, plate=visit.plate,
+                visit_fen=max(0, now_.fee_fen - visit.paid_fen), owed_fen=now_.owed_fen, channel=channel,
+                state=OrderState.PENDING, created_at=now, expires_at=now + UNPAID_ORDER_LIFETIME,
+            )  # fmt: skip
+            try:
+                self.uow.commit(place_visit_order(order, who, key))
+            except (OrderKeyUsed, VisitInOrder):
+                wait_before_retry(attempt)
+                continue
+            return self._answer(order, provider, openid)
+        raise Conflict("kept_changing")
+
+    def fulfil(self, notice: PaymentNotice) -> Outcome:
+        """A provider says a visit order is paid: the visit is paid once and the gates told to open the exit."""
+        order = self.parking.visit_order(checked_id("out_trade_no", notice.out_trade_no))
+        if order is None:
+            raise PaymentRejected("notice_unknown_order")
+        if notice.amount_fen != order.amount_fen:
+            raise PaymentRejected("notice_amount_differs", paid=notice.amount_fen, due=order.amount_fen)
+        if not notice.succeeded:
+            return Outcome.NOT_PAID
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                order = self.parking.visit_order(order.id) or order
+            if order.state is OrderState.PAID:
+                return Outcome.ALREADY_FULFILLED
+            if order.state is not OrderState.PENDING:
+                # Closed here only after the provider closed it: no payment can follow. Said loudly if one does.
+                log.error("a payment for visit order %s, which was %s", order.id, order.state.value)
+                return Outcome.ALREADY_FULFILLED
+            visit = self.parking.visit(order.visit_id)
+            lot = self.lots.get(order.lot_id)
+            if visit is None or lot is None:
+                raise RuntimeError(f"visit order {order.id} points at a missing visit or lot")
+            stay = self.parking.stay(lot.id, visit.plate)
+            leave = self.parking.setup(lot.id).policy.leave_minutes
+            plan = pay_visit(order, visit, stay, lot.entitlement_version, lot.feed_epoch, leave, notice.paid_at,
+                             notice.transaction_id)  # fmt: skip
+            try:
+                self.uow.commit(plan)
+            except OrderSettled:
+                continue
+            except (StaleVisit, StaleLot):
+                wait_before_retry(attempt)
+                continue
+            return Outcome.FULFILLED
+        raise Conflict("kept_changing")
+
+    def my_order(self, owner_id: str, order_id: str) -> VisitOrder:
+        order = self.parking.visit_order(checked_id("order_id", order_id))
+        if order is None or order.owner_id != owner_id:
+            raise VisitNotFound(order_id)
+        return order
+
+    def register_guest(self, owner_id: str, lot_id: str, plate: str, day: date) -> ParkingPass:
+        """An owner's guest may come and go free on `day`; at most the lot's number of guests a month per owner
+        (registering the same plate for the same day again answers the first)."""
+        lot = self._lot(lot_id)
+        plate = normalise_plate(plate)
+        today = lot.today(self.clock.now())
+        if not today <= day <= today + timedelta(days=GUEST_DAYS_AHEAD):
+            raise InvalidInput("guest_day")
+        most = self.parking.setup(lot.id).guests_per_month
+        for attempt in range(MAX_ATTEMPTS):
+            for earlier in self.parking.guests(lot.id, owner_id):
+                if earlier.plate == plate and earlier.starts == day and not earlier.lifted:
+                    return earlier
+            month = day.strftime("%Y-%m")
+            n = next((n for n in range(1, most + 1)
+                      if self.uow.claimed(guest_claim(lot.id, owner_id, month, n).key) is None), None)  # fmt: skip
+            if n is None:
+                raise GuestLimit(most)
+            lot = self._lot(lot.id)
+            guest = ParkingPass(lot.id, plate, PassKind.EXEMPT, "访客", day, day, f"owner:{owner_id}",
+                                self.clock.now(), owner_id=owner_id)  # fmt: skip
+            try:
+                self.uow.commit(guest_plan(guest, n, lot.entitlement_version, lot.feed_epoch))
+            except (RecordedAlready, StaleLot):
+                wait_before_retry(attempt)
+                continue
+            return guest
+        raise Conflict("kept_changing")
+
+    # --- helpers
+    def _priced(self, visit: ParkedVisit, lot: Lot, owed_fen: int) -> VisitNow:
+        setup = self.parking.setup(lot.id)
+        fee = fee_as_of(visit, setup, lot.timezone, self.clock.now())
+        leave_by = visit.paid_at + timedelta(minutes=setup.policy.leave_minutes) if visit.paid_at else None
+        if leave_by is not None and self.clock.now() <= leave_by:
+            fee = min(fee, visit.paid_fen)  # paid, and within the window to leave: nothing more yet
+        return VisitNow(visit, fee, owed_fen, leave_by)
+
+    def _lot(self, lot_id: str) -> Lot:
+        lot = self.lots.get(checked_id("lot_id", lot_id))
+        if lot is None:
+            raise LotNotFound(lot_id)
+        return lot
+
+    def _made_with(self, who: str, key: str) -> VisitOrder | None:
+        claim = self.uow.claimed(order_key_claim(who, key))
+        if claim is None or claim.order_id is None:
+            return None
+        return self.parking.visit_order(claim.order_id)
+
+    def _give_up(self, order_id: str, provider_for: Callable[[Channel], PaymentProvider]) -> None:
+        """Close an earlier waiting order of the visit, at the provider first: paid there, it is fulfilled."""
+        order = self.parking.visit_order(order_id)
+        if order is None or order.state is not OrderState.PENDING:
+            return
+        provider = provider_for(order.channel)
+        try:
+            status = provider.query(order)
+            if status.paid:
+                self.fulfil(PaymentNotice(order.id, status.transaction_id or "", status.amount_fen or -1,
+                                          status.paid_at or self.clock.now(), True))  # fmt: skip
+                return
+            provider.close(order)
+        except UpstreamUnavailable:
+            raise VisitInOrder(order.visit_id) from None
+        with contextlib.suppress(OrderSettled):  # paid or closed meanwhile: the caller reads again
+            self.uow.commit(close_visit_order(order))
+
+    def _answer(self, order: VisitOrder, provider: PaymentProvider, openid: str) -> VisitOrderToPay:
+        if order.state is not OrderState.PENDING:
+            return VisitOrderToPay(order, {})
+        return VisitOrderToPay(order, provider.prepay(order, openid))

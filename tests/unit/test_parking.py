@@ -1,0 +1,271 @@
+"""Parking at the barrier through the handlers, in memory: a visitor's stay priced at the exit and paid once (twice,
+at once), the gates told to open; exempt, blacklisted and card plates; property-fee arrears only remind; a full lot
+refuses visitors (满位) while card holders enter; a gate's event answered once; reports uploaded late pair up."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from domain.admin import Role, Staff
+from domain.barrier import BarrierPolicy, ExpiredCard, UnpaidVisit
+from domain.errors import GuestLimit, InvalidInput, LotNotFound, NothingToPay
+from domain.order import Channel
+from domain.owner import Owner
+from domain.parking import PassKind, Reported, Spaces
+from domain.visitor_fee import VisitorFeeRule
+from domain.visits import Direction, Flag
+from functions.bootstrap import Services
+from handlers.fulfil_payment import Outcome
+from handlers.passages import Answer
+from handlers.ports import Gate, PaymentNotice
+from tests.builders import a_card, a_lot, add_card
+from tests.fakes import FakeProvider, FixedClock, fake_services, memory_of
+
+NOW = datetime(2026, 12, 1, 2, tzinfo=UTC)  # 10:00 in Shanghai
+BOSS = Staff("boss@t1.cn", "t1", Role.TENANT_ADMIN, frozenset(), "plain$a long password 1")
+STRANGER = Staff("boss@t2.cn", "t2", Role.TENANT_ADMIN, frozenset(), "plain$a long password 1")
+GATE = Gate("gate-1", "lot-1", "secret")
+EXIT = Gate("gate-2", "lot-1", "secret")
+RULE = VisitorFeeRule(date(2026, 12, 1), free_minutes=15, period_minutes=60, price_fen=500, cap_fen_per_24h=3000)
+VISITOR = "粤A12345"
+
+
+def lot(clock: FixedClock | None = None) -> Services:
+    s = fake_services(NOW, clock)
+    memory_of(s).lots["lot-1"] = replace(a_lot(), tenant_id="t1")
+    s.parking_office.set_visitor_fee(BOSS, "lot-1", RULE)
+    s.owners.add(Owner("o-1", "openid-1"))
+    return s
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.n = 0
+
+    def __call__(self, s: Services, gate: Gate, plate: str, direction: Direction, opened: bool | None = None,
+                 at: datetime | None = None) -> Answer:  # fmt: skip
+        self.n += 1
+        seen = Reported(gate.id, f"e{self.n}", plate, direction, at or s.clock.now(), opened)
+        return s.barrier.passage(gate, seen)
+
+
+def test_a_visitor_stays_two_hours_five_minutes_pays_1500_in_the_mini_program_and_the_exit_opens() -> None:
+    clock = FixedClock(NOW)
+    s, go = lot(clock), Counter()
+    came = go(s, GATE, VISITOR, Direction.IN)
+    assert (came.record.allow, came.record.kind.value) == (True, "visitor")
+    assert came.record.display == f"{VISITOR} 临时车 欢迎光临"
+    clock._now = NOW + timedelta(hours=2, minutes=5)
+    asked = go(s, EXIT, VISITOR, Direction.OUT)
+    assert (asked.record.allow, asked.record.fee_fen) == (False, 1500)
+    assert asked.record.display == "临时车 停车2小时5分 应缴15.00元"
+    assert asked.pay_path == f"/pages/visit/pay?lot_id=lot-1&visit_id={came.record.visit_id}"
+    now = s.visit_payments.current("lot-1", VISITOR)
+    assert (now.visit.id, now.fee_fen, now.due_fen) == (came.record.visit_id, 1500, 1500)
+    provider = FakeProvider()
+    order = s.visit_payments.order("o-1", now.visit.id, Channel.WECHAT, "key-00001", provider, lambda _: provider)
+    assert order.order.amount_fen == 1500
+    feed_before = memory_of(s).lots["lot-1"].entitlement_version
+    notice = PaymentNotice(order.order.id, "tx-1", 1500, clock.now(), True)
+    assert s.visit_payments.fulfil(notice) is Outcome.FULFILLED
+    assert s.visit_payments.fulfil(notice) is Outcome.ALREADY_FULFILLED
+    news = memory_of(s).events[("lot-1", feed_before + 1)]
+    assert (news.kind, news.plate, news.card_id) == ("visit", VISITOR, now.visit.id)
+    assert news.leave_by == (clock.now() + timedelta(minutes=15)).isoformat()
+    with pytest.raises(NothingToPay):
+        s.visit_payments.order("o-1", now.visit.id, Channel.WECHAT, "key-00002", provider, lambda _: provider)
+    clock._now += timedelta(minutes=10)
+    left = go(s, EXIT, VISITOR, Direction.OUT)
+    assert (left.record.allow, left.record.display) == (True, f"{VISITOR} 一路顺风")
+    visit = s.parking.visit(now.visit.id)
+    assert visit is not None and (visit.fee_fen, visit.paid_fen, visit.open) == (1500, 1500, False)
+    assert s.parking.occupancy("lot-1").inside == 0
+    assert memory_of(s).ledger[f"visit:{order.order.id}"].amount_fen == 1500
+
+
+def test_staying_past_the_leave_window_owes_the_difference() -> None:
+    clock = FixedClock(NOW)
+    s, go = lot(clock), Counter()
+    visit_id = go(s, GATE, VISITOR, Direction.IN).record.visit_id
+    assert visit_id is not None
+    clock._now = NOW + timedelta(minutes=50)
+    provider = FakeProvider()
+    order = s.visit_payments.order("o-1", visit_id, Channel.WECHAT, "key-00001", provider, lambda _: provider)
+    assert order.order.amount_fen == 500
+    s.visit_payments.fulfil(PaymentNotice(order.order.id, "tx-1", 500, clock.now(), True))
+    clock._now = NOW + timedelta(minutes=80)  # 30 minutes after paying: a second hour began
+    asked = go(s, EXIT, VISITOR, Direction.OUT)
+    assert (asked.record.allow, asked.record.fee_fen) == (False, 500)
+    again = s.visit_payments.order("o-1", visit_id, Channel.WECHAT, "key-00002", provider, lambda _: provider)
+    assert (again.order.visit_fen, again.order.owed_fen) == (500, 0)
+
+
+def test_the_same_payment_notified_twice_at_once_pays_the_visit_once() -> None:
+    s, go = lot(), Counter()
+    visit_id = go(s, GATE, VISITOR, Direction.IN).record.visit_id
+    assert visit_id is not None
+    s.clock._now = NOW + timedelta(hours=1)  # type: ignore[attr-defined]
+    provider = FakeProvider()
+    order = s.visit_payments.order("o-1", visit_id, Channel.WECHAT, "key-00001", provider, lambda _: provider).order
+    notice = PaymentNotice(order.id, "tx-1", order.amount_fen, s.clock.now(), True)
+    outcomes: list[Outcome] = []
+    threads = [threading.Thread(target=lambda: outcomes.append(s.visit_payments.fulfil(notice))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == sorted([Outcome.FULFILLED] + [Outcome.ALREADY_FULFILLED] * 3)
+    visit = s.parking.visit(visit_id)
+    assert visit is not None and visit.paid_fen == order.amount_fen == 500
+
+
+def test_a_new_order_closes_the_waiting_one_so_a_visit_is_never_paid_twice() -> None:
+    s, go = lot(), Counter()
+    visit_id = go(s, GATE, VISITOR, Direction.IN).record.visit_id
+    assert visit_id is not None
+    s.clock._now = NOW + timedelta(hours=1)  # type: ignore[attr-defined]
+    provider = FakeProvider()
+    first = s.visit_payments.order("o-1", visit_id, Channel.WECHAT, "key-00001", provider, lambda _: provider).order
+    second = s.visit_payments.order("o-1", visit_id, Channel.ALIPAY, "key-00002", provider, lambda _: provider).order
+    assert first.id in provider.closed and not provider.pay(first, s.clock.now())
+    assert s.parking.visit_order(first.id).state.value == "closed"  # type: ignore[union-attr]
+    assert s.visit_payments.fulfil(PaymentNotice(second.id, "tx-2", 500, s.clock.now(), True)) is Outcome.FULFILLED
+
+
+def test_exempt_and_blacklisted_plates_are_explicit_audited_acts_sent_to_the_gates() -> None:
+    s, go = lot(), Counter()
+    feed = memory_of(s).lots["lot-1"].entitlement_version
+    s.parking_office.add_pass(BOSS, "lot-1", "粤B99999", PassKind.EXEMPT, "救护车", None, None)
+    s.parking_office.add_pass(BOSS, "lot-1", "粤B66666", PassKind.BLACKLISTED, "多次冲卡", None, None)
+    with pytest.raises(InvalidInput):
+        s.parking_office.add_pass(BOSS, "lot-1", "粤B66666", PassKind.BLACKLISTED, " ", None, None)
+    with pytest.raises(LotNotFound):
+        s.parking_office.add_pass(STRANGER, "lot-1", "粤B66666", PassKind.BLACKLISTED, "x", None, None)
+    events = [memory_of(s).events[("lot-1", v)] for v in (feed + 1, feed + 2)]
+    assert [(e.kind, e.plate, e.state) for e in events] == [("exempt", "粤B99999", "active"),
+                                                           ("blacklisted", "粤B66666", "active")]  # fmt: skip
+    assert {a.action for a in memory_of(s).audit.values()} >= {"exempt_added", "blacklisted_added"}
+    ambulance = go(s, GATE, "粤B99999", Direction.IN)
+    assert (ambulance.record.allow, ambulance.record.kind.value) == (True, "exempt")
+    s.clock._now = NOW + timedelta(hours=5)  # type: ignore[attr-defined]
+    out = go(s, EXIT, "粤B99999", Direction.OUT)
+    assert (out.record.allow, out.record.fee_fen) == (True, 0)
+    refused = go(s, GATE, "粤B66666", Direction.IN)
+    assert (refused.record.allow, refused.record.kind.value) == (False, "blacklisted")
+    assert s.parking.stay("lot-1", "粤B66666").visit_id is None  # refused: it never came in
+    s.parking_office.lift_pass(BOSS, "lot-1", "粤B66666", PassKind.BLACKLISTED, "已处理", None)
+    assert go(s, GATE, "粤B66666", Direction.IN).record.allow
+
+
+def test_property_fee_arrears_only_remind_and_an_expired_card_follows_the_lot_policy() -> None:
+    s, go = lot(), Counter()
+    card = a_card(date(2026, 12, 6), plates=("粤B12345",))
+    add_card(s, card)
+    barrier = replace(s.barrier, arrears=lambda c, now: c.id == card.id)
+    seen = Reported(GATE.id, "a1", "粤B12345", Direction.IN, NOW)
+    answer = barrier.passage(GATE, seen)
+    assert answer.record.allow and answer.record.display == "粤B12345 月卡剩余5天 物业费已欠缴 请及时缴纳"
+    assert answer.remind == "物业费已欠缴 请及时缴纳"
+    expired = a_card(date(2026, 11, 20), plates=("粤B54321",), card_id="card-2")
+    add_card(s, expired)
+    s.parking_office.set_policy(BOSS, "lot-1", BarrierPolicy(expired_card=ExpiredCard.REFUSE), None)
+    refused = go(s, GATE, "粤B54321", Direction.IN)
+    assert (refused.record.allow, refused.record.display) == (False, "粤B54321 月卡已过期 请续费")
+    s.parking_office.set_policy(BOSS, "lot-1", BarrierPolicy(expired_card=ExpiredCard.VISITOR), None)
+    as_visitor = go(s, GATE, "粤B54321", Direction.IN)
+    assert (as_visitor.record.allow, as_visitor.record.kind.value) == (True, "visitor")
+
+
+def test_with_visitor_spaces_full_a_visitor_is_refused_with_full_while_a_card_holder_enters() -> None:
+    s, go = lot(), Counter()
+    s.parking_office.set_spaces(BOSS, "lot-1", Spaces(total=10, visitor=1))
+    with pytest.raises(InvalidInput):
+        s.parking_office.set_spaces(BOSS, "lot-1", Spaces(total=1, visitor=2))
+    assert go(s, GATE, VISITOR, Direction.IN).record.allow
+    full = go(s, GATE, "粤A22222", Direction.IN)
+    assert (full.record.allow, full.record.display) == (False, "满位")
+    add_card(s, a_card(date(2027, 1, 31), plates=("粤B12345",)))
+    assert go(s, GATE, "粤B12345", Direction.IN).record.allow
+    occupancy = s.parking.occupancy("lot-1")
+    assert (occupancy.inside, occupancy.visitors) == (2, 1)
+
+
+def test_visitors_racing_for_the_last_space_take_it_once() -> None:
+    s = lot()
+    s.parking_office.set_spaces(BOSS, "lot-1", Spaces(visitor=1))
+    answers: list[Answer] = []
+    plates = [f"粤A1000{n}" for n in range(4)]
+
+    def come(n: int) -> None:
+        answers.append(s.barrier.passage(GATE, Reported(GATE.id, f"r{n}", plates[n], Direction.IN, NOW)))
+
+    threads = [threading.Thread(target=come, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(a.record.allow for a in answers) == [False, False, False, True]
+    assert s.parking.occupancy("lot-1").visitors == 1
+
+
+def test_the_same_event_again_answers_the_same_decision_and_records_nothing_twice() -> None:
+    s = lot()
+    seen = Reported(GATE.id, "evt-1", VISITOR, Direction.IN, NOW)
+    answers: list[Answer] = []
+    threads = [threading.Thread(target=lambda: answers.append(s.barrier.passage(GATE, seen))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({a.record.visit_id for a in answers}) == 1
+    assert len(memory_of(s).passages) == 1 and len(memory_of(s).visits) == 1
+    assert s.parking.occupancy("lot-1").inside == 1
+
+
+def test_passages_a_gate_uploads_after_being_offline_pair_into_visits_and_unpaid_ones_are_owed() -> None:
+    clock = FixedClock(NOW + timedelta(hours=5))
+    s, go = lot(clock), Counter()
+    plates = [f"粤A2000{n}" for n in range(10)]
+    for n, plate in enumerate(plates):  # the offline gate let them in, and out an hour (and n minutes) later
+        go(s, GATE, plate, Direction.IN, opened=True, at=NOW + timedelta(minutes=n))
+    for n, plate in enumerate(plates):
+        go(s, GATE, plate, Direction.OUT, opened=True, at=NOW + timedelta(hours=1, minutes=2 * n))
+    visits = s.parking.visits_on("lot-1", date(2026, 12, 1))
+    assert len(visits) == 10 and all(v.entered_at and v.left_at and v.flag is None for v in visits)
+    assert s.parking.occupancy("lot-1").inside == 0
+    owing = {stay.plate: stay.owed_fen for stay in s.parking.owing("lot-1")}
+    assert owing == {p: 500 if n == 0 else 1000 for n, p in enumerate(plates)}  # 60+n minutes: one hour, or two
+    back = go(s, GATE, plates[0], Direction.IN)
+    assert back.record.allow and back.record.display == f"{plates[0]} 临时车 欢迎光临 有未缴停车费5.00元"
+    s.parking_office.set_policy(BOSS, "lot-1", BarrierPolicy(unpaid_visit=UnpaidVisit.REFUSE), None)
+    refused = go(s, GATE, plates[1], Direction.IN)
+    assert (refused.record.allow, refused.record.fee_fen) == (False, 1000)
+
+
+def test_an_exit_with_no_entry_and_two_entries_in_a_row_are_kept_flagged() -> None:
+    s, go = lot(), Counter()
+    go(s, EXIT, VISITOR, Direction.OUT, opened=True)
+    go(s, GATE, VISITOR, Direction.IN)
+    go(s, GATE, VISITOR, Direction.IN)
+    flags = sorted(str(v.flag) for v in s.parking.visits_on("lot-1", date(2026, 12, 1)))
+    assert flags == sorted([str(Flag.NO_ENTRY), str(Flag.NO_EXIT), "None"])
+    assert s.parking.occupancy("lot-1").inside == 1
+
+
+def test_an_owner_registers_guests_up_to_the_lot_limit_and_a_guest_passes_free() -> None:
+    s, go = lot(), Counter()
+    s.parking_office.set_policy(BOSS, "lot-1", BarrierPolicy(), guests_per_month=2)
+    today = date(2026, 12, 1)
+    guest = s.visit_payments.register_guest("o-1", "lot-1", "粤C11111", today)
+    assert s.visit_payments.register_guest("o-1", "lot-1", "粤C11111", today) == guest
+    s.visit_payments.register_guest("o-1", "lot-1", "粤C22222", today + timedelta(days=1))
+    with pytest.raises(GuestLimit):
+        s.visit_payments.register_guest("o-1", "lot-1", "粤C33333", today)
+    with pytest.raises(InvalidInput):
+        s.visit_payments.register_guest("o-1", "lot-1", "粤C33333", today - timedelta(days=1))
+    came = go(s, GATE, "粤C11111", Direction.IN)
+    assert (came.record.allow, came.record.kind.value) == (True, "exempt")
