@@ -7,7 +7,7 @@ import logging
 from datetime import date
 from typing import Any
 
-from domain.gate import Grant
+from domain.gate import CARD, Grant
 from handlers.ports import StreamRecord
 from infra.dynamodb.repositories import iso_day
 from infra.dynamodb.tables import EntitlementItem
@@ -37,6 +37,8 @@ def entitlement_item(grant: Grant) -> EntitlementItem:
         inside=grant.inside,
         epoch=grant.epoch or None,
         order_id=grant.order_id,
+        kind=grant.kind if grant.kind != CARD else None,
+        leave_by=grant.leave_by,
     )
 
 
@@ -70,6 +72,8 @@ def _event(item: EntitlementItem) -> Grant:
         inside=item.inside,
         epoch=item.epoch or "",
         order_id=item.order_id,
+        kind=item.kind or CARD,
+        leave_by=item.leave_by,
     )
 
 

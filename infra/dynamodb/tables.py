@@ -421,7 +421,9 @@ class EntitlementItem(_Table):
     epoch = UnicodeAttribute(null=True)
     order_id = UnicodeAttribute(null=True)
     """The order that made the change (for the logs that follow it to the gates); not sent to gates."""
-    """The lot's feed epoch when the event was written."""
+    kind = UnicodeAttribute(null=True)
+    """Absent for a card's plate; `exempt`, `blacklisted` or `visit` (a paid visit: `leave_by`)."""
+    leave_by = UnicodeAttribute(null=True)
 
 
 class GatesByLot(GlobalSecondaryIndex["GateItem"]):
@@ -772,6 +774,56 @@ class BillingItem(_Table):
     by_unit = BillingByUnit()
 
 
+class ParkingByKey(GlobalSecondaryIndex["ParkingItem"]):
+    """What belongs together: a lot's exemptions and blacklist (`passes#<lot>`), its visits of a day
+    (`visits#<lot>#<day>`), plates owing for visits (`owing#<lot>`, sparse)."""
+
+    class Meta:
+        index_name = "by_key"
+        projection = AllProjection()
+
+    key = UnicodeAttribute(hash_key=True)
+    sort = UnicodeAttribute(range_key=True)
+
+
+class ParkingByOpen(GlobalSecondaryIndex["ParkingItem"]):
+    """Sparse: the open visits of a lot (`inside#<lot>`)."""
+
+    class Meta:
+        index_name = "by_open"
+        projection = AllProjection()
+
+    open_key = UnicodeAttribute(hash_key=True)
+    sort = UnicodeAttribute(range_key=True)
+
+
+class ParkingItem(_Table):
+    """Parking at the barrier, one table: each lot's setup, the passages gates reported, plates' stays, visits,
+    the count of cars inside, exemptions and blacklistings, visit orders; each under `<kind>#<id>`, the record in
+    `body`. All but the setup are written by the one commit path (`version`, `state` and the counts carry its
+    conditions)."""
+
+    suffix = "parking"
+
+    class Meta(_Table.Meta):
+        table_name = "parkpass-parking"
+
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()
+    key = UnicodeAttribute(null=True)
+    sort = UnicodeAttribute(null=True)
+    open_key = UnicodeAttribute(null=True)
+    """An open visit's `inside#<lot>` (sparse): the cars inside now."""
+    state = UnicodeAttribute(null=True)
+    body = JSONAttribute(null=True)
+    version = NumberAttribute(null=True)
+    inside = NumberAttribute(null=True)
+    visitors = NumberAttribute(null=True)
+
+    by_key = ParkingByKey()
+    by_open = ParkingByOpen()
+
+
 TABLES: tuple[type[_Table], ...] = (
     LotItem,
     PackageItem,
@@ -794,6 +846,7 @@ TABLES: tuple[type[_Table], ...] = (
     SessionItem,
     ReconciliationItem,
     BillingItem,
+    ParkingItem,
 )
 
 

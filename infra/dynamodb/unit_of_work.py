@@ -19,6 +19,7 @@ from domain.errors import (
     OrderSettled,
     StaleCard,
     StaleLot,
+    StaleVisit,
 )
 from domain.order import RefundState
 from domain.plan import Claim, Holder, Plan
@@ -47,6 +48,17 @@ class DynamoUnitOfWork:
         """All of the plan or nothing. A failed condition raises its error (the first in the plan's order);
         a transaction that collided with another raises StaleLot/StaleCard, so the caller reads again."""
         w, errors = NamedWrite(), _Errors()
+        parking = plan.passages or plan.stays or plan.visits or plan.occupancy or plan.passes or plan.visit_orders
+        if parking:
+            # Parking at the barrier loads with the first plan that has some, not with every function's cold start.
+            from infra.dynamodb import parking as p
+        for passage in plan.passages:
+            w.put(errors.add(f"passage {passage.record.id}", passage.error), *p.passage_write(passage.record))
+        for vo in plan.visit_orders:
+            w.put(
+                errors.add(f"visit order {vo.order.id}", OrderSettled(vo.order.id)),
+                *p.visit_order_write(vo.order, vo.was),
+            )
         for o in plan.orders:
             name = errors.add(f"order {o.order.id}", o.error or OrderSettled(o.order.id))
             if o.was:
@@ -105,6 +117,23 @@ class DynamoUnitOfWork:
         for move in plan.balances:
             name = errors.add(f"balance {move.unit_id}", move.error or BalanceTooLow(move.unit_id))
             w.update(name, *balance_update(move.unit_id, move.fen))
+        if parking:
+            for sw in plan.stays:
+                w.put(
+                    errors.add(f"stay {sw.stay.plate}", StaleVisit(sw.stay.lot_id)),
+                    *p.stay_write(sw.stay, sw.expected_version),
+                )
+            for vw in plan.visits:
+                w.put(
+                    errors.add(f"visit {vw.visit.id}", StaleVisit(vw.visit.lot_id)),
+                    *p.visit_write(vw.visit, vw.expected_version),
+                )
+            if plan.occupancy is not None:
+                w.update(
+                    errors.add("occupancy", StaleVisit(plan.occupancy.lot_id)), *p.occupancy_update(plan.occupancy)
+                )
+            for pw in plan.passes:
+                w.put(f"pass {pw.found.kind.value} {pw.found.plate}", p.pass_write(pw.found))
         for reminder in plan.bill_reminders:
             w.update(f"bill reminder {reminder.key}", *bill_reminder_update(reminder))
         for slot in plan.reminders:
@@ -123,6 +152,11 @@ class DynamoUnitOfWork:
                 raise StaleLot(plan.lot.lot_id) from e
             if plan.bills and not plan.cards:
                 raise BillChanged(plan.bills[0].bill.id) from e
+            if parking and not plan.cards:
+                lot_id = (plan.occupancy.lot_id if plan.occupancy else None) or next(
+                    (s.stay.lot_id for s in plan.stays), "?"
+                )
+                raise StaleVisit(lot_id) from e
             raise StaleCard(plan.cards[0].card.id if plan.cards else "?") from e
 
     def claimed(self, key: str) -> Claim | None:

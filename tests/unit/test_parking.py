@@ -5,6 +5,7 @@ refuses visitors (满位) while card holders enter; a gate's event answered once
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -23,7 +24,7 @@ from handlers.fulfil_payment import Outcome
 from handlers.passages import Answer
 from handlers.ports import Gate, PaymentNotice
 from tests.builders import a_card, a_lot, add_card
-from tests.fakes import FakeProvider, FixedClock, fake_services, memory_of
+from tests.fakes import FakeProvider, FixedClock, fake_services
 
 NOW = datetime(2026, 12, 1, 2, tzinfo=UTC)  # 10:00 in Shanghai
 BOSS = Staff("boss@t1.cn", "t1", Role.TENANT_ADMIN, frozenset(), "plain$a long password 1")
@@ -34,12 +35,33 @@ RULE = VisitorFeeRule(date(2026, 12, 1), free_minutes=15, period_minutes=60, pri
 VISITOR = "粤A12345"
 
 
-def lot(clock: FixedClock | None = None) -> Services:
-    s = fake_services(NOW, clock)
-    memory_of(s).lots["lot-1"] = replace(a_lot(), tenant_id="t1")
-    s.parking_office.set_visitor_fee(BOSS, "lot-1", RULE)
-    s.owners.add(Owner("o-1", "openid-1"))
-    return s
+Setup = Callable[..., Services]
+"""A lot with the visitor fee rule, and an owner: `lot(clock)`."""
+Make = Callable[[FixedClock], Services]
+"""Services over the in-memory store here; tests/integration/test_parking_dynamodb.py runs these over DynamoDB."""
+
+
+@pytest.fixture
+def make() -> Make:
+    return lambda clock: fake_services(NOW, clock)
+
+
+@pytest.fixture
+def lot(make: Make) -> Setup:
+    def made(clock: FixedClock | None = None) -> Services:
+        s = make(clock or FixedClock(NOW))
+        s.lots.add(replace(a_lot(), tenant_id="t1"))
+        s.parking_office.set_visitor_fee(BOSS, "lot-1", RULE)
+        s.owners.add(Owner("o-1", "openid-1"))
+        return s
+
+    return made
+
+
+def feed_version(s: Services) -> int:
+    found = s.lots.get("lot-1")
+    assert found is not None
+    return found.entitlement_version
 
 
 class Counter:
@@ -53,7 +75,9 @@ class Counter:
         return s.barrier.passage(gate, seen)
 
 
-def test_a_visitor_stays_two_hours_five_minutes_pays_1500_in_the_mini_program_and_the_exit_opens() -> None:
+def test_a_visitor_stays_two_hours_five_minutes_pays_1500_in_the_mini_program_and_the_exit_opens(
+    lot: Callable[..., Services],
+) -> None:
     clock = FixedClock(NOW)
     s, go = lot(clock), Counter()
     came = go(s, GATE, VISITOR, Direction.IN)
@@ -69,11 +93,11 @@ def test_a_visitor_stays_two_hours_five_minutes_pays_1500_in_the_mini_program_an
     provider = FakeProvider()
     order = s.visit_payments.order("o-1", now.visit.id, Channel.WECHAT, "key-00001", provider, lambda _: provider)
     assert order.order.amount_fen == 1500
-    feed_before = memory_of(s).lots["lot-1"].entitlement_version
+    feed_before = feed_version(s)
     notice = PaymentNotice(order.order.id, "tx-1", 1500, clock.now(), True)
     assert s.visit_payments.fulfil(notice) is Outcome.FULFILLED
     assert s.visit_payments.fulfil(notice) is Outcome.ALREADY_FULFILLED
-    news = memory_of(s).events[("lot-1", feed_before + 1)]
+    news = s.feed.since("lot-1", feed_before, 5)[0]
     assert (news.kind, news.plate, news.card_id) == ("visit", VISITOR, now.visit.id)
     assert news.leave_by == (clock.now() + timedelta(minutes=15)).isoformat()
     with pytest.raises(NothingToPay):
@@ -84,10 +108,11 @@ def test_a_visitor_stays_two_hours_five_minutes_pays_1500_in_the_mini_program_an
     visit = s.parking.visit(now.visit.id)
     assert visit is not None and (visit.fee_fen, visit.paid_fen, visit.open) == (1500, 1500, False)
     assert s.parking.occupancy("lot-1").inside == 0
-    assert memory_of(s).ledger[f"visit:{order.order.id}"].amount_fen == 1500
+    lines = s.ledger.around("lot-1", NOW, clock.now() + timedelta(hours=1))
+    assert [(line.id, line.amount_fen) for line in lines] == [(f"visit:{order.order.id}", 1500)]
 
 
-def test_staying_past_the_leave_window_owes_the_difference() -> None:
+def test_staying_past_the_leave_window_owes_the_difference(lot: Setup) -> None:
     clock = FixedClock(NOW)
     s, go = lot(clock), Counter()
     visit_id = go(s, GATE, VISITOR, Direction.IN).record.visit_id
@@ -104,7 +129,7 @@ def test_staying_past_the_leave_window_owes_the_difference() -> None:
     assert (again.order.visit_fen, again.order.owed_fen) == (500, 0)
 
 
-def test_the_same_payment_notified_twice_at_once_pays_the_visit_once() -> None:
+def test_the_same_payment_notified_twice_at_once_pays_the_visit_once(lot: Setup) -> None:
     s, go = lot(), Counter()
     visit_id = go(s, GATE, VISITOR, Direction.IN).record.visit_id
     assert visit_id is not None
@@ -123,7 +148,7 @@ def test_the_same_payment_notified_twice_at_once_pays_the_visit_once() -> None:
     assert visit is not None and visit.paid_fen == order.amount_fen == 500
 
 
-def test_a_new_order_closes_the_waiting_one_so_a_visit_is_never_paid_twice() -> None:
+def test_a_new_order_closes_the_waiting_one_so_a_visit_is_never_paid_twice(lot: Setup) -> None:
     s, go = lot(), Counter()
     visit_id = go(s, GATE, VISITOR, Direction.IN).record.visit_id
     assert visit_id is not None
@@ -136,19 +161,21 @@ def test_a_new_order_closes_the_waiting_one_so_a_visit_is_never_paid_twice() -> 
     assert s.visit_payments.fulfil(PaymentNotice(second.id, "tx-2", 500, s.clock.now(), True)) is Outcome.FULFILLED
 
 
-def test_exempt_and_blacklisted_plates_are_explicit_audited_acts_sent_to_the_gates() -> None:
+def test_exempt_and_blacklisted_plates_are_explicit_audited_acts_sent_to_the_gates(
+    lot: Callable[..., Services],
+) -> None:
     s, go = lot(), Counter()
-    feed = memory_of(s).lots["lot-1"].entitlement_version
+    feed = feed_version(s)
     s.parking_office.add_pass(BOSS, "lot-1", "粤B99999", PassKind.EXEMPT, "救护车", None, None)
     s.parking_office.add_pass(BOSS, "lot-1", "粤B66666", PassKind.BLACKLISTED, "多次冲卡", None, None)
     with pytest.raises(InvalidInput):
         s.parking_office.add_pass(BOSS, "lot-1", "粤B66666", PassKind.BLACKLISTED, " ", None, None)
     with pytest.raises(LotNotFound):
         s.parking_office.add_pass(STRANGER, "lot-1", "粤B66666", PassKind.BLACKLISTED, "x", None, None)
-    events = [memory_of(s).events[("lot-1", v)] for v in (feed + 1, feed + 2)]
+    events = s.feed.since("lot-1", feed, 5)
     assert [(e.kind, e.plate, e.state) for e in events] == [("exempt", "粤B99999", "active"),
                                                            ("blacklisted", "粤B66666", "active")]  # fmt: skip
-    assert {a.action for a in memory_of(s).audit.values()} >= {"exempt_added", "blacklisted_added"}
+    assert [a.action for a in s.audit.history("plate:lot-1:粤B66666")] == ["blacklisted_added"]  # type: ignore[attr-defined]
     ambulance = go(s, GATE, "粤B99999", Direction.IN)
     assert (ambulance.record.allow, ambulance.record.kind.value) == (True, "exempt")
     s.clock._now = NOW + timedelta(hours=5)  # type: ignore[attr-defined]
@@ -161,7 +188,9 @@ def test_exempt_and_blacklisted_plates_are_explicit_audited_acts_sent_to_the_gat
     assert go(s, GATE, "粤B66666", Direction.IN).record.allow
 
 
-def test_property_fee_arrears_only_remind_and_an_expired_card_follows_the_lot_policy() -> None:
+def test_property_fee_arrears_only_remind_and_an_expired_card_follows_the_lot_policy(
+    lot: Callable[..., Services],
+) -> None:
     s, go = lot(), Counter()
     card = a_card(date(2026, 12, 6), plates=("粤B12345",))
     add_card(s, card)
@@ -180,7 +209,9 @@ def test_property_fee_arrears_only_remind_and_an_expired_card_follows_the_lot_po
     assert (as_visitor.record.allow, as_visitor.record.kind.value) == (True, "visitor")
 
 
-def test_with_visitor_spaces_full_a_visitor_is_refused_with_full_while_a_card_holder_enters() -> None:
+def test_with_visitor_spaces_full_a_visitor_is_refused_with_full_while_a_card_holder_enters(
+    lot: Callable[..., Services],
+) -> None:
     s, go = lot(), Counter()
     s.parking_office.set_spaces(BOSS, "lot-1", Spaces(total=10, visitor=1))
     with pytest.raises(InvalidInput):
@@ -194,7 +225,7 @@ def test_with_visitor_spaces_full_a_visitor_is_refused_with_full_while_a_card_ho
     assert (occupancy.inside, occupancy.visitors) == (2, 1)
 
 
-def test_visitors_racing_for_the_last_space_take_it_once() -> None:
+def test_visitors_racing_for_the_last_space_take_it_once(lot: Setup) -> None:
     s = lot()
     s.parking_office.set_spaces(BOSS, "lot-1", Spaces(visitor=1))
     answers: list[Answer] = []
@@ -212,7 +243,7 @@ def test_visitors_racing_for_the_last_space_take_it_once() -> None:
     assert s.parking.occupancy("lot-1").visitors == 1
 
 
-def test_the_same_event_again_answers_the_same_decision_and_records_nothing_twice() -> None:
+def test_the_same_event_again_answers_the_same_decision_and_records_nothing_twice(lot: Setup) -> None:
     s = lot()
     seen = Reported(GATE.id, "evt-1", VISITOR, Direction.IN, NOW)
     answers: list[Answer] = []
@@ -222,11 +253,14 @@ def test_the_same_event_again_answers_the_same_decision_and_records_nothing_twic
     for t in threads:
         t.join()
     assert len({a.record.visit_id for a in answers}) == 1
-    assert len(memory_of(s).passages) == 1 and len(memory_of(s).visits) == 1
+    assert s.parking.passage("lot-1", GATE.id, "evt-1") is not None
+    assert len(s.parking.visits_on("lot-1", date(2026, 12, 1))) == 1
     assert s.parking.occupancy("lot-1").inside == 1
 
 
-def test_passages_a_gate_uploads_after_being_offline_pair_into_visits_and_unpaid_ones_are_owed() -> None:
+def test_passages_a_gate_uploads_after_being_offline_pair_into_visits_and_unpaid_ones_are_owed(
+    lot: Callable[..., Services],
+) -> None:
     clock = FixedClock(NOW + timedelta(hours=5))
     s, go = lot(clock), Counter()
     plates = [f"粤A2000{n}" for n in range(10)]
@@ -246,7 +280,7 @@ def test_passages_a_gate_uploads_after_being_offline_pair_into_visits_and_unpaid
     assert (refused.record.allow, refused.record.fee_fen) == (False, 1000)
 
 
-def test_an_exit_with_no_entry_and_two_entries_in_a_row_are_kept_flagged() -> None:
+def test_an_exit_with_no_entry_and_two_entries_in_a_row_are_kept_flagged(lot: Setup) -> None:
     s, go = lot(), Counter()
     go(s, EXIT, VISITOR, Direction.OUT, opened=True)
     go(s, GATE, VISITOR, Direction.IN)
@@ -256,7 +290,7 @@ def test_an_exit_with_no_entry_and_two_entries_in_a_row_are_kept_flagged() -> No
     assert s.parking.occupancy("lot-1").inside == 1
 
 
-def test_an_owner_registers_guests_up_to_the_lot_limit_and_a_guest_passes_free() -> None:
+def test_an_owner_registers_guests_up_to_the_lot_limit_and_a_guest_passes_free(lot: Setup) -> None:
     s, go = lot(), Counter()
     s.parking_office.set_policy(BOSS, "lot-1", BarrierPolicy(), guests_per_month=2)
     today = date(2026, 12, 1)
