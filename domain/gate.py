@@ -9,7 +9,7 @@ means a message was missed and must be filled by a delta sync first.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -56,20 +56,24 @@ class Grant:
         """The message's fields, as signed and sent (`epoch` only when there is one, `kind` and `leave_by` only
         for what is not a card: a card's message of a lot from before reads and verifies as before)."""
         other = {"kind": self.kind, "leave_by": self.leave_by} if self.kind != CARD else {}
-        return ({"epoch": self.epoch} if self.epoch else {}) | other | {
-            "lot_id": self.lot_id,
-            "version": self.version,
-            "plate": self.plate,
-            "card_id": self.card_id,
-            "valid_from": _text(self.valid_from),
-            "valid_until": _text(self.valid_until),
-            "state": self.state,
-            "issued_at": self.issued_at,
-            "paused_from": _text(self.paused_from),
-            "paused_until": _text(self.paused_until),
-            "grace_until": _text(self.grace_until),
-            "inside": self.inside,
-        }
+        return (
+            ({"epoch": self.epoch} if self.epoch else {})
+            | other
+            | {
+                "lot_id": self.lot_id,
+                "version": self.version,
+                "plate": self.plate,
+                "card_id": self.card_id,
+                "valid_from": _text(self.valid_from),
+                "valid_until": _text(self.valid_until),
+                "state": self.state,
+                "issued_at": self.issued_at,
+                "paused_from": _text(self.paused_from),
+                "paused_until": _text(self.paused_until),
+                "grace_until": _text(self.grace_until),
+                "inside": self.inside,
+            }
+        )
 
     @classmethod
     def from_fields(cls, fields: dict[str, Any]) -> Grant:
@@ -200,3 +204,40 @@ class Whitelist:
             f"card ends in {days_left} day(s): renew in the mini-program" if days_left <= NEAR_EXPIRY_DAYS else None
         )
         return Decision(True, None, grant.valid_until, days_left, warning)
+
+
+@dataclass(frozen=True)
+class OfflineAnswer:
+    """What a gate decides at the barrier with no cloud: the answer's fields of `POST /gates/passages`."""
+
+    allow: bool
+    kind: str
+    display: str
+
+
+def decide_offline(whitelist: Whitelist, plate: str, entering: bool, today: date, now: datetime) -> OfflineAnswer:
+    """A blacklisted plate stays out; an exempt plate, a card valid today and a paid visit within its leave window
+    pass; a visitor comes in (the gate cannot count free spaces alone) and goes out, its fee owed: the passage is
+    reported when the cloud is back and the fee waits for the car's next visit."""
+
+    def holds(kind: str) -> bool:
+        g = whitelist.entries.get(f"{kind}:{plate}")
+        return (
+            g is not None and g.state == "active" and (g.valid_from is None or g.valid_from <= today)
+            and (g.valid_until is None or today <= g.valid_until)
+        )  # fmt: skip
+
+    if holds(BLACKLISTED):
+        return OfflineAnswer(False, BLACKLISTED, f"{plate} 禁止通行 请联系物业")
+    if holds(EXEMPT):
+        return OfflineAnswer(True, EXEMPT, f"{plate} 欢迎光临" if entering else f"{plate} 一路顺风")
+    card = whitelist.check(plate, today)
+    if card.allow:
+        left = f"{plate} 月卡剩余{card.days_left - 1}天" if card.days_left else f"{plate} 月卡宽限期"
+        return OfflineAnswer(True, CARD, left if entering else f"{plate} 一路顺风")
+    if entering:
+        return OfflineAnswer(True, "visitor", f"{plate} 临时车 欢迎光临")
+    paid = whitelist.entries.get(f"{VISIT}:{plate}")
+    if paid is not None and paid.leave_by and datetime.fromisoformat(paid.leave_by) >= now:
+        return OfflineAnswer(True, "visitor", f"{plate} 一路顺风")
+    return OfflineAnswer(True, "visitor", f"{plate} 临时车 停车费待补缴")

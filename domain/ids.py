@@ -18,6 +18,14 @@ def is_bill_order(order_id: str) -> bool:
     return order_id.startswith(BILL_ORDER_PREFIX)
 
 
+VISIT_ORDER_PREFIX = "vo-"
+"""A visit order's id (its out_trade_no) starts so."""
+
+
+def is_visit_order(order_id: str) -> bool:
+    return order_id.startswith(VISIT_ORDER_PREFIX)
+
+
 def ledger_lot(community_id: str) -> str:
     """Where a community's money sits in the ledger (its `lot_id`): never one of the lots' own ids."""
     return f"community:{community_id}"

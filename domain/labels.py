@@ -9,6 +9,25 @@ from zoneinfo import ZoneInfo
 from domain.order import Order, OrderState, RefundState
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "visit_kind": {
+        "card": ("月卡车", "card holder"),
+        "visitor": ("临时车", "visitor"),
+        "exempt": ("免费车", "exempt"),
+        "blacklisted": ("黑名单车", "blacklisted"),
+        "unknown": ("未知", "unknown"),
+    },
+    "visit_flag": {
+        "no_entry": ("无入场记录", "no entry reported"),
+        "no_exit": ("无出场记录", "no exit reported"),
+    },
+    "pass_kind": {
+        "exempt": ("免费放行", "exempt"),
+        "blacklisted": ("黑名单", "blacklisted"),
+    },
+    "direction": {
+        "in": ("入场", "in"),
+        "out": ("出场", "out"),
+    },
     "card_state": {
         "pending": ("待付款", "pending"),
         "active": ("有效", "active"),

@@ -403,6 +403,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "property_arrears_remind": ("物业费欠缴只能提醒，不能拦车（民法典第九百四十四条）",
                                 "property-fee arrears are only reminded, never refused at the barrier (Civil Code "
                                 "art. 944)"),
+    "visit_day": ("日期无法识别：{value}（例如 2026-12-01）", "not a day: {value} (e.g. 2026-12-01)"),
     "event_id_shape": ("event_id 应为 1–64 位字母、数字、下划线或连字符", "event_id is 1-64 letters, digits, _ or -"),
 }
 

@@ -17,8 +17,6 @@ from domain.order import Channel, LedgerEntry, OrderState, order_key_claim
 from domain.parking import ParkedVisit, Stay, visit_paid_news
 from domain.plan import Claim, Holder, LotMove, Plan, Release, StayWrite, Take, VisitOrderWrite, VisitWrite
 
-VISIT_ORDER_PREFIX = "vo-"
-
 
 @dataclass(frozen=True)
 class Described:
@@ -57,10 +55,6 @@ class VisitOrder:
     @property
     def card_id(self) -> None:
         return None
-
-
-def is_visit_order(order_id: str) -> bool:
-    return order_id.startswith(VISIT_ORDER_PREFIX)
 
 
 def unpaid_visit_claim(visit_id: str) -> str:

@@ -22,6 +22,7 @@ from functions import (
     admin_import_routes,
     admin_lot_routes,
     admin_money_routes,
+    admin_parking_routes,
     admin_queue_routes,
     admin_report_routes,
     admin_staff_routes,
@@ -43,6 +44,7 @@ SUBJECTS = (
     admin_report_routes,
     admin_import_routes,
     admin_bill_routes,
+    admin_parking_routes,
 )
 
 

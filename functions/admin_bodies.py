@@ -245,3 +245,57 @@ class BillPaymentBody(Body):
     bill_ids: list[str] = Field(min_length=1, max_length=50)
     channel: Literal["cash", "pos", "transfer"]
     idempotency_key: str = Field(min_length=8, max_length=64, pattern=KEY)
+
+
+class NightBody(Body):
+    from_: str = Field(alias="from", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    until: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    price_fen: int = Field(ge=0, le=1_000_000)
+
+
+class VisitorFeeBody(Body):
+    from_: date = Field(alias="from")
+    free_minutes: int = Field(ge=0, le=24 * 60)
+    period_minutes: int = Field(ge=1, le=24 * 60)
+    price_fen: int = Field(ge=0, le=1_000_000)
+    cap_fen_per_24h: int | None = Field(default=None, ge=0, le=10_000_000)
+    night: NightBody | None = None
+
+
+class SpacesBody(Body):
+    total: int | None = Field(default=None, ge=0, le=1_000_000)
+    visitor: int | None = Field(default=None, ge=0, le=1_000_000)
+
+
+class BarrierPolicyBody(Body):
+    expired_card: Literal["refuse", "visitor"] = "visitor"
+    unpaid_visit: Literal["refuse", "remind"] = "remind"
+    property_arrears: Literal["remind"] = "remind"
+    """Only `remind`: property-fee arrears never stop a car (Civil Code art. 944)."""
+    leave_minutes: int = Field(default=15, ge=1, le=120)
+    guests_per_month: int | None = Field(default=None, ge=0, le=100)
+
+
+class PassBody(Body):
+    plate: str = Field(min_length=1, max_length=32)
+    reason: str = Field(min_length=1, max_length=200, pattern=LINE)
+    until: date | None = None
+    idempotency_key: str | None = Field(default=None, pattern=KEY)
+
+
+class BlacklistBody(Body):
+    plate: str = Field(min_length=1, max_length=32)
+    reason: str = Field(min_length=1, max_length=200, pattern=LINE)
+    idempotency_key: str | None = Field(default=None, pattern=KEY)
+
+
+class LiftBody(Body):
+    reason: str = Field(min_length=1, max_length=200, pattern=LINE)
+    idempotency_key: str | None = Field(default=None, pattern=KEY)
+
+
+class CountBody(Body):
+    inside: int = Field(ge=0, le=1_000_000)
+    visitors: int = Field(ge=0, le=1_000_000)
+    reason: str = Field(min_length=1, max_length=200, pattern=LINE)
+    idempotency_key: str | None = Field(default=None, pattern=KEY)

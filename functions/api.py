@@ -25,6 +25,7 @@ with loading_for_good():
     from functions.receipt_page import receipt_page_blueprint
     from functions.reminder_routes import reminder_blueprint
     from functions.views import price_list_json
+    from functions.visit_routes import visit_blueprint
     from handlers.list_lot_packages import list_lot_packages
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ def create_app(services: Services, local: LocalMounts | None = None) -> Flask:
     app.register_blueprint(card_blueprint(services))
     app.register_blueprint(invoice_blueprint(services))
     app.register_blueprint(bill_blueprint(services))
+    app.register_blueprint(visit_blueprint(services))
     app.register_blueprint(receipt_page_blueprint(services))
     app.register_blueprint(claim_page_blueprint())
 

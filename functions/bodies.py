@@ -90,6 +90,21 @@ class PassageBody(BaseModel):
     plate: str = PlateText
     direction: Literal["in", "out"]
     at: AwareDatetime
+    event_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    """The gate's own id of the event (a gate from before sends none: one is made from the report)."""
+    opened: bool | None = None
+    """Sent when the gate reports a passage after the fact (it was offline): whether it let the car through."""
+
+
+class VisitPaymentBody(BaseModel):
+    channel: Literal["wechat", "alipay"]
+    idempotency_key: str = Field(min_length=8, max_length=64)
+
+
+class GuestBody(BaseModel):
+    lot_id: str = Field(min_length=1, max_length=64)
+    plate: str = PlateText
+    day: date
 
 
 class BillPaymentBody(BaseModel):

@@ -1,4 +1,4 @@
-"""The owner's card life in the mini-program: applying, pausing, plates; and the gates' passage reports."""
+"""The owner's card life in the mini-program: applying, pausing, plates."""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint
 
 from domain.card import Card
-from domain.card_plates import Direction
 from domain.errors import ApplicationNotFound
 from domain.ids import checked_id
 from functions.auth import current_owner_id
 from functions.bootstrap import Services
-from functions.gate_routes import signed_gate
 from functions.http import parse_body, request_lang
 from functions.views import application_json, card_json
 from handlers.applications import ApplicationView, apply_for_card, my_applications
@@ -20,7 +18,6 @@ from handlers.card_changes import (
     add_card_plate,
     change_plate,
     pause_card,
-    record_passage,
     remove_card_plate,
     resume_card,
 )
@@ -98,23 +95,6 @@ def card_blueprint(s: Services) -> Blueprint:
         owner_id = current_owner_id(s.tokens)
         body = parse_body(bodies.PlateChangeBody)
         return shown(change_plate(owner_id, card_id, body.old, body.new, s.cards, s.lots, s.uow, s.clock))
-
-    @bp.post("/gates/passages")
-    def passage() -> dict[str, Any]:
-        gate = signed_gate(s)
-        body = parse_body(bodies.PassageBody)
-        card = record_passage(
-            gate.id,
-            gate.lot_id,
-            body.plate,
-            Direction(body.direction),
-            body.at,
-            s.cards,
-            s.lots,
-            s.uow,
-            s.clock,
-        )
-        return {"card_id": card.id if card else None, "inside": card.inside if card else None}
 
     return bp
 

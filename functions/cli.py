@@ -398,7 +398,7 @@ def _gate(args: argparse.Namespace) -> int:
     # clock later corrects it again.
     offset = datetime.fromisoformat(requests.get(f"{api}/healthz", timeout=10).json()["time"]).timestamp() - time.time()
     db.parent.mkdir(parents=True, exist_ok=True)
-    config = GateConfig(args.lot, args.gate, args.secret, api, args.mqtt_url, key, db)
+    config = GateConfig(args.lot, args.gate, args.secret, api, args.mqtt_url, key, db, args.timezone)
     try:
         agent = GateAgent(config, now=lambda: time.time() + offset)
         agent.start()
@@ -412,7 +412,7 @@ def _gate(args: argparse.Namespace) -> int:
     def passed(plate: str, entering: bool) -> None:
         agent.passage(plate, entering, datetime.fromtimestamp(agent.cloud_now(), UTC))
 
-    app = check_app(agent.check, today, passed, agent.health)
+    app = check_app(agent.check, today, passed, agent.health, agent.decide)
     server = make_server("127.0.0.1", args.port, app) if args.port else None
     if server is not None:
         threading.Thread(target=server.serve_forever, daemon=True).start()

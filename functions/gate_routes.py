@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from email.utils import formatdate
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, request
 
 from domain.errors import GateClockSkew, InvalidInput
 from functions.bootstrap import Services
 from functions.errors import error_with_details
+from functions.http import parse_body, request_lang
 from handlers.gate_sync import authenticated_gate, sync_page
 from handlers.ports import Gate
+from infra.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from domain import parking, visits
+    from functions import bodies, parking_views
+else:  # parking loads with the first passage, not with every cold start (a gate's sync never pays for it)
+    bodies = lazy_module("functions.bodies")
+    parking = lazy_module("domain.parking")
+    parking_views = lazy_module("functions.parking_views")
+    visits = lazy_module("domain.visits")
 
 
 def signed_gate(s: Services) -> Gate:
@@ -55,7 +67,7 @@ def gate_blueprint(s: Services) -> Blueprint:
         except ValueError:
             raise InvalidInput("since_limit_numbers") from None
         epoch = request.args.get("epoch")  # absent: a gate from before epochs
-        page = sync_page(gate, since, limit, s.feed, s.lots, s.cards, s.clock.now(), epoch)
+        page = sync_page(gate, since, limit, s.feed, s.lots, s.cards, s.clock.now(), epoch, s.parking)
         # What it has (after a snapshot: the snapshot's version, not a `since` of an earlier feed): the office sees
         # gates lag.
         held = page.version if page.snapshot else since
@@ -71,4 +83,18 @@ def gate_blueprint(s: Services) -> Blueprint:
             "events": [s.signer.sign(e.fields()) for e in page.events],
         }
 
+    @bp.post("/passages")
+    def passage() -> dict[str, Any]:
+        """A car at the barrier: open or not, and what the gate's display says, in one request."""
+        gate = signed_gate(s)
+        body = parse_body(bodies.PassageBody)
+        event_id = body.event_id or reported_id(body.plate, body.direction, body.at.isoformat())
+        seen = parking.Reported(gate.id, event_id, body.plate, visits.Direction(body.direction), body.at, body.opened)
+        return parking_views.gate_answer(s.barrier.passage(gate, seen, request_lang()))
+
     return bp
+
+
+def reported_id(plate: str, direction: str, at: str) -> str:
+    """The event id of a report from a gate that sends none: the same report again is the same event."""
+    return "r" + hashlib.sha256(f"{plate}|{direction}|{at}".encode()).hexdigest()[:32]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, Response, request
 
 from domain.errors import InvalidInput, OrderPaid, OrderRefundedAlready, PaymentRejected, PaymentUnavailable
-from domain.ids import is_bill_order
+from domain.ids import is_bill_order, is_visit_order
 from domain.order import Channel
 from functions import observability
 from functions.auth import current_owner_id
@@ -113,6 +113,8 @@ def payment_blueprint(s: Services) -> Blueprint:
         try:
             if is_bill_order(notice.out_trade_no):
                 outcome = s.bill_payments.fulfil(notice)
+            elif is_visit_order(notice.out_trade_no):
+                outcome = s.visit_payments.fulfil(notice)
             else:
                 outcome = fulfil_payment(notice, s.orders, s.cards, s.uow, s.receipt_signer)
         except PaymentRejected as e:  # verified, but not for an order of ours or not its amount

@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 from domain.card import Card
 from domain.card_change import card_plan
-from domain.card_plates import Direction, add_plate, passed, remove_plate, swap_plate
+from domain.card_plates import add_plate, remove_plate, swap_plate
 from domain.errors import CardNotFound, Conflict, RecordedAlready, StaleCard, StaleLot
 from domain.ids import checked_id
 from domain.lot import Lot
@@ -243,35 +243,4 @@ def remove_card_plate(
         uow,
         clock,
         owner_id,
-    )
-
-
-def record_passage(
-    gate_id: str,
-    lot_id: str,
-    plate: str,
-    direction: Direction,
-    at: datetime,
-    cards: CardRepository,
-    lots: LotRepository,
-    uow: UnitOfWork,
-    clock: Clock,
-) -> Card | None:
-    """A gate let a car in or out: a card with several plates now holds its others back (or lets them go).
-
-    None when the plate is on no card here. Repeated and late reports change nothing.
-    """
-    seen = normalise_plate(plate)
-    card = cards.card_for_plate(lot_id, seen)
-    if card is None:
-        return None
-    return change_card(
-        card.id,
-        lambda c, _, __: passed(c, seen, direction, at),
-        f"gate:{gate_id}",
-        f"passage_{direction.value}",
-        cards,
-        lots,
-        uow,
-        clock,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from domain.card import CardState
 from domain.entitlement import entitlements_of
@@ -14,7 +14,7 @@ from domain.gate import Grant
 from domain.gate_auth import gate_signature
 from domain.ids import checked_id
 from domain.lot import Lot
-from handlers.ports import CardRepository, EntitlementFeed, Gate, GateRepository, LotRepository
+from handlers.ports import CardRepository, EntitlementFeed, Gate, GateRepository, LotRepository, ParkingRecords
 
 security = logging.getLogger("parkpass.security")
 
@@ -76,6 +76,7 @@ def sync_page(
     cards: CardRepository,
     at: datetime,
     epoch: str | None = None,
+    parking: ParkingRecords | None = None,
 ) -> SyncPage:
     """`epoch`: the feed epoch the gate's `since` counts in (None: a gate that does not say). A gate of another
     epoch, or ahead of the feed, holds another feed's versions: it gets a snapshot."""
@@ -87,7 +88,8 @@ def sync_page(
     current = lot.entitlement_version
     other_feed = (epoch is not None and epoch != lot.feed_epoch) or since > current
     if since == 0 or other_feed or current - since > SNAPSHOT_WHEN_BEHIND:
-        return SyncPage(lot.id, current, lot.feed_epoch, True, _snapshot(lot, current, cards, at), False)
+        state = _snapshot(lot, current, cards, at) + (_parking(lot, current, parking, at) if parking else [])
+        return SyncPage(lot.id, current, lot.feed_epoch, True, state, False)
     events = feed.since(lot.id, since, limit + 1)
     return SyncPage(lot.id, current, lot.feed_epoch, False, events[:limit], len(events) > limit)
 
@@ -99,3 +101,18 @@ def _snapshot(lot: Lot, version: int, cards: CardRepository, at: datetime) -> li
         if card.state is not CardState.CANCELLED
         for e in entitlements_of(card, lot, at)
     ]
+
+
+def _parking(lot: Lot, version: int, parking: ParkingRecords, at: datetime) -> list[Grant]:
+    """What else a gate keeps: exemptions and blacklistings in force or to come, and visits paid whose car may
+    still leave."""
+    from domain.parking import visit_paid_news
+
+    today = lot.today(at)
+    found = [p.news(lot.feed_epoch).grant(version) for p in parking.passes(lot.id)
+             if not p.lifted and (p.until is None or p.until >= today)]  # fmt: skip
+    leave = timedelta(minutes=parking.setup(lot.id).policy.leave_minutes)
+    for visit in parking.open_visits(lot.id):
+        if visit.paid_at is not None and visit.paid_at + leave >= at:
+            found.append(visit_paid_news(visit, visit.paid_at + leave, lot.feed_epoch).grant(version))
+    return found

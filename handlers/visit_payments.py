@@ -28,13 +28,12 @@ from domain.errors import (
     VisitInOrder,
     VisitNotFound,
 )
-from domain.ids import checked_id
+from domain.ids import VISIT_ORDER_PREFIX, checked_id
 from domain.lot import Lot
 from domain.order import Channel, OrderState, order_key_claim
 from domain.parking import ParkedVisit, ParkingPass, PassKind, fee_as_of, guest_claim, guest_plan
 from domain.plate import normalise_plate
 from domain.visit_payment import (
-    VISIT_ORDER_PREFIX,
     VisitOrder,
     close_visit_order,
     pay_visit,

@@ -168,6 +168,10 @@ def _at(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text).astimezone(UTC) if text else None
 
 
+def _when(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
 def _d(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
@@ -219,8 +223,8 @@ def _passage(r: PassageRecord) -> dict[str, Any]:
 
 def passage_of(d: dict[str, Any]) -> PassageRecord:
     return PassageRecord(d["lot_id"], d["gate_id"], d["event_id"], d["plate"], Direction(d["direction"]),
-                         _at(d["at"]), bool(d["allow"]), Kind(d["kind"]), d["display"], _at(d["recorded_at"]),
-                         d.get("visit_id"), int(d.get("fee_fen") or 0), d.get("opened"))  # type: ignore[arg-type]  # fmt: skip
+                         _when(d["at"]), bool(d["allow"]), Kind(d["kind"]), d["display"], _when(d["recorded_at"]),
+                         d.get("visit_id"), int(d.get("fee_fen") or 0), d.get("opened"))  # fmt: skip
 
 
 def _stay(s: Stay) -> dict[str, Any]:
@@ -254,7 +258,8 @@ def _pass(p: ParkingPass) -> dict[str, Any]:
 
 def pass_of(d: dict[str, Any]) -> ParkingPass:
     return ParkingPass(d["lot_id"], d["plate"], PassKind(d["kind"]), d["reason"], date.fromisoformat(d["starts"]),
-                       _day(d.get("until")), d["by"], _at(d["at"]), bool(d.get("lifted")), d.get("owner_id"))  # type: ignore[arg-type]  # fmt: skip
+                       _day(d.get("until")), d["by"], _when(d["at"]), bool(d.get("lifted")),
+                       d.get("owner_id"))  # fmt: skip
 
 
 def _visit_order(o: VisitOrder) -> dict[str, Any]:
@@ -266,5 +271,5 @@ def _visit_order(o: VisitOrder) -> dict[str, Any]:
 
 def visit_order_of(d: dict[str, Any]) -> VisitOrder:
     return VisitOrder(d["id"], d["owner_id"], d["lot_id"], d["visit_id"], d["plate"], int(d["visit_fen"]),
-                      int(d["owed_fen"]), Channel(d["channel"]), OrderState(d["state"]), _at(d["created_at"]),
-                      _at(d["expires_at"]), _at(d.get("paid_at")), d.get("transaction_id"))  # type: ignore[arg-type]  # fmt: skip
+                      int(d["owed_fen"]), Channel(d["channel"]), OrderState(d["state"]), _when(d["created_at"]),
+                      _when(d["expires_at"]), _at(d.get("paid_at")), d.get("transaction_id"))  # fmt: skip

@@ -17,18 +17,20 @@ import json
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import paho.mqtt.client as mqtt
 import requests
 from paho.mqtt.enums import CallbackAPIVersion
 
-from domain.gate import Applied, Decision, Grant
+from domain.gate import VISIT, Applied, Decision, Grant, decide_offline
 from domain.gate_auth import applied_topic, gate_signature, report_signature
 from infra.gate_agent.store import WhitelistInUse, WhitelistStore
 from infra.gate_messages import BadMessage, verified_grant, verified_grants
@@ -45,6 +47,8 @@ class GateConfig:
     mqtt_url: str
     public_key: bytes
     db_path: Path
+    timezone: str = "Asia/Shanghai"
+    """The lot's zone: the day a card or an exemption is valid, decided offline."""
 
 
 REPORT_EVERY_S = 30.0
@@ -81,8 +85,16 @@ class GateAgent:
         stale_after_s: float = STALE_AFTER_S,
         tick_s: float = TICK_S,
         resync_every_s: float = RESYNC_EVERY_S,
+        on_open: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
+        self._on_open = on_open
+        """Opens the barrier for a plate waiting at the exit whose visit was just paid."""
+        self._waiting: dict[str, dict[str, Any]] = {}
+        """Plates refused at the exit until paid: the cloud's answer for each."""
+        self._to_open: list[str] = []
+        self.opened_at: dict[str, float] = {}
+        """Monotonic time the exit opened for each paid plate (for delay measurements)."""
         self._now = now
         self._offset = 0.0
         """Seconds to add to `now` to get the cloud's time: learnt from a refusal for the clock."""
@@ -101,7 +113,7 @@ class GateAgent:
         self.applied_at: dict[int, float] = {}
         """Monotonic time each version was applied (for delay measurements)."""
         self.dropped: list[str] = []
-        self._unreported: list[dict[str, str]] = []
+        self._unreported: list[dict[str, Any]] = []
         self._started_at = self.cloud_now()
         self._synced_at: float | None = None
         """Cloud time of the last sync that completed."""
@@ -211,7 +223,8 @@ class GateAgent:
         for grant in grants:
             outcome = self._receive(grant)
             if outcome is None:
-                return None
+                break
+        self._open_paid()
         return outcome
 
     def _receive(self, grant: Grant) -> Applied | None:
@@ -291,6 +304,7 @@ class GateAgent:
         else:
             return
         self._synced()
+        self._open_paid()
         self._report()  # back online: passages that could not be reported go now
 
     def _synced(self) -> None:
@@ -317,7 +331,57 @@ class GateAgent:
         if outcome is Applied.APPLIED:
             self._store.save(grant)
             self.applied_at[grant.version] = time.monotonic()
+            if grant.kind == VISIT and grant.plate in self._waiting:
+                self._waiting.pop(grant.plate)
+                self._to_open.append(grant.plate)
         return outcome
+
+    def decide(self, plate: str, entering: bool, at: datetime | None = None) -> dict[str, Any]:
+        """A car at the barrier: the cloud decides in one signed request (and records the passage); with no cloud,
+        the gate decides from its whitelist and reports the passage, with what it did, when the cloud is back. A
+        visitor refused at the exit waits: the barrier opens by itself when its payment reaches this gate."""
+        at = at or datetime.fromtimestamp(self.cloud_now(), UTC)
+        report: dict[str, Any] = {"plate": plate, "direction": "in" if entering else "out", "at": at.isoformat(),
+                                  "event_id": uuid.uuid4().hex}  # fmt: skip
+        try:
+            answer = self._signed("POST", "/api/v1/gates/passages", json.dumps(report).encode())
+        except requests.RequestException:
+            with self._lock:
+                today = at.astimezone(ZoneInfo(self.config.timezone)).date()
+                found = decide_offline(self._whitelist, plate, entering, today, at)
+                if found.allow:
+                    self._note(plate, entering)
+                self._unreported.append({**report, "opened": found.allow})
+            return {"allow": found.allow, "kind": found.kind, "display": found.display, "offline": True}
+        with self._lock:
+            if answer.get("allow"):
+                self._note(plate, entering)
+                self._waiting.pop(plate, None)
+            elif not entering and answer.get("fee_fen"):
+                self._waiting[plate] = answer
+        return answer
+
+    def _note(self, plate: str, entering: bool) -> None:
+        changed = self._whitelist.note_passage(plate, entering)
+        if changed:
+            self._store.save_entries(changed)
+
+    def _open_paid(self) -> None:
+        """Open the exit for each waiting plate whose payment just arrived, and report that it left."""
+        with self._lock:
+            plates, self._to_open = self._to_open, []
+            for plate in plates:
+                self.opened_at[plate] = time.monotonic()
+                at = datetime.fromtimestamp(self.cloud_now(), UTC).isoformat()
+                self._unreported.append(
+                    {"plate": plate, "direction": "out", "at": at, "event_id": uuid.uuid4().hex, "opened": True}
+                )
+        for plate in plates:
+            log.info("exit opened for %s: its visit is paid", plate)
+            if self._on_open is not None:
+                self._on_open(plate)
+        if plates:
+            threading.Thread(target=self._report, name="gate-report", daemon=True).start()
 
     def passage(self, plate: str, entering: bool, at: datetime) -> None:
         """The barrier let `plate` in or out: applied here at once, then reported so every gate learns it.
@@ -326,10 +390,9 @@ class GateAgent:
         their time, so a late one never undoes a newer passage.
         """
         with self._lock:
-            changed = self._whitelist.note_passage(plate, entering)
-            if changed:
-                self._store.save_entries(changed)
-            self._unreported.append({"plate": plate, "direction": "in" if entering else "out", "at": at.isoformat()})
+            self._note(plate, entering)
+            self._unreported.append({"plate": plate, "direction": "in" if entering else "out", "at": at.isoformat(),
+                                     "event_id": uuid.uuid4().hex, "opened": True})  # fmt: skip
         self._report()
 
     def _report(self) -> None:
@@ -340,6 +403,12 @@ class GateAgent:
                 report = self._unreported[0]
             try:
                 self._signed("POST", "/api/v1/gates/passages", json.dumps(report).encode())
+            except requests.HTTPError as e:
+                status = e.response.status_code if e.response is not None else None
+                if isinstance(e, GateRefused) or status is None or status >= 500:
+                    log.warning("passage not reported yet, will retry: %s", type(e).__name__)
+                    return
+                log.error("passage report refused (HTTP %s): dropped, it would stop every report after it", status)
             except requests.RequestException as e:
                 log.warning("passage not reported yet, will retry: %s", type(e).__name__)
                 return

@@ -2,6 +2,8 @@
 
 GET /check?plate=粤B12345[&at=2026-12-05] -> allow or deny, and why;
 POST /passages {"plate": "粤B12345", "direction": "in"|"out"} once the barrier let the car through;
+POST /decide {"plate": "粤B12345", "direction": "in"|"out"} -> the cloud's answer for a car at the barrier (open or
+not, the display text, a visitor's fee and payment link), or the gate's own when the cloud is out of reach;
 GET /health -> lot, epoch, version applied, last sync, seconds behind, MQTT connected (200 ok, 503 stale or refused).
 """
 
@@ -35,13 +37,15 @@ def check_app(
     today: Callable[[], date],
     passage: Callable[[str, bool], None] | None = None,
     health: Callable[[], dict[str, Any]] | None = None,
+    decide: Callable[[str, bool], dict[str, Any]] | None = None,
 ) -> Callable[..., Iterable[bytes]]:
     @Request.application  # type: ignore[arg-type]
     def app(request: Request) -> Response:
         if request.path == "/health" and health is not None:
             answer = health()
             return _json(answer, 200 if answer["status"] == "ok" else 503)
-        if request.path == "/passages" and request.method == "POST" and passage is not None:
+        posted = {"/passages": passage, "/decide": decide}.get(request.path)
+        if request.method == "POST" and posted is not None:
             body = request.get_json(silent=True) or {}
             try:
                 plate = normalise_plate(str(body.get("plate", "")))
@@ -49,6 +53,9 @@ def check_app(
                 return _json({"error": {"code": "invalid_request", "message": str(e)}}, 400)
             if body.get("direction") not in ("in", "out"):
                 return _json({"error": {"code": "invalid_request", "message": "direction is in or out"}}, 400)
+            if request.path == "/decide" and decide is not None:
+                return _json({"plate": plate, **decide(plate, body["direction"] == "in")}, 200)
+            assert passage is not None
             passage(plate, body["direction"] == "in")
             return _json({"plate": plate, "direction": body["direction"]}, 202)
         if request.path != "/check":

@@ -1,7 +1,7 @@
 """The gate's whitelist on disk (SQLite), so a gate restarts offline and still decides.
 
-Each plate's grant is kept as its signed fields (JSON), so a new field in the
-feed needs no schema change here.
+Each grant is kept as its signed fields (JSON) under its key (a card's plate, or `<kind>:<plate>` for an
+exemption, a blacklisting or a paid visit), so a new field in the feed needs no schema change here.
 """
 
 from __future__ import annotations
@@ -77,21 +77,21 @@ class WhitelistStore:
         """One applied grant and the new version, together."""
         with self._lock:
             self._db.execute("BEGIN")
-            self._db.execute("INSERT OR REPLACE INTO grants VALUES (?, ?)", (grant.plate, _json(grant)))
+            self._db.execute("INSERT OR REPLACE INTO grants VALUES (?, ?)", (grant.key, _json(grant)))
             self._db.execute("INSERT OR REPLACE INTO feed VALUES (?, ?, ?)", (self._lot_id, grant.version, grant.epoch))
             self._db.execute("COMMIT")
 
     def save_entries(self, grants: list[Grant]) -> None:
         """Grants changed here (a passage), not from the feed: the feed version stays."""
         with self._lock:
-            self._db.executemany("INSERT OR REPLACE INTO grants VALUES (?, ?)", [(g.plate, _json(g)) for g in grants])
+            self._db.executemany("INSERT OR REPLACE INTO grants VALUES (?, ?)", [(g.key, _json(g)) for g in grants])
 
     def replace_all(self, whitelist: Whitelist) -> None:
         with self._lock:
             self._db.execute("BEGIN")
             self._db.execute("DELETE FROM grants")
             self._db.executemany(
-                "INSERT INTO grants VALUES (?, ?)", [(g.plate, _json(g)) for g in whitelist.entries.values()]
+                "INSERT INTO grants VALUES (?, ?)", [(g.key, _json(g)) for g in whitelist.entries.values()]
             )
             self._db.execute(
                 "INSERT OR REPLACE INTO feed VALUES (?, ?, ?)", (self._lot_id, whitelist.version, whitelist.epoch)
@@ -112,7 +112,7 @@ def _load(db: sqlite3.Connection, lot_id: str) -> Whitelist:
     epoch = "epoch" if "epoch" in _columns(db, "feed") else "''"  # a read-only file from before epochs
     row = db.execute(f"SELECT version, {epoch} FROM feed WHERE lot_id = ?", (lot_id,)).fetchone()
     rows = db.execute("SELECT plate, fields FROM grants").fetchall()
-    entries = {plate: Grant.from_fields(json.loads(fields)) for plate, fields in rows}
+    entries = {key: Grant.from_fields(json.loads(fields)) for key, fields in rows}
     return Whitelist(lot_id, row[0] if row else 0, entries, row[1] if row else "")
 
 

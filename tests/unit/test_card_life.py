@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from domain import visits
 from domain.application import Application, ApplicationState
 from domain.card import Card, CardState
 from domain.card_plates import Direction
 from domain.errors import ApplicationClosed, PlateChangeRefused
 from domain.lot import Approval, CardPolicy, Lot
 from domain.owner import Owner
+from domain.parking import Reported
 from domain.reminder import slots_for
 from functions.bootstrap import Services
 from handlers.applications import apply_for_card, approve_application, my_applications, reject_application
-from handlers.card_changes import add_card_plate, change_plate, pause_card, record_passage, resume_card
+from handlers.card_changes import add_card_plate, change_plate, pause_card, resume_card
 from handlers.card_jobs import run_card_jobs
+from handlers.ports import Gate
 from tests.builders import a_card, add_card, months
 from tests.fakes import FakeMessenger, FixedClock, fake_services, memory_of
+
+_events = itertools.count()
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
@@ -45,7 +51,10 @@ def apply(s: Services, owner: int, plate: str) -> ApplicationState:
 
 
 def passage(s: Services, plate: str, direction: Direction, at: datetime) -> Card | None:
-    return record_passage("gate-1", "lot-1", plate, direction, at, s.cards, s.lots, s.uow, s.clock)
+    """The gate's report through the barrier's one path (a new event id each time, as a gate sends)."""
+    event = f"e{next(_events)}"
+    seen = Reported("gate-1", event, plate, visits.Direction(direction.value), at, opened=True)
+    return s.barrier.passage(Gate("gate-1", "lot-1", "secret"), seen).card
 
 
 def pause(s: Services, starts: date, until: date | None) -> Card:
