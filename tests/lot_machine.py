@@ -33,10 +33,13 @@ from domain.fee_rules import LateFeeRule, PricePoint
 from domain.lot import Approval, CardPolicy, Lot
 from domain.order import REFUND_MOVES, Channel, Order, OrderState, RefundState
 from domain.owner import Owner
+from domain.parking import PassKind, Reported
 from domain.plan import Claim, Plan, holds_place
 from domain.reconciliation import PROVIDER_ZONE, LineKind, StatementLine
 from domain.reminder import Slot, slots_for
 from domain.renewal import bought_until
+from domain.visitor_fee import VisitorFeeRule, visitor_fee
+from domain.visits import Direction
 from functions.bootstrap import Services
 from handlers.admin_cards import fix_card, office_refund, offline_payment
 from handlers.applications import apply_for_card, approve_application, reject_application
@@ -46,7 +49,7 @@ from handlers.card_jobs import cancel_card, restore_card, run_card_jobs
 from handlers.claim_cards import claim_by_code, claim_by_phone, print_claim_code
 from handlers.fulfil_payment import fulfil_payment
 from handlers.import_cards import import_rows
-from handlers.ports import PaymentNotice, RefundNotice, UnitOfWork
+from handlers.ports import Gate, PaymentNotice, RefundNotice, UnitOfWork
 from handlers.reconcile import Reconciling, reconcile_day
 from handlers.refund_order import refund_no
 from handlers.refund_results import refund_notified
@@ -65,6 +68,10 @@ UNITS = ("u1", "u2")
 PAYERS = ("payer-0", "payer-1")
 """The owners of u1 and u2 (by their phones): they pay bills and prepay."""
 PERIODS = ("2026-11", "2026-12", "2027-01")
+VISITORS = ("粤A20000", "粤A20001", "粤A20002")
+"""Cars with no card (and card plates too pass the barrier)."""
+GATES = (Gate("gate-in", "lot-1", "s"), Gate("gate-out", "lot-1", "s"))
+VISITOR_SPACES = 2
 BILL_MOVES = {
     (BillState.DRAFT, BillState.UNPAID),
     (BillState.DRAFT, BillState.PAID),  # published and paid from the prepaid balance at once
@@ -155,6 +162,20 @@ class LotMachine(RuleBasedStateMachine):
         """What the payment provider knows of owners' orders (paid by the payer, closed by a cancel)."""
         self._property()
         self.bills_seen: dict[str, BillState] = {}
+        self._parking()
+        self.events = 0
+        self.visits_seen: set[str] = set()
+        self.visit_orders: set[str] = set()
+        self.let_in_offline = False
+
+    def _parking(self) -> None:
+        """The lot charges visitors (free 15 minutes, 500 fen an hour, at most 3,000 a day) and has two visitor
+        spaces."""
+        from domain.parking import Spaces
+
+        office = self.s.parking_office
+        office.set_visitor_fee(MANAGER, "lot-1", VisitorFeeRule(START.date(), 15, 60, 500, 3000))
+        office.set_spaces(MANAGER, "lot-1", Spaces(total=None, visitor=VISITOR_SPACES))
 
     def _property(self) -> None:
         """A community of the lot: two units, each with its owner (by phone), an area fee with a late fee."""
@@ -642,6 +663,89 @@ class LotMachine(RuleBasedStateMachine):
         for bill in self._pick_bills([pick], BillState.UNPAID if unpaid else BillState.DRAFT):
             self._try(lambda bill=bill: s.bill_runs.cancel(MANAGER, bill.id, "面积有误", None))
 
+    # Parking at the barrier: passages (live, repeated, at once, reported late by an offline gate), visit payments.
+
+    def _event(self) -> str:
+        self.events += 1
+        return f"ev{self.events}"
+
+    @rule(plate=st.sampled_from(VISITORS + PLATES[:3]), inward=st.booleans(), gate=st.sampled_from(GATES),
+          offline=st.none() | st.booleans(), late_minutes=st.sampled_from([0, 0, 30, 600]), again=st.booleans(),
+          race=st.booleans())  # fmt: skip
+    def car_at_the_barrier(self, plate: str, inward: bool, gate: Gate, offline: bool | None, late_minutes: int,
+                           again: bool, race: bool) -> None:  # fmt: skip
+        """A car at a gate: decided now, or reported after the fact by a gate that was offline (`offline`: what it
+        did), perhaps late; the same event sent again, or at once with another car of the same plate."""
+        s = self.s
+        seen = Reported(gate.id, self._event(), plate, Direction.IN if inward else Direction.OUT,
+                        s.clock.now() - timedelta(minutes=late_minutes), offline)  # fmt: skip
+        if race:
+            other = Reported(gate.id, self._event(), plate, Direction.OUT if inward else Direction.IN, s.clock.now())
+            self.racing.meanwhile = lambda: s.barrier.passage(gate, other)
+        self.let_in_offline |= bool(offline) and inward
+        for _ in range(2 if again else 1):
+            try:
+                answer = s.barrier.passage(gate, seen)
+            except DomainError:
+                continue
+            if answer.record.visit_id:
+                self.visits_seen.add(answer.record.visit_id)
+            _seen(f"passage: {answer.record.kind.value} {'opened' if answer.record.allow else 'refused'}")
+        self.racing.meanwhile = None
+        for v in s.parking.visits_on("lot-1", s.lots.get("lot-1").today(seen.at)):  # type: ignore[union-attr]
+            self.visits_seen.add(v.id)  # a racing passage's, too
+
+    @rule(minutes=st.integers(1, 300))
+    def minutes_pass(self, minutes: int) -> None:
+        self.clock._now += timedelta(minutes=minutes)
+
+    @rule(pick=st.integers(0, 50), channel=st.sampled_from([Channel.WECHAT, Channel.ALIPAY]), twice=st.booleans(),
+          meanwhile=st.sampled_from(["nothing", "leaves", "another_order"]))  # fmt: skip
+    def visitor_pays(self, pick: int, channel: Channel, twice: bool, meanwhile: str) -> None:
+        """Someone pays for a car inside (in the mini-program); the notification comes once or twice, perhaps after
+        the car left or after another order of the visit was made."""
+        s = self.s
+        inside = sorted((v for v in (s.parking.visit(x) for x in self.visits_seen) if v is not None and v.open
+                         and v.charged), key=lambda v: v.id)  # fmt: skip
+        if not inside:
+            return
+        visit = inside[pick % len(inside)]
+        provider = self.provider
+        try:
+            order = s.visit_payments.order(
+                PAYERS[0], visit.id, channel, self._key(), provider, lambda _: provider
+            ).order
+        except DomainError:
+            return
+        self.visit_orders.add(order.id)
+        if meanwhile == "leaves":
+            gate = GATES[1]
+            self.racing.meanwhile = lambda: s.barrier.passage(
+                gate, Reported(gate.id, self._event(), visit.plate, Direction.OUT, s.clock.now(), True)
+            )
+        elif meanwhile == "another_order":
+
+            def another() -> None:
+                again = s.visit_payments.order(PAYERS[1], visit.id, channel, self._key(), provider,
+                                               lambda _: provider).order  # fmt: skip
+                self.visit_orders.add(again.id)
+
+            self._try(another)
+        if not provider.pay(order, s.clock.now()):  # closed by the other order first: nothing can be paid
+            return
+        notice = PaymentNotice(order.id, f"tx-{order.id}", order.amount_fen, s.clock.now(), True)
+        for _ in range(2 if twice else 1):
+            with contextlib.suppress(DomainError):
+                _seen(f"visit payment: {s.visit_payments.fulfil(notice).value} ({meanwhile})")
+
+    @rule(plate=st.sampled_from(VISITORS), blacklist=st.booleans(), lift=st.booleans())
+    def office_exempts_or_blacklists(self, plate: str, blacklist: bool, lift: bool) -> None:
+        office, kind = self.s.parking_office, PassKind.BLACKLISTED if blacklist else PassKind.EXEMPT
+        if lift:
+            self._try(lambda: office.lift_pass(MANAGER, "lot-1", plate, kind, "解除", None))
+        else:
+            self._try(lambda: office.add_pass(MANAGER, "lot-1", plate, kind, "测试", None, None))
+
     # The invariants.
 
     def _lot(self) -> Lot:
@@ -677,7 +781,7 @@ class LotMachine(RuleBasedStateMachine):
         s, lot = self.s, self._lot()
         events = s.feed.since("lot-1", 0, 10_000)
         assert [e.version for e in events] == list(range(1, lot.entitlement_version + 1))
-        latest = {e.plate: e for e in events}
+        latest = {e.plate: e for e in events if e.kind == "card"}
         for c in self._cards():
             if not holds_place(c):  # out of the lot: whatever its dates say now, the gates must refuse it
                 told = [latest[p] for p in c.plates if p in latest and latest[p].card_id == c.id]
@@ -760,7 +864,7 @@ class LotMachine(RuleBasedStateMachine):
         s, lot = self.s, self._lot()
         orders = [o for c in self._cards() for o in s.orders.for_card(c.id)]
         booked = s.ledger.around("lot-1", START - timedelta(days=1), s.clock.now() + timedelta(days=1))
-        ledger = {e.id: e for e in booked}
+        ledger = {e.id: e for e in booked if not e.id.startswith("visit:")}  # visits' money: I11
         settled = 0
         for o in orders:
             was = self.orders_seen.get(o.id, OrderState.PENDING)
@@ -833,3 +937,37 @@ class LotMachine(RuleBasedStateMachine):
             if claim is not None:
                 order = s.billing.bill_order(claim.order_id or "")
                 assert order is not None and order.state is OrderState.PENDING and b.state is BillState.UNPAID
+
+    @invariant()
+    def i11_visits(self) -> None:
+        """A visit is paid at most once (its paid amount is exactly its paid orders', never more than its fee as of
+        the last payment), each paid visit order is one ledger line, a visit has at most one order waiting, and the
+        count of cars inside is never negative: it is exactly the open visits (visitors: the open charged ones,
+        never more than the visitor spaces)."""
+        s = self.s
+        lot = self._lot()
+        visits = [v for v in (s.parking.visit(x) for x in self.visits_seen) if v is not None]
+        orders = [o for o in (s.parking.visit_order(x) for x in self.visit_orders) if o is not None]
+        booked = s.ledger.around("lot-1", START - timedelta(days=1), s.clock.now() + timedelta(days=1))
+        lines = {e.id: e for e in booked if e.id.startswith("visit:")}
+        assert set(lines) == {f"visit:{o.id}" for o in orders if o.state is OrderState.PAID}, lines
+        for o in orders:
+            if o.state is OrderState.PAID:
+                assert lines[f"visit:{o.id}"].amount_fen == o.amount_fen
+        rules = s.parking.setup("lot-1").rules
+        for v in visits:
+            paid = sum(o.visit_fen for o in orders if o.visit_id == v.id and o.state is OrderState.PAID)
+            assert v.paid_fen == paid, f"{v.id} paid {v.paid_fen}, its paid orders {paid}"
+            if v.paid_fen:
+                assert v.entered_at is not None and v.paid_at is not None
+                assert v.paid_fen <= visitor_fee(rules, v.entered_at, v.paid_at, lot.timezone), f"{v.id} overpaid"
+            waiting = [o.id for o in orders if o.visit_id == v.id and o.state is OrderState.PENDING]
+            claim = s.uow.claimed(f"visit-unpaid:{v.id}")
+            assert waiting == ([claim.order_id] if claim else []), f"{v.id}: {waiting} waiting, claim {claim}"
+        now = s.parking.occupancy("lot-1")
+        open_ = [v for v in visits if v.open]
+        assert now.inside >= 0 and now.visitors >= 0, now
+        assert now.inside == len(open_), f"{now.inside} counted inside, {len(open_)} open visits"
+        assert now.visitors == sum(v.charged for v in open_), now
+        if not self.let_in_offline:  # a gate deciding alone lets visitors in without counting spaces
+            assert now.visitors <= VISITOR_SPACES, now
