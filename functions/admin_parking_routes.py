@@ -96,11 +96,17 @@ def routes(s: Services, office: Office) -> Blueprint:
                                          key_of(account, body.idempotency_key))  # fmt: skip
         return parking_views.pass_json(made, office.zone(lot_id), request_lang()), 201
 
-    @bp.post("/api/v1/lots/<lot_id>/<any(exemptions, blacklist):which>/<plate>/lift")
-    def lift(lot_id: str, which: str, plate: str) -> dict[str, Any]:
+    @bp.post("/api/v1/lots/<lot_id>/exemptions/<plate>/lift")
+    def lift_exemption(lot_id: str, plate: str) -> dict[str, Any]:
+        return lift(lot_id, plate, parking.PassKind.EXEMPT)
+
+    @bp.post("/api/v1/lots/<lot_id>/blacklist/<plate>/lift")
+    def lift_blacklisting(lot_id: str, plate: str) -> dict[str, Any]:
+        return lift(lot_id, plate, parking.PassKind.BLACKLISTED)
+
+    def lift(lot_id: str, plate: str, kind: Any) -> dict[str, Any]:
         body = parse_body(bodies.LiftBody)
         account = me()
-        kind = parking.PassKind.EXEMPT if which == "exemptions" else parking.PassKind.BLACKLISTED
         lifted = s.parking_office.lift_pass(account, lot_id, plate, kind, body.reason,
                                             key_of(account, body.idempotency_key))  # fmt: skip
         return parking_views.pass_json(lifted, office.zone(lot_id), request_lang())

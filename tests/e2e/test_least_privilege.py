@@ -9,6 +9,7 @@ action) and the table or index it needs it on.
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -231,6 +232,63 @@ def run_every_function(stack: DevStack) -> dict[str, set[Access]]:
     done["admin"] |= accesses_of(property_office)
     done["api"] |= accesses_of(owner_pays_bills)
     done["notify"] |= accesses_of(bill_notification)
+
+    # Parking at the barrier: the office's setup and reports, a visitor at the gates, a visit paid.
+    visit: dict[str, str] = {}
+
+    def parking_office() -> None:
+        login = {"email": DEMO_ADMIN_EMAIL, "password": DEMO_ADMIN_PASSWORD}
+        staff = {"Authorization": f"Bearer {api.post('/admin/api/v1/auth/login', json=login).json()['token']}"}
+        rule = {"from": "2026-11-23", "free_minutes": 0, "period_minutes": 60, "price_fen": 500}
+        assert api.put("/admin/api/v1/lots/demo-lot/visitor-fee", json=rule, headers=staff).status_code == 200
+        assert api.put("/admin/api/v1/lots/demo-lot/spaces", json={"visitor": 5}, headers=staff).status_code == 200
+        policy = {"expired_card": "visitor"}
+        assert api.put("/admin/api/v1/lots/demo-lot/barrier-policy", json=policy, headers=staff).status_code == 200
+        exempt = {"plate": "粤B99999", "reason": "lp", "until": None}
+        assert api.post("/admin/api/v1/lots/demo-lot/exemptions", json=exempt, headers=staff).status_code == 201
+        black = {"plate": "粤B88888", "reason": "lp"}
+        assert api.post("/admin/api/v1/lots/demo-lot/blacklist", json=black, headers=staff).status_code == 201
+        lift = {"reason": "lp"}
+        assert api.post("/admin/api/v1/lots/demo-lot/blacklist/粤B88888/lift", json=lift,
+                        headers=staff).status_code == 200  # fmt: skip
+        count = {"inside": 0, "visitors": 0, "reason": "lp"}
+        assert api.post("/admin/api/v1/lots/demo-lot/occupancy/counts", json=count, headers=staff).status_code == 200
+        for path in ("parking", "exemptions", "occupancy", "visits", "visits?format=csv", "parking-arrears"):
+            assert api.get(f"/admin/api/v1/lots/demo-lot/{path}", headers=staff).status_code == 200, path
+
+    def at_the_gates() -> None:
+        gate = stack.demo_gate
+        assert gate is not None
+        for n, direction in enumerate(("in", "out")):
+            body = json.dumps({"plate": "粤A77777", "direction": direction, "at": stack.clock.now().isoformat(),
+                               "event_id": f"lp-{n}"}).encode()  # fmt: skip
+            stamp = str(int(stack.clock.now().timestamp()))
+            path = "/api/v1/gates/passages"
+            head = {"X-Gate-Id": gate.id, "X-Gate-Timestamp": stamp, "Content-Type": "application/json",
+                    "X-Gate-Signature": gate_signature(gate.secret, "POST", path, stamp, body)}  # fmt: skip
+            answer = requests.post(stack.api_url + path, data=body, headers=head, timeout=10)
+            assert answer.status_code == 200, answer.text
+            visit["id"] = answer.json()["visit_id"]
+        now = api.get("/api/v1/lots/demo-lot/visits/current?plate=粤A77777", headers=owner)
+        assert now.status_code == 200, now.text
+        pay = {"channel": "wechat", "idempotency_key": "lp-visit-pay"}
+        made = api.post(f"/api/v1/visits/{visit['id']}/payments", json=pay, headers=owner)
+        assert made.status_code == 201, made.text
+        visit["order"] = made.json()["order_id"]
+        assert api.get(f"/api/v1/visit-orders/{visit['order']}", headers=owner).status_code == 200
+        guest = {"lot_id": "demo-lot", "plate": "粤C12345", "day": "2026-11-23"}
+        assert api.post("/api/v1/me/guests", json=guest, headers=owner).status_code == 201
+        stack.wechatpay.deliver = False
+        stack.wechatpay.pay(visit["order"])
+
+    def visit_notification() -> None:
+        head, note = stack.wechatpay.notification(visit["order"])
+        url = f"{stack.api_url}/api/v1/payments/wechat/notify"
+        assert requests.post(url, data=note.encode(), headers=head, timeout=10).status_code == 204
+
+    done["admin"] |= accesses_of(parking_office)
+    done["api"] |= accesses_of(at_the_gates)
+    done["notify"] |= accesses_of(visit_notification)
 
     owner = signed_in(api, "sim:demo-owner:lp2")
     body = {"package_id": "demo-1m", "channel": "wechat", "idempotency_key": "least-privilege-2"}

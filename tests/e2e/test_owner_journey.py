@@ -10,6 +10,9 @@ import pytest
 import requests
 
 from domain.card import Card, CardState
+from domain.parking import Reported
+from domain.visitor_fee import VisitorFeeRule
+from domain.visits import Direction
 from functions.dev_stack import BACKGROUND_THREADS, DevStack
 from infra.dynamodb.request_counter import DynamoRequestCounter
 from tests import contract
@@ -114,6 +117,18 @@ def test_every_owner_route_that_takes_an_id_answers_404_for_another_owners_thing
         "unit_id": "u-alice",
     }
     bill_order_id = bill_order.json()["order_id"]
+    # A visitor's car in the demo lot, and alice's order to pay its stay (a visit is nobody's: whoever stands at the
+    # exit may pay it; the order is alice's).
+    setup = local_stack.services.parking.setup("demo-lot")
+    rule = VisitorFeeRule(local_stack.clock.now().date() - timedelta(days=1), 0, 60, 500)
+    local_stack.services.parking.save_setup(setup.with_rule(rule))
+    gate = local_stack.demo_gate
+    assert gate is not None
+    came = Reported(gate.id, "alice-guest-in", "粤A11111", Direction.IN, local_stack.clock.now())
+    visit_id = local_stack.services.barrier.passage(gate, came).record.visit_id
+    visit_pay = {"channel": "wechat", "idempotency_key": "alice-visit-1"}
+    visit_order = api.post(f"/api/v1/visits/{visit_id}/payments", json=visit_pay, headers=bearer(alice))
+    assert visit_order.status_code == 201, visit_order.text
     valid_bodies = {
         "/api/v1/cards/{card_id}/pause": {"from": "2030-01-01"},
         "/api/v1/orders/{order_id}/invoice": {"type": "personal", "title": "Bob", "email": "bob@example.com"},
@@ -152,6 +167,10 @@ def test_every_owner_route_that_takes_an_id_answers_404_for_another_owners_thing
             path = path.replace("{" + name + "}", value)
         if template.startswith("/api/v1/bill-orders/"):
             path = template.replace("{order_id}", bill_order_id)
+        if template.startswith("/api/v1/visit-orders/"):
+            path = template.replace("{order_id}", visit_order.json()["order_id"])
+        if template == "/api/v1/visits/{visit_id}/payments":
+            continue  # a visit is nobody's: bob may pay for the car at the exit (its order is then his)
         assert "{" not in path, f"no test value for {template}"
         r = api.request(method, path, headers=bob, json=valid_bodies.get(template))
         assert r.status_code == 404, (method, template, r.text)

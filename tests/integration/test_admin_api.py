@@ -24,6 +24,8 @@ from domain.invoice import InvoiceType
 from domain.lot import CardPolicy, InvoiceProvider, Lot
 from domain.order import Channel
 from domain.owner import Owner
+from domain.parking import PassKind
+from domain.visitor_fee import VisitorFeeRule
 from functions.admin import create_admin_app
 from functions.bootstrap import Services
 from handlers.applications import apply_for_card
@@ -127,7 +129,16 @@ def lot_b_things(s: Services) -> dict[str, str]:
         "application_id": applied.id,
         "period": "2026-11",
         "package_id": "m1",
+        **parking_of_lot_b(s),
     }
+
+
+def parking_of_lot_b(s: Services) -> dict[str, str]:
+    """Lot B charges visitors and exempts a plate."""
+    boss = Staff("boss@t1.cn", "t1", Role.TENANT_ADMIN, frozenset(), "-")
+    s.parking_office.set_visitor_fee(boss, "lot-b", VisitorFeeRule(NOW.date(), 15, 60, 500))
+    s.parking_office.add_pass(boss, "lot-b", "粤B00009", PassKind.EXEMPT, "救护车", None, None)
+    return {"plate": "粤B00009"}
 
 
 def property_of_lot_b(s: Services) -> dict[str, str]:
@@ -168,6 +179,19 @@ BODIES: dict[str, Any] = {
     "POST /admin/api/v1/bills/<bill_id>/refund": {"reason": "x"},
     "POST /admin/api/v1/units/<unit_id>/vacancies": {"from": "2027-01-01", "until": "2027-01-02", "reason": "x"},
     "PUT /admin/api/v1/lots/<lot_id>": {"quota": 3, "reason": "test"},
+    "PUT /admin/api/v1/lots/<lot_id>/visitor-fee": {
+        "from": "2030-01-01",
+        "free_minutes": 0,
+        "period_minutes": 60,
+        "price_fen": 1,
+    },
+    "PUT /admin/api/v1/lots/<lot_id>/spaces": {"total": 1, "visitor": 1},
+    "PUT /admin/api/v1/lots/<lot_id>/barrier-policy": {"expired_card": "refuse"},
+    "POST /admin/api/v1/lots/<lot_id>/exemptions": {"plate": "粤B00008", "reason": "x"},
+    "POST /admin/api/v1/lots/<lot_id>/blacklist": {"plate": "粤B00008", "reason": "x"},
+    "POST /admin/api/v1/lots/<lot_id>/exemptions/<plate>/lift": {"reason": "x"},
+    "POST /admin/api/v1/lots/<lot_id>/blacklist/<plate>/lift": {"reason": "x"},
+    "POST /admin/api/v1/lots/<lot_id>/occupancy/counts": {"inside": 1, "visitors": 0, "reason": "x"},
     "POST /admin/api/v1/lots/<lot_id>/packages": {"id": "m9", "name": "九个月", "count": 9, "price_fen": 2_500_00},
     "PATCH /admin/api/v1/lots/<lot_id>/packages/<package_id>": {"price_fen": 1_00},
     "POST /admin/api/v1/staff/<email>/password": {"password": "a new long password"},
@@ -226,6 +250,8 @@ def test_a_manager_of_lot_a_finds_nothing_of_lot_b_on_any_route(office: Services
     assert [lot["id"] for lot in boss.get("/admin/api/v1/lots").get_json()["lots"]] == ["lot-a", "lot-b"]
     assert office.lots.get("lot-b").quota == 10  # type: ignore[union-attr]
     assert office.billing.bill(things["bill_id"]).state is BillState.PAID  # type: ignore[union-attr]
+    assert [(p.plate, p.lifted) for p in office.parking.passes("lot-b")] == [("粤B00009", False)]
+    assert office.parking.setup("lot-b").spaces.visitor is None
     assert client(office, "a.manager@t1.cn").get("/admin/api/v1/lots/lot-x").status_code == 404
 
 
