@@ -174,6 +174,7 @@ class Services:
     public_url: str | None = None
     """Where phones reach this API (PARKPASS_PUBLIC_URL); receipts' QR codes link under it."""
     application_template: str = APPLICATION_TEMPLATE
+    bill_template: str = "sim-bill"
     invoice_template: str = INVOICE_TEMPLATE
 
     @property
@@ -224,7 +225,8 @@ class Services:
         from handlers.passages import Barrier, property_arrears
 
         arrears = property_arrears(self.billing, self.owners, self.sealer)
-        return Barrier(self.parking, self.cards, self.lots, self.uow, self.clock, arrears)
+        notices = Notices(self.owners, self.consents, self.messenger, self.bill_template)
+        return Barrier(self.parking, self.cards, self.lots, self.uow, self.clock, arrears, notices)
 
     @property
     def visit_payments(self) -> VisitPayments:
@@ -361,6 +363,7 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
         seal_png=Path(settings.seal_image).read_bytes() if settings.seal_image else None,
         public_url=settings.public_url,
         application_template=settings.application_template,
+        bill_template=settings.bill_template,
         invoice_template=settings.invoice_template,
     )
 

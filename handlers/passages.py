@@ -20,10 +20,12 @@ from domain.entitlement import entitlements_of
 from domain.errors import Conflict, LotNotFound, RecordedAlready, StaleCard, StaleLot, StaleVisit
 from domain.gate import Reason, Whitelist
 from domain.lot import Lot
+from domain.money import yuan_text
 from domain.parking import AtBarrier, PassageRecord, PassKind, Reported, pass_through
-from domain.plan import Plan
+from domain.plan import Claim, Plan, Take
 from domain.plate import normalise_plate
 from domain.visits import Direction
+from handlers.notify import Notices, notify_owner
 from handlers.ports import (
     Billing,
     CardRepository,
@@ -37,8 +39,10 @@ from handlers.ports import (
 )
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 
-PropertyArrears = Callable[[Card, datetime], bool]
-"""Whether the card holder's unit owes property fees past due (a reminder at the barrier, never a refusal)."""
+PropertyArrears = Callable[[Card, datetime], int]
+"""What the card holder's units owe in property fees past due, in fen (0: nothing): a reminder at the barrier, never
+a refusal."""
+ARREARS_PAGE = "pages/bills/index"
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class Barrier:
     uow: UnitOfWork
     clock: Clock
     arrears: PropertyArrears | None = None
+    notices: Notices | None = None
+    """Where the card holder is reminded of property fees past due (at most once a day)."""
 
     def passage(self, gate: Gate, seen: Reported, lang: str = "zh") -> Answer:
         seen = replace(seen, plate=normalise_plate(seen.plate))
@@ -77,7 +83,8 @@ class Barrier:
                 raise LotNotFound(gate.lot_id)
             now = self.clock.now()
             card = self.cards.card_for_plate(lot.id, seen.plate)
-            known = self._at_barrier(lot, card, seen.plate, now)
+            owed = self.arrears(card, now) if card is not None and self.arrears is not None else 0
+            known = self._at_barrier(lot, card, seen.plate, now, owed)
             passed_ = pass_through(seen, known, now, lang)
             plan, after = passed_.plan, card
             if card is not None and passed_.plan.stays:  # the car went through: a card's other plates wait
@@ -89,10 +96,32 @@ class Barrier:
             except (StaleVisit, StaleCard, StaleLot):
                 wait_before_retry(attempt)
                 continue
+            if passed_.decision.remind and card is not None:
+                self._remind(card, lot, owed, now)
             return Answer(passed_.record, after, passed_.decision.remind)
         raise Conflict("kept_changing")
 
-    def _at_barrier(self, lot: Lot, card: Card | None, plate: str, now: datetime) -> AtBarrier:
+    def _remind(self, card: Card, lot: Lot, owed: int, now: datetime) -> None:
+        """A push to the card holder about property fees past due: at most once a day (a claim of the lot-local
+        day), whatever passages happen; a failed send is dropped (the display said it too)."""
+        if self.notices is None:
+            return
+        key = f"arrears-push:{card.owner_id}:{lot.today(now).isoformat()}"
+        if self.uow.claimed(key) is not None:
+            return
+        try:
+            self.uow.commit(Plan(takes=(Take(Claim(key, owner_id=card.owner_id), RecordedAlready()),)))
+        except RecordedAlready:
+            return  # another passage of the day reminded
+        data = {
+            "thing1": {"value": lot.name[:20]},
+            "amount2": {"value": f"{yuan_text(owed)}元"},
+            "date3": {"value": lot.today(now).isoformat()},
+            "thing4": {"value": "物业费已欠缴 请及时缴纳"},
+        }
+        notify_owner(card.owner_id, data, ARREARS_PAGE, self.notices)
+
+    def _at_barrier(self, lot: Lot, card: Card | None, plate: str, now: datetime, owed: int) -> AtBarrier:
         today = lot.today(now)
         stay = self.parking.stay(lot.id, plate)
         passes = [p for p in self.parking.passes_of(lot.id, plate) if p.holds(today)]
@@ -102,7 +131,7 @@ class Barrier:
             exempt=any(p.kind is PassKind.EXEMPT for p in passes),
             blacklisted=any(p.kind is PassKind.BLACKLISTED for p in passes),
             owes_visits_fen=stay.owed_fen,
-            property_arrears=card is not None and self.arrears is not None and self.arrears(card, now),
+            property_arrears=owed > 0,
         )
         visit = self.parking.visit(stay.visit_id) if stay.visit_id else None
         return AtBarrier(car, stay, visit, self.parking.occupancy(lot.id), self.parking.setup(lot.id), lot.timezone,
@@ -134,17 +163,17 @@ def _with_card(plan: Plan, card: Card, lot: Lot, seen: Reported, gate_id: str, n
 
 
 def property_arrears(billing: Billing, owners: OwnerRepository, sealer: Sealer) -> PropertyArrears:
-    """Whether a card holder's units (found by the owner's verified phone, as the office entered it) have a bill
-    past due: the barrier shows a reminder, never refuses."""
+    """What a card holder's units (found by the owner's verified phone, as the office entered it) owe in bills past
+    due: the barrier shows a reminder, never refuses."""
 
-    def owes(card: Card, now: datetime) -> bool:
+    def owes(card: Card, now: datetime) -> int:
         from domain.bill_payment import arrears
 
         owner = owners.get(card.owner_id)
         if owner is None or owner.phone is None:
-            return False
+            return 0
         units = billing.units_of_phone(sealer.fingerprint(owner.phone, "phone"))
         bills = [b for unit in units for b in billing.bills_of_unit(unit)]
-        return bool(arrears(bills, {}, now.date()))
+        return sum(a.principal_fen for a in arrears(bills, {}, now.date()))
 
     return owes

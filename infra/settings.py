@@ -72,6 +72,8 @@ class Settings:
     mqtt_url: str | None = None
     """Publish gate messages to this MQTT broker; None on AWS, where IoT Core's data plane is used."""
     application_template: str = "sim-application"
+    bill_template: str = "sim-bill"
+    """The subscribe-message template of property-fee reminders (bills due, and the barrier's arrears reminder)."""
     """Subscribe/template message id for decisions on card applications (the simulator's by default)."""
     invoice_template: str = "sim-invoice"
     invoice_api: str | None = None
@@ -97,6 +99,7 @@ class Settings:
             wechat_api_base=env.get("PARKPASS_WECHAT_API_BASE", WECHAT_API_BASE),
             mqtt_url=env.get("PARKPASS_MQTT_URL") or None,
             application_template=env.get("PARKPASS_APPLICATION_TEMPLATE") or "sim-application",
+            bill_template=env.get("PARKPASS_BILL_TEMPLATE") or "sim-bill",
             invoice_template=env.get("PARKPASS_INVOICE_TEMPLATE") or "sim-invoice",
             invoice_api=env.get("PARKPASS_INVOICE_API") or None,
             documents_bucket=env.get("PARKPASS_DOCUMENTS_BUCKET") or None,

@@ -24,7 +24,7 @@ from handlers.fulfil_payment import Outcome
 from handlers.passages import Answer
 from handlers.ports import Gate, PaymentNotice
 from tests.builders import a_card, a_lot, add_card
-from tests.fakes import FakeProvider, FixedClock, fake_services
+from tests.fakes import FakeMessenger, FakeProvider, FixedClock, fake_services
 
 NOW = datetime(2026, 12, 1, 2, tzinfo=UTC)  # 10:00 in Shanghai
 BOSS = Staff("boss@t1.cn", "t1", Role.TENANT_ADMIN, frozenset(), "plain$a long password 1")
@@ -191,14 +191,25 @@ def test_exempt_and_blacklisted_plates_are_explicit_audited_acts_sent_to_the_gat
 def test_property_fee_arrears_only_remind_and_an_expired_card_follows_the_lot_policy(
     lot: Callable[..., Services],
 ) -> None:
-    s, go = lot(), Counter()
+    clock = FixedClock(NOW)
+    s, go = lot(clock), Counter()
+    s.owners.add(Owner("owner-1", "openid-owner-1", oa_openid="oa-owner-1"))
     card = a_card(date(2026, 12, 6), plates=("粤B12345",))
     add_card(s, card)
-    barrier = replace(s.barrier, arrears=lambda c, now: c.id == card.id)
-    seen = Reported(GATE.id, "a1", "粤B12345", Direction.IN, NOW)
-    answer = barrier.passage(GATE, seen)
+    barrier = replace(s.barrier, arrears=lambda c, now: 12_500 if c.id == card.id else 0)
+    answer = barrier.passage(GATE, Reported(GATE.id, "a1", "粤B12345", Direction.IN, NOW))
     assert answer.record.allow and answer.record.display == "粤B12345 月卡剩余5天 物业费已欠缴 请及时缴纳"
     assert answer.remind == "物业费已欠缴 请及时缴纳"
+    # A push too, at most once a (lot-local) day, however often the car passes.
+    barrier.passage(EXIT, Reported(EXIT.id, "a2", "粤B12345", Direction.OUT, NOW))
+    assert s.uow.claimed("arrears-push:owner-1:2026-12-01") is not None
+    clock._now = NOW + timedelta(days=1)
+    barrier.passage(GATE, Reported(GATE.id, "a3", "粤B12345", Direction.IN, clock.now()))
+    assert s.uow.claimed("arrears-push:owner-1:2026-12-02") is not None
+    if isinstance(s.messenger, FakeMessenger):
+        pushed = [(kind, to, data["amount2"]["value"]) for kind, to, data in s.messenger.sent]
+        assert pushed == [("template", "oa-owner-1", "125.00元")] * 2
+    clock._now = NOW
     expired = a_card(date(2026, 11, 20), plates=("粤B54321",), card_id="card-2")
     add_card(s, expired)
     s.parking_office.set_policy(BOSS, "lot-1", BarrierPolicy(expired_card=ExpiredCard.REFUSE), None)
