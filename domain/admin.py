@@ -74,6 +74,3 @@ class Staff:
         """Buyers' tax ids (税号) are for whoever issues invoices: issuing and refusing one needs MANAGE (lot
         managers, tenant admins). A cashier sees the invoice queue without them."""
         return Permission.MANAGE in GRANTS[self.role]
-
-
-

@@ -305,10 +305,7 @@ def _audit(bill: Bill, at: datetime, actor: str, action: str, reason: str | None
     return AuditEntry(f"bill:{bill.id}", f"{at.isoformat()}#{action}", at, actor, action, reason, None, after)
 
 
-
-def bill_receipt(
-    order: BillOrder, lot: Lot, community_name: str, payer: str, items: Sequence[str]
-) -> Receipt:
+def bill_receipt(order: BillOrder, lot: Lot, community_name: str, payer: str, items: Sequence[str]) -> Receipt:
     """A paid bill order's e-receipt, next in the chain of the community's first lot (the property office's
     receipts are one chain per lot): its `plates` list what was paid (`<unit> / <fee item> <period> / <yuan>`)."""
     if order.paid_at is None:

@@ -172,7 +172,7 @@ def run_inputs(
 
 
 def hundredths(text: str, field: str) -> int:
-    """"88.50" -> 8850: an area (or a reading) in hundredths; never a float."""
+    """ "88.50" -> 8850: an area (or a reading) in hundredths; never a float."""
     value = decimal_text(text, field)
     return int(value * 100)
 

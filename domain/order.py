@@ -363,4 +363,3 @@ def referenced(reference: str | None) -> tuple[str, str] | None:
     read says which card it is for)."""
     card_id, _, lot_id = (reference or "").partition(":")
     return (card_id, lot_id) if card_id and lot_id and ":" not in lot_id else None
-

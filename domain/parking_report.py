@@ -16,19 +16,24 @@ class DayReport:
     day: date
     visits: list[ParkedVisit]
     by_hour: list[int]
-    """Cars inside at each lot-local hour of the day (the most seen during it)."""
+    """Cars inside at some time during each lot-local hour of the day, up to the hour under way (a day to come
+    has none)."""
     visitor_revenue_fen: int
     average_stay_minutes: int | None
 
 
-def report(timezone: str, day: date, visits: Sequence[ParkedVisit], earlier: Sequence[ParkedVisit]) -> DayReport:
-    """The day's figures from its visits (and the visits of the day before still inside when it began)."""
+def report(timezone: str, day: date, visits: Sequence[ParkedVisit], earlier: Sequence[ParkedVisit],
+           now: datetime) -> DayReport:  # fmt: skip
+    """The day's figures from its visits (and earlier visits that may still have been inside when it began)."""
     zone = ZoneInfo(timezone)
     start = datetime.combine(day, datetime.min.time(), zone)
     by_hour = []
-    stays = [v for v in (*earlier, *visits) if v.entered_at is not None and v.flag is None]
+    unique = {v.id: v for v in (*earlier, *visits)}
+    stays = [v for v in unique.values() if v.entered_at is not None and v.flag is None]
     for hour in range(24):
         begins, ends = start + timedelta(hours=hour), start + timedelta(hours=hour + 1)
+        if begins > now:
+            break
         by_hour.append(
             sum(1 for v in stays if v.entered_at and v.entered_at < ends and (v.left_at is None or v.left_at > begins))
         )

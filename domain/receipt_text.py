@@ -50,7 +50,6 @@ def masked_plate(plate: str) -> str:
     return plate[:2] + "*" * (len(plate) - 4) + plate[-2:]
 
 
-
 def for_bills(receipt: Receipt) -> bool:
     """A receipt of property-fee bills (a bill order's) rather than of a card's renewal."""
     return is_bill_order(receipt.order_id)

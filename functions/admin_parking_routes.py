@@ -48,11 +48,12 @@ def routes(s: Services, office: Office) -> Blueprint:
     @bp.get("/api/v1/lots/<lot_id>/parking")
     def parking_setup(lot_id: str) -> dict[str, Any]:
         """The lot's parking setup: price history, spaces and the barrier's policy."""
-        office.lot_of(lot_id)
+        lot = office.lot_of(lot_id)
         setup = s.parking.setup(lot_id)
         p = setup.policy
         return {
             "lot_id": lot_id,
+            "today": lot.today(s.clock.now()).isoformat(),
             "rules": [_rule_json(r) for r in setup.rules],
             "spaces": {"total": setup.spaces.total, "visitor": setup.spaces.visitor},
             "policy": {"expired_card": p.expired_card.value, "unpaid_visit": p.unpaid_visit.value,

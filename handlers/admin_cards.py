@@ -213,9 +213,7 @@ def office_fix(
     elif state == CardState.EXPIRED.value:
         raise InvalidInput("fix_expired")
     if valid_until is not None or holder is not None:
-        card = fix_card(
-            account, card.id, valid_until, holder, reason, life.cards, life.lots, life.uow, life.clock, key
-        )
+        card = fix_card(account, card.id, valid_until, holder, reason, life.cards, life.lots, life.uow, life.clock, key)
     return card
 
 

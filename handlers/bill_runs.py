@@ -126,9 +126,7 @@ class BillRuns:
             chunk = drafts[start : start + BILLS_PER_COMMIT]
             ids = {b.id for b in chunk}
             from_balance = [b for b in paid_now if b in ids]
-            self.uow.commit(
-                publish(chunk, balance, unit_id, self.clock.now(), actor, from_balance, community.timezone)
-            )
+            self.uow.commit(publish(chunk, balance, unit_id, self.clock.now(), actor, from_balance, community.timezone))
             balance -= sum(b.amount_fen for b in chunk if b.id in paid_now)
 
     def cancel(

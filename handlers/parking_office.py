@@ -127,10 +127,10 @@ class ParkingOffice:
         """The visits that began on `day`, the cars inside by hour, visitor revenue and the average stay."""
         lot = lot_for(account, lot_id, self.lots)
         visits = self.parking.visits_on(lot.id, day)
-        before = self.parking.visits_on(lot.id, day - timedelta(days=1))  # still inside when the day began
-        return lot, report(
-            lot.timezone, day, visits, [v for v in before if v.left_at is None or _local(v.left_at, lot) >= day]
-        )
+        # Cars that came earlier and were still inside when the day began: yesterday's, and any still inside now.
+        before = self.parking.visits_on(lot.id, day - timedelta(days=1)) + self.parking.open_visits(lot.id)
+        earlier = [v for v in before if v.left_at is None or _local(v.left_at, lot) >= day]
+        return lot, report(lot.timezone, day, visits, earlier, self.clock.now())
 
     def arrears(self, account: Staff, lot_id: str) -> Arrears:
         lot = lot_for(account, lot_id, self.lots)

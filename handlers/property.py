@@ -148,8 +148,15 @@ class Records:
             if earlier is None or earlier.unit_id != made.unit_id:
                 raise
             return earlier
-        record(self.audit, account, f"vacancy:{made.id}", "apply_vacancy", self.clock.now(),
-               {"unit_id": unit.id, "from": made.first.isoformat(), "until": made.last.isoformat()}, made.reason)
+        record(
+            self.audit,
+            account,
+            f"vacancy:{made.id}",
+            "apply_vacancy",
+            self.clock.now(),
+            {"unit_id": unit.id, "from": made.first.isoformat(), "until": made.last.isoformat()},
+            made.reason,
+        )
         return made
 
     def decide_vacancy(self, account: Staff, vacancy_id: str, approve: bool) -> Vacancy:

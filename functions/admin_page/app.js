@@ -165,7 +165,7 @@ function view(name) {
   moveOn()
   for (const s of document.querySelectorAll('main > section')) s.hidden = s.dataset.view !== name
   for (const b of document.querySelectorAll('header nav button')) b.classList.toggle('active', b.dataset.view === name)
-  const load = { dashboard, queues, cards: () => { $('#card-detail').hidden = true; state.card = null; return search('') }, settings, gates, staff, reports: () => {}, reconcile, import: () => {}, fees: feesView }[name]
+  const load = { dashboard, queues, cards: () => { $('#card-detail').hidden = true; state.card = null; return search('') }, settings, gates, staff, reports: () => {}, reconcile, import: () => {}, fees: feesView, parking: parkingView }[name]
   Promise.resolve(load()).catch(show)
 }
 
@@ -1070,6 +1070,128 @@ function addCommunity() {
   })
 }
 
+
+// --- 停车: occupancy by hour, the day's visits, exempt and blacklisted plates, parking arrears, the lot's fee
+// rule, spaces and barrier policy. Adding or lifting a plate is a dialog: one key per opened form.
+const VISIT_KINDS = { card: '月卡车', visitor: '临时车', exempt: '免费车', blacklisted: '黑名单车', unknown: '未知' }
+function lotToday() { return state.parkingDay || new Date().toISOString().slice(0, 10) }
+async function parkingView() {
+  const o = await call('GET', `/lots/${state.lot}/occupancy`)
+  state.parkingDay = o.day  // the lot's today as the server's clock has it
+  const day = $('#visits-form [name=day]').value || o.day
+  $('#visits-form [name=day]').value = day
+  const stats = [['在场车辆', o.inside], ['其中临时车', o.visitors], ['总车位', o.total == null ? '不限' : o.total],
+    ['访客车位', o.visitor_spaces == null ? '不限' : o.visitor_spaces], ['道闸显示', o.display || '—'],
+    ['今日进场', o.visits], ['今日临时车收入（元）', yuan(o.visitor_revenue_fen)],
+    ['平均停车（分钟）', o.average_stay_minutes == null ? '—' : o.average_stay_minutes]]
+  $('#parking-stats').replaceChildren(...stats.map(([label, value]) => { const d = document.createElement('div'); d.className = 'stat'; d.innerHTML = '<span></span><b></b>'; d.firstChild.textContent = label; d.lastChild.textContent = value; return d }))
+  drawHours(o.by_hour)
+  await Promise.all([visits(day), passes(), parkingArrears(), parkingSetup()])
+}
+function drawHours(byHour) {
+  const svg = $('#occupancy-chart'); svg.replaceChildren()
+  const ns = 'http://www.w3.org/2000/svg'; const max = Math.max(1, ...byHour); const width = 1000 / 24
+  byHour.forEach((n, hour) => {
+    const h = Math.round(170 * n / max)
+    const bar = document.createElementNS(ns, 'rect')
+    Object.entries({ x: hour * width + 3, y: 190 - h, width: width - 6, height: h, fill: '#1f4e79' }).forEach(([k, v]) => bar.setAttribute(k, v))
+    const label = document.createElementNS(ns, 'text'); label.setAttribute('x', hour * width + 6); label.setAttribute('y', 210); label.setAttribute('font-size', '12'); label.textContent = `${hour}时`
+    const count = document.createElementNS(ns, 'text'); count.setAttribute('x', hour * width + 8); count.setAttribute('y', 186 - h); count.setAttribute('font-size', '12'); count.textContent = n
+    svg.append(bar, label, count)
+  })
+}
+async function visits(day) {
+  const r = await call('GET', `/lots/${state.lot}/visits?day=${day}`)
+  $('#visits-summary').textContent = `${day}：${r.visits.length} 次进场，临时车收入 ${yuan(r.visitor_revenue_fen)} 元${r.average_stay_minutes == null ? '' : `，平均停车 ${r.average_stay_minutes} 分钟`}`
+  fill('#visits', r.visits, (v) => [v.plate, v.kind_label, v.entered_at_local, v.left_at_local, yuan(v.fee_fen), yuan(v.paid_fen), v.flag_label])
+}
+async function passes() {
+  const r = await call('GET', `/lots/${state.lot}/exemptions`)
+  fill('#passes', r.passes, (p) => [p.plate, p.guest_of_owner ? `${p.kind_label}（业主访客）` : p.kind_label, p.reason,
+    `${p.starts} 至 ${p.until || '长期'}`, p.lifted ? '已解除' : '有效',
+    tdWith(...(!p.lifted && can('manage') ? [button('解除', () => liftPass(p), 'secondary')] : []))])
+}
+async function parkingArrears() {
+  const r = await call('GET', `/lots/${state.lot}/parking-arrears`)
+  const rows = [...r.unpaid_visits.map((o) => [o.plate, `未缴停车费 ${o.owed_yuan} 元`, o.inside ? '在场' : '已离场']),
+    ...r.expired_cards_inside.map((v) => [v.plate, `月卡 ${v.valid_until} 已过期`, '在场'])]
+  fill('#parking-arrears', rows, (row) => row)
+}
+async function parkingSetup() {
+  if (!can('manage')) return
+  const r = await call('GET', `/lots/${state.lot}/parking`)
+  $('#fee-rules').textContent = r.rules.length
+    ? '价格历史：' + r.rules.map((x) => `${x.from} 起 免费 ${x.free_minutes} 分钟，每 ${x.period_minutes} 分钟 ${yuan(x.price_fen)} 元${x.cap_fen_per_24h == null ? '' : `，24 小时封顶 ${yuan(x.cap_fen_per_24h)} 元`}`).join('；')
+    : '尚未设置临时车收费：临时车免费。'
+  if (!$('#visitor-fee-form [name=from]').value) $('#visitor-fee-form [name=from]').value = r.today
+  $('#spaces-form [name=total]').value = r.spaces.total == null ? '' : r.spaces.total
+  $('#spaces-form [name=visitor]').value = r.spaces.visitor == null ? '' : r.spaces.visitor
+  $('#barrier-form [name=expired_card]').value = r.policy.expired_card
+  $('#barrier-form [name=unpaid_visit]').value = r.policy.unpaid_visit
+  $('#barrier-form [name=leave_minutes]').value = r.policy.leave_minutes
+}
+function addPass(kind) {
+  const blacklist = kind === 'blacklist'
+  openForm({
+    title: blacklist ? '加入黑名单' : '新增免费车辆',
+    note: blacklist ? '黑名单车辆在所有道闸禁止通行，操作记入审计。' : '免费车辆进出不收费（救护、残障、员工、访客），到期自动失效。',
+    fields: [{ name: 'plate', label: '车牌', required: true, maxlength: 32 }, { name: 'reason', label: '原因', required: true, maxlength: 200 },
+      ...(blacklist ? [] : [{ name: 'until', label: '截止日期（可空：长期）', type: 'date' }])],
+    submit: blacklist ? '加入黑名单' : '新增',
+    run: async (f, key) => {
+      const body = { plate: f.get('plate').trim(), reason: f.get('reason').trim(), idempotency_key: key }
+      if (!blacklist) body.until = f.get('until') || null
+      const made = await call('POST', `/lots/${state.lot}/${blacklist ? 'blacklist' : 'exemptions'}`, body)
+      notify(`已${blacklist ? '加入黑名单' : '新增免费车辆'} ${made.plate}`)
+      await passes()
+    },
+  })
+}
+function liftPass(p) {
+  openForm({
+    title: `解除${p.kind_label}：${p.plate}`, submit: '确认解除',
+    fields: [{ name: 'reason', label: '解除原因', required: true, maxlength: 200 }],
+    run: async (f, key) => {
+      const path = p.kind === 'blacklisted' ? 'blacklist' : 'exemptions'
+      await call('POST', `/lots/${state.lot}/${path}/${encodeURIComponent(p.plate)}/lift`, { reason: f.get('reason').trim(), idempotency_key: key })
+      notify(`已解除 ${p.plate}`)
+      await passes()
+    },
+  })
+}
+function countCars() {
+  openForm({
+    title: '人工盘点在场车辆', note: '以盘点结果为准，此后按进出记录继续计数；操作记入审计。', submit: '确认盘点',
+    fields: [{ name: 'inside', label: '在场车辆', type: 'number', min: 0, required: true }, { name: 'visitors', label: '其中临时车', type: 'number', min: 0, required: true },
+      { name: 'reason', label: '原因', required: true, maxlength: 200 }],
+    run: async (f, key) => {
+      const done = await call('POST', `/lots/${state.lot}/occupancy/counts`, { inside: Number(f.get('inside')), visitors: Number(f.get('visitors')), reason: f.get('reason').trim(), idempotency_key: key })
+      notify(`已盘点：在场 ${done.inside} 辆，其中临时车 ${done.visitors} 辆`)
+      await parkingView()
+    },
+  })
+}
+async function saveVisitorFee(event) {
+  const f = new FormData(event.target)
+  const cap = String(f.get('cap') || '').trim()
+  const body = { from: f.get('from'), free_minutes: Number(f.get('free_minutes')), period_minutes: Number(f.get('period_minutes')),
+    price_fen: fen(f.get('price'), '每周期价格'), cap_fen_per_24h: cap ? fen(cap, '封顶金额') : null, night: null }
+  await call('PUT', `/lots/${state.lot}/visitor-fee`, body)
+  notify('已保存临时车收费规则'); await parkingSetup()
+}
+async function saveSpaces(event) {
+  const f = new FormData(event.target)
+  const n = (name) => (String(f.get(name) || '').trim() === '' ? null : Number(f.get(name)))
+  const done = await call('PUT', `/lots/${state.lot}/spaces`, { total: n('total'), visitor: n('visitor') })
+  notify(`已保存车位：总车位 ${done.total == null ? '不限' : done.total}，访客车位 ${done.visitor == null ? '不限' : done.visitor}`)
+  await parkingView()
+}
+async function saveBarrier(event) {
+  const f = new FormData(event.target)
+  await call('PUT', `/lots/${state.lot}/barrier-policy`, { expired_card: f.get('expired_card'), unpaid_visit: f.get('unpaid_visit'), property_arrears: 'remind', leave_minutes: Number(f.get('leave_minutes')) })
+  notify('已保存道闸策略')
+}
+
 function onSubmit(sel, handler) {
   const form = $(sel)
   form.addEventListener('submit', (e) => { e.preventDefault(); busy(form.querySelector('button:not([type=button])') || form, () => handler(e)) })
@@ -1112,4 +1234,12 @@ $('#run-publish').addEventListener('click', () => busy($('#run-publish'), publis
 onSubmit('#bills-form', bills)
 onSubmit('#collection-form', collection)
 $('#arrears-csv').addEventListener('click', (e) => { e.preventDefault(); download(`/communities/${state.community}/arrears?format=csv`, `欠费-${state.community}.csv`).catch(show) })
+onSubmit('#visits-form', (e) => visits(new FormData(e.target).get('day')))
+$('#visits-csv').addEventListener('click', (e) => { e.preventDefault(); const d = $('#visits-form [name=day]').value || lotToday(); download(`/lots/${state.lot}/visits?day=${d}&format=csv`, `进出记录-${d}.csv`).catch(show) })
+$('#exempt-add').addEventListener('click', () => addPass('exempt'))
+$('#blacklist-add').addEventListener('click', () => addPass('blacklist'))
+$('#parking-count').addEventListener('click', countCars)
+onSubmit('#visitor-fee-form', saveVisitorFee)
+onSubmit('#spaces-form', saveSpaces)
+onSubmit('#barrier-form', saveBarrier)
 if (state.token) start().catch(logout)
