@@ -12,7 +12,7 @@ from functions.cold_start import loading_for_good
 with loading_for_good():
     from functions import observability
     from functions.bootstrap import Services, services_from_env
-    from handlers.bill_reminders import BILL_TEMPLATE, BillReminding
+    from handlers.bill_reminders import BillReminding
     from handlers.ports import Metrics
     from handlers.reminders import EXPIRY_TEMPLATE, TickReport, send_due_reminders
 
@@ -25,8 +25,7 @@ def run(s: Services, at: datetime | None = None) -> TickReport:
     report = send_due_reminders(
         now, s.reminders, s.cards, s.lots, s.reminder_prefs, s.owners, s.consents, s.messenger, template
     )
-    bill_template = os.environ.get("PARKPASS_BILL_TEMPLATE", BILL_TEMPLATE)
-    bills = BillReminding(s.billing, s.owners, s.sealer, s.consents, s.messenger, bill_template).send_due(now)
+    bills = BillReminding(s.billing, s.owners, s.sealer, s.consents, s.messenger, s.bill_template).send_due(now)
     for name in ("sent", "skipped", "failed"):
         getattr(report, name).extend(getattr(bills, name))
     return report
