@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 DAY = timedelta(hours=24)
@@ -70,6 +70,9 @@ def visitor_fee(rules: Sequence[VisitorFeeRule], entered: datetime, left: dateti
 
     Free 15 minutes, 500 fen per started hour, at most 3,000 per 24 hours: 10:00-10:14 -> 0; 10:00-12:01 -> 1,500;
     10:00 to 13:00 the next day -> 3,000 + 1,500 = 4,500."""
+    # In UTC: Python subtracts two times of one zone by their wall clocks, which is wrong across a change of
+    # summer time (a lot in China has none, but the rule must not depend on that).
+    entered, left = entered.astimezone(UTC), left.astimezone(UTC)
     if left <= entered:
         return 0
     zone = ZoneInfo(timezone)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from domain.barrier import Car
 from domain.card import Card
@@ -73,7 +73,7 @@ class Barrier:
     """Where the card holder is reminded of property fees past due (at most once a day)."""
 
     def passage(self, gate: Gate, seen: Reported, lang: str = "zh") -> Answer:
-        seen = replace(seen, plate=normalise_plate(seen.plate))
+        seen = replace(seen, plate=normalise_plate(seen.plate), at=seen.at.astimezone(UTC))  # times compared in UTC
         for attempt in range(MAX_ATTEMPTS):
             earlier = self.parking.passage(gate.lot_id, gate.id, seen.event_id)
             if earlier is not None:  # the same event again: the same answer, nothing recorded twice

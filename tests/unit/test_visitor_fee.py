@@ -3,6 +3,7 @@ zones, and hypothesis properties (a longer stay never costs less; never above th
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -44,6 +45,21 @@ def test_night_periods_cost_the_night_price_by_the_lot_s_clock() -> None:
     assert visitor_fee([night], at(10, 6, 30), at(10, 8), ZONE) == 100 + 500
     # The same instants at a lot two hours behind (UTC+6): 18:00-23:30 there, 18-21 by day, 22 and 23 by night
     assert visitor_fee([night], at(10, 20), at(11, 1, 30), "Asia/Urumqi") == 4 * 500 + 2 * 100
+
+
+def test_a_stay_is_priced_by_its_real_length_in_a_zone_with_or_without_summer_time() -> None:
+    """China keeps no summer time: a lot's wall clock is its real time. Where clocks move (a lot abroad, Berlin on
+    March 29th, 2026: 02:00 becomes 03:00), a stay is still priced by the hours that really passed."""
+    berlin = ZoneInfo("Europe/Berlin")
+    entered = datetime(2026, 3, 29, 1, 0, tzinfo=berlin)
+    left = datetime(2026, 3, 29, 4, 30, tzinfo=berlin)  # 3.5 h on the wall, 2.5 h really
+    assert left - entered == timedelta(hours=3, minutes=30)  # Python's aware arithmetic is by the wall...
+    real = left.astimezone(TZ) - entered.astimezone(TZ)
+    assert real == timedelta(hours=2, minutes=30)  # ...the instants are 2.5 h apart
+    all_year = replace(RULE, starts=date(2026, 1, 1))
+    assert visitor_fee([all_year], entered, left, "Europe/Berlin") == 3 * 500  # three started hours, not four
+    shanghai = [visitor_fee([RULE], at(day, 10), at(day, 13, 30), ZONE) for day in (1, 15, 31)]
+    assert shanghai == [2_000] * 3  # 3.5 h on any day of the year (no clock change): four started hours
 
 
 def test_a_price_change_during_a_stay_prices_each_period_by_the_rule_of_its_start() -> None:
