@@ -377,7 +377,7 @@ class GateAgent:
                     {"plate": plate, "direction": "out", "at": at, "event_id": uuid.uuid4().hex, "opened": True}
                 )
         for plate in plates:
-            log.info("exit opened for %s: its visit is paid", plate)
+            log.info("exit opened: a waiting visit was paid")
             if self._on_open is not None:
                 self._on_open(plate)
         if plates:
