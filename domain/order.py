@@ -29,6 +29,9 @@ from domain.receipt import GENESIS, Receipt, receipt_for
 from domain.reminder import Slot
 from domain.renewal import bought_until, quote
 
+UNPAID_ORDER_LIFETIME = timedelta(minutes=15)
+"""An order waiting for payment closes this long after it was made (renewals, bills and visits alike)."""
+
 
 class Channel(StrEnum):
     WECHAT = "wechat"

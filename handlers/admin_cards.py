@@ -21,7 +21,7 @@ from domain.errors import (
 from domain.expiry import fixed
 from domain.ids import checked_id
 from domain.lot import Lot
-from domain.order import Channel, Order, OrderState, offline_transaction_id
+from domain.order import UNPAID_ORDER_LIFETIME, Channel, Order, OrderState, offline_transaction_id
 from domain.owner import Owner
 from domain.phone import masked_phone
 from domain.plate import plate_part
@@ -47,7 +47,7 @@ from handlers.ports import (
     UnitOfWork,
 )
 from handlers.refund_order import refund_order
-from handlers.renewals import UNPAID_ORDER_LIFETIME, place
+from handlers.renewals import place
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 from handlers.staff import lot_for
 

@@ -50,11 +50,12 @@ from domain.errors import (
     UpstreamUnavailable,
 )
 from domain.ids import BILL_ORDER_PREFIX, checked_id, is_bill_order
-from domain.order import Channel, OrderState, order_key_claim
+from domain.order import UNPAID_ORDER_LIFETIME, Channel, OrderState
 from domain.phone import masked_phone
 from domain.plan import Plan
 from handlers.fulfil_payment import Outcome, signed
 from handlers.invoices import Invoicing, reverse_invoice
+from handlers.office_keys import order_of_key
 from handlers.ports import (
     Billing,
     Clock,
@@ -72,7 +73,6 @@ from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 from handlers.sweep_orders import SweepReport
 
 log = logging.getLogger("parkpass.bills")
-UNPAID_ORDER_LIFETIME = timedelta(minutes=15)
 PREPAY_MOST_FEN = 10_000_000
 """At most 100,000 yuan prepaid at once."""
 
@@ -411,10 +411,8 @@ class BillPayments:
         )
 
     def _made_with(self, who: str, key: str) -> BillOrder | None:
-        claim = self.uow.claimed(order_key_claim(who, key))
-        if claim is None or claim.order_id is None:
-            return None
-        return self.billing.bill_order(claim.order_id)
+        order_id = order_of_key(who, key, self.uow)
+        return self.billing.bill_order(order_id) if order_id else None
 
     def _answer(self, order: BillOrder, provider: PaymentProvider, openid: str) -> BillOrderToPay:
         if order.state is not OrderState.PENDING:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from domain.card_change import AuditEntry
 from domain.errors import InvalidInput, RecordedAlready
+from domain.order import order_key_claim
 from domain.plan import Claim, Plan, form_claim, once
 from handlers.ports import Audit, UnitOfWork
 
@@ -62,3 +63,9 @@ def record_once(key: FormKey | None, entry: AuditEntry, uow: UnitOfWork, audit: 
     except RecordedAlready:
         return False
     return True
+
+
+def order_of_key(who: str, key: str, uow: UnitOfWork) -> str | None:
+    """The id of the order an idempotency key made (`who`: `owner:<id>` or `admin:<email>`), None if none."""
+    claim = uow.claimed(order_key_claim(who, key))
+    return claim.order_id if claim is not None else None

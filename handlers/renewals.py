@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from domain.card import Card
 from domain.errors import (
@@ -22,7 +21,7 @@ from domain.errors import (
 )
 from domain.ids import checked_id
 from domain.lot import Lot
-from domain.order import Channel, Order, OrderState, buyer, close_order, place_order
+from domain.order import UNPAID_ORDER_LIFETIME, Channel, Order, OrderState, buyer, close_order, place_order
 from domain.owner import Owner
 from domain.package import Package
 from domain.phone import masked_phone
@@ -39,8 +38,6 @@ from handlers.ports import (
     UnitOfWork,
 )
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
-
-UNPAID_ORDER_LIFETIME = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)

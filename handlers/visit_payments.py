@@ -30,7 +30,7 @@ from domain.errors import (
 )
 from domain.ids import VISIT_ORDER_PREFIX, checked_id
 from domain.lot import Lot
-from domain.order import Channel, OrderState, order_key_claim
+from domain.order import UNPAID_ORDER_LIFETIME, Channel, OrderState
 from domain.parking import ParkedVisit, ParkingPass, PassKind, fee_as_of, guest_claim, guest_plan
 from domain.plate import normalise_plate
 from domain.visit_payment import (
@@ -41,6 +41,7 @@ from domain.visit_payment import (
     unpaid_visit_claim,
 )
 from handlers.fulfil_payment import Outcome
+from handlers.office_keys import order_of_key
 from handlers.ports import (
     Clock,
     IdSource,
@@ -54,7 +55,6 @@ from handlers.ports import (
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 
 log = logging.getLogger("parkpass.parking")
-UNPAID_ORDER_LIFETIME = timedelta(minutes=15)
 GUEST_DAYS_AHEAD = 30
 
 
@@ -226,10 +226,8 @@ class VisitPayments:
         return lot
 
     def _made_with(self, who: str, key: str) -> VisitOrder | None:
-        claim = self.uow.claimed(order_key_claim(who, key))
-        if claim is None or claim.order_id is None:
-            return None
-        return self.parking.visit_order(claim.order_id)
+        order_id = order_of_key(who, key, self.uow)
+        return self.parking.visit_order(order_id) if order_id else None
 
     def _give_up(self, order_id: str, provider_for: Callable[[Channel], PaymentProvider]) -> None:
         """Close an earlier waiting order of the visit, at the provider first: paid there, it is fulfilled."""
