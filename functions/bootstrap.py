@@ -244,7 +244,7 @@ class Services:
     def reconciling(self) -> Reconciling:
         return Reconciling(
             self.ledger, self.orders, self.cards, self.uow, self.reconciliations, self.clock, self.metrics,
-            self.receipt_signer, self.bill_payments,
+            self.receipt_signer, self.bill_payments, self.visit_payments,
         )  # fmt: skip
 
     def statements(self) -> dict[Channel, StatementSource]:

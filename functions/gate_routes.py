@@ -83,6 +83,14 @@ def gate_blueprint(s: Services) -> Blueprint:
             "events": [s.signer.sign(e.fields()) for e in page.events],
         }
 
+    @bp.get("/spaces")
+    def spaces() -> dict[str, Any]:
+        """What the entrance's display shows between cars: 余位 N, or 满位 (visitors' spaces)."""
+        gate = signed_gate(s)
+        setup = s.parking.setup(gate.lot_id)
+        now = s.parking.occupancy(gate.lot_id)
+        return {"lot_id": gate.lot_id, **parking_views.occupancy_json(now, setup.spaces, request_lang())}
+
     @bp.post("/passages")
     def passage() -> dict[str, Any]:
         """A car at the barrier: open or not, and what the gate's display says, in one request."""

@@ -21,8 +21,10 @@ log = logging.getLogger("parkpass.sweep")
 def run(s: Services) -> SweepReport:
     report = sweep_orders(s.orders, s.cards, s.uow, s.provider, s.clock, s.receipt_signer)
     bills = s.bill_payments.sweep(s.provider, ASK_AFTER)
-    for name in ("fulfilled", "closed", "waiting", "failed"):
-        getattr(report, name).extend(getattr(bills, name))
+    visits = s.visit_payments.sweep(s.provider, ASK_AFTER)
+    for other in (bills, visits):
+        for name in ("fulfilled", "closed", "waiting", "failed"):
+            getattr(report, name).extend(getattr(other, name))
     report.invoices = [i.order_id for i in retry_invoices(s.orders, s.lots, s.invoicing)]
     report.refunds = ask_about_refunds(s.orders, s.uow, s.provider, s.metrics).settled
     return report

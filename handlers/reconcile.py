@@ -10,13 +10,14 @@ What cannot be repaired is stored for the office (对账) and counted.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
 from domain.admin import Permission, Staff
 from domain.errors import Conflict, InvalidId, PaymentRejected
-from domain.ids import checked_id, is_bill_order, ledger_lot
+from domain.ids import checked_id, is_bill_order, is_visit_order, ledger_lot
 from domain.order import Channel, RefundState
 from domain.reconciliation import (
     PROVIDER_ZONE,
@@ -46,6 +47,7 @@ from handlers.staff import lot_for
 
 if TYPE_CHECKING:
     from handlers.bill_payments import BillPayments
+    from handlers.visit_payments import VisitPayments
 
 log = logging.getLogger("parkpass.reconcile")
 
@@ -62,6 +64,8 @@ class Reconciling:
     signer: ReceiptSigner | None = None
     bills: BillPayments | None = None
     """Bill orders (`bo-...`): found and fulfilled there."""
+    visits: VisitPayments | None = None
+    """Visit orders (`vo-...`): found and fulfilled there."""
 
 
 def reconcile_day(channel: Channel, day: date, source: StatementSource, r: Reconciling) -> Reconciliation:
@@ -99,7 +103,9 @@ def reconcile_day(channel: Channel, day: date, source: StatementSource, r: Recon
 def _settled(d: Difference, paid_there: dict[str, StatementLine], r: Reconciling) -> Difference:
     """The difference with its lot named, and a payment the ledger lacks fulfilled."""
     if is_bill_order(d.order_id) and r.bills is not None:
-        return _settled_bills(d, paid_there, r.bills)
+        return _settled_elsewhere(d, paid_there, _bill_lot(r.bills), r.bills.fulfil)
+    if is_visit_order(d.order_id) and r.visits is not None:
+        return _settled_elsewhere(d, paid_there, _visit_lot(r.visits), r.visits.fulfil)
     try:
         order = r.orders.get(checked_id("order_id", d.order_id))
     except InvalidId:
@@ -123,19 +129,38 @@ def _settled(d: Difference, paid_there: dict[str, StatementLine], r: Reconciling
     return replace(d, repaired=True)
 
 
-def _settled_bills(d: Difference, paid_there: dict[str, StatementLine], bills: BillPayments) -> Difference:
-    order = bills.billing.bill_order(d.order_id)
-    if order is None:
+def _settled_elsewhere(d: Difference, paid_there: dict[str, StatementLine], lot_of: Callable[[str], str | None],
+                       fulfil: Callable[[PaymentNotice], object]) -> Difference:  # fmt: skip
+    """A bill order's or a visit order's difference: its lot named (`lot_of` the order; None: no such order), a
+    payment the ledger lacks fulfilled where such orders are."""
+    lot_id = lot_of(d.order_id)
+    if lot_id is None:
         return replace(d, note="unknown_order")
-    d = replace(d, lot_id=ledger_lot(order.community_id))
+    d = replace(d, lot_id=lot_id)
     if d.kind is not DifferenceKind.UNFULFILLED:
         return d
     line = paid_there[d.order_id]
     try:
-        bills.fulfil(PaymentNotice(order.id, line.transaction_id, line.amount_fen, line.at, True))
+        fulfil(PaymentNotice(d.order_id, line.transaction_id, line.amount_fen, line.at, True))
     except (PaymentRejected, Conflict) as e:
         return replace(d, note=e.key)
     return replace(d, repaired=True)
+
+
+def _bill_lot(bills: BillPayments) -> Callable[[str], str | None]:
+    def lot_of(order_id: str) -> str | None:
+        order = bills.billing.bill_order(order_id)
+        return ledger_lot(order.community_id) if order else None
+
+    return lot_of
+
+
+def _visit_lot(visits: VisitPayments) -> Callable[[str], str | None]:
+    def lot_of(order_id: str) -> str | None:
+        order = visits.parking.visit_order(order_id)
+        return order.lot_id if order else None
+
+    return lot_of
 
 
 RECENT_DAYS = 14

@@ -6,7 +6,6 @@ the one commit path, which also tells the lot's gates (signed, through the same 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,6 +52,7 @@ from handlers.ports import (
     UnitOfWork,
 )
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
+from handlers.sweep_orders import SweepReport
 
 log = logging.getLogger("parkpass.parking")
 GUEST_DAYS_AHEAD = 30
@@ -175,6 +175,39 @@ class VisitPayments:
             return Outcome.FULFILLED
         raise Conflict("kept_changing")
 
+    def sweep(self, provider_for: Callable[[Channel], PaymentProvider], asked_after: timedelta) -> SweepReport:
+        """Visit orders left unpaid: paid at the provider -> fulfilled (a lost notification); past their lifetime ->
+        closed there and here, the visit free for another order."""
+        now = self.clock.now()
+        report = SweepReport()
+        for order in self.parking.pending_visit_orders(created_before=now - asked_after):
+            try:
+                settled = self._settle(order, provider_for(order.channel), close=now >= order.expires_at)
+            except (UpstreamUnavailable, PaymentRejected, Conflict) as e:
+                log.warning("sweep could not settle visit order %s: %s", order.id, e.code)
+                report.failed.append(order.id)
+                continue
+            getattr(report, settled).append(order.id)
+        return report
+
+    def _settle(self, order: VisitOrder, provider: PaymentProvider, close: bool) -> str:
+        """Ask the provider about a waiting order: paid there -> fulfilled here; else, `close`d there and here (a
+        close the provider refuses because the payer just paid leaves it for the next ask). Answers what happened:
+        `fulfilled`, `closed` or `waiting`."""
+        status = provider.query(order)
+        if status.paid:
+            notice = PaymentNotice(order.id, status.transaction_id or "", status.amount_fen or -1,
+                                   status.paid_at or self.clock.now(), True)  # fmt: skip
+            return "fulfilled" if self.fulfil(notice) is Outcome.FULFILLED else "waiting"
+        if not close:
+            return "waiting"
+        provider.close(order)
+        try:
+            self.uow.commit(close_visit_order(order))
+        except OrderSettled:
+            return "waiting"  # paid or closed meanwhile: read again next time
+        return "closed"
+
     def my_order(self, owner_id: str, order_id: str) -> VisitOrder:
         order = self.parking.visit_order(checked_id("order_id", order_id))
         if order is None or order.owner_id != owner_id:
@@ -234,18 +267,10 @@ class VisitPayments:
         order = self.parking.visit_order(order_id)
         if order is None or order.state is not OrderState.PENDING:
             return
-        provider = provider_for(order.channel)
         try:
-            status = provider.query(order)
-            if status.paid:
-                self.fulfil(PaymentNotice(order.id, status.transaction_id or "", status.amount_fen or -1,
-                                          status.paid_at or self.clock.now(), True))  # fmt: skip
-                return
-            provider.close(order)
+            self._settle(order, provider_for(order.channel), close=True)
         except UpstreamUnavailable:
             raise VisitInOrder(order.visit_id) from None
-        with contextlib.suppress(OrderSettled):  # paid or closed meanwhile: the caller reads again
-            self.uow.commit(close_visit_order(order))
 
     def _answer(self, order: VisitOrder, provider: PaymentProvider, openid: str) -> VisitOrderToPay:
         if order.state is not OrderState.PENDING:

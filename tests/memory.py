@@ -460,3 +460,7 @@ class MemoryParking:
 
     def visit_order(self, order_id: str) -> VisitOrder | None:
         return self.db.visit_orders.get(order_id)
+
+    def pending_visit_orders(self, created_before: datetime) -> list[VisitOrder]:
+        found = [o for o in self.db.visit_orders.values() if o.state is OrderState.PENDING]
+        return sorted((o for o in found if o.created_at <= created_before), key=lambda o: o.created_at)

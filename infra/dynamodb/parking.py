@@ -87,6 +87,10 @@ class DynamoParking:
         body = self._body(f"vorder#{order_id}")
         return visit_order_of(body) if body else None
 
+    def pending_visit_orders(self, created_before: datetime) -> list[VisitOrder]:
+        query = ParkingItem.by_key.query("pending-visit-orders", ParkingItem.sort <= created_before.isoformat())
+        return [visit_order_of(i.body) for i in query]
+
     def _body(self, item_id: str) -> dict[str, Any] | None:
         try:
             return ParkingItem.get(item_id, consistent_read=True).body  # type: ignore[no-any-return]
@@ -155,7 +159,11 @@ def pass_write(p: ParkingPass) -> ParkingItem:
 
 
 def visit_order_write(o: VisitOrder, was: tuple[OrderState, ...]) -> tuple[ParkingItem, Condition]:
-    item = ParkingItem(id=f"vorder#{o.id}", kind="visit-order", state=o.state.value, body=_visit_order(o))
+    pending = o.state is OrderState.PENDING
+    item = ParkingItem(
+        id=f"vorder#{o.id}", kind="visit-order", state=o.state.value, body=_visit_order(o),
+        key="pending-visit-orders" if pending else None, sort=o.created_at.isoformat() if pending else None,
+    )  # fmt: skip
     return item, ParkingItem.state.is_in(*(s.value for s in was)) if was else ParkingItem.id.does_not_exist()
 
 

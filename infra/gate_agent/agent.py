@@ -113,7 +113,8 @@ class GateAgent:
         self.applied_at: dict[int, float] = {}
         """Monotonic time each version was applied (for delay measurements)."""
         self.dropped: list[str] = []
-        self._unreported: list[dict[str, Any]] = []
+        self._unreported: list[tuple[int, dict[str, Any]]] = self._store.unreported()
+        """Passages to report, oldest first, each with its row in the file: kept there until the cloud has it."""
         self._started_at = self.cloud_now()
         self._synced_at: float | None = None
         """Cloud time of the last sync that completed."""
@@ -351,7 +352,7 @@ class GateAgent:
                 found = decide_offline(self._whitelist, plate, entering, today, at)
                 if found.allow:
                     self._note(plate, entering)
-                self._unreported.append({**report, "opened": found.allow})
+                self._keep({**report, "opened": found.allow})
             return {"allow": found.allow, "kind": found.kind, "display": found.display, "offline": True}
         with self._lock:
             if answer.get("allow"):
@@ -360,6 +361,14 @@ class GateAgent:
             elif not entering and answer.get("fee_fen"):
                 self._waiting[plate] = answer
         return answer
+
+    def spaces(self) -> dict[str, Any]:
+        """The cloud's count for the entrance's display (余位 N / 满位); RequestException when out of reach."""
+        return self._signed("GET", "/api/v1/gates/spaces")
+
+    def _keep(self, report: dict[str, Any]) -> None:
+        """Queue a passage for the cloud (the lock held), in the file too."""
+        self._unreported.append((self._store.keep_report(report), report))
 
     def _note(self, plate: str, entering: bool) -> None:
         changed = self._whitelist.note_passage(plate, entering)
@@ -373,9 +382,7 @@ class GateAgent:
             for plate in plates:
                 self.opened_at[plate] = time.monotonic()
                 at = datetime.fromtimestamp(self.cloud_now(), UTC).isoformat()
-                self._unreported.append(
-                    {"plate": plate, "direction": "out", "at": at, "event_id": uuid.uuid4().hex, "opened": True}
-                )
+                self._keep({"plate": plate, "direction": "out", "at": at, "event_id": uuid.uuid4().hex, "opened": True})
         for plate in plates:
             log.info("exit opened: a waiting visit was paid")
             if self._on_open is not None:
@@ -391,8 +398,8 @@ class GateAgent:
         """
         with self._lock:
             self._note(plate, entering)
-            self._unreported.append({"plate": plate, "direction": "in" if entering else "out", "at": at.isoformat(),
-                                     "event_id": uuid.uuid4().hex, "opened": True})  # fmt: skip
+            self._keep({"plate": plate, "direction": "in" if entering else "out", "at": at.isoformat(),
+                        "event_id": uuid.uuid4().hex, "opened": True})  # fmt: skip
         self._report()
 
     def _report(self) -> None:
@@ -400,7 +407,7 @@ class GateAgent:
             with self._lock:
                 if not self._unreported or self._stopped.is_set():
                     return
-                report = self._unreported[0]
+                row, report = self._unreported[0]
             try:
                 self._signed("POST", "/api/v1/gates/passages", json.dumps(report).encode())
             except requests.HTTPError as e:
@@ -413,8 +420,9 @@ class GateAgent:
                 log.warning("passage not reported yet, will retry: %s", type(e).__name__)
                 return
             with self._lock:
-                if self._unreported and self._unreported[0] is report:
+                if self._unreported and self._unreported[0][0] == row and not self._stopped.is_set():
                     self._unreported.pop(0)
+                    self._store.reported(row)
 
     def _signed(self, method: str, path: str, body: bytes = b"") -> dict[str, Any]:
         """One signed call; refused for the clock, the offset is corrected by the server's time and it is

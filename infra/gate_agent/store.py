@@ -14,6 +14,7 @@ import sqlite3
 import threading
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from domain.gate import Grant, Whitelist
 
@@ -60,6 +61,7 @@ class WhitelistStore:
             CREATE TABLE IF NOT EXISTS feed (lot_id TEXT PRIMARY KEY, version INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS grants (plate TEXT PRIMARY KEY, fields TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS agent (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS unreported (n INTEGER PRIMARY KEY AUTOINCREMENT, report TEXT NOT NULL);
             """
         )
         if "epoch" not in _columns(self._db, "feed"):  # a file from before epochs: its feed's epoch is ""
@@ -97,6 +99,22 @@ class WhitelistStore:
                 "INSERT OR REPLACE INTO feed VALUES (?, ?, ?)", (self._lot_id, whitelist.version, whitelist.epoch)
             )
             self._db.execute("COMMIT")
+
+    def keep_report(self, report: dict[str, Any]) -> int:
+        """A passage not reported to the cloud yet, kept until it is (a gate restarted offline still has it)."""
+        with self._lock:
+            cursor = self._db.execute("INSERT INTO unreported (report) VALUES (?)", (json.dumps(report),))
+            return int(cursor.lastrowid or 0)
+
+    def reported(self, n: int) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM unreported WHERE n = ?", (n,))
+
+    def unreported(self) -> list[tuple[int, dict[str, Any]]]:
+        """Oldest first."""
+        with self._lock:
+            rows = self._db.execute("SELECT n, report FROM unreported ORDER BY n").fetchall()
+        return [(int(n), json.loads(report)) for n, report in rows]
 
     def close(self) -> None:
         with self._lock:

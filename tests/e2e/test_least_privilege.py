@@ -21,6 +21,8 @@ import pytest
 import requests
 
 from domain.gate_auth import gate_signature, report_signature
+from domain.parking import Reported
+from domain.visits import Direction
 from functions import card_jobs, gate_status
 from functions.dev_stack import BACKGROUND_THREADS, DevStack
 from handlers.applications import APPLICATION_TEMPLATE
@@ -295,21 +297,38 @@ def run_every_function(stack: DevStack) -> dict[str, set[Access]]:
     unpaid = api.post("/api/v1/cards/card-demo/renewals", json=body, headers=owner).json()
     stack.wechatpay.deliver = False
     stack.wechatpay.pay(unpaid["order_id"])  # paid, its notification lost: the sweep finds it
+    gate = stack.demo_gate
+    assert gate is not None
+    came = Reported(gate.id, "lp-lost-in", "粤A66666", Direction.IN, stack.clock.now())
+    lost_visit = stack.services.barrier.passage(gate, came).record.visit_id
+    pay = {"channel": "wechat", "idempotency_key": "lp-visit-lost"}
+    visit_order = api.post(f"/api/v1/visits/{lost_visit}/payments", json=pay, headers=owner).json()["order_id"]
+    stack.wechatpay.pay(visit_order)  # a visit paid, its notification lost too
     stack.clock.set(datetime.fromisoformat("2026-11-23T11:00:00+08:00"))
     swept: list[SweepReport] = []
     done["sweep"] = accesses_of(lambda: swept.append(stack.sweep()))
     # The second bill order's notification was lost too: the sweep finds it paid.
-    assert swept[0].fulfilled == [unpaid["order_id"], made["lp-u2"]] and swept[0].invoices == [made["wechat"]]
+    assert swept[0].fulfilled == [unpaid["order_id"], made["lp-u2"], visit_order]
+    assert swept[0].invoices == [made["wechat"]]
 
     body = {"package_id": "demo-1m", "channel": "wechat", "idempotency_key": "least-privilege-3"}
     lost = api.post("/api/v1/cards/card-demo/renewals", json=body, headers=owner).json()
-    stack.wechatpay.failing_queries = True  # its notification and its queries lost: the reconciliation finds it
-    stack.wechatpay.pay(lost["order_id"], notify=False)
+    # A prepayment of a unit and a visit's payment lost the same way: the reconciliation fulfils them too.
+    prepay = {"amount_fen": 5000, "channel": "wechat", "idempotency_key": "lp-prepay-lost"}
+    prepaid = api.post("/api/v1/units/lp-u1/prepayments", json=prepay, headers=owner)
+    assert prepaid.status_code == 201, prepaid.text
+    came = Reported(gate.id, "lp-lost-in-2", "粤A55555", Direction.IN, stack.clock.now())
+    visit_id = stack.services.barrier.passage(gate, came).record.visit_id
+    pay = {"channel": "wechat", "idempotency_key": "lp-visit-lost-2"}
+    unnoticed = api.post(f"/api/v1/visits/{visit_id}/payments", json=pay, headers=owner).json()["order_id"]
+    stack.wechatpay.failing_queries = True  # their notifications and queries lost: the reconciliation finds them
+    for order_id in (lost["order_id"], prepaid.json()["order_id"], unnoticed):
+        stack.wechatpay.pay(order_id, notify=False)
     stack.clock.set(datetime.fromisoformat("2026-11-24T10:30:00+08:00"))  # the 23rd's statements are out
     reconciled: list[dict[str, dict[str, int]]] = []
     done["reconcile"] = accesses_of(lambda: reconciled.append(stack.reconcile(date(2026, 11, 23))))
     stack.wechatpay.failing_queries = False
-    assert reconciled[0]["wechat"]["repaired"] == 1, reconciled
+    assert reconciled[0]["wechat"]["repaired"] == 3, reconciled
 
     login = {"email": DEMO_ADMIN_EMAIL, "password": DEMO_ADMIN_PASSWORD}
     staff = {"Authorization": f"Bearer {api.post('/admin/api/v1/auth/login', json=login).json()['token']}"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,7 @@ def test_visitors_cards_and_exempt_plates_at_the_barrier_with_the_reference_gate
         assert (ambulance["allow"], ambulance["kind"]) == (True, "exempt")
         occupancy = ok(api.get("/admin/api/v1/lots/demo-lot/occupancy", headers=staff))
         assert (occupancy["inside"], occupancy["visitors"], occupancy["display"]) == (3, 1, "满位")
+        assert agent.spaces()["display"] == "满位"  # the entrance's display between cars
 
         # 12:05: the visitor at the exit owes 1,500 fen (three started hours after 15 free minutes); the
         # ambulance leaves free.
@@ -146,22 +148,22 @@ def test_a_gate_offline_for_twenty_passages_uploads_them_afterwards_and_the_visi
     set_up_parking(api, staff)
     agent = agent_for(stack, tmp_path / "gate.sqlite")
     agent.start()
-    online = agent.config
     try:
-        agent.config = replace(online, api_url="http://127.0.0.1:9")  # the cloud out of reach
+        agent.config = replace(agent.config, api_url="http://127.0.0.1:9")  # the cloud out of reach
         plates = [f"粤A3000{n}" for n in range(10)]
         answers: list[dict[str, Any]] = []
         base = stack.clock.now()
-        from datetime import timedelta
-
         for n, plate in enumerate(plates):
             answers.append(agent.decide(plate, entering=True, at=base + timedelta(minutes=n)))
         for n, plate in enumerate(plates):
             answers.append(agent.decide(plate, entering=False, at=base + timedelta(minutes=50 + n)))
         assert all(a["allow"] and a["offline"] for a in answers)  # decided alone: visitors in and out
         assert ok(api.get("/admin/api/v1/lots/demo-lot/visits?day=2026-11-23", headers=staff))["visits"] == []
-        agent.config = online  # back: the 20 passages go up, in order
-        agent.sync()
+    finally:
+        agent.stop()  # the gate restarts, still offline: its passages wait in its file
+    again = agent_for(stack, tmp_path / "gate.sqlite")
+    again.start()  # back online: the 20 passages go up, in order
+    try:
         visits = ok(api.get("/admin/api/v1/lots/demo-lot/visits?day=2026-11-23", headers=staff))["visits"]
         assert sorted(v["plate"] for v in visits) == plates
         assert all(v["left_at"] and v["flag"] is None for v in visits)  # each entry paired with its exit
@@ -169,4 +171,4 @@ def test_a_gate_offline_for_twenty_passages_uploads_them_afterwards_and_the_visi
         owing = ok(api.get("/admin/api/v1/lots/demo-lot/parking-arrears", headers=staff))["unpaid_visits"]
         assert sorted((o["plate"], o["owed_fen"]) for o in owing) == [(p, 500) for p in plates]  # 50-59 minutes
     finally:
-        agent.stop()
+        again.stop()

@@ -17,12 +17,14 @@ from domain.errors import GuestLimit, InvalidInput, LotNotFound, NothingToPay
 from domain.order import Channel
 from domain.owner import Owner
 from domain.parking import PassKind, Reported, Spaces
+from domain.reconciliation import PROVIDER_ZONE, DifferenceKind, LineKind, StatementLine
 from domain.visitor_fee import VisitorFeeRule
 from domain.visits import Direction, Flag
 from functions.bootstrap import Services
 from handlers.fulfil_payment import Outcome
 from handlers.passages import Answer
 from handlers.ports import Gate, PaymentNotice
+from handlers.reconcile import reconcile_day
 from tests.builders import a_card, a_lot, add_card
 from tests.fakes import FakeMessenger, FakeProvider, FixedClock, fake_services
 
@@ -314,3 +316,51 @@ def test_an_owner_registers_guests_up_to_the_lot_limit_and_a_guest_passes_free(l
         s.visit_payments.register_guest("o-1", "lot-1", "粤C33333", today - timedelta(days=1))
     came = go(s, GATE, "粤C11111", Direction.IN)
     assert (came.record.allow, came.record.kind.value) == (True, "exempt")
+
+
+def test_the_sweep_fulfils_a_visit_paid_whose_notification_was_lost_and_closes_one_left_unpaid(lot: Setup) -> None:
+    clock = FixedClock(NOW)
+    s, go = lot(clock), Counter()
+    first = go(s, GATE, VISITOR, Direction.IN).record.visit_id
+    second = go(s, GATE, "粤A22222", Direction.IN).record.visit_id
+    assert first is not None and second is not None
+    clock._now = NOW + timedelta(hours=1)
+    provider = FakeProvider()
+    paid = s.visit_payments.order("o-1", first, Channel.WECHAT, "key-00001", provider, lambda _: provider).order
+    left = s.visit_payments.order("o-1", second, Channel.WECHAT, "key-00002", provider, lambda _: provider).order
+    assert provider.pay(paid, clock.now())  # paid; its notification never comes
+    clock._now += timedelta(minutes=16)
+    report = s.visit_payments.sweep(lambda _: provider, timedelta(minutes=1))
+    assert (report.fulfilled, report.closed) == ([paid.id], [left.id])
+    assert s.parking.visit(first).paid_fen == 500  # type: ignore[union-attr]
+    assert left.id in provider.closed and s.uow.claimed(f"visit-unpaid:{second}") is None
+    again = s.visit_payments.sweep(lambda _: provider, timedelta(minutes=1))
+    assert (again.fulfilled, again.closed, again.waiting) == ([], [], [])
+
+
+class _Statement:
+    def __init__(self, lines: list[StatementLine]) -> None:
+        self.lines = lines
+
+    def statement(self, day: date) -> list[StatementLine]:
+        return self.lines
+
+
+def test_the_reconciliation_fulfils_a_visit_paid_whose_notification_and_queries_were_lost(lot: Setup) -> None:
+    clock = FixedClock(NOW)
+    s, go = lot(clock), Counter()
+    visit_id = go(s, GATE, VISITOR, Direction.IN).record.visit_id
+    assert visit_id is not None
+    clock._now = NOW + timedelta(hours=1)
+    provider = FakeProvider()
+    order = s.visit_payments.order("o-1", visit_id, Channel.WECHAT, "key-00001", provider, lambda _: provider).order
+    statement = [StatementLine(LineKind.PAYMENT, order.id, "tx-lost", order.amount_fen, clock.now())]
+    day = clock.now().astimezone(PROVIDER_ZONE).date()
+    result = reconcile_day(Channel.WECHAT, day, _Statement(statement), s.reconciling)
+    assert [(d.kind, d.order_id, d.repaired, d.lot_id) for d in result.differences] == [
+        (DifferenceKind.UNFULFILLED, order.id, True, "lot-1")
+    ]
+    assert s.parking.visit(visit_id).paid_fen == 500  # type: ignore[union-attr]
+    again = reconcile_day(Channel.WECHAT, day, _Statement(statement), s.reconciling)
+    assert [d.repaired for d in again.differences] == [True]  # kept; nothing paid twice
+    assert s.parking.visit(visit_id).paid_fen == 500  # type: ignore[union-attr]
