@@ -176,6 +176,8 @@ class PassageRecord:
     fee_fen: int = 0
     opened: bool | None = None
     """Reported after the fact: whether the gate let the car through (its own decision, offline)."""
+    photo: str | None = None
+    """Where the gate keeps its picture of the car (its own reference: a file name, an object key)."""
 
     @property
     def id(self) -> str:
@@ -192,6 +194,7 @@ class Reported:
     direction: Direction
     at: datetime
     opened: bool | None = None
+    photo: str | None = None
 
 
 @dataclass(frozen=True)
@@ -223,7 +226,7 @@ def pass_through(seen: Reported, known: AtBarrier, now: datetime, lang: str = "z
     visit = known.visit
     record = PassageRecord(
         known.stay.lot_id, seen.gate_id, seen.event_id, seen.plate, seen.direction, seen.at, decision.allow,
-        decision.kind, decision.display, now, visit.id if visit else None, decision.fee_fen, seen.opened,
+        decision.kind, decision.display, now, visit.id if visit else None, decision.fee_fen, seen.opened, seen.photo,
     )  # fmt: skip
     plan = Plan(passages=(PassageWrite(record, RecordedAlready()),))
     if not went or late:

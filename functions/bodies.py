@@ -94,6 +94,8 @@ class PassageBody(BaseModel):
     """The gate's own id of the event (a gate from before sends none: one is made from the report)."""
     opened: bool | None = None
     """Sent when the gate reports a passage after the fact (it was offline): whether it let the car through."""
+    photo: str | None = Field(default=None, max_length=256, pattern=r"^[^\x00-\x1f\x7f]*$")
+    """The gate's own reference to its picture of the car."""
 
 
 class VisitPaymentBody(BaseModel):

@@ -97,7 +97,8 @@ def gate_blueprint(s: Services) -> Blueprint:
         gate = signed_gate(s)
         body = parse_body(bodies.PassageBody)
         event_id = body.event_id or reported_id(body.plate, body.direction, body.at.isoformat())
-        seen = parking.Reported(gate.id, event_id, body.plate, visits.Direction(body.direction), body.at, body.opened)
+        seen = parking.Reported(gate.id, event_id, body.plate, visits.Direction(body.direction), body.at, body.opened,
+                                body.photo)  # fmt: skip
         return parking_views.gate_answer(s.barrier.passage(gate, seen, request_lang()))
 
     return bp

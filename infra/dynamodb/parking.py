@@ -226,13 +226,13 @@ def _passage(r: PassageRecord) -> dict[str, Any]:
     return {"lot_id": r.lot_id, "gate_id": r.gate_id, "event_id": r.event_id, "plate": r.plate,
             "direction": r.direction.value, "at": r.at.isoformat(), "allow": r.allow, "kind": r.kind.value,
             "display": r.display, "recorded_at": r.recorded_at.isoformat(), "visit_id": r.visit_id,
-            "fee_fen": r.fee_fen, "opened": r.opened}  # fmt: skip
+            "fee_fen": r.fee_fen, "opened": r.opened, "photo": r.photo}  # fmt: skip
 
 
 def passage_of(d: dict[str, Any]) -> PassageRecord:
     return PassageRecord(d["lot_id"], d["gate_id"], d["event_id"], d["plate"], Direction(d["direction"]),
                          _when(d["at"]), bool(d["allow"]), Kind(d["kind"]), d["display"], _when(d["recorded_at"]),
-                         d.get("visit_id"), int(d.get("fee_fen") or 0), d.get("opened"))  # fmt: skip
+                         d.get("visit_id"), int(d.get("fee_fen") or 0), d.get("opened"), d.get("photo"))  # fmt: skip
 
 
 def _stay(s: Stay) -> dict[str, Any]:

@@ -258,7 +258,7 @@ def test_visitors_racing_for_the_last_space_take_it_once(lot: Setup) -> None:
 
 def test_the_same_event_again_answers_the_same_decision_and_records_nothing_twice(lot: Setup) -> None:
     s = lot()
-    seen = Reported(GATE.id, "evt-1", VISITOR, Direction.IN, NOW)
+    seen = Reported(GATE.id, "evt-1", VISITOR, Direction.IN, NOW, photo="cam-1/20261201/100000-001.jpg")
     answers: list[Answer] = []
     threads = [threading.Thread(target=lambda: answers.append(s.barrier.passage(GATE, seen))) for _ in range(4)]
     for t in threads:
@@ -266,7 +266,8 @@ def test_the_same_event_again_answers_the_same_decision_and_records_nothing_twic
     for t in threads:
         t.join()
     assert len({a.record.visit_id for a in answers}) == 1
-    assert s.parking.passage("lot-1", GATE.id, "evt-1") is not None
+    recorded = s.parking.passage("lot-1", GATE.id, "evt-1")
+    assert recorded is not None and recorded.photo == "cam-1/20261201/100000-001.jpg"  # the gate's picture, kept
     assert len(s.parking.visits_on("lot-1", date(2026, 12, 1))) == 1
     assert s.parking.occupancy("lot-1").inside == 1
 
