@@ -27,6 +27,7 @@ from domain.plate import normalise_plate
 from domain.visits import Direction
 from handlers.notify import Notices, notify_owner
 from handlers.ports import (
+    AtGate,
     Billing,
     CardRepository,
     Clock,
@@ -75,16 +76,16 @@ class Barrier:
     def passage(self, gate: Gate, seen: Reported, lang: str = "zh") -> Answer:
         seen = replace(seen, plate=normalise_plate(seen.plate), at=seen.at.astimezone(UTC))  # times compared in UTC
         for attempt in range(MAX_ATTEMPTS):
-            earlier = self.parking.passage(gate.lot_id, gate.id, seen.event_id)
-            if earlier is not None:  # the same event again: the same answer, nothing recorded twice
-                return Answer(earlier, self.cards.card_for_plate(gate.lot_id, seen.plate))
+            read = self.parking.at_gate(gate.lot_id, gate.id, seen.event_id, seen.plate)
+            if read.passage is not None:  # the same event again: the same answer, nothing recorded twice
+                return Answer(read.passage, self.cards.card_for_plate(gate.lot_id, seen.plate))
             lot = self.lots.get(gate.lot_id)
             if lot is None:
                 raise LotNotFound(gate.lot_id)
             now = self.clock.now()
             card = self.cards.card_for_plate(lot.id, seen.plate)
             owed = self.arrears(card, now) if card is not None and self.arrears is not None else 0
-            known = self._at_barrier(lot, card, seen.plate, now, owed)
+            known = self._at_barrier(lot, card, read, now, owed)
             passed_ = pass_through(seen, known, now, lang)
             plan, after = passed_.plan, card
             if card is not None and passed_.plan.stays:  # the car went through: a card's other plates wait
@@ -121,9 +122,9 @@ class Barrier:
         }
         notify_owner(card.owner_id, data, ARREARS_PAGE, self.notices)
 
-    def _at_barrier(self, lot: Lot, card: Card | None, plate: str, now: datetime, owed: int) -> AtBarrier:
+    def _at_barrier(self, lot: Lot, card: Card | None, read: AtGate, now: datetime, owed: int) -> AtBarrier:
         today = lot.today(now)
-        stay = self.parking.stay(lot.id, plate)
+        stay, plate = read.stay, read.stay.plate
         passes = [p for p in self.parking.passes_of(lot.id, plate) if p.holds(today)]
         car = Car(
             plate,
@@ -134,8 +135,7 @@ class Barrier:
             property_arrears=owed > 0,
         )
         visit = self.parking.visit(stay.visit_id) if stay.visit_id else None
-        return AtBarrier(car, stay, visit, self.parking.occupancy(lot.id), self.parking.setup(lot.id), lot.timezone,
-                         today)  # fmt: skip
+        return AtBarrier(car, stay, visit, read.occupancy, read.setup, lot.timezone, today)
 
 
 def _card_until(card: Card | None, lot: Lot, plate: str, today: date, now: datetime) -> date | None:

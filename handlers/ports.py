@@ -691,6 +691,17 @@ class Billing(Protocol):
     def finish_bill_reminder(self, reminder: BillReminder, state: str) -> None: ...
 
 
+@dataclass(frozen=True)
+class AtGate:
+    """What a passage reads of its lot's parking first, at once: the passage if recorded, the plate's stay, the count
+    of cars inside, the lot's setup."""
+
+    passage: PassageRecord | None
+    stay: Stay
+    occupancy: Occupancy
+    setup: ParkingSetup
+
+
 class ParkingRecords(Protocol):
     """Parking at the barrier. The setup is written here; passages, stays, visits, the count of cars inside,
     exemptions and blacklistings and visit orders only by the unit of work."""
@@ -701,6 +712,10 @@ class ParkingRecords(Protocol):
 
     def save_setup(self, setup: ParkingSetup) -> None: ...
     def passage(self, lot_id: str, gate_id: str, event_id: str) -> PassageRecord | None: ...
+    def at_gate(self, lot_id: str, gate_id: str, event_id: str, plate: str) -> AtGate:
+        """The passage, the plate's stay, the count inside and the setup, in one request."""
+        ...
+
     def stay(self, lot_id: str, plate: str) -> Stay:
         """The plate's stay (version 0 when never stored)."""
         ...

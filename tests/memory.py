@@ -40,6 +40,7 @@ from domain.plan import Claim, Plan
 from domain.receipt import SignedReceipt
 from domain.reminder import Slot
 from domain.visit_payment import VisitOrder
+from handlers.ports import AtGate
 
 T = TypeVar("T")
 
@@ -138,8 +139,10 @@ class MemoryUnitOfWork:
                 return take.error
         for c in plan.cards:
             stored_card = db.cards.get(c.card.id)
-            ok = stored_card is None if c.expected_version is None else (
-                stored_card is not None and stored_card.version == c.expected_version
+            ok = (
+                stored_card is None
+                if c.expected_version is None
+                else (stored_card is not None and stored_card.version == c.expected_version)
             )
             if not ok:
                 return c.failure
@@ -170,8 +173,10 @@ class MemoryUnitOfWork:
                 return StaleVisit(sw.stay.lot_id)
         for vw in plan.visits:
             held_visit = db.visits.get(vw.visit.id)
-            ok = held_visit is None if vw.expected_version is None else (
-                held_visit is not None and held_visit.version == vw.expected_version
+            ok = (
+                held_visit is None
+                if vw.expected_version is None
+                else (held_visit is not None and held_visit.version == vw.expected_version)
             )
             if not ok:
                 return StaleVisit(vw.visit.lot_id)
@@ -432,6 +437,11 @@ class MemoryParking:
 
     def stay(self, lot_id: str, plate: str) -> Stay:
         return self.db.stays.get((lot_id, plate)) or Stay(lot_id, plate)
+
+    def at_gate(self, lot_id: str, gate_id: str, event_id: str, plate: str) -> AtGate:
+        with self.db.lock:
+            return AtGate(self.passage(lot_id, gate_id, event_id), self.stay(lot_id, plate),
+                          self.occupancy(lot_id), self.setup(lot_id))  # fmt: skip
 
     def visit(self, visit_id: str) -> ParkedVisit | None:
         return self.db.visits.get(visit_id)

@@ -28,6 +28,7 @@ from domain.plan import OccupancyMove
 from domain.visit_payment import VisitOrder
 from domain.visitor_fee import NightPrice, VisitorFeeRule
 from domain.visits import Direction, Flag
+from handlers.ports import AtGate
 from infra.dynamodb.tables import ParkingItem
 
 
@@ -42,6 +43,18 @@ class DynamoParking:
     def passage(self, lot_id: str, gate_id: str, event_id: str) -> PassageRecord | None:
         body = self._body(f"passage#{lot_id}#{gate_id}#{event_id}")
         return passage_of(body) if body else None
+
+    def at_gate(self, lot_id: str, gate_id: str, event_id: str, plate: str) -> AtGate:
+        ids = (f"passage#{lot_id}#{gate_id}#{event_id}", f"stay#{lot_id}#{plate}", f"occupancy#{lot_id}",
+               f"setup#{lot_id}")  # fmt: skip
+        found = {i.id: i for i in ParkingItem.batch_get(ids, consistent_read=True)}
+        passage, stay, count, setup = (found.get(x) for x in ids)
+        return AtGate(
+            passage_of(passage.body) if passage else None,
+            stay_of(stay.body, int(stay.version or 0)) if stay else Stay(lot_id, plate),
+            Occupancy(lot_id, int(count.inside or 0), int(count.visitors or 0)) if count else Occupancy(lot_id),
+            setup_of(setup.body) if setup else ParkingSetup(lot_id),
+        )
 
     def stay(self, lot_id: str, plate: str) -> Stay:
         try:
