@@ -11,6 +11,7 @@ from __future__ import annotations
 import statistics
 import time
 from datetime import date
+from typing import Any
 
 import requests
 
@@ -295,9 +296,46 @@ def bench_gate_delay(n: int = 500) -> None:
                 f"| {max(requests_per_notification)} | {n} | - | seen: {each} |"
             )
             print(f"gate delay {verdict} target; DynamoDB requests per notification: {each}")
+            _bench_visit_exit(stack, agent, http, owner)
         finally:
             agent.stop()
             stack.stop()
+
+
+EXIT_OPENS_MS = 1000.0
+"""Issue #21: a visitor's exit opens within a second of its payment's notification."""
+
+
+def _bench_visit_exit(stack: DevStack, agent: Any, http: requests.Session, owner: dict[str, str], n: int = 100) -> None:
+    """A visitor waiting at the exit pays; its notification received -> the gate agent opened the barrier."""
+    from domain.visitor_fee import VisitorFeeRule
+
+    s = stack.services
+    s.parking.save_setup(s.parking.setup("bench-lot").with_rule(VisitorFeeRule(date(2020, 1, 1), 0, 60, 500)))
+    delays: list[float] = []
+    for i in range(n):
+        plate = f"粤A{i:05d}"
+        agent.decide(plate, entering=True)
+        waiting = agent.decide(plate, entering=False)
+        assert not waiting["allow"] and waiting["fee_fen"] == 500, waiting
+        body = {"channel": "wechat", "idempotency_key": f"bench-visit-{i:06d}"}
+        made = http.post(f"{stack.api_url}/api/v1/visits/{waiting['visit_id']}/payments", json=body,
+                         headers=owner).json()  # fmt: skip
+        stack.wechatpay.pay(made["order_id"])
+        headers, note = stack.wechatpay.notification(made["order_id"])
+        sent = time.monotonic()
+        http.post(f"{stack.api_url}/api/v1/payments/wechat/notify", data=note.encode(), headers=headers)
+        deadline = time.monotonic() + 10
+        while plate not in agent.opened_at and time.monotonic() < deadline:
+            time.sleep(0.002)
+        if plate in agent.opened_at:
+            delays.append(agent.opened_at[plate] - sent)
+    _record(f"visit payment notification -> exit opened ({len(delays)} of {n})", delays, None)
+    p50, p99 = _p(delays)
+    verdict = "within" if p99 <= EXIT_OPENS_MS and len(delays) == n else "OVER"
+    RESULTS.append(f"| target: a paid exit opens within {EXIT_OPENS_MS:.0f} ms | {p50:.2f} | {p99:.2f} | {len(delays)} "
+                   f"| - | {verdict} |")  # fmt: skip
+    print(f"exit opening {verdict} target")
 
 
 def _import_seconds(statement: str, env: dict[str, str]) -> float:
