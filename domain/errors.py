@@ -534,6 +534,15 @@ class VisitNotFound(NotFound):
         super().__init__(what=what)
 
 
+class VisitOrderNotFound(NotFound):
+    """A visit order that is not there, or not the caller's."""
+
+    code = "visit_not_found"
+
+    def __init__(self, what: str) -> None:
+        super().__init__("visit_order_not_found", what=what)
+
+
 class VisitInOrder(Conflict):
     """Another order of the visit waits for payment."""
 
@@ -559,3 +568,17 @@ class GuestLimit(Conflict):
 
     def __init__(self, most: int) -> None:
         super().__init__(most=most)
+
+
+class GuestNotAllowed(Forbidden):
+    """Only a card holder of the lot, or an owner of a unit of its community, registers guests there."""
+
+    def __init__(self) -> None:
+        super().__init__("guest_not_allowed")
+
+
+class PassNotFound(NotFound):
+    code = "pass_not_found"
+
+    def __init__(self, plate: str) -> None:
+        super().__init__(plate=plate)

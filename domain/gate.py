@@ -16,6 +16,7 @@ from typing import Any
 NEAR_EXPIRY_DAYS = 5
 CARD = "card"
 EXEMPT = "exempt"
+GUEST = "guest"
 BLACKLISTED = "blacklisted"
 VISIT = "visit"
 
@@ -229,7 +230,7 @@ def decide_offline(whitelist: Whitelist, plate: str, entering: bool, today: date
 
     if holds(BLACKLISTED):
         return OfflineAnswer(False, BLACKLISTED, f"{plate} 禁止通行 请联系物业")
-    if holds(EXEMPT):
+    if holds(EXEMPT) or holds(GUEST):
         return OfflineAnswer(True, EXEMPT, f"{plate} 欢迎光临" if entering else f"{plate} 一路顺风")
     card = whitelist.check(plate, today)
     if card.allow:

@@ -23,6 +23,7 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "pass_kind": {
         "exempt": ("免费放行", "exempt"),
         "blacklisted": ("黑名单", "blacklisted"),
+        "guest": ("业主访客", "an owner's guest"),
     },
     "direction": {
         "in": ("入场", "in"),

@@ -589,15 +589,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "车位数应为不小于 0 的整数，访客车位不超过总车位",
         "spaces are whole numbers >= 0, visitor spaces at most the total",
     ),
-    "visitor_fee_rule": ("收费规则无效：{why}", "the visitor fee rule is not valid: {why}"),
     "pass_until": ("截止日期不能早于今天", "the end date is not before today"),
     "guest_day": ("访客日期应为今天起 30 天内", "a guest's day is today or within 30 days"),
-    "property_arrears_remind": (
-        "物业费欠缴只能提醒，不能拦车（民法典第九百四十四条）",
-        "property-fee arrears are only reminded, never refused at the barrier (Civil Code art. 944)",
+    "guest_not_allowed": (
+        "只有本车场的月卡车主或小区业主可以登记访客",
+        "only a card holder of the lot or an owner of a unit of its community registers guests",
     ),
+    "guest_plate_registered": (
+        "该车牌已由他人登记为其他日期的访客",
+        "the plate is registered as a guest for another day",
+    ),
+    "pass_not_found": ("{plate} 没有生效中的免费放行或黑名单记录", "{plate} has no exemption or blacklisting in force"),
+    "visit_order_not_found": ("没有找到停车缴费订单 {what}", "no visit order {what!r} was found"),
+    "visitor_fee_past": ("生效日期不能早于今天", "a rule starts today or later"),
+    "visitor_fee_in_force": (
+        "已生效的收费规则不能修改：请设置从明天起的新规则",
+        "a rule in force is never edited: add one from tomorrow",
+    ),
+    "visitor_fee_night": ("夜间时段的开始和结束不能相同", "the night window starts and ends at different times"),
+    "passage_at_future": (
+        "通行时间晚于服务器时间 {most} 秒以上：请校准道闸时钟",
+        "the passage's time is more than {most} s ahead of the server's: set the gate's clock",
+    ),
+    "passage_at_old": ("通行记录超过 {days} 天，不再接收", "a passage older than {days} days is not taken"),
     "visit_day": ("日期无法识别：{value}（例如 2026-12-01）", "not a day: {value} (e.g. 2026-12-01)"),
-    "event_id_shape": ("event_id 应为 1–64 位字母、数字、下划线或连字符", "event_id is 1-64 letters, digits, _ or -"),
 }
 
 

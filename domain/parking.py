@@ -56,6 +56,8 @@ class ParkingSetup:
 class PassKind(StrEnum):
     EXEMPT = "exempt"
     BLACKLISTED = "blacklisted"
+    GUEST = "guest"
+    """An owner's guest for a day: exempt too, kept apart from the office's exemptions of the plate."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,8 @@ class Stay:
     owed_fen: int = 0
     last_at: datetime | None = None
     """The latest passage applied: an older one reported late changes nothing here."""
+    owed_visit: str | None = None
+    """The last visit that left a debt: paying it pays the plate's debts."""
     version: int = 0
     """0: never stored."""
 
@@ -149,13 +153,15 @@ class Occupancy:
     visitors: int = 0
     """Of those, visitors (they take visitor spaces)."""
 
-    def visitor_spaces_free(self, spaces: Spaces) -> int:
-        if spaces.visitor is None:
-            return 1_000_000
-        free = spaces.visitor - self.visitors
+    def visitor_spaces_free(self, spaces: Spaces) -> int | None:
+        """The spaces a visitor may take now: the visitor spaces left, and never more than the lot's spaces left;
+        None when the lot counts neither."""
+        free = []
+        if spaces.visitor is not None:
+            free.append(spaces.visitor - self.visitors)
         if spaces.total is not None:
-            free = min(free, spaces.total - self.inside)
-        return max(0, free)
+            free.append(spaces.total - self.inside)
+        return max(0, min(free)) if free else None
 
 
 @dataclass(frozen=True)
@@ -218,15 +224,21 @@ class Passed:
     plan: Plan
 
 
+UNLIMITED = 1_000_000
+"""Free spaces of a lot that counts none."""
+
+
 def pass_through(seen: Reported, known: AtBarrier, now: datetime, lang: str = "zh") -> Passed:
     """The barrier's decision for a car and the plan that records the passage and what it moved."""
     decision = _decide(seen, known, now, lang)
     went = decision.allow if seen.opened is None else seen.opened
     late = known.stay.last_at is not None and seen.at < known.stay.last_at
     visit = known.visit
+    # A car refused for what earlier visits left unpaid is shown the visit to pay (its debts with it).
+    named = visit.id if visit else (known.stay.owed_visit if decision.fee_fen else None)
     record = PassageRecord(
         known.stay.lot_id, seen.gate_id, seen.event_id, seen.plate, seen.direction, seen.at, decision.allow,
-        decision.kind, decision.display, now, visit.id if visit else None, decision.fee_fen, seen.opened, seen.photo,
+        decision.kind, decision.display, now, named, decision.fee_fen, seen.opened, seen.photo,
     )  # fmt: skip
     plan = Plan(passages=(PassageWrite(record, RecordedAlready()),))
     if not went or late:
@@ -234,14 +246,17 @@ def pass_through(seen: Reported, known: AtBarrier, now: datetime, lang: str = "z
     if seen.direction is Direction.IN:
         record, moves = _entered(seen, known, decision, record)
     else:
-        moves = _left(seen, known, now)
+        moves = _left(seen, known, decision)
     return Passed(record, decision, replace(moves, passages=(PassageWrite(record, RecordedAlready()),)))
 
 
 def _decide(seen: Reported, known: AtBarrier, now: datetime, lang: str) -> Decision:
     policy = known.setup.policy
     if seen.direction is Direction.IN:
-        return entry(known.car, known.today, known.occupancy.visitor_spaces_free(known.setup.spaces), policy, lang)
+        free = known.occupancy.visitor_spaces_free(known.setup.spaces)
+        if free is not None and known.visit is not None and known.visit.charged:
+            free += 1  # counted inside still (its exit was never reported): it takes no second space
+        return entry(known.car, known.today, UNLIMITED if free is None else free, policy, lang)
     visit = known.visit
     if visit is None or visit.entered_at is None or not visit.charged:
         # No visit known (an exit with no entry), or a card holder's or an exempt car's: decided as such.
@@ -259,7 +274,9 @@ def fee_as_of(visit: ParkedVisit, setup: ParkingSetup, timezone: str, now: datet
 
 def _entered(seen: Reported, known: AtBarrier, decision: Decision, record: PassageRecord) -> tuple[PassageRecord, Plan]:
     stay, earlier = known.stay, known.visit
-    new = ParkedVisit(visit_id(stay.lot_id, seen.gate_id, seen.event_id), stay.lot_id, seen.plate, decision.kind,
+    # A car let through though refused (a gate deciding alone, a guard's hand) parks as a visitor: it pays.
+    kind = decision.kind if decision.allow else Kind.VISITOR
+    new = ParkedVisit(visit_id(stay.lot_id, seen.gate_id, seen.event_id), stay.lot_id, seen.plate, kind,
                       seen.at, day=local_date(seen.at, known.timezone))  # fmt: skip
     visits = [VisitWrite(new, None)]
     inside, visitors = 1, int(new.charged)
@@ -267,17 +284,18 @@ def _entered(seen: Reported, known: AtBarrier, decision: Decision, record: Passa
         visits.append(VisitWrite(replace(earlier, flag=Flag.NO_EXIT), earlier.version))
         inside -= 1
         visitors -= int(earlier.charged)
-    limit = known.setup.spaces.visitor if visitors > 0 and seen.opened is None else None
+    counted = seen.opened is None and visitors > 0  # decided here: a visitor takes a space only while one is free
+    spaces = known.setup.spaces if counted else Spaces()
     after = replace(stay, visit_id=new.id, last_at=seen.at)
     plan = Plan(
         stays=(StayWrite(after, stay.version),),
         visits=tuple(visits),
-        occupancy=_moved(known.occupancy, inside, visitors, limit),
+        occupancy=_moved(known.occupancy, inside, visitors, spaces),
     )
     return replace(record, visit_id=new.id), plan
 
 
-def _left(seen: Reported, known: AtBarrier, now: datetime) -> Plan:
+def _left(seen: Reported, known: AtBarrier, decision: Decision) -> Plan:
     stay, visit = known.stay, known.visit
     if visit is None or visit.entered_at is None:  # an exit with no entry: kept, flagged, nothing to count
         lone = ParkedVisit(visit_id(stay.lot_id, seen.gate_id, seen.event_id), stay.lot_id, seen.plate,
@@ -285,26 +303,32 @@ def _left(seen: Reported, known: AtBarrier, now: datetime) -> Plan:
                            day=local_date(seen.at, known.timezone))  # fmt: skip
         return Plan(stays=(StayWrite(replace(stay, last_at=seen.at), stay.version),), visits=(VisitWrite(lone, None),))
     fee = fee_as_of(visit, known.setup, known.timezone, seen.at)
+    if decision.kind in (Kind.CARD, Kind.EXEMPT) and decision.allow:
+        fee = 0  # a card or an exemption since it came in (a guest registered, a card renewed): it leaves free
     window = timedelta(minutes=known.setup.policy.leave_minutes)
     paid_in_time = visit.paid_at is not None and seen.at - visit.paid_at <= window and visit.paid_fen > 0
     fee = min(fee, visit.paid_fen) if paid_in_time else fee
     owed = max(0, fee - visit.paid_fen)
     closed = replace(visit, left_at=seen.at, fee_fen=fee)
-    after = replace(stay, visit_id=None, owed_fen=stay.owed_fen + owed, last_at=seen.at)
+    after = replace(stay, visit_id=None, owed_fen=stay.owed_fen + owed, last_at=seen.at,
+                    owed_visit=visit.id if owed else stay.owed_visit)  # fmt: skip
     return Plan(
         stays=(StayWrite(after, stay.version),),
         visits=(VisitWrite(closed, visit.version),),
-        occupancy=_moved(known.occupancy, -1, -int(visit.charged), None),
+        occupancy=_moved(known.occupancy, -1, -int(visit.charged), Spaces()),
     )
 
 
-def _moved(now: Occupancy, inside: int, visitors: int, limit: int | None) -> OccupancyMove | None:
-    """The counts' move, never below zero (a car leaving a lot counted empty moves nothing)."""
+def _moved(now: Occupancy, inside: int, visitors: int, spaces: Spaces) -> OccupancyMove | None:
+    """The counts' move, never below zero (a car leaving a lot counted empty moves nothing); a visitor coming in
+    stays within the lot's `spaces` (its visitor spaces, and all of them)."""
     inside = max(inside, -now.inside)
     visitors = max(visitors, -now.visitors)
     if inside == 0 and visitors == 0:
         return None
-    return OccupancyMove(now.lot_id, inside, visitors, visitors_below=limit if visitors > 0 else None)
+    taking = visitors > 0
+    return OccupancyMove(now.lot_id, inside, visitors, visitors_below=spaces.visitor if taking else None,
+                         inside_below=spaces.total if taking and inside > 0 else None)  # fmt: skip
 
 
 def counted(occupancy: Occupancy, inside: int, visitors: int, actor: str, reason: str, at: datetime) -> Plan:

@@ -211,6 +211,8 @@ class OccupancyMove:
     inside: int = 0
     visitors: int = 0
     visitors_below: int | None = None
+    inside_below: int | None = None
+    """A car coming in must find the lot below this (its spaces)."""
     was: tuple[int, int] | None = None
 
 

@@ -25,6 +25,10 @@ class NightPrice:
     """...until 07:00 (the next morning when it is before `starts`) cost `price_fen`."""
     price_fen: int
 
+    def __post_init__(self) -> None:
+        if self.starts == self.ends or self.price_fen < 0:
+            raise ValueError("a night window starts and ends at different times; its price is never negative")
+
     def holds(self, local: time) -> bool:
         if self.starts <= self.ends:
             return self.starts <= local < self.ends

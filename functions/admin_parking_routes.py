@@ -36,12 +36,19 @@ def routes(s: Services, office: Office) -> Blueprint:
     @bp.put("/api/v1/lots/<lot_id>/visitor-fee")
     def set_visitor_fee(lot_id: str) -> dict[str, Any]:
         body = parse_body(bodies.VisitorFeeBody)
-        night = None
-        if body.night is not None:
-            night = visitor_fee.NightPrice(time.fromisoformat(body.night.from_), time.fromisoformat(body.night.until),
-                                           body.night.price_fen)  # fmt: skip
-        rule = visitor_fee.VisitorFeeRule(body.from_, body.free_minutes, body.period_minutes, body.price_fen,
-                                          body.cap_fen_per_24h, night)  # fmt: skip
+        try:
+            night = (
+                None
+                if body.night is None
+                else visitor_fee.NightPrice(
+                    time.fromisoformat(body.night.from_), time.fromisoformat(body.night.until), body.night.price_fen
+                )
+            )
+            rule = visitor_fee.VisitorFeeRule(
+                body.from_, body.free_minutes, body.period_minutes, body.price_fen, body.cap_fen_per_24h, night
+            )
+        except ValueError:
+            raise InvalidInput("visitor_fee_night") from None  # the one rule pydantic leaves to the domain
         rules = s.parking_office.set_visitor_fee(me(), lot_id, rule)
         return {"lot_id": lot_id, "rules": [_rule_json(r) for r in rules]}
 

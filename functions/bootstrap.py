@@ -230,15 +230,16 @@ class Services:
 
     @property
     def visit_payments(self) -> VisitPayments:
-        from handlers.visit_payments import VisitPayments
+        from handlers.visit_payments import VisitPayments, inviter
 
-        return VisitPayments(self.parking, self.lots, self.owners, self.uow, self.ids, self.clock)
+        may_invite = inviter(self.cards, self.billing, self.owners, self.sealer)
+        return VisitPayments(self.parking, self.lots, self.owners, self.uow, self.ids, self.clock, may_invite)
 
     @property
     def parking_office(self) -> ParkingOffice:
         from handlers.parking_office import ParkingOffice
 
-        return ParkingOffice(self.parking, self.lots, self.cards, self.uow, self.clock)
+        return ParkingOffice(self.parking, self.lots, self.cards, self.uow, self.clock, self.audit)
 
     @property
     def reconciling(self) -> Reconciling:

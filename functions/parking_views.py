@@ -73,7 +73,7 @@ def visit_row(v: ParkedVisit, zone: str, lang: str) -> dict[str, Any]:
 def occupancy_json(o: Occupancy, spaces: Spaces, lang: str) -> dict[str, Any]:
     from domain.barrier import spaces_text
 
-    free = o.visitor_spaces_free(spaces) if spaces.visitor is not None or spaces.total is not None else None
+    free = o.visitor_spaces_free(spaces)
     return {
         "inside": o.inside, "visitors": o.visitors, "total": spaces.total, "visitor_spaces": spaces.visitor,
         "visitor_spaces_free": free, "display": spaces_text(free, lang) if free is not None else None,

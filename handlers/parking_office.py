@@ -5,21 +5,24 @@ card), a count of the cars inside, and what the passages add up to (occupancy by
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from domain.admin import Permission, Staff
 from domain.barrier import BarrierPolicy
 from domain.card import Card
-from domain.errors import Conflict, InvalidInput, RecordedAlready, StaleLot, StaleVisit
+from domain.card_change import AuditEntry
+from domain.errors import Conflict, InvalidInput, PassNotFound, RecordedAlready, StaleLot, StaleVisit
 from domain.lot import Lot
-from domain.parking import Occupancy, ParkedVisit, ParkingPass, PassKind, Spaces, Stay, counted, pass_plan
+from domain.parking import Occupancy, ParkedVisit, ParkingPass, ParkingSetup, PassKind, Spaces, Stay, counted, pass_plan
 from domain.parking_report import DayReport, report
 from domain.plan import once
 from domain.plate import normalise_plate
 from domain.visitor_fee import VisitorFeeRule
 from handlers.office_keys import FormKey
-from handlers.ports import CardRepository, Clock, LotRepository, ParkingRecords, UnitOfWork
+from handlers.ports import Audit, CardRepository, Clock, LotRepository, ParkingRecords, UnitOfWork
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 from handlers.staff import lot_for
 
@@ -40,14 +43,20 @@ class ParkingOffice:
     cards: CardRepository
     uow: UnitOfWork
     clock: Clock
+    audit: Audit
 
     def set_visitor_fee(self, account: Staff, lot_id: str, rule: VisitorFeeRule) -> list[VisitorFeeRule]:
         """A rule from a new day adds to the price history; a day already priced is replaced (never a past one)."""
         lot = lot_for(account, lot_id, self.lots, Permission.MANAGE)
-        if rule.starts < lot.today(self.clock.now()):
-            raise InvalidInput("visitor_fee_rule", why="a rule starts today or later / 生效日期不早于今天")
-        setup = self.parking.setup(lot.id).with_rule(rule)
-        self.parking.save_setup(setup)
+        today = lot.today(self.clock.now())
+        if rule.starts < today:
+            raise InvalidInput("visitor_fee_past")
+        before = self.parking.setup(lot.id)
+        if any(r.starts == rule.starts and r.starts <= today for r in before.rules):
+            raise InvalidInput("visitor_fee_in_force")  # cars inside were priced by it: a new rule comes tomorrow
+        setup = before.with_rule(rule)
+        self._save(account, setup, "visitor_fee_set", {"from": rule.starts.isoformat(), "price_fen": rule.price_fen,
+                                                         "period_minutes": rule.period_minutes})  # fmt: skip
         return list(setup.rules)
 
     def set_spaces(self, account: Staff, lot_id: str, spaces: Spaces) -> Spaces:
@@ -59,7 +68,8 @@ class ParkingOffice:
             or (total is not None and visitor is not None and visitor > total)
         ):
             raise InvalidInput("spaces_counts")
-        self.parking.save_setup(replace(self.parking.setup(lot.id), spaces=spaces))
+        self._save(account, replace(self.parking.setup(lot.id), spaces=spaces), "spaces_set",
+                   {"total": spaces.total, "visitor": spaces.visitor})  # fmt: skip
         return spaces
 
     def set_policy(self, account: Staff, lot_id: str, policy: BarrierPolicy, guests_per_month: int | None) -> None:
@@ -67,7 +77,9 @@ class ParkingOffice:
         setup = replace(self.parking.setup(lot.id), policy=policy)
         if guests_per_month is not None:
             setup = replace(setup, guests_per_month=guests_per_month)
-        self.parking.save_setup(setup)
+        self._save(account, setup, "barrier_policy_set",
+                   {"expired_card": policy.expired_card.value, "unpaid_visit": policy.unpaid_visit.value,
+                    "leave_minutes": policy.leave_minutes, "guests_per_month": setup.guests_per_month})  # fmt: skip
 
     def add_pass(self, account: Staff, lot_id: str, plate: str, kind: PassKind, reason: str, until: date | None,
                  key: FormKey | None) -> ParkingPass:  # fmt: skip
@@ -90,7 +102,7 @@ class ParkingOffice:
         seen = normalise_plate(plate)
         found = next((p for p in self.parking.passes_of(lot.id, seen) if p.kind is kind), None)
         if found is None or found.lifted:
-            raise InvalidInput("parking_plate")
+            raise PassNotFound(seen)
         lifted = replace(found, lifted=True, reason=reason.strip(), by=f"admin:{account.email}", at=self.clock.now())
         return self._commit(lot, lifted, f"{kind.value}_lifted", key)
 
@@ -141,6 +153,17 @@ class ParkingOffice:
             if card is not None and card.valid_until is not None and card.valid_until < today:
                 expired.append((visit, card))
         return Arrears(self.parking.owing(lot.id), expired)
+
+    def _save(self, account: Staff, setup: ParkingSetup, action: str, after: dict[str, object]) -> None:
+        """The lot's parking setup saved, and who changed what in its audit (a price, spaces, the policy); saving
+        what is there already changes nothing and is not audited."""
+        if setup == self.parking.setup(setup.lot_id):
+            return
+        self.parking.save_setup(setup)
+        at = self.clock.now()
+        what = hashlib.sha256(json.dumps(after, sort_keys=True).encode()).hexdigest()[:8]
+        self.audit.record(AuditEntry(f"parking:{setup.lot_id}", f"{at.isoformat()}#{action}#{what}", at,
+                                     f"admin:{account.email}", action, None, None, after))  # fmt: skip
 
     def _commit(self, lot: Lot, made: ParkingPass, action: str, key: FormKey | None) -> ParkingPass:
         for attempt in range(MAX_ATTEMPTS):

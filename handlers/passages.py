@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from domain.barrier import Car
 from domain.card import Card
@@ -17,14 +17,13 @@ from domain.card_change import card_plan
 from domain.card_plates import Direction as CardDirection
 from domain.card_plates import passed
 from domain.entitlement import entitlements_of
-from domain.errors import Conflict, LotNotFound, RecordedAlready, StaleCard, StaleLot, StaleVisit
+from domain.errors import Conflict, InvalidInput, LotNotFound, RecordedAlready, StaleCard, StaleLot, StaleVisit
 from domain.gate import Reason, Whitelist
 from domain.lot import Lot
 from domain.money import yuan_text
 from domain.parking import AtBarrier, PassageRecord, PassKind, Reported, pass_through
 from domain.plan import Claim, Plan, Take
 from domain.plate import normalise_plate
-from domain.visits import Direction
 from handlers.notify import Notices, notify_owner
 from handlers.ports import (
     AtGate,
@@ -40,7 +39,11 @@ from handlers.ports import (
 )
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 
-PropertyArrears = Callable[[Card, datetime], int]
+AHEAD_MOST = timedelta(seconds=300)
+"""A passage's own time may be this far ahead of ours (the gates' signed requests allow as much)."""
+LATE_MOST = timedelta(days=30)
+"""A gate offline longer uploads what it did no more: the office counts the cars instead."""
+PropertyArrears = Callable[[Card, Lot, datetime], int]
 """What the card holder's units owe in property fees past due, in fen (0: nothing): a reminder at the barrier, never
 a refusal."""
 ARREARS_PAGE = "pages/bills/index"
@@ -55,10 +58,10 @@ class Answer:
 
     @property
     def pay_path(self) -> str | None:
-        """The mini-program page a visitor pays at (what the exit's QR code opens)."""
+        """The mini-program page a visitor pays at (what the gate's QR code opens)."""
         r = self.record
-        if r.direction is not Direction.OUT or r.allow or not r.fee_fen or r.visit_id is None:
-            return None
+        if r.allow or not r.fee_fen or r.visit_id is None:
+            return None  # nothing to pay (a visitor at the exit, or a car refused at the entrance for its debts)
         return f"/pages/visit/pay?lot_id={r.lot_id}&visit_id={r.visit_id}"
 
 
@@ -75,6 +78,11 @@ class Barrier:
 
     def passage(self, gate: Gate, seen: Reported, lang: str = "zh") -> Answer:
         seen = replace(seen, plate=normalise_plate(seen.plate), at=seen.at.astimezone(UTC))  # times compared in UTC
+        now = self.clock.now()
+        if seen.at > now + AHEAD_MOST:  # a gate's clock gone wrong would freeze the plate's stay in the future
+            raise InvalidInput("passage_at_future", most=int(AHEAD_MOST.total_seconds()))
+        if seen.at < now - LATE_MOST:
+            raise InvalidInput("passage_at_old", days=LATE_MOST.days)
         for attempt in range(MAX_ATTEMPTS):
             read = self.parking.at_gate(gate.lot_id, gate.id, seen.event_id, seen.plate)
             if read.passage is not None:  # the same event again: the same answer, nothing recorded twice
@@ -84,7 +92,7 @@ class Barrier:
                 raise LotNotFound(gate.lot_id)
             now = self.clock.now()
             card = self.cards.card_for_plate(lot.id, seen.plate)
-            owed = self.arrears(card, now) if card is not None and self.arrears is not None else 0
+            owed = self.arrears(card, lot, now) if card is not None and self.arrears is not None else 0
             known = self._at_barrier(lot, card, read, now, owed)
             passed_ = pass_through(seen, known, now, lang)
             plan, after = passed_.plan, card
@@ -125,11 +133,11 @@ class Barrier:
     def _at_barrier(self, lot: Lot, card: Card | None, read: AtGate, now: datetime, owed: int) -> AtBarrier:
         today = lot.today(now)
         stay, plate = read.stay, read.stay.plate
-        passes = [p for p in self.parking.passes_of(lot.id, plate) if p.holds(today)]
+        passes = [p for p in read.passes if p.holds(today)]
         car = Car(
             plate,
             card_until=_card_until(card, lot, plate, today, now),
-            exempt=any(p.kind is PassKind.EXEMPT for p in passes),
+            exempt=any(p.kind in (PassKind.EXEMPT, PassKind.GUEST) for p in passes),
             blacklisted=any(p.kind is PassKind.BLACKLISTED for p in passes),
             owes_visits_fen=stay.owed_fen,
             property_arrears=owed > 0,
@@ -163,17 +171,22 @@ def _with_card(plan: Plan, card: Card, lot: Lot, seen: Reported, gate_id: str, n
 
 
 def property_arrears(billing: Billing, owners: OwnerRepository, sealer: Sealer) -> PropertyArrears:
-    """What a card holder's units (found by the owner's verified phone, as the office entered it) owe in bills past
-    due: the barrier shows a reminder, never refuses."""
+    """What a card holder's units (found by the owner's verified phone, as the office entered it) in the communities
+    of the lot owe in bills past due (by the lot's day): the barrier shows a reminder, never refuses. Another
+    company's receivables are never shown at this barrier."""
 
-    def owes(card: Card, now: datetime) -> int:
+    def owes(card: Card, lot: Lot, now: datetime) -> int:
         from domain.bill_payment import arrears
 
         owner = owners.get(card.owner_id)
         if owner is None or owner.phone is None:
             return 0
-        units = billing.units_of_phone(sealer.fingerprint(owner.phone, "phone"))
-        bills = [b for unit in units for b in billing.bills_of_unit(unit)]
-        return sum(a.principal_fen for a in arrears(bills, {}, now.date()))
+        bills = []
+        for unit_id in billing.units_of_phone(sealer.fingerprint(owner.phone, "phone")):
+            unit = billing.unit(unit_id)
+            community = billing.community(unit.community_id) if unit else None
+            if community is not None and lot.id in community.lot_ids:  # this lot's own office: no other's debts
+                bills += billing.bills_of_unit(unit_id)
+        return sum(a.principal_fen for a in arrears(bills, {}, lot.today(now)))
 
     return owes

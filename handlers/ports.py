@@ -700,6 +700,8 @@ class AtGate:
     stay: Stay
     occupancy: Occupancy
     setup: ParkingSetup
+    passes: list[ParkingPass]
+    """The plate's exemption, blacklisting and guest day, in force or not."""
 
 
 class ParkingRecords(Protocol):
@@ -713,7 +715,7 @@ class ParkingRecords(Protocol):
     def save_setup(self, setup: ParkingSetup) -> None: ...
     def passage(self, lot_id: str, gate_id: str, event_id: str) -> PassageRecord | None: ...
     def at_gate(self, lot_id: str, gate_id: str, event_id: str, plate: str) -> AtGate:
-        """The passage, the plate's stay, the count inside and the setup, in one request."""
+        """The passage, the plate's stay and passes, the count inside and the setup, in one request."""
         ...
 
     def stay(self, lot_id: str, plate: str) -> Stay:

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from domain.errors import (
     Conflict,
     GuestLimit,
+    GuestNotAllowed,
     InvalidInput,
     LotNotFound,
     NothingToPay,
@@ -26,11 +27,13 @@ from domain.errors import (
     UpstreamUnavailable,
     VisitInOrder,
     VisitNotFound,
+    VisitOrderNotFound,
 )
 from domain.ids import VISIT_ORDER_PREFIX, checked_id
 from domain.lot import Lot
 from domain.order import UNPAID_ORDER_LIFETIME, Channel, OrderState
 from domain.parking import ParkedVisit, ParkingPass, PassKind, fee_as_of, guest_claim, guest_plan
+from domain.plan import holds_place
 from domain.plate import normalise_plate
 from domain.visit_payment import (
     VisitOrder,
@@ -42,6 +45,8 @@ from domain.visit_payment import (
 from handlers.fulfil_payment import Outcome
 from handlers.office_keys import order_of_key
 from handlers.ports import (
+    Billing,
+    CardRepository,
     Clock,
     IdSource,
     LotRepository,
@@ -49,6 +54,7 @@ from handlers.ports import (
     ParkingRecords,
     PaymentNotice,
     PaymentProvider,
+    Sealer,
     UnitOfWork,
 )
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
@@ -69,8 +75,13 @@ class VisitNow:
     """Paid: leave until then (staying longer owes the periods since)."""
 
     @property
+    def visit_due_fen(self) -> int:
+        """For this stay (a visit that ended unpaid: nothing here, its fee is among the debts)."""
+        return max(0, self.fee_fen - self.visit.paid_fen) if self.visit.open else 0
+
+    @property
     def due_fen(self) -> int:
-        return max(0, self.fee_fen - self.visit.paid_fen) + self.owed_fen
+        return self.visit_due_fen + self.owed_fen
 
 
 @dataclass(frozen=True)
@@ -87,12 +98,16 @@ class VisitPayments:
     uow: UnitOfWork
     ids: IdSource
     clock: Clock
+    may_invite: Callable[[str, Lot], bool] | None = None
+    """Whether an owner may register guests at a lot (None: anyone)."""
 
     def current(self, lot_id: str, plate: str) -> VisitNow:
         """The plate's visit in the lot now, with what it costs as of now (anyone at the exit may pay for it)."""
         lot = self._lot(lot_id)
         stay = self.parking.stay(lot.id, normalise_plate(plate))
-        visit = self.parking.visit(stay.visit_id) if stay.visit_id else None
+        # Inside: its visit. Outside but owing (refused at the entrance for it): the last visit that left a debt.
+        found = stay.visit_id or (stay.owed_visit if stay.owed_fen else None)
+        visit = self.parking.visit(found) if found else None
         if visit is None:
             raise VisitNotFound(plate)
         return self._priced(visit, lot, stay.owed_fen)
@@ -117,7 +132,7 @@ class VisitPayments:
                 raise VisitNotFound(visit_id)
             lot = self._lot(visit.lot_id)
             stay = self.parking.stay(lot.id, visit.plate)
-            now_ = self._priced(visit, lot, stay.owed_fen if stay.visit_id == visit.id else 0)
+            now_ = self._priced(visit, lot, stay.owed_fen if visit.id in (stay.visit_id, stay.owed_visit) else 0)
             if now_.due_fen <= 0:
                 raise NothingToPay(visit.id)
             waiting = self.uow.claimed(unpaid_visit_claim(visit.id))
@@ -128,12 +143,12 @@ class VisitPayments:
             order = VisitOrder(
                 id=VISIT_ORDER_PREFIX + self.ids.new_id("visit").removeprefix("visit-"), owner_id=owner_id,
                 lot_id=lot.id, visit_id=visit.id, plate=visit.plate,
-                visit_fen=max(0, now_.fee_fen - visit.paid_fen), owed_fen=now_.owed_fen, channel=channel,
+                visit_fen=now_.visit_due_fen, owed_fen=now_.owed_fen, channel=channel,
                 state=OrderState.PENDING, created_at=now, expires_at=now + UNPAID_ORDER_LIFETIME,
             )  # fmt: skip
             try:
                 self.uow.commit(place_visit_order(order, who, key))
-            except (OrderKeyUsed, VisitInOrder):
+            except (OrderKeyUsed, VisitInOrder, StaleVisit):
                 wait_before_retry(attempt)
                 continue
             return self._answer(order, provider, openid)
@@ -211,7 +226,7 @@ class VisitPayments:
     def my_order(self, owner_id: str, order_id: str) -> VisitOrder:
         order = self.parking.visit_order(checked_id("order_id", order_id))
         if order is None or order.owner_id != owner_id:
-            raise VisitNotFound(order_id)
+            raise VisitOrderNotFound(order_id)
         return order
 
     def register_guest(self, owner_id: str, lot_id: str, plate: str, day: date) -> ParkingPass:
@@ -219,21 +234,25 @@ class VisitPayments:
         (registering the same plate for the same day again answers the first)."""
         lot = self._lot(lot_id)
         plate = normalise_plate(plate)
+        if self.may_invite is not None and not self.may_invite(owner_id, lot):
+            raise GuestNotAllowed()
         today = lot.today(self.clock.now())
         if not today <= day <= today + timedelta(days=GUEST_DAYS_AHEAD):
             raise InvalidInput("guest_day")
         most = self.parking.setup(lot.id).guests_per_month
         for attempt in range(MAX_ATTEMPTS):
-            for earlier in self.parking.guests(lot.id, owner_id):
-                if earlier.plate == plate and earlier.starts == day and not earlier.lifted:
-                    return earlier
+            earlier = next((p for p in self.parking.passes_of(lot.id, plate) if p.kind is PassKind.GUEST), None)
+            if earlier is not None and not earlier.lifted and earlier.until is not None and earlier.until >= today:
+                if (earlier.owner_id, earlier.starts) == (owner_id, day):
+                    return earlier  # registered already
+                raise Conflict("guest_plate_registered")  # one guest day of a plate at a time: none is lost
             month = day.strftime("%Y-%m")
             n = next((n for n in range(1, most + 1)
                       if self.uow.claimed(guest_claim(lot.id, owner_id, month, n).key) is None), None)  # fmt: skip
             if n is None:
                 raise GuestLimit(most)
             lot = self._lot(lot.id)
-            guest = ParkingPass(lot.id, plate, PassKind.EXEMPT, "访客", day, day, f"owner:{owner_id}",
+            guest = ParkingPass(lot.id, plate, PassKind.GUEST, "访客", day, day, f"owner:{owner_id}",
                                 self.clock.now(), owner_id=owner_id)  # fmt: skip
             try:
                 self.uow.commit(guest_plan(guest, n, lot.entitlement_version, lot.feed_epoch))
@@ -276,3 +295,25 @@ class VisitPayments:
         if order.state is not OrderState.PENDING:
             return VisitOrderToPay(order, {})
         return VisitOrderToPay(order, provider.prepay(order, openid))
+
+
+def inviter(
+    cards: CardRepository, billing: Billing, owners: OwnerRepository, sealer: Sealer
+) -> Callable[[str, Lot], bool]:
+    """Who may register guests at a lot: a card holder of it, or an owner of a unit (by the verified phone) of a
+    community the lot belongs to."""
+
+    def may(owner_id: str, lot: Lot) -> bool:
+        if any(c.lot_id == lot.id and holds_place(c) for c in cards.list_for_owner(owner_id)):
+            return True
+        owner = owners.get(owner_id)
+        if owner is None or owner.phone is None:
+            return False
+        for unit_id in billing.units_of_phone(sealer.fingerprint(owner.phone, "phone")):
+            unit = billing.unit(unit_id)
+            community = billing.community(unit.community_id) if unit else None
+            if community is not None and lot.id in community.lot_ids:
+                return True
+        return False
+
+    return may

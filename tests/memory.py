@@ -189,6 +189,8 @@ class MemoryUnitOfWork:
                 return StaleVisit(o.lot_id)
             if o.visitors_below is not None and o.visitors > 0 and now.visitors >= o.visitors_below:
                 return StaleVisit(o.lot_id)
+            if o.inside_below is not None and o.inside > 0 and now.inside >= o.inside_below:
+                return StaleVisit(o.lot_id)
         return None
 
     def _lot_failure(self, plan: Plan) -> DomainError | None:
@@ -441,7 +443,7 @@ class MemoryParking:
     def at_gate(self, lot_id: str, gate_id: str, event_id: str, plate: str) -> AtGate:
         with self.db.lock:
             return AtGate(self.passage(lot_id, gate_id, event_id), self.stay(lot_id, plate),
-                          self.occupancy(lot_id), self.setup(lot_id))  # fmt: skip
+                          self.occupancy(lot_id), self.setup(lot_id), self.passes_of(lot_id, plate))  # fmt: skip
 
     def visit(self, visit_id: str) -> ParkedVisit | None:
         return self.db.visits.get(visit_id)

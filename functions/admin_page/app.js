@@ -1123,7 +1123,18 @@ async function parkingSetup() {
   $('#fee-rules').textContent = r.rules.length
     ? '价格历史：' + r.rules.map((x) => `${x.from} 起 免费 ${x.free_minutes} 分钟，每 ${x.period_minutes} 分钟 ${yuan(x.price_fen)} 元${x.cap_fen_per_24h == null ? '' : `，24 小时封顶 ${yuan(x.cap_fen_per_24h)} 元`}`).join('；')
     : '尚未设置临时车收费：临时车免费。'
-  if (!$('#visitor-fee-form [name=from]').value) $('#visitor-fee-form [name=from]').value = r.today
+  state.parkingRules = r.rules
+  // The forms are filled once per lot: a refresh after a save must not undo what someone is editing meanwhile.
+  if (state.parkingFilled === state.lot) return
+  state.parkingFilled = state.lot
+  const form = $('#visitor-fee-form'); const last = r.rules[r.rules.length - 1]
+  if (last) {  // the form starts from the rule in force (or to come), so a save changes only what is edited
+    form.querySelector('[name=free_minutes]').value = last.free_minutes
+    form.querySelector('[name=period_minutes]').value = last.period_minutes
+    form.querySelector('[name=price]').value = yuan(last.price_fen)
+    form.querySelector('[name=cap]').value = last.cap_fen_per_24h == null ? '' : yuan(last.cap_fen_per_24h)
+  }
+  if (!form.querySelector('[name=from]').value) form.querySelector('[name=from]').value = r.today
   $('#spaces-form [name=total]').value = r.spaces.total == null ? '' : r.spaces.total
   $('#spaces-form [name=visitor]').value = r.spaces.visitor == null ? '' : r.spaces.visitor
   $('#barrier-form [name=expired_card]').value = r.policy.expired_card
@@ -1175,7 +1186,8 @@ async function saveVisitorFee(event) {
   const f = new FormData(event.target)
   const cap = String(f.get('cap') || '').trim()
   const body = { from: f.get('from'), free_minutes: Number(f.get('free_minutes')), period_minutes: Number(f.get('period_minutes')),
-    price_fen: fen(f.get('price'), '每周期价格'), cap_fen_per_24h: cap ? fen(cap, '封顶金额') : null, night: null }
+    price_fen: fen(f.get('price'), '每周期价格'), cap_fen_per_24h: cap ? fen(cap, '封顶金额') : null,
+    night: ((state.parkingRules || []).slice(-1)[0] || {}).night || null }  // a night price set by API is kept
   await call('PUT', `/lots/${state.lot}/visitor-fee`, body)
   notify('已保存临时车收费规则'); await parkingSetup()
 }

@@ -46,14 +46,15 @@ class DynamoParking:
 
     def at_gate(self, lot_id: str, gate_id: str, event_id: str, plate: str) -> AtGate:
         ids = (f"passage#{lot_id}#{gate_id}#{event_id}", f"stay#{lot_id}#{plate}", f"occupancy#{lot_id}",
-               f"setup#{lot_id}")  # fmt: skip
+               f"setup#{lot_id}", *_pass_ids(lot_id, plate))  # fmt: skip
         found = {i.id: i for i in ParkingItem.batch_get(ids, consistent_read=True)}
-        passage, stay, count, setup = (found.get(x) for x in ids)
+        passage, stay, count, setup = (found.get(x) for x in ids[:4])
         return AtGate(
             passage_of(passage.body) if passage else None,
             stay_of(stay.body, int(stay.version or 0)) if stay else Stay(lot_id, plate),
             Occupancy(lot_id, int(count.inside or 0), int(count.visitors or 0)) if count else Occupancy(lot_id),
             setup_of(setup.body) if setup else ParkingSetup(lot_id),
+            [pass_of(found[x].body) for x in ids[4:] if x in found],
         )
 
     def stay(self, lot_id: str, plate: str) -> Stay:
@@ -90,8 +91,9 @@ class DynamoParking:
         return [pass_of(i.body) for i in ParkingItem.by_key.query(f"passes#{lot_id}")]
 
     def passes_of(self, lot_id: str, plate: str) -> list[ParkingPass]:
-        return [pass_of(i.body) for i in ParkingItem.by_key.query(f"passes#{lot_id}", ParkingItem.sort.startswith(
-            f"{plate}#"))]  # fmt: skip
+        """By their keys (a consistent read: a pass just made is there)."""
+        found = {i.id: i for i in ParkingItem.batch_get(_pass_ids(lot_id, plate), consistent_read=True)}
+        return [pass_of(found[x].body) for x in _pass_ids(lot_id, plate) if x in found]
 
     def guests(self, lot_id: str, owner_id: str) -> list[ParkingPass]:
         return [p for p in self.passes(lot_id) if p.owner_id == owner_id]
@@ -156,6 +158,8 @@ def occupancy_update(o: OccupancyMove) -> tuple[ParkingItem, list[Action], Condi
         also(ParkingItem.visitors >= -o.visitors)
     if o.visitors > 0 and o.visitors_below is not None:
         also(ParkingItem.visitors.does_not_exist() | (ParkingItem.visitors < o.visitors_below))
+    if o.inside > 0 and o.inside_below is not None:
+        also(ParkingItem.inside.does_not_exist() | (ParkingItem.inside < o.inside_below))
     if not o.inside and not o.visitors:  # a count set to what it was: nothing moves, the check still holds
         actions.append(ParkingItem.inside.set(ParkingItem.inside | 0))
     return item, actions, condition
@@ -164,6 +168,10 @@ def occupancy_update(o: OccupancyMove) -> tuple[ParkingItem, list[Action], Condi
 def _is(attribute: Any, n: int) -> Condition:
     held: Condition = attribute == n
     return held | attribute.does_not_exist() if n == 0 else held
+
+
+def _pass_ids(lot_id: str, plate: str) -> list[str]:
+    return [f"pass#{lot_id}#{kind.value}#{plate}" for kind in PassKind]
 
 
 def pass_write(p: ParkingPass) -> ParkingItem:
@@ -250,12 +258,12 @@ def passage_of(d: dict[str, Any]) -> PassageRecord:
 
 def _stay(s: Stay) -> dict[str, Any]:
     return {"lot_id": s.lot_id, "plate": s.plate, "visit_id": s.visit_id, "owed_fen": s.owed_fen,
-            "last_at": _t(s.last_at)}  # fmt: skip
+            "last_at": _t(s.last_at), "owed_visit": s.owed_visit}  # fmt: skip
 
 
 def stay_of(d: dict[str, Any], version: int) -> Stay:
     return Stay(d["lot_id"], d["plate"], d.get("visit_id"), int(d.get("owed_fen") or 0), _at(d.get("last_at")),
-                version)  # fmt: skip
+                d.get("owed_visit"), version)  # fmt: skip
 
 
 def _visit(v: ParkedVisit) -> dict[str, Any]:

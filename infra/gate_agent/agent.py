@@ -352,7 +352,9 @@ class GateAgent:
                 found = decide_offline(self._whitelist, plate, entering, today, at)
                 if found.allow:
                     self._note(plate, entering)
-                self._keep({**report, "opened": found.allow})
+                # A new event: the cloud may have recorded the one asked (its answer lost on the way), and that record
+                # says what it decided, not what this gate did.
+                self._keep({**report, "event_id": uuid.uuid4().hex, "opened": found.allow})
             return {"allow": found.allow, "kind": found.kind, "display": found.display, "offline": True}
         with self._lock:
             if answer.get("allow"):

@@ -51,7 +51,10 @@ def apply(s: Services, owner: int, plate: str) -> ApplicationState:
 
 
 def passage(s: Services, plate: str, direction: Direction, at: datetime) -> Card | None:
-    """The gate's report through the barrier's one path (a new event id each time, as a gate sends)."""
+    """The gate's report through the barrier's one path (a new event id each time, as a gate sends), made when it
+    happens: the clock moves on to it (a report from the future is refused)."""
+    if isinstance(s.clock, FixedClock) and at > s.clock.now():
+        s.clock._now = at
     event = f"e{next(_events)}"
     seen = Reported("gate-1", event, plate, visits.Direction(direction.value), at, opened=True)
     return s.barrier.passage(Gate("gate-1", "lot-1", "secret"), seen).card

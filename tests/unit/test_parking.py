@@ -13,7 +13,7 @@ import pytest
 
 from domain.admin import Role, Staff
 from domain.barrier import BarrierPolicy, ExpiredCard, UnpaidVisit
-from domain.errors import GuestLimit, InvalidInput, LotNotFound, NothingToPay
+from domain.errors import Conflict, GuestLimit, GuestNotAllowed, InvalidInput, LotNotFound, NothingToPay
 from domain.order import Channel
 from domain.owner import Owner
 from domain.parking import PassKind, Reported, Spaces
@@ -198,7 +198,7 @@ def test_property_fee_arrears_only_remind_and_an_expired_card_follows_the_lot_po
     s.owners.add(Owner("owner-1", "openid-owner-1", oa_openid="oa-owner-1"))
     card = a_card(date(2026, 12, 6), plates=("粤B12345",))
     add_card(s, card)
-    barrier = replace(s.barrier, arrears=lambda c, now: 12_500 if c.id == card.id else 0)
+    barrier = replace(s.barrier, arrears=lambda c, lot, now: 12_500 if c.id == card.id else 0)
     answer = barrier.passage(GATE, Reported(GATE.id, "a1", "粤B12345", Direction.IN, NOW))
     assert answer.record.allow and answer.record.display == "粤B12345 月卡剩余5天 物业费已欠缴 请及时缴纳"
     assert answer.remind == "物业费已欠缴 请及时缴纳"
@@ -308,6 +308,9 @@ def test_an_owner_registers_guests_up_to_the_lot_limit_and_a_guest_passes_free(l
     s, go = lot(), Counter()
     s.parking_office.set_policy(BOSS, "lot-1", BarrierPolicy(), guests_per_month=2)
     today = date(2026, 12, 1)
+    with pytest.raises(GuestNotAllowed):  # anyone with WeChat would park free: only the lot's own people invite
+        s.visit_payments.register_guest("o-1", "lot-1", "粤C11111", today)
+    add_card(s, a_card(date(2027, 1, 31), owner_id="o-1", plates=("粤B12345",)))
     guest = s.visit_payments.register_guest("o-1", "lot-1", "粤C11111", today)
     assert s.visit_payments.register_guest("o-1", "lot-1", "粤C11111", today) == guest
     s.visit_payments.register_guest("o-1", "lot-1", "粤C22222", today + timedelta(days=1))
@@ -317,6 +320,14 @@ def test_an_owner_registers_guests_up_to_the_lot_limit_and_a_guest_passes_free(l
         s.visit_payments.register_guest("o-1", "lot-1", "粤C33333", today - timedelta(days=1))
     came = go(s, GATE, "粤C11111", Direction.IN)
     assert (came.record.allow, came.record.kind.value) == (True, "exempt")
+    # The office's exemption of a plate and a guest day of it are kept apart: neither replaces the other.
+    s.parking_office.add_pass(BOSS, "lot-1", "粤C22222", PassKind.EXEMPT, "员工", None, None)
+    kinds = sorted((p.kind.value, p.starts) for p in s.parking.passes_of("lot-1", "粤C22222"))
+    assert kinds == [("exempt", today), ("guest", today + timedelta(days=1))]
+    s.owners.add(Owner("o-2", "openid-2"))
+    add_card(s, a_card(date(2027, 1, 31), owner_id="o-2", card_id="card-2", plates=("粤B54321",)))
+    with pytest.raises(Conflict):  # another owner's day for the same guest plate: refused, not overwritten
+        s.visit_payments.register_guest("o-2", "lot-1", "粤C22222", today + timedelta(days=2))
 
 
 def test_the_sweep_fulfils_a_visit_paid_whose_notification_was_lost_and_closes_one_left_unpaid(lot: Setup) -> None:
@@ -365,3 +376,81 @@ def test_the_reconciliation_fulfils_a_visit_paid_whose_notification_and_queries_
     again = reconcile_day(Channel.WECHAT, day, _Statement(statement), s.reconciling)
     assert [d.repaired for d in again.differences] == [True]  # kept; nothing paid twice
     assert s.parking.visit(visit_id).paid_fen == 500  # type: ignore[union-attr]
+
+
+def test_a_visitor_made_exempt_while_inside_leaves_free_and_owes_nothing(lot: Setup) -> None:
+    clock = FixedClock(NOW)
+    s, go = lot(clock), Counter()
+    go(s, GATE, VISITOR, Direction.IN)
+    clock._now = NOW + timedelta(hours=3)
+    s.parking_office.add_pass(BOSS, "lot-1", VISITOR, PassKind.EXEMPT, "来访维修", None, None)
+    out = go(s, EXIT, VISITOR, Direction.OUT)
+    assert (out.record.allow, out.record.kind.value) == (True, "exempt")
+    assert s.parking.stay("lot-1", VISITOR).owed_fen == 0 and s.parking.owing("lot-1") == []
+
+
+def test_a_car_refused_for_its_debts_is_shown_where_to_pay_them_and_comes_in_once_paid(lot: Setup) -> None:
+    clock = FixedClock(NOW)
+    s, go = lot(clock), Counter()
+    s.parking_office.set_policy(BOSS, "lot-1", BarrierPolicy(unpaid_visit=UnpaidVisit.REFUSE), None)
+    went_in = go(s, GATE, VISITOR, Direction.IN).record.visit_id
+    clock._now = NOW + timedelta(hours=3)
+    go(s, EXIT, VISITOR, Direction.OUT, opened=True)  # let out unpaid by a gate deciding alone: 1,500 owed
+    clock._now = NOW + timedelta(days=1)
+    refused = go(s, GATE, VISITOR, Direction.IN)
+    assert (refused.record.allow, refused.record.fee_fen, refused.record.visit_id) == (False, 1500, went_in)
+    assert refused.pay_path == f"/pages/visit/pay?lot_id=lot-1&visit_id={went_in}"
+    now = s.visit_payments.current("lot-1", VISITOR)
+    assert (now.visit.id, now.owed_fen, now.due_fen) == (went_in, 1500, 1500)
+    provider = FakeProvider()
+    assert went_in is not None
+    order = s.visit_payments.order("o-1", went_in, Channel.WECHAT, "key-00001", provider, lambda _: provider).order
+    assert (order.visit_fen, order.owed_fen) == (0, 1500)
+    s.visit_payments.fulfil(PaymentNotice(order.id, "tx-1", 1500, clock.now(), True))
+    assert s.parking.stay("lot-1", VISITOR).owed_fen == 0
+    assert go(s, GATE, VISITOR, Direction.IN).record.allow
+
+
+def test_a_car_let_through_though_refused_parks_as_a_visitor_and_pays(lot: Setup) -> None:
+    clock = FixedClock(NOW)
+    s, go = lot(clock), Counter()
+    s.parking_office.add_pass(BOSS, "lot-1", VISITOR, PassKind.BLACKLISTED, "多次冲卡", None, None)
+    go(s, GATE, VISITOR, Direction.IN, opened=True)  # the guard lifted the barrier by hand
+    clock._now = NOW + timedelta(hours=3)
+    out = go(s, EXIT, VISITOR, Direction.OUT, opened=True)
+    visit = s.parking.visit(out.record.visit_id or "")
+    assert visit is not None and (visit.kind.value, visit.fee_fen) == ("visitor", 1500)
+    assert s.parking.stay("lot-1", VISITOR).owed_fen == 1500
+
+
+def test_a_passage_from_a_gate_whose_clock_is_wrong_is_refused_and_stores_nothing(lot: Setup) -> None:
+    s = lot()
+    for at in (NOW + timedelta(days=365), NOW + timedelta(minutes=6), NOW - timedelta(days=31)):
+        with pytest.raises(InvalidInput):
+            s.barrier.passage(GATE, Reported(GATE.id, f"skew-{at:%s}", VISITOR, Direction.IN, at))
+    assert s.parking.stay("lot-1", VISITOR).version == 0 and s.parking.occupancy("lot-1").inside == 0
+    late = s.barrier.passage(GATE, Reported(GATE.id, "late", VISITOR, Direction.IN, NOW - timedelta(days=29), True))
+    assert late.record.visit_id is not None  # an upload of a month's offline gate is still taken
+
+
+def test_a_lot_counting_only_its_total_shows_its_free_spaces_and_is_full_when_they_are_taken(lot: Setup) -> None:
+    s, go = lot(), Counter()
+    s.parking_office.set_spaces(BOSS, "lot-1", Spaces(total=2, visitor=None))
+    assert s.parking.occupancy("lot-1").visitor_spaces_free(Spaces(total=2)) == 2
+    add_card(s, a_card(date(2027, 1, 31), plates=("粤B12345",)))
+    assert go(s, GATE, "粤B12345", Direction.IN).record.allow
+    assert go(s, GATE, VISITOR, Direction.IN).record.allow
+    full = go(s, GATE, "粤A22222", Direction.IN)
+    assert (full.record.allow, full.record.display) == (False, "满位")
+
+
+def test_a_fee_rule_in_force_is_never_edited_and_every_setup_change_is_audited(lot: Setup) -> None:
+    s = lot()
+    with pytest.raises(InvalidInput):  # today's rule prices the cars inside already
+        s.parking_office.set_visitor_fee(BOSS, "lot-1", replace(RULE, price_fen=800))
+    tomorrow = replace(RULE, starts=date(2026, 12, 2), price_fen=800)
+    assert s.parking_office.set_visitor_fee(BOSS, "lot-1", tomorrow) == [RULE, tomorrow]
+    s.parking_office.set_spaces(BOSS, "lot-1", Spaces(total=10, visitor=3))
+    s.parking_office.set_spaces(BOSS, "lot-1", Spaces(total=10, visitor=3))  # the same again: nothing changed
+    actions = sorted(e.action for e in s.audit.history("parking:lot-1"))  # type: ignore[attr-defined]
+    assert actions == ["spaces_set", "visitor_fee_set", "visitor_fee_set"]

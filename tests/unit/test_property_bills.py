@@ -315,3 +315,23 @@ def test_a_closed_order_paid_late_while_another_order_holds_its_bill_keeps_the_m
     assert s.bill_payments.close(third)
     assert s.bill_payments.fulfil(notice(third.id, third.amount_fen)) is Outcome.FULFILLED
     assert s.billing.bill(water).state is BillState.PAID and s.billing.balance("u1") == 22_125  # type: ignore[union-attr]
+
+
+def test_the_barrier_reminds_of_arrears_owed_to_its_own_office_only_by_the_lot_s_day(s: Services) -> None:
+    """A card holder's units in the communities of the lot: their bills past due by the lot's day. Another
+    company's receivables (a unit of the same phone elsewhere) are never shown at this barrier."""
+    from domain.card import Card, CardState
+    from handlers.passages import property_arrears
+
+    run, _ = s.bill_runs.run(BOSS, "c1", "2027-01", ["mgmt"])
+    s.bill_runs.publish(BOSS, run.id)  # due Jan 31
+    me = owner(s)
+    card = Card("card-1", "lot-1", me, ("粤B12345",), date(2027, 1, 1), date(2027, 3, 31), CardState.ACTIVE)
+    owes = property_arrears(s.billing, s.owners, s.sealer)
+    lot = s.lots.get("lot-1")
+    assert lot is not None
+    assert owes(card, lot, datetime(2027, 1, 31, 15, tzinfo=UTC)) == 0  # 23:00 Jan 31 in Beijing: not yet past due
+    assert owes(card, lot, datetime(2027, 1, 31, 16, tzinfo=UTC)) == 22_125  # 00:00 Feb 1 in Beijing (UTC: Jan 31)
+    elsewhere = replace(lot, id="lot-9", tenant_id="t2")
+    memory_of(s).lots["lot-9"] = elsewhere
+    assert owes(replace(card, lot_id="lot-9"), elsewhere, datetime(2027, 2, 10, tzinfo=UTC)) == 0
