@@ -1,0 +1,217 @@
+"""Door-to-door collection (上门收费): a community's collection windows and the slots owners book, a booking's life,
+the collector's route for an evening, and the cash in a collector's hands. Pure.
+
+Slots come from the community's windows per weekday in its own zone (weekday evenings 19:00-21:00, weekends
+9:00-12:00 and 14:00-18:00, every 30 minutes), each taking a number of visits. The route visits the booked slots in
+time order and, within a slot, goes to the nearest building next (from where the collector stands), which walks
+less than the order the bookings came in. A collector's cash in hand is what was collected in cash and not yet
+handed over; a handover records what the cashier counted, and any difference.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class Window:
+    weekday: int
+    """0 Monday ... 6 Sunday."""
+    starts: time
+    ends: time
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.weekday <= 6 or self.ends <= self.starts:
+            raise ValueError("a window is on a weekday (0-6) and ends after it starts")
+
+
+def evenings_and_weekends() -> tuple[Window, ...]:
+    """The source document's hours: weekday evenings 19:00-21:00; weekends 9:00-12:00 and 14:00-18:00."""
+    weekdays = tuple(Window(d, time(19), time(21)) for d in range(5))
+    weekends = tuple(
+        Window(d, start, end) for d in (5, 6) for start, end in ((time(9), time(12)), (time(14), time(18)))
+    )
+    return weekdays + weekends
+
+
+@dataclass(frozen=True)
+class CollectionHours:
+    """A community's collection hours and how its slots fill."""
+
+    community_id: str
+    windows: tuple[Window, ...] = field(default_factory=evenings_and_weekends)
+    slot_minutes: int = 30
+    visits_per_slot: int = 2
+    """How many homes one collector visits in a slot."""
+    change_until_hours: int = 2
+    """An owner changes or cancels a booking up to this long before its slot."""
+
+    def __post_init__(self) -> None:
+        if self.slot_minutes <= 0 or self.visits_per_slot <= 0 or self.change_until_hours < 0:
+            raise ValueError("slots last some minutes and take at least one visit; the cut-off is never negative")
+
+
+@dataclass(frozen=True)
+class Slot:
+    starts: datetime
+    ends: datetime
+
+
+def slots_on(hours: CollectionHours, day: date, timezone: str) -> list[Slot]:
+    """The slots of a community-local day, as aware times."""
+    zone = ZoneInfo(timezone)
+    step = timedelta(minutes=hours.slot_minutes)
+    found = []
+    for window in sorted((w for w in hours.windows if w.weekday == day.weekday()), key=lambda w: w.starts):
+        at = datetime.combine(day, window.starts, zone)
+        end = datetime.combine(day, window.ends, zone)
+        while at + step <= end:
+            found.append(Slot(at, at + step))
+            at += step
+    return found
+
+
+class BookingState(StrEnum):
+    BOOKED = "booked"
+    ASSIGNED = "assigned"
+    """A collector takes it."""
+    COLLECTED = "collected"
+    NOT_HOME = "not_home"
+    CANCELLED = "cancelled"
+
+
+OPEN_BOOKINGS = (BookingState.BOOKED, BookingState.ASSIGNED)
+
+
+@dataclass(frozen=True)
+class Booking:
+    id: str
+    community_id: str
+    unit_id: str
+    owner_id: str
+    slot: datetime
+    """When the slot starts."""
+    bill_ids: tuple[str, ...] = ()
+    card_id: str | None = None
+    """A card to renew at the door (with `package_id`)."""
+    package_id: str | None = None
+    notes: str = ""
+    """"will pay cash", "elderly alone, call first"."""
+    state: BookingState = BookingState.BOOKED
+    collector: str | None = None
+
+
+def changeable(booking: Booking, hours: CollectionHours, now: datetime) -> bool:
+    """An owner may still change or cancel it: open, and the cut-off before its slot not yet reached."""
+    return booking.state in OPEN_BOOKINGS and now <= booking.slot - timedelta(hours=hours.change_until_hours)
+
+
+def slot_free(bookings: Sequence[Booking], slot: datetime, hours: CollectionHours, collectors: int) -> bool:
+    """Room in the slot: fewer open bookings than its collectors can visit."""
+    taken = sum(1 for b in bookings if b.slot == slot and b.state in OPEN_BOOKINGS)
+    return taken < hours.visits_per_slot * max(1, collectors)
+
+
+@dataclass(frozen=True)
+class Building:
+    id: str
+    x_m: float
+    """Metres east of a point the office chose (the gate, say)."""
+    y_m: float
+    """Metres north of it."""
+
+
+def distance(a: Building, b: Building) -> float:
+    return math.hypot(a.x_m - b.x_m, a.y_m - b.y_m)
+
+
+@dataclass(frozen=True)
+class Stop:
+    booking: Booking
+    building: Building
+
+
+def route(stops: Sequence[Stop], start: Building | None = None) -> list[Stop]:
+    """The evening's visits: slot by slot in time order; within a slot, always the nearest building next from where
+    the collector is (the first slot from `start`, say the office; else from its first booking's building)."""
+    ordered: list[Stop] = []
+    here = start
+    for slot in sorted({s.booking.slot for s in stops}):
+        left = sorted((s for s in stops if s.booking.slot == slot), key=lambda s: s.booking.id)
+        while left:
+            here = here or left[0].building
+            nearest = min(left, key=lambda s: (distance(here, s.building), s.booking.id))  # type: ignore[arg-type]
+            ordered.append(nearest)
+            left.remove(nearest)
+            here = nearest.building
+    return ordered
+
+
+def walked(stops: Sequence[Stop], start: Building | None = None) -> float:
+    """Metres walked visiting `stops` in this order."""
+    total, here = 0.0, start
+    for s in stops:
+        if here is not None:
+            total += distance(here, s.building)
+        here = s.building
+    return total
+
+
+class CashMove(StrEnum):
+    COLLECTED = "collected"
+    HANDED_OVER = "handed_over"
+
+
+@dataclass(frozen=True)
+class CashEntry:
+    collector: str
+    kind: CashMove
+    fen: int
+    at: datetime
+
+    def __post_init__(self) -> None:
+        if self.fen <= 0:
+            raise ValueError("cash moves in whole positive fen")
+
+
+def cash_in_hand(entries: Sequence[CashEntry], collector: str) -> int:
+    """Cash collected and not yet handed over."""
+    mine = [e for e in entries if e.collector == collector]
+    return sum(e.fen for e in mine if e.kind is CashMove.COLLECTED) - sum(
+        e.fen for e in mine if e.kind is CashMove.HANDED_OVER
+    )
+
+
+@dataclass(frozen=True)
+class Handover:
+    """A collector hands cash to the cashier (交接): what the collector should hold, and what was counted."""
+
+    collector: str
+    cashier: str
+    expected_fen: int
+    counted_fen: int
+    at: datetime
+
+    @property
+    def difference_fen(self) -> int:
+        """Counted less expected: negative when cash is missing."""
+        return self.counted_fen - self.expected_fen
+
+    def entry(self) -> CashEntry | None:
+        """What the handover takes off the collector's hands: all they held (a difference is recorded with the
+        handover, not carried on)."""
+        return (
+            CashEntry(self.collector, CashMove.HANDED_OVER, self.expected_fen, self.at) if self.expected_fen else None
+        )
+
+
+def hand_over(entries: Sequence[CashEntry], collector: str, cashier: str, counted_fen: int, at: datetime) -> Handover:
+    """The cashier counted `counted_fen` from the collector: the handover against what the collector holds."""
+    if counted_fen < 0:
+        raise ValueError("a count is never negative")
+    return Handover(collector, cashier, cash_in_hand(entries, collector), counted_fen, at)
