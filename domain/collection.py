@@ -12,10 +12,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
+
+from domain.bill_order import unpaid_bill_claim
+from domain.bill_run import Bill, BillState
+from domain.errors import BillInOrder, BillNotPayable, BookingChanged, OrderKeyUsed, SlotFull
+from domain.order import order_key_claim
+from domain.plan import BillWrite, BookingWrite, Claim, Holder, Plan, Release, Take
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,8 @@ class Booking:
     """"will pay cash", "elderly alone, call first"."""
     state: BookingState = BookingState.BOOKED
     collector: str | None = None
+    seat: int = 0
+    """Which of its slot's visits it takes (its claim)."""
 
 
 def changeable(booking: Booking, hours: CollectionHours, now: datetime) -> bool:
@@ -215,3 +223,37 @@ def hand_over(entries: Sequence[CashEntry], collector: str, cashier: str, counte
     if counted_fen < 0:
         raise ValueError("a count is never negative")
     return Handover(collector, cashier, cash_in_hand(entries, collector), counted_fen, at)
+
+
+# --- bookings through the one commit path
+BOOKING_PREFIX = "bk-"
+
+
+def seat_claim(community_id: str, slot: datetime, seat: int) -> str:
+    """The n-th visit of a slot: two owners booking its last place at once cannot both take it."""
+    return f"slot:{community_id}:{slot.astimezone(UTC).isoformat()}:{seat}"
+
+
+def book(booking: Booking, seat: int, bills: Sequence[Bill], who: str, idempotency_key: str) -> Plan:
+    """A new booking: its key once, a seat of its slot, and each of its bills held for the visit (the claim an
+    online order would take: a bill is paid at the door or online, never both); each bill must still be unpaid."""
+    owner = booking.owner_id
+    key = Take(Claim(order_key_claim(who, idempotency_key), owner, order_id=booking.id), OrderKeyUsed())
+    place = Claim(seat_claim(booking.community_id, booking.slot, seat), owner, order_id=booking.id)
+    held = tuple(Take(Claim(unpaid_bill_claim(b.id), owner, order_id=booking.id), BillInOrder(b.id)) for b in bills)
+    return Plan(
+        takes=(key, Take(place, SlotFull(booking.slot.isoformat())), *held),
+        bills=tuple(BillWrite(b, (BillState.UNPAID,), BillNotPayable(b.id)) for b in bills),
+        bookings=(BookingWrite(replace(booking, seat=seat)),),
+    )
+
+
+def cancel_booking(booking: Booking, state: BookingState = BookingState.CANCELLED) -> Plan:
+    """The booking ends unpaid (cancelled, or nobody at home): its seat and its bills are free again."""
+    held = Holder("order_id", booking.id)
+    keys = [seat_claim(booking.community_id, booking.slot, booking.seat)]
+    keys += [unpaid_bill_claim(b) for b in booking.bill_ids]
+    return Plan(
+        bookings=(BookingWrite(replace(booking, state=state), OPEN_BOOKINGS),),
+        releases=tuple(Release(k, held, BookingChanged(booking.id)) for k in keys),
+    )

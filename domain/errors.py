@@ -582,3 +582,28 @@ class PassNotFound(NotFound):
 
     def __init__(self, plate: str) -> None:
         super().__init__(plate=plate)
+
+
+class SlotFull(Conflict):
+    """Every visit of the slot is booked."""
+
+    code = "slot_full"
+
+    def __init__(self, slot: str) -> None:
+        super().__init__(slot=slot)
+
+
+class BookingChanged(Conflict):
+    """The booking changed since it was read (collected, cancelled, assigned): read again."""
+
+    code = "booking_changed"
+
+    def __init__(self, booking_id: str) -> None:
+        super().__init__(booking_id=booking_id)
+
+
+class BookingNotFound(NotFound):
+    code = "booking_not_found"
+
+    def __init__(self, booking_id: str) -> None:
+        super().__init__(booking_id=booking_id)

@@ -612,6 +612,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "the passage's time is more than {most} s ahead of the server's: set the gate's clock",
     ),
     "passage_at_old": ("通行记录超过 {days} 天，不再接收", "a passage older than {days} days is not taken"),
+    "slot_full": ("该时段已约满，请选择其他时段", "the slot {slot} is fully booked"),
+    "booking_changed": ("预约刚被修改，请刷新后重试", "booking {booking_id} changed meanwhile; read it again"),
+    "booking_not_found": ("没有找到预约 {booking_id}", "no booking {booking_id!r} was found"),
+    "booking_slot": ("请选择可预约的上门时段", "choose one of the slots that can be booked"),
+    "booking_too_late": ("已过修改或取消的截止时间", "it is past the time to change or cancel it"),
     "visit_day": ("日期无法识别：{value}（例如 2026-12-01）", "not a day: {value} (e.g. 2026-12-01)"),
 }
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # plans are built by the modules below; at run time this one 
     from domain.bill_reminder import BillReminder
     from domain.bill_run import Bill, BillState
     from domain.card_change import AuditEntry
+    from domain.collection import Booking, BookingState
     from domain.entitlement import Entitlement
     from domain.gate import Grant
     from domain.order import LedgerEntry, Order, OrderState, RefundState
@@ -224,6 +225,14 @@ class PassWrite:
 
 
 @dataclass(frozen=True)
+class BookingWrite:
+    """A door-to-door collection booking after the change; `was`: the states it may move from (() for a new one)."""
+
+    booking: Booking
+    was: tuple[BookingState, ...] = ()
+
+
+@dataclass(frozen=True)
 class VisitOrderWrite:
     order: VisitOrder
     was: tuple[OrderState, ...] = ()
@@ -263,6 +272,7 @@ class Plan:
     occupancy: OccupancyMove | None = None
     passes: tuple[PassWrite, ...] = ()
     visit_orders: tuple[VisitOrderWrite, ...] = ()
+    bookings: tuple[BookingWrite, ...] = ()
     follow_ups: tuple[object, ...] = field(default=(), compare=False)
     """Domain events handled after the commit (tell the owner, offer a freed place, reverse an invoice)."""
 
@@ -309,7 +319,7 @@ class Plan:
         parts = (self.cards, self.unchanged, self.takes, self.releases, self.absent, self.orders, self.applications,
                  self.ledger, self.events, self.reminders, self.dropped_reminders, self.audit, self.bills,
                  self.bill_orders, self.balances, self.bill_reminders, self.passages, self.stays, self.visits,
-                 self.passes, self.visit_orders)  # fmt: skip
+                 self.passes, self.visit_orders, self.bookings)  # fmt: skip
         return sum(len(p) for p in parts) + sum(1 for x in (self.signed, self.lot, self.occupancy) if x is not None)
 
     def lot_error(self) -> DomainError:
@@ -364,6 +374,7 @@ class Plan:
             occupancy=self.occupancy or other.occupancy,
             passes=self.passes + other.passes,
             visit_orders=self.visit_orders + other.visit_orders,
+            bookings=self.bookings + other.bookings,
             follow_ups=self.follow_ups + other.follow_ups,
         )
 

@@ -25,6 +25,7 @@ from handlers.ports import (
     CardQueries,
     CardRepository,
     Clock,
+    CollectionRecords,
     Consents,
     Documents,
     EntitlementFeed,
@@ -89,6 +90,7 @@ if TYPE_CHECKING:
 
     from handlers.bill_payments import BillPayments
     from handlers.bill_runs import BillRuns
+    from handlers.collection import Collecting
     from handlers.parking_office import ParkingOffice
     from handlers.passages import Barrier
     from handlers.property import Records
@@ -168,6 +170,8 @@ class Services:
     """Property fees: communities, units, fee items, meters, readings, vacancies, runs, bills, bill orders."""
     parking: ParkingRecords
     """Parking at the barrier: setup, passages, visits, exemptions, visit orders."""
+    collection: CollectionRecords
+    """Door-to-door collection: a community's hours, bookings."""
     metrics: Metrics = field(default_factory=EmfMetrics)
     """Counts as CloudWatch EMF lines (namespace ParkPass)."""
     seal_png: bytes | None = None
@@ -236,6 +240,12 @@ class Services:
         return VisitPayments(self.parking, self.lots, self.owners, self.uow, self.ids, self.clock, may_invite)
 
     @property
+    def collecting(self) -> Collecting:
+        from handlers.collection import Collecting
+
+        return Collecting(self.collection, self.billing, self.bill_payments, self.uow, self.ids, self.clock)
+
+    @property
     def parking_office(self) -> ParkingOffice:
         from handlers.parking_office import ParkingOffice
 
@@ -268,6 +278,12 @@ def _dynamo_billing() -> Billing:
     from infra.dynamodb.billing import DynamoBilling  # property fees: loaded by the first request that needs them
 
     return DynamoBilling()
+
+
+def _dynamo_collection() -> CollectionRecords:
+    from infra.dynamodb.collection import DynamoCollection  # door-to-door collection: loaded on first use
+
+    return DynamoCollection()
 
 
 def _dynamo_parking() -> ParkingRecords:
@@ -359,6 +375,7 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
         reconciliations=DynamoReconciliations(),
         billing=cast(Billing, Lazy(_dynamo_billing)),
         parking=cast(ParkingRecords, Lazy(_dynamo_parking)),
+        collection=cast(CollectionRecords, Lazy(_dynamo_collection)),
         rates=DynamoRateCounter(),
         login_tries=DynamoLoginTries(),
         seal_png=Path(settings.seal_image).read_bytes() if settings.seal_image else None,

@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # property fees: loaded by the functions that use them, not b
     from domain.bill_order import BillOrder
     from domain.bill_reminder import BillReminder
     from domain.bill_run import Bill, BillRun, FeeItem, Unit
+    from domain.collection import Booking, CollectionHours
     from domain.community import Community, Meter, Reading, Vacancy
     from domain.parking import Occupancy, ParkedVisit, ParkingPass, ParkingSetup, PassageRecord, Stay
     from domain.visit_payment import VisitOrder
@@ -743,3 +744,19 @@ class ParkingRecords(Protocol):
     def pending_visit_orders(self, created_before: datetime) -> list[VisitOrder]:
         """Visit orders still waiting for payment, made before then (a key query on a sparse index)."""
         ...
+
+
+class CollectionRecords(Protocol):
+    """Door-to-door collection. A community's hours are written here; bookings only by the unit of work."""
+
+    def hours(self, community_id: str) -> CollectionHours:
+        """The community's collection hours (the usual evenings and weekends when the office set none)."""
+        ...
+
+    def save_hours(self, hours: CollectionHours) -> None: ...
+    def booking(self, booking_id: str) -> Booking | None: ...
+    def bookings_between(self, community_id: str, start: datetime, end: datetime) -> list[Booking]:
+        """The community's bookings whose slot starts from `start` to before `end` (a key query)."""
+        ...
+
+    def bookings_of_unit(self, unit_id: str) -> list[Booking]: ...

@@ -40,7 +40,7 @@ from handlers.ports import Clock, Gate, IssuedDocument, PaymentStatus, SendFaile
 from infra.clock import SimClock
 from infra.dynamodb.reminders import LEASE as REMINDER_LEASE
 from infra.receipt_signing import ReceiptKey
-from tests.memory import MemoryBilling, MemoryDB, MemoryParking, MemoryUnitOfWork
+from tests.memory import MemoryBilling, MemoryCollection, MemoryDB, MemoryParking, MemoryUnitOfWork
 
 if TYPE_CHECKING:
     from infra.simulators.alipay import AlipaySimulator
@@ -791,6 +791,7 @@ def fake_services(now: datetime, clock: Clock | None = None) -> Services:
         sealer=FakeSealer(),
         billing=MemoryBilling(db),
         parking=MemoryParking(db),
+        collection=MemoryCollection(db),
         metrics=RecordingMetrics(),
     )
 

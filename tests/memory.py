@@ -20,12 +20,14 @@ from domain.bill_reminder import BillReminder
 from domain.bill_run import Bill, BillRun, FeeItem, Unit
 from domain.card import Card
 from domain.card_change import AuditEntry
+from domain.collection import Booking, CollectionHours
 from domain.community import Community, Meter, Reading, Vacancy, VacancyState
 from domain.errors import (
     ApplicationClosed,
     BalanceTooLow,
     BillChanged,
     BillingExists,
+    BookingChanged,
     Conflict,
     DomainError,
     OrderSettled,
@@ -69,6 +71,7 @@ class MemoryDB:
     occupancy: dict[str, Occupancy] = field(default_factory=dict)
     passes: dict[tuple[str, str, str], ParkingPass] = field(default_factory=dict)
     visit_orders: dict[str, VisitOrder] = field(default_factory=dict)
+    bookings: dict[str, Booking] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
 
@@ -160,6 +163,10 @@ class MemoryUnitOfWork:
         parking = self._parking_failure(plan)
         if parking is not None:
             return parking
+        for bw in plan.bookings:
+            held_booking = db.bookings.get(bw.booking.id)
+            if not (held_booking is not None and held_booking.state in bw.was if bw.was else held_booking is None):
+                return BookingChanged(bw.booking.id)
         for entry in plan.audit:
             if (entry.subject, entry.entry) in db.audit:
                 return Conflict("this change was recorded already")
@@ -274,6 +281,8 @@ class MemoryUnitOfWork:
             db.passes[(pw.found.lot_id, pw.found.kind.value, pw.found.plate)] = pw.found
         for vo in plan.visit_orders:
             db.visit_orders[vo.order.id] = vo.order
+        for bw in plan.bookings:
+            db.bookings[bw.booking.id] = bw.booking
 
 
 class MemoryBilling:
@@ -476,3 +485,27 @@ class MemoryParking:
     def pending_visit_orders(self, created_before: datetime) -> list[VisitOrder]:
         found = [o for o in self.db.visit_orders.values() if o.state is OrderState.PENDING]
         return sorted((o for o in found if o.created_at <= created_before), key=lambda o: o.created_at)
+
+
+class MemoryCollection:
+    """Collection hours here; bookings are MemoryDB's (written by the unit of work)."""
+
+    def __init__(self, db: MemoryDB) -> None:
+        self.db = db
+        self.hours_: dict[str, CollectionHours] = {}
+
+    def hours(self, community_id: str) -> CollectionHours:
+        return self.hours_.get(community_id) or CollectionHours(community_id)
+
+    def save_hours(self, hours: CollectionHours) -> None:
+        self.hours_[hours.community_id] = hours
+
+    def booking(self, booking_id: str) -> Booking | None:
+        return self.db.bookings.get(booking_id)
+
+    def bookings_between(self, community_id: str, start: datetime, end: datetime) -> list[Booking]:
+        found = [b for b in self.db.bookings.values() if b.community_id == community_id and start <= b.slot < end]
+        return sorted(found, key=lambda b: (b.slot, b.id))
+
+    def bookings_of_unit(self, unit_id: str) -> list[Booking]:
+        return sorted((b for b in self.db.bookings.values() if b.unit_id == unit_id), key=lambda b: (b.slot, b.id))

@@ -400,6 +400,9 @@ class DynamoOwnerRepository:
 
     def add(self, owner: Owner) -> bool:
         item = OwnerItem(owner_id=owner.id, openid=owner.openid, unionid=owner.unionid, oa_openid=owner.oa_openid)
+        if owner.phone is not None:  # as the in-memory store keeps it (an owner made with a bound phone)
+            item.phone_cipher = self._cipher.encrypt(owner.phone, f"{owner.id}:phone")
+            item.phone_last4 = owner.phone[-4:]
         w = NamedWrite()
         w.put("owner", item, OwnerItem.owner_id.does_not_exist())
         for key in wechat_claims(owner.openid, owner.unionid):

@@ -14,6 +14,7 @@ from domain.errors import (
     ApplicationClosed,
     BalanceTooLow,
     BillChanged,
+    BookingChanged,
     Conflict,
     DomainError,
     OrderSettled,
@@ -117,6 +118,13 @@ class DynamoUnitOfWork:
         for move in plan.balances:
             name = errors.add(f"balance {move.unit_id}", move.error or BalanceTooLow(move.unit_id))
             w.update(name, *balance_update(move.unit_id, move.fen))
+        if plan.bookings:
+            from infra.dynamodb.collection import booking_write
+        for bw in plan.bookings:
+            w.put(
+                errors.add(f"booking {bw.booking.id}", BookingChanged(bw.booking.id)),
+                *booking_write(bw.booking, bw.was),
+            )
         if parking:
             for sw in plan.stays:
                 w.put(

@@ -36,8 +36,7 @@ PHONE = "13900000001"
 
 
 def community(s: Services) -> None:
-    lots = memory_of(s).lots
-    lots["lot-1"] = replace(a_lot(), tenant_id="t1")
+    s.lots.add(replace(a_lot(), tenant_id="t1"))
     s.records.add_community(BOSS, "c1", "幸福小区", ["lot-1"])
     for uid, number, area, phones in (("u1", "101", 8850, [PHONE]), ("u2", "102", 10000, []),
                                       ("u3", "103", 5000, ["13900000003"])):  # fmt: skip

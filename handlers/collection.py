@@ -1,0 +1,157 @@
+"""Door-to-door collection (上门收费), the bookings: the office sets a community's hours; an owner books a slot for
+one of their units with the bills to pay at the door and notes ("will pay cash", "call first"), and cancels it up to
+the cut-off. A booking takes a seat of its slot and holds its bills through the one commit path, so a bill is paid
+at the door or online, never both; a cancel gives both back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from domain.admin import Permission, Staff
+from domain.bill_run import BillState
+from domain.collection import (
+    BOOKING_PREFIX,
+    OPEN_BOOKINGS,
+    Booking,
+    BookingState,
+    CollectionHours,
+    Slot,
+    book,
+    cancel_booking,
+    changeable,
+    seat_claim,
+    slots_on,
+)
+from domain.errors import (
+    BillNotFound,
+    BillNotPayable,
+    BookingChanged,
+    BookingNotFound,
+    Conflict,
+    InvalidInput,
+    OrderKeyUsed,
+    SlotFull,
+)
+from domain.ids import checked_id
+from handlers.bill_payments import BillPayments
+from handlers.office_keys import order_of_key
+from handlers.ports import Billing, Clock, CollectionRecords, IdSource, UnitOfWork
+from handlers.property import community_for
+from handlers.retry import MAX_ATTEMPTS, wait_before_retry
+
+DAYS_AHEAD = 14
+"""Owners book up to two weeks ahead."""
+
+
+@dataclass(frozen=True)
+class OpenSlot:
+    slot: Slot
+    free: int
+    """Visits still free in it."""
+
+
+@dataclass(frozen=True)
+class Collecting:
+    records: CollectionRecords
+    billing: Billing
+    payments: BillPayments
+    """Whose units an owner's are (by the verified phone)."""
+    uow: UnitOfWork
+    ids: IdSource
+    clock: Clock
+
+    def set_hours(self, account: Staff, hours: CollectionHours) -> CollectionHours:
+        community_for(account, hours.community_id, self.billing, Permission.MANAGE)
+        self.records.save_hours(hours)
+        return hours
+
+    def slots(self, community_id: str, day: date) -> list[OpenSlot]:
+        """A day's slots still open to book (after the cut-off, from now on), with their free visits."""
+        community = self.billing.community(checked_id("community_id", community_id))
+        if community is None:
+            raise BillNotFound("community", community_id)
+        hours, now = self.records.hours(community.id), self.clock.now()
+        found = slots_on(hours, day, community.timezone)
+        if not found:
+            return []
+        taken = self.records.bookings_between(community.id, found[0].starts, found[-1].ends)
+        cut_off = timedelta(hours=hours.change_until_hours)
+        return [
+            OpenSlot(
+                s, hours.visits_per_slot - sum(1 for b in taken if b.slot == s.starts and b.state in OPEN_BOOKINGS)
+            )
+            for s in found
+            if s.starts - cut_off >= now
+        ]
+
+    def book(self, owner_id: str, unit_id: str, slot: datetime, bill_ids: Sequence[str], notes: str,
+             key: str) -> Booking:  # fmt: skip
+        """A visit to one of the owner's units in an open slot, holding the bills to pay there; the same key
+        answers the booking it made."""
+        who = f"owner:{owner_id}"
+        earlier = order_of_key(who, key, self.uow)
+        if earlier is not None:
+            made = self.records.booking(earlier)
+            if made is None or made.unit_id != unit_id or made.slot != slot:
+                raise Conflict("idempotency_key_reused")
+            return made
+        unit = self.billing.unit(checked_id("unit_id", unit_id))
+        if unit is None or unit.id not in self.payments.my_units(owner_id):
+            raise BillNotFound("unit", unit_id)
+        community = self.billing.community(unit.community_id)
+        assert community is not None
+        hours = self.records.hours(community.id)
+        if not self._open(hours, community.timezone, community.today(slot), slot):
+            raise InvalidInput("booking_slot")
+        bills = self.billing.bills(dict.fromkeys(checked_id("bill_id", b) for b in bill_ids))
+        if len(bills) != len(set(bill_ids)) or any(b.unit_id != unit.id for b in bills):
+            raise BillNotFound("bill", next((b for b in bill_ids if b not in {x.id for x in bills}), ""))
+        for b in bills:
+            if b.state is not BillState.UNPAID:
+                raise BillNotPayable(b.id)
+        booking = Booking(BOOKING_PREFIX + self.ids.new_id("booking").removeprefix("booking-"), community.id, unit.id,
+                          owner_id, slot, tuple(b.id for b in bills), notes=notes.strip()[:200])  # fmt: skip
+        for attempt in range(MAX_ATTEMPTS):
+            seat = self._free_seat(community.id, slot, hours)
+            try:
+                self.uow.commit(book(booking, seat, bills, who, key))
+            except OrderKeyUsed:
+                return self.book(owner_id, unit_id, slot, bill_ids, notes, key)  # the same form, sent at once
+            except SlotFull:
+                wait_before_retry(attempt)  # another owner took that seat meanwhile: the next one, if any
+                continue
+            return self.records.booking(booking.id) or booking
+        raise SlotFull(slot.isoformat())
+
+    def cancel(self, owner_id: str, booking_id: str) -> Booking:
+        """The owner cancels up to the cut-off; cancelling twice cancels once."""
+        booking = self.records.booking(checked_id("booking_id", booking_id))
+        if booking is None or booking.owner_id != owner_id:
+            raise BookingNotFound(booking_id)
+        if booking.state is BookingState.CANCELLED:
+            return booking
+        if not changeable(booking, self.records.hours(booking.community_id), self.clock.now()):
+            raise InvalidInput("booking_too_late")
+        try:
+            self.uow.commit(cancel_booking(booking))
+        except BookingChanged:
+            again = self.records.booking(booking.id)
+            if again is not None and again.state is BookingState.CANCELLED:
+                return again
+            raise
+        return self.records.booking(booking.id) or booking
+
+    def _open(self, hours: CollectionHours, timezone: str, day: date, slot: datetime) -> bool:
+        now = self.clock.now()
+        return any(s.starts == slot for s in slots_on(hours, day, timezone)) and (
+            slot - timedelta(hours=hours.change_until_hours) >= now and slot <= now + timedelta(days=DAYS_AHEAD)
+        )
+
+    def _free_seat(self, community_id: str, slot: datetime, hours: CollectionHours) -> int:
+        for seat in range(1, hours.visits_per_slot + 1):
+            if self.uow.claimed(seat_claim(community_id, slot, seat)) is None:
+                return seat
+        raise SlotFull(slot.isoformat())

@@ -1,0 +1,126 @@
+"""Door-to-door collection bookings through the handlers, over the in-memory store here and over DynamoDB in
+tests/integration/test_collection_bookings_dynamodb.py: a booking holds its bills (an online order or the till is
+refused meanwhile, and a booking racing an online order for one bill: exactly one wins), owners racing for a slot's
+last visit, the cut-off, a cancel that gives the bills back, the same form twice."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from domain.errors import BillInOrder, DomainError, InvalidInput, SlotFull
+from domain.order import Channel
+from domain.owner import Owner
+from functions.bootstrap import Services
+from tests.fakes import FixedClock, NoPayments, fake_services
+from tests.unit.test_property_bills import BOSS, NOW, PHONE, community
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+EVENING = datetime(2027, 1, 20, 19, 30, tzinfo=SHANGHAI)  # Wednesday; NOW is 10:00 that day
+Make = Callable[[FixedClock], Services]
+
+
+@pytest.fixture
+def make() -> Make:
+    return lambda clock: fake_services(NOW, clock)
+
+
+@pytest.fixture
+def s(make: Make) -> Services:
+    services = make(FixedClock(NOW))
+    community(services)
+    run, _ = services.bill_runs.run(BOSS, "c1", "2027-01", ["mgmt"])
+    services.bill_runs.publish(BOSS, run.id)
+    for n, phone in enumerate((PHONE, "13900000003", PHONE)):
+        services.owners.add(Owner(f"o-{n}", f"openid-{n}", phone=phone))
+    return services
+
+
+def u1_bill(s: Services) -> str:
+    return next(b.id for b in s.billing.bills_of_unit("u1"))
+
+
+def test_a_booking_holds_its_bills_so_they_are_paid_at_the_door_or_online_never_both(s: Services) -> None:
+    bill = u1_bill(s)
+    slots = s.collecting.slots("c1", EVENING.date())
+    half_hours = [EVENING + timedelta(minutes=m) for m in (-30, 0, 30, 60)]  # 19:00 to 20:30, two visits each
+    assert [(x.slot.starts, x.free) for x in slots] == [(at, 2) for at in half_hours]
+    booked = s.collecting.book("o-0", "u1", EVENING, [bill], "现金，老人独居请先电话", "book-0001")
+    assert s.collecting.book("o-0", "u1", EVENING, [bill], "现金，老人独居请先电话", "book-0001") == booked  # once
+    with pytest.raises(BillInOrder):
+        s.bill_payments.order_bills("o-0", [bill], Channel.WECHAT, "pay-0001", NoPayments())
+    with pytest.raises(BillInOrder):
+        s.bill_payments.take_at_office(BOSS, [bill], Channel.CASH, "till-0001")
+    assert [x.free for x in s.collecting.slots("c1", EVENING.date()) if x.slot.starts == EVENING] == [1]
+    s.collecting.cancel("o-0", booked.id)
+    s.collecting.cancel("o-0", booked.id)  # twice: once
+    assert s.bill_payments.order_bills("o-0", [bill], Channel.WECHAT, "pay-0002", NoPayments()).order.amount_fen > 0
+
+
+def test_a_booking_racing_an_online_order_for_one_bill_exactly_one_wins(s: Services) -> None:
+    bill = u1_bill(s)
+    outcomes: list[str] = []
+    start = threading.Barrier(2)
+
+    def booking() -> None:
+        start.wait()
+        try:
+            s.collecting.book("o-0", "u1", EVENING, [bill], "", "race-book-1")
+            outcomes.append("booked")
+        except DomainError as e:
+            outcomes.append(e.code)
+
+    def online() -> None:
+        start.wait()
+        try:
+            s.bill_payments.order_bills("o-2", [bill], Channel.WECHAT, "race-pay-1", NoPayments())
+            outcomes.append("ordered")
+        except DomainError as e:
+            outcomes.append(e.code)
+
+    threads = [threading.Thread(target=booking), threading.Thread(target=online)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) in (["bill_in_order", "booked"], ["bill_in_order", "ordered"])
+
+
+def test_owners_racing_for_the_last_visits_of_a_slot_take_them_once(s: Services) -> None:
+    won: list[str] = []
+    lost: list[str] = []
+
+    def take(owner: str, unit: str, key: str) -> None:
+        try:
+            won.append(s.collecting.book(owner, unit, EVENING, [], "", key).id)
+        except SlotFull:
+            lost.append(owner)
+
+    threads = [threading.Thread(target=take, args=(o, u, f"seat-{n:04d}"))
+               for n, (o, u) in enumerate((("o-0", "u1"), ("o-1", "u3"), ("o-2", "u1")))]  # fmt: skip
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert (len(won), len(lost)) == (2, 1)  # two visits a slot
+    seats = sorted(b.seat for b in s.collection.bookings_between("c1", EVENING, EVENING + timedelta(minutes=30)))
+    assert seats == [1, 2]
+
+
+def test_an_owner_books_only_their_own_units_open_slots_and_cancels_only_before_the_cut_off(
+    s: Services, make: Make
+) -> None:
+    with pytest.raises(DomainError):
+        s.collecting.book("o-1", "u1", EVENING, [], "", "other-0001")  # u1 is not o-1's
+    with pytest.raises(InvalidInput):
+        s.collecting.book("o-0", "u1", EVENING + timedelta(minutes=10), [], "", "odd-0001")  # not a slot
+    with pytest.raises(InvalidInput):
+        s.collecting.book("o-0", "u1", EVENING.replace(hour=11), [], "", "noon-0001")  # no window at noon
+    booked = s.collecting.book("o-0", "u1", EVENING, [], "", "late-0001")
+    s.clock._now = EVENING.astimezone(UTC) - timedelta(hours=1)  # type: ignore[attr-defined]
+    with pytest.raises(InvalidInput):
+        s.collecting.cancel("o-0", booked.id)
