@@ -46,6 +46,15 @@ def evenings_and_weekends() -> tuple[Window, ...]:
 
 
 @dataclass(frozen=True)
+class Building:
+    id: str
+    x_m: float
+    """Metres east of a point the office chose (the gate, say)."""
+    y_m: float
+    """Metres north of it."""
+
+
+@dataclass(frozen=True)
 class CollectionHours:
     """A community's collection hours and how its slots fill."""
 
@@ -56,6 +65,8 @@ class CollectionHours:
     """How many homes one collector visits in a slot."""
     change_until_hours: int = 2
     """An owner changes or cancels a booking up to this long before its slot."""
+    buildings: tuple[Building, ...] = ()
+    """Where the community's buildings stand (the office enters them): the route walks between them."""
 
     def __post_init__(self) -> None:
         if self.slot_minutes <= 0 or self.visits_per_slot <= 0 or self.change_until_hours < 0:
@@ -80,6 +91,12 @@ def slots_on(hours: CollectionHours, day: date, timezone: str) -> list[Slot]:
             found.append(Slot(at, at + step))
             at += step
     return found
+
+
+def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
+    """A community-local day as the instants it starts and the next one starts."""
+    zone = ZoneInfo(timezone)
+    return datetime.combine(day, time(0), zone), datetime.combine(day + timedelta(days=1), time(0), zone)
 
 
 class BookingState(StrEnum):
@@ -125,13 +142,8 @@ def slot_free(bookings: Sequence[Booking], slot: datetime, hours: CollectionHour
     return taken < hours.visits_per_slot * max(1, collectors)
 
 
-@dataclass(frozen=True)
-class Building:
-    id: str
-    x_m: float
-    """Metres east of a point the office chose (the gate, say)."""
-    y_m: float
-    """Metres north of it."""
+OFFICE = "物业"
+"""The building the collector starts from, when the office placed it."""
 
 
 def distance(a: Building, b: Building) -> float:
@@ -257,3 +269,23 @@ def cancel_booking(booking: Booking, state: BookingState = BookingState.CANCELLE
         bookings=(BookingWrite(replace(booking, state=state), OPEN_BOOKINGS),),
         releases=tuple(Release(k, held, BookingChanged(booking.id)) for k in keys),
     )
+
+
+def assign(booking: Booking, collector: str) -> Plan:
+    """The office gives an open booking to a collector (again: to another one)."""
+    after = replace(booking, state=BookingState.ASSIGNED, collector=collector)
+    return Plan(bookings=(BookingWrite(after, OPEN_BOOKINGS),))
+
+
+def evening(bookings: Sequence[Booking], hours: CollectionHours, building_of: dict[str, str],
+            collector: str | None = None) -> list[Booking]:  # fmt: skip
+    """A collector's open bookings (or all open ones) in the order to visit them: slot by slot, the nearest building
+    next, starting from the office (the building named `物业`, when placed). `building_of`: each unit's building; a
+    building the office placed nowhere stands at the origin."""
+    known = {b.id: b for b in hours.buildings}
+    stops = [
+        Stop(b, known.get(building_of.get(b.unit_id, ""), Building(building_of.get(b.unit_id, ""), 0, 0)))
+        for b in bookings
+        if b.state in OPEN_BOOKINGS and (collector is None or b.collector == collector)
+    ]
+    return [s.booking for s in route(stops, start=known.get(OFFICE))]

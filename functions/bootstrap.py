@@ -243,7 +243,7 @@ class Services:
     def collecting(self) -> Collecting:
         from handlers.collection import Collecting
 
-        return Collecting(self.collection, self.billing, self.bill_payments, self.uow, self.ids, self.clock)
+        return Collecting(self.collection, self.billing, self.bill_payments, self.uow, self.ids, self.clock, self.staff)
 
     @property
     def parking_office(self) -> ParkingOffice:

@@ -19,9 +19,12 @@ from domain.collection import (
     BookingState,
     CollectionHours,
     Slot,
+    assign,
     book,
     cancel_booking,
     changeable,
+    day_bounds,
+    evening,
     seat_claim,
     slots_on,
 )
@@ -38,7 +41,7 @@ from domain.errors import (
 from domain.ids import checked_id
 from handlers.bill_payments import BillPayments
 from handlers.office_keys import order_of_key
-from handlers.ports import Billing, Clock, CollectionRecords, IdSource, UnitOfWork
+from handlers.ports import Billing, Clock, CollectionRecords, IdSource, StaffRepository, UnitOfWork
 from handlers.property import community_for
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 
@@ -62,6 +65,8 @@ class Collecting:
     uow: UnitOfWork
     ids: IdSource
     clock: Clock
+    staff: StaffRepository | None = None
+    """Who a booking may be assigned to: an account of the community's company."""
 
     def set_hours(self, account: Staff, hours: CollectionHours) -> CollectionHours:
         community_for(account, hours.community_id, self.billing, Permission.MANAGE)
@@ -143,6 +148,35 @@ class Collecting:
                 return again
             raise
         return self.records.booking(booking.id) or booking
+
+    def my_bookings(self, owner_id: str) -> list[Booking]:
+        """The owner's bookings, of every unit found by their verified phone, newest slot first."""
+        found = [b for unit in self.payments.my_units(owner_id) for b in self.records.bookings_of_unit(unit)]
+        return sorted(found, key=lambda b: (b.slot, b.id), reverse=True)
+
+    def assign(self, account: Staff, booking_id: str, collector: str) -> Booking:
+        """The office gives an open booking to a collector (an account of the company); assigning it again moves it."""
+        booking = self.records.booking(checked_id("booking_id", booking_id))
+        if booking is None:
+            raise BookingNotFound(booking_id)
+        community = community_for(account, booking.community_id, self.billing, Permission.MANAGE)
+        who = self.staff.get(collector) if self.staff is not None else None
+        if who is None or who.tenant_id != community.tenant_id:
+            raise InvalidInput("booking_collector")
+        if booking.collector == who.email and booking.state is BookingState.ASSIGNED:
+            return booking
+        self.uow.commit(assign(booking, who.email))
+        return self.records.booking(booking.id) or booking
+
+    def evening(self, account: Staff, community_id: str, day: date, collector: str | None = None) -> list[Booking]:
+        """A day's open bookings of the community (or one collector's) in the order to visit them."""
+        community = community_for(account, community_id, self.billing, Permission.VIEW)
+        hours = self.records.hours(community.id)
+        start, end = day_bounds(day, community.timezone)
+        bookings = self.records.bookings_between(community.id, start, end)
+        units = {u: self.billing.unit(u) for u in {b.unit_id for b in bookings}}
+        building_of = {u: unit.building for u, unit in units.items() if unit is not None}
+        return evening(bookings, hours, building_of, collector)
 
     def _open(self, hours: CollectionHours, timezone: str, day: date, slot: datetime) -> bool:
         now = self.clock.now()

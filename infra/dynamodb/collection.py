@@ -8,7 +8,7 @@ from typing import Any
 
 from pynamodb.expressions.condition import Condition
 
-from domain.collection import Booking, BookingState, CollectionHours, Window
+from domain.collection import Booking, BookingState, Building, CollectionHours, Window
 from infra.dynamodb.tables import BillingItem
 
 
@@ -56,13 +56,15 @@ def _utc(at: datetime) -> str:
 def _hours(h: CollectionHours) -> dict[str, Any]:
     return {"community_id": h.community_id, "slot_minutes": h.slot_minutes, "visits_per_slot": h.visits_per_slot,
             "change_until_hours": h.change_until_hours,
-            "windows": [[w.weekday, w.starts.isoformat(), w.ends.isoformat()] for w in h.windows]}  # fmt: skip
+            "windows": [[w.weekday, w.starts.isoformat(), w.ends.isoformat()] for w in h.windows],
+            "buildings": [[b.id, b.x_m, b.y_m] for b in h.buildings]}  # fmt: skip
 
 
 def hours_of(d: dict[str, Any]) -> CollectionHours:
     windows = tuple(Window(int(day), time.fromisoformat(a), time.fromisoformat(b)) for day, a, b in d["windows"])
+    buildings = tuple(Building(str(n), float(x), float(y)) for n, x, y in d.get("buildings", []))
     return CollectionHours(d["community_id"], windows, int(d["slot_minutes"]), int(d["visits_per_slot"]),
-                           int(d["change_until_hours"]))  # fmt: skip
+                           int(d["change_until_hours"]), buildings)  # fmt: skip
 
 
 def _booking(b: Booking) -> dict[str, Any]:

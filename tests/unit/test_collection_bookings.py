@@ -124,3 +124,26 @@ def test_an_owner_books_only_their_own_units_open_slots_and_cancels_only_before_
     s.clock._now = EVENING.astimezone(UTC) - timedelta(hours=1)  # type: ignore[attr-defined]
     with pytest.raises(InvalidInput):
         s.collecting.cancel("o-0", booked.id)
+
+
+def test_the_office_assigns_the_evening_to_a_collector_who_walks_it_nearest_building_next(s: Services) -> None:
+    from domain.admin import Role, Staff
+    from domain.bill_run import Unit
+    from domain.collection import Building, CollectionHours
+
+    s.staff.add(Staff("wang@t1.cn", "t1", Role.CASHIER, frozenset({"lot-1"}), "plain$a long password 1"))
+    s.staff.add(Staff("x@t2.cn", "t2", Role.CASHIER, frozenset(), "plain$a long password 1"))
+    for unit, building in (("u4", "3栋"), ("u5", "5栋")):
+        s.records.add_unit(BOSS, Unit(unit, "c1", building, "101", 8000), [PHONE])
+    places = (Building("物业", 0, 0), Building("1栋", 10, 0), Building("3栋", 300, 0), Building("5栋", 40, 0))
+    s.collecting.set_hours(BOSS, CollectionHours("c1", visits_per_slot=3, buildings=places))
+    made = {u: s.collecting.book("o-0", u, EVENING, [], "", f"evening-{u}") for u in ("u4", "u1", "u5")}
+    with pytest.raises(InvalidInput):
+        s.collecting.assign(BOSS, made["u1"].id, "x@t2.cn")  # another company's account
+    for booking in made.values():
+        assigned = s.collecting.assign(BOSS, booking.id, "wang@t1.cn")
+    assert (assigned.state.value, assigned.collector) == ("assigned", "wang@t1.cn")
+    walk = s.collecting.evening(BOSS, "c1", EVENING.date(), "wang@t1.cn")
+    assert [b.unit_id for b in walk] == ["u1", "u5", "u4"]  # 1栋 (10 m), 5栋 (30 m on), 3栋 last (260 m on)
+    assert [b.unit_id for b in s.collecting.my_bookings("o-0")] == sorted(["u1", "u4", "u5"], key=lambda u: made[u].id,
+                                                                          reverse=True)  # fmt: skip
