@@ -25,6 +25,13 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "blacklisted": ("黑名单", "blacklisted"),
         "guest": ("业主访客", "an owner's guest"),
     },
+    "booking_state": {
+        "booked": ("已预约", "booked"),
+        "assigned": ("已派单", "assigned"),
+        "collected": ("已收费", "collected"),
+        "not_home": ("未遇到", "not at home"),
+        "cancelled": ("已取消", "cancelled"),
+    },
     "direction": {
         "in": ("入场", "in"),
         "out": ("出场", "out"),

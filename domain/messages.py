@@ -618,6 +618,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "booking_slot": ("请选择可预约的上门时段", "choose one of the slots that can be booked"),
     "booking_too_late": ("已过修改或取消的截止时间", "it is past the time to change or cancel it"),
     "booking_collector": ("请选择本公司的收费员账号", "choose an account of the company as the collector"),
+    "collection_hours": ("上门时段无效：结束时间应晚于开始时间", "a window ends after it starts"),
     "visit_day": ("日期无法识别：{value}（例如 2026-12-01）", "not a day: {value} (e.g. 2026-12-01)"),
 }
 

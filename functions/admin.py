@@ -19,6 +19,7 @@ from flask import Blueprint, Flask, Response, send_from_directory
 from functions import (
     admin_bill_routes,
     admin_card_routes,
+    admin_collection_routes,
     admin_import_routes,
     admin_lot_routes,
     admin_money_routes,
@@ -45,6 +46,7 @@ SUBJECTS = (
     admin_import_routes,
     admin_bill_routes,
     admin_parking_routes,
+    admin_collection_routes,
 )
 
 

@@ -299,3 +299,27 @@ class CountBody(Body):
     visitors: int = Field(ge=0, le=1_000_000)
     reason: str = Field(min_length=1, max_length=200, pattern=LINE)
     idempotency_key: str | None = Field(default=None, pattern=KEY)
+
+
+class WindowBody(Body):
+    weekday: int = Field(ge=0, le=6)
+    from_: str = Field(alias="from", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    until: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class BuildingBody(Body):
+    name: str = Field(min_length=1, max_length=40, pattern=LINE)
+    x_m: float = Field(ge=-100_000, le=100_000)
+    y_m: float = Field(ge=-100_000, le=100_000)
+
+
+class CollectionHoursBody(Body):
+    windows: list[WindowBody] = Field(min_length=1, max_length=50)
+    slot_minutes: int = Field(default=30, ge=5, le=240)
+    visits_per_slot: int = Field(default=2, ge=1, le=50)
+    change_until_hours: int = Field(default=2, ge=0, le=72)
+    buildings: list[BuildingBody] = Field(default_factory=list, max_length=500)
+
+
+class AssignBody(Body):
+    collector: str = Field(min_length=3, max_length=254)

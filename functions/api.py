@@ -17,6 +17,7 @@ with loading_for_good():
     from functions.bootstrap import Services, app_on_first_use
     from functions.card_routes import card_blueprint
     from functions.claim_page import claim_page_blueprint
+    from functions.collection_routes import collection_blueprint
     from functions.errors import json_app
     from functions.gate_routes import gate_blueprint
     from functions.invoice_routes import invoice_blueprint
@@ -56,6 +57,7 @@ def create_app(services: Services, local: LocalMounts | None = None) -> Flask:
     app.register_blueprint(invoice_blueprint(services))
     app.register_blueprint(bill_blueprint(services))
     app.register_blueprint(visit_blueprint(services))
+    app.register_blueprint(collection_blueprint(services))
     app.register_blueprint(receipt_page_blueprint(services))
     app.register_blueprint(claim_page_blueprint())
 

@@ -103,6 +103,13 @@ class VisitPaymentBody(BaseModel):
     idempotency_key: str = Field(min_length=8, max_length=64)
 
 
+class BookingBody(BaseModel):
+    slot: AwareDatetime
+    bill_ids: list[str] = Field(default_factory=list, max_length=50)
+    notes: str = Field(default="", max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+    idempotency_key: str = Field(min_length=8, max_length=64)
+
+
 class GuestBody(BaseModel):
     lot_id: str = Field(min_length=1, max_length=64)
     plate: str = PlateText

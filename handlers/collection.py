@@ -168,9 +168,12 @@ class Collecting:
         self.uow.commit(assign(booking, who.email))
         return self.records.booking(booking.id) or booking
 
-    def evening(self, account: Staff, community_id: str, day: date, collector: str | None = None) -> list[Booking]:
-        """A day's open bookings of the community (or one collector's) in the order to visit them."""
+    def evening(
+        self, account: Staff, community_id: str, day: date | None, collector: str | None = None
+    ) -> list[Booking]:
+        """A day's open bookings of the community (or one collector's) in the order to visit them (None: today)."""
         community = community_for(account, community_id, self.billing, Permission.VIEW)
+        day = day or community.today(self.clock.now())
         hours = self.records.hours(community.id)
         start, end = day_bounds(day, community.timezone)
         bookings = self.records.bookings_between(community.id, start, end)

@@ -129,6 +129,17 @@ def test_every_owner_route_that_takes_an_id_answers_404_for_another_owners_thing
     visit_pay = {"channel": "wechat", "idempotency_key": "alice-visit-1"}
     visit_order = api.post(f"/api/v1/visits/{visit_id}/payments", json=visit_pay, headers=bearer(alice))
     assert visit_order.status_code == 201, visit_order.text
+    # Alice books a collector's visit to her unit in the first open slot.
+    day = local_stack.clock.now().date()
+    open_slots: list[dict[str, Any]] = []
+    while not open_slots:
+        asked = api.get(f"/api/v1/communities/c-alice/collection-slots?day={day}", headers=bearer(alice))
+        open_slots = asked.json()["slots"]
+        day += timedelta(days=1)
+    visit = {"slot": open_slots[0]["starts"], "bill_ids": [], "idempotency_key": "alice-visit-0001"}
+    booked = api.post("/api/v1/units/u-alice/collection-bookings", json=visit, headers=bearer(alice))
+    assert booked.status_code == 201, booked.text
+    alices["booking_id"] = booked.json()["id"]
     valid_bodies = {
         "/api/v1/cards/{card_id}/pause": {"from": "2030-01-01"},
         "/api/v1/orders/{order_id}/invoice": {"type": "personal", "title": "Bob", "email": "bob@example.com"},
@@ -144,6 +155,10 @@ def test_every_owner_route_that_takes_an_id_answers_404_for_another_owners_thing
             "amount_fen": 100,
             "channel": "wechat",
             "idempotency_key": "bob-tries-2",
+        },
+        "/api/v1/units/{unit_id}/collection-bookings": {
+            "slot": open_slots[0]["starts"],
+            "idempotency_key": "bob-tries-5",
         },
         "/api/v1/units/{unit_id}/vacancies": {
             "from": "2027-01-01",
@@ -171,6 +186,8 @@ def test_every_owner_route_that_takes_an_id_answers_404_for_another_owners_thing
             path = template.replace("{order_id}", visit_order.json()["order_id"])
         if template == "/api/v1/visits/{visit_id}/payments":
             continue  # a visit is nobody's: bob may pay for the car at the exit (its order is then his)
+        if template == "/api/v1/communities/{community_id}/collection-slots":
+            continue  # a community's open hours are no one's secret
         assert "{" not in path, f"no test value for {template}"
         r = api.request(method, path, headers=bob, json=valid_bodies.get(template))
         assert r.status_code == 404, (method, template, r.text)

@@ -152,8 +152,12 @@ def property_of_lot_b(s: Services) -> dict[str, str]:
     run, (bill, *_) = s.bill_runs.run(boss, "c-b", "2026-11", ["fee-b"])
     s.bill_runs.publish(boss, run.id)
     s.bill_payments.take_at_office(boss, [bill.id], Channel.CASH, "till-b-0001")
-    return {"community_id": "c-b", "unit_id": "u-b", "item_id": "fee-b", "meter_id": "m-b", "run_id": run.id,
-            "bill_id": bill.id, "vacancy_id": vacancy.id}  # fmt: skip
+    s.owners.add(Owner("owner-c-b", "openid-c-b", phone="13800000002"))
+    s.records.add_unit(boss, Unit("u-b2", "c-b", "2", "201", 8000), ["13800000002"])
+    slot = next(x.slot.starts for d in range(14) for x in s.collecting.slots("c-b", NOW.date() + timedelta(days=d)))
+    booking = s.collecting.book("owner-c-b", "u-b2", slot, [], "", "booking-b-0001")
+    return {"community_id": "c-b", "booking_id": booking.id, "unit_id": "u-b", "item_id": "fee-b", "meter_id": "m-b",
+            "run_id": run.id, "bill_id": bill.id, "vacancy_id": vacancy.id}  # fmt: skip
 
 
 BODIES: dict[str, Any] = {
@@ -177,6 +181,10 @@ BODIES: dict[str, Any] = {
     "POST /admin/api/v1/bills/<bill_id>/cancel": {"reason": "x"},
     "POST /admin/api/v1/bills/<bill_id>/late-fee-waivers": {"reason": "x"},
     "POST /admin/api/v1/bills/<bill_id>/refund": {"reason": "x"},
+    "PUT /admin/api/v1/communities/<community_id>/collection-hours": {
+        "windows": [{"weekday": 0, "from": "19:00", "until": "21:00"}],
+    },
+    "POST /admin/api/v1/collection-bookings/<booking_id>/assign": {"collector": "boss@t1.cn"},
     "POST /admin/api/v1/units/<unit_id>/vacancies": {"from": "2027-01-01", "until": "2027-01-02", "reason": "x"},
     "PUT /admin/api/v1/lots/<lot_id>": {"quota": 3, "reason": "test"},
     "PUT /admin/api/v1/lots/<lot_id>/visitor-fee": {
