@@ -218,10 +218,12 @@ def _pause_text(p: dict[str, Any], lang: str) -> str:
     return f"{p['from']} 至 {p['until']}（{label('pause_state', p['state'], lang)}）"
 
 
-def csv_answer(rows: list[dict[str, Any]], name: str, lang: str) -> Response:
+def csv_answer(rows: list[dict[str, Any]], name: str, lang: str, empty: dict[str, Any] | None = None) -> Response:
+    """`empty`: a row of the right shape, for the header of a sheet with no rows."""
     out = io.StringIO()
+    columns = list(for_people(empty, lang)) if empty is not None and not rows else []
     rows = [for_people(row, lang) for row in rows]
-    columns = list(dict.fromkeys(k for row in rows for k in row))
+    columns = columns or list(dict.fromkeys(k for row in rows for k in row))
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     for row in rows:

@@ -150,7 +150,7 @@ def routes(s: Services, office: Office) -> Blueprint:
         lang = request_lang()
         rows = [parking_views.visit_row(v, lot.timezone, lang) for v in report.visits]
         if request.args.get("format") == "csv":
-            return csv_answer(rows, f"visits-{lot.id}-{day.isoformat()}.csv", lang)
+            return csv_answer(rows, f"visits-{lot.id}-{day.isoformat()}.csv", lang, parking_views.EMPTY_VISIT_ROW)
         return {"lot_id": lot.id, "day": day.isoformat(), "visits": rows, "by_hour": report.by_hour,
                 "visitor_revenue_fen": report.visitor_revenue_fen,
                 "average_stay_minutes": report.average_stay_minutes}  # fmt: skip

@@ -83,3 +83,9 @@ def occupancy_json(o: Occupancy, spaces: Spaces, lang: str) -> dict[str, Any]:
 def owing_row(s: Stay) -> dict[str, Any]:
     return {"plate": s.plate, "owed_fen": s.owed_fen, "owed_yuan": yuan_text(s.owed_fen),
             "inside": s.visit_id is not None}  # fmt: skip
+
+
+EMPTY_VISIT_ROW: dict[str, Any] = dict.fromkeys(
+    ("visit_id", "plate", "kind", "entered_at", "left_at", "fee_fen", "paid_fen", "flag")
+)
+"""The columns of a day's visits, for the header of a day with none."""

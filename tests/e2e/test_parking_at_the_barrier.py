@@ -159,6 +159,8 @@ def test_a_gate_offline_for_twenty_passages_uploads_them_afterwards_and_the_visi
             answers.append(agent.decide(plate, entering=False, at=base + timedelta(minutes=50 + n)))
         assert all(a["allow"] and a["offline"] for a in answers)  # decided alone: visitors in and out
         assert ok(api.get("/admin/api/v1/lots/demo-lot/visits?day=2026-11-23", headers=staff))["visits"] == []
+        empty = api.get("/admin/api/v1/lots/demo-lot/visits?day=2026-11-23&format=csv", headers=staff)
+        assert empty.content.decode("utf-8-sig").splitlines() == ["停车记录,车牌,类型,入场时间,出场时间,停车费（元）,实收（元）,异常"]
     finally:
         agent.stop()  # the gate restarts, still offline: its passages wait in its file
     again = agent_for(stack, tmp_path / "gate.sqlite")
