@@ -47,7 +47,6 @@ from domain.errors import (
     OrderSettled,
     PaymentRejected,
     StaleLot,
-    UpstreamUnavailable,
 )
 from domain.ids import BILL_ORDER_PREFIX, checked_id, is_bill_order
 from domain.order import UNPAID_ORDER_LIFETIME, Channel, OrderState
@@ -70,7 +69,7 @@ from handlers.ports import (
 )
 from handlers.property import community_for
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
-from handlers.sweep_orders import SweepReport
+from handlers.sweep_orders import SweepReport, settle_waiting
 
 log = logging.getLogger("parkpass.bills")
 PREPAY_MOST_FEN = 10_000_000
@@ -324,26 +323,8 @@ class BillPayments:
         """Bill orders left unpaid: paid at the provider -> fulfilled (a lost notification); past their lifetime ->
         closed there and here, their bills free for another order."""
         now = self.clock.now()
-        report = SweepReport()
-        for order in self.billing.pending_bill_orders(created_before=now - asked_after):
-            try:
-                provider = provider_for(order.channel)
-                status = provider.query(order)
-                if status.paid:
-                    notice = PaymentNotice(order.id, status.transaction_id or "", status.amount_fen or -1,
-                                           status.paid_at or now, True)  # fmt: skip
-                    outcome = self.fulfil(notice)
-                    (report.fulfilled if outcome is Outcome.FULFILLED else report.waiting).append(order.id)
-                elif now >= order.expires_at:
-                    provider.close(order)  # refused if the payer just paid: the next sweep finds it paid
-                    if self.close(order):
-                        report.closed.append(order.id)
-                else:
-                    report.waiting.append(order.id)
-            except (UpstreamUnavailable, PaymentRejected, Conflict) as e:
-                log.warning("sweep could not settle bill order %s: %s", order.id, e.code)
-                report.failed.append(order.id)
-        return report
+        waiting = self.billing.pending_bill_orders(created_before=now - asked_after)
+        return settle_waiting(waiting, provider_for, now, self.fulfil, self.close)
 
     def close(self, order: BillOrder) -> bool:
         """pending -> closed, letting its bills go; False if it was no longer pending."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from domain.errors import Conflict, InvalidId, OrderSettled, PaymentRejected, StaleCard, StaleLot
 from domain.ids import checked_id
@@ -23,6 +24,10 @@ from handlers.ports import (
     UnitOfWork,
 )
 from handlers.receipts import sign
+
+if TYPE_CHECKING:
+    from domain.bill_order import BillOrder
+    from domain.visit_payment import VisitOrder
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 
 security = logging.getLogger("parkpass.security")
@@ -85,7 +90,7 @@ def fulfil_payment(
     raise Conflict("kept_changing")
 
 
-def paid_as_queried(order: Order, status: PaymentStatus, now: datetime) -> PaymentNotice:
+def paid_as_queried(order: Order | BillOrder | VisitOrder, status: PaymentStatus, now: datetime) -> PaymentNotice:
     """What the provider said when asked (a lost notification, or a close it refused) as the notice it would send."""
     return PaymentNotice(order.id, status.transaction_id or "", status.amount_fen or -1, status.paid_at or now, True)
 

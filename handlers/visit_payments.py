@@ -58,7 +58,7 @@ from handlers.ports import (
     UnitOfWork,
 )
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
-from handlers.sweep_orders import SweepReport
+from handlers.sweep_orders import SweepReport, settle, settle_waiting
 
 log = logging.getLogger("parkpass.parking")
 GUEST_DAYS_AHEAD = 30
@@ -194,34 +194,16 @@ class VisitPayments:
         """Visit orders left unpaid: paid at the provider -> fulfilled (a lost notification); past their lifetime ->
         closed there and here, the visit free for another order."""
         now = self.clock.now()
-        report = SweepReport()
-        for order in self.parking.pending_visit_orders(created_before=now - asked_after):
-            try:
-                settled = self._settle(order, provider_for(order.channel), close=now >= order.expires_at)
-            except (UpstreamUnavailable, PaymentRejected, Conflict) as e:
-                log.warning("sweep could not settle visit order %s: %s", order.id, e.code)
-                report.failed.append(order.id)
-                continue
-            getattr(report, settled).append(order.id)
-        return report
+        waiting = self.parking.pending_visit_orders(created_before=now - asked_after)
+        return settle_waiting(waiting, provider_for, now, self.fulfil, self._close)
 
-    def _settle(self, order: VisitOrder, provider: PaymentProvider, close: bool) -> str:
-        """Ask the provider about a waiting order: paid there -> fulfilled here; else, `close`d there and here (a
-        close the provider refuses because the payer just paid leaves it for the next ask). Answers what happened:
-        `fulfilled`, `closed` or `waiting`."""
-        status = provider.query(order)
-        if status.paid:
-            notice = PaymentNotice(order.id, status.transaction_id or "", status.amount_fen or -1,
-                                   status.paid_at or self.clock.now(), True)  # fmt: skip
-            return "fulfilled" if self.fulfil(notice) is Outcome.FULFILLED else "waiting"
-        if not close:
-            return "waiting"
-        provider.close(order)
+    def _close(self, order: VisitOrder) -> bool:
+        """pending -> closed, the visit free for another order; False if it was no longer pending."""
         try:
             self.uow.commit(close_visit_order(order))
         except OrderSettled:
-            return "waiting"  # paid or closed meanwhile: read again next time
-        return "closed"
+            return False
+        return True
 
     def my_order(self, owner_id: str, order_id: str) -> VisitOrder:
         order = self.parking.visit_order(checked_id("order_id", order_id))
@@ -287,7 +269,7 @@ class VisitPayments:
         if order is None or order.state is not OrderState.PENDING:
             return
         try:
-            self._settle(order, provider_for(order.channel), close=True)
+            settle(order, provider_for(order.channel), self.clock.now(), self.fulfil, self._close, close_now=True)
         except UpstreamUnavailable:
             raise VisitInOrder(order.visit_id) from None
 
