@@ -65,4 +65,10 @@ def routes(s: Services, office: Office) -> Blueprint:
         done = s.collecting.assign(me(), booking_id, body.collector)
         return collection_views.booking_json(done, zone(done.community_id), request_lang(), "label")
 
+    @bp.post("/api/v1/collection-bookings/<booking_id>/cancel")
+    def cancel(booking_id: str) -> dict[str, Any]:
+        body = parse_body(bodies.ReasonBody)
+        done = s.collecting.cancel_at_office(me(), booking_id, body.reason)
+        return collection_views.booking_json(done, zone(done.community_id), request_lang(), "label")
+
     return bp

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 
 from domain.admin import Permission, Staff
 from domain.bill_run import BillState
+from domain.card_change import AuditEntry
 from domain.collection import (
     BOOKING_PREFIX,
     OPEN_BOOKINGS,
@@ -39,6 +40,7 @@ from domain.errors import (
     SlotFull,
 )
 from domain.ids import checked_id
+from domain.plan import Plan
 from handlers.bill_payments import BillPayments
 from handlers.office_keys import order_of_key
 from handlers.ports import Billing, Clock, CollectionRecords, IdSource, StaffRepository, UnitOfWork
@@ -180,6 +182,32 @@ class Collecting:
         units = {u: self.billing.unit(u) for u in {b.unit_id for b in bookings}}
         building_of = {u: unit.building for u, unit in units.items() if unit is not None}
         return evening(bookings, hours, building_of, collector)
+
+    def cancel_at_office(self, account: Staff, booking_id: str, reason: str) -> Booking:
+        """The office cancels a booking (the owner cannot be reached, the bill is to be taken at the till), with a
+        reason; cancelling twice cancels once."""
+        booking = self.records.booking(checked_id("booking_id", booking_id))
+        if booking is None:
+            raise BookingNotFound(booking_id)
+        community_for(account, booking.community_id, self.billing, Permission.MANAGE)
+        if not reason.strip():
+            raise InvalidInput("reason_for_audit")
+        if booking.state is BookingState.CANCELLED:
+            return booking
+        try:
+            self.uow.commit(cancel_booking(booking) + Plan(audit=(self._audit(account, booking, reason.strip()),)))
+        except BookingChanged:
+            again = self.records.booking(booking.id)
+            if again is not None and again.state is BookingState.CANCELLED:
+                return again
+            raise
+        return self.records.booking(booking.id) or booking
+
+    def _audit(self, account: Staff, booking: Booking, reason: str) -> AuditEntry:
+        at = self.clock.now()
+        before, after = {"state": booking.state.value}, {"state": BookingState.CANCELLED.value}
+        return AuditEntry(f"booking:{booking.id}", f"{at.isoformat()}#cancelled", at, f"admin:{account.email}",
+                          "booking_cancelled", reason, before, after)  # fmt: skip
 
     def _open(self, hours: CollectionHours, timezone: str, day: date, slot: datetime) -> bool:
         now = self.clock.now()

@@ -60,4 +60,10 @@ def test_an_owner_books_a_collector_s_visit_and_the_office_plans_the_evening(sta
 
     cancelled = ok(api.post(f"/api/v1/collection-bookings/{booked['id']}/cancel", headers=owner))
     assert cancelled["state_text"] == "已取消"
+    again = {**visit, "slot": "2026-11-23T20:00:00+08:00", "idempotency_key": "visit-form-0002"}
+    second = ok(api.post("/api/v1/units/u1/collection-bookings", json=again, headers=owner), 201)
+    office_cancel = {"reason": "业主电话联系不上，改为到物业缴费"}
+    by_office = ok(api.post(f"/admin/api/v1/collection-bookings/{second['id']}/cancel", json=office_cancel,
+                            headers=staff))  # fmt: skip
+    assert by_office["state_label"] == "已取消"
     assert ok(api.post("/api/v1/bills/payments", json=pay, headers=owner), 201)["amount_fen"] == bill["amount_fen"]

@@ -185,6 +185,7 @@ BODIES: dict[str, Any] = {
         "windows": [{"weekday": 0, "from": "19:00", "until": "21:00"}],
     },
     "POST /admin/api/v1/collection-bookings/<booking_id>/assign": {"collector": "boss@t1.cn"},
+    "POST /admin/api/v1/collection-bookings/<booking_id>/cancel": {"reason": "x"},
     "POST /admin/api/v1/units/<unit_id>/vacancies": {"from": "2027-01-01", "until": "2027-01-02", "reason": "x"},
     "PUT /admin/api/v1/lots/<lot_id>": {"quota": 3, "reason": "test"},
     "PUT /admin/api/v1/lots/<lot_id>/visitor-fee": {
