@@ -113,9 +113,12 @@ class Collecting:
         hours = self.records.hours(community.id)
         if not self._open(hours, community.timezone, community.today(slot), slot):
             raise InvalidInput("booking_slot")
-        bills = self.billing.bills(dict.fromkeys(checked_id("bill_id", b) for b in bill_ids))
-        if len(bills) != len(set(bill_ids)) or any(b.unit_id != unit.id for b in bills):
-            raise BillNotFound("bill", next((b for b in bill_ids if b not in {x.id for x in bills}), ""))
+        wanted = list(dict.fromkeys(checked_id("bill_id", b) for b in bill_ids))
+        # Only the unit's published bills exist here (another unit's, or a draft, is nobody's to book).
+        bills = [b for b in self.billing.bills(wanted) if b.unit_id == unit.id and b.state is not BillState.DRAFT]
+        missing = [b for b in wanted if b not in {x.id for x in bills}]
+        if missing:
+            raise BillNotFound("bill", missing[0])
         for b in bills:
             if b.state is not BillState.UNPAID:
                 raise BillNotPayable(b.id)
