@@ -179,6 +179,7 @@ class Services:
     """Where phones reach this API (PARKPASS_PUBLIC_URL); receipts' QR codes link under it."""
     application_template: str = APPLICATION_TEMPLATE
     bill_template: str = "sim-bill"
+    collection_template: str = "sim-collection"
     invoice_template: str = INVOICE_TEMPLATE
 
     @property
@@ -243,7 +244,9 @@ class Services:
     def collecting(self) -> Collecting:
         from handlers.collection import Collecting
 
-        return Collecting(self.collection, self.billing, self.bill_payments, self.uow, self.ids, self.clock, self.staff)
+        notices = Notices(self.owners, self.consents, self.messenger, self.collection_template)
+        return Collecting(self.collection, self.billing, self.bill_payments, self.uow, self.ids, self.clock, self.staff,
+                          notices)  # fmt: skip
 
     @property
     def parking_office(self) -> ParkingOffice:
@@ -382,6 +385,7 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
         public_url=settings.public_url,
         application_template=settings.application_template,
         bill_template=settings.bill_template,
+        collection_template=settings.collection_template,
         invoice_template=settings.invoice_template,
     )
 

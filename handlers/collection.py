@@ -40,13 +40,16 @@ from domain.errors import (
     SlotFull,
 )
 from domain.ids import checked_id
+from domain.labels import local_time
 from domain.plan import Plan
 from handlers.bill_payments import BillPayments
+from handlers.notify import Notices, notify_owner
 from handlers.office_keys import order_of_key
 from handlers.ports import Billing, Clock, CollectionRecords, IdSource, StaffRepository, UnitOfWork
 from handlers.property import community_for
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 
+COLLECTION_PAGE = "pages/collection/index"
 DAYS_AHEAD = 14
 """Owners book up to two weeks ahead."""
 
@@ -69,6 +72,8 @@ class Collecting:
     clock: Clock
     staff: StaffRepository | None = None
     """Who a booking may be assigned to: an account of the community's company."""
+    notices: Notices | None = None
+    """Where an owner is told a visit is booked."""
 
     def set_hours(self, account: Staff, hours: CollectionHours) -> CollectionHours:
         community_for(account, hours.community_id, self.billing, Permission.MANAGE)
@@ -133,8 +138,21 @@ class Collecting:
             except SlotFull:
                 wait_before_retry(attempt)  # another owner took that seat meanwhile: the next one, if any
                 continue
+            self._confirm(booking, community.name, f"{unit.building}{unit.number}", community.timezone)
             return self.records.booking(booking.id) or booking
         raise SlotFull(slot.isoformat())
+
+    def _confirm(self, booking: Booking, community: str, unit: str, timezone: str) -> None:
+        """The owner is told the visit is booked (a subscribe message with consent, else the official account); a
+        failed send is dropped: the booking shows in the mini-program."""
+        if self.notices is None:
+            return
+        data = {
+            "thing1": {"value": f"{community} {unit}"[:20]},
+            "time2": {"value": local_time(booking.slot, timezone)},
+            "thing3": {"value": (booking.notes or "上门收费")[:20]},
+        }
+        notify_owner(booking.owner_id, data, COLLECTION_PAGE, self.notices)
 
     def cancel(self, owner_id: str, booking_id: str) -> Booking:
         """The owner cancels up to the cut-off; cancelling twice cancels once."""

@@ -73,6 +73,8 @@ class Settings:
     """Publish gate messages to this MQTT broker; None on AWS, where IoT Core's data plane is used."""
     application_template: str = "sim-application"
     bill_template: str = "sim-bill"
+    collection_template: str = "sim-collection"
+    """The subscribe-message template that confirms a collector's visit booked."""
     """The subscribe-message template of property-fee reminders (bills due, and the barrier's arrears reminder)."""
     """Subscribe/template message id for decisions on card applications (the simulator's by default)."""
     invoice_template: str = "sim-invoice"
@@ -100,6 +102,7 @@ class Settings:
             mqtt_url=env.get("PARKPASS_MQTT_URL") or None,
             application_template=env.get("PARKPASS_APPLICATION_TEMPLATE") or "sim-application",
             bill_template=env.get("PARKPASS_BILL_TEMPLATE") or "sim-bill",
+            collection_template=env.get("PARKPASS_COLLECTION_TEMPLATE") or "sim-collection",
             invoice_template=env.get("PARKPASS_INVOICE_TEMPLATE") or "sim-invoice",
             invoice_api=env.get("PARKPASS_INVOICE_API") or None,
             documents_bucket=env.get("PARKPASS_DOCUMENTS_BUCKET") or None,

@@ -16,7 +16,7 @@ from domain.errors import BillInOrder, DomainError, InvalidInput, SlotFull
 from domain.order import Channel
 from domain.owner import Owner
 from functions.bootstrap import Services
-from tests.fakes import FixedClock, NoPayments, fake_services
+from tests.fakes import FakeMessenger, FixedClock, NoPayments, fake_services
 from tests.unit.test_property_bills import BOSS, NOW, PHONE, community
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -36,7 +36,7 @@ def s(make: Make) -> Services:
     run, _ = services.bill_runs.run(BOSS, "c1", "2027-01", ["mgmt"])
     services.bill_runs.publish(BOSS, run.id)
     for n, phone in enumerate((PHONE, "13900000003", PHONE)):
-        services.owners.add(Owner(f"o-{n}", f"openid-{n}", phone=phone))
+        services.owners.add(Owner(f"o-{n}", f"openid-{n}", phone=phone, oa_openid=f"oa-{n}"))
     return services
 
 
@@ -51,6 +51,10 @@ def test_a_booking_holds_its_bills_so_they_are_paid_at_the_door_or_online_never_
     assert [(x.slot.starts, x.free) for x in slots] == [(at, 2) for at in half_hours]
     booked = s.collecting.book("o-0", "u1", EVENING, [bill], "现金，老人独居请先电话", "book-0001")
     assert s.collecting.book("o-0", "u1", EVENING, [bill], "现金，老人独居请先电话", "book-0001") == booked  # once
+    if isinstance(s.messenger, FakeMessenger):  # the owner is told once (the same form twice books once)
+        assert [(to, data["thing1"]["value"], data["time2"]["value"]) for _, to, data in s.messenger.sent] == [
+            ("oa-0", "幸福小区 1栋101", "2027-01-20 19:30 北京时间")
+        ]
     with pytest.raises(BillInOrder):
         s.bill_payments.order_bills("o-0", [bill], Channel.WECHAT, "pay-0001", NoPayments())
     with pytest.raises(BillInOrder):
