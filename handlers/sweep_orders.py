@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
-from domain.bill_order import BillOrder
 from domain.errors import Conflict, PaymentRejected, UpstreamUnavailable
 from domain.order import Channel, Order
 from handlers.fulfil_payment import Outcome, fulfil_payment, paid_as_queried
@@ -28,7 +27,8 @@ from handlers.ports import (
 )
 from handlers.renewals import close_unpaid
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # bills and visits load with their first order, not with the sweep's start-up
+    from domain.bill_order import BillOrder
     from domain.visit_payment import VisitOrder
 
 ASK_AFTER = timedelta(minutes=1)
@@ -48,7 +48,7 @@ class SweepReport:
     """Refunds the provider settled since it was last asked."""
 
 
-Waiting = TypeVar("Waiting", Order, BillOrder, "VisitOrder")
+Waiting = TypeVar("Waiting", Order, "BillOrder", "VisitOrder")
 
 
 def settle(order: Waiting, provider: PaymentProvider, now: datetime, fulfil: Callable[[PaymentNotice], Outcome],

@@ -27,6 +27,7 @@ from domain.application import OPEN, ApplicationState, occupies_slot
 from domain.bill_run import Bill, BillState, FeeItem, FeeKind, Unit
 from domain.card import Card, CardState
 from domain.card_claim import office_owner
+from domain.collection import OPEN_BOOKINGS
 from domain.entitlement import entitlements_of
 from domain.errors import DomainError, OrderNotFound, OrderPaid, OrderRefundedAlready
 from domain.fee_rules import LateFeeRule, PricePoint
@@ -632,6 +633,51 @@ class LotMachine(RuleBasedStateMachine):
         assert order is not None and order.state is OrderState.PAID, "money taken is never refused"
         _seen(f"bill order: {'to the balance' if order.credited else 'bills paid'}")
 
+    def _next_slot(self) -> datetime | None:
+        """The first collection slot of the community still open to book."""
+        today = self._lot().today(self.s.clock.now())
+        for ahead in range(8):
+            for open_ in self.s.collecting.slots("c1", today + timedelta(days=ahead)):
+                if open_.free > 0:
+                    return open_.slot.starts
+        return None
+
+    @rule(
+        picks=st.lists(st.integers(0, 50), min_size=1, max_size=2),
+        race=st.sampled_from(["none", "online order", "till", "another booking"]),
+        cancel=st.sampled_from(["no", "owner", "office"]),
+    )
+    def owner_books_a_collector(self, picks: list[int], race: str, cancel: str) -> None:
+        """An owner books a collector's visit with unpaid bills to pay at the door, raced by an online order, the
+        till or another booking taking one of them; the owner or the office may cancel it."""
+        s = self.s
+        bills = self._pick_bills(picks)
+        slot = self._next_slot()
+        if not bills or slot is None:
+            return
+        unit = bills[0].unit_id
+        payer = PAYERS[UNITS.index(unit)]
+        ids = [b.id for b in bills if b.unit_id == unit]
+        key = self._key()
+        if race == "online order":
+            self.racing.meanwhile = lambda: s.bill_payments.order_bills(payer, ids[:1], Channel.WECHAT, key,
+                                                                        NoPayments())  # fmt: skip
+        elif race == "till":
+            self.racing.meanwhile = lambda: s.bill_payments.take_at_office(MANAGER, ids[:1], Channel.CASH, key)
+        elif race == "another booking":
+            self.racing.meanwhile = lambda: s.collecting.book(payer, unit, slot, ids[:1], "", key)
+        try:
+            booking = s.collecting.book(payer, unit, slot, ids, "", self._key())
+        except DomainError:
+            return
+        finally:
+            self.racing.meanwhile = None
+        _seen(f"collection booked ({race})")
+        if cancel == "owner":
+            self._try(lambda: s.collecting.cancel(payer, booking.id))
+        elif cancel == "office":
+            self._try(lambda: s.collecting.cancel_at_office(MANAGER, booking.id, "联系不上"))
+
     @rule(pick=st.integers(0, 50), fen=st.integers(1, 40_000))
     def owner_prepays(self, pick: int, fen: int) -> None:
         s = self.s
@@ -934,9 +980,20 @@ class LotMachine(RuleBasedStateMachine):
         assert sum(e.amount_fen for e in booked) == held + sum(balances.values())
         for b in bills:
             claim = s.uow.claimed(f"bill-unpaid:{b.id}")
-            if claim is not None:
+            if claim is not None and (claim.order_id or "").startswith("bk-"):
+                # Held for a collector's visit: by a booking still open that names it, and still unpaid.
+                booking = s.collection.booking(claim.order_id or "")
+                assert booking is not None and booking.state in OPEN_BOOKINGS and b.id in booking.bill_ids, booking
+                assert b.state is BillState.UNPAID, f"{b.id} is {b.state} while booked"
+            elif claim is not None:
                 order = s.billing.bill_order(claim.order_id or "")
                 assert order is not None and order.state is OrderState.PENDING and b.state is BillState.UNPAID
+        for unit in UNITS:  # and every open booking holds each of its bills
+            for booking in s.collection.bookings_of_unit(unit):
+                if booking.state in OPEN_BOOKINGS:
+                    for bill_id in booking.bill_ids:
+                        held = s.uow.claimed(f"bill-unpaid:{bill_id}")
+                        assert held is not None and held.order_id == booking.id, f"{booking.id} lost {bill_id}"
 
     @invariant()
     def i11_visits(self) -> None:
