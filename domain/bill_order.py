@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.bill_payment import Payable
 from domain.bill_reminder import reminders_for
@@ -36,6 +36,9 @@ from domain.plan import (
     Take,
 )
 from domain.receipt import GENESIS, Receipt, receipt_id_for
+
+if TYPE_CHECKING:
+    from domain.door import Evidence
 
 BALANCE = "balance"
 """A bill's `order_id` when the unit's prepaid balance paid it."""
@@ -88,6 +91,10 @@ class BillOrder:
     """How its receipt names the unit of a prepayment (or of the bills, when the money goes to the balance)."""
     payer: str = "业主"
     """How its receipt names who paid: the owner's masked phone."""
+    booking_id: str | None = None
+    """Taken at the door of this collection booking (which holds the bills, not the order)."""
+    evidence: Evidence | None = None
+    """At the door: what its receipt is sealed with."""
 
     # What a payment provider's gateway reads of an order (its id starts with BILL_ORDER_PREFIX).
     card_id = ""
@@ -156,14 +163,14 @@ def pay_bills(order: BillOrder, bills: Sequence[Bill], paid_at: datetime, transa
         writes.append(BillWrite(settled, (BillState.UNPAID,), BillNotPayable(bill.id)))
         lines.append(_line(f"bill:{bill.id}", order, bill.unit_id, bill.id, charge.total_fen, paid_at, transaction_id,
                            bill.fee_item_id))  # fmt: skip
-        if order.channel.online and order.state is OrderState.PENDING:
+        if order.channel.online and order.state is OrderState.PENDING and order.booking_id is None:
             # held by another order: this one closed and another took the bill since: it is not payable here
             releases.append(Release(unpaid_bill_claim(bill.id), Holder("order_id", order.id), BillInOrder(bill.id)))
     # A closed order let its bills go when it closed: paid late, it pays them only if no other order took them.
     free = tuple(
         Absent(unpaid_bill_claim(b), BillInOrder(b))
         for b in order.bill_ids
-        if order.channel.online and order.state is OrderState.CLOSED
+        if order.channel.online and order.state is OrderState.CLOSED and order.booking_id is None
     )
     return Plan(
         bill_orders=(BillOrderWrite(paid, (order.state,)),),
@@ -184,7 +191,7 @@ def credit_balance(order: BillOrder, paid_at: datetime, transaction_id: str) -> 
     releases = tuple(  # a closed order let them go when it closed (another order may hold them now)
         Release(unpaid_bill_claim(b), Holder("order_id", order.id), BillChanged(b))
         for b in order.bill_ids
-        if order.channel.online and order.state is OrderState.PENDING
+        if order.channel.online and order.state is OrderState.PENDING and order.booking_id is None
     )
     return Plan(
         bill_orders=(BillOrderWrite(paid, (order.state,)),),
@@ -207,10 +214,12 @@ def take_at_office(order: BillOrder, bills: Sequence[Bill], actor: str, idempote
 
 
 def close_bill_order(order: BillOrder) -> Plan:
-    """An unpaid order closes and lets its bills go."""
+    """An unpaid order closes and lets its bills go (a door order's are the booking's to let go)."""
     closed = replace(order, state=OrderState.CLOSED)
     releases = tuple(
-        Release(unpaid_bill_claim(b), Holder("order_id", order.id), BillChanged(b)) for b in order.bill_ids
+        Release(unpaid_bill_claim(b), Holder("order_id", order.id), BillChanged(b))
+        for b in order.bill_ids
+        if order.booking_id is None
     )
     return Plan(bill_orders=(BillOrderWrite(closed, (OrderState.PENDING,)),), releases=releases)
 
@@ -327,6 +336,7 @@ def bill_receipt(order: BillOrder, lot: Lot, community_name: str, payer: str, it
         transaction_id=order.transaction_id or "",
         paid_at=order.paid_at.isoformat(),
         prev_hash=lot.receipt_hash or GENESIS,
+        evidence=order.evidence.fields() if order.evidence is not None else None,
     )
 
 
@@ -338,9 +348,10 @@ def receipted(plan: Plan, receipt: Receipt, lot: Lot) -> Plan:
 ITEM_PARTS = " / "
 
 
-def bill_label(unit: str, what: str, period: str | None) -> str:
-    """`1栋101 / 物业费 2027-01` (a prepayment names no period)."""
-    return ITEM_PARTS.join((unit, f"{what} {period}" if period else what))
+def bill_label(unit: str, what: str, period: str | None, group: str | None = None) -> str:
+    """`1栋101 / 物业费 2027-01` (a prepayment names no period); by kind at a door: `[代收代付] 1栋101 / 水费 …`."""
+    shown = ITEM_PARTS.join((unit, f"{what} {period}" if period else what))
+    return f"[{group}] {shown}" if group else shown
 
 
 def bill_item(label: str, fen: int) -> str:

@@ -57,6 +57,15 @@ class FeeKind(StrEnum):
     METERED = "metered"
 
 
+class FeeCategory(StrEnum):
+    """What a receipt groups a fee under: the property's own fee (物业费), a parking space's (车位费), or money
+    collected on behalf of a utility (代收代付: water, electricity)."""
+
+    PROPERTY = "property"
+    PARKING = "parking"
+    ON_BEHALF = "on_behalf"
+
+
 @dataclass(frozen=True)
 class FeeItem:
     id: str
@@ -76,6 +85,14 @@ class FeeItem:
     later_bands: tuple[tuple[date, tuple[Band, ...]], ...] = ()
     """metered: bands that replace `bands` from a day on (a history, never edited): a period is priced on the bands
     in force on its first day."""
+    category: FeeCategory | None = None
+    """None: metered use is collected on behalf of the utility, anything else is the property's fee."""
+
+    @property
+    def group(self) -> FeeCategory:
+        if self.category is not None:
+            return self.category
+        return FeeCategory.ON_BEHALF if self.kind is FeeKind.METERED else FeeCategory.PROPERTY
 
     def bands_on(self, day: date) -> tuple[Band, ...]:
         bands = self.bands

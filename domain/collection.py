@@ -4,8 +4,7 @@ the collector's route for an evening, and the cash in a collector's hands. Pure.
 Slots come from the community's windows per weekday in its own zone (weekday evenings 19:00-21:00, weekends
 9:00-12:00 and 14:00-18:00, every 30 minutes), each taking a number of visits. The route visits the booked slots in
 time order and, within a slot, goes to the nearest building next (from where the collector stands), which walks
-less than the order the bookings came in. A collector's cash in hand is what was collected in cash and not yet
-handed over; a handover records what the cashier counted, and any difference.
+less than the order the bookings came in. What happens at the door is domain.door.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from domain.bill_order import unpaid_bill_claim
 from domain.bill_run import Bill, BillState
-from domain.errors import BillInOrder, BillNotPayable, BookingChanged, OrderKeyUsed, SlotFull
+from domain.errors import BillInOrder, BillNotPayable, BookingChanged, InvalidInput, OrderKeyUsed, SlotFull
 from domain.order import order_key_claim
 from domain.plan import BillWrite, BookingWrite, Claim, Holder, Plan, Release, Take
 
@@ -67,6 +66,9 @@ class CollectionHours:
     """An owner changes or cancels a booking up to this long before its slot."""
     buildings: tuple[Building, ...] = ()
     """Where the community's buildings stand (the office enters them): the route walks between them."""
+    origin: tuple[float, float] | None = None
+    """The latitude and longitude of the point the buildings are placed from: a check-in at a door is compared with
+    its building's place (None: not placed, nothing is flagged)."""
 
     def __post_init__(self) -> None:
         if self.slot_minutes <= 0 or self.visits_per_slot <= 0 or self.change_until_hours < 0:
@@ -99,6 +101,20 @@ def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
     return datetime.combine(day, time(0), zone), datetime.combine(day + timedelta(days=1), time(0), zone)
 
 
+@dataclass(frozen=True)
+class CheckIn:
+    """Where the collector's phone says it is at the door, how sure it is, and when."""
+
+    latitude: float
+    longitude: float
+    accuracy_m: float
+    at: datetime
+
+    def __post_init__(self) -> None:
+        if not (-90 <= self.latitude <= 90 and -180 <= self.longitude <= 180 and 0 <= self.accuracy_m <= 100_000):
+            raise InvalidInput("door_check_in")
+
+
 class BookingState(StrEnum):
     BOOKED = "booked"
     ASSIGNED = "assigned"
@@ -129,6 +145,14 @@ class Booking:
     collector: str | None = None
     seat: int = 0
     """Which of its slot's visits it takes (its claim)."""
+    tries: int = 0
+    """Tries at the door so far (a QR code shown, cash taken): each takes the claim of its number."""
+    order_id: str | None = None
+    """The order of the last try at the door."""
+    outcome: str = ""
+    """Why nobody paid (not at home, ...), as the collector entered it."""
+    check_in: CheckIn | None = None
+    """Where the collector checked in, when the visit ended unpaid."""
 
 
 def changeable(booking: Booking, hours: CollectionHours, now: datetime) -> bool:
@@ -180,61 +204,6 @@ def walked(stops: Sequence[Stop], start: Building | None = None) -> float:
             total += distance(here, s.building)
         here = s.building
     return total
-
-
-class CashMove(StrEnum):
-    COLLECTED = "collected"
-    HANDED_OVER = "handed_over"
-
-
-@dataclass(frozen=True)
-class CashEntry:
-    collector: str
-    kind: CashMove
-    fen: int
-    at: datetime
-
-    def __post_init__(self) -> None:
-        if self.fen <= 0:
-            raise ValueError("cash moves in whole positive fen")
-
-
-def cash_in_hand(entries: Sequence[CashEntry], collector: str) -> int:
-    """Cash collected and not yet handed over."""
-    mine = [e for e in entries if e.collector == collector]
-    return sum(e.fen for e in mine if e.kind is CashMove.COLLECTED) - sum(
-        e.fen for e in mine if e.kind is CashMove.HANDED_OVER
-    )
-
-
-@dataclass(frozen=True)
-class Handover:
-    """A collector hands cash to the cashier (交接): what the collector should hold, and what was counted."""
-
-    collector: str
-    cashier: str
-    expected_fen: int
-    counted_fen: int
-    at: datetime
-
-    @property
-    def difference_fen(self) -> int:
-        """Counted less expected: negative when cash is missing."""
-        return self.counted_fen - self.expected_fen
-
-    def entry(self) -> CashEntry | None:
-        """What the handover takes off the collector's hands: all they held (a difference is recorded with the
-        handover, not carried on)."""
-        return (
-            CashEntry(self.collector, CashMove.HANDED_OVER, self.expected_fen, self.at) if self.expected_fen else None
-        )
-
-
-def hand_over(entries: Sequence[CashEntry], collector: str, cashier: str, counted_fen: int, at: datetime) -> Handover:
-    """The cashier counted `counted_fen` from the collector: the handover against what the collector holds."""
-    if counted_fen < 0:
-        raise ValueError("a count is never negative")
-    return Handover(collector, cashier, cash_in_hand(entries, collector), counted_fen, at)
 
 
 # --- bookings through the one commit path

@@ -602,6 +602,15 @@ class BookingChanged(Conflict):
         super().__init__(booking_id=booking_id)
 
 
+class CustodyChanged(Conflict):
+    """The collector's cash in hand moved since it was read (another handover, a collection): count again."""
+
+    code = "custody_changed"
+
+    def __init__(self, collector: str) -> None:
+        super().__init__(collector=collector)
+
+
 class BookingNotFound(NotFound):
     code = "booking_not_found"
 

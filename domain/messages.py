@@ -620,6 +620,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "booking_collector": ("请选择本公司的收费员账号", "choose an account of the company as the collector"),
     "collection_hours": ("上门时段无效：结束时间应晚于开始时间", "a window ends after it starts"),
     "visit_day": ("日期无法识别：{value}（例如 2026-12-01）", "not a day: {value} (e.g. 2026-12-01)"),
+    "door_check_in": ("定位信息无效，请重新签到", "the check-in's place or accuracy is not valid"),
+    "door_signature": ("请业主在屏幕上签名", "the owner's signature (a PNG image) is missing or not valid"),
+    "door_cash_amount": (
+        "现金金额应等于应收 {due} 分，找零由收费员处理",
+        "cash must be exactly what is due ({due} fen); change is the collector's business",
+    ),
+    "door_qr_channel": ("收款码只能选择微信或支付宝", "a QR code is WeChat Pay or Alipay"),
+    "door_reason": ("请填写未收费的原因（如：不在家）", "say why nothing was paid (not at home, ...)"),
+    "handover_amount": ("交接金额无效", "the counted amount is not valid"),
+    "custody_changed": ("收费员手中现金刚有变动，请重新清点", "the collector's cash moved meanwhile; count again"),
 }
 
 

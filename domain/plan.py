@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # plans are built by the modules below; at run time this one 
     from domain.bill_run import Bill, BillState
     from domain.card_change import AuditEntry
     from domain.collection import Booking, BookingState
+    from domain.door import CashEntry
     from domain.entitlement import Entitlement
     from domain.gate import Grant
     from domain.order import LedgerEntry, Order, OrderState, RefundState
@@ -233,6 +234,30 @@ class BookingWrite:
 
 
 @dataclass(frozen=True)
+class CashWrite:
+    """A move of cash in a collector's custody (new: its id is the order's or the handover's)."""
+
+    entry: CashEntry
+
+
+@dataclass(frozen=True)
+class CustodyMove:
+    """A collector's cash in hand moved by a delta; a negative one never takes it below zero."""
+
+    collector: str
+    fen: int
+    error: DomainError | None = None
+
+
+@dataclass(frozen=True)
+class SignatureWrite:
+    """The signature image drawn at the door for an order (new; its hash is in the order's evidence)."""
+
+    order_id: str
+    image: bytes
+
+
+@dataclass(frozen=True)
 class VisitOrderWrite:
     order: VisitOrder
     was: tuple[OrderState, ...] = ()
@@ -273,6 +298,9 @@ class Plan:
     passes: tuple[PassWrite, ...] = ()
     visit_orders: tuple[VisitOrderWrite, ...] = ()
     bookings: tuple[BookingWrite, ...] = ()
+    cash: tuple[CashWrite, ...] = ()
+    custody: tuple[CustodyMove, ...] = ()
+    signatures: tuple[SignatureWrite, ...] = ()
     follow_ups: tuple[object, ...] = field(default=(), compare=False)
     """Domain events handled after the commit (tell the owner, offer a freed place, reverse an invoice)."""
 
@@ -289,7 +317,8 @@ class Plan:
         orders += [o.order.id for o in self.visit_orders]
         touched = (("claim", claims), ("card", cards), ("order", orders), ("bill", [b.bill.id for b in self.bills]),
                    ("balance", [b.unit_id for b in self.balances]), ("visit", [v.visit.id for v in self.visits]),
-                   ("stay", [s.stay.plate for s in self.stays]))  # fmt: skip
+                   ("stay", [s.stay.plate for s in self.stays]),
+                   ("custody", [c.collector for c in self.custody]))  # fmt: skip
         for kind, keys in touched:
             if len(keys) != len(set(keys)):  # DynamoDB refuses two actions on one item in a transaction
                 raise ValueError(f"a plan touches a {kind} twice: {sorted(k for k in keys if keys.count(k) > 1)}")
@@ -319,7 +348,7 @@ class Plan:
         parts = (self.cards, self.unchanged, self.takes, self.releases, self.absent, self.orders, self.applications,
                  self.ledger, self.events, self.reminders, self.dropped_reminders, self.audit, self.bills,
                  self.bill_orders, self.balances, self.bill_reminders, self.passages, self.stays, self.visits,
-                 self.passes, self.visit_orders, self.bookings)  # fmt: skip
+                 self.passes, self.visit_orders, self.bookings, self.cash, self.custody, self.signatures)  # fmt: skip
         return sum(len(p) for p in parts) + sum(1 for x in (self.signed, self.lot, self.occupancy) if x is not None)
 
     def lot_error(self) -> DomainError:

@@ -41,10 +41,13 @@ class Receipt:
     transaction_id: str
     paid_at: str
     prev_hash: str
+    evidence: dict[str, Any] | None = None
+    """Paid at a door: the hash of the owner's signature image, where and when the collector checked in, who they
+    are. Signed with the rest, so the evidence cannot change without breaking the receipt."""
 
     def fields(self) -> dict[str, Any]:
-        """What is hashed, signed, printed and put in the QR code."""
-        return {
+        """What is hashed, signed, printed and put in the QR code (a receipt without evidence hashes as before)."""
+        shown = {
             "receipt_id": self.id,
             "lot_id": self.lot_id,
             "seq": self.seq,
@@ -61,6 +64,9 @@ class Receipt:
             "paid_at": self.paid_at,
             "prev_hash": self.prev_hash,
         }
+        if self.evidence is not None:
+            shown["evidence"] = dict(self.evidence)
+        return shown
 
     @classmethod
     def from_fields(cls, f: dict[str, Any], strict: bool = True) -> Receipt:
@@ -80,6 +86,7 @@ class Receipt:
             transaction_id=str(f["transaction_id"]),
             paid_at=str(f["paid_at"]),
             prev_hash=str(f["prev_hash"]),
+            evidence=dict(f["evidence"]) if f.get("evidence") is not None else None,
         )
         if strict and receipt.fields() != f:  # e.g. a changed amount_yuan next to an unchanged amount_fen
             raise ValueError("fields that do not agree")

@@ -20,6 +20,7 @@ from functions import (
     admin_bill_routes,
     admin_card_routes,
     admin_collection_routes,
+    admin_door_routes,
     admin_import_routes,
     admin_lot_routes,
     admin_money_routes,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 PAGE = Path(__file__).parent / "admin_page"
+COLLECT_PAGE = Path(__file__).parent / "collect_page"
 SUBJECTS = (
     admin_staff_routes,
     admin_lot_routes,
@@ -47,6 +49,7 @@ SUBJECTS = (
     admin_bill_routes,
     admin_parking_routes,
     admin_collection_routes,
+    admin_door_routes,
 )
 
 
@@ -67,11 +70,26 @@ def admin_blueprint(s: Services) -> Blueprint:
     return bp
 
 
+def collect_blueprint() -> Blueprint:
+    """The collector's phone page (/collect/): it talks to the admin API under /admin/api/v1/collect."""
+    bp = Blueprint("collect", __name__, url_prefix="/collect")
+
+    @bp.get("/")
+    def page() -> Response:
+        return send_from_directory(COLLECT_PAGE, "index.html")
+
+    @bp.get("/static/<path:name>")
+    def static_file(name: str) -> Response:
+        return send_from_directory(COLLECT_PAGE, name)
+
+    return bp
+
+
 def with_admin(api: WSGIApplication, admin: WSGIApplication) -> WSGIApplication:
     """One server for both (the local stack): /admin goes to the admin function, the rest to the API."""
 
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        target = admin if environ.get("PATH_INFO", "").startswith("/admin") else api
+        target = admin if environ.get("PATH_INFO", "").startswith(("/admin", "/collect")) else api
         return target(environ, start_response)
 
     return app
@@ -80,6 +98,7 @@ def with_admin(api: WSGIApplication, admin: WSGIApplication) -> WSGIApplication:
 def create_admin_app(services: Services) -> Flask:
     app = json_app("parkpass-admin", 21_000_000, services.metrics)  # imports of up to 20 MB
     app.register_blueprint(admin_blueprint(services))
+    app.register_blueprint(collect_blueprint())
     return app
 
 

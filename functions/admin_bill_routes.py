@@ -164,6 +164,7 @@ def routes(s: Services, office: Office) -> Blueprint:
             vacancy_rate=None
             if body.vacancy_rate is None
             else community_rules.rate_text(body.vacancy_rate, "vacancy_rate"),
+            category=bill_rules.FeeCategory(body.category) if body.category else None,
         )
         return bill_views.office_view(bill_views.fee_item_json(s.records.add_fee_item(me(), item), lang())), 201
 

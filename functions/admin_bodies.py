@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class Body(BaseModel):
@@ -186,6 +186,7 @@ class FeeItemBody(Body):
     due_day: int | None = Field(default=None, ge=1, le=31)
     late_fee: LateFeeBody | None = None
     vacancy_rate: str | None = Field(default=None, pattern=RATE)
+    category: Literal["property", "parking", "on_behalf"] | None = None
     from_: date = Field(alias="from")
 
 
@@ -313,13 +314,56 @@ class BuildingBody(Body):
     y_m: float = Field(ge=-100_000, le=100_000)
 
 
+class OriginBody(Body):
+    """Where the buildings' x/y are measured from, on the map: a door's check-in is compared with its building."""
+
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+
+
 class CollectionHoursBody(Body):
     windows: list[WindowBody] = Field(min_length=1, max_length=50)
     slot_minutes: int = Field(default=30, ge=5, le=240)
     visits_per_slot: int = Field(default=2, ge=1, le=50)
     change_until_hours: int = Field(default=2, ge=0, le=72)
     buildings: list[BuildingBody] = Field(default_factory=list, max_length=500)
+    origin: OriginBody | None = None
 
 
 class AssignBody(Body):
     collector: str = Field(min_length=3, max_length=254)
+
+
+class CheckInBody(Body):
+    """The browser's geolocation at the door: where, how sure (metres), when."""
+
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    accuracy_m: float = Field(ge=0, le=100_000)
+    at: AwareDatetime
+
+
+class DoorCashBody(Body):
+    amount_fen: int = Field(ge=1, le=100_000_000)
+    check_in: CheckInBody
+    signature_png: str = Field(min_length=100, max_length=280_000, pattern=r"^[A-Za-z0-9+/=]+$")
+    """The owner's signature drawn on the screen: a PNG, base64."""
+    idempotency_key: str = Field(pattern=KEY)
+
+
+class DoorQrBody(Body):
+    channel: Literal["wechat", "alipay"]
+    check_in: CheckInBody
+    signature_png: str = Field(min_length=100, max_length=280_000, pattern=r"^[A-Za-z0-9+/=]+$")
+    idempotency_key: str = Field(pattern=KEY)
+
+
+class NotHomeBody(Body):
+    reason: str = Field(min_length=1, max_length=100, pattern=LINE)
+    check_in: CheckInBody | None = None
+
+
+class HandoverBody(Body):
+    collector: str = Field(min_length=3, max_length=254)
+    counted_fen: int = Field(ge=0, le=100_000_000)
+    idempotency_key: str = Field(pattern=KEY)

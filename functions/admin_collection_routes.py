@@ -42,6 +42,7 @@ def routes(s: Services, office: Office) -> Blueprint:
                       for w in body.windows),
                 body.slot_minutes, body.visits_per_slot, body.change_until_hours,
                 tuple(collection.Building(b.name, b.x_m, b.y_m) for b in body.buildings),
+                (body.origin.latitude, body.origin.longitude) if body.origin else None,
             )  # fmt: skip
         except ValueError:
             raise InvalidInput("collection_hours") from None

@@ -49,6 +49,7 @@ def fee_item_json(f: FeeItem, lang: str) -> dict[str, Any]:
         "late_fee": None if late is None else {"daily_rate": str(late.daily_rate), "grace_days": late.grace_days,
                                                "cap": str(late.cap)},
         "vacancy_rate": None if f.vacancy_rate is None else str(f.vacancy_rate),
+        "category": f.group.value, "category_text": label("fee_category", f.group, lang),
     }  # fmt: skip
 
 

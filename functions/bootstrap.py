@@ -88,9 +88,11 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
     from flask import Flask
 
+    from domain.bill_order import BillOrder
     from handlers.bill_payments import BillPayments
     from handlers.bill_runs import BillRuns
     from handlers.collection import Collecting
+    from handlers.door_collection import Doorstep
     from handlers.parking_office import ParkingOffice
     from handlers.passages import Barrier
     from handlers.property import Records
@@ -106,12 +108,20 @@ class GatePort(AppliedVersions, GateStates, Protocol):
 
 
 class AlipayPort(PaymentProvider, StatementSource, Protocol):
+    def code(self, order: BillOrder) -> str:
+        """A one-time QR code's content for the order (precreate)."""
+        ...
+
     def notice(self, form: dict[str, str]) -> PaymentNotice:
         """A verified notification form; PaymentRejected otherwise."""
         ...
 
 
 class WechatPayPort(PaymentProvider, StatementSource, Protocol):
+    def code(self, order: BillOrder) -> str:
+        """A one-time QR code's content for the order (native: code_url)."""
+        ...
+
     def notice(self, headers: dict[str, str], body: str) -> PaymentNotice:
         """A verified, decrypted notification; PaymentRejected otherwise."""
         ...
@@ -221,9 +231,9 @@ class Services:
     def bill_payments(self) -> BillPayments:
         from handlers.bill_payments import BillPayments
 
-        return BillPayments(
-            self.billing, self.owners, self.sealer, self.uow, self.ids, self.clock, self.lots, self.receipt_signer
-        )
+        notices = Notices(self.owners, self.consents, self.messenger, self.collection_template)
+        return BillPayments(self.billing, self.owners, self.sealer, self.uow, self.ids, self.clock, self.lots,
+                            self.receipt_signer, self.collection, notices)  # fmt: skip
 
     @property
     def barrier(self) -> Barrier:
@@ -247,6 +257,19 @@ class Services:
         notices = Notices(self.owners, self.consents, self.messenger, self.collection_template)
         return Collecting(self.collection, self.billing, self.bill_payments, self.uow, self.ids, self.clock, self.staff,
                           notices)  # fmt: skip
+
+    @property
+    def doorstep(self) -> Doorstep:
+        from handlers.door_collection import Doorstep
+
+        return Doorstep(self.collection, self.billing, self.bill_payments, self.collecting, self.uow, self.ids,
+                        self.clock, self.qr_provider, self.staff)  # fmt: skip
+
+    def qr_provider(self, channel: Channel) -> WechatPayPort | AlipayPort:
+        provider = self.wechatpay if channel is Channel.WECHAT else self.alipay if channel is Channel.ALIPAY else None
+        if provider is None:
+            raise PaymentUnavailable()
+        return provider
 
     @property
     def parking_office(self) -> ParkingOffice:

@@ -7,11 +7,14 @@ the lot's receipt chain still hold for the receipt stored under that id.
 
 from __future__ import annotations
 
+from datetime import datetime
 from html import escape
+from typing import Any
 
 from flask import Blueprint, Response, request
 
 from domain.errors import InvalidInput, ReceiptNotFound
+from domain.labels import local_time
 from domain.receipt_text import (
     CHAIN_FAULTS,
     amount_text,
@@ -47,7 +50,8 @@ def receipt_page_blueprint(s: Services) -> Blueprint:
         if s.receipt_signer is None:
             return _page(_NO_SIGNING, 404)
         try:
-            standing = receipt_standing(receipt_id, s.receipts, s.receipt_signer, s.lots, s.orders)
+            standing = receipt_standing(receipt_id, s.receipts, s.receipt_signer, s.lots, s.orders,
+                                        lambda order_id: s.collection.signature(order_id))  # fmt: skip
         except (ReceiptNotFound, InvalidInput):
             return _page(_UNKNOWN, 404)
         return _page(_standing_html(standing), 200)
@@ -86,7 +90,26 @@ def _standing_html(st: ReceiptStanding) -> str:
     ]
     fields = "".join(f"<dt>{label}</dt><dd>{escape(value)}</dd>" for label, value in rows)
     note = _BILLS_NOTE if for_bills(r) else _CARD_NOTE
-    return f"{verdict}<dl>{fields}</dl><h2>校验结果</h2><ul>{signature}{chain}</ul>{note}"
+    door = _evidence_html(r.evidence, st) if r.evidence is not None else ""
+    return f"{verdict}<dl>{fields}</dl><h2>校验结果</h2><ul>{signature}{chain}</ul>{door}{note}"
+
+
+def _evidence_html(evidence: dict[str, Any], st: ReceiptStanding) -> str:
+    """A door payment's evidence, sealed in the receipt: whether the stored signature image is the one sealed, and
+    where and when the collector checked in (the image itself and the collector's name are not shown here)."""
+    if st.evidence_valid:
+        image = '<li id="evidence" class="ok">✔ 业主签名图像与收据封存的指纹一致</li>'
+    else:
+        image = '<li id="evidence" class="bad">✘ 业主签名图像与收据封存的指纹不符：签名图像已被改动或缺失</li>'
+    at = local_time(datetime.fromisoformat(str(evidence["checked_in_at"])), st.timezone)
+    far = "（距楼栋较远，已标记）" if evidence.get("far") else ""
+    rows = [
+        ("签到时间", at),
+        ("签到位置", f"{evidence['latitude']}, {evidence['longitude']}（精度约 {evidence['accuracy_m']} 米）{far}"),
+        ("签名指纹", f"SHA-256 {str(evidence['signature_sha256'])[:16]}…"),
+    ]
+    fields = "".join(f"<dt>{label}</dt><dd>{escape(value)}</dd>" for label, value in rows)
+    return f"<h2>上门收费凭证</h2><ul>{image}</ul><dl>{fields}</dl>"
 
 
 _CARD_NOTE = (

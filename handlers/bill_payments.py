@@ -34,12 +34,14 @@ from domain.bill_order import (
 from domain.bill_payment import Payable, payable
 from domain.bill_run import Bill, BillState
 from domain.community import Community, Vacancy
+from domain.door import paid_at_door
 from domain.errors import (
     BillChanged,
     BillingExists,
     BillInOrder,
     BillNotFound,
     BillNotPayable,
+    BookingChanged,
     Conflict,
     InvalidInput,
     InvoiceNotFound,
@@ -49,15 +51,19 @@ from domain.errors import (
     StaleLot,
 )
 from domain.ids import BILL_ORDER_PREFIX, checked_id, is_bill_order
+from domain.labels import label, local_time
+from domain.money import yuan_text
 from domain.order import UNPAID_ORDER_LIFETIME, Channel, OrderState
 from domain.phone import masked_phone
 from domain.plan import Plan
 from handlers.fulfil_payment import Outcome, signed
 from handlers.invoices import Invoicing, reverse_invoice
+from handlers.notify import Notices, notify_owner
 from handlers.office_keys import order_of_key
 from handlers.ports import (
     Billing,
     Clock,
+    CollectionRecords,
     IdSource,
     LotRepository,
     OwnerRepository,
@@ -72,6 +78,7 @@ from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 from handlers.sweep_orders import SweepReport, settle_waiting
 
 log = logging.getLogger("parkpass.bills")
+RECEIPT_PAGE = "pages/receipt/index"
 PREPAY_MOST_FEN = 10_000_000
 """At most 100,000 yuan prepaid at once."""
 
@@ -93,6 +100,10 @@ class BillPayments:
     lots: LotRepository | None = None
     """Where a payment's e-receipt is chained: the community's first lot (none: no receipt)."""
     signer: ReceiptSigner | None = None
+    bookings: CollectionRecords | None = None
+    """Where a door order's booking is (a QR code paid at the door collects it)."""
+    notices: Notices | None = None
+    """Who tells an owner their door payment's receipt is ready."""
 
     # --- owners
     def my_units(self, owner_id: str) -> list[str]:
@@ -136,7 +147,7 @@ class BillPayments:
         community = self._community(checked_bills(bills))
         priced = charges(bills, self.priced(bills, community))
         order = self._new_order(owner_id, community.id, priced, None, sum(c.total_fen for c in priced), channel)
-        order = self._labelled(order, bills, None)
+        order = self.labelled(order, bills, None)
         try:
             self.uow.commit(place_bill_order(order, bills, f"owner:{owner_id}", key))
         except OrderKeyUsed:
@@ -165,7 +176,7 @@ class BillPayments:
             raise Conflict("idempotency_key_reused")
         if earlier is None:
             order = self._new_order(owner_id, unit.community_id, (), unit.id, amount_fen, channel)
-            order = self._labelled(order, (), unit.id)
+            order = self.labelled(order, (), unit.id)
             try:
                 self.uow.commit(place_bill_order(order, (), f"owner:{owner_id}", key))
             except OrderKeyUsed:
@@ -231,10 +242,10 @@ class BillPayments:
             self._new_order("office", community_id, priced, None, sum(c.total_fen for c in priced), channel),
             state=OrderState.PAID, paid_at=now, staff=account.email, expires_at=now,
         )  # fmt: skip
-        order = self._labelled(replace(order, transaction_id=f"{channel.value}-{order.id}"), bills, None)
+        order = self.labelled(replace(order, transaction_id=f"{channel.value}-{order.id}"), bills, None)
         for attempt in range(MAX_ATTEMPTS):
             try:
-                self.uow.commit(self._with_receipt(take_at_office(order, bills, who, key), order, bills))
+                self.uow.commit(self.with_receipt(take_at_office(order, bills, who, key), order, bills))
             except OrderKeyUsed:
                 earlier = self._made_with(who, key)
                 if earlier is None:
@@ -300,22 +311,27 @@ class BillPayments:
                 return Outcome.ALREADY_FULFILLED
             bills = self.billing.bills(order.bill_ids)
             payable_now = order.prepay_unit is None and all(b.state is BillState.UNPAID for b in bills)
-            if payable_now and len(bills) == len(order.charges) and not in_another_order:
+            if payable_now and len(bills) == len(order.charges) and not in_another_order and order.booking_id:
+                booking = self.bookings.booking(order.booking_id) if self.bookings is not None else None
+                plan = paid_at_door(order, bills, booking, notice.paid_at, notice.transaction_id)
+            elif payable_now and len(bills) == len(order.charges) and not in_another_order:
                 plan = pay_bills(order, bills, notice.paid_at, notice.transaction_id)
             else:
                 plan = credit_balance(order, notice.paid_at, notice.transaction_id)
                 bills = []
             try:
-                self.uow.commit(self._with_receipt(plan, plan.bill_orders[0].order, bills))
+                self.uow.commit(self.with_receipt(plan, plan.bill_orders[0].order, bills))
             except OrderSettled:
                 continue  # paid by a twin of this notification, or closed meanwhile: the next round reads which
             except BillInOrder:
                 # It closed, and another order took a bill since: that order pays the bill, this money is kept.
                 in_another_order = True
                 continue
-            except (BillNotPayable, BillChanged, StaleLot):
+            except (BillNotPayable, BillChanged, StaleLot, BookingChanged):
                 wait_before_retry(attempt)  # a bill moved meanwhile: read again (its money may go to the balance)
                 continue
+            if order.booking_id and bills:
+                self.tell_paid_at_door(plan.bill_orders[0].order)
             return Outcome.FULFILLED
         raise Conflict("kept_changing")
 
@@ -334,8 +350,21 @@ class BillPayments:
             return False
         return True
 
+    def tell_paid_at_door(self, order: BillOrder) -> None:
+        """The owner gets the receipt of a door payment at once (its page also asks for the invoice); a failed send
+        is dropped: the receipt is in the mini-program."""
+        community = self.billing.community(order.community_id)
+        if self.notices is None or community is None or order.paid_at is None:
+            return
+        data = {
+            "thing1": {"value": f"{community.name} {order.unit_label}"[:20]},
+            "time2": {"value": local_time(order.paid_at, community.timezone)},
+            "thing3": {"value": f"上门收费 已收 {yuan_text(order.amount_fen)} 元"[:20]},
+        }
+        notify_owner(order.owner_id, data, f"{RECEIPT_PAGE}?order_id={order.id}", self.notices)
+
     # --- helpers
-    def _with_receipt(self, plan: Plan, paid: BillOrder, bills: Sequence[Bill]) -> Plan:
+    def with_receipt(self, plan: Plan, paid: BillOrder, bills: Sequence[Bill]) -> Plan:
         """The payment's e-receipt listing what it paid (named when the order was made: nothing more is read but
         the community and its lot), next in the chain of the community's first lot; the plan as it is when the
         community has no lot or this deployment no receipt key."""
@@ -346,10 +375,13 @@ class BillPayments:
         receipt = bill_receipt(paid, lot, community.name, paid.payer, receipt_items(paid, bool(bills)))
         return signed(receipted(plan, receipt, lot), self.signer)
 
-    def _labelled(self, order: BillOrder, bills: Sequence[Bill], unit_id: str | None) -> BillOrder:
+    def labelled(self, order: BillOrder, bills: Sequence[Bill], unit_id: str | None) -> BillOrder:
         """The order with how its receipt will name its charges, its unit and its payer."""
         units = {u: self.billing.unit(u) for u in {b.unit_id for b in bills} | ({unit_id} if unit_id else set())}
-        names = {f.id: f.name for f in self.billing.fee_items(order.community_id)}
+        items = self.billing.fee_items(order.community_id)
+        names = {f.id: f.name for f in items}
+        # At a door the receipt lists the items by kind (物业费 / 车位费 / 代收代付).
+        groups = {f.id: label("fee_category", f.group) for f in items} if order.booking_id else {}
 
         def unit_text(unit_id: str) -> str:
             unit = units.get(unit_id)
@@ -357,7 +389,12 @@ class BillPayments:
 
         by_id = {b.id: b for b in bills}
         labels = tuple(
-            bill_label(unit_text(c.unit_id), names.get(c.fee_item_id, c.fee_item_id), by_id[c.bill_id].period)
+            bill_label(
+                unit_text(c.unit_id),
+                names.get(c.fee_item_id, c.fee_item_id),
+                by_id[c.bill_id].period,
+                groups.get(c.fee_item_id),
+            )
             for c in order.charges
         )
         owner = self.owners.get(order.owner_id)

@@ -29,6 +29,7 @@ from domain.collection import (
     seat_claim,
     slots_on,
 )
+from domain.community import Community
 from domain.errors import (
     BillNotFound,
     BillNotPayable,
@@ -196,7 +197,9 @@ class Collecting:
     ) -> list[Booking]:
         """A day's open bookings of the community (or one collector's) in the order to visit them (None: today)."""
         community = community_for(account, community_id, self.billing, Permission.VIEW)
-        day = day or community.today(self.clock.now())
+        return self.evening_of(community, day or community.today(self.clock.now()), collector)
+
+    def evening_of(self, community: Community, day: date, collector: str | None = None) -> list[Booking]:
         hours = self.records.hours(community.id)
         start, end = day_bounds(day, community.timezone)
         bookings = self.records.bookings_between(community.id, start, end)

@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # property fees: loaded by the functions that use them, not b
     from domain.bill_run import Bill, BillRun, FeeItem, Unit
     from domain.collection import Booking, CollectionHours
     from domain.community import Community, Meter, Reading, Vacancy
+    from domain.door import CashEntry
     from domain.parking import Occupancy, ParkedVisit, ParkingPass, ParkingSetup, PassageRecord, Stay
     from domain.visit_payment import VisitOrder
 
@@ -760,3 +761,14 @@ class CollectionRecords(Protocol):
         ...
 
     def bookings_of_unit(self, unit_id: str) -> list[Booking]: ...
+    def cash_in_hand(self, collector: str) -> int:
+        """Cash a collector collected at doors and has not handed over (one counter)."""
+        ...
+
+    def cash_moves(self, collector: str, start: datetime, end: datetime) -> list[CashEntry]:
+        """The collector's cash collected and handed over from `start` to before `end`, in time order."""
+        ...
+
+    def signature(self, order_id: str) -> bytes | None:
+        """The signature image drawn at the door for an order."""
+        ...

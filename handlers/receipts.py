@@ -3,9 +3,11 @@ on the receipt stored under the id its QR code's link names."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from domain.door import signature_hash
 from domain.errors import OrderNotFound, ReceiptNotFound
 from domain.ids import checked_id, is_bill_order
 from domain.lot import DEFAULT_TIMEZONE
@@ -91,16 +93,25 @@ class ReceiptStanding:
     chain_faults: list[ChainFault]
     refunded: bool = False
     """The money went back: the receipt is genuine but void (it must not be claimed as an expense)."""
+    evidence_valid: bool | None = None
+    """Paid at a door: does the signature image stored with the payment still hash to what the receipt sealed?
+    None: no evidence to check."""
 
     @property
     def valid(self) -> bool:
-        return self.signature_valid and not self.chain_faults and not self.refunded
+        return self.signature_valid and not self.chain_faults and not self.refunded and self.evidence_valid is not False
 
 
 def receipt_standing(
-    receipt_id: str, store: ReceiptStore, signer: ReceiptSigner, lots: LotRepository, orders: OrderRepository
+    receipt_id: str,
+    store: ReceiptStore,
+    signer: ReceiptSigner,
+    lots: LotRepository,
+    orders: OrderRepository,
+    signatures: Callable[[str], bytes | None] | None = None,
 ) -> ReceiptStanding:
-    """Is the receipt issued under this id still as signed, and still linked to its neighbours in the lot's chain?"""
+    """Is the receipt issued under this id still as signed, and still linked to its neighbours in the lot's chain?
+    Paid at a door: is the owner's signature image the one it sealed (`signatures`: the image stored per order)?"""
     stored = store.get(checked_id("receipt_id", receipt_id))
     if stored is None:
         raise ReceiptNotFound(receipt_id)
@@ -113,7 +124,15 @@ def receipt_standing(
         signature_valid=signer.verify(receipt.canonical(), stored.signature),
         chain_faults=chain_faults(receipt, previous, following),
         refunded=_refunded(receipt, orders),
+        evidence_valid=_evidence_holds(receipt, signatures),
     )
+
+
+def _evidence_holds(receipt: Receipt, signatures: Callable[[str], bytes | None] | None) -> bool | None:
+    if receipt.evidence is None:
+        return None
+    image = signatures(receipt.order_id) if signatures is not None else None
+    return image is not None and signature_hash(image) == receipt.evidence.get("signature_sha256")
 
 
 def _refunded(receipt: Receipt, orders: OrderRepository) -> bool:

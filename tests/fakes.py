@@ -724,6 +724,18 @@ class FakeProvider(NoPayments):
             self.closed.add(order.id)
 
 
+class FakeQr(FakeProvider):
+    """A provider that also draws QR codes (WeChat Pay native / Alipay precreate) for a door's payments."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.codes: list[str] = []
+
+    def code(self, order: Order) -> str:
+        self.codes.append(order.id)
+        return f"weixin://wxpay/bizpayurl?pr={order.id}"
+
+
 class FakeMessenger:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, dict[str, dict[str, str]]]] = []

@@ -24,10 +24,12 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from domain.admin import Role, Staff
 from domain.application import OPEN, ApplicationState, occupies_slot
+from domain.bill_order import BillOrder
 from domain.bill_run import Bill, BillState, FeeItem, FeeKind, Unit
 from domain.card import Card, CardState
 from domain.card_claim import office_owner
-from domain.collection import OPEN_BOOKINGS
+from domain.collection import OPEN_BOOKINGS, Booking, BookingState, CheckIn
+from domain.door import CashMove, cash_in_hand
 from domain.entitlement import entitlements_of
 from domain.errors import DomainError, OrderNotFound, OrderPaid, OrderRefundedAlready
 from domain.fee_rules import LateFeeRule, PricePoint
@@ -56,7 +58,7 @@ from handlers.refund_order import refund_no
 from handlers.refund_results import refund_notified
 from handlers.renewals import close_unpaid, order_renewal
 from tests.builders import days, months
-from tests.fakes import FakeProvider, FixedClock, NoPayments
+from tests.fakes import FakeProvider, FakeQr, FixedClock, NoPayments
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 START = datetime.combine(date(2026, 11, 23), time(10), SHANGHAI).astimezone(UTC)
@@ -65,6 +67,8 @@ OWNERS = tuple(f"owner-{n}" for n in range(4))
 PHONES = tuple(f"1380000000{n}" for n in range(4))
 QUOTA = 2
 MANAGER = Staff("manager@t1.cn", "t1", Role.LOT_MANAGER, frozenset({"lot-1"}), "-")
+COLLECTOR = Staff("wang@t1.cn", "t1", Role.COLLECTOR, frozenset({"lot-1"}), "-")
+CASHIERS = tuple(Staff(f"cashier{n}@t1.cn", "t1", Role.CASHIER, frozenset({"lot-1"}), "-") for n in range(2))
 UNITS = ("u1", "u2")
 PAYERS = ("payer-0", "payer-1")
 """The owners of u1 and u2 (by their phones): they pay bills and prepay."""
@@ -73,6 +77,8 @@ VISITORS = ("粤A20000", "粤A20001", "粤A20002")
 """Cars with no card (and card plates too pass the barrier)."""
 GATES = (Gate("gate-in", "lot-1", "s"), Gate("gate-out", "lot-1", "s"))
 VISITOR_SPACES = 2
+DOOR_SIGNATURE = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+"""What the door's tests need of a signature: a PNG's header and some bytes (the page draws real ones)."""
 BILL_MOVES = {
     (BillState.DRAFT, BillState.UNPAID),
     (BillState.DRAFT, BillState.PAID),  # published and paid from the prepaid balance at once
@@ -133,7 +139,9 @@ class LotMachine(RuleBasedStateMachine):
         super().__init__()
         self.fresh = fresh = type(self).services()
         self.racing = Interleaving(fresh.uow)
-        self.s = s = replace(fresh, uow=self.racing)
+        self.qr = FakeQr()
+        """The provider of the door's QR codes (it knows which the owner paid and which were closed)."""
+        self.s = s = replace(fresh, uow=self.racing, wechatpay=self.qr)
         clock = s.clock
         assert isinstance(clock, FixedClock)
         self.clock = clock
@@ -189,6 +197,10 @@ class LotMachine(RuleBasedStateMachine):
         late = LateFeeRule(Decimal("0.0005"), 15, Decimal("0.30"))
         s.records.add_fee_item(MANAGER, FeeItem("mgmt", "c1", "物业费", FeeKind.AREA,
                                                 (PricePoint(date(2026, 11, 1), 250),), late_fee=late))  # fmt: skip
+        for account in (COLLECTOR, *CASHIERS):
+            s.staff.add(account)
+        run, _ = s.bill_runs.run(MANAGER, "c1", PERIODS[0], ["mgmt"])  # bills owed from the start: visits to make
+        s.bill_runs.publish(MANAGER, run.id)
 
     # What people and machines do.
 
@@ -678,6 +690,98 @@ class LotMachine(RuleBasedStateMachine):
         elif cancel == "office":
             self._try(lambda: s.collecting.cancel_at_office(MANAGER, booking.id, "联系不上"))
 
+    def _open_booking(self, pick: int) -> Booking | None:
+        """An open booking; none open: the owner of a unit with unpaid bills books one for them."""
+        found = [b for u in UNITS for b in self.s.collection.bookings_of_unit(u) if b.state in OPEN_BOOKINGS]
+        if found:
+            return sorted(found, key=lambda b: b.id)[pick % len(found)]
+        bills, slot = self._pick_bills([pick]), self._next_slot()
+        if not bills or slot is None:
+            return None
+        unit = bills[0].unit_id
+        ids = [b.id for b in self._bills(BillState.UNPAID) if b.unit_id == unit]
+        try:
+            return self.s.collecting.book(PAYERS[UNITS.index(unit)], unit, slot, ids, "", self._key())
+        except DomainError:
+            return None
+
+    @rule(
+        pick=st.integers(0, 50),
+        how=st.sampled_from(["cash", "qr", "a second qr", "not home"]),
+        race=st.sampled_from(["none", "owner pays the qr", "online order", "till", "office cancels"]),
+        again=st.booleans(),
+    )
+    def collector_at_the_door(self, pick: int, how: str, race: str, again: bool) -> None:
+        """The office gives a booking to the collector, who takes cash for it (the upload maybe sent again), shows
+        a QR code the owner pays (or a second one, the first closed), or finds nobody at home; meanwhile the owner
+        may pay an earlier code, try an online order or the till, or the office cancel the booking."""
+        s = self.s
+        booking = self._open_booking(pick)
+        if booking is None:
+            return
+        try:
+            booking = s.collecting.assign(MANAGER, booking.id, COLLECTOR.email)
+        except DomainError:
+            return
+        signature, here = DOOR_SIGNATURE, CheckIn(31.23, 121.47, 20, s.clock.now())
+        earlier = s.billing.bill_order(booking.order_id) if booking.order_id else None
+        payer = PAYERS[UNITS.index(booking.unit_id)]
+        if race == "owner pays the qr" and earlier is not None:
+            self.racing.meanwhile = lambda: self._scan(earlier)
+        elif race == "online order":
+            self.racing.meanwhile = lambda: s.bill_payments.order_bills(payer, list(booking.bill_ids), Channel.WECHAT,
+                                                                        self._key(), NoPayments())  # fmt: skip
+        elif race == "till":
+            self.racing.meanwhile = lambda: s.bill_payments.take_at_office(MANAGER, list(booking.bill_ids),
+                                                                           Channel.CASH, self._key())  # fmt: skip
+        elif race == "office cancels":
+            self.racing.meanwhile = lambda: s.collecting.cancel_at_office(MANAGER, booking.id, "业主改约")
+        key = self._key()
+        try:
+            if how == "cash":
+                due = s.doorstep.visit(COLLECTOR, booking.id).due_fen
+                for _ in range(2 if again else 1):  # the offline page's upload, retried after a lost answer
+                    s.doorstep.take_cash(COLLECTOR, booking.id, due, here, signature, key)
+                _seen(f"door: cash ({race})")
+            elif how in ("qr", "a second qr"):
+                shown = s.doorstep.show_qr(COLLECTOR, booking.id, Channel.WECHAT, here, signature, key)
+                if how == "a second qr":
+                    self.racing.meanwhile = None
+                    shown = s.doorstep.show_qr(COLLECTOR, booking.id, Channel.WECHAT, here, signature, self._key())
+                self.racing.meanwhile = None
+                for _ in range(2 if again else 1):
+                    self._scan(shown.order)
+                _seen(f"door: {how} ({race})")
+            else:
+                s.doorstep.not_home(COLLECTOR, booking.id, "不在家", here)
+        except DomainError:
+            return
+        finally:
+            self.racing.meanwhile = None
+
+    def _scan(self, order: BillOrder) -> None:
+        """The owner scans a door's QR code and pays (refused at the provider once the code was closed)."""
+        if self.qr.pay(order, self.s.clock.now()):  # type: ignore[arg-type]
+            notice = PaymentNotice(order.id, f"wx-{order.id}", order.amount_fen, self.s.clock.now(), True)
+            self._try(lambda: self.s.bill_payments.fulfil(notice))
+
+    @rule(off_by=st.sampled_from([0, 0, -500, 300]), race=st.booleans(), again=st.booleans())
+    def cashier_counts_the_collector(self, off_by: int, race: bool, again: bool) -> None:
+        """A cashier counts the collector's cash (交接), maybe a little off; another cashier may count at once."""
+        s = self.s
+        held = s.collection.cash_in_hand(COLLECTOR.email)
+        counted, key = max(0, held + off_by), self._key()
+        if race:
+            self.racing.meanwhile = lambda: s.doorstep.hand_over(CASHIERS[1], COLLECTOR.email, counted, self._key())
+        try:
+            for _ in range(2 if again else 1):
+                s.doorstep.hand_over(CASHIERS[0], COLLECTOR.email, counted, key)
+        except DomainError:
+            return
+        finally:
+            self.racing.meanwhile = None
+        _seen("door: handover")
+
     @rule(pick=st.integers(0, 50), fen=st.integers(1, 40_000))
     def owner_prepays(self, pick: int, fen: int) -> None:
         s = self.s
@@ -994,6 +1098,28 @@ class LotMachine(RuleBasedStateMachine):
                     for bill_id in booking.bill_ids:
                         held = s.uow.claimed(f"bill-unpaid:{bill_id}")
                         assert held is not None and held.order_id == booking.id, f"{booking.id} lost {bill_id}"
+
+    @invariant()
+    def i12_door(self) -> None:
+        """A visit collected at the door was paid by its last order, which paid each of its bills; a collector's
+        cash in hand is what they took in cash less what they handed over, never below zero; each cash taking is a
+        paid cash order of theirs for that much."""
+        s = self.s
+        for unit in UNITS:
+            for booking in s.collection.bookings_of_unit(unit):
+                if booking.state is BookingState.COLLECTED:
+                    order = s.billing.bill_order(booking.order_id or "")
+                    assert order is not None and order.state is OrderState.PAID, booking
+                    for bill in s.billing.bills(booking.bill_ids):
+                        assert bill.order_id == order.id, f"{bill.id} of collected {booking.id} paid by {bill.order_id}"
+        moves = s.collection.cash_moves(COLLECTOR.email, START - timedelta(days=1), s.clock.now() + timedelta(days=1))
+        held = s.collection.cash_in_hand(COLLECTOR.email)
+        assert held >= 0 and held == cash_in_hand(moves, COLLECTOR.email), (held, moves)
+        for move in moves:
+            if move.kind is CashMove.COLLECTED:
+                order = s.billing.bill_order(move.order_id or "")
+                assert order is not None and order.state is OrderState.PAID and order.channel is Channel.CASH
+                assert (order.amount_fen, order.staff) == (move.fen, COLLECTOR.email), move
 
     @invariant()
     def i11_visits(self) -> None:

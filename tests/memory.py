@@ -22,6 +22,7 @@ from domain.card import Card
 from domain.card_change import AuditEntry
 from domain.collection import Booking, CollectionHours
 from domain.community import Community, Meter, Reading, Vacancy, VacancyState
+from domain.door import CashEntry
 from domain.errors import (
     ApplicationClosed,
     BalanceTooLow,
@@ -29,6 +30,7 @@ from domain.errors import (
     BillingExists,
     BookingChanged,
     Conflict,
+    CustodyChanged,
     DomainError,
     OrderSettled,
     StaleCard,
@@ -72,6 +74,9 @@ class MemoryDB:
     passes: dict[tuple[str, str, str], ParkingPass] = field(default_factory=dict)
     visit_orders: dict[str, VisitOrder] = field(default_factory=dict)
     bookings: dict[str, Booking] = field(default_factory=dict)
+    cash: dict[str, CashEntry] = field(default_factory=dict)
+    custody: dict[str, int] = field(default_factory=dict)
+    signatures: dict[str, bytes] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
 
@@ -167,6 +172,15 @@ class MemoryUnitOfWork:
             held_booking = db.bookings.get(bw.booking.id)
             if not (held_booking is not None and held_booking.state in bw.was if bw.was else held_booking is None):
                 return BookingChanged(bw.booking.id)
+        for cw in plan.cash:
+            if cw.entry.id in db.cash:
+                return OrderSettled(cw.entry.order_id or cw.entry.id)
+        for cm in plan.custody:
+            if cm.fen < 0 and db.custody.get(cm.collector, 0) < -cm.fen:
+                return cm.error or CustodyChanged(cm.collector)
+        for sig in plan.signatures:
+            if sig.order_id in db.signatures:
+                return OrderSettled(sig.order_id)
         for entry in plan.audit:
             if (entry.subject, entry.entry) in db.audit:
                 return Conflict("this change was recorded already")
@@ -283,6 +297,12 @@ class MemoryUnitOfWork:
             db.visit_orders[vo.order.id] = vo.order
         for bw in plan.bookings:
             db.bookings[bw.booking.id] = bw.booking
+        for cw in plan.cash:
+            db.cash[cw.entry.id] = cw.entry
+        for cm in plan.custody:
+            db.custody[cm.collector] = db.custody.get(cm.collector, 0) + cm.fen
+        for sig in plan.signatures:
+            db.signatures[sig.order_id] = sig.image
 
 
 class MemoryBilling:
@@ -509,3 +529,13 @@ class MemoryCollection:
 
     def bookings_of_unit(self, unit_id: str) -> list[Booking]:
         return sorted((b for b in self.db.bookings.values() if b.unit_id == unit_id), key=lambda b: (b.slot, b.id))
+
+    def cash_in_hand(self, collector: str) -> int:
+        return self.db.custody.get(collector, 0)
+
+    def cash_moves(self, collector: str, start: datetime, end: datetime) -> list[CashEntry]:
+        found = [e for e in self.db.cash.values() if e.collector == collector and start <= e.at < end]
+        return sorted(found, key=lambda e: (e.at, e.id))
+
+    def signature(self, order_id: str) -> bytes | None:
+        return self.db.signatures.get(order_id)

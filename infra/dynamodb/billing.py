@@ -17,8 +17,10 @@ from pynamodb.expressions.condition import Condition
 
 from domain.bill_order import BillCharge, BillOrder
 from domain.bill_reminder import BillReminder, day_buckets
-from domain.bill_run import Bill, BillLine, BillRun, BillState, FeeItem, FeeKind, Unit, UnitState
+from domain.bill_run import Bill, BillLine, BillRun, BillState, FeeCategory, FeeItem, FeeKind, Unit, UnitState
+from domain.collection import CheckIn
 from domain.community import Community, Meter, Reading, ReadingKind, Split, Vacancy, VacancyState
+from domain.door import Evidence
 from domain.errors import BillChanged, BillingExists
 from domain.fee_rules import Band, LateFeeRule, PricePoint
 from domain.order import Channel, OrderState
@@ -287,6 +289,7 @@ def _fee_item(f: FeeItem) -> dict[str, Any]:
         "late_fee": None if late is None else [str(late.daily_rate), late.grace_days, str(late.cap)],
         "vacancy_rate": None if f.vacancy_rate is None else str(f.vacancy_rate),
         "later_bands": [[d.isoformat(), _bands(b)] for d, b in f.later_bands],
+        "category": f.category.value if f.category else None,
     }  # fmt: skip
 
 
@@ -308,6 +311,7 @@ def fee_item_of(d: dict[str, Any]) -> FeeItem:
         None if late is None else LateFeeRule(Decimal(late[0]), int(late[1]), Decimal(late[2])),
         None if d["vacancy_rate"] is None else Decimal(d["vacancy_rate"]),
         tuple((date.fromisoformat(x), _bands_of(b)) for x, b in d.get("later_bands", [])),
+        FeeCategory(d["category"]) if d.get("category") else None,
     )  # fmt: skip
 
 
@@ -383,7 +387,8 @@ def _bill_order(o: BillOrder) -> dict[str, Any]:
         "created_at": o.created_at.isoformat(), "expires_at": o.expires_at.isoformat(), "prepay_unit": o.prepay_unit,
         "paid_at": o.paid_at.isoformat() if o.paid_at else None, "transaction_id": o.transaction_id,
         "staff": o.staff, "credited": o.credited, "labels": list(o.labels), "unit_label": o.unit_label,
-        "payer": o.payer,
+        "payer": o.payer, "booking_id": o.booking_id,
+        "evidence": evidence_json(o.evidence) if o.evidence else None,
     }  # fmt: skip
 
 
@@ -394,6 +399,25 @@ def bill_order_of(d: dict[str, Any]) -> BillOrder:
         Channel(d["channel"]), OrderState(d["state"]), datetime.fromisoformat(d["created_at"]),
         datetime.fromisoformat(d["expires_at"]), d["prepay_unit"],
         datetime.fromisoformat(d["paid_at"]) if d["paid_at"] else None, d["transaction_id"], d["staff"], d["credited"],
-        tuple(d.get("labels", ())), d.get("unit_label", ""), d.get("payer", "业主"),
+        tuple(d.get("labels", ())), d.get("unit_label", ""), d.get("payer", "业主"), d.get("booking_id"),
+        evidence_of(d["evidence"]) if d.get("evidence") else None,
     )  # fmt: skip
 
+
+def check_in_json(c: CheckIn) -> dict[str, Any]:
+    return {"latitude": c.latitude, "longitude": c.longitude, "accuracy_m": c.accuracy_m, "at": c.at.isoformat()}
+
+
+def check_in_of(d: dict[str, Any]) -> CheckIn:
+    return CheckIn(float(d["latitude"]), float(d["longitude"]), float(d["accuracy_m"]), datetime.fromisoformat(d["at"]))
+
+
+def evidence_json(e: Evidence) -> dict[str, Any]:
+    return {"collector": e.collector, "check_in": check_in_json(e.check_in), "signature_sha256": e.signature_sha256,
+            "away_m": e.away_m}  # fmt: skip
+
+
+def evidence_of(d: dict[str, Any]) -> Evidence:
+    away = d.get("away_m")
+    away_m = None if away is None else int(away)
+    return Evidence(d["collector"], check_in_of(d["check_in"]), d["signature_sha256"], away_m)

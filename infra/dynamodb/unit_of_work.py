@@ -16,6 +16,7 @@ from domain.errors import (
     BillChanged,
     BookingChanged,
     Conflict,
+    CustodyChanged,
     DomainError,
     OrderSettled,
     StaleCard,
@@ -118,13 +119,22 @@ class DynamoUnitOfWork:
         for move in plan.balances:
             name = errors.add(f"balance {move.unit_id}", move.error or BalanceTooLow(move.unit_id))
             w.update(name, *balance_update(move.unit_id, move.fen))
-        if plan.bookings:
-            from infra.dynamodb.collection import booking_write
+        if plan.bookings or plan.cash or plan.custody or plan.signatures:
+            from infra.dynamodb.collection import booking_write, cash_write, custody_update, signature_write
         for bw in plan.bookings:
             w.put(
                 errors.add(f"booking {bw.booking.id}", BookingChanged(bw.booking.id)),
                 *booking_write(bw.booking, bw.was),
             )
+        for cw in plan.cash:
+            name = errors.add(f"cash {cw.entry.id}", OrderSettled(cw.entry.order_id or cw.entry.id))
+            w.put(name, *cash_write(cw.entry))
+        for cm in plan.custody:
+            name = errors.add(f"custody {cm.collector}", cm.error or CustodyChanged(cm.collector))
+            w.update(name, *custody_update(cm.collector, cm.fen))
+        for sig in plan.signatures:
+            name = errors.add(f"signature {sig.order_id}", OrderSettled(sig.order_id))
+            w.put(name, *signature_write(sig.order_id, sig.image))
         if parking:
             for sw in plan.stays:
                 w.put(

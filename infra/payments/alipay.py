@@ -77,6 +77,10 @@ class AlipayGateway:
             raise PaymentUnavailable()
         return {"qr_code": str(answer["qr_code"])}
 
+    def code(self, order: BillOrder) -> str:
+        """Precreate's qr_code: the payer scans it with Alipay (a door's one-time QR code)."""
+        return self.prepay(order, "")["qr_code"]
+
     def query(self, order: Order | BillOrder | VisitOrder) -> PaymentStatus:
         answer = self._call(lambda: self._alipay.api_alipay_trade_query(out_trade_no=order.id))
         if answer.get("code") != "10000":

@@ -83,6 +83,22 @@ class WechatPayGateway:
         pay_sign = self._pay.sign([self._config.appid, stamp, nonce, package])
         return {"timeStamp": stamp, "nonceStr": nonce, "package": package, "signType": "RSA", "paySign": pay_sign}
 
+    def code(self, order: BillOrder) -> str:
+        """Native: a code_url the payer scans with WeChat (a door's one-time QR code)."""
+        code, body = self._call(
+            lambda: self._pay.pay(
+                description=order.package.name[:127],
+                out_trade_no=order.id,
+                amount={"total": order.amount_fen, "currency": "CNY"},
+                time_expire=order.expires_at.isoformat(timespec="seconds"),
+                attach=payment_reference(order),
+                pay_type=WeChatPayType.NATIVE,
+            )
+        )
+        if code != 200:
+            raise PaymentUnavailable()
+        return str(json.loads(body)["code_url"])
+
     def query(self, order: Order | BillOrder | VisitOrder) -> PaymentStatus:
         code, body = self._call(lambda: self._pay.query(out_trade_no=order.id))
         if code == 404:

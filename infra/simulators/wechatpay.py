@@ -105,6 +105,7 @@ class WechatPaySimulator:
     def blueprint(self) -> Blueprint:
         sim = Blueprint("wechatpay_sim", __name__, url_prefix=PREFIX)
         sim.add_url_rule("/v3/pay/transactions/jsapi", view_func=self._jsapi, methods=["POST"])
+        sim.add_url_rule("/v3/pay/transactions/native", view_func=self._native, methods=["POST"])
         sim.add_url_rule("/v3/pay/transactions/out-trade-no/<no>", view_func=self._query)
         sim.add_url_rule("/v3/pay/transactions/out-trade-no/<no>/close", view_func=self._close, methods=["POST"])
         sim.add_url_rule("/v3/refund/domestic/refunds", view_func=self._refund, methods=["POST"])
@@ -149,6 +150,36 @@ class WechatPaySimulator:
                 if order.get("attach"):
                     known["attach"] = str(order["attach"])  # handed back in the notification and queries
         return self._signed(200, {"prepay_id": known["prepay_id"]})
+
+    def _native(self) -> Response:
+        """A QR code's payment: no payer yet (whoever scans the code_url pays)."""
+        if not self._merchant_signed():
+            return self._error(401, "SIGN_ERROR", "merchant signature does not verify")
+        order = json.loads(request.get_data() or b"{}")
+        if order.get("mchid") != self.mchid or order.get("appid") != self.appid:
+            return self._error(400, "PARAM_ERROR", "mchid or appid does not match")
+        no, total = order.get("out_trade_no"), (order.get("amount") or {}).get("total")
+        if not no or not isinstance(total, int) or total <= 0:
+            return self._error(400, "PARAM_ERROR", "out_trade_no and amount.total are required")
+        with self._lock:
+            known = self.transactions.get(no)
+            if known is not None and known["amount"]["total"] != total:
+                return self._error(400, "INVALID_REQUEST", "out_trade_no was used with other parameters")
+            if known is None:
+                known = self.transactions[no] = {
+                    "appid": self.appid,
+                    "mchid": self.mchid,
+                    "out_trade_no": no,
+                    "trade_state": "NOTPAY",
+                    "amount": {"total": total, "currency": "CNY", "payer_total": total},
+                    "payer": {"openid": "sim-scanner"},
+                    "code_url": f"weixin://wxpay/bizpayurl?pr={secrets.token_hex(8)}",
+                    "notify_url": order.get("notify_url", ""),
+                    "description": str(order.get("description", "")),
+                }
+                if order.get("attach"):
+                    known["attach"] = str(order["attach"])
+        return self._signed(200, {"code_url": known["code_url"]})
 
     def _query(self, no: str) -> Response:
         if not self._merchant_signed():
@@ -505,7 +536,7 @@ class WechatPaySimulator:
 
 def _public(t: dict[str, Any]) -> dict[str, Any]:
     """A transaction as its query and notification show it: its refunds are asked for separately."""
-    return {k: v for k, v in t.items() if k not in ("prepay_id", "notify_url", "description", "refunds")}
+    return {k: v for k, v in t.items() if k not in ("prepay_id", "code_url", "notify_url", "description", "refunds")}
 
 
 def _refund_answer(t: dict[str, Any], refund_no: str) -> dict[str, Any]:
