@@ -135,6 +135,7 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "tenant_admin": ("物业管理员", "property administrator"),
         "lot_manager": ("车场经理", "lot manager"),
         "cashier": ("收费员", "cashier"),
+        "collector": ("上门收费员", "door-to-door collector"),
     },
     "action": {
         "issue": ("开卡", "issue"),

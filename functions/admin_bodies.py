@@ -105,7 +105,7 @@ class PasswordBody(Body):
 
 
 class RoleBody(Body):
-    role: Literal["tenant_admin", "lot_manager", "cashier"]
+    role: Literal["tenant_admin", "lot_manager", "cashier", "collector"]
     lots: list[str] = Field(default_factory=list, max_length=100)
     idempotency_key: str | None = Field(default=None, min_length=8, max_length=64)
 
@@ -128,7 +128,7 @@ class PaymentBody(Body):
 class StaffBody(Body):
     email: str = Field(min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=256)
-    role: Literal["tenant_admin", "lot_manager", "cashier"]
+    role: Literal["tenant_admin", "lot_manager", "cashier", "collector"]
     lots: list[str] = Field(default_factory=list, max_length=100)
     idempotency_key: str | None = Field(default=None, min_length=8, max_length=64)
 

@@ -8,10 +8,12 @@ import base64
 import binascii
 from datetime import date
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, request
 
 from domain.errors import InvalidInput
+from domain.lot import DEFAULT_TIMEZONE
 from functions.admin_office import Office, csv_answer
 from functions.bootstrap import Services
 from functions.http import parse_body, request_lang
@@ -56,9 +58,10 @@ def routes(s: Services, office: Office) -> Blueprint:
     # --- the collector
     @bp.get("/api/v1/collect/route")
     def route() -> dict[str, Any]:
-        lang = request_lang()
-        stops = s.doorstep.route(me(), day_asked())
-        return {"stops": [door_views.stop_json(x, lang) for x in stops],
+        lang, day = request_lang(), day_asked()
+        stops = s.doorstep.route(me(), day)
+        return {"day": (day or s.clock.now().astimezone(ZoneInfo(DEFAULT_TIMEZONE)).date()).isoformat(),
+                "stops": [door_views.stop_json(x, lang) for x in stops],
                 "in_hand_fen": s.doorstep.cash_in_hand(me())}  # fmt: skip
 
     @bp.get("/api/v1/collect/visits/<booking_id>")

@@ -141,7 +141,7 @@ def _parser() -> argparse.ArgumentParser:
     create = admin_commands.add_parser("create", help="create a staff account (the first tenant admin, say)")
     create.add_argument("--tenant", required=True)
     create.add_argument("--email", required=True)
-    create.add_argument("--role", required=True, choices=["tenant_admin", "lot_manager", "cashier"])
+    create.add_argument("--role", required=True, choices=["tenant_admin", "lot_manager", "cashier", "collector"])
     create.add_argument("--lots", default="", help="comma-separated lot ids (managers and cashiers)")
     create.add_argument("--password", help="default: read from PARKPASS_ADMIN_PASSWORD or asked for")
     _store_options(create)

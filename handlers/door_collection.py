@@ -51,6 +51,8 @@ from handlers.ports import Billing, Clock, CollectionRecords, IdSource, StaffRep
 from handlers.property import community_for, reaches_community
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 
+DONE = (BookingState.COLLECTED, BookingState.NOT_HOME)
+
 
 class QrProvider(Protocol):
     """A provider that opens a payment as a code the payer scans (WeChat Pay native, Alipay precreate)."""
@@ -115,17 +117,21 @@ class Doorstep:
     # --- the collector's evening
     def route(self, account: Staff, day: date | None = None) -> list[Stop]:
         """The collector's open visits of the day in every community they reach, in the order to walk them, each
-        with what it owes today (late fees of today included)."""
+        with what it owes today (late fees of today included); then the visits already done, in time order."""
         account.require(Permission.COLLECT)
         stops: list[Stop] = []
+        done: list[Stop] = []
         for community in self.billing.communities(account.tenant_id):
             if not reaches_community(account, community):
                 continue
             on = day or community.today(self.clock.now())
-            evening = self.collecting.evening_of(community, on, account.email)
-            for booking in evening:
+            for booking in self.collecting.evening_of(community, on, account.email):
                 stops.append(self._stop(booking, community))
-        return stops
+            start, end = day_bounds(on, community.timezone)
+            for booking in self.records.bookings_between(community.id, start, end):
+                if booking.collector == account.email and booking.state in DONE:
+                    done.append(self._stop(booking, community))
+        return stops + sorted(done, key=lambda s: (s.booking.slot, s.booking.id))
 
     def visit(self, account: Staff, booking_id: str) -> Stop:
         booking, community = self._booking(account, booking_id)

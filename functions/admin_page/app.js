@@ -10,7 +10,7 @@ const yuanText = (fen) => `${yuan(fen)} 元`
 const STATES = { active: '有效', paused: '暂停中', expired: '已过期', cancelled: '已注销', pending: '待付款', submitted: '待审批', waitlisted: '候补中' }
 const CHANNELS = { wechat: '微信支付', alipay: '支付宝', cash: '现金', pos: '刷卡', transfer: '转账' }
 const REMINDER_STATES = { pending: '待发送', sending: '发送中', sent: '已发送', skipped: '已跳过', failed: '发送失败' }
-const ROLES = { tenant_admin: '物业管理员', lot_manager: '车场经理', cashier: '收费员' }
+const ROLES = { tenant_admin: '物业管理员', lot_manager: '车场经理', cashier: '收费员', collector: '上门收费员' }
 
 function newKey() {
   if (window.crypto && crypto.randomUUID) return crypto.randomUUID()
@@ -150,6 +150,7 @@ async function signOut() {
 
 async function start() {
   const me = await call('GET', '/me')
+  if (me.role === 'collector') { location.href = '/collect/'; return }  // a collector's page is the phone's
   state.lots = me.lots; state.role = me.role; state.email = me.email
   $('#who').textContent = `${me.email}（${me.role_label || ROLES[me.role] || ''}）`
   const select = $('#lot'); select.replaceChildren()
