@@ -25,7 +25,8 @@ def stop_json(s: Stop, lang: str) -> dict[str, Any]:
         "slot": b.slot.isoformat(), "slot_local": local_time(b.slot, zone, lang), "notes": b.notes,
         "state": b.state.value, "state_label": label("booking_state", b.state.value, lang),
         "order_id": b.order_id, "due_fen": s.due_fen, "due_yuan": yuan_text(s.due_fen),
-        "items": [{"bill_id": p.bill_id, "fen": p.total_fen, "late_fee_fen": p.late_fee_fen} for p in s.dues],
+        "items": [{"bill_id": p.bill_id, "name": name, "fen": p.total_fen, "late_fee_fen": p.late_fee_fen}
+                  for p, name in zip(s.dues, s.names, strict=True)],
     }  # fmt: skip
 
 

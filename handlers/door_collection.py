@@ -69,6 +69,8 @@ class Stop:
     unit: Unit | None
     community: Community
     dues: tuple[Payable, ...]
+    names: tuple[str, ...] = ()
+    """What each due is, for people (`物业费 2026-11`)."""
 
     @property
     def due_fen(self) -> int:
@@ -325,7 +327,15 @@ class Doorstep:
     def _stop(self, booking: Booking, community: Community) -> Stop:
         bills = [b for b in self.billing.bills(booking.bill_ids) if b.state is BillState.UNPAID]
         dues = self.payments.priced(bills, community) if booking.state in OPEN_BOOKINGS else []
-        return Stop(booking, self.billing.unit(booking.unit_id), community, tuple(dues))
+        items = {f.id: f.name for f in self.billing.fee_items(community.id)} if dues else {}
+        by_id = {b.id: b for b in bills}
+
+        def name(bill_id: str) -> str:
+            bill = by_id[bill_id]
+            return f"{items.get(bill.fee_item_id, bill.fee_item_id)} {bill.period or ''}".strip()
+
+        names = tuple(name(p.bill_id) for p in dues)
+        return Stop(booking, self.billing.unit(booking.unit_id), community, tuple(dues), names)
 
     def _due(self, booking: Booking, community: Community) -> tuple[list[Bill], tuple[BillCharge, ...]]:
         bills = self.billing.bills(booking.bill_ids)

@@ -170,7 +170,7 @@ function openVisit(stop) {
   const items = $('#visit-items'); items.replaceChildren()
   for (const item of stop.items) {
     const li = document.createElement('li')
-    li.textContent = `${item.bill_id}：${yuan(item.fen)} 元${item.late_fee_fen ? `（含滞纳金 ${yuan(item.late_fee_fen)} 元）` : ''}`
+    li.textContent = `${item.name}：${yuan(item.fen)} 元${item.late_fee_fen ? `（含滞纳金 ${yuan(item.late_fee_fen)} 元）` : ''}`
     items.append(li)
   }
   $('#visit-due').textContent = `${yuan(stop.due_fen)} 元`
