@@ -10,7 +10,6 @@ import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import Protocol
 
 from domain.admin import Permission, Staff
 from domain.bill_order import BillCharge, BillOrder, charges, close_bill_order
@@ -47,18 +46,11 @@ from domain.plan import Plan
 from handlers.bill_payments import BillPayments
 from handlers.collection import Collecting
 from handlers.office_keys import order_of_key
-from handlers.ports import Billing, Clock, CollectionRecords, IdSource, StaffRepository, UnitOfWork
+from handlers.ports import Billing, Clock, CollectionRecords, IdSource, QrProvider, StaffRepository, UnitOfWork
 from handlers.property import community_for, reaches_community
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 
 DONE = (BookingState.COLLECTED, BookingState.NOT_HOME)
-
-
-class QrProvider(Protocol):
-    """A provider that opens a payment as a code the payer scans (WeChat Pay native, Alipay precreate)."""
-
-    def code(self, order: BillOrder) -> str: ...
-    def close(self, order: BillOrder) -> None: ...
 
 
 @dataclass(frozen=True)

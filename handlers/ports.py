@@ -541,6 +541,14 @@ class RefundNotice:
     state: RefundState
 
 
+class QrProvider(Protocol):
+    """A provider that opens a payment as a code the payer scans (WeChat Pay native, Alipay precreate): a door's
+    one-time QR code."""
+
+    def code(self, order: BillOrder) -> str: ...
+    def close(self, order: BillOrder) -> None: ...
+
+
 class PaymentProvider(Protocol):
     def prepay(self, order: Order | BillOrder | VisitOrder, payer_id: str) -> dict[str, str]:
         """Open the payment at the provider; answer what the client needs to pay (e.g. wx.requestPayment)."""

@@ -15,19 +15,16 @@ from domain.collection import (
     Booking,
     BookingState,
     Building,
-    CashEntry,
-    CashMove,
     CollectionHours,
     Stop,
     Window,
-    cash_in_hand,
     changeable,
-    hand_over,
     route,
     slot_free,
     slots_on,
     walked,
 )
+from domain.door import CashEntry, CashMove, cash_in_hand, hand_over
 
 ZONE = "Asia/Shanghai"
 TZ = ZoneInfo(ZONE)
@@ -90,14 +87,16 @@ def test_a_route_visits_every_booking_once_slot_by_slot(picks: list[tuple[int, s
 
 def test_a_collector_s_cash_in_hand_and_a_handover_with_a_difference() -> None:
     entries = [
-        CashEntry("wang", CashMove.COLLECTED, 22_125, at(1, 19, 10)),
-        CashEntry("wang", CashMove.COLLECTED, 30_000, at(1, 19, 40)),
-        CashEntry("li", CashMove.COLLECTED, 5_000, at(1, 19, 20)),
+        CashEntry("c1", "wang", CashMove.COLLECTED, 22_125, at(1, 19, 10)),
+        CashEntry("c2", "wang", CashMove.COLLECTED, 30_000, at(1, 19, 40)),
+        CashEntry("c3", "li", CashMove.COLLECTED, 5_000, at(1, 19, 20)),
     ]
     assert cash_in_hand(entries, "wang") == 52_125
-    handover = hand_over(entries, "wang", "cashier@t1.cn", 52_000, at(1, 21, 30))
-    assert (handover.expected_fen, handover.counted_fen, handover.difference_fen) == (52_125, 52_000, -125)
-    after = [*entries, handover.entry()]
-    assert cash_in_hand(after, "wang") == 0 and cash_in_hand(after, "li") == 5_000  # type: ignore[list-item]
+    handover = hand_over("h1", "wang", 52_125, "cashier@t1.cn", 52_000, at(1, 21, 30), "admin:cashier@t1.cn", "k1")
+    [entry] = [c.entry for c in handover.cash]
+    assert (entry.fen, entry.counted_fen, entry.difference_fen) == (52_125, 52_000, -125)
+    assert [(m.collector, m.fen) for m in handover.custody] == [("wang", -52_125)]  # never below zero (its error)
+    after = [*entries, entry]
+    assert cash_in_hand(after, "wang") == 0 and cash_in_hand(after, "li") == 5_000
     with pytest.raises(ValueError):
-        CashEntry("wang", CashMove.COLLECTED, 0, at(1, 19))
+        CashEntry("c4", "wang", CashMove.COLLECTED, 0, at(1, 19))
