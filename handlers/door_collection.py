@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from domain.admin import Permission, Staff
+from domain.admin import Permission, Role, Staff
 from domain.bill_order import BillCharge, BillOrder, charges, close_bill_order
 from domain.bill_payment import Payable
 from domain.bill_run import Bill, BillState, Unit
@@ -36,6 +36,7 @@ from domain.errors import (
     Conflict,
     CustodyChanged,
     InvalidInput,
+    NotFound,
     OrderKeyUsed,
     OrderNotFound,
     StaleLot,
@@ -393,7 +394,12 @@ class Doorstep:
         return done
 
     def _collector(self, account: Staff, collector: str) -> str:
-        who = self.staff.get(collector.strip().lower()) if self.staff is not None else None
-        if who is None or who.tenant_id != account.tenant_id:
-            raise InvalidInput("booking_collector")
+        """A collector the account reaches: of its company and, unless it is the company's admin, working at one of
+        its lots (a cashier of another lot cannot see or take a collector's cash)."""
+        email = collector.strip().lower()
+        who = self.staff.get(email) if self.staff is not None else None
+        if who is None or who.tenant_id != account.tenant_id or who.role is not Role.COLLECTOR:
+            raise NotFound("staff_not_found", email=email[:254])
+        if account.role is not Role.TENANT_ADMIN and not who.lot_ids & account.lot_ids:
+            raise NotFound("staff_not_found", email=email[:254])
         return who.email

@@ -3,6 +3,7 @@ cash and online payments for one card in the same minute, a 5,000-row import run
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import re
@@ -156,10 +157,15 @@ def property_of_lot_b(s: Services) -> dict[str, str]:
     s.records.add_unit(boss, Unit("u-b2", "c-b", "2", "201", 8000), ["13800000002"])
     slot = next(x.slot.starts for d in range(14) for x in s.collecting.slots("c-b", NOW.date() + timedelta(days=d)))
     booking = s.collecting.book("owner-c-b", "u-b2", slot, [], "", "booking-b-0001")
-    return {"community_id": "c-b", "booking_id": booking.id, "unit_id": "u-b", "item_id": "fee-b", "meter_id": "m-b",
+    s.staff.add(Staff("collector-b@t1.cn", "t1", Role.COLLECTOR, frozenset({"lot-b"}), "-"))  # lot B's collector
+    s.collecting.assign(boss, booking.id, "collector-b@t1.cn")
+    return {"community_id": "c-b", "booking_id": booking.id, "collector": "collector-b@t1.cn",
+            "unit_id": "u-b", "item_id": "fee-b", "meter_id": "m-b",
             "run_id": run.id, "bill_id": bill.id, "vacancy_id": vacancy.id}  # fmt: skip
 
 
+CHECK_IN = {"latitude": 31.23, "longitude": 121.47, "accuracy_m": 10, "at": "2026-11-23T11:00:00+00:00"}
+SIGNATURE = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(200)).decode()
 BODIES: dict[str, Any] = {
     "POST /admin/api/v1/communities/<community_id>/units": {
         "id": "u-x",
@@ -186,6 +192,19 @@ BODIES: dict[str, Any] = {
     },
     "POST /admin/api/v1/collection-bookings/<booking_id>/assign": {"collector": "boss@t1.cn"},
     "POST /admin/api/v1/collection-bookings/<booking_id>/cancel": {"reason": "x"},
+    "POST /admin/api/v1/collect/visits/<booking_id>/cash": {
+        "amount_fen": 1,
+        "check_in": CHECK_IN,
+        "signature_png": SIGNATURE,
+        "idempotency_key": "door-12345678",
+    },
+    "POST /admin/api/v1/collect/visits/<booking_id>/qr": {
+        "channel": "wechat",
+        "check_in": CHECK_IN,
+        "signature_png": SIGNATURE,
+        "idempotency_key": "door-12345679",
+    },
+    "POST /admin/api/v1/collect/visits/<booking_id>/not-home": {"reason": "不在家"},
     "POST /admin/api/v1/units/<unit_id>/vacancies": {"from": "2027-01-01", "until": "2027-01-02", "reason": "x"},
     "PUT /admin/api/v1/lots/<lot_id>": {"quota": 3, "reason": "test"},
     "PUT /admin/api/v1/lots/<lot_id>/visitor-fee": {
