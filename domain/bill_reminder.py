@@ -11,6 +11,10 @@ from domain.bill_run import Bill, BillState
 
 OFFSETS = (3, -1, -7, -30)
 """Days before the due date (negative: after it)."""
+VISIT_OFFSET = 0
+"""A collector's visit: its owner is reminded an hour before its slot (filed with the bills' reminders, so the one
+tick sends both)."""
+VISIT_NOTICE = timedelta(hours=1)
 HOUR = 10
 """Sent at 10:00 in the community's zone."""
 
@@ -18,6 +22,7 @@ HOUR = 10
 @dataclass(frozen=True)
 class BillReminder:
     bill_id: str
+    """The bill's id; for a collector's visit (`VISIT_OFFSET`), the booking's."""
     unit_id: str
     community_id: str
     due: date
@@ -57,6 +62,12 @@ def reminders_for(bill: Bill, timezone: str) -> tuple[BillReminder, ...]:
                      datetime.combine(bill.due_date - timedelta(days=offset), time(HOUR), zone).astimezone(UTC))
         for offset in OFFSETS
     )  # fmt: skip
+
+
+def visit_reminder(booking_id: str, unit_id: str, community_id: str, slot: datetime) -> BillReminder:
+    """An hour before a collector's visit (上门收费)."""
+    return BillReminder(booking_id, unit_id, community_id, slot.date(), VISIT_OFFSET,
+                        (slot - VISIT_NOTICE).astimezone(UTC))  # fmt: skip
 
 
 def worth_sending(bill: Bill | None) -> bool:

@@ -17,6 +17,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from domain.bill_order import unpaid_bill_claim
+from domain.bill_reminder import visit_reminder
 from domain.bill_run import Bill, BillState
 from domain.errors import BillInOrder, BillNotPayable, BookingChanged, InvalidInput, OrderKeyUsed, SlotFull
 from domain.order import order_key_claim
@@ -226,6 +227,7 @@ def book(booking: Booking, seat: int, bills: Sequence[Bill], who: str, idempoten
         takes=(key, Take(place, SlotFull(booking.slot.isoformat())), *held),
         bills=tuple(BillWrite(b, (BillState.UNPAID,), BillNotPayable(b.id)) for b in bills),
         bookings=(BookingWrite(replace(booking, seat=seat)),),
+        bill_reminders=(visit_reminder(booking.id, booking.unit_id, booking.community_id, booking.slot),),
     )
 
 

@@ -25,7 +25,8 @@ def run(s: Services, at: datetime | None = None) -> TickReport:
     report = send_due_reminders(
         now, s.reminders, s.cards, s.lots, s.reminder_prefs, s.owners, s.consents, s.messenger, template
     )
-    bills = BillReminding(s.billing, s.owners, s.sealer, s.consents, s.messenger, s.bill_template).send_due(now)
+    bills = BillReminding(s.billing, s.owners, s.sealer, s.consents, s.messenger, s.bill_template, s.collection,
+                          s.collection_template).send_due(now)  # fmt: skip
     for name in ("sent", "skipped", "failed"):
         getattr(report, name).extend(getattr(bills, name))
     return report

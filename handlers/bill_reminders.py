@@ -11,14 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.bill_payment import payable
-from domain.bill_reminder import BillReminder, reminder_text, worth_sending
+from domain.bill_reminder import VISIT_OFFSET, BillReminder, reminder_text, worth_sending
+from domain.collection import OPEN_BOOKINGS
+from domain.labels import local_time
 from domain.money import yuan_text
-from handlers.ports import Billing, Consents, Messenger, OwnerRepository, Sealer, SendFailed
+from handlers.ports import Billing, CollectionRecords, Consents, Messenger, OwnerRepository, Sealer, SendFailed
 from handlers.reminders import LOOK_BACK, TickReport
 
 BILL_TEMPLATE = "sim-bill"
 """The local simulator's bill template id; deployments set PARKPASS_BILL_TEMPLATE."""
 BILLS_PAGE = "pages/bills/index"
+COLLECTION_TEMPLATE = "sim-collection"
+COLLECTION_PAGE = "pages/collection/index"
 log = logging.getLogger("parkpass.reminders")
 
 
@@ -30,6 +34,9 @@ class BillReminding:
     consents: Consents
     messenger: Messenger
     template_id: str = BILL_TEMPLATE
+    bookings: CollectionRecords | None = None
+    """Where a collector's visits are (their owners are reminded an hour before)."""
+    visit_template: str = COLLECTION_TEMPLATE
 
     def send_due(self, at: datetime) -> TickReport:
         report = TickReport()
@@ -55,6 +62,9 @@ class BillReminding:
         return list(dict.fromkeys(found))
 
     def _send(self, reminder: BillReminder, report: TickReport) -> None:
+        if reminder.offset == VISIT_OFFSET:
+            self._send_visit(reminder, report)
+            return
         bill = self.billing.bill(reminder.bill_id)
         if not worth_sending(bill):
             self.billing.finish_bill_reminder(reminder, "skipped")
@@ -98,3 +108,35 @@ class BillReminding:
             return
         self.billing.finish_bill_reminder(reminder, "sent" if sent else "failed")
         (report.sent if sent else report.failed).append(reminder.key)
+
+    def _send_visit(self, reminder: BillReminder, report: TickReport) -> None:
+        """An hour before a collector's visit, to the owner who booked it, while it is still on."""
+        booking = self.bookings.booking(reminder.bill_id) if self.bookings is not None else None
+        community = self.billing.community(reminder.community_id)
+        owner = self.owners.get(booking.owner_id) if booking is not None else None
+        if booking is None or booking.state not in OPEN_BOOKINGS or owner is None or community is None:
+            self.billing.finish_bill_reminder(reminder, "skipped")
+            report.skipped.append(reminder.key)
+            return
+        unit = self.billing.unit(booking.unit_id)
+        data = {
+            "thing1": {"value": (f"{community.name} {unit.building}{unit.number}" if unit else community.name)[:20]},
+            "time2": {"value": local_time(booking.slot, community.timezone)},
+            "thing3": {"value": "收费员一小时后上门"},
+        }
+        try:
+            if self.consents.spend(owner.id, self.visit_template):
+                self.messenger.send_subscribe(owner.openid, self.visit_template, data, COLLECTION_PAGE)
+            elif owner.oa_openid:
+                self.messenger.send_template(owner.oa_openid, self.visit_template, data, COLLECTION_PAGE)
+            else:
+                self.billing.finish_bill_reminder(reminder, "skipped")
+                report.skipped.append(reminder.key)
+                return
+        except SendFailed as e:
+            log.warning("visit reminder %s not sent: %s", reminder.key, str(e)[:200])
+            self.billing.finish_bill_reminder(reminder, "failed")
+            report.failed.append(reminder.key)
+            return
+        self.billing.finish_bill_reminder(reminder, "sent")
+        report.sent.append(reminder.key)

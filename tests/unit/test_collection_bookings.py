@@ -151,3 +151,26 @@ def test_the_office_assigns_the_evening_to_a_collector_who_walks_it_nearest_buil
     assert [b.unit_id for b in walk] == ["u1", "u5", "u4"]  # 1栋 (10 m), 5栋 (30 m on), 3栋 last (260 m on)
     assert [b.unit_id for b in s.collecting.my_bookings("o-0")] == sorted(["u1", "u4", "u5"], key=lambda u: made[u].id,
                                                                           reverse=True)  # fmt: skip
+
+
+def test_the_owner_is_reminded_an_hour_before_the_visit_once_and_not_after_a_cancel(s: Services) -> None:
+    from handlers.bill_reminders import BillReminding
+
+    kept = s.collecting.book("o-0", "u1", EVENING, [], "", "remind-0001")
+    gone = s.collecting.book("o-0", "u1", EVENING + timedelta(minutes=30), [], "", "remind-0002")
+    s.collecting.cancel("o-0", gone.id)
+    reminding = BillReminding(s.billing, s.owners, s.sealer, s.consents, s.messenger, bookings=s.collection)
+    if isinstance(s.messenger, FakeMessenger):
+        s.messenger.sent.clear()  # the confirmations
+    def tick(at: datetime) -> tuple[list[str], list[str]]:
+        report = reminding.send_due(at)
+        return report.sent + report.failed, report.skipped  # over DynamoDB no WeChat answers: tried, failed
+
+    assert tick(EVENING - timedelta(hours=1, minutes=5)) == ([], [])  # not yet
+    assert tick(EVENING - timedelta(minutes=58)) == ([f"{kept.id}#0"], [])
+    assert tick(EVENING - timedelta(minutes=50)) == ([], [])  # once
+    assert tick(EVENING - timedelta(minutes=28)) == ([], [f"{gone.id}#0"])  # cancelled: not reminded
+    if isinstance(s.messenger, FakeMessenger):
+        [(_, to, data)] = s.messenger.sent
+        assert (to, data["time2"]["value"], data["thing3"]["value"]) == ("oa-0", "2027-01-20 19:30 北京时间",
+                                                                         "收费员一小时后上门")  # fmt: skip
