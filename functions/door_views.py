@@ -60,6 +60,9 @@ def collector_day_json(d: CollectorDay, lang: str) -> dict[str, Any]:
     return {
         "collector": d.collector, "visits": d.visits, "collected": d.collected, "cash_fen": d.cash_fen,
         "qr_fen": d.qr_fen, "unpaid": [_unpaid(b, why, lang) for b, why in d.unpaid],
+        "paid": [{"booking_id": b.id, "unit_id": b.unit_id, "order_id": o.id, "channel": o.channel.value,
+                  "channel_label": label("channel", o.channel.value, lang), "amount_fen": o.amount_fen,
+                  "receipt_id": receipt_id_for(o.id)} for b, o in d.paid],
         "handed_over_fen": d.handed_over_fen, "counted_fen": d.counted_fen, "difference_fen": d.difference_fen,
         "in_hand_fen": d.in_hand_fen,
     }  # fmt: skip
@@ -69,6 +72,7 @@ def collector_day_row(d: CollectorDay, lang: str) -> dict[str, Any]:
     """A line of the CSV: the unpaid visits and their reasons in one cell."""
     row = collector_day_json(d, lang)
     row["unpaid"] = [f"{u['booking_id']} {u['reason']}" for u in row["unpaid"]]
+    del row["paid"]  # the sheet counts them (visits, collected, cash, QR)
     return row
 
 

@@ -88,6 +88,8 @@ class CollectorDay:
     qr_fen: int
     unpaid: tuple[tuple[Booking, str], ...]
     """Each visit not paid, with why (not at home, ...; still open: not visited yet)."""
+    paid: tuple[tuple[Booking, BillOrder], ...]
+    """Each visit paid, with the order that paid it (its evidence is the order's)."""
     handed_over_fen: int
     counted_fen: int
     in_hand_fen: int
@@ -271,9 +273,9 @@ class Doorstep:
         report = []
         for collector in sorted({b.collector for b in bookings if b.collector}):
             mine = [b for b in bookings if b.collector == collector and b.state is not BookingState.CANCELLED]
-            paid = [
-                self.billing.bill_order(b.order_id) for b in mine if b.state is BookingState.COLLECTED and b.order_id
-            ]
+            collected = [b for b in mine if b.state is BookingState.COLLECTED and b.order_id]
+            done = [(b, o) for b in collected if (o := self.billing.bill_order(b.order_id or "")) is not None]
+            paid = [o for _, o in done]
             moves = self.records.cash_moves(collector, start, end)
             handovers = [m for m in moves if m.kind is CashMove.HANDED_OVER]
             report.append(
@@ -281,9 +283,10 @@ class Doorstep:
                     collector=collector,
                     visits=len(mine),
                     collected=len(paid),
-                    cash_fen=sum(o.amount_fen for o in paid if o is not None and o.channel is Channel.CASH),
-                    qr_fen=sum(o.amount_fen for o in paid if o is not None and o.channel.online),
+                    cash_fen=sum(o.amount_fen for o in paid if o.channel is Channel.CASH),
+                    qr_fen=sum(o.amount_fen for o in paid if o.channel.online),
                     unpaid=tuple((b, b.outcome) for b in mine if b.state is not BookingState.COLLECTED),
+                    paid=tuple(done),
                     handed_over_fen=sum(m.fen for m in handovers),
                     counted_fen=sum(m.counted_fen or 0 for m in handovers),
                     in_hand_fen=self.records.cash_in_hand(collector),
