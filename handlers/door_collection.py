@@ -52,6 +52,9 @@ from handlers.property import community_for, reaches_community
 from handlers.retry import MAX_ATTEMPTS, wait_before_retry
 
 DONE = (BookingState.COLLECTED, BookingState.NOT_HOME)
+CHECK_IN_AHEAD_MOST = timedelta(minutes=10)
+"""A phone's clock a little fast is fine; a check-in from the future is not."""
+CHECK_IN_MOST_AGO = timedelta(days=3)
 
 
 @dataclass(frozen=True)
@@ -344,10 +347,14 @@ class Doorstep:
 
     def _order(self, booking: Booking, community: Community, priced: Sequence[BillCharge], channel: Channel,
                account: Staff, check_in: CheckIn, signature: bytes, bills: Sequence[Bill]) -> BillOrder:  # fmt: skip
+        now = self.clock.now()
+        # The phone's own time of the check-in (a cash upload may come hours later): never from the future, never
+        # older than a phone keeps an upload waiting.
+        if not now - CHECK_IN_MOST_AGO <= check_in.at <= now + CHECK_IN_AHEAD_MOST:
+            raise InvalidInput("door_check_in")
         unit = self.billing.unit(booking.unit_id)
         hours = self.records.hours(community.id)
         evidence = evidence_for(account.email, check_in, signature, hours, unit.building if unit else "")
-        now = self.clock.now()
         order = BillOrder(
             id=BILL_ORDER_PREFIX + self.ids.new_id("bills").removeprefix("bills-"),
             owner_id=booking.owner_id,

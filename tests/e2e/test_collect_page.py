@@ -61,6 +61,7 @@ def test_a_collector_works_the_evening_on_a_phone(browser: Browser, stack: DevSt
     context = browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai", has_touch=True,
                                   geolocation={"latitude": place["latitude"], "longitude": place["longitude"],
                                                "accuracy": 12}, permissions=["geolocation"])  # fmt: skip
+    context.clock.set_system_time(stack.clock.now())  # the phone's clock agrees with the stack's
     page = context.new_page()
     try:
         page.goto(f"{stack.api_url}/collect/")

@@ -317,3 +317,13 @@ def test_the_office_opens_a_payment_s_evidence_and_that_is_audited(s: Services) 
     assert image == signature() and shown.evidence is not None and shown.evidence.collector == "wang@t1.cn"
     trail = s.audit.history(f"bill-order:{order.id}")
     assert [(e.actor, e.action) for e in trail] == [("admin:boss@t1.cn", "evidence_opened")]
+
+
+def test_a_check_in_from_the_future_or_days_old_is_refused_and_nothing_is_stored(s: Services) -> None:
+    booking_id = booked(s)
+    for at in (AT_DOOR + timedelta(minutes=30), AT_DOOR - timedelta(days=4)):
+        with pytest.raises(InvalidInput):
+            s.doorstep.take_cash(WANG, booking_id, due(s, booking_id), replace(here(), at=at), signature(), "cash-0001")
+    assert s.collection.cash_in_hand("wang@t1.cn") == 0
+    hours_later = replace(here(), at=AT_DOOR - timedelta(hours=5))  # an upload that waited for the signal
+    assert s.doorstep.take_cash(WANG, booking_id, due(s, booking_id), hours_later, signature(), "cash-0001").paid_at
