@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from domain.door import signature_hash
 from domain.errors import OrderNotFound, ReceiptNotFound
 from domain.ids import checked_id, is_bill_order
 from domain.lot import DEFAULT_TIMEZONE
@@ -131,6 +130,8 @@ def receipt_standing(
 def _evidence_holds(receipt: Receipt, signatures: Callable[[str], bytes | None] | None) -> bool | None:
     if receipt.evidence is None:
         return None
+    from domain.door import signature_hash  # door payments' rules: loaded only for a receipt sealed at a door
+
     image = signatures(receipt.order_id) if signatures is not None else None
     return image is not None and signature_hash(image) == receipt.evidence.get("signature_sha256")
 
