@@ -4,7 +4,7 @@
 'use strict'
 const API = '/admin/api/v1'
 const $ = (sel) => document.querySelector(sel)
-const state = { token: sessionStorage.getItem('parkpass-admin') || '', lot: '', lots: [], role: '', email: '', card: null, q: '', keys: {}, dialog: null, community: '', communities: [], items: {}, units: {}, meters: [], run: null, collectionPeriod: '', billsPeriodSet: false }
+const state = { token: sessionStorage.getItem('parkpass-admin') || '', lot: '', lots: [], role: '', email: '', card: null, q: '', keys: {}, dialog: null, community: '', communities: [], items: {}, units: {}, meters: [], run: null, collectionPeriod: '', billsPeriodSet: false, doorCommunity: '', doorUnits: {} }
 const yuan = (fen) => (fen / 100).toFixed(2)
 const yuanText = (fen) => `${yuan(fen)} 元`
 const STATES = { active: '有效', paused: '暂停中', expired: '已过期', cancelled: '已注销', pending: '待付款', submitted: '待审批', waitlisted: '候补中' }
@@ -73,7 +73,7 @@ function openForm({ title, note, fields, submit, run }) {
   $('#dialog-note').textContent = note || ''
   $('#dialog-error').textContent = ''
   $('#dialog-fields').replaceChildren(...fields.map(field))
-  $('#dialog-submit').textContent = submit || '确定'; $('#dialog-submit').disabled = false
+  $('#dialog-submit').textContent = submit || '确定'; $('#dialog-submit').disabled = false; $('#dialog-submit').hidden = false
   $('#dialog-cancel').textContent = '取消'
   $('#dialog').showModal()
   const first = $('#dialog-fields input, #dialog-fields select'); if (first) first.focus()
@@ -98,6 +98,7 @@ function field(f) {
     input = document.createElement('input'); input.type = f.type || 'text'
     if (f.accept) input.accept = f.accept
     if (f.placeholder) input.placeholder = f.placeholder
+    if (f.list) input.setAttribute('list', f.list)
     if (f.min != null) input.min = f.min
     if (f.maxlength) input.maxLength = f.maxlength
   }
@@ -127,6 +128,14 @@ function finished(node) {
   $('#dialog-cancel').textContent = '关闭'
 }
 function closeDialog() { state.dialog = null; $('#dialog').close() }
+// A dialog that only shows something (a payment's evidence): no form to send, only 关闭.
+function look(title, node) {
+  state.dialog = null
+  $('#dialog-title').textContent = title; $('#dialog-note').textContent = ''; $('#dialog-error').textContent = ''
+  $('#dialog-fields').replaceChildren(node)
+  $('#dialog-submit').hidden = true; $('#dialog-cancel').textContent = '关闭'
+  $('#dialog').showModal()
+}
 
 async function login(event) {
   event.preventDefault()
@@ -166,7 +175,7 @@ function view(name) {
   moveOn()
   for (const s of document.querySelectorAll('main > section')) s.hidden = s.dataset.view !== name
   for (const b of document.querySelectorAll('header nav button')) b.classList.toggle('active', b.dataset.view === name)
-  const load = { dashboard, queues, cards: () => { $('#card-detail').hidden = true; state.card = null; return search('') }, settings, gates, staff, reports: () => {}, reconcile, import: () => {}, fees: feesView, parking: parkingView }[name]
+  const load = { dashboard, queues, cards: () => { $('#card-detail').hidden = true; state.card = null; return search('') }, settings, gates, staff, reports: () => {}, reconcile, import: () => {}, fees: feesView, parking: parkingView, door: doorView }[name]
   Promise.resolve(load()).catch(show)
 }
 
@@ -1205,6 +1214,141 @@ async function saveBarrier(event) {
   notify('已保存道闸策略')
 }
 
+// --- 上门收费: a community's day of door-to-door visits. The open bookings in walking order (派单, 取消 with a
+// reason), each collector's day (visits, cash, QR, why unpaid, handed over, counted, the difference, cash still in
+// hand) with its CSV, a paid visit's evidence (the owner's signature and the check-in; each opening is audited), and
+// the cashier's handover (交接). The handover changes money: its key is made when the view first opens and renewed
+// only after a handover is recorded, so a double click or a retry of the same form records one handover.
+async function doorView() {
+  const found = (await call('GET', '/communities')).communities
+  state.communities = found
+  if (!found.some((c) => c.id === state.doorCommunity)) {
+    state.doorCommunity = found.some((c) => c.id === state.community) ? state.community : found.length ? found[0].id : ''
+  }
+  $('#door-community').replaceChildren(...found.map((c) => option(c.id, c.name)))
+  $('#door-community').value = state.doorCommunity
+  $('#door-no-community').hidden = found.length > 0
+  $('#door-body').hidden = !state.doorCommunity
+  state.keys.handover = state.keys.handover || newKey()
+  if (state.doorCommunity) await openDoor()
+}
+
+async function serverToday() {
+  // The day as the server's clock has it (the lot's count of cars answers it); offline from it, the browser's.
+  try { return state.lot ? (await call('GET', `/lots/${state.lot}/occupancy`)).day : today() } catch (e) { return today() }
+}
+
+async function openDoor() {
+  const c = state.doorCommunity; const day = $('#door-form [name=day]')
+  const [units, shown] = await Promise.all([call('GET', `/communities/${c}/units`), day.value || serverToday()])
+  if (c !== state.doorCommunity) return  // another community was chosen meanwhile
+  state.doorUnits = Object.fromEntries(units.units.map((u) => [u.id, u]))
+  if (!day.value) day.value = shown
+  await doorDay()
+}
+
+function doorUnit(id) { const u = (state.doorUnits || {})[id]; return u ? `${u.building} ${u.number}` : id }
+
+async function doorDay() {
+  const c = state.doorCommunity; const day = $('#door-form [name=day]').value
+  const query = day ? `?day=${day}` : ''
+  const [booked, report] = await Promise.all([call('GET', `/communities/${c}/collection-bookings${query}`),
+    call('GET', `/communities/${c}/collection-report${query}`)])
+  if (c !== state.doorCommunity || day !== $('#door-form [name=day]').value) return  // a later choice fills the page
+  showBookings(booked.bookings, day)
+  showDoorReport(report.collectors, day)
+  const known = new Set([...booked.bookings.map((b) => b.collector), ...report.collectors.map((r) => r.collector)].filter(Boolean))
+  $('#door-collectors').replaceChildren(...[...known].sort().map((email) => option(email, email)))
+}
+
+function showBookings(list, day) {
+  $('#door-bookings-none').hidden = list.length > 0
+  fill('#door-bookings', list, (b) => {
+    const when = b.slot_local.startsWith(`${day} `) ? b.slot_local.slice(day.length + 1) : b.slot_local
+    return [when, doorUnit(b.unit_id), b.notes, b.state_label, b.collector || '未派单',
+      tdWith(...(can('manage') ? [button('派单', () => assignBooking(b, when)), button('取消', () => cancelBooking(b, when), 'secondary')] : []))]
+  })
+}
+
+function assignBooking(b, when) {
+  const where = doorUnit(b.unit_id)
+  openForm({
+    title: `派单：${where} ${when}`, note: b.notes ? `备注：${b.notes}` : '', submit: '确认派单',
+    fields: [{ name: 'collector', label: '收费员（登录邮箱）', type: 'email', list: 'door-collectors', required: true, maxlength: 254, value: b.collector || '' }],
+    run: async (f) => {
+      const done = await call('POST', `/collection-bookings/${encodeURIComponent(b.id)}/assign`, { collector: f.get('collector').trim().toLowerCase() })
+      notify(`已派单：${where} ${when} 由 ${done.collector} 上门`)
+      await doorDay()
+    },
+  })
+}
+
+function cancelBooking(b, when) {
+  const where = doorUnit(b.unit_id)
+  openForm({
+    title: `取消预约：${where} ${when}`, note: '取消后收费员不再上门，账单仍待缴（业主可线上缴或到物业缴）。', submit: '确认取消',
+    fields: [{ name: 'reason', label: '取消原因', required: true, maxlength: 200 }],
+    run: async (f, key) => {
+      const done = await call('POST', `/collection-bookings/${encodeURIComponent(b.id)}/cancel`, { reason: f.get('reason').trim(), idempotency_key: key })
+      notify(`已取消 ${where} ${when} 的上门预约（${done.state_label}）`)
+      await doorDay()
+    },
+  })
+}
+
+// A handover short of what was expected is shown red (短款); more than expected is 长款.
+function difference(fen) {
+  const td = cell(fen < 0 ? `${yuan(fen)}（短款）` : fen > 0 ? `${yuan(fen)}（长款）` : yuan(fen))
+  if (fen < 0) td.className = 'short'
+  return td
+}
+
+function showDoorReport(rows, day) {
+  const cash = rows.reduce((n, r) => n + r.cash_fen, 0); const qr = rows.reduce((n, r) => n + r.qr_fen, 0)
+  $('#door-report-summary').textContent = rows.length
+    ? `${day}：${rows.length} 位收费员，现金 ${yuanText(cash)}，扫码 ${yuanText(qr)}`
+    : `${day} 没有派给收费员的上门预约`
+  fill('#door-report', rows, (r) => [r.collector, r.visits, r.collected, yuan(r.cash_fen), yuan(r.qr_fen),
+    r.unpaid.map((u) => `${doorUnit(u.unit_id)} ${u.reason}`).join('；'), yuan(r.handed_over_fen), yuan(r.counted_fen),
+    difference(r.difference_fen), yuan(r.in_hand_fen)])
+  const paid = rows.flatMap((r) => r.paid.map((p) => ({ ...p, collector: r.collector })))
+  fill('#door-paid', paid, (p) => [p.collector, doorUnit(p.unit_id), p.channel_label, yuan(p.amount_fen), p.order_id,
+    tdWith(...(can('manage') ? [button('查看凭证', () => showEvidence(p), 'secondary')] : []))])
+}
+
+async function showEvidence(p) {
+  const e = await call('GET', `/collection-evidence/${encodeURIComponent(p.order_id)}`)
+  const box = document.createElement('div'); box.className = 'evidence'
+  const line = (text, cls) => Object.assign(document.createElement('p'), { textContent: text, className: cls || '' })
+  if (e.signature_png) {
+    const img = document.createElement('img'); img.alt = '业主签名'; img.src = `data:image/png;base64,${e.signature_png}`
+    box.append(img)
+  } else box.append(line('签名图像缺失', 'warn'))
+  box.append(line(`收费员：${e.collector}`), line(`签到时间：${e.checked_in_local}`),
+    line(`签到位置：纬度 ${Number(e.latitude).toFixed(6)}，经度 ${Number(e.longitude).toFixed(6)}（定位精度 ±${e.accuracy_m} 米）`))
+  if (e.away_m != null) box.append(line(`距楼栋：${e.away_m} 米`))
+  if (e.far) box.append(line('距楼栋较远', 'warn'))
+  box.append(line(`签名指纹（SHA-256）：${e.signature_sha256}`, 'hint'))
+  look(`上门收款凭证：${doorUnit(p.unit_id)}（订单 ${e.order_id}）`, box)
+}
+
+async function cashInHand() {
+  const input = $('#handover-form [name=collector]'); const email = input.value.trim().toLowerCase()
+  $('#handover-hand').textContent = ''
+  if (!email || !input.checkValidity()) return
+  const r = await call('GET', `/collectors/${encodeURIComponent(email)}/cash`)
+  if (email === input.value.trim().toLowerCase()) $('#handover-hand').textContent = `${r.collector} 手中现金 ${yuanText(r.in_hand_fen)}（尚未交接）`
+}
+
+async function handOver(event) {
+  const form = event.target; const f = new FormData(form)
+  const body = { collector: String(f.get('collector')).trim().toLowerCase(), counted_fen: fen(f.get('counted'), '实点金额'), idempotency_key: state.keys.handover }
+  const done = await call('POST', '/collection-handovers', body)
+  state.keys.handover = newKey(); form.reset(); $('#handover-hand').textContent = ''  // the next handover is a new form
+  notify(`已交接：${done.collector} 应交 ${yuan(done.expected_fen)} 元，实点 ${yuan(done.counted_fen)} 元，差额 ${yuan(done.difference_fen)} 元`)
+  await doorDay()
+}
+
 function onSubmit(sel, handler) {
   const form = $(sel)
   form.addEventListener('submit', (e) => { e.preventDefault(); busy(form.querySelector('button:not([type=button])') || form, () => handler(e)) })
@@ -1255,4 +1399,12 @@ $('#parking-count').addEventListener('click', countCars)
 onSubmit('#visitor-fee-form', saveVisitorFee)
 onSubmit('#spaces-form', saveSpaces)
 onSubmit('#barrier-form', saveBarrier)
+$('#door-community').addEventListener('change', (e) => { state.doorCommunity = e.target.value; moveOn(); openDoor().catch(show) })
+onSubmit('#door-form', doorDay)
+$('#door-csv').addEventListener('click', (e) => {
+  e.preventDefault(); const d = $('#door-form [name=day]').value
+  download(`/communities/${state.doorCommunity}/collection-report?${d ? `day=${d}&` : ''}format=csv`, `上门收费-${state.doorCommunity}-${d}.csv`).catch(show)
+})
+$('#handover-form [name=collector]').addEventListener('change', () => cashInHand().catch(show))
+onSubmit('#handover-form', handOver)
 if (state.token) start().catch(logout)
