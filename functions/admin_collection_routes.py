@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, time
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, request
 
@@ -58,7 +59,9 @@ def routes(s: Services, office: Office) -> Blueprint:
             raise InvalidInput("visit_day", value=text[:20]) from None
         found = s.collecting.evening(me(), community_id, day, request.args.get("collector") or None)
         lang, where = request_lang(), zone(community_id)
-        return {"bookings": [collection_views.booking_json(b, where, lang, "label") for b in found]}
+        shown = day or s.clock.now().astimezone(ZoneInfo(where)).date()  # the community's today when none was asked
+        return {"day": shown.isoformat(),
+                "bookings": [collection_views.booking_json(b, where, lang, "label") for b in found]}  # fmt: skip
 
     @bp.post("/api/v1/collection-bookings/<booking_id>/assign")
     def assign(booking_id: str) -> dict[str, Any]:

@@ -107,12 +107,13 @@ def routes(s: Services, office: Office) -> Blueprint:
 
     @bp.get("/api/v1/communities/<community_id>/collection-report")
     def report(community_id: str) -> Response | dict[str, Any]:
-        lang = request_lang()
-        days = s.doorstep.day_report(me(), community_id, day_asked())
+        lang, asked = request_lang(), day_asked()
+        days = s.doorstep.day_report(me(), community_id, asked)
         if request.args.get("format") == "csv":
             rows = [door_views.collector_day_row(d, lang) for d in days]
             return csv_answer(rows, f"collection-{community_id}.csv", lang, door_views.EMPTY_DAY_ROW)
-        return {"collectors": [door_views.collector_day_json(d, lang) for d in days]}
+        shown = asked or s.clock.now().astimezone(ZoneInfo(zone(community_id))).date()
+        return {"day": shown.isoformat(), "collectors": [door_views.collector_day_json(d, lang) for d in days]}
 
     @bp.get("/api/v1/collection-evidence/<order_id>")
     def evidence(order_id: str) -> dict[str, Any]:

@@ -173,6 +173,7 @@ def test_a_collector_s_evening_at_the_door(stack: DevStack) -> None:
     done = ok(api.post("/admin/api/v1/collection-handovers", json=handover, headers=staff), 201)
     assert ok(api.post("/admin/api/v1/collection-handovers", json=handover, headers=staff), 201) == done  # once
     assert (done["expected_fen"], done["difference_fen"]) == (in_hand, -1000)
+    assert ok(api.get("/admin/api/v1/communities/c1/collection-report", headers=staff))["day"] == DAY  # today
     [day] = ok(api.get(f"/admin/api/v1/communities/c1/collection-report?day={DAY}", headers=staff))["collectors"]
     assert (day["visits"], day["collected"], day["cash_fen"], day["qr_fen"]) == (6, 3, in_hand, by_qr["amount_fen"])
     assert (day["handed_over_fen"], day["counted_fen"], day["difference_fen"], day["in_hand_fen"]) == (
