@@ -121,13 +121,22 @@ class WechatPaySimulator:
     # --- the provider's API -------------------------------------------------------------------
 
     def _jsapi(self) -> Response:
+        """A payment in the mini-program: its payer is known."""
+        return self._open(native=False)
+
+    def _native(self) -> Response:
+        """A QR code's payment: no payer yet (whoever scans the code_url pays)."""
+        return self._open(native=True)
+
+    def _open(self, native: bool) -> Response:
         if not self._merchant_signed():
             return self._error(401, "SIGN_ERROR", "merchant signature does not verify")
         order = json.loads(request.get_data() or b"{}")
         if order.get("mchid") != self.mchid or order.get("appid") != self.appid:
             return self._error(400, "PARAM_ERROR", "mchid or appid does not match")
         no, total = order.get("out_trade_no"), (order.get("amount") or {}).get("total")
-        if not no or not isinstance(total, int) or total <= 0 or not (order.get("payer") or {}).get("openid"):
+        payer = "sim-scanner" if native else (order.get("payer") or {}).get("openid")
+        if not no or not isinstance(total, int) or total <= 0 or not payer:
             return self._error(400, "PARAM_ERROR", "out_trade_no, amount.total and payer.openid are required")
         if len(str(order.get("attach") or "")) > 128:
             return self._error(400, "PARAM_ERROR", "attach holds at most 128 characters")
@@ -142,44 +151,15 @@ class WechatPaySimulator:
                     "out_trade_no": no,
                     "trade_state": "NOTPAY",
                     "amount": {"total": total, "currency": "CNY", "payer_total": total},
-                    "payer": {"openid": order["payer"]["openid"]},
+                    "payer": {"openid": payer},
                     "prepay_id": f"wx{secrets.token_hex(14)}",
-                    "notify_url": order.get("notify_url", ""),
-                    "description": str(order.get("description", "")),
-                }
-                if order.get("attach"):
-                    known["attach"] = str(order["attach"])  # handed back in the notification and queries
-        return self._signed(200, {"prepay_id": known["prepay_id"]})
-
-    def _native(self) -> Response:
-        """A QR code's payment: no payer yet (whoever scans the code_url pays)."""
-        if not self._merchant_signed():
-            return self._error(401, "SIGN_ERROR", "merchant signature does not verify")
-        order = json.loads(request.get_data() or b"{}")
-        if order.get("mchid") != self.mchid or order.get("appid") != self.appid:
-            return self._error(400, "PARAM_ERROR", "mchid or appid does not match")
-        no, total = order.get("out_trade_no"), (order.get("amount") or {}).get("total")
-        if not no or not isinstance(total, int) or total <= 0:
-            return self._error(400, "PARAM_ERROR", "out_trade_no and amount.total are required")
-        with self._lock:
-            known = self.transactions.get(no)
-            if known is not None and known["amount"]["total"] != total:
-                return self._error(400, "INVALID_REQUEST", "out_trade_no was used with other parameters")
-            if known is None:
-                known = self.transactions[no] = {
-                    "appid": self.appid,
-                    "mchid": self.mchid,
-                    "out_trade_no": no,
-                    "trade_state": "NOTPAY",
-                    "amount": {"total": total, "currency": "CNY", "payer_total": total},
-                    "payer": {"openid": "sim-scanner"},
                     "code_url": f"weixin://wxpay/bizpayurl?pr={secrets.token_hex(8)}",
                     "notify_url": order.get("notify_url", ""),
                     "description": str(order.get("description", "")),
                 }
                 if order.get("attach"):
-                    known["attach"] = str(order["attach"])
-        return self._signed(200, {"code_url": known["code_url"]})
+                    known["attach"] = str(order["attach"])  # handed back in the notification and queries
+        return self._signed(200, {"code_url": known["code_url"]} if native else {"prepay_id": known["prepay_id"]})
 
     def _query(self, no: str) -> Response:
         if not self._merchant_signed():
