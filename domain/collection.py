@@ -231,6 +231,24 @@ def book(booking: Booking, seat: int, bills: Sequence[Bill], who: str, idempoten
     )
 
 
+def move_booking(booking: Booking, slot: datetime, seat: int, notes: str) -> Plan:
+    """The owner moves an open booking to another slot (its seat there taken, the old one given back) or changes
+    its notes; it keeps its bills, its collector and its state; the reminder moves with it."""
+    moved = replace(booking, slot=slot, seat=seat, notes=notes)
+    reminder = (visit_reminder(moved.id, moved.unit_id, moved.community_id, moved.slot),)
+    if slot == booking.slot:
+        return Plan(bookings=(BookingWrite(replace(moved, seat=booking.seat), OPEN_BOOKINGS),))
+    owner, held = booking.owner_id, Holder("order_id", booking.id)
+    old_seat = seat_claim(booking.community_id, booking.slot, booking.seat)
+    new_seat = Claim(seat_claim(booking.community_id, slot, seat), owner, order_id=booking.id)
+    return Plan(
+        releases=(Release(old_seat, held, BookingChanged(booking.id)),),
+        takes=(Take(new_seat, SlotFull(slot.isoformat())),),
+        bookings=(BookingWrite(moved, OPEN_BOOKINGS),),
+        bill_reminders=reminder,
+    )
+
+
 def cancel_booking(booking: Booking, state: BookingState = BookingState.CANCELLED) -> Plan:
     """The booking ends unpaid (cancelled, or nobody at home): its seat and its bills are free again."""
     held = Holder("order_id", booking.id)

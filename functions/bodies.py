@@ -110,6 +110,11 @@ class BookingBody(BaseModel):
     idempotency_key: str = Field(min_length=8, max_length=64)
 
 
+class BookingChangeBody(BaseModel):
+    slot: AwareDatetime
+    notes: str | None = Field(default=None, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+
+
 class GuestBody(BaseModel):
     lot_id: str = Field(min_length=1, max_length=64)
     plate: str = PlateText

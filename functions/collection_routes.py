@@ -58,4 +58,11 @@ def collection_blueprint(s: Services) -> Blueprint:
         done = s.collecting.cancel(owner_id, booking_id)
         return collection_views.booking_json(done, zone(done.community_id), request_lang())
 
+    @bp.post("/collection-bookings/<booking_id>/change")
+    def change(booking_id: str) -> dict[str, Any]:
+        owner_id = current_owner_id(s.tokens)
+        body = parse_body(bodies.BookingChangeBody)
+        done = s.collecting.change(owner_id, booking_id, body.slot, body.notes)
+        return collection_views.booking_json(done, zone(done.community_id), request_lang())
+
     return bp

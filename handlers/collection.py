@@ -26,6 +26,7 @@ from domain.collection import (
     changeable,
     day_bounds,
     evening,
+    move_booking,
     seat_claim,
     slots_on,
 )
@@ -172,6 +173,37 @@ class Collecting:
                 return again
             raise
         return self.records.booking(booking.id) or booking
+
+    def change(self, owner_id: str, booking_id: str, slot: datetime, notes: str | None) -> Booking:
+        """The owner moves a booking to another open slot, or changes its notes, up to the cut-off (of the slot it
+        has); the bills stay held. Asked twice, the second finds it done."""
+        booking = self.records.booking(checked_id("booking_id", booking_id))
+        if booking is None or booking.owner_id != owner_id:
+            raise BookingNotFound(booking_id)
+        hours = self.records.hours(booking.community_id)
+        text = booking.notes if notes is None else notes.strip()[:200]
+        if booking.slot == slot and booking.notes == text and booking.state in OPEN_BOOKINGS:
+            return booking
+        if not changeable(booking, hours, self.clock.now()):
+            raise InvalidInput("booking_too_late")
+        community = self.billing.community(booking.community_id)
+        assert community is not None
+        if slot != booking.slot and not self._open(hours, community.timezone, community.today(slot), slot):
+            raise InvalidInput("booking_slot")
+        for attempt in range(MAX_ATTEMPTS):
+            seat = self._free_seat(community.id, slot, hours) if slot != booking.slot else booking.seat
+            try:
+                self.uow.commit(move_booking(booking, slot, seat, text))
+            except SlotFull:
+                wait_before_retry(attempt)  # another owner took that seat meanwhile: the next one, if any
+                continue
+            except BookingChanged:
+                again = self.records.booking(booking.id)
+                if again is not None and again.slot == slot and again.notes == text:
+                    return again  # the same change, sent twice at once
+                raise
+            return self.records.booking(booking.id) or booking
+        raise SlotFull(slot.isoformat())
 
     def my_bookings(self, owner_id: str) -> list[Booking]:
         """The owner's bookings, of every unit found by their verified phone, newest slot first."""

@@ -28,7 +28,7 @@ from domain.bill_order import BillOrder
 from domain.bill_run import Bill, BillState, FeeItem, FeeKind, Unit
 from domain.card import Card, CardState
 from domain.card_claim import office_owner
-from domain.collection import OPEN_BOOKINGS, Booking, BookingState, CheckIn
+from domain.collection import OPEN_BOOKINGS, Booking, BookingState, CheckIn, seat_claim
 from domain.door import CashMove, cash_in_hand
 from domain.entitlement import entitlements_of
 from domain.errors import DomainError, OrderNotFound, OrderPaid, OrderRefundedAlready
@@ -645,19 +645,19 @@ class LotMachine(RuleBasedStateMachine):
         assert order is not None and order.state is OrderState.PAID, "money taken is never refused"
         _seen(f"bill order: {'to the balance' if order.credited else 'bills paid'}")
 
-    def _next_slot(self) -> datetime | None:
-        """The first collection slot of the community still open to book."""
+    def _next_slot(self, after: datetime | None = None) -> datetime | None:
+        """The first collection slot of the community still open to book (after `after`)."""
         today = self._lot().today(self.s.clock.now())
         for ahead in range(8):
             for open_ in self.s.collecting.slots("c1", today + timedelta(days=ahead)):
-                if open_.free > 0:
+                if open_.free > 0 and (after is None or open_.slot.starts > after):
                     return open_.slot.starts
         return None
 
     @rule(
         picks=st.lists(st.integers(0, 50), min_size=1, max_size=2),
         race=st.sampled_from(["none", "online order", "till", "another booking"]),
-        cancel=st.sampled_from(["no", "owner", "office"]),
+        cancel=st.sampled_from(["no", "owner", "office", "moved"]),
     )
     def owner_books_a_collector(self, picks: list[int], race: str, cancel: str) -> None:
         """An owner books a collector's visit with unpaid bills to pay at the door, raced by an online order, the
@@ -689,6 +689,11 @@ class LotMachine(RuleBasedStateMachine):
             self._try(lambda: s.collecting.cancel(payer, booking.id))
         elif cancel == "office":
             self._try(lambda: s.collecting.cancel_at_office(MANAGER, booking.id, "联系不上"))
+        elif cancel == "moved":  # to a later slot, maybe raced by another owner for it
+            later = self._next_slot(after=booking.slot if picks[0] % 2 else None)
+            if later is not None:
+                self._try(lambda: s.collecting.change(payer, booking.id, later, "改约"))
+                _seen("collection moved" if later != booking.slot else "collection notes changed")
 
     def _open_booking(self, pick: int) -> Booking | None:
         """An open booking; none open: the owner of a unit with unpaid bills books one for them."""
@@ -1107,6 +1112,9 @@ class LotMachine(RuleBasedStateMachine):
         s = self.s
         for unit in UNITS:
             for booking in s.collection.bookings_of_unit(unit):
+                if booking.state in OPEN_BOOKINGS:  # an open booking holds its seat of its (maybe moved) slot
+                    seat = s.uow.claimed(seat_claim(booking.community_id, booking.slot, booking.seat))
+                    assert seat is not None and seat.order_id == booking.id, f"{booking.id} lost its seat"
                 if booking.state is BookingState.COLLECTED:
                     order = s.billing.bill_order(booking.order_id or "")
                     assert order is not None and order.state is OrderState.PAID, booking

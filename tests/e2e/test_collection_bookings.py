@@ -58,6 +58,14 @@ def test_an_owner_books_a_collector_s_visit_and_the_office_plans_the_evening(sta
     mine = ok(api.get("/api/v1/me/collection-bookings", headers=owner))["bookings"]
     assert [(b["id"], b["state_text"]) for b in mine] == [(booked["id"], "已派单")]
 
+    moved = ok(api.post(f"/api/v1/collection-bookings/{booked['id']}/change",
+                        json={"slot": "2026-11-23T20:30:00+08:00", "notes": "现金"}, headers=owner))  # fmt: skip
+    assert (moved["id"], moved["slot_local"], moved["notes"], moved["state_text"]) == (
+        booked["id"], "2026-11-23 20:30 北京时间", "现金", "已派单"
+    )
+    late = api.post(f"/api/v1/collection-bookings/{booked['id']}/change", json={"slot": "2026-11-23T10:30:00+08:00"},
+                    headers=owner)  # fmt: skip
+    assert late.status_code == 400 and json_error(late)["message"] == "请选择可预约的上门时段"
     cancelled = ok(api.post(f"/api/v1/collection-bookings/{booked['id']}/cancel", headers=owner))
     assert cancelled["state_text"] == "已取消"
     again = {**visit, "slot": "2026-11-23T20:00:00+08:00", "idempotency_key": "visit-form-0002"}

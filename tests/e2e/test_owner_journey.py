@@ -160,6 +160,7 @@ def test_every_owner_route_that_takes_an_id_answers_404_for_another_owners_thing
             "slot": open_slots[0]["starts"],
             "idempotency_key": "bob-tries-5",
         },
+        "/api/v1/collection-bookings/{booking_id}/change": {"slot": open_slots[-1]["starts"]},
         "/api/v1/units/{unit_id}/vacancies": {
             "from": "2027-01-01",
             "until": "2027-01-31",

@@ -174,3 +174,32 @@ def test_the_owner_is_reminded_an_hour_before_the_visit_once_and_not_after_a_can
         [(_, to, data)] = s.messenger.sent
         assert (to, data["time2"]["value"], data["thing3"]["value"]) == ("oa-0", "2027-01-20 19:30 北京时间",
                                                                          "收费员一小时后上门")  # fmt: skip
+
+
+def test_an_owner_moves_a_booking_to_another_slot_keeping_its_bills_until_the_cut_off(s: Services) -> None:
+    from handlers.bill_reminders import BillReminding
+
+    bill = u1_bill(s)
+    later = EVENING + timedelta(minutes=60)
+    booked = s.collecting.book("o-0", "u1", EVENING, [bill], "现金", "move-0001")
+    for n, (owner, unit) in enumerate((("o-1", "u3"), ("o-2", "u1"))):  # the 19:00 slot fills up
+        s.collecting.book(owner, unit, EVENING - timedelta(minutes=30), [], "", f"full-000{n}")
+    with pytest.raises(SlotFull):
+        s.collecting.change("o-0", booked.id, EVENING - timedelta(minutes=30), None)
+    with pytest.raises(DomainError):
+        s.collecting.change("o-1", booked.id, later, None)  # not theirs
+    moved = s.collecting.change("o-0", booked.id, later, "现金，请先电话")
+    assert s.collecting.change("o-0", booked.id, later, "现金，请先电话") == moved  # twice: once
+    assert (moved.id, moved.slot, moved.bill_ids, moved.notes) == (booked.id, later, (bill,), "现金，请先电话")
+    free = {x.slot.starts: x.free for x in s.collecting.slots("c1", EVENING.date())}
+    assert (free[EVENING], free[later]) == (2, 1)  # the old seat given back, one taken in the new slot
+    with pytest.raises(BillInOrder):  # still held for the visit
+        s.bill_payments.order_bills("o-0", [bill], Channel.WECHAT, "pay-0001", NoPayments())
+    reminding = BillReminding(s.billing, s.owners, s.sealer, s.consents, s.messenger, bookings=s.collection)
+    tried = reminding.send_due(EVENING - timedelta(minutes=58))
+    assert f"{booked.id}#0" not in tried.sent + tried.failed  # not at the old time
+    tried = reminding.send_due(later - timedelta(minutes=58))
+    assert tried.sent + tried.failed == [f"{booked.id}#0"]  # an hour before the new one
+    s.clock._now = later.astimezone(UTC) - timedelta(hours=1)  # type: ignore[attr-defined]
+    with pytest.raises(InvalidInput):
+        s.collecting.change("o-0", booked.id, later + timedelta(minutes=30), None)
