@@ -154,6 +154,9 @@ class Booking:
     """Why nobody paid (not at home, ...), as the collector entered it."""
     check_in: CheckIn | None = None
     """Where the collector checked in, when the visit ended unpaid."""
+    version: int = 0
+    """Writes so far: a change is written only over the version read (an office assign cannot undo a try at the
+    door that happened meanwhile)."""
 
 
 def changeable(booking: Booking, hours: CollectionHours, now: datetime) -> bool:

@@ -227,7 +227,8 @@ class PassWrite:
 
 @dataclass(frozen=True)
 class BookingWrite:
-    """A door-to-door collection booking after the change; `was`: the states it may move from (() for a new one)."""
+    """A door-to-door collection booking after the change; `was`: the states it may move from (() for a new one).
+    A change is written over the booking's `version` as read (the stored one becomes `version + 1`)."""
 
     booking: Booking
     was: tuple[BookingState, ...] = ()
@@ -404,6 +405,9 @@ class Plan:
             passes=self.passes + other.passes,
             visit_orders=self.visit_orders + other.visit_orders,
             bookings=self.bookings + other.bookings,
+            cash=self.cash + other.cash,
+            custody=self.custody + other.custody,
+            signatures=self.signatures + other.signatures,
             follow_ups=self.follow_ups + other.follow_ups,
         )
 

@@ -366,4 +366,6 @@ class NotHomeBody(Body):
 class HandoverBody(Body):
     collector: str = Field(min_length=3, max_length=254)
     counted_fen: int = Field(ge=0, le=100_000_000)
+    expected_fen: int | None = Field(default=None, ge=0, le=100_000_000)
+    """What the cashier was shown the collector holds: if it moved since, count again (409 custody_changed)."""
     idempotency_key: str = Field(pattern=KEY)

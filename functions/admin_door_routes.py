@@ -98,7 +98,7 @@ def routes(s: Services, office: Office) -> Blueprint:
     @bp.post("/api/v1/collection-handovers")
     def handover() -> tuple[dict[str, Any], int]:
         body = parse_body(bodies.HandoverBody)
-        done = s.doorstep.hand_over(me(), body.collector, body.counted_fen, body.idempotency_key)
+        done = s.doorstep.hand_over(me(), body.collector, body.counted_fen, body.idempotency_key, body.expected_fen)
         return door_views.handover_json(done, "Asia/Shanghai", request_lang()), 201
 
     @bp.get("/api/v1/collectors/<path:collector>/cash")

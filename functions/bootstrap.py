@@ -256,7 +256,7 @@ class Services:
 
         notices = Notices(self.owners, self.consents, self.messenger, self.collection_template)
         return Collecting(self.collection, self.billing, self.bill_payments, self.uow, self.ids, self.clock, self.staff,
-                          notices)  # fmt: skip
+                          notices, lambda order: self.qr_provider(order.channel).close(order))  # fmt: skip
 
     @property
     def doorstep(self) -> Doorstep:

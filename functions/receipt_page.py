@@ -90,7 +90,13 @@ def _standing_html(st: ReceiptStanding) -> str:
     ]
     fields = "".join(f"<dt>{label}</dt><dd>{escape(value)}</dd>" for label, value in rows)
     note = _BILLS_NOTE if for_bills(r) else _CARD_NOTE
-    door = _evidence_html(r.evidence, st) if r.evidence is not None else ""
+    door = ""
+    if r.evidence is not None:
+        try:
+            door = _evidence_html(r.evidence, st)
+        except (KeyError, TypeError, ValueError):  # a stored receipt changed by hand: its signature says so above
+            door = '<h2>上门收费凭证</h2><ul><li id="evidence" class="bad">✘ 凭证无法读取：收据已被改动</li></ul>'
+
     return f"{verdict}<dl>{fields}</dl><h2>校验结果</h2><ul>{signature}{chain}</ul>{door}{note}"
 
 
@@ -103,9 +109,11 @@ def _evidence_html(evidence: dict[str, Any], st: ReceiptStanding) -> str:
         image = '<li id="evidence" class="bad">✘ 业主签名图像与收据封存的指纹不符：签名图像已被改动或缺失</li>'
     at = local_time(datetime.fromisoformat(str(evidence["checked_in_at"])), st.timezone)
     far = "（距楼栋较远，已标记）" if evidence.get("far") else ""
+    # A stranger holding the paper learns the neighbourhood, not the door: about 100 m.
+    place = f"{float(evidence['latitude']):.3f}, {float(evidence['longitude']):.3f}"
     rows = [
         ("签到时间", at),
-        ("签到位置", f"{evidence['latitude']}, {evidence['longitude']}（精度约 {evidence['accuracy_m']} 米）{far}"),
+        ("签到位置", f"约 {place}（定位精度约 {evidence['accuracy_m']} 米）{far}"),
         ("签名指纹", f"SHA-256 {str(evidence['signature_sha256'])[:16]}…"),
     ]
     fields = "".join(f"<dt>{label}</dt><dd>{escape(value)}</dd>" for label, value in rows)

@@ -120,8 +120,9 @@ class BillPayments:
             raise BillNotFound("bill", bill_id)
         return bill
 
-    def priced(self, bills: Sequence[Bill], community: Community) -> list[Payable]:
-        today = community.today(self.clock.now())
+    def priced(self, bills: Sequence[Bill], community: Community, on: date | None = None) -> list[Payable]:
+        """The bills with the late fee of the community's today (or of the day `on`)."""
+        today = on or community.today(self.clock.now())
         rules = {}
         for bill in bills:
             found = self.billing.fee_item(bill.fee_item_id)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.bill_payment import payable
-from domain.bill_reminder import VISIT_OFFSET, BillReminder, reminder_text, worth_sending
-from domain.collection import OPEN_BOOKINGS
+from domain.bill_reminder import VISIT_NOTICE, VISIT_OFFSET, BillReminder, reminder_text, worth_sending
+from domain.collection import BookingState
 from domain.labels import local_time
 from domain.money import yuan_text
 from handlers.ports import Billing, CollectionRecords, Consents, Messenger, OwnerRepository, Sealer, SendFailed
@@ -42,7 +42,7 @@ class BillReminding:
         report = TickReport()
         for reminder, state in self.billing.due_bill_reminders(at - LOOK_BACK, at):
             if state == "pending" and self.billing.claim_bill_reminder(reminder):
-                self._send(reminder, report)
+                self._send(reminder, report, at)
         return report
 
     def owners_of(self, unit_id: str) -> list[str]:
@@ -61,9 +61,9 @@ class BillReminding:
                     found.append(owner_id)
         return list(dict.fromkeys(found))
 
-    def _send(self, reminder: BillReminder, report: TickReport) -> None:
+    def _send(self, reminder: BillReminder, report: TickReport, at: datetime) -> None:
         if reminder.offset == VISIT_OFFSET:
-            self._send_visit(reminder, report)
+            self._send_visit(reminder, report, at)
             return
         bill = self.billing.bill(reminder.bill_id)
         if not worth_sending(bill):
@@ -109,12 +109,14 @@ class BillReminding:
         self.billing.finish_bill_reminder(reminder, "sent" if sent else "failed")
         (report.sent if sent else report.failed).append(reminder.key)
 
-    def _send_visit(self, reminder: BillReminder, report: TickReport) -> None:
+    def _send_visit(self, reminder: BillReminder, report: TickReport, at: datetime) -> None:
         """An hour before a collector's visit, to the owner who booked it, while it is still on."""
         booking = self.bookings.booking(reminder.bill_id) if self.bookings is not None else None
         community = self.billing.community(reminder.community_id)
         owner = self.owners.get(booking.owner_id) if booking is not None else None
-        if booking is None or booking.state not in OPEN_BOOKINGS or owner is None or community is None:
+        # Only a visit a collector will make, and never once its slot has begun (a tick catching up).
+        gone = booking is None or booking.state is not BookingState.ASSIGNED or reminder.due_at + VISIT_NOTICE <= at
+        if gone or booking is None or owner is None or community is None:
             self.billing.finish_bill_reminder(reminder, "skipped")
             report.skipped.append(reminder.key)
             return

@@ -6,11 +6,12 @@ at the door or online, never both; a cancel gives both back.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from domain.admin import Permission, Staff
+from domain.bill_order import BillOrder, close_bill_order
 from domain.bill_run import BillState
 from domain.card_change import AuditEntry
 from domain.collection import (
@@ -43,6 +44,7 @@ from domain.errors import (
 )
 from domain.ids import checked_id
 from domain.labels import local_time
+from domain.order import OrderState
 from domain.plan import Plan
 from handlers.bill_payments import BillPayments
 from handlers.notify import Notices, notify_owner
@@ -76,6 +78,8 @@ class Collecting:
     """Who a booking may be assigned to: an account of the community's company."""
     notices: Notices | None = None
     """Where an owner is told a visit is booked."""
+    close_at_provider: Callable[[BillOrder], None] | None = None
+    """Closes a door's QR code at its provider (a booking cancelled while one is shown must not be paid)."""
 
     def set_hours(self, account: Staff, hours: CollectionHours) -> CollectionHours:
         community_for(account, hours.community_id, self.billing, Permission.MANAGE)
@@ -166,7 +170,7 @@ class Collecting:
         if not changeable(booking, self.records.hours(booking.community_id), self.clock.now()):
             raise InvalidInput("booking_too_late")
         try:
-            self.uow.commit(cancel_booking(booking))
+            self.uow.commit(cancel_booking(booking) + self._close_code(booking))
         except BookingChanged:
             again = self.records.booking(booking.id)
             if again is not None and again.state is BookingState.CANCELLED:
@@ -251,13 +255,23 @@ class Collecting:
         if booking.state is BookingState.CANCELLED:
             return booking
         try:
-            self.uow.commit(cancel_booking(booking) + Plan(audit=(self._audit(account, booking, reason.strip()),)))
+            audit = Plan(audit=(self._audit(account, booking, reason.strip()),))
+            self.uow.commit(cancel_booking(booking) + audit + self._close_code(booking))
         except BookingChanged:
             again = self.records.booking(booking.id)
             if again is not None and again.state is BookingState.CANCELLED:
                 return again
             raise
         return self.records.booking(booking.id) or booking
+
+    def _close_code(self, booking: Booking) -> Plan:
+        """The QR code shown at the door, if one is waiting: closed at the provider first, then here."""
+        shown = self.billing.bill_order(booking.order_id) if booking.order_id else None
+        if shown is None or shown.state is not OrderState.PENDING:
+            return Plan()
+        if self.close_at_provider is not None:
+            self.close_at_provider(shown)
+        return Plan(bill_orders=close_bill_order(shown).bill_orders)
 
     def _audit(self, account: Staff, booking: Booking, reason: str) -> AuditEntry:
         at = self.clock.now()

@@ -29,6 +29,7 @@ from domain.door import (
     take_cash,
 )
 from domain.errors import (
+    BillChanged,
     BillNotFound,
     BillNotPayable,
     BookingChanged,
@@ -39,6 +40,7 @@ from domain.errors import (
     NotFound,
     OrderKeyUsed,
     OrderNotFound,
+    OrderSettled,
     StaleLot,
 )
 from domain.ids import BILL_ORDER_PREFIX, checked_id, is_bill_order
@@ -140,11 +142,12 @@ class Doorstep:
     # --- at the door
     def take_cash(self, account: Staff, booking_id: str, amount_fen: int, check_in: CheckIn, signature: bytes,
                   key: str) -> BillOrder:  # fmt: skip
-        """Cash for exactly what is due (change is the collector's business), committed with the evidence: the
-        bills paid, the booking collected, the cash in the collector's custody, the receipt sealed. The same key
-        answers the payment it made (an upload retried after a lost answer)."""
+        """Cash for exactly what was due at the door (late fees of the check-in's day: an upload after midnight is
+        the same payment; change is the collector's business), committed with the evidence: the bills paid, the
+        booking collected, the cash in the collector's custody, the receipt sealed. The same key answers the
+        payment it made (an upload retried after a lost answer); another payment under it is refused."""
         who = f"collector:{account.email}"
-        earlier = self._made_with(who, key, booking_id)
+        earlier = self._made_with(who, key, booking_id, Channel.CASH, amount_fen)
         if earlier is not None:
             return earlier
         for attempt in range(MAX_ATTEMPTS):
@@ -152,24 +155,26 @@ class Doorstep:
             if booking.state is BookingState.COLLECTED:
                 raise BookingChanged(booking.id)  # paid already (the QR code, or this cash under another key)
             open_at_door(booking, account.email)
-            bills, priced = self._due(booking, community)
+            bills, priced = self._due(booking, community, community.today(check_in.at))
             due = sum(c.total_fen for c in priced)
             if amount_fen != due:
                 raise InvalidInput("door_cash_amount", due=due)
-            previous = self._close_previous(booking)
             now = self.clock.now()
             order = self._order(booking, community, priced, Channel.CASH, account, check_in, signature, bills)
             order = replace(order, state=OrderState.PAID, paid_at=now, expires_at=now,
                             transaction_id=f"cash-{order.id}")  # fmt: skip
+            previous = self._close_previous(booking)  # only once the cash is known to be good
             plan = take_cash(booking, order, bills, previous, signature, who, key)
             try:
                 self.uow.commit(self.payments.with_receipt(plan, order, bills))
-            except OrderKeyUsed:
-                again = self._made_with(who, key, booking_id)
-                if again is None:
-                    raise Conflict("kept_changing") from None
-                return again
-            except (StaleLot, BookingChanged, BillNotPayable):
+            except (OrderKeyUsed, OrderSettled):
+                # The same upload at once (its key), or the earlier code's order settled meanwhile: read again.
+                again = self._made_with(who, key, booking_id, Channel.CASH, amount_fen)
+                if again is not None:
+                    return again
+                wait_before_retry(attempt)
+                continue
+            except (StaleLot, BookingChanged, BillNotPayable, BillChanged):
                 wait_before_retry(attempt)  # the receipt chain or the booking moved: read again
                 continue
             self.payments.tell_paid_at_door(order)
@@ -179,24 +184,24 @@ class Doorstep:
     def show_qr(self, account: Staff, booking_id: str, channel: Channel, check_in: CheckIn, signature: bytes,
                 key: str) -> DoorQr:  # fmt: skip
         """A one-time QR code for exactly what is due, signed for first: a new order each time, the previous code
-        closed (at the provider first, so it can no longer be paid)."""
+        closed (at the provider first, so it can no longer be paid), only once this one is known to be good."""
         if not channel.online:
             raise InvalidInput("door_qr_channel")
         who = f"collector:{account.email}"
-        earlier = self._made_with(who, key, booking_id)
+        earlier = self._made_with(who, key, booking_id, channel)
         if earlier is not None:
             return self._answer(earlier)
         booking, community = self._booking(account, booking_id)
         open_at_door(booking, account.email)
         bills, priced = self._due(booking, community)
-        previous = self._close_previous(booking)
         order = self._order(booking, community, priced, channel, account, check_in, signature, bills)
+        previous = self._close_previous(booking)
         try:
             self.uow.commit(show_qr(booking, order, previous, signature, who, key))
-        except OrderKeyUsed:
-            again = self._made_with(who, key, booking_id)
+        except (OrderKeyUsed, OrderSettled):
+            again = self._made_with(who, key, booking_id, channel)
             if again is None:
-                raise Conflict("kept_changing") from None
+                raise BookingChanged(booking.id) from None
             return self._answer(again)
         # Asked after the order is stored, so a payment can never arrive for an order we do not know.
         return self._answer(order)
@@ -241,9 +246,12 @@ class Doorstep:
         account.require(Permission.CASH)
         return self.records.cash_in_hand(self._collector(account, collector))
 
-    def hand_over(self, account: Staff, collector: str, counted_fen: int, key: str) -> CashEntry:
+    def hand_over(self, account: Staff, collector: str, counted_fen: int, key: str,
+                  expected_fen: int | None = None) -> CashEntry:  # fmt: skip
         """The cashier counted a collector's cash (交接): all they held leaves their custody, what was counted and
-        the difference are recorded; the same form's key answers the handover it made."""
+        the difference are recorded; the same form's key answers the handover it made. `expected_fen`: what the
+        cashier was shown the collector held; if cash came in since (an upload that waited for the signal), the
+        cashier is asked to count again rather than a false difference recorded."""
         account.require(Permission.CASH)
         who = f"admin:{account.email}"
         collector = self._collector(account, collector)
@@ -254,6 +262,8 @@ class Doorstep:
             if done is not None:
                 return done
             held, now = self.records.cash_in_hand(collector), self.clock.now()
+            if expected_fen is not None and expected_fen != held:
+                raise CustodyChanged(collector)
             handover_id = "ho-" + self.ids.new_id("handover").removeprefix("handover-")
             plan = hand_over(handover_id, collector, held, account.email, counted_fen, now, who, key)
             try:
@@ -336,14 +346,15 @@ class Doorstep:
         names = tuple(name(p.bill_id) for p in dues)
         return Stop(booking, self.billing.unit(booking.unit_id), community, tuple(dues), names)
 
-    def _due(self, booking: Booking, community: Community) -> tuple[list[Bill], tuple[BillCharge, ...]]:
+    def _due(self, booking: Booking, community: Community,
+             on: date | None = None) -> tuple[list[Bill], tuple[BillCharge, ...]]:  # fmt: skip
         bills = self.billing.bills(booking.bill_ids)
         if not bills or len(bills) != len(booking.bill_ids):
             raise BillNotFound("bill", booking.id)
         for bill in bills:
             if bill.state is not BillState.UNPAID:
                 raise BillNotPayable(bill.id)
-        return bills, charges(bills, self.payments.priced(bills, community))
+        return bills, charges(bills, self.payments.priced(bills, community, on))
 
     def _order(self, booking: Booking, community: Community, priced: Sequence[BillCharge], channel: Channel,
                account: Staff, check_in: CheckIn, signature: bytes, bills: Sequence[Bill]) -> BillOrder:  # fmt: skip
@@ -383,12 +394,15 @@ class Doorstep:
             return DoorQr(order, "")
         return DoorQr(order, self.qr_for(order.channel).code(order))
 
-    def _made_with(self, who: str, key: str, booking_id: str) -> BillOrder | None:
+    def _made_with(self, who: str, key: str, booking_id: str, channel: Channel,
+                   amount_fen: int | None = None) -> BillOrder | None:  # fmt: skip
+        """The door order a key made, when it is asked for again the same way; anything else under it: refused."""
         order_id = order_of_key(who, key, self.uow)
         if order_id is None:
             return None
         order = self.billing.bill_order(order_id)
-        if order is None or order.booking_id != booking_id:
+        same = order is not None and order.booking_id == booking_id and order.channel is channel
+        if order is None or not same or amount_fen not in (None, order.amount_fen):
             raise Conflict("idempotency_key_reused")
         return order
 
@@ -396,10 +410,8 @@ class Doorstep:
         handover_id = order_of_key(who, key, self.uow)
         if handover_id is None:
             return None
-        now = self.clock.now()
-        found = self.records.cash_moves(collector, now - timedelta(days=2), now + timedelta(seconds=1))
-        done = next((m for m in found if m.id == handover_id), None)
-        if done is None:
+        done = self.records.cash_entry(handover_id)
+        if done is None or done.collector != collector:
             raise Conflict("idempotency_key_reused")
         return done
 

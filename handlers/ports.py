@@ -780,3 +780,7 @@ class CollectionRecords(Protocol):
     def signature(self, order_id: str) -> bytes | None:
         """The signature image drawn at the door for an order."""
         ...
+
+    def cash_entry(self, entry_id: str) -> CashEntry | None:
+        """One move of a collector's cash (a consistent read)."""
+        ...

@@ -68,6 +68,7 @@ PHONES = tuple(f"1380000000{n}" for n in range(4))
 QUOTA = 2
 MANAGER = Staff("manager@t1.cn", "t1", Role.LOT_MANAGER, frozenset({"lot-1"}), "-")
 COLLECTOR = Staff("wang@t1.cn", "t1", Role.COLLECTOR, frozenset({"lot-1"}), "-")
+OTHER_COLLECTOR = Staff("li@t1.cn", "t1", Role.COLLECTOR, frozenset({"lot-1"}), "-")
 CASHIERS = tuple(Staff(f"cashier{n}@t1.cn", "t1", Role.CASHIER, frozenset({"lot-1"}), "-") for n in range(2))
 UNITS = ("u1", "u2")
 PAYERS = ("payer-0", "payer-1")
@@ -197,7 +198,7 @@ class LotMachine(RuleBasedStateMachine):
         late = LateFeeRule(Decimal("0.0005"), 15, Decimal("0.30"))
         s.records.add_fee_item(MANAGER, FeeItem("mgmt", "c1", "物业费", FeeKind.AREA,
                                                 (PricePoint(date(2026, 11, 1), 250),), late_fee=late))  # fmt: skip
-        for account in (COLLECTOR, *CASHIERS):
+        for account in (COLLECTOR, OTHER_COLLECTOR, *CASHIERS):
             s.staff.add(account)
         run, _ = s.bill_runs.run(MANAGER, "c1", PERIODS[0], ["mgmt"])  # bills owed from the start: visits to make
         s.bill_runs.publish(MANAGER, run.id)
@@ -713,7 +714,7 @@ class LotMachine(RuleBasedStateMachine):
     @rule(
         pick=st.integers(0, 50),
         how=st.sampled_from(["cash", "qr", "a second qr", "not home"]),
-        race=st.sampled_from(["none", "owner pays the qr", "online order", "till", "office cancels"]),
+        race=st.sampled_from(["none", "owner pays the qr", "online order", "till", "office cancels", "reassigned"]),
         again=st.booleans(),
     )
     def collector_at_the_door(self, pick: int, how: str, race: str, again: bool) -> None:
@@ -741,6 +742,8 @@ class LotMachine(RuleBasedStateMachine):
                                                                            Channel.CASH, self._key())  # fmt: skip
         elif race == "office cancels":
             self.racing.meanwhile = lambda: s.collecting.cancel_at_office(MANAGER, booking.id, "业主改约")
+        elif race == "reassigned":  # the office gives the visit to another collector as this one works it
+            self.racing.meanwhile = lambda: s.collecting.assign(MANAGER, booking.id, OTHER_COLLECTOR.email)
         key = self._key()
         try:
             if how == "cash":

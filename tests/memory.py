@@ -170,7 +170,14 @@ class MemoryUnitOfWork:
             return parking
         for bw in plan.bookings:
             held_booking = db.bookings.get(bw.booking.id)
-            if not (held_booking is not None and held_booking.state in bw.was if bw.was else held_booking is None):
+            if bw.was:
+                if (
+                    held_booking is None
+                    or held_booking.state not in bw.was
+                    or held_booking.version != bw.booking.version
+                ):
+                    return BookingChanged(bw.booking.id)
+            elif held_booking is not None:
                 return BookingChanged(bw.booking.id)
         for cw in plan.cash:
             if cw.entry.id in db.cash:
@@ -296,7 +303,7 @@ class MemoryUnitOfWork:
         for vo in plan.visit_orders:
             db.visit_orders[vo.order.id] = vo.order
         for bw in plan.bookings:
-            db.bookings[bw.booking.id] = bw.booking
+            db.bookings[bw.booking.id] = replace(bw.booking, version=bw.booking.version + 1) if bw.was else bw.booking
         for cw in plan.cash:
             db.cash[cw.entry.id] = cw.entry
         for cm in plan.custody:
@@ -539,3 +546,6 @@ class MemoryCollection:
 
     def signature(self, order_id: str) -> bytes | None:
         return self.db.signatures.get(order_id)
+
+    def cash_entry(self, entry_id: str) -> CashEntry | None:
+        return self.db.cash.get(entry_id)

@@ -1337,14 +1337,19 @@ async function cashInHand() {
   $('#handover-hand').textContent = ''
   if (!email || !input.checkValidity()) return
   const r = await call('GET', `/collectors/${encodeURIComponent(email)}/cash`)
-  if (email === input.value.trim().toLowerCase()) $('#handover-hand').textContent = `${r.collector} 手中现金 ${yuanText(r.in_hand_fen)}（尚未交接）`
+  if (email === input.value.trim().toLowerCase()) {
+    state.handoverSeen = { collector: r.collector, fen: r.in_hand_fen }  // sent along: cash that came in since is counted again
+    $('#handover-hand').textContent = `${r.collector} 手中现金 ${yuanText(r.in_hand_fen)}（尚未交接）`
+  }
 }
 
 async function handOver(event) {
   const form = event.target; const f = new FormData(form)
   const body = { collector: String(f.get('collector')).trim().toLowerCase(), counted_fen: fen(f.get('counted'), '实点金额'), idempotency_key: state.keys.handover }
+  const seen = state.handoverSeen
+  if (seen && seen.collector === body.collector) body.expected_fen = seen.fen
   const done = await call('POST', '/collection-handovers', body)
-  state.keys.handover = newKey(); form.reset(); $('#handover-hand').textContent = ''  // the next handover is a new form
+  state.keys.handover = newKey(); form.reset(); $('#handover-hand').textContent = ''; state.handoverSeen = null  // the next handover is a new form
   notify(`已交接：${done.collector} 应交 ${yuan(done.expected_fen)} 元，实点 ${yuan(done.counted_fen)} 元，差额 ${yuan(done.difference_fen)} 元`)
   await doorDay()
 }

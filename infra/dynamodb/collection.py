@@ -4,6 +4,7 @@ bookings (`booking#<id>`) only by the unit of work (`booking_write`), found by c
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -52,6 +53,12 @@ class DynamoCollection:
         query = BillingItem.by_key.query(f"custody#{collector}", BillingItem.sort.between(low, high))
         return [e for e in (cash_of(i.body) for i in query) if start <= e.at < end]
 
+    def cash_entry(self, entry_id: str) -> CashEntry | None:
+        try:
+            return cash_of(BillingItem.get(f"cash#{entry_id}", consistent_read=True).body)
+        except BillingItem.DoesNotExist:
+            return None
+
     def signature(self, order_id: str) -> bytes | None:
         try:
             return base64.b64decode(BillingItem.get(f"signature#{order_id}", consistent_read=True).body["png"])
@@ -90,13 +97,19 @@ def cash_of(d: dict[str, Any]) -> CashEntry:
 
 
 def booking_write(b: Booking, was: tuple[BookingState, ...]) -> tuple[BillingItem, Condition]:
+    """A new booking, or a change written over the version read (the stored one moves on by one)."""
+    stored = replace(b, version=b.version + 1) if was else b
     # One sort for both indexes: the community's bookings by slot time (by_key), the unit's (by_unit).
     item = BillingItem(
         id=f"booking#{b.id}", kind="booking", key=f"bookings#{b.community_id}", sort=f"booking#{_utc(b.slot)}#{b.id}",
-        unit_id=b.unit_id, state=b.state.value, body=_booking(b),
+        unit_id=b.unit_id, state=b.state.value, body=_booking(stored), revision=stored.version,
     )  # fmt: skip
-    condition = BillingItem.state.is_in(*(s.value for s in was)) if was else BillingItem.id.does_not_exist()
-    return item, condition
+    if not was:
+        return item, BillingItem.id.does_not_exist()
+    read = BillingItem.revision == b.version
+    if b.version == 0:  # written before bookings had versions
+        read = read | BillingItem.revision.does_not_exist()
+    return item, BillingItem.state.is_in(*(s.value for s in was)) & read
 
 
 def _utc(at: datetime) -> str:
@@ -125,7 +138,7 @@ def _booking(b: Booking) -> dict[str, Any]:
             "slot": b.slot.isoformat(), "bill_ids": list(b.bill_ids), "card_id": b.card_id,
             "package_id": b.package_id, "notes": b.notes, "state": b.state.value, "collector": b.collector,
             "seat": b.seat, "tries": b.tries, "order_id": b.order_id, "outcome": b.outcome,
-            "check_in": check_in_json(b.check_in) if b.check_in else None}  # fmt: skip
+            "check_in": check_in_json(b.check_in) if b.check_in else None, "version": b.version}  # fmt: skip
 
 
 def booking_of(d: dict[str, Any]) -> Booking:
@@ -133,4 +146,4 @@ def booking_of(d: dict[str, Any]) -> Booking:
                    tuple(d["bill_ids"]), d.get("card_id"), d.get("package_id"), d.get("notes") or "",
                    BookingState(d["state"]), d.get("collector"), int(d.get("seat") or 0), int(d.get("tries") or 0),
                    d.get("order_id"), d.get("outcome") or "",
-                   check_in_of(d["check_in"]) if d.get("check_in") else None)  # fmt: skip
+                   check_in_of(d["check_in"]) if d.get("check_in") else None, int(d.get("version") or 0))  # fmt: skip

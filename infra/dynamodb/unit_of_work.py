@@ -175,6 +175,10 @@ class DynamoUnitOfWork:
                     (s.stay.lot_id for s in plan.stays), "?"
                 )
                 raise StaleVisit(lot_id) from e
+            if plan.bookings and not plan.cards:
+                raise BookingChanged(plan.bookings[0].booking.id) from e
+            if plan.custody and not plan.cards:
+                raise CustodyChanged(plan.custody[0].collector) from e
             raise StaleCard(plan.cards[0].card.id if plan.cards else "?") from e
 
     def claimed(self, key: str) -> Claim | None:

@@ -131,7 +131,7 @@ def test_a_collector_s_evening_at_the_door(stack: DevStack) -> None:
     receipt = ok(api.get(f"/api/v1/orders/{paid['order_id']}/receipt", headers=owners["u1"]))
     assert receipt["evidence"]["signature_sha256"] == signature_hash(signature())
     assert (receipt["evidence"]["collector"], receipt["evidence"]["far"], receipt["evidence"]["away_m"]) == (
-        COLLECTOR, False, "0"
+        "wa***@demo.local", False, "0"  # the collector, masked
     )
     held = api.post("/api/v1/bills/payments", json={"bill_ids": [first["items"][0]["bill_id"]], "channel": "wechat",
                                                    "idempotency_key": "after-door"}, headers=owners["u1"])  # fmt: skip
@@ -140,6 +140,7 @@ def test_a_collector_s_evening_at_the_door(stack: DevStack) -> None:
     # The receipt's verify page proves the signature image, and fails once the stored image was changed.
     page = api.get(f"/r/{paid['receipt_id']}")
     assert page.status_code == 200 and "业主签名图像与收据封存的指纹一致" in page.text and "真实有效" in page.text
+    assert "31.230, 121.474" in page.text and "31.230400" not in page.text  # the neighbourhood, not the door
     item = BillingItem.get(f"signature#{paid['order_id']}")
     item.body = {"png": base64.b64encode(signature(stroke=50)).decode()}
     item.save()

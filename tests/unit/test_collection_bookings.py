@@ -154,10 +154,15 @@ def test_the_office_assigns_the_evening_to_a_collector_who_walks_it_nearest_buil
 
 
 def test_the_owner_is_reminded_an_hour_before_the_visit_once_and_not_after_a_cancel(s: Services) -> None:
+    from domain.admin import Role, Staff
     from handlers.bill_reminders import BillReminding
 
+    s.staff.add(Staff("wang@t1.cn", "t1", Role.COLLECTOR, frozenset({"lot-1"}), "plain$a long password 1"))
     kept = s.collecting.book("o-0", "u1", EVENING, [], "", "remind-0001")
     gone = s.collecting.book("o-0", "u1", EVENING + timedelta(minutes=30), [], "", "remind-0002")
+    unassigned = s.collecting.book("o-0", "u1", EVENING + timedelta(minutes=60), [], "", "remind-0003")
+    for booking in (kept, gone):
+        s.collecting.assign(BOSS, booking.id, "wang@t1.cn")
     s.collecting.cancel("o-0", gone.id)
     reminding = BillReminding(s.billing, s.owners, s.sealer, s.consents, s.messenger, bookings=s.collection)
     if isinstance(s.messenger, FakeMessenger):
@@ -170,6 +175,7 @@ def test_the_owner_is_reminded_an_hour_before_the_visit_once_and_not_after_a_can
     assert tick(EVENING - timedelta(minutes=58)) == ([f"{kept.id}#0"], [])
     assert tick(EVENING - timedelta(minutes=50)) == ([], [])  # once
     assert tick(EVENING - timedelta(minutes=28)) == ([], [f"{gone.id}#0"])  # cancelled: not reminded
+    assert tick(EVENING + timedelta(minutes=2)) == ([], [f"{unassigned.id}#0"])  # no collector: nobody comes
     if isinstance(s.messenger, FakeMessenger):
         [(_, to, data)] = s.messenger.sent
         assert (to, data["time2"]["value"], data["thing3"]["value"]) == ("oa-0", "2027-01-20 19:30 北京时间",
@@ -181,7 +187,11 @@ def test_an_owner_moves_a_booking_to_another_slot_keeping_its_bills_until_the_cu
 
     bill = u1_bill(s)
     later = EVENING + timedelta(minutes=60)
+    from domain.admin import Role, Staff
+
+    s.staff.add(Staff("wang@t1.cn", "t1", Role.COLLECTOR, frozenset({"lot-1"}), "plain$a long password 1"))
     booked = s.collecting.book("o-0", "u1", EVENING, [bill], "现金", "move-0001")
+    s.collecting.assign(BOSS, booked.id, "wang@t1.cn")
     for n, (owner, unit) in enumerate((("o-1", "u3"), ("o-2", "u1"))):  # the 19:00 slot fills up
         s.collecting.book(owner, unit, EVENING - timedelta(minutes=30), [], "", f"full-000{n}")
     with pytest.raises(SlotFull):

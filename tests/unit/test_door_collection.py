@@ -115,7 +115,7 @@ def test_the_collector_takes_cash_for_exactly_what_is_due_sealed_with_signature_
     assert evidence is not None
     assert (evidence["signature_sha256"], evidence["collector"], evidence["accuracy_m"], evidence["far"]) == (
         signature_hash(signature()),
-        "wang@t1.cn",
+        "wa***@t1.cn",  # the receipt names the collector, masked
         "15",
         False,
     )
@@ -327,3 +327,72 @@ def test_a_check_in_from_the_future_or_days_old_is_refused_and_nothing_is_stored
     assert s.collection.cash_in_hand("wang@t1.cn") == 0
     hours_later = replace(here(), at=AT_DOOR - timedelta(hours=5))  # an upload that waited for the signal
     assert s.doorstep.take_cash(WANG, booking_id, due(s, booking_id), hours_later, signature(), "cash-0001").paid_at
+
+
+def test_an_office_change_read_before_a_qr_code_was_shown_cannot_undo_it(s: Services) -> None:
+    from domain.collection import assign
+
+    booking_id = booked(s)
+    stale = s.collection.booking(booking_id)
+    assert stale is not None
+    s.doorstep.show_qr(WANG, booking_id, Channel.WECHAT, here(), signature(), "qr-00000001")
+    with pytest.raises(BookingChanged):  # written over the version it read: refused, not a lost try
+        s.uow.commit(assign(stale, "li@t1.cn"))
+    after = s.collection.booking(booking_id)
+    assert after is not None and (after.tries, after.collector) == (1, "wang@t1.cn")
+
+
+def test_a_cancel_while_a_qr_code_is_shown_closes_it_first(s: Services) -> None:
+    booking_id = booked(s)
+    shown = s.doorstep.show_qr(WANG, booking_id, Channel.WECHAT, here(), signature(), "qr-00000001")
+    s.collecting.cancel_at_office(BOSS, booking_id, "业主改到物业缴费")
+    qr = s.wechatpay
+    assert isinstance(qr, FakeQr) and shown.order.id in qr.closed  # the owner can no longer pay it
+    assert s.billing.bill_order(shown.order.id).state is OrderState.CLOSED  # type: ignore[union-attr]
+
+
+def test_a_refused_try_leaves_the_code_shown_before_open(s: Services) -> None:
+    booking_id = booked(s)
+    shown = s.doorstep.show_qr(WANG, booking_id, Channel.WECHAT, here(), signature(), "qr-00000001")
+    with pytest.raises(InvalidInput):
+        s.doorstep.take_cash(WANG, booking_id, shown.order.amount_fen, here(), b"\x89PNG\r\n\x1a\n", "cash-0001")
+    qr = s.wechatpay
+    assert isinstance(qr, FakeQr) and shown.order.id not in qr.closed
+    assert s.billing.bill_order(shown.order.id).state is OrderState.PENDING  # type: ignore[union-attr]
+
+
+def test_a_key_sent_again_for_another_payment_is_refused(s: Services) -> None:
+    from domain.errors import Conflict
+
+    booking_id = booked(s)
+    s.doorstep.show_qr(WANG, booking_id, Channel.WECHAT, here(), signature(), "same-key-01")
+    with pytest.raises(Conflict):  # the QR code's key, for an Alipay code
+        s.doorstep.show_qr(WANG, booking_id, Channel.ALIPAY, here(), signature(), "same-key-01")
+    with pytest.raises(Conflict):  # ... or for cash
+        s.doorstep.take_cash(WANG, booking_id, due(s, booking_id), here(), signature(), "same-key-01")
+
+
+def test_cash_uploaded_after_midnight_is_priced_as_at_the_door(s: Services) -> None:
+    bill_day = datetime(2027, 2, 22, 19, 30, tzinfo=SHANGHAI)  # a Monday: January's bills are overdue by then
+    s.clock._now = bill_day.astimezone(UTC) - timedelta(hours=9)  # type: ignore[attr-defined]
+    bills = [b.id for b in s.billing.bills_of_unit("u1")]
+    booking = s.collecting.book("o-0", "u1", bill_day, bills, "", "book-late-01")
+    s.collecting.assign(BOSS, booking.id, "wang@t1.cn")
+    at_door = bill_day.astimezone(UTC) + timedelta(hours=4)  # 23:30 local
+    s.clock._now = at_door  # type: ignore[attr-defined]
+    seen = s.doorstep.visit(WANG, booking.id).due_fen
+    s.clock._now = at_door + timedelta(hours=1)  # type: ignore[attr-defined]
+    assert s.doorstep.visit(WANG, booking.id).due_fen > seen  # a new day's late fee
+    door = CheckIn(ORIGIN[0], ORIGIN[1], 20, at_door)
+    assert s.doorstep.take_cash(WANG, booking.id, seen, door, signature(), "late-cash-01").amount_fen == seen
+
+
+def test_a_handover_counted_against_cash_that_moved_meanwhile_is_counted_again(s: Services) -> None:
+    from domain.errors import CustodyChanged
+
+    booking_id = booked(s)
+    paid = s.doorstep.take_cash(WANG, booking_id, due(s, booking_id), here(), signature(), "cash-0001")
+    with pytest.raises(CustodyChanged):  # the cashier was shown 0.00 before the upload came in
+        s.doorstep.hand_over(CASHIER, "wang@t1.cn", paid.amount_fen, "hand-0001", expected_fen=0)
+    done = s.doorstep.hand_over(CASHIER, "wang@t1.cn", paid.amount_fen, "hand-0002", expected_fen=paid.amount_fen)
+    assert (done.fen, done.difference_fen) == (paid.amount_fen, 0)
