@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 from datetime import date
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -50,10 +51,20 @@ def routes(s: Services, office: Office) -> Blueprint:
         return collection.CheckIn(body.latitude, body.longitude, body.accuracy_m, body.at)
 
     def png(text: str) -> bytes:
+        """The owner's signature: a PNG that decodes, of a screen's size, with some ink on it."""
+        from PIL import Image, UnidentifiedImageError  # Pillow comes with reportlab; loaded for a door's payment only
+
         try:
-            return base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError):
+            image = base64.b64decode(text, validate=True)
+            with Image.open(io.BytesIO(image)) as drawn:
+                if drawn.format != "PNG" or not (20 <= drawn.width <= 4000 and 20 <= drawn.height <= 4000):
+                    raise InvalidInput("door_signature")
+                darkest, _ = drawn.convert("L").getextrema()
+        except (binascii.Error, ValueError, OSError, UnidentifiedImageError, Image.DecompressionBombError):
             raise InvalidInput("door_signature") from None
+        if darkest > 128:  # a blank canvas: nobody signed
+            raise InvalidInput("door_signature")
+        return image
 
     # --- the collector
     @bp.get("/api/v1/collect/route")

@@ -6,6 +6,7 @@
 const API = '/admin/api/v1'
 const $ = (sel) => document.querySelector(sel)
 const TOKEN = 'parkpass-collect'
+const ROUTE = 'parkpass-collect-route'
 const state = { token: localStorage.getItem(TOKEN) || '', stops: [], visit: null, checkIn: null, drawn: false,
   cashKey: '', qrKey: '', polling: null, syncing: null }
 const yuan = (fen) => (fen / 100).toFixed(2)
@@ -17,14 +18,20 @@ function newKey() {
 
 class Offline extends Error {}
 
+const WAIT_MS = 20000  // a request hanging on a weak signal counts as no signal, so the outbox moves on
+
 async function call(method, path, body) {
   const headers = { Authorization: `Bearer ${state.token}`, 'Accept-Language': 'zh-CN' }
   if (body) headers['Content-Type'] = 'application/json'
+  const stop = new AbortController()
+  const timer = setTimeout(() => stop.abort(), WAIT_MS)
   let res
   try {
-    res = await fetch(API + path, { method, headers, body: body ? JSON.stringify(body) : undefined })
+    res = await fetch(API + path, { method, headers, body: body ? JSON.stringify(body) : undefined, signal: stop.signal })
   } catch (e) {
     throw new Offline('没有网络信号')
+  } finally {
+    clearTimeout(timer)
   }
   let data
   try { data = await res.json() } catch (e) { data = null }
@@ -44,18 +51,23 @@ function notify(text) { $('#notice').textContent = text || '' }
 // --- the outbox (IndexedDB): cash collections waiting for the signal
 function outboxDb() {
   return new Promise((resolve, reject) => {
-    const open = indexedDB.open('parkpass-collect', 1)
-    open.onupgradeneeded = () => open.result.createObjectStore('outbox', { keyPath: 'key' })
+    const open = indexedDB.open('parkpass-collect', 2)
+    open.onupgradeneeded = () => {
+      const db = open.result
+      if (!db.objectStoreNames.contains('outbox')) db.createObjectStore('outbox', { keyPath: 'key' })
+      // Uploads the server refused for good: kept (never dropped) until the collector settles them with the office.
+      if (!db.objectStoreNames.contains('attention')) db.createObjectStore('attention', { keyPath: 'key' })
+    }
     open.onsuccess = () => resolve(open.result)
     open.onerror = () => reject(open.error)
   })
 }
 
-async function outbox(mode, fn) {
+async function outbox(mode, fn, store = 'outbox') {
   const db = await outboxDb()
   return new Promise((resolve, reject) => {
-    const tx = db.transaction('outbox', mode)
-    const request = fn(tx.objectStore('outbox'))
+    const tx = db.transaction(store, mode)
+    const request = fn(tx.objectStore(store))
     tx.oncomplete = () => { db.close(); resolve(request ? request.result : undefined) }
     tx.onerror = () => { db.close(); reject(tx.error) }
   })
@@ -63,27 +75,39 @@ async function outbox(mode, fn) {
 const waiting = () => outbox('readonly', (store) => store.getAll())
 const keep = (item) => outbox('readwrite', (store) => store.put(item))
 const drop = (key) => outbox('readwrite', (store) => store.delete(key))
+const refused = () => outbox('readonly', (store) => store.getAll(), 'attention')
+const setAside = (item) => outbox('readwrite', (store) => store.put(item), 'attention')
+
+function worthRetrying(error) {
+  // No signal, signed out (sent again after the next login), the server or a provider down, busy, or a race the
+  // server asks to retry: the upload stays on the phone.
+  return error instanceof Offline || !error.status || error.status === 401 || error.status === 429 ||
+    error.status >= 500 || ['kept_changing', 'custody_changed'].includes(error.code)
+}
 
 async function sync() {
   // One upload loop at a time; each item is sent with its own key, so a resend after a lost answer (or another
   // tab) is the same payment on the server.
   if (state.syncing) return state.syncing
+  let moved = 0
   state.syncing = (async () => {
     for (const item of await waiting()) {
       try {
         await call('POST', `/collect/visits/${item.booking_id}/cash`, item.body)
-        await drop(item.key)
+        await drop(item.key); moved += 1
         notify(`已同步：${item.title} 现金 ${yuan(item.body.amount_fen)} 元`)
       } catch (e) {
-        if (e instanceof Offline) break
-        await drop(item.key)  // refused for good (paid by QR meanwhile, ...): say so, do not resend
-        show(`${item.title} 未能同步：${e.message}`)
+        if (worthRetrying(e)) break
+        // Refused for good (paid by QR meanwhile, the visit given to someone else, ...): set aside with the
+        // reason, shown until the collector settles the cash with the office; never silently lost.
+        await setAside({ ...item, reason: e.message })
+        await drop(item.key); moved += 1
       }
     }
   })()
   try { await state.syncing } finally { state.syncing = null }
   await showOutbox()
-  if (!$('#route-view').hidden) await loadRoute().catch(() => {})
+  if (moved && !$('#route-view').hidden) await loadRoute().catch(() => {})
 }
 window.parkpassSync = sync
 
@@ -92,6 +116,12 @@ async function showOutbox() {
   const note = $('#outbox-note')
   note.hidden = items.length === 0
   note.textContent = items.length ? `待同步 ${items.length} 笔现金收款（有信号时自动上传）` : ''
+  const problems = await refused()
+  const attention = $('#attention')
+  attention.hidden = problems.length === 0
+  attention.textContent = problems.length
+    ? `需交物业处理 ${problems.length} 笔现金：` + problems.map((p) => `${p.title} ${yuan(p.body.amount_fen)} 元（${p.reason}）`).join('；')
+    : ''
   for (const li of document.querySelectorAll('#stops li')) {
     const pending = items.some((i) => i.booking_id === li.dataset.booking)
     const chip = li.querySelector('.state')
@@ -141,7 +171,12 @@ async function loadRoute() {
   } catch (e) {
     if (!(e instanceof Offline)) throw e
     notify('没有网络信号：显示上次的路线')
+    if (!state.stops.length) {  // a reload with no signal: the route this phone saw last
+      const kept = JSON.parse(localStorage.getItem(ROUTE) || 'null')
+      if (kept) { state.stops = kept.stops; $('#day').value = kept.day }
+    }
   }
+  if (state.stops.length) localStorage.setItem(ROUTE, JSON.stringify({ day: $('#day').value, stops: state.stops }))
   const list = $('#stops'); list.replaceChildren()
   for (const stop of state.stops) {
     const li = document.createElement('li')
@@ -299,8 +334,15 @@ function poll(orderId) {
         $('#visit-result').textContent = `已收款 ${order.amount_yuan} 元（扫码），电子收据已发给业主（${order.receipt_id}）`
       } else if (order.state === 'closed') {
         stopPolling()
+        $('#qr').hidden = true
+        $('#visit-result').textContent = '收款码已失效：请重新生成，或收取现金'
       }
-    } catch (e) { /* a weak signal: ask again next time */ }
+    } catch (e) {
+      if (e instanceof Offline) return  // a weak signal: ask again next time
+      stopPolling()
+      $('#qr').hidden = true
+      show(e)  // the visit was given to someone else, ...
+    }
   }, 1000)
 }
 

@@ -14,6 +14,8 @@ import math
 import time
 from typing import Any
 
+from PIL import Image
+
 from domain.door import signature_hash
 from functions.dev_stack import DevStack
 from infra.dynamodb.tables import BillingItem
@@ -123,6 +125,12 @@ def test_a_collector_s_evening_at_the_door(stack: DevStack) -> None:
                      json={"amount_fen": due - 100, **evidence(stack, "1栋"), "idempotency_key": "cash-u1-0001"},
                      headers=wang)  # fmt: skip
     assert wrong.status_code == 400 and json_error(wrong)["message"] == f"现金金额应等于应收 {due} 分，找零由收费员处理"
+    blank = io.BytesIO()
+    Image.new("RGB", (300, 120), "white").save(blank, "PNG")
+    unsigned = {"amount_fen": due, **evidence(stack, "1栋"), "idempotency_key": "cash-u1-0001",
+                "signature_png": base64.b64encode(blank.getvalue()).decode()}  # fmt: skip
+    refused = api.post(f"/admin/api/v1/collect/visits/{first['booking_id']}/cash", json=unsigned, headers=wang)
+    assert refused.status_code == 400 and json_error(refused)["message"] == "请业主在屏幕上签名"  # nobody signed
     cash = {"amount_fen": due, **evidence(stack, "1栋"), "idempotency_key": "cash-u1-0001"}
     paid = ok(api.post(f"/admin/api/v1/collect/visits/{first['booking_id']}/cash", json=cash, headers=wang))
     assert ok(api.post(f"/admin/api/v1/collect/visits/{first['booking_id']}/cash", json=cash, headers=wang)) == paid

@@ -40,6 +40,7 @@ from infra.dynamodb.request_counter import DynamoRequestCounter
 from infra.dynamodb.tables import CardItem, LedgerItem
 from tests.builders import a_pending_order, add_card, months, version_of
 from tests.fakes import FixedClock
+from tests.unit.test_door_collection import signature
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
@@ -165,7 +166,7 @@ def property_of_lot_b(s: Services) -> dict[str, str]:
 
 
 CHECK_IN = {"latitude": 31.23, "longitude": 121.47, "accuracy_m": 10, "at": "2026-11-23T11:00:00+00:00"}
-SIGNATURE = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(200)).decode()
+SIGNATURE = base64.b64encode(signature()).decode()
 BODIES: dict[str, Any] = {
     "POST /admin/api/v1/communities/<community_id>/units": {
         "id": "u-x",
