@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from domain.card import Card, CardState
 from domain.lot import Lot
+from domain.owner import Owner
 
 
 class ReminderChannel(StrEnum):
@@ -92,3 +93,14 @@ def stale_reason(slot: Slot, card: Card | None, prefs: ReminderPrefs | None) -> 
     if card.state is not CardState.ACTIVE and not in_grace:
         return "not_active"
     return None
+
+
+@dataclass(frozen=True)
+class ReminderContext:
+    """What sending one reminder needs, read together: the card, its reminder preferences, its lot and the owner
+    the reminder was scheduled for (None: gone)."""
+
+    card: Card | None
+    prefs: ReminderPrefs | None
+    lot: Lot | None
+    owner: Owner | None

@@ -53,6 +53,7 @@ from handlers.ports import (
     ReceiptStore,
     Reconciliations,
     RefundNotice,
+    ReminderReads,
     ReminderStore,
     Sealer,
     SessionStore,
@@ -191,6 +192,8 @@ class Services:
     bill_template: str = "sim-bill"
     collection_template: str = "sim-collection"
     invoice_template: str = INVOICE_TEMPLATE
+    reminder_reads: ReminderReads | None = None
+    """How the reminder tick reads a reminder's card, preferences, lot and owner (None: one at a time)."""
 
     @property
     def invoicing(self) -> Invoicing:
@@ -332,7 +335,12 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
     from infra.dynamodb.feed import DynamoEntitlementFeed
     from infra.dynamodb.invoices import DynamoInvoiceStore, DynamoReceiptStore
     from infra.dynamodb.orders import DynamoLedger, DynamoOrderRepository, DynamoReconciliations
-    from infra.dynamodb.reminders import DynamoConsents, DynamoPrefsRepository, DynamoReminderStore
+    from infra.dynamodb.reminders import (
+        DynamoConsents,
+        DynamoPrefsRepository,
+        DynamoReminderReads,
+        DynamoReminderStore,
+    )
     from infra.dynamodb.sessions import DynamoSessionStore
     from infra.dynamodb.staff import DynamoStaffRepository
     from infra.dynamodb.unit_of_work import DynamoUnitOfWork
@@ -363,13 +371,15 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
         return AlipayGateway(secrets.alipay, clock)
 
     wechat = cast(WechatPort, Lazy(wechat_gateway))
+    owners = DynamoOwnerRepository(cipher)
     return Services(
         clock=clock,
         ids=RandomIds(),
         lots=DynamoLotRepository(),
         packages=DynamoPackageRepository(),
         cards=DynamoCardRepository(),
-        owners=DynamoOwnerRepository(cipher),
+        owners=owners,
+        reminder_reads=DynamoReminderReads(owners),
         sealer=PersonalData(cipher, secrets.data_key),
         tokens=SignedTokens(secrets.token_secret, clock),
         sessions=DynamoSessionStore(),

@@ -23,8 +23,9 @@ def run(s: Services, at: datetime | None = None) -> TickReport:
     template = os.environ.get("PARKPASS_EXPIRY_TEMPLATE", EXPIRY_TEMPLATE)
     now = at or s.clock.now()
     report = send_due_reminders(
-        now, s.reminders, s.cards, s.lots, s.reminder_prefs, s.owners, s.consents, s.messenger, template
-    )
+        now, s.reminders, s.cards, s.lots, s.reminder_prefs, s.owners, s.consents, s.messenger, template,
+        s.reminder_reads,
+    )  # fmt: skip
     bills = BillReminding(s.billing, s.owners, s.sealer, s.consents, s.messenger, s.bill_template, s.collection,
                           s.collection_template).send_due(now)  # fmt: skip
     for name in ("sent", "skipped", "failed"):

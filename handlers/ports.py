@@ -35,7 +35,7 @@ from domain.package import Package
 from domain.plan import Claim, Plan
 from domain.receipt import Receipt, SignedReceipt
 from domain.reconciliation import Reconciliation, StatementLine
-from domain.reminder import ReminderPrefs, Slot
+from domain.reminder import ReminderContext, ReminderPrefs, Slot
 from domain.session import Ending, Session
 
 if TYPE_CHECKING:  # property fees: loaded by the functions that use them, not by every cold start
@@ -493,6 +493,13 @@ class ReminderStore(Protocol):
 
     def states(self, bucket: str) -> dict[str, int]:
         """How many reminders of this hour are in each state."""
+        ...
+
+
+class ReminderReads(Protocol):
+    def for_reminder(self, slot: Slot, lots: dict[str, Lot]) -> ReminderContext:
+        """The slot's card, its preferences, its owner and its lot, read together; `lots` holds the lots read
+        already this tick (a lot read here is added to it)."""
         ...
 
 

@@ -17,7 +17,15 @@ from domain.card import Card
 from domain.errors import CardNotFound
 from domain.ids import checked_id
 from domain.lot import Lot
-from domain.reminder import ReminderChannel, ReminderPrefs, Slot, bucket_of, slots_for, stale_reason
+from domain.reminder import (
+    ReminderChannel,
+    ReminderContext,
+    ReminderPrefs,
+    Slot,
+    bucket_of,
+    slots_for,
+    stale_reason,
+)
 from handlers.ports import (
     CardRepository,
     Consents,
@@ -25,6 +33,7 @@ from handlers.ports import (
     Messenger,
     OwnerRepository,
     PrefsRepository,
+    ReminderReads,
     ReminderStore,
     SendFailed,
 )
@@ -76,6 +85,24 @@ class TickReport:
     failed: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class OneByOne:
+    """The reads of a reminder one repository at a time (the in-memory stores; DynamoDB batches them)."""
+
+    cards: CardRepository
+    lots: LotRepository
+    prefs: PrefsRepository
+    owners: OwnerRepository
+
+    def for_reminder(self, slot: Slot, lots: dict[str, Lot]) -> ReminderContext:
+        if slot.lot_id not in lots:
+            lot = self.lots.get(slot.lot_id)
+            if lot is not None:
+                lots[slot.lot_id] = lot
+        owner = self.owners.get(slot.owner_id)
+        return ReminderContext(self.cards.get(slot.card_id), self.prefs.get(slot.card_id), lots.get(slot.lot_id), owner)
+
+
 def send_due_reminders(
     at: datetime,
     store: ReminderStore,
@@ -86,13 +113,17 @@ def send_due_reminders(
     consents: Consents,
     messenger: Messenger,
     template_id: str = EXPIRY_TEMPLATE,
+    reads: ReminderReads | None = None,
 ) -> TickReport:
     report = TickReport()
+    reads = reads or OneByOne(cards, lots, prefs, owners)
+    read_lots: dict[str, Lot] = {}  # a tick's reminders share their lots: each is read once
     hour = at - LOOK_BACK
     while hour <= at:
         for slot in store.due(bucket_of(hour), at):
             if store.claim(slot, at):
-                _send_one(slot, store, cards, lots, prefs, owners, consents, messenger, template_id, report)
+                _send_one(slot, store, reads.for_reminder(slot, read_lots), owners, consents, messenger,
+                          template_id, report)  # fmt: skip
         hour += timedelta(hours=1)
     return report
 
@@ -100,22 +131,22 @@ def send_due_reminders(
 def _send_one(
     slot: Slot,
     store: ReminderStore,
-    cards: CardRepository,
-    lots: LotRepository,
-    prefs: PrefsRepository,
+    found: ReminderContext,
     owners: OwnerRepository,
     consents: Consents,
     messenger: Messenger,
     template_id: str,
     report: TickReport,
 ) -> None:
-    card, chosen = cards.get(slot.card_id), prefs.get(slot.card_id)
+    card, chosen = found.card, found.prefs
     stale = stale_reason(slot, card, chosen)
     if stale is not None or card is None or chosen is None:
         store.finish(slot, "skipped", stale)
         report.skipped.append(slot.key)
         return
-    lot, owner = lots.get(card.lot_id), owners.get(card.owner_id)
+    lot, owner = found.lot, found.owner
+    if owner is None or owner.id != card.owner_id:  # the card changed hands since it was scheduled
+        owner = owners.get(card.owner_id)
     if lot is None or owner is None:
         store.finish(slot, "skipped", "gone")
         report.skipped.append(slot.key)

@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
-from domain.reminder import ReminderChannel, ReminderPrefs, Slot, bucket_of
-from infra.dynamodb.tables import ConsentItem, ReminderItem, ReminderPrefsItem
+from domain.lot import Lot
+from domain.reminder import ReminderChannel, ReminderContext, ReminderPrefs, Slot, bucket_of
+from infra.dynamodb.repositories import (
+    DynamoCardRepository,
+    DynamoLotRepository,
+    DynamoOwnerRepository,
+    card_of,
+    lot_of,
+)
+from infra.dynamodb.tables import (
+    CardItem,
+    ConsentItem,
+    LotItem,
+    OwnerItem,
+    ReminderItem,
+    ReminderPrefsItem,
+    transaction_connection,
+)
 
 PENDING, SENDING = "pending", "sending"
 LEASE = timedelta(minutes=5)
@@ -94,13 +111,17 @@ def _slot(item: ReminderItem) -> Slot:
     )
 
 
+def _prefs(item: ReminderPrefsItem) -> ReminderPrefs:
+    return ReminderPrefs(item.card_id, item.enabled, ReminderChannel(item.channel))
+
+
 class DynamoPrefsRepository:
     def get(self, card_id: str) -> ReminderPrefs | None:
         try:
             item = ReminderPrefsItem.get(card_id, consistent_read=True)
         except ReminderPrefsItem.DoesNotExist:
             return None
-        return ReminderPrefs(item.card_id, item.enabled, ReminderChannel(item.channel))
+        return _prefs(item)
 
     def put(self, prefs: ReminderPrefs) -> None:
         ReminderPrefsItem(card_id=prefs.card_id, enabled=prefs.enabled, channel=prefs.channel.value).save()
@@ -120,3 +141,42 @@ class DynamoConsents:
                 return False
             raise
         return True
+
+
+class DynamoReminderReads:
+    """What sending one reminder reads, in one consistent BatchGetItem over four tables: the card, its reminder
+    preferences, its owner and (unless read already this tick) its lot; keys DynamoDB left unprocessed (throttled)
+    are read one by one."""
+
+    def __init__(self, owners: DynamoOwnerRepository) -> None:
+        self._owners = owners
+
+    def for_reminder(self, slot: Slot, lots: dict[str, Lot]) -> ReminderContext:
+        cards, prefs = CardItem.Meta.table_name, ReminderPrefsItem.Meta.table_name
+        owners, lot_table = OwnerItem.Meta.table_name, LotItem.Meta.table_name
+        wanted: dict[str, Any] = {
+            cards: {"Keys": [{"card_id": {"S": slot.card_id}}], "ConsistentRead": True},
+            prefs: {"Keys": [{"card_id": {"S": slot.card_id}}], "ConsistentRead": True},
+            owners: {"Keys": [{"owner_id": {"S": slot.owner_id}}], "ConsistentRead": True},
+        }
+        if slot.lot_id not in lots:
+            wanted[lot_table] = {"Keys": [{"lot_id": {"S": slot.lot_id}}], "ConsistentRead": True}
+        # Through pynamodb: its retries, signals and request counts.
+        answer = transaction_connection().dispatch("BatchGetItem", {"RequestItems": wanted})
+        found, left = answer.get("Responses", {}), answer.get("UnprocessedKeys", {})
+        card = next((card_of(CardItem.from_raw_data(i)) for i in found.get(cards, [])), None)
+        chosen = next((_prefs(ReminderPrefsItem.from_raw_data(i)) for i in found.get(prefs, [])), None)
+        owner = next((self._owners.owner_of(OwnerItem.from_raw_data(i)) for i in found.get(owners, [])), None)
+        if cards in left:
+            card = DynamoCardRepository().get(slot.card_id)
+        if prefs in left:
+            chosen = DynamoPrefsRepository().get(slot.card_id)
+        if owners in left:
+            owner = self._owners.get(slot.owner_id)
+        if slot.lot_id not in lots:
+            lot = next((lot_of(LotItem.from_raw_data(i)) for i in found.get(lot_table, [])), None)
+            if lot_table in left:
+                lot = DynamoLotRepository().get(slot.lot_id)
+            if lot is not None:
+                lots[slot.lot_id] = lot
+        return ReminderContext(card, chosen, lots.get(slot.lot_id), owner)

@@ -66,12 +66,12 @@ def create_if_absent(item: Model, condition: Condition | None = None) -> bool:
 class DynamoLotRepository:
     def get(self, lot_id: str) -> Lot | None:
         try:
-            return _lot(LotItem.get(lot_id, consistent_read=True))
+            return lot_of(LotItem.get(lot_id, consistent_read=True))
         except LotItem.DoesNotExist:
             return None
 
     def get_many(self, lot_ids: set[str]) -> dict[str, Lot]:
-        return {item.lot_id: _lot(item) for item in LotItem.batch_get(lot_ids)}
+        return {item.lot_id: lot_of(item) for item in LotItem.batch_get(lot_ids)}
 
     def add(self, lot: Lot) -> bool:
         item = LotItem(lot_id=lot.id, held=lot.held, feed_epoch=lot.feed_epoch or None)
@@ -88,7 +88,7 @@ class DynamoLotRepository:
         LotItem(lot_id=lot.id).update(actions=actions, condition=LotItem.lot_id.exists())
 
     def list_for_tenant(self, tenant_id: str) -> list[Lot]:
-        return [_lot(item) for item in LotItem.by_tenant.query(tenant_id)]
+        return [lot_of(item) for item in LotItem.by_tenant.query(tenant_id)]
 
 
 def _lot_settings(lot: Lot) -> dict[str, Any]:
@@ -109,7 +109,7 @@ def _lot_settings(lot: Lot) -> dict[str, Any]:
     }
 
 
-def _lot(item: LotItem) -> Lot:
+def lot_of(item: LotItem) -> Lot:
     return Lot(
         id=item.lot_id,
         name=item.name,
@@ -226,7 +226,7 @@ class DynamoCardRepository:
         found = answer.get("Responses", {})
         left = answer.get("UnprocessedKeys", {})
         card = next((card_of(CardItem.from_raw_data(i)) for i in found.get(cards, [])), None)
-        lot = next((_lot(LotItem.from_raw_data(i)) for i in found.get(lots, [])), None)
+        lot = next((lot_of(LotItem.from_raw_data(i)) for i in found.get(lots, [])), None)
         order = next((order_of(OrderItem.from_raw_data(i)) for i in found.get(orders, [])), None)
         if cards in left:
             card = self.get(card_id)
@@ -384,7 +384,10 @@ class DynamoOwnerRepository:
             item = OwnerItem.get(owner_id, consistent_read=True)
         except OwnerItem.DoesNotExist:
             return None
-        phone = self._cipher.decrypt(item.phone_cipher, f"{owner_id}:phone") if item.phone_cipher else None
+        return self.owner_of(item)
+
+    def owner_of(self, item: OwnerItem) -> Owner:
+        phone = self._cipher.decrypt(item.phone_cipher, f"{item.owner_id}:phone") if item.phone_cipher else None
         vehicles = tuple(sorted(item.vehicles or ()))
         return Owner(item.owner_id, item.openid, item.unionid, phone, vehicles, item.oa_openid)
 

@@ -185,3 +185,55 @@ def test_a_gates_reported_version_only_rises_whatever_order_reports_arrive_in(dy
     assert gates.record_applied("gate-unknown", 9, "x") is False  # only gates that exist
     gates.record_sync("gate-1", 2, "2026-11-23T11:00:00+08:00")  # a delta sync says what it has, even if less
     assert [version for _, version, _ in gates.sync_states("lot-1")] == [2]
+
+
+def test_a_reminder_s_card_preferences_owner_and_lot_are_one_request_and_the_lot_once_a_tick(
+    dynamo_services: Services,
+) -> None:
+    from datetime import UTC, datetime
+
+    from domain.reminder import ReminderChannel, ReminderPrefs, Slot
+    from infra.dynamodb.reminders import DynamoReminderReads
+    from infra.dynamodb.repositories import DynamoOwnerRepository
+
+    s = dynamo_services
+    s.lots.add(Lot(id="lot-1", name="一号车场"))
+    for n in range(2):
+        add_card(s, a_card(date(2026, 12, 3), card_id=f"card-{n}"))
+        s.reminder_prefs.put(ReminderPrefs(f"card-{n}", True, ReminderChannel.SUBSCRIBE))
+    s.owners.add(Owner("owner-1", "openid-1"))
+    assert isinstance(s.owners, DynamoOwnerRepository)
+    reads, lots = DynamoReminderReads(s.owners), {}
+    due = datetime(2026, 11, 28, 2, tzinfo=UTC)
+    with DynamoRequestCounter() as first:
+        found = reads.for_reminder(Slot("card-0", "owner-1", "lot-1", date(2026, 12, 3), 5, due), lots)
+    assert (found.card and found.card.id, found.prefs and found.prefs.enabled, found.owner and found.owner.openid,
+            found.lot and found.lot.name) == ("card-0", True, "openid-1", "一号车场")  # fmt: skip
+    assert dict(first.by_operation) == {"BatchGetItem": 1} and first.items_read == 4
+    with DynamoRequestCounter() as second:
+        again = reads.for_reminder(Slot("card-1", "owner-1", "lot-1", date(2026, 12, 3), 5, due), lots)
+    assert again.lot is not None and second.total == 1 and second.items_read == 3  # the lot read once a tick
+    gone = reads.for_reminder(Slot("card-9", "owner-9", "lot-1", date(2026, 12, 3), 5, due), lots)
+    assert (gone.card, gone.prefs, gone.owner) == (None, None, None)
+
+
+def test_a_container_keeps_the_wechat_token_it_read_for_at_most_five_minutes(dynamodb: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from infra.wechat.session_storage import DynamoSessionStorage
+    from tests.fakes import FixedClock
+
+    clock = FixedClock(datetime(2026, 11, 23, 2, tzinfo=UTC))
+    mine, elsewhere = DynamoSessionStorage(clock), DynamoSessionStorage(clock)
+    elsewhere.set("app_access_token", "token-1", ttl=7200)
+    assert mine.get("app_access_token") == "token-1"
+    with DynamoRequestCounter() as counter:
+        assert mine.get("app_access_token") == "token-1"
+    assert counter.total == 0  # kept: wechatpy asks before every call
+    elsewhere.set("app_access_token", "token-2", ttl=7200)  # fetched anew in another container
+    clock._now = clock.now() + timedelta(minutes=5, seconds=1)
+    assert mine.get("app_access_token") == "token-2"
+    elsewhere.set("short", "x", ttl=60)
+    assert mine.get("short") == "x"
+    clock._now = clock.now() + timedelta(seconds=61)
+    assert mine.get("short") is None  # never past the value's own expiry
