@@ -285,7 +285,7 @@ async function takeCash(event) {
     const paid = await call('POST', `/collect/visits/${stop.booking_id}/cash`, body)
     $('#visit-result').textContent = `已收款 ${paid.amount_yuan} 元，电子收据已发给业主（${paid.receipt_id}）`
   } catch (e) {
-    if (e instanceof Offline) {
+    if (worthRetrying(e)) {  // no signal, signed out, the server down: kept on the phone, sent again later
       await keep({ key: state.cashKey, booking_id: stop.booking_id, title, body })
       $('#visit-result').textContent = `待同步：现金 ${yuan(body.amount_fen)} 元已记在手机上，有信号时自动上传`
       await showOutbox()
