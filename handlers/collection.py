@@ -169,14 +169,7 @@ class Collecting:
             return booking
         if not changeable(booking, self.records.hours(booking.community_id), self.clock.now()):
             raise InvalidInput("booking_too_late")
-        try:
-            self.uow.commit(cancel_booking(booking) + self._close_code(booking))
-        except BookingChanged:
-            again = self.records.booking(booking.id)
-            if again is not None and again.state is BookingState.CANCELLED:
-                return again
-            raise
-        return self.records.booking(booking.id) or booking
+        return self.end(booking, cancel_booking(booking) + self.close_code(booking), BookingState.CANCELLED)
 
     def change(self, owner_id: str, booking_id: str, slot: datetime, notes: str | None) -> Booking:
         """The owner moves a booking to another open slot, or changes its notes, up to the cut-off (of the slot it
@@ -254,17 +247,22 @@ class Collecting:
             raise InvalidInput("reason_for_audit")
         if booking.state is BookingState.CANCELLED:
             return booking
+        audit = Plan(audit=(self._audit(account, booking, reason.strip()),))
+        return self.end(booking, cancel_booking(booking) + audit + self.close_code(booking), BookingState.CANCELLED)
+
+    def end(self, booking: Booking, plan: Plan, state: BookingState) -> Booking:
+        """Commit a plan that ends a booking in `state`; ended so meanwhile (the same request twice at once) is
+        done, anything else that changed it is BookingChanged."""
         try:
-            audit = Plan(audit=(self._audit(account, booking, reason.strip()),))
-            self.uow.commit(cancel_booking(booking) + audit + self._close_code(booking))
+            self.uow.commit(plan)
         except BookingChanged:
             again = self.records.booking(booking.id)
-            if again is not None and again.state is BookingState.CANCELLED:
+            if again is not None and again.state is state:
                 return again
             raise
         return self.records.booking(booking.id) or booking
 
-    def _close_code(self, booking: Booking) -> Plan:
+    def close_code(self, booking: Booking) -> Plan:
         """The QR code shown at the door, if one is waiting: closed at the provider first, then here."""
         shown = self.billing.bill_order(booking.order_id) if booking.order_id else None
         if shown is None or shown.state is not OrderState.PENDING:

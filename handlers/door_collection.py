@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from domain.admin import Permission, Role, Staff
-from domain.bill_order import BillCharge, BillOrder, charges, close_bill_order
+from domain.bill_order import BillCharge, BillOrder, charges
 from domain.bill_payment import Payable
 from domain.bill_run import Bill, BillState, Unit
 from domain.card_change import AuditEntry
@@ -223,19 +223,8 @@ class Doorstep:
         if booking.state is BookingState.NOT_HOME:
             return booking
         open_at_door(booking, account.email)
-        self._close_previous(booking)
-        plan = not_at_home(booking, reason.strip()[:100], check_in)
-        previous = self.billing.bill_order(booking.order_id) if booking.order_id else None
-        if previous is not None and previous.state is OrderState.PENDING:
-            plan = plan + Plan(bill_orders=close_bill_order(previous).bill_orders)
-        try:
-            self.uow.commit(plan)
-        except BookingChanged:
-            again = self.records.booking(booking.id)
-            if again is not None and again.state is BookingState.NOT_HOME:
-                return again
-            raise
-        return self.records.booking(booking.id) or booking
+        plan = not_at_home(booking, reason.strip()[:100], check_in) + self.collecting.close_code(booking)
+        return self.collecting.end(booking, plan, BookingState.NOT_HOME)
 
     # --- cash custody
     def cash_in_hand(self, account: Staff, collector: str | None = None) -> int:
