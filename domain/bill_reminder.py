@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.bill_run import Bill, BillState
+from domain.reminder import SHARDS, shard_of
 
 OFFSETS = (3, -1, -7, -30)
 """Days before the due date (negative: after it)."""
@@ -36,8 +37,9 @@ class BillReminder:
 
     @property
     def bucket(self) -> str:
-        """Filed by the UTC day: a tick reads its look-back window with one query (two across midnight UTC)."""
-        return day_bucket(self.due_at)
+        """Filed by the UTC day and a shard of the bill: a tick reads its look-back window with a query per shard
+        (twice across midnight UTC); ten million bills a month spread over SHARDS keys a day."""
+        return f"{day_bucket(self.due_at)}#{shard_of(self.bill_id)}"
 
     @property
     def sort(self) -> str:
@@ -50,9 +52,11 @@ def day_bucket(instant: datetime) -> str:
 
 
 def day_buckets(since: datetime, until: datetime) -> list[str]:
-    """The UTC days from `since` to `until`, both included."""
+    """The buckets of the UTC days from `since` to `until`, both included: each day's shards, and the bare day
+    under which reminders were filed before shards."""
     first, last = since.astimezone(UTC).date(), until.astimezone(UTC).date()
-    return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+    days = [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+    return [bucket for day in days for bucket in (day, *(f"{day}#{n}" for n in range(SHARDS)))]
 
 
 def reminders_for(bill: Bill, timezone: str) -> tuple[BillReminder, ...]:

@@ -8,7 +8,8 @@ reminded after renewing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -43,6 +44,8 @@ class Slot:
     """Days before the end; negative in the lot's grace days after it."""
     due_at: datetime
     """UTC."""
+    filed_under: str | None = field(default=None, compare=False)
+    """The bucket it was read from, when that is not the one it would be filed under now (filed before shards)."""
 
     @property
     def day(self) -> date:
@@ -53,10 +56,39 @@ class Slot:
     def key(self) -> str:
         return f"{self.card_id}#{self.cycle.isoformat()}#{self.offset}"
 
+    @property
+    def bucket(self) -> str:
+        return self.filed_under or bucket_of(self.due_at, self.card_id)
 
-def bucket_of(instant: datetime) -> str:
-    """Reminders are filed by the UTC hour they fall due in; a tick reads only the hours up to now."""
+
+SEND_LEASE = timedelta(minutes=5)
+"""A consumer that died while sending gives the reminder back after this long: shorter than the work queue's
+visibility timeout (serverless.yml), so the message that comes again finds it free."""
+
+SHARDS = 8
+"""A national platform's reminders of one hour (most lots remind at the same morning hour) are spread over this
+many partition keys. The shard is chosen at write time from the card, so a reminder written again lands on the
+same item. Changing the number strands what is filed under the old one."""
+
+
+def shard_of(key: str) -> int:
+    return zlib.crc32(key.encode()) % SHARDS
+
+
+def hour_of(instant: datetime) -> str:
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H")
+
+
+def bucket_of(instant: datetime, card_id: str) -> str:
+    """Reminders are filed by the UTC hour they fall due in and a shard; a tick reads only the hours up to now."""
+    return f"{hour_of(instant)}#{shard_of(card_id)}"
+
+
+def buckets_of_hour(instant: datetime) -> list[str]:
+    """Every bucket of the hour: its shards, and the bare hour under which reminders were filed before shards
+    (cards' reminders are written up to a year ahead, so it is read while any may be left)."""
+    hour = hour_of(instant)
+    return [hour, *(f"{hour}#{n}" for n in range(SHARDS))]
 
 
 def slots_for(card: Card, lot: Lot) -> list[Slot]:

@@ -63,6 +63,7 @@ from handlers.ports import (
     StatementSource,
     UnitOfWork,
     WechatLogin,
+    WorkQueue,
 )
 from handlers.reconcile import Reconciling
 from infra.clock import SystemClock
@@ -97,6 +98,7 @@ if TYPE_CHECKING:
     from handlers.parking_office import ParkingOffice
     from handlers.passages import Barrier
     from handlers.property import Records
+    from handlers.scheduled_work import ScheduledWork
     from handlers.visit_payments import VisitPayments
 
 
@@ -194,6 +196,21 @@ class Services:
     invoice_template: str = INVOICE_TEMPLATE
     reminder_reads: ReminderReads | None = None
     """How the reminder tick reads a reminder's card, preferences, lot and owner (None: one at a time)."""
+    work_queue: WorkQueue | None = None
+    """Where the scheduled functions put what is due (None: they do it themselves, in series)."""
+    expiry_template: str = "sim-expiry"
+
+    @property
+    def scheduled_work(self) -> ScheduledWork:
+        from handlers.bill_reminders import BillReminding
+        from handlers.reminders import OneByOne, Reminding
+        from handlers.scheduled_work import ScheduledWork
+
+        reads = self.reminder_reads or OneByOne(self.cards, self.lots, self.reminder_prefs, self.owners)
+        reminding = Reminding(self.reminders, reads, self.owners, self.consents, self.messenger, self.expiry_template)
+        bills = BillReminding(self.billing, self.owners, self.sealer, self.consents, self.messenger, self.bill_template,
+                              self.collection, self.collection_template)  # fmt: skip
+        return ScheduledWork(reminding, bills)
 
     @property
     def invoicing(self) -> Invoicing:
@@ -420,7 +437,17 @@ def dynamodb_services(settings: Settings, secrets: Secrets, clock: Clock) -> Ser
         bill_template=settings.bill_template,
         collection_template=settings.collection_template,
         invoice_template=settings.invoice_template,
+        expiry_template=settings.expiry_template,
+        work_queue=_work_queue(settings),
     )
+
+
+def _work_queue(settings: Settings) -> WorkQueue | None:
+    if settings.work_queue_url is None:
+        return None
+    from infra.work_queue import SqsWorkQueue, sqs_client
+
+    return SqsWorkQueue(settings.work_queue_url, Lazy(lambda: sqs_client(settings.region, settings.sqs_endpoint)))
 
 
 def _invoice_issuer(settings: Settings) -> InvoiceIssuer:

@@ -215,7 +215,7 @@ def _command(args: argparse.Namespace, run: _Run) -> int:
         from infra.clock import SimClock, SystemClock
 
         clock = SimClock(args.at) if args.at else SystemClock()
-        report = reminders.run(dynamodb_services(settings, _secrets_or_throwaway(), clock))
+        report = reminders.run_here(dynamodb_services(settings, _secrets_or_throwaway(), clock))
         print(f"sent {len(report.sent)}, skipped {len(report.skipped)}, failed {len(report.failed)}")
         return 0
     if args.command == "fanout-status":

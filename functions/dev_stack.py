@@ -16,7 +16,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from domain.admin import Role
 from domain.plan import Claim, Plan
-from functions import card_jobs, gate_status, observability, reconcile, reminders, sweep
+from functions import card_jobs, gate_status, observability, reconcile, reminders, sweep, work
 from functions.admin import create_admin_app, with_admin
 from functions.api import create_app
 from functions.bootstrap import Services, bind_dynamodb, dynamodb_services
@@ -26,7 +26,7 @@ from functions.sim_routes import LocalInfo, LocalMounts
 from handlers.fan_out import TellGatesAtOnce
 from handlers.gate_status import APPLIED_TOPICS, FROM_TOPIC
 from handlers.ports import Gate, UnitOfWork
-from handlers.reminders import TickReport
+from handlers.scheduled_work import WorkReport
 from handlers.seed_demo import (
     DEMO_ADMIN_EMAIL,
     DEMO_ADMIN_PASSWORD,
@@ -51,6 +51,7 @@ from infra.simulators.invoices import InvoiceSimulator
 from infra.simulators.seal import demo_seal
 from infra.simulators.wechat import WechatSimulator
 from infra.simulators.wechatpay import WechatPaySimulator
+from infra.work_queue import LocalConsumers, create_local_queues, sqs_client
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -61,6 +62,10 @@ STREAM_IDLE_S = 1.0
 """The stream is read shortly after every commit with gate events, and at least this often (for writers in
 other processes)."""
 DEMO_GATE_ID = "demo-gate"
+WORK_CONSUMERS = 4
+WORK_VISIBILITY_S = 30
+"""Locally shorter than on AWS (serverless.yml): a message given back for later comes back within a test."""
+WORK_MAX_RECEIVES = 10
 BACKGROUND_THREADS = frozenset({"fanout", "scheduler", f"paho-mqtt-client-{TOPIC_RULE_CLIENT}"})
 """The local stack's own workers: request counts of an API call leave them out."""
 
@@ -108,6 +113,14 @@ class DevStackOptions:
     a test calls `DevStack.fan_out()`."""
     gates_at_once: bool = True
     """The HTTP functions publish their commits' gate events themselves (the fast path, as on AWS)."""
+    sqs_endpoint: str | None = None
+    """The work queue's SQS; None: the embedded moto server's (one started for it if DynamoDB is external)."""
+    consumers: int = WORK_CONSUMERS
+    """How many work consumers at once, as the consumer function's maximum concurrency on AWS."""
+    wechat_latency_ms: int = 0
+    """How long the WeChat simulator takes to answer each call."""
+    wechat_rate_limit: int | None = None
+    """Messages a second the WeChat simulator takes before answering 45011 (WeChat's "minute quota reached")."""
 
 
 @dataclass
@@ -124,6 +137,9 @@ class DevStack:
     seeded: SeedResult | None = None
     loaded_items: int = 0
     _embedded: EmbeddedDynamoDB | None = None
+    _sqs_server: EmbeddedDynamoDB | None = None
+    sqs: Any = None
+    work_queue_url: str = ""
     _kept: snapshot.KeptDynamoDB | None = None
     """With a data dir: the embedded store, saved there within snapshot.SAVE_WITHIN_S of each change."""
     _server: BaseWSGIServer | None = None
@@ -168,6 +184,10 @@ class DevStack:
             seal_image=str(demo_seal(documents.parent if opts.data_dir else documents)),
             public_url=self.api_url,  # receipts' QR codes link to this stack
         )
+        self.sqs = sqs_client(opts.region, self._sqs_endpoint())
+        name = f"{opts.table_prefix}-work"
+        self.work_queue_url = create_local_queues(self.sqs, name, WORK_VISIBILITY_S, WORK_MAX_RECEIVES)
+        settings = replace(settings, work_queue_url=self.work_queue_url, sqs_endpoint=self._sqs_endpoint())
         bind_dynamodb(settings)
         tables.create_tables()
         if self._kept is not None:
@@ -183,7 +203,8 @@ class DevStack:
         self._stream.open()
         made = local_secrets(opts.data_dir)
         secrets = made.secrets(self.api_url)
-        self.wechat = WechatSimulator(made.wechat_appid, made.wechat_secret, self.clock)
+        self.wechat = WechatSimulator(made.wechat_appid, made.wechat_secret, self.clock, opts.wechat_latency_ms / 1000,
+                                      opts.wechat_rate_limit)  # fmt: skip
         self.wechatpay, self.alipay = payment_simulators(made, self.clock)
         self.invoice_sim = InvoiceSimulator(self.clock)
         s = dynamodb_services(settings, secrets, self.clock)
@@ -263,18 +284,38 @@ class DevStack:
         observability.begin()  # as one Lambda invocation
         return reconcile.run(self.services, day)
 
-    def tick(self) -> TickReport:
+    def _sqs_endpoint(self) -> str:
+        if self.options.sqs_endpoint is not None:
+            return self.options.sqs_endpoint
+        if self._embedded is not None:
+            return self.dynamodb_endpoint
+        if self._sqs_server is None:
+            self._sqs_server = EmbeddedDynamoDB(self.options.host)  # moto's server: SQS as well
+            self._sqs_server.start()
+        return self._sqs_server.endpoint
+
+    def tick(self) -> WorkReport:
         """What the scheduled Lambdas do when time moves on: the card jobs (expiry, lapses, offers), then reminders."""
         with self._reminding:
             card_jobs.run(self.services)
         return self.remind()
 
-    def remind(self) -> TickReport:
-        """What the reminder Lambda does, once, at the stack's clock."""
+    def remind(self) -> WorkReport:
+        """What the reminder Lambda does, once, at the stack's clock, and then the work consumers until the queue
+        is empty; answers what they did."""
         with self._reminding:  # the timer and a clock move may both ask; one tick at a time is enough
-            report = reminders.run(self.services)
-            reminders.counted(report, self.services.metrics)
-            return report
+            reminders.run(self.services)
+            return self.work()
+
+    def work(self, consumers: int | None = None) -> WorkReport:
+        """What Lambda's SQS event source and the work consumer do with what is on the queue now."""
+        report = WorkReport()
+        self.consumers(lambda event: work.consume(self.services, event, None, report), consumers).drain()
+        reminders.counted(report, self.services.metrics)
+        return report
+
+    def consumers(self, handler: Callable[[dict[str, Any]], dict[str, Any]], size: int | None = None) -> LocalConsumers:
+        return LocalConsumers(self.sqs, self.work_queue_url, handler, size or self.options.consumers)
 
     def _gate_report(self, event: dict[str, Any]) -> bool:
         observability.begin()  # as one Lambda invocation
@@ -321,6 +362,9 @@ class DevStack:
         if self._embedded is not None:
             self._embedded.stop()  # a kept store saves once more first
             self._embedded = self._kept = None
+        if self._sqs_server is not None:
+            self._sqs_server.stop()
+            self._sqs_server = None
 
 
 class _WakeAfterCommit:

@@ -1,46 +1,47 @@
-"""Lambda entry for the reminder tick (EventBridge, every 15 minutes)."""
+"""Lambda entry for the reminder tick (EventBridge, every 15 minutes): finds the expiry, bill (dunning) and visit
+reminders fallen due and puts them on the work queue; the work consumer (functions/work.py) sends them."""
 
 from __future__ import annotations
 
 import logging
-import os
 from datetime import datetime
 from typing import Any
 
 from functions.cold_start import loading_for_good
 
 with loading_for_good():
+    from domain.lot import Lot
     from functions import observability
     from functions.bootstrap import Services, services_from_env
-    from handlers.bill_reminders import BillReminding
     from handlers.ports import Metrics
-    from handlers.reminders import EXPIRY_TEMPLATE, TickReport, send_due_reminders
+    from handlers.reminders import TickReport
+    from handlers.scheduled_work import WorkReport, key_of
 
 log = logging.getLogger("parkpass.reminders")
 
 
-def run(s: Services, at: datetime | None = None) -> TickReport:
-    template = os.environ.get("PARKPASS_EXPIRY_TEMPLATE", EXPIRY_TEMPLATE)
+def run(s: Services, at: datetime | None = None) -> int:
+    """Put what is due on the work queue; answer how many messages."""
+    assert s.work_queue is not None, "PARKPASS_WORK_QUEUE_URL is not set"
+    return s.scheduled_work.enqueue_due(at or s.clock.now(), s.work_queue)
+
+
+def run_here(s: Services, at: datetime | None = None) -> WorkReport:
+    """Find and send in this process, in series (`parkpass reminders` against a table with no queue)."""
     now = at or s.clock.now()
-    report = send_due_reminders(
-        now, s.reminders, s.cards, s.lots, s.reminder_prefs, s.owners, s.consents, s.messenger, template,
-        s.reminder_reads,
-    )  # fmt: skip
-    bills = BillReminding(s.billing, s.owners, s.sealer, s.consents, s.messenger, s.bill_template, s.collection,
-                          s.collection_template).send_due(now)  # fmt: skip
-    for name in ("sent", "skipped", "failed"):
-        getattr(report, name).extend(getattr(bills, name))
+    work, report, lots = s.scheduled_work, WorkReport(), dict[str, Lot]()
+    for message in work.find(now):
+        report.count(key_of(message), work.do(message, now, lots))
     return report
 
 
 @observability.invocation
 def handler(event: dict[str, Any], context: object) -> dict[str, int]:
     s = services_from_env()
-    report = run(s)
-    counted(report, s.metrics)
-    counts = {name: len(keys) for name, keys in vars(report).items()}
-    log.info("reminders: %s", counts, extra=counts)
-    return counts
+    enqueued = run(s)
+    s.metrics.count("RemindersEnqueued", enqueued)
+    log.info("reminders: %d enqueued", enqueued, extra={"enqueued": enqueued})
+    return {"enqueued": enqueued}
 
 
 def counted(report: TickReport, metrics: Metrics) -> None:

@@ -1,8 +1,9 @@
 """Bill reminders: a tick sends those fallen due, each once, to the owners of the bill's unit (the owners whose
 verified phone the office entered for it), while the bill is unpaid; a paid or cancelled bill's are skipped.
 
-Like expiry reminders: read by the hour they fall due (a query per hour, never a scan), claimed with a conditional
-write before sending, sent by subscribe message (with the owner's consent) or official-account template."""
+Like expiry reminders: found by the day they fall due (a query per shard of the day, never a scan) and handed to the
+work queue; a consumer claims each with a conditional write under a lease before sending, and sends it by subscribe
+message (with the owner's consent) or official-account template."""
 
 from __future__ import annotations
 
@@ -15,8 +16,17 @@ from domain.bill_reminder import VISIT_NOTICE, VISIT_OFFSET, BillReminder, remin
 from domain.collection import BookingState
 from domain.labels import local_time
 from domain.money import yuan_text
-from handlers.ports import Billing, CollectionRecords, Consents, Messenger, OwnerRepository, Sealer, SendFailed
-from handlers.reminders import LOOK_BACK, TickReport
+from handlers.ports import (
+    Billing,
+    CollectionRecords,
+    Consents,
+    Messenger,
+    OwnerRepository,
+    RateLimited,
+    Sealer,
+    SendFailed,
+)
+from handlers.reminders import LOOK_BACK, Outcome, TickReport
 
 BILL_TEMPLATE = "sim-bill"
 """The local simulator's bill template id; deployments set PARKPASS_BILL_TEMPLATE."""
@@ -38,12 +48,24 @@ class BillReminding:
     """Where a collector's visits are (their owners are reminded an hour before)."""
     visit_template: str = COLLECTION_TEMPLATE
 
+    def due(self, at: datetime) -> list[BillReminder]:
+        """What a tick finds: the bill reminders of the look-back still to send."""
+        return [r for r, state in self.billing.due_bill_reminders(at - LOOK_BACK, at) if state == "pending"]
+
     def send_due(self, at: datetime) -> TickReport:
+        """Find and send in one go, in this process (the deployed tick hands them to the work queue instead)."""
         report = TickReport()
-        for reminder, state in self.billing.due_bill_reminders(at - LOOK_BACK, at):
-            if state == "pending" and self.billing.claim_bill_reminder(reminder):
-                self._send(reminder, report, at)
+        for reminder in self.due(at):
+            report.add(reminder.key, self.send(reminder, at))
         return report
+
+    def send(self, reminder: BillReminder, at: datetime) -> Outcome:
+        """Send one, once however often it is asked."""
+        if not self.billing.claim_bill_reminder(reminder, at):
+            return Outcome.BUSY if self.billing.bill_reminder_held(reminder, at) else Outcome.DONE
+        if reminder.offset == VISIT_OFFSET:
+            return self._send_visit(reminder, at)
+        return self._send_bill(reminder)
 
     def owners_of(self, unit_id: str) -> list[str]:
         """The owners whose verified phone is one the office entered for the unit (found by its last 4 digits,
@@ -61,15 +83,11 @@ class BillReminding:
                     found.append(owner_id)
         return list(dict.fromkeys(found))
 
-    def _send(self, reminder: BillReminder, report: TickReport, at: datetime) -> None:
-        if reminder.offset == VISIT_OFFSET:
-            self._send_visit(reminder, report, at)
-            return
+    def _send_bill(self, reminder: BillReminder) -> Outcome:
         bill = self.billing.bill(reminder.bill_id)
         if not worth_sending(bill):
             self.billing.finish_bill_reminder(reminder, "skipped")
-            report.skipped.append(reminder.key)
-            return
+            return Outcome.SKIPPED
         assert bill is not None
         community = self.billing.community(bill.community_id)
         unit = self.billing.unit(bill.unit_id)
@@ -87,29 +105,35 @@ class BillReminding:
         owners = self.owners_of(bill.unit_id)
         if not owners:  # nobody bound the unit's phone yet: nobody to remind in the mini-program
             self.billing.finish_bill_reminder(reminder, "skipped")
-            report.skipped.append(reminder.key)
-            return
-        sent = False
+            return Outcome.SKIPPED
+        sent, spent_by = False, None
         try:
             for owner_id in owners:
                 owner = self.owners.get(owner_id)
                 if owner is None:
                     continue
                 if self.consents.spend(owner.id, self.template_id):
+                    spent_by = owner.id
                     self.messenger.send_subscribe(owner.openid, self.template_id, data, BILLS_PAGE)
-                    sent = True
+                    spent_by, sent = None, True
                 elif owner.oa_openid:
                     self.messenger.send_template(owner.oa_openid, self.template_id, data, BILLS_PAGE)
                     sent = True
+        except RateLimited:
+            if spent_by is not None:  # WeChat refused it untried: the owner's consent is still theirs
+                self.consents.record(spent_by, self.template_id)
+            if not sent:  # told to slow down before any owner had it: given back untried
+                self.billing.finish_bill_reminder(reminder, "pending")
+                return Outcome.SLOWED
+            log.warning("bill reminder %s reached some of the unit's owners before WeChat slowed us", reminder.key)
         except SendFailed as e:
             log.warning("bill reminder %s not sent: %s", reminder.key, str(e)[:200])
             self.billing.finish_bill_reminder(reminder, "failed")
-            report.failed.append(reminder.key)
-            return
+            return Outcome.FAILED
         self.billing.finish_bill_reminder(reminder, "sent" if sent else "failed")
-        (report.sent if sent else report.failed).append(reminder.key)
+        return Outcome.SENT if sent else Outcome.FAILED
 
-    def _send_visit(self, reminder: BillReminder, report: TickReport, at: datetime) -> None:
+    def _send_visit(self, reminder: BillReminder, at: datetime) -> Outcome:
         """An hour before a collector's visit, to the owner who booked it, while it is still on."""
         booking = self.bookings.booking(reminder.bill_id) if self.bookings is not None else None
         community = self.billing.community(reminder.community_id)
@@ -118,27 +142,31 @@ class BillReminding:
         gone = booking is None or booking.state is not BookingState.ASSIGNED or reminder.due_at + VISIT_NOTICE <= at
         if gone or booking is None or owner is None or community is None:
             self.billing.finish_bill_reminder(reminder, "skipped")
-            report.skipped.append(reminder.key)
-            return
+            return Outcome.SKIPPED
         unit = self.billing.unit(booking.unit_id)
         data = {
             "thing1": {"value": (f"{community.name} {unit.building}{unit.number}" if unit else community.name)[:20]},
             "time2": {"value": local_time(booking.slot, community.timezone)},
             "thing3": {"value": "收费员一小时后上门"},
         }
+        spent = False
         try:
             if self.consents.spend(owner.id, self.visit_template):
+                spent = True
                 self.messenger.send_subscribe(owner.openid, self.visit_template, data, COLLECTION_PAGE)
             elif owner.oa_openid:
                 self.messenger.send_template(owner.oa_openid, self.visit_template, data, COLLECTION_PAGE)
             else:
                 self.billing.finish_bill_reminder(reminder, "skipped")
-                report.skipped.append(reminder.key)
-                return
+                return Outcome.SKIPPED
+        except RateLimited:
+            if spent:
+                self.consents.record(owner.id, self.visit_template)
+            self.billing.finish_bill_reminder(reminder, "pending")
+            return Outcome.SLOWED
         except SendFailed as e:
             log.warning("visit reminder %s not sent: %s", reminder.key, str(e)[:200])
             self.billing.finish_bill_reminder(reminder, "failed")
-            report.failed.append(reminder.key)
-            return
+            return Outcome.FAILED
         self.billing.finish_bill_reminder(reminder, "sent")
-        report.sent.append(reminder.key)
+        return Outcome.SENT

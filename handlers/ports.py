@@ -482,7 +482,15 @@ class ReminderStore(Protocol):
         ...
 
     def claim(self, slot: Slot, at: datetime) -> bool:
-        """Take the reminder for sending (conditional); False if another tick has it or it is done."""
+        """Take the reminder for sending (conditional); False if another consumer has it or it is done."""
+        ...
+
+    def held(self, slot: Slot, at: datetime) -> bool:
+        """Whether another consumer has it now (its lease not yet run out), after a refused claim."""
+        ...
+
+    def release(self, slot: Slot) -> None:
+        """Give it back untried (the provider asked us to slow down), its attempts not counted."""
         ...
 
     def finish(self, slot: Slot, state: str, reason: str | None = None) -> None: ...
@@ -519,6 +527,18 @@ class Consents(Protocol):
 
 class SendFailed(Exception):
     pass
+
+
+class RateLimited(SendFailed):
+    """The provider answered that we send too fast (WeChat's 45009 / 45011): slow down, this one was not sent."""
+
+
+class WorkQueue(Protocol):
+    """Where the scheduled functions put what they found due, for the consumers to do one by one."""
+
+    def send(self, messages: list[dict[str, Any]]) -> None:
+        """Enqueue every message, or raise (none is lost silently; a message enqueued twice is harmless)."""
+        ...
 
 
 class Messenger(Protocol):
@@ -697,12 +717,16 @@ class Billing(Protocol):
     def pending_bill_orders(self, created_before: datetime) -> list[BillOrder]: ...
     def balance(self, unit_id: str) -> int: ...
     def due_bill_reminders(self, since: datetime, at: datetime) -> list[tuple[BillReminder, str]]:
-        """The bill reminders falling due from `since` to `at`, with their state (pending, sending, sent, skipped,
-        failed)."""
+        """The bill reminders falling due from `since` to `at`, in the order they fall due, with their state
+        (pending, sending, sent, skipped, failed; pending too for one whose sender's lease ran out)."""
         ...
 
-    def claim_bill_reminder(self, reminder: BillReminder) -> bool:
-        """pending -> sending, once."""
+    def claim_bill_reminder(self, reminder: BillReminder, at: datetime) -> bool:
+        """pending (or sending, its lease run out) -> sending under a lease, once."""
+        ...
+
+    def bill_reminder_held(self, reminder: BillReminder, at: datetime) -> bool:
+        """Whether another consumer has it now, after a refused claim."""
         ...
 
     def finish_bill_reminder(self, reminder: BillReminder, state: str) -> None: ...

@@ -1,9 +1,11 @@
 """Expiry reminders: the owner opts in per card, and a tick sends what has fallen due, once.
 
-A tick reads only the due hours (a query per hour, never a scan), claims each
-reminder with a conditional write before sending (so two ticks at once send it
-once), skips stale ones (renewed, paused, opted out), and retries failed sends
-on later ticks up to a cap.
+A tick finds what is due (a query per shard of each due hour, never a scan)
+and hands it to the work queue; a consumer sends each one: it claims the
+reminder with a conditional write under a lease before sending (so two
+consumers, or one message delivered twice, send it once, and one that died
+gives it back), skips stale ones (renewed, paused, opted out), and retries
+failed sends on later ticks up to a cap.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from domain.card import Card
@@ -22,7 +25,7 @@ from domain.reminder import (
     ReminderContext,
     ReminderPrefs,
     Slot,
-    bucket_of,
+    buckets_of_hour,
     slots_for,
     stale_reason,
 )
@@ -33,6 +36,7 @@ from handlers.ports import (
     Messenger,
     OwnerRepository,
     PrefsRepository,
+    RateLimited,
     ReminderReads,
     ReminderStore,
     SendFailed,
@@ -78,11 +82,32 @@ def get_reminders(owner_id: str, card_id: str, cards: CardRepository, prefs: Pre
     return prefs.get(card.id) or ReminderPrefs(card.id, False)
 
 
+class Outcome(StrEnum):
+    SENT = "sent"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    DONE = "done"
+    """Sent, skipped or failed before: this message came twice."""
+    BUSY = "busy"
+    """Another consumer holds it now: try again later (if that one dies, its lease runs out)."""
+    SLOWED = "slowed"
+    """The provider asked us to slow down: given back untried."""
+
+    @property
+    def settled(self) -> bool:
+        """Nothing more to do for this message."""
+        return self not in (Outcome.BUSY, Outcome.SLOWED)
+
+
 @dataclass
 class TickReport:
     sent: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+
+    def add(self, key: str, outcome: Outcome) -> None:
+        if outcome in (Outcome.SENT, Outcome.SKIPPED, Outcome.FAILED):
+            getattr(self, outcome.value).append(key)
 
 
 @dataclass(frozen=True)
@@ -103,6 +128,68 @@ class OneByOne:
         return ReminderContext(self.cards.get(slot.card_id), self.prefs.get(slot.card_id), lots.get(slot.lot_id), owner)
 
 
+def due_reminders(at: datetime, store: ReminderStore) -> list[Slot]:
+    """What a tick finds: the reminders of the due hours still to send (pending, or their sender's lease run out)."""
+    found = []
+    hour = at - LOOK_BACK
+    while hour <= at:
+        for bucket in buckets_of_hour(hour):
+            found += store.due(bucket, at)
+        hour += timedelta(hours=1)
+    return found
+
+
+@dataclass(frozen=True)
+class Reminding:
+    """Sends one due reminder, once however often it is asked."""
+
+    store: ReminderStore
+    reads: ReminderReads
+    owners: OwnerRepository
+    consents: Consents
+    messenger: Messenger
+    template_id: str = EXPIRY_TEMPLATE
+
+    def send(self, slot: Slot, at: datetime, lots: dict[str, Lot]) -> Outcome:
+        """`lots`: the lots read already by this consumer (a batch's reminders share their lots)."""
+        if not self.store.claim(slot, at):
+            return Outcome.BUSY if self.store.held(slot, at) else Outcome.DONE
+        found = self.reads.for_reminder(slot, lots)
+        card, chosen = found.card, found.prefs
+        stale = stale_reason(slot, card, chosen)
+        if stale is not None or card is None or chosen is None:
+            self.store.finish(slot, "skipped", stale)
+            return Outcome.SKIPPED
+        lot, owner = found.lot, found.owner
+        if owner is None or owner.id != card.owner_id:  # the card changed hands since it was scheduled
+            owner = self.owners.get(card.owner_id)
+        if lot is None or owner is None:
+            self.store.finish(slot, "skipped", "gone")
+            return Outcome.SKIPPED
+        data = _message(card, lot, slot)
+        spent = False
+        try:
+            if chosen.channel is ReminderChannel.SUBSCRIBE and self.consents.spend(owner.id, self.template_id):
+                spent = True
+                self.messenger.send_subscribe(owner.openid, self.template_id, data, RENEW_PAGE)
+            elif owner.oa_openid:
+                self.messenger.send_template(owner.oa_openid, self.template_id, data, RENEW_PAGE)
+            else:
+                self.store.finish(slot, "failed", "no_channel")
+                return Outcome.FAILED
+        except RateLimited:
+            if spent:  # WeChat refused it untried: the owner's consent is still theirs for the next try
+                self.consents.record(owner.id, self.template_id)
+            self.store.release(slot)
+            return Outcome.SLOWED
+        except SendFailed as e:
+            log.warning("reminder %s not sent, will retry: %s", slot.key, e)
+            self.store.retry_later(slot, str(e)[:200], MAX_ATTEMPTS)
+            return Outcome.FAILED
+        self.store.finish(slot, "sent")
+        return Outcome.SENT
+
+
 def send_due_reminders(
     at: datetime,
     store: ReminderStore,
@@ -115,59 +202,14 @@ def send_due_reminders(
     template_id: str = EXPIRY_TEMPLATE,
     reads: ReminderReads | None = None,
 ) -> TickReport:
+    """Find and send in one go, in this process (the deployed tick hands them to the work queue instead)."""
     report = TickReport()
-    reads = reads or OneByOne(cards, lots, prefs, owners)
-    read_lots: dict[str, Lot] = {}  # a tick's reminders share their lots: each is read once
-    hour = at - LOOK_BACK
-    while hour <= at:
-        for slot in store.due(bucket_of(hour), at):
-            if store.claim(slot, at):
-                _send_one(slot, store, reads.for_reminder(slot, read_lots), owners, consents, messenger,
-                          template_id, report)  # fmt: skip
-        hour += timedelta(hours=1)
+    reminding = Reminding(store, reads or OneByOne(cards, lots, prefs, owners), owners, consents, messenger,
+                          template_id)  # fmt: skip
+    read_lots: dict[str, Lot] = {}
+    for slot in due_reminders(at, store):
+        report.add(slot.key, reminding.send(slot, at, read_lots))
     return report
-
-
-def _send_one(
-    slot: Slot,
-    store: ReminderStore,
-    found: ReminderContext,
-    owners: OwnerRepository,
-    consents: Consents,
-    messenger: Messenger,
-    template_id: str,
-    report: TickReport,
-) -> None:
-    card, chosen = found.card, found.prefs
-    stale = stale_reason(slot, card, chosen)
-    if stale is not None or card is None or chosen is None:
-        store.finish(slot, "skipped", stale)
-        report.skipped.append(slot.key)
-        return
-    lot, owner = found.lot, found.owner
-    if owner is None or owner.id != card.owner_id:  # the card changed hands since it was scheduled
-        owner = owners.get(card.owner_id)
-    if lot is None or owner is None:
-        store.finish(slot, "skipped", "gone")
-        report.skipped.append(slot.key)
-        return
-    data = _message(card, lot, slot)
-    try:
-        if chosen.channel is ReminderChannel.SUBSCRIBE and consents.spend(owner.id, template_id):
-            messenger.send_subscribe(owner.openid, template_id, data, RENEW_PAGE)
-        elif owner.oa_openid:
-            messenger.send_template(owner.oa_openid, template_id, data, RENEW_PAGE)
-        else:
-            store.finish(slot, "failed", "no_channel")
-            report.failed.append(slot.key)
-            return
-    except SendFailed as e:
-        log.warning("reminder %s not sent, will retry: %s", slot.key, e)
-        store.retry_later(slot, str(e)[:200], MAX_ATTEMPTS)
-        report.failed.append(slot.key)
-        return
-    store.finish(slot, "sent")
-    report.sent.append(slot.key)
 
 
 def _message(card: Card, lot: Lot, slot: Slot) -> dict[str, dict[str, str]]:
@@ -184,6 +226,7 @@ def reminders_of_day(day: date, timezone: str, store: ReminderStore) -> dict[str
     start = datetime.combine(day, time(0), ZoneInfo(timezone))
     totals: dict[str, int] = {}
     for hour in range(24):
-        for state, n in store.states(bucket_of(start + timedelta(hours=hour))).items():
-            totals[state] = totals.get(state, 0) + n
+        for bucket in buckets_of_hour(start + timedelta(hours=hour)):
+            for state, n in store.states(bucket).items():
+                totals[state] = totals.get(state, 0) + n
     return totals

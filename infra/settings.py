@@ -73,6 +73,8 @@ class Settings:
     """Publish gate messages to this MQTT broker; None on AWS, where IoT Core's data plane is used."""
     application_template: str = "sim-application"
     bill_template: str = "sim-bill"
+    expiry_template: str = "sim-expiry"
+    """The subscribe-message template of card expiry reminders."""
     collection_template: str = "sim-collection"
     """The subscribe-message template that confirms a collector's visit booked."""
     """The subscribe-message template of property-fee reminders (bills due, and the barrier's arrears reminder)."""
@@ -89,6 +91,10 @@ class Settings:
     """A PNG of the property's seal, printed on receipts."""
     public_url: str | None = None
     """Where phones reach this API (https://pay.example.com); receipts' QR codes link under it, never the Host."""
+    work_queue_url: str | None = None
+    """The SQS queue the scheduled functions put due work on (reminders, dunning); None: they do it themselves."""
+    sqs_endpoint: str | None = None
+    """None: the region's SQS (the embedded emulator's URL locally)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -102,12 +108,15 @@ class Settings:
             mqtt_url=env.get("PARKPASS_MQTT_URL") or None,
             application_template=env.get("PARKPASS_APPLICATION_TEMPLATE") or "sim-application",
             bill_template=env.get("PARKPASS_BILL_TEMPLATE") or "sim-bill",
+            expiry_template=env.get("PARKPASS_EXPIRY_TEMPLATE") or "sim-expiry",
             collection_template=env.get("PARKPASS_COLLECTION_TEMPLATE") or "sim-collection",
             invoice_template=env.get("PARKPASS_INVOICE_TEMPLATE") or "sim-invoice",
             invoice_api=env.get("PARKPASS_INVOICE_API") or None,
             documents_bucket=env.get("PARKPASS_DOCUMENTS_BUCKET") or None,
             documents_dir=env.get("PARKPASS_DOCUMENTS_DIR") or "/tmp/parkpass-documents",
             s3_endpoint=env.get("PARKPASS_S3_ENDPOINT") or None,
+            work_queue_url=env.get("PARKPASS_WORK_QUEUE_URL") or None,
+            sqs_endpoint=env.get("PARKPASS_SQS_ENDPOINT") or None,
             seal_image=env.get("PARKPASS_SEAL_IMAGE") or None,
             public_url=public_url(env.get("PARKPASS_PUBLIC_URL") or None),
         )

@@ -32,7 +32,7 @@ from domain.owner import Owner
 from domain.package import Package
 from domain.receipt import Receipt, SignedReceipt
 from domain.reconciliation import PROVIDER_ZONE, Reconciliation
-from domain.reminder import ReminderPrefs, Slot, bucket_of
+from domain.reminder import ReminderPrefs, Slot
 from domain.session import Ending, Session
 from functions.bootstrap import Services
 from functions.sim_routes import LocalMounts
@@ -615,7 +615,7 @@ class FakeReminderStore:
     def due(self, bucket: str, at: datetime) -> list[Slot]:
         return [
             s for k, s in sorted(self.slots.items())
-            if bucket_of(s.due_at) == bucket and s.due_at <= at and self._claimable(k, at)
+            if s.bucket == bucket and s.due_at <= at and self._claimable(k, at)
         ]  # fmt: skip
 
     def claim(self, slot: Slot, at: datetime) -> bool:
@@ -626,6 +626,13 @@ class FakeReminderStore:
             self.leases[slot.key] = at + REMINDER_LEASE
             return True
 
+    def held(self, slot: Slot, at: datetime) -> bool:
+        return self.state.get(slot.key) == "sending" and self.leases.get(slot.key, at) >= at
+
+    def release(self, slot: Slot) -> None:
+        self.state[slot.key] = "pending"
+        self.leases.pop(slot.key, None)
+
     def finish(self, slot: Slot, state: str, reason: str | None = None) -> None:
         self.state[slot.key] = state
         self.leases.pop(slot.key, None)
@@ -633,7 +640,7 @@ class FakeReminderStore:
     def states(self, bucket: str) -> dict[str, int]:
         counts: dict[str, int] = {}
         for key, slot in self.slots.items():
-            if bucket_of(slot.due_at) == bucket:
+            if slot.bucket == bucket:
                 counts[self.state[key]] = counts.get(self.state[key], 0) + 1
         return counts
 

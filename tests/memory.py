@@ -42,7 +42,7 @@ from domain.order import LedgerEntry, Order, OrderState
 from domain.parking import Occupancy, ParkedVisit, ParkingPass, ParkingSetup, PassageRecord, Stay
 from domain.plan import Claim, Plan
 from domain.receipt import SignedReceipt
-from domain.reminder import Slot
+from domain.reminder import SEND_LEASE, Slot
 from domain.visit_payment import VisitOrder
 from handlers.ports import AtGate
 
@@ -67,6 +67,7 @@ class MemoryDB:
     balances: dict[str, int] = field(default_factory=dict)
     bill_reminders: dict[str, BillReminder] = field(default_factory=dict)
     bill_reminder_states: dict[str, str] = field(default_factory=dict)
+    bill_reminder_leases: dict[str, datetime] = field(default_factory=dict)
     passages: dict[str, PassageRecord] = field(default_factory=dict)
     stays: dict[tuple[str, str], Stay] = field(default_factory=dict)
     visits: dict[str, ParkedVisit] = field(default_factory=dict)
@@ -444,17 +445,29 @@ class MemoryBilling:
 
     def due_bill_reminders(self, since: datetime, at: datetime) -> list[tuple[BillReminder, str]]:
         found = [r for r in self.db.bill_reminders.values() if since <= r.due_at <= at]
-        return [(r, self.db.bill_reminder_states[r.key]) for r in sorted(found, key=lambda r: r.sort)]
+        return [(r, "pending" if self._claimable(r, at) else self.db.bill_reminder_states[r.key])
+                for r in sorted(found, key=lambda r: r.sort)]  # fmt: skip
 
-    def claim_bill_reminder(self, reminder: BillReminder) -> bool:
+    def _claimable(self, reminder: BillReminder, at: datetime) -> bool:
+        state = self.db.bill_reminder_states.get(reminder.key)
+        lease = self.db.bill_reminder_leases.get(reminder.key, at)
+        return state == "pending" or (state == "sending" and lease < at)
+
+    def claim_bill_reminder(self, reminder: BillReminder, at: datetime) -> bool:
         with self.db.lock:
-            if self.db.bill_reminder_states.get(reminder.key) != "pending":
+            if not self._claimable(reminder, at):
                 return False
             self.db.bill_reminder_states[reminder.key] = "sending"
+            self.db.bill_reminder_leases[reminder.key] = at + SEND_LEASE
             return True
+
+    def bill_reminder_held(self, reminder: BillReminder, at: datetime) -> bool:
+        state = self.db.bill_reminder_states.get(reminder.key)
+        return state == "sending" and self.db.bill_reminder_leases.get(reminder.key, at) >= at
 
     def finish_bill_reminder(self, reminder: BillReminder, state: str) -> None:
         self.db.bill_reminder_states[reminder.key] = state
+        self.db.bill_reminder_leases.pop(reminder.key, None)
 
 
 class MemoryParking:

@@ -8,7 +8,7 @@ vacancies, runs) are written here, each new one only once.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +24,7 @@ from domain.door import Evidence
 from domain.errors import BillChanged, BillingExists
 from domain.fee_rules import Band, LateFeeRule, PricePoint
 from domain.order import Channel, OrderState
+from domain.reminder import SEND_LEASE
 from infra.dynamodb.tables import BillingItem
 
 
@@ -32,6 +33,9 @@ def _conditional_failed(e: Exception) -> bool:
 
 
 class DynamoBilling:
+    def __init__(self, reminder_lease: timedelta = SEND_LEASE) -> None:
+        self._lease = reminder_lease
+
     # --- the office's records
     def add_community(self, community: Community) -> None:
         self._add(f"community#{community.id}", "community", _community(community), key=f"tenant#{community.tenant_id}",
@@ -164,20 +168,47 @@ class DynamoBilling:
         return [bill_order_of(i.body) for i in query]
 
     def due_bill_reminders(self, since: datetime, at: datetime) -> list[tuple[BillReminder, str]]:
-        """The bill reminders falling due from `since` to `at`, with their state: a query per UTC day."""
+        """The bill reminders falling due from `since` to `at`, with their state ("pending" too for one whose
+        sender's lease ran out): a query per shard of each UTC day."""
         low, high = since.astimezone(UTC).isoformat(), f"{at.astimezone(UTC).isoformat()}#~"
+        now = at.astimezone(UTC).isoformat()
         found = []
-        for day in day_buckets(since, at):
-            query = BillingItem.by_key.query(f"bill-reminders#{day}", BillingItem.sort.between(low, high))
-            found += [(bill_reminder_of(i.body), str(i.state)) for i in query]
-        return found
+        for bucket in day_buckets(since, at):
+            query = BillingItem.by_key.query(f"bill-reminders#{bucket}", BillingItem.sort.between(low, high))
+            for i in query:
+                lapsed = i.state == "sending" and (i.lease_until or "") < now
+                found.append((bill_reminder_of(i.body), "pending" if lapsed else str(i.state)))
+        return sorted(found, key=lambda pair: pair[0].sort)
 
-    def claim_bill_reminder(self, reminder: BillReminder) -> bool:
-        """pending -> sending, once: two ticks at once send it once."""
-        return self._move(f"reminder#{reminder.key}", "pending", "sending")
+    def claim_bill_reminder(self, reminder: BillReminder, at: datetime) -> bool:
+        """pending (or sending with its lease run out) -> sending under a lease: two consumers at once send it once,
+        and one that died gives it back."""
+        now = at.astimezone(UTC)
+        claimable = (BillingItem.state == "pending") | (
+            (BillingItem.state == "sending") & (BillingItem.lease_until < now.isoformat())
+        )
+        try:
+            BillingItem(id=f"reminder#{reminder.key}").update(
+                [BillingItem.state.set("sending"), BillingItem.lease_until.set((now + self._lease).isoformat())],
+                condition=claimable,
+            )
+        except UpdateError as e:
+            if _conditional_failed(e):
+                return False
+            raise
+        return True
+
+    def bill_reminder_held(self, reminder: BillReminder, at: datetime) -> bool:
+        try:
+            item = BillingItem.get(f"reminder#{reminder.key}", consistent_read=True)
+        except BillingItem.DoesNotExist:
+            return False
+        return item.state == "sending" and (item.lease_until or "") >= at.astimezone(UTC).isoformat()
 
     def finish_bill_reminder(self, reminder: BillReminder, state: str) -> None:
-        BillingItem(id=f"reminder#{reminder.key}").update([BillingItem.state.set(state)])
+        BillingItem(id=f"reminder#{reminder.key}").update(
+            [BillingItem.state.set(state), BillingItem.lease_until.remove()]
+        )
 
     def _move(self, id: str, was: str, to: str) -> bool:
         try:

@@ -3,6 +3,9 @@
 It is an emulator: no TTL expiry, no ClientRequestToken idempotency, and
 nothing survives a restart unless snapshot.py writes it to disk.
 
+The same server is the local stack's SQS (the work queue), with one fix
+for a queue of many messages (infra/sqs_emulator.py).
+
 One thing it must not get wrong is isolation. DynamoDB runs each request, and
 each TransactWriteItems as a whole, atomically; moto checks a transaction's
 conditions and then applies its items without a lock, so two transactions on
@@ -22,6 +25,7 @@ from typing import Any
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from infra import sqs_emulator
 from infra.dynamodb import emulator_transactions
 
 
@@ -47,6 +51,7 @@ class EmbeddedDynamoDB:
         # moto serves through werkzeug, which logs every request; keep warnings only.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         emulator_transactions.install()
+        sqs_emulator.install()
         app = _OneAtATime(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self._host, self._port, app, threaded=True, request_handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="dynamodb", daemon=True)

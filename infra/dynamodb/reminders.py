@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -9,7 +10,7 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
 from domain.lot import Lot
-from domain.reminder import ReminderChannel, ReminderContext, ReminderPrefs, Slot, bucket_of
+from domain.reminder import SEND_LEASE, ReminderChannel, ReminderContext, ReminderPrefs, Slot
 from infra.dynamodb.repositories import (
     DynamoCardRepository,
     DynamoLotRepository,
@@ -28,8 +29,7 @@ from infra.dynamodb.tables import (
 )
 
 PENDING, SENDING = "pending", "sending"
-LEASE = timedelta(minutes=5)
-"""A tick that died while sending gives the reminder back after this long."""
+LEASE = SEND_LEASE
 
 
 def slot_actions(slot: Slot) -> list[Action]:
@@ -46,10 +46,13 @@ def slot_actions(slot: Slot) -> list[Action]:
 
 
 def slot_item(slot: Slot) -> ReminderItem:
-    return ReminderItem(bucket=bucket_of(slot.due_at), slot=slot.key)
+    return ReminderItem(bucket=slot.bucket, slot=slot.key)
 
 
 class DynamoReminderStore:
+    def __init__(self, lease: timedelta = LEASE) -> None:
+        self._lease = lease
+
     def schedule(self, slots: list[Slot]) -> None:
         for slot in slots:
             slot_item(slot).update(actions=slot_actions(slot))
@@ -71,7 +74,10 @@ class DynamoReminderStore:
         )
         try:
             slot_item(slot).update(
-                actions=[ReminderItem.state.set(SENDING), ReminderItem.lease_until.set((now + LEASE).isoformat())],
+                actions=[
+                    ReminderItem.state.set(SENDING),
+                    ReminderItem.lease_until.set((now + self._lease).isoformat()),
+                ],
                 condition=claimable,
             )
         except UpdateError as e:
@@ -79,6 +85,16 @@ class DynamoReminderStore:
                 return False
             raise
         return True
+
+    def held(self, slot: Slot, at: datetime) -> bool:
+        try:
+            item = ReminderItem.get(slot.bucket, slot.key, consistent_read=True)
+        except ReminderItem.DoesNotExist:
+            return False
+        return item.state == SENDING and (item.lease_until or "") >= at.astimezone(UTC).isoformat()
+
+    def release(self, slot: Slot) -> None:
+        slot_item(slot).update(actions=[ReminderItem.state.set(PENDING), ReminderItem.lease_until.remove()])
 
     def finish(self, slot: Slot, state: str, reason: str | None = None) -> None:
         actions: list[Action] = [ReminderItem.state.set(state), ReminderItem.lease_until.remove()]
@@ -101,7 +117,7 @@ class DynamoReminderStore:
 
 
 def _slot(item: ReminderItem) -> Slot:
-    return Slot(
+    slot = Slot(
         item.card_id,
         item.owner_id,
         item.lot_id,
@@ -109,6 +125,7 @@ def _slot(item: ReminderItem) -> Slot:
         int(item.offset),
         datetime.fromisoformat(item.due_at),
     )
+    return slot if item.bucket == slot.bucket else replace(slot, filed_under=item.bucket)
 
 
 def _prefs(item: ReminderPrefsItem) -> ReminderPrefs:

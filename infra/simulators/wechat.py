@@ -5,6 +5,9 @@
 - phone code `sim-phone:<number>` (optionally `:<anything>`) gives that number.
 - a bad code is 40029, a bad or expired access token 40001, a wrong appid
   40013, a wrong secret 40125.
+- `latency_s`: each message takes this long to answer (WeChat's own is tens
+  to hundreds of milliseconds); `rate_limit`: messages taken a second, more
+  are answered 45011, WeChat's "api minute-quota reach limit".
 Sent subscribe and template messages are recorded for tests and demos.
 """
 
@@ -14,6 +17,7 @@ import json
 import re
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +27,7 @@ from flask import Blueprint, request
 from handlers.ports import Clock
 
 TOKEN_TTL_S = 7200
+TOO_FAST = 45011
 _LOGIN_CODE = re.compile(r"sim:([A-Za-z0-9_-]{1,64})(?::[^:]{0,64})?")
 _PHONE_CODE = re.compile(r"sim-phone:(\+?[0-9]{5,20})(?::[^:]{0,64})?")
 
@@ -45,12 +50,18 @@ class WechatSimulator:
     appid: str
     secret: str
     clock: Clock
+    latency_s: float = 0.0
+    rate_limit: int | None = None
     messages: list[dict[str, Any]] = field(default_factory=list)
     session_keys: list[str] = field(default_factory=list)
     """Every session_key handed out, so tests can prove none leaks."""
     token_fetches: int = 0
+    refused_too_fast: int = 0
+    _second: tuple[int, int] = (0, 0)
+    """The current second (monotonic) and the messages taken in it."""
     _used_codes: set[str] = field(default_factory=set)
     _tokens: dict[str, datetime] = field(default_factory=dict)
+    _current: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def blueprint(self) -> Blueprint:
@@ -96,13 +107,23 @@ class WechatSimulator:
         return {"openid": openid, "session_key": session_key, "unionid": f"sim-union-{openid}"}
 
     def _token(self) -> dict[str, Any]:
-        source = _body() if request.method == "POST" else request.args
+        """/cgi-bin/token issues a new token each call; the ones before stay valid 5 more minutes (WeChat's own
+        overlap). /cgi-bin/stable_token answers the token in force while it is valid, unless `force_refresh`."""
+        stable = request.method == "POST"
+        source = _body() if stable else request.args
         if failure := self._credentials_error(source.get("appid"), source.get("secret")):
             return failure
-        token = secrets.token_urlsafe(24)
+        now = self.clock.now()
         with self._lock:
             self.token_fetches += 1
-            self._tokens = {token: self.clock.now() + timedelta(seconds=TOKEN_TTL_S)}  # a new token ends the old one
+            current = self._current
+            if stable and not source.get("force_refresh") and current and self._tokens.get(current, now) > now:
+                return {"access_token": current, "expires_in": int((self._tokens[current] - now).total_seconds())}
+            token = secrets.token_urlsafe(24)
+            overlap = now + timedelta(minutes=5)
+            self._tokens = {t: min(e, overlap) for t, e in self._tokens.items() if e > now}
+            self._tokens[token] = now + timedelta(seconds=TOKEN_TTL_S)
+            self._current = token
         return {"access_token": token, "expires_in": TOKEN_TTL_S}
 
     def _token_error(self) -> dict[str, Any] | None:
@@ -132,9 +153,26 @@ class WechatSimulator:
             },
         }
 
+    def _too_fast(self) -> bool:
+        if self.rate_limit is None:
+            return False
+        now = int(time.monotonic())
+        with self._lock:
+            second, taken = self._second
+            taken = taken + 1 if second == now else 1
+            self._second = (now, taken)
+            if taken > self.rate_limit:
+                self.refused_too_fast += 1
+                return True
+            return False
+
     def _record(self, kind: str) -> dict[str, Any]:
+        if self.latency_s:
+            time.sleep(self.latency_s)
         if failure := self._token_error():
             return failure
+        if self._too_fast():
+            return _error(TOO_FAST, "api minute-quota reach limit mustslower retry next minute")
         body = _body()
         if not body.get("touser"):
             return _error(40003, "invalid openid")

@@ -7,6 +7,7 @@ small subclass moves all of them in one place.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import requests
@@ -15,10 +16,12 @@ from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
 
 from domain.errors import LoginCodeInvalid, LoginCodeUsed, PhoneCodeInvalid, WechatUnavailable
-from handlers.ports import SendFailed, WechatSession
+from handlers.ports import RateLimited, SendFailed, WechatSession
 
 WECHAT_API_BASE = "https://api.weixin.qq.com/"
 INVALID_CODE, CODE_USED = 40029, 40163
+SLOW_DOWN = (45009, 45011, -1)
+"""WeChat's "daily quota reached", "minute quota reached, slow down" and "system busy, try again later"."""
 
 log = logging.getLogger("parkpass.wechat")
 # WeChat's protocol puts the app secret and login codes in query strings; urllib3's
@@ -34,8 +37,22 @@ class _Client(WeChatClient):  # type: ignore[misc]
         self.wxa.API_BASE_URL = api_base
 
     def fetch_access_token(self) -> Any:
-        params = {"grant_type": "client_credential", "appid": self.appid, "secret": self.secret}
-        return self._fetch_access_token(url=f"{self.api_base}cgi-bin/token", params=params)
+        # getStableAccessToken: every caller gets the token in force while it is valid, so consumers running at
+        # once never end each other's token (the plain /cgi-bin/token issues a new one on each call, and a crowd of
+        # callers each refreshing after the other's 40001 never stops).
+        body = {"grant_type": "client_credential", "appid": self.appid, "secret": self.secret, "force_refresh": False}
+        res = self._http.post(url=f"{self.api_base}cgi-bin/stable_token", json=body)
+        try:
+            res.raise_for_status()
+        except requests.RequestException as e:
+            raise WeChatClientException(None, None, client=self, request=e.request, response=e.response) from None
+        result: dict[str, Any] = res.json()
+        if result.get("errcode"):
+            raise WeChatClientException(result["errcode"], result.get("errmsg"), client=self, response=res)
+        expires_in = int(result.get("expires_in", 7200))
+        self.session.set(self.access_token_key, result["access_token"], expires_in)
+        self.expires_at = int(time.time()) + expires_in
+        return result
 
 
 class WechatGateway:
@@ -70,7 +87,7 @@ class WechatGateway:
 
     def _send(self, request: Any) -> None:
         try:
-            self._call(request, {})
+            self._call(request, dict.fromkeys(SLOW_DOWN, RateLimited))
         except WechatUnavailable as e:
             raise SendFailed("WeChat did not take the message") from e
 

@@ -76,6 +76,7 @@ def start_stack(
     options = DevStackOptions(
         port=0,
         dynamodb_endpoint=moto_server,
+        sqs_endpoint=moto_server,  # moto's server is SQS too
         table_prefix=f"e2e{next(_stacks)}",
         clock=clock,
         sweep_every_s=None,

@@ -22,13 +22,14 @@ import requests
 
 from domain.gate_auth import gate_signature, report_signature
 from domain.parking import Reported
+from domain.reminder import slots_for
 from domain.visits import Direction
-from functions import card_jobs, gate_status
+from functions import card_jobs, gate_status, reminders
 from functions.dev_stack import BACKGROUND_THREADS, DevStack
 from handlers.applications import APPLICATION_TEMPLATE
 from handlers.bill_reminders import BILL_TEMPLATE
 from handlers.card_jobs import JobReport
-from handlers.reminders import TickReport
+from handlers.scheduled_work import WorkReport, expiry_message
 from handlers.seed_demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
 from handlers.sweep_orders import SweepReport
 from infra.dynamodb.request_counter import DynamoRequestCounter
@@ -349,17 +350,26 @@ def run_every_function(stack: DevStack) -> dict[str, set[Access]]:
         == 204
     )
     stack.clock.set(datetime.fromisoformat("2026-11-27T10:30:00+08:00"))
-    billed: list[TickReport] = []
-    done["reminders"] = accesses_of(lambda: billed.append(stack.remind()))
+    billed: list[WorkReport] = []
+    done["reminders"] = accesses_of(lambda: reminders.run(stack.services))  # found, put on the queue
+    done["work"] = accesses_of(lambda: billed.append(stack.work()))  # sent by the consumers
     assert billed[0].sent, billed
 
     card = stack.services.cards.get("card-demo")
     assert card is not None
     due = card.valid_until - timedelta(days=5)
     stack.clock.set(datetime.fromisoformat(f"{due.isoformat()}T10:30:00+08:00"))  # its 5-days-before reminder
-    ticked: list[TickReport] = []
-    done["reminders"] |= accesses_of(lambda: ticked.append(stack.remind()))
+    ticked: list[WorkReport] = []
+    done["reminders"] |= accesses_of(lambda: reminders.run(stack.services))
+    done["work"] |= accesses_of(lambda: ticked.append(stack.work()))
     assert ticked[0].sent
+    # SQS delivers at least once: the same reminder's message again is read as done, and nothing is sent.
+    lot = stack.services.lots.get(card.lot_id)
+    assert lot is not None and stack.services.work_queue is not None
+    stack.services.work_queue.send([expiry_message(s) for s in slots_for(card, lot) if s.key in ticked[0].sent])
+    again: list[WorkReport] = []
+    done["work"] |= accesses_of(lambda: again.append(stack.work()))
+    assert again[0].duplicates == 1 and not again[0].sent, again
 
     stack.clock.set(datetime.fromisoformat("2027-06-01T10:00:00+08:00"))  # the card has ended, the approval lapsed
     jobs: list[JobReport] = []
@@ -377,7 +387,7 @@ def run_every_function(stack: DevStack) -> dict[str, set[Access]]:
     return done
 
 
-EVENT_DRIVEN = ("notify", "fanout", "reminders", "cardjobs", "sweep", "gatestatus", "reconcile")
+EVENT_DRIVEN = ("notify", "fanout", "reminders", "work", "cardjobs", "sweep", "gatestatus", "reconcile")
 """The functions that are not the two HTTP apps: woken by a provider, a schedule, the stream or the topic rule."""
 READS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:Query"}
 WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}

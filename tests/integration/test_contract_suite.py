@@ -47,7 +47,7 @@ from domain.plan import (
     Take,
 )
 from domain.receipt import GENESIS, SignedReceipt, receipt_for
-from domain.reminder import ReminderPrefs, bucket_of, slots_for
+from domain.reminder import ReminderPrefs, slots_for
 from functions.bootstrap import Services
 from handlers.ports import Gate
 from tests.builders import a_card, a_pause, a_pending_order, months
@@ -262,7 +262,7 @@ def test_reminders_follow_the_current_end_and_a_sent_one_stays_sent(s: Services)
     read = issue(s, card(1))
     slots = slots_for(read, lot(s))
     first = slots[0]
-    bucket = bucket_of(first.due_at)
+    bucket = first.bucket
     assert s.reminders.due(bucket, first.due_at) == [first]
     assert s.reminders.claim(first, first.due_at) and not s.reminders.claim(first, first.due_at)
     s.reminders.finish(first, "sent")
@@ -272,13 +272,13 @@ def test_reminders_follow_the_current_end_and_a_sent_one_stays_sent(s: Services)
     moved = replace(read, valid_until=date(2027, 1, 31))
     s.uow.commit(card_plan(read, moved, lot(s), NOW, "system", "renew"))
     for old in slots[1:]:  # the old end's reminders not yet due are gone
-        assert s.reminders.due(bucket_of(old.due_at), old.due_at) == []
+        assert s.reminders.due(old.bucket, old.due_at) == []
     new = slots_for(moved, lot(s))[0]
-    assert s.reminders.due(bucket_of(new.due_at), new.due_at) == [new]
+    assert s.reminders.due(new.bucket, new.due_at) == [new]
     s.reminders.retry_later(new, "busy", max_attempts=2)
-    assert s.reminders.due(bucket_of(new.due_at), new.due_at) == [new]
+    assert s.reminders.due(new.bucket, new.due_at) == [new]
     s.reminders.retry_later(new, "busy", max_attempts=2)
-    assert s.reminders.states(bucket_of(new.due_at)) == {"failed": 1}
+    assert s.reminders.states(new.bucket) == {"failed": 1}
 
 
 def test_a_claimed_reminder_whose_lease_ran_out_is_due_again(s: Services) -> None:
@@ -286,8 +286,11 @@ def test_a_claimed_reminder_whose_lease_ran_out_is_due_again(s: Services) -> Non
     slot = slots_for(read, lot(s))[0]
     assert s.reminders.claim(slot, slot.due_at)
     later = slot.due_at + timedelta(hours=1)
-    assert s.reminders.due(bucket_of(slot.due_at), later) == [slot]
+    assert s.reminders.held(slot, slot.due_at) and not s.reminders.held(slot, later)
+    assert s.reminders.due(slot.bucket, later) == [slot]
     assert s.reminders.claim(slot, later)
+    s.reminders.release(slot)  # WeChat asked us to slow down: given back untried
+    assert s.reminders.due(slot.bucket, later) == [slot] and not s.reminders.held(slot, later)
 
 
 def test_an_audit_entry_is_written_once(s: Services) -> None:
@@ -534,7 +537,16 @@ def test_bill_reminders_are_filed_by_hour_claimed_once_and_never_reset(s: Servic
     # Across midnight UTC: two days' queries, one window.
     assert s.billing.due_bill_reminders(first.due_at - timedelta(days=1), first.due_at + timedelta(hours=23)) == [
         (first, "pending")]  # fmt: skip
-    assert s.billing.claim_bill_reminder(first) and not s.billing.claim_bill_reminder(first)
+    at = first.due_at
+    assert s.billing.claim_bill_reminder(first, at) and not s.billing.claim_bill_reminder(first, at)
+    assert s.billing.bill_reminder_held(first, at)
+    assert s.billing.due_bill_reminders(window, at) == [(first, "sending")]
+    # Its consumer died: once the lease has run out it is due again, and taken again once.
+    later = at + timedelta(minutes=6)
+    assert not s.billing.bill_reminder_held(first, later)
+    assert s.billing.due_bill_reminders(window, later) == [(first, "pending")]
+    assert s.billing.claim_bill_reminder(first, later) and not s.billing.claim_bill_reminder(first, later)
     s.billing.finish_bill_reminder(first, "sent")
+    assert not s.billing.bill_reminder_held(first, later) and not s.billing.claim_bill_reminder(first, later)
     s.uow.commit(Plan(bill_reminders=reminders_for(bill, "Asia/Shanghai")))  # written again: a sent one stays sent
     assert s.billing.due_bill_reminders(window, first.due_at) == [(first, "sent")]

@@ -209,6 +209,9 @@ SETTINGS_NOT_FROM_PARAMETERS = {
     "PARKPASS_MQTT_URL",
     "PARKPASS_APPLICATION_TEMPLATE",
     "PARKPASS_BILL_TEMPLATE",
+    "PARKPASS_EXPIRY_TEMPLATE",
+    "PARKPASS_WORK_QUEUE_URL",
+    "PARKPASS_SQS_ENDPOINT",
     "PARKPASS_COLLECTION_TEMPLATE",
     "PARKPASS_INVOICE_TEMPLATE",
     "PARKPASS_DOCUMENTS_BUCKET",
@@ -227,6 +230,7 @@ ALARMS = {
     "fanout-behind",
     "fanout-gave-up",
     "reminders-failed",
+    "work-dead-letters",
     "reconciliation-differences",
     "reconciliation-failed",
 }

@@ -190,3 +190,18 @@ def test_the_day_report_counts_each_state_of_the_days_reminders() -> None:
     assert reminders_of_day(date(2026, 12, 5), "Asia/Shanghai", s.reminders) == {"sent": 1}
     assert reminders_of_day(date(2026, 12, 7), "Asia/Shanghai", s.reminders) == {"failed": 1}
     assert reminders_of_day(date(2026, 12, 9), "Asia/Shanghai", s.reminders) == {"pending": 1}
+
+
+def test_an_hours_reminders_spread_over_every_shard_and_a_reminder_always_lands_in_the_same_one() -> None:
+    from collections import Counter
+
+    from domain.reminder import SHARDS, Slot, buckets_of_hour
+
+    at = datetime(2026, 12, 5, 2, tzinfo=UTC)
+    slots = [Slot(f"card-{i}", "o", "lot-1", date(2026, 12, 10), 5, at) for i in range(8000)]
+    spread = Counter(slot.bucket for slot in slots)
+    assert set(spread) == set(buckets_of_hour(at)[1:]) and len(spread) == SHARDS
+    assert max(spread.values()) < 1.1 * 8000 / SHARDS  # none much fuller than the others
+    assert {Slot("card-7", "other-owner", "lot-2", date(2027, 1, 1), 3, at).bucket, slots[7].bucket} == {
+        slots[7].bucket}  # fmt: skip
+    assert buckets_of_hour(at)[0] == "2026-12-05T02"  # the hour as filed before shards, read as well

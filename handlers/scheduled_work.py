@@ -1,0 +1,118 @@
+"""The scheduled work, found then fanned out: a tick only finds what is due and puts it on the work queue; consumers
+(as many at once as the providers' limits allow) do each item, once however often its message comes.
+
+A message names one item and carries what finding it read, so a consumer reads
+nothing to know what to do. Whether it is still worth doing is decided by the
+consumer, at the time it does it (the claim under a lease, then the item's
+own checks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+
+from domain.bill_reminder import BillReminder
+from domain.lot import Lot
+from domain.reminder import Slot
+from handlers.bill_reminders import BillReminding
+from handlers.ports import WorkQueue
+from handlers.reminders import Outcome, Reminding, TickReport, due_reminders
+
+EXPIRY_REMINDER, BILL_REMINDER = "expiry-reminder", "bill-reminder"
+
+
+class UnknownWork(ValueError):
+    """A message this version does not know: it goes back, and after a few tries to the dead-letter queue."""
+
+
+def expiry_message(slot: Slot) -> dict[str, Any]:
+    return {"kind": EXPIRY_REMINDER, "card_id": slot.card_id, "owner_id": slot.owner_id, "lot_id": slot.lot_id,
+            "cycle": slot.cycle.isoformat(), "offset": slot.offset, "due_at": slot.due_at.isoformat(),
+            "bucket": slot.bucket}  # fmt: skip
+
+
+def bill_message(r: BillReminder) -> dict[str, Any]:
+    return {"kind": BILL_REMINDER, "bill_id": r.bill_id, "unit_id": r.unit_id, "community_id": r.community_id,
+            "due": r.due.isoformat(), "offset": r.offset, "due_at": r.due_at.isoformat()}  # fmt: skip
+
+
+def slot_of(m: dict[str, Any]) -> Slot:
+    slot = Slot(str(m["card_id"]), str(m["owner_id"]), str(m["lot_id"]), date.fromisoformat(m["cycle"]),
+                int(m["offset"]), datetime.fromisoformat(m["due_at"]))  # fmt: skip
+    filed = m.get("bucket")
+    return slot if filed in (None, slot.bucket) else replace(slot, filed_under=str(filed))
+
+
+def _bill_reminder(m: dict[str, Any]) -> BillReminder:
+    return BillReminder(str(m["bill_id"]), str(m["unit_id"]), str(m["community_id"]), date.fromisoformat(m["due"]),
+                        int(m["offset"]), datetime.fromisoformat(m["due_at"]))  # fmt: skip
+
+
+def key_of(message: dict[str, Any]) -> str:
+    """The item's key, for logs and reports."""
+    if message.get("kind") == EXPIRY_REMINDER:
+        return slot_of(message).key
+    if message.get("kind") == BILL_REMINDER:
+        return _bill_reminder(message).key
+    raise UnknownWork(str(message.get("kind"))[:40])
+
+
+@dataclass(frozen=True)
+class ScheduledWork:
+    reminding: Reminding
+    bills: BillReminding
+
+    def find(self, at: datetime) -> Iterator[dict[str, Any]]:
+        """Everything due at `at`: expiry reminders, then bill reminders (dunning) and visit reminders."""
+        for slot in due_reminders(at, self.reminding.store):
+            yield expiry_message(slot)
+        for reminder in self.bills.due(at):
+            yield bill_message(reminder)
+
+    def enqueue_due(self, at: datetime, queue: WorkQueue, batch: int = 500) -> int:
+        """Put what is due on the queue, `batch` messages at a time (a big hour is never held whole in memory);
+        answer how many. Anything still undone by the next tick is found and enqueued again: the claims make the
+        second message harmless."""
+        count, pending = 0, []
+        for message in self.find(at):
+            pending.append(message)
+            if len(pending) == batch:
+                queue.send(pending)
+                count, pending = count + len(pending), []
+        if pending:
+            queue.send(pending)
+            count += len(pending)
+        return count
+
+    def do(self, message: dict[str, Any], at: datetime, lots: dict[str, Lot]) -> Outcome:
+        """One item; `lots`: the lots read already by this consumer."""
+        kind = message.get("kind")
+        if kind == EXPIRY_REMINDER:
+            return self.reminding.send(slot_of(message), at, lots)
+        if kind == BILL_REMINDER:
+            return self.bills.send(_bill_reminder(message), at)
+        raise UnknownWork(str(kind)[:40])
+
+
+@dataclass
+class WorkReport(TickReport):
+    """What consumers did: sent, skipped, failed (each once), and how often a message came back for later."""
+
+    retried: int = 0
+    duplicates: int = 0
+
+    def count(self, key: str, outcome: Outcome) -> None:
+        self.add(key, outcome)
+        if not outcome.settled:
+            self.retried += 1
+        elif outcome is Outcome.DONE:
+            self.duplicates += 1
+
+    def absorb(self, other: WorkReport) -> None:
+        for name in ("sent", "skipped", "failed"):
+            getattr(self, name).extend(getattr(other, name))
+        self.retried += other.retried
+        self.duplicates += other.duplicates
