@@ -84,7 +84,7 @@ def drain_run(stack: DevStack, n: int, consumers: int, run: int, dying: bool, ca
 
 
 def bench_scale(n: int = 20_000, consumers: tuple[int, ...] = (16, 4, 1), latency_ms: int = 100,
-                cap_s: float = 600.0) -> None:  # fmt: skip
+                cap_s: float = 900.0) -> None:  # fmt: skip
     options = DevStackOptions(port=0, clock=AT, sweep_every_s=None, fan_out=False, wechat_latency_ms=latency_ms)
     stack = DevStack(options).start()
     runs: list[Drained] = []

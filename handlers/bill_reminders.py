@@ -13,9 +13,11 @@ from datetime import datetime
 
 from domain.bill_payment import payable
 from domain.bill_reminder import VISIT_NOTICE, VISIT_OFFSET, BillReminder, reminder_text, worth_sending
+from domain.bill_run import Unit
 from domain.collection import BookingState
 from domain.labels import local_time
 from domain.money import yuan_text
+from domain.owner import Owner
 from handlers.ports import (
     Billing,
     CollectionRecords,
@@ -68,29 +70,30 @@ class BillReminding:
         return self._send_bill(reminder)
 
     def owners_of(self, unit_id: str) -> list[str]:
-        """The owners whose verified phone is one the office entered for the unit (found by its last 4 digits,
-        then by the phone's fingerprint: no number is read in the clear from the store)."""
+        """The owners whose verified phone is one the office entered for the unit."""
         unit = self.billing.unit(unit_id)
-        if unit is None:
-            return []
-        found = []
+        return [owner.id for owner in self._owners_of(unit)] if unit is not None else []
+
+    def _owners_of(self, unit: Unit) -> list[Owner]:
+        """Found by the phones' last 4 digits, then by the phone's fingerprint: no number is read in the clear
+        from the store."""
+        found: dict[str, Owner] = {}
         for masked in unit.owners:
             for owner_id in sorted(self.owners.with_phone_ending(masked[-4:])):
-                owner = self.owners.get(owner_id)
+                owner = found.get(owner_id) or self.owners.get(owner_id)
                 if owner is None or owner.phone is None:
                     continue
                 if unit.id in self.billing.units_of_phone(self.sealer.fingerprint(owner.phone, "phone")):
-                    found.append(owner_id)
-        return list(dict.fromkeys(found))
+                    found[owner_id] = owner
+        return list(found.values())
 
     def _send_bill(self, reminder: BillReminder) -> Outcome:
-        bill = self.billing.bill(reminder.bill_id)
+        bill, community, unit = self.billing.reminder_records(reminder.bill_id, reminder.community_id,
+                                                               reminder.unit_id)  # fmt: skip
         if not worth_sending(bill):
             self.billing.finish_bill_reminder(reminder, "skipped")
             return Outcome.SKIPPED
         assert bill is not None
-        community = self.billing.community(bill.community_id)
-        unit = self.billing.unit(bill.unit_id)
         found = self.billing.fee_item(bill.fee_item_id)
         where = (community.name if community else "", f"{unit.building}{unit.number}" if unit else "")
         place = " ".join(x for x in where if x)
@@ -102,16 +105,13 @@ class BillReminding:
             "date3": {"value": bill.due_date.isoformat()},
             "thing4": {"value": reminder_text(reminder)},
         }
-        owners = self.owners_of(bill.unit_id)
+        owners = self._owners_of(unit) if unit is not None else []
         if not owners:  # nobody bound the unit's phone yet: nobody to remind in the mini-program
             self.billing.finish_bill_reminder(reminder, "skipped")
             return Outcome.SKIPPED
         sent, spent_by = False, None
         try:
-            for owner_id in owners:
-                owner = self.owners.get(owner_id)
-                if owner is None:
-                    continue
+            for owner in owners:
                 if self.consents.spend(owner.id, self.template_id):
                     spent_by = owner.id
                     self.messenger.send_subscribe(owner.openid, self.template_id, data, BILLS_PAGE)

@@ -426,6 +426,10 @@ class MemoryBilling:
     def bills(self, bill_ids: Iterable[str]) -> list[Bill]:
         return [self.db.bills[b] for b in dict.fromkeys(bill_ids) if b in self.db.bills]
 
+    def reminder_records(self, bill_id: str, community_id: str, unit_id: str) -> tuple[Bill | None, Community | None,
+                                                                                        Unit | None]:  # fmt: skip
+        return self.bill(bill_id), self.community(community_id), self.unit(unit_id)
+
     def bills_of_community(self, community_id: str, period: str | None = None) -> list[Bill]:
         found = [b for b in self.db.bills.values() if b.community_id == community_id and period in (None, b.period)]
         return sorted(found, key=lambda b: (b.period, b.id))

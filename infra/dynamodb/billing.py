@@ -152,6 +152,14 @@ class DynamoBilling:
         found = {i.id: bill_of(i.body) for i in BillingItem.batch_get(keys, consistent_read=True)}
         return [found[k] for k in keys if k in found]
 
+    def reminder_records(self, bill_id: str, community_id: str, unit_id: str) -> tuple[Bill | None, Community | None,
+                                                                                        Unit | None]:  # fmt: skip
+        keys = [f"bill#{bill_id}", f"community#{community_id}", f"unit#{unit_id}"]
+        found = {i.id: i.body for i in BillingItem.batch_get(keys, consistent_read=True)}  # one request
+        bill, community, unit = (found.get(k) for k in keys)
+        return (bill_of(bill) if bill else None, community_of(community) if community else None,
+                unit_of(unit) if unit else None)  # fmt: skip
+
     def bills_of_community(self, community_id: str, period: str | None = None) -> list[Bill]:
         prefix = f"bill#{period}#" if period else "bill#"
         return [bill_of(i.body) for i in self._of(f"community#{community_id}", prefix)]

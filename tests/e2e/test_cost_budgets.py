@@ -6,15 +6,20 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
+from domain.bill_reminder import reminders_for
 from domain.card import Card, CardState
 from domain.gate_auth import gate_signature
 from functions.dev_stack import BACKGROUND_THREADS, DevStack
+from handlers.bill_reminders import BILL_TEMPLATE
+from handlers.scheduled_work import bill_message
+from handlers.seed_demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
 from infra.dynamodb.request_counter import DynamoRequestCounter
 from tests.builders import add_card
 from tests.e2e.api_client import ApiClient
@@ -29,6 +34,38 @@ def cost_of(action: Callable[[], Any]) -> dict[str, int]:
     with DynamoRequestCounter(BACKGROUND_THREADS) as counter:
         action()
     return {"requests": counter.total, "items_read": counter.items_read, "items_written": counter.items_written}
+
+
+def _bill_reminders_sent(stack: DevStack, api: ApiClient, n: int) -> dict[str, int]:
+    """What the work consumer spends on one bill reminder (dunning): `n` units, each with one owner who bound
+    the unit's phone and consented to the bill template; their bills' 3-days-before reminders, sent."""
+    login = {"email": DEMO_ADMIN_EMAIL, "password": DEMO_ADMIN_PASSWORD}
+    staff = {"Authorization": f"Bearer {api.post('/admin/api/v1/auth/login', json=login).json()['token']}"}
+    ok = lambda r: r.status_code in (200, 201, 204) or pytest.fail(r.text)  # noqa: E731
+    ok(api.post("/admin/api/v1/communities", json={"id": "bc", "name": "预算小区", "lot_ids": []}, headers=staff))
+    for i in range(n):
+        phone = f"1390000{i:04d}"
+        unit = {"id": f"bu{i}", "building": "2", "number": f"20{i}", "area": "80.00", "phones": [phone]}
+        ok(api.post("/admin/api/v1/communities/bc/units", json=unit, headers=staff))
+        token = api.post("/api/v1/auth/login", json={"code": f"sim:budget-owner-{i}"}).json()["token"]
+        owner = {"Authorization": f"Bearer {token}"}
+        ok(api.post("/api/v1/me/phone", json={"code": f"sim-phone:{phone}"}, headers=owner))
+        ok(api.post("/api/v1/me/subscriptions", json={"template_id": BILL_TEMPLATE, "accepted": True}, headers=owner))
+    item = {"id": "bfee", "name": "物业费", "kind": "fixed", "price_fen": 10000, "from": "2026-11-01"}
+    ok(api.post("/admin/api/v1/communities/bc/fee-items", json=item, headers=staff))
+    run = api.post("/admin/api/v1/communities/bc/bill-runs", json={"period": "2026-12", "fee_item_ids": ["bfee"]},
+                   headers=staff).json()  # fmt: skip
+    ok(api.post(f"/admin/api/v1/bill-runs/{run['id']}/publish", headers=staff))
+    s = stack.services
+    first = [reminders_for(b, "Asia/Shanghai")[0] for b in s.billing.bills(b["id"] for b in run["bills"])]
+    assert len(first) == n
+    stack.clock.set(first[0].due_at + timedelta(minutes=30))
+    assert s.work_queue is not None
+    s.work_queue.send([bill_message(r) for r in first])
+    sent = len(stack.wechat.messages)
+    cost = cost_of(stack.work)
+    assert len(stack.wechat.messages) == sent + n, "the bill reminders were not sent"
+    return {m: cost[m] // n for m in MEASURES}
 
 
 def test_each_hot_operation_stays_within_its_cost_budget(stack: DevStack) -> None:
@@ -123,6 +160,7 @@ def test_each_hot_operation_stays_within_its_cost_budget(stack: DevStack) -> Non
     measured["gate_passage_visitor_in"] = cost_of(lambda: passage("粤A00002", "in"))
     measured["gate_passage_visitor_out"] = cost_of(lambda: passage("粤A00002", "out"))
     measured["gate_passage_card_holder_in"] = cost_of(lambda: passage("粤B12345", "in"))
+    measured["bill_reminder_per_due_item"] = _bill_reminders_sent(stack, api, n=5)
     print("cost per operation:", json.dumps(measured))
     assert set(measured) == {k for k in BUDGETS if not k.startswith("_")}
     over = {
