@@ -52,11 +52,10 @@ def day_bucket(instant: datetime) -> str:
 
 
 def day_buckets(since: datetime, until: datetime) -> list[str]:
-    """The buckets of the UTC days from `since` to `until`, both included: each day's shards, and the bare day
-    under which reminders were filed before shards."""
+    """The buckets of the UTC days from `since` to `until`, both included: each day's shards."""
     first, last = since.astimezone(UTC).date(), until.astimezone(UTC).date()
     days = [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
-    return [bucket for day in days for bucket in (day, *(f"{day}#{n}" for n in range(SHARDS)))]
+    return [f"{day}#{n}" for day in days for n in range(SHARDS)]
 
 
 def reminders_for(bill: Bill, timezone: str) -> tuple[BillReminder, ...]:

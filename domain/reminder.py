@@ -9,7 +9,7 @@ reminded after renewing.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -44,8 +44,6 @@ class Slot:
     """Days before the end; negative in the lot's grace days after it."""
     due_at: datetime
     """UTC."""
-    filed_under: str | None = field(default=None, compare=False)
-    """The bucket it was read from, when that is not the one it would be filed under now (filed before shards)."""
 
     @property
     def day(self) -> date:
@@ -58,12 +56,13 @@ class Slot:
 
     @property
     def bucket(self) -> str:
-        return self.filed_under or bucket_of(self.due_at, self.card_id)
+        return bucket_of(self.due_at, self.card_id)
 
 
-SEND_LEASE = timedelta(minutes=5)
-"""A consumer that died while sending gives the reminder back after this long: shorter than the work queue's
-visibility timeout (serverless.yml), so the message that comes again finds it free."""
+SEND_LEASE = timedelta(minutes=2)
+"""A consumer that died while sending gives the reminder back after this long: longer than a consumer lives (60 s,
+serverless.yml) and shorter than the work queue's visibility timeout (6 minutes), so the message that comes again
+finds it free."""
 
 SHARDS = 8
 """A national platform's reminders of one hour (most lots remind at the same morning hour) are spread over this
@@ -85,10 +84,9 @@ def bucket_of(instant: datetime, card_id: str) -> str:
 
 
 def buckets_of_hour(instant: datetime) -> list[str]:
-    """Every bucket of the hour: its shards, and the bare hour under which reminders were filed before shards
-    (cards' reminders are written up to a year ahead, so it is read while any may be left)."""
+    """Every shard of the hour (reminders filed before shards are moved to theirs by `parkpass shard-reminders`)."""
     hour = hour_of(instant)
-    return [hour, *(f"{hour}#{n}" for n in range(SHARDS))]
+    return [f"{hour}#{n}" for n in range(SHARDS)]
 
 
 def slots_for(card: Card, lot: Lot) -> list[Slot]:

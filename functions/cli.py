@@ -78,6 +78,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     dev.add_argument("--clock", type=_iso_instant, help="start the simulated clock at this instant")
     dev.add_argument("--mqtt-url", help="publish gate messages to this broker (default: start an embedded one)")
+    dev.add_argument("--consumers", type=int, default=4, help="work consumers at once (default 4)")
+    dev.add_argument("--wechat-latency-ms", type=int, default=0, help="the WeChat simulator answers after this long")
+    dev.add_argument(
+        "--wechat-rate-limit", type=int, help="messages a second the WeChat simulator takes; more are answered 45011"
+    )
     dev.add_argument(
         "--log-format",
         choices=("json", "text"),
@@ -135,6 +140,11 @@ def _parser() -> argparse.ArgumentParser:
 
     init_db = commands.add_parser("init-db", help="create the tables that are missing (idempotent)")
     _store_options(init_db)
+
+    shard = commands.add_parser(
+        "shard-reminders", help="once, at the deploy of sharded reminders: move reminders filed before to their shard"
+    )
+    _store_options(shard)
 
     admin = commands.add_parser("admin", help="the property office's staff accounts")
     admin_commands = admin.add_subparsers(dest="action", required=True)
@@ -231,6 +241,12 @@ def _command(args: argparse.Namespace, run: _Run) -> int:
         before, after = recount_places(args.lot, "system:recount", s.cards, s.lots, s.uow, s.clock)
         print(f"{args.lot}: places held {before} -> {after}" if before != after else f"{args.lot}: {after}, right")
         return 0
+    if args.command == "shard-reminders":
+        from infra.dynamodb.migrations import shard_reminders
+
+        expiry, bills = shard_reminders()
+        print(f"moved to their shards: {expiry} expiry reminders, {bills} bill reminders")
+        return 0
     if args.command == "init-db":
         created = create_tables()
         print("created: " + (", ".join(created) if created else "nothing, every table exists"))
@@ -308,6 +324,9 @@ def _dev(args: argparse.Namespace, run: _Run) -> int:
         region=store.region,
         table_prefix=store.table_prefix,
         mqtt_url=args.mqtt_url,
+        consumers=args.consumers,
+        wechat_latency_ms=args.wechat_latency_ms,
+        wechat_rate_limit=args.wechat_rate_limit,
     )
     _require_free_port(args.host, args.port)
     if args.log_format == "json":

@@ -38,6 +38,12 @@ def run_here(s: Services, at: datetime | None = None) -> WorkReport:
 @observability.invocation
 def handler(event: dict[str, Any], context: object) -> dict[str, int]:
     s = services_from_env()
+    if s.work_queue is None:  # a deployment without the queue (zappa_settings.json): the tick sends them itself
+        report = run_here(s)
+        counted(report, s.metrics)
+        counts = {"sent": len(report.sent), "skipped": len(report.skipped), "failed": len(report.failed)}
+        log.info("reminders: %s", counts, extra=counts)
+        return counts
     enqueued = run(s)
     s.metrics.count("RemindersEnqueued", enqueued)
     log.info("reminders: %d enqueued", enqueued, extra={"enqueued": enqueued})

@@ -18,6 +18,7 @@ with loading_for_good():
     from functions import observability
     from functions.bootstrap import Services, services_from_env
     from functions.reminders import counted
+    from handlers.reminders import Outcome
     from handlers.scheduled_work import WorkReport, key_of
 
 log = logging.getLogger("parkpass.work")
@@ -53,7 +54,7 @@ def consume(
             raise
         done.count(key_of(message), outcome)
         if not outcome.settled:
-            slowed = slowed or outcome.value == "slowed"
+            slowed = slowed or outcome is Outcome.SLOWED
             raise Later(outcome.value)
 
     # A batch failed whole is answered like a partial one: every message named, none retried by Lambda as a whole.

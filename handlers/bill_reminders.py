@@ -65,6 +65,9 @@ class BillReminding:
         """Send one, once however often it is asked."""
         if not self.billing.claim_bill_reminder(reminder, at):
             return Outcome.BUSY if self.billing.bill_reminder_held(reminder, at) else Outcome.DONE
+        if at - reminder.due_at > LOOK_BACK:  # a message redriven or kept a day: its text would be untrue now
+            self.billing.finish_bill_reminder(reminder, "skipped")
+            return Outcome.SKIPPED
         if reminder.offset == VISIT_OFFSET:
             return self._send_visit(reminder, at)
         return self._send_bill(reminder)

@@ -154,6 +154,9 @@ class Reminding:
         """`lots`: the lots read already by this consumer (a batch's reminders share their lots)."""
         if not self.store.claim(slot, at):
             return Outcome.BUSY if self.store.held(slot, at) else Outcome.DONE
+        if at - slot.due_at > LOOK_BACK:  # a message redriven or kept a day: "5 天后到期" would be untrue now
+            self.store.finish(slot, "skipped", "late")
+            return Outcome.SKIPPED
         found = self.reads.for_reminder(slot, lots)
         card, chosen = found.card, found.prefs
         stale = stale_reason(slot, card, chosen)

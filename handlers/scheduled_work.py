@@ -9,8 +9,9 @@ own checks).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -30,8 +31,7 @@ class UnknownWork(ValueError):
 
 def expiry_message(slot: Slot) -> dict[str, Any]:
     return {"kind": EXPIRY_REMINDER, "card_id": slot.card_id, "owner_id": slot.owner_id, "lot_id": slot.lot_id,
-            "cycle": slot.cycle.isoformat(), "offset": slot.offset, "due_at": slot.due_at.isoformat(),
-            "bucket": slot.bucket}  # fmt: skip
+            "cycle": slot.cycle.isoformat(), "offset": slot.offset, "due_at": slot.due_at.isoformat()}  # fmt: skip
 
 
 def bill_message(r: BillReminder) -> dict[str, Any]:
@@ -40,10 +40,8 @@ def bill_message(r: BillReminder) -> dict[str, Any]:
 
 
 def slot_of(m: dict[str, Any]) -> Slot:
-    slot = Slot(str(m["card_id"]), str(m["owner_id"]), str(m["lot_id"]), date.fromisoformat(m["cycle"]),
+    return Slot(str(m["card_id"]), str(m["owner_id"]), str(m["lot_id"]), date.fromisoformat(m["cycle"]),
                 int(m["offset"]), datetime.fromisoformat(m["due_at"]))  # fmt: skip
-    filed = m.get("bucket")
-    return slot if filed in (None, slot.bucket) else replace(slot, filed_under=str(filed))
 
 
 def _bill_reminder(m: dict[str, Any]) -> BillReminder:
@@ -99,20 +97,17 @@ class ScheduledWork:
 
 @dataclass
 class WorkReport(TickReport):
-    """What consumers did: sent, skipped, failed (each once), and how often a message came back for later."""
+    """What consumers did: sent, skipped, failed (each once), and how often a message came back for later. Counted
+    from several consumers at once."""
 
     retried: int = 0
     duplicates: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count(self, key: str, outcome: Outcome) -> None:
-        self.add(key, outcome)
-        if not outcome.settled:
-            self.retried += 1
-        elif outcome is Outcome.DONE:
-            self.duplicates += 1
-
-    def absorb(self, other: WorkReport) -> None:
-        for name in ("sent", "skipped", "failed"):
-            getattr(self, name).extend(getattr(other, name))
-        self.retried += other.retried
-        self.duplicates += other.duplicates
+        with self._lock:
+            self.add(key, outcome)
+            if not outcome.settled:
+                self.retried += 1
+            elif outcome is Outcome.DONE:
+                self.duplicates += 1

@@ -129,31 +129,38 @@ class LocalConsumers:
 
     def _consume(self, stop: threading.Event) -> None:
         while not stop.is_set():
-            got = self.sqs.receive_message(
-                QueueUrl=self.url,
-                MaxNumberOfMessages=self.batch,
-                WaitTimeSeconds=0,
-                AttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
-            ).get("Messages", [])
-            if not got:
-                stop.wait(self.idle_s)
-                continue
             try:
-                answer = self.handler(sqs_event(got))
-            except ConsumerKilled:
-                with self._lock:
-                    self.killed += 1
-                continue  # the next receive is a new instance, as Lambda starts one
-            except Exception:
-                log.exception("a work batch failed whole; its messages come again")
-                continue
-            failed = {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}
-            done = [m for m in got if m["MessageId"] not in failed]
-            if done:
-                entries = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(done)]
-                self.sqs.delete_message_batch(QueueUrl=self.url, Entries=entries)
+                self._one_batch(stop)
+            except Exception:  # the emulator refused a receive or a delete: as the event source, try again
+                log.exception("the local event source failed a receive or delete")
+                stop.wait(self.idle_s)
+
+    def _one_batch(self, stop: threading.Event) -> None:
+        got = self.sqs.receive_message(
+            QueueUrl=self.url,
+            MaxNumberOfMessages=self.batch,
+            WaitTimeSeconds=0,
+            AttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+        ).get("Messages", [])
+        if not got:
+            stop.wait(self.idle_s)
+            return
+        try:
+            answer = self.handler(sqs_event(got))
+        except ConsumerKilled:
             with self._lock:
-                self.batches += 1
+                self.killed += 1
+            return  # the next receive is a new instance, as Lambda starts one
+        except Exception:
+            log.exception("a work batch failed whole; its messages come again")
+            return
+        failed = {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}
+        done = [m for m in got if m["MessageId"] not in failed]
+        if done:
+            entries = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(done)]
+            self.sqs.delete_message_batch(QueueUrl=self.url, Entries=entries)
+        with self._lock:
+            self.batches += 1
 
 
 def sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:

@@ -454,8 +454,8 @@ class MemoryBilling:
 
     def _claimable(self, reminder: BillReminder, at: datetime) -> bool:
         state = self.db.bill_reminder_states.get(reminder.key)
-        lease = self.db.bill_reminder_leases.get(reminder.key, at)
-        return state == "pending" or (state == "sending" and lease < at)
+        lease = self.db.bill_reminder_leases.get(reminder.key)
+        return state == "pending" or (state == "sending" and (lease is None or lease < at))
 
     def claim_bill_reminder(self, reminder: BillReminder, at: datetime) -> bool:
         with self.db.lock:

@@ -192,9 +192,9 @@ class DynamoBilling:
         """pending (or sending with its lease run out) -> sending under a lease: two consumers at once send it once,
         and one that died gives it back."""
         now = at.astimezone(UTC)
-        claimable = (BillingItem.state == "pending") | (
-            (BillingItem.state == "sending") & (BillingItem.lease_until < now.isoformat())
-        )
+        lapsed = BillingItem.lease_until.does_not_exist() | (BillingItem.lease_until < now.isoformat())
+        # A reminder left sending before leases has none: it is free to take.
+        claimable = (BillingItem.state == "pending") | ((BillingItem.state == "sending") & lapsed)
         try:
             BillingItem(id=f"reminder#{reminder.key}").update(
                 [BillingItem.state.set("sending"), BillingItem.lease_until.set((now + self._lease).isoformat())],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -117,7 +116,7 @@ class DynamoReminderStore:
 
 
 def _slot(item: ReminderItem) -> Slot:
-    slot = Slot(
+    return Slot(
         item.card_id,
         item.owner_id,
         item.lot_id,
@@ -125,7 +124,6 @@ def _slot(item: ReminderItem) -> Slot:
         int(item.offset),
         datetime.fromisoformat(item.due_at),
     )
-    return slot if item.bucket == slot.bucket else replace(slot, filed_under=item.bucket)
 
 
 def _prefs(item: ReminderPrefsItem) -> ReminderPrefs:

@@ -768,9 +768,9 @@ class BillingItem(_Table):
     body = JSONAttribute(null=True)
     balance = NumberAttribute(null=True)
     revision = NumberAttribute(null=True)
+    """A fee item's or a unit's: moves with each change, written only over the one read."""
     lease_until = UnicodeAttribute(null=True)
     """A bill reminder being sent: until when its consumer holds it."""
-    """A fee item's or a unit's: moves with each change, written only over the one read."""
 
     by_key = BillingByKey()
     by_unit = BillingByUnit()

@@ -32,6 +32,7 @@ logging.getLogger("urllib3").setLevel(logging.WARNING)
 class _Client(WeChatClient):  # type: ignore[misc]
     def __init__(self, appid: str, secret: str, api_base: str, session: SessionStorage, timeout: float) -> None:
         super().__init__(appid, secret, session=session, timeout=timeout)
+        self._forced = 0
         self.api_base = api_base
         self.API_BASE_URL = f"{api_base}cgi-bin/"
         self.wxa.API_BASE_URL = api_base
@@ -39,9 +40,27 @@ class _Client(WeChatClient):  # type: ignore[misc]
     def fetch_access_token(self) -> Any:
         # getStableAccessToken: every caller gets the token in force while it is valid, so consumers running at
         # once never end each other's token (the plain /cgi-bin/token issues a new one on each call, and a crowd of
-        # callers each refreshing after the other's 40001 never stops).
-        body = {"grant_type": "client_credential", "appid": self.appid, "secret": self.secret, "force_refresh": False}
-        res = self._http.post(url=f"{self.api_base}cgi-bin/stable_token", json=body)
+        # callers each refreshing after the other's 40001 never stops). wechatpy fetches after each 40001 and
+        # tries again, without end: if WeChat answers the very token it just refused, ask for a new one, and give
+        # up when even that is refused.
+        refused = self.session.get(self.access_token_key)
+        result = self._stable_token(force=False)
+        if result["access_token"] == refused:
+            self._forced += 1
+            if self._forced > 1:
+                self._forced = 0
+                raise WeChatClientException(40001, "a fresh access token was refused too", client=self)
+            result = self._stable_token(force=True)
+        else:
+            self._forced = 0
+        expires_in = int(result.get("expires_in", 7200))
+        self.session.set(self.access_token_key, result["access_token"], expires_in)
+        self.expires_at = int(time.time()) + expires_in
+        return result
+
+    def _stable_token(self, force: bool) -> dict[str, Any]:
+        body = {"grant_type": "client_credential", "appid": self.appid, "secret": self.secret, "force_refresh": force}
+        res = self._http.post(url=f"{self.api_base}cgi-bin/stable_token", json=body, timeout=self.timeout)
         try:
             res.raise_for_status()
         except requests.RequestException as e:
@@ -49,9 +68,6 @@ class _Client(WeChatClient):  # type: ignore[misc]
         result: dict[str, Any] = res.json()
         if result.get("errcode"):
             raise WeChatClientException(result["errcode"], result.get("errmsg"), client=self, response=res)
-        expires_in = int(result.get("expires_in", 7200))
-        self.session.set(self.access_token_key, result["access_token"], expires_in)
-        self.expires_at = int(time.time()) + expires_in
         return result
 
 

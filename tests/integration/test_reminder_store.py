@@ -12,7 +12,7 @@ from domain.lot import Lot
 from domain.owner import Owner
 from domain.reminder import SHARDS, ReminderPrefs, bucket_of, slots_for
 from functions.bootstrap import Services
-from handlers.reminders import send_due_reminders
+from handlers.reminders import due_reminders, send_due_reminders
 from infra.dynamodb.tables import ReminderItem
 from tests.builders import add_card
 from tests.fakes import FakeMessenger
@@ -103,13 +103,43 @@ def test_two_ticks_at_once_send_each_reminder_once(dynamo_services: Services) ->
     assert tick(s) == []
 
 
-def test_a_reminder_filed_before_shards_is_still_found_and_sent(dynamo_services: Services) -> None:
+def test_reminders_filed_before_shards_are_moved_to_theirs_once_and_sent_once(dynamo_services: Services) -> None:
+    from domain.bill_reminder import BillReminder
+    from infra.dynamodb.migrations import shard_reminders
+    from infra.dynamodb.tables import BillingItem
+
     s = replace(dynamo_services, messenger=FakeMessenger())
-    due_cards(s, 1)
-    slot = slots_for(s.cards.get("card-0"), LOT)[0]  # type: ignore[arg-type]
-    assert slot.due_at <= NOW < slot.due_at + timedelta(hours=1)
-    ReminderItem(bucket=slot.bucket, slot=slot.key).delete()
-    ReminderItem(bucket=slot.due_at.strftime("%Y-%m-%dT%H"), slot=slot.key, card_id=slot.card_id,
-                 owner_id=slot.owner_id, lot_id=slot.lot_id, cycle=slot.cycle.isoformat(), offset=slot.offset,
-                 due_at=slot.due_at.isoformat(), state="pending").save()  # as written before shards  # fmt: skip
-    assert tick(s) == [slot.key]
+    due_cards(s, 2)
+    first, second = (slots_for(s.cards.get(f"card-{i}"), LOT)[0] for i in range(2))  # type: ignore[arg-type]
+    assert first.due_at <= NOW < first.due_at + timedelta(hours=1)
+    for slot, state in ((first, "pending"), (second, "sent")):  # as written before shards
+        ReminderItem(bucket=slot.bucket, slot=slot.key).delete()
+        ReminderItem(bucket=slot.due_at.strftime("%Y-%m-%dT%H"), slot=slot.key, card_id=slot.card_id,
+                     owner_id=slot.owner_id, lot_id=slot.lot_id, cycle=slot.cycle.isoformat(), offset=slot.offset,
+                     due_at=slot.due_at.isoformat(), state=state).save()  # fmt: skip
+    s.reminders.schedule([second])  # written again after the deploy, before the move (the tick was off): a twin
+    bill = BillReminder("b1", "u1", "c1", date(2026, 12, 8), 3, NOW - timedelta(minutes=15))
+    BillingItem(id=f"reminder#{bill.key}", kind="bill-reminder", key="bill-reminders#2026-12-05", sort=bill.sort,
+                state="pending", body={"bill_id": "b1", "unit_id": "u1", "community_id": "c1", "due": "2026-12-08",
+                                       "offset": 3, "due_at": bill.due_at.isoformat()}).save()  # fmt: skip
+    # Where they are, the tick does not look.
+    assert due_reminders(NOW, s.reminders) == [second] and s.billing.due_bill_reminders(NOW - timedelta(hours=6),
+                                                                                        NOW) == []  # fmt: skip
+
+    assert shard_reminders() == (2, 1)
+    assert shard_reminders() == (0, 0)  # once
+    assert tick(s) == [first.key]  # the sent one stays sent, though written again meanwhile
+    assert s.billing.due_bill_reminders(NOW - timedelta(hours=6), NOW) == [(bill, "pending")]
+
+
+def test_a_bill_reminder_left_sending_before_leases_is_taken_once(dynamo_services: Services) -> None:
+    from domain.bill_reminder import BillReminder
+    from infra.dynamodb.tables import BillingItem
+
+    bill = BillReminder("b1", "u1", "c1", date(2026, 12, 8), 3, NOW - timedelta(minutes=15))
+    BillingItem(id=f"reminder#{bill.key}", kind="bill-reminder", key=f"bill-reminders#{bill.bucket}", sort=bill.sort,
+                state="sending", body={"bill_id": "b1", "unit_id": "u1", "community_id": "c1", "due": "2026-12-08",
+                                       "offset": 3, "due_at": bill.due_at.isoformat()}).save()  # fmt: skip
+    s = dynamo_services
+    assert s.billing.due_bill_reminders(NOW - timedelta(hours=6), NOW) == [(bill, "pending")]
+    assert s.billing.claim_bill_reminder(bill, NOW) and not s.billing.claim_bill_reminder(bill, NOW)

@@ -98,11 +98,12 @@ def test_a_token_another_container_replaced_is_refetched_after_40001(
     sim, base = simulator
     first = gateway(base, clock)
     first.phone_number("sim-phone:13800000001")
-    # Someone fetched a new token behind the cache's back: WeChat now refuses the cached one (40001).
+    # Someone forced a new token behind the cache's back (a fetch while holding the token in force asks WeChat
+    # for a new one: two calls): WeChat now refuses the cached one (40001), and one fetch gets the one in force.
     first.client.fetch_access_token()
     first.client.session.set(first.client.access_token_key, "stale-token", 7200)
     assert gateway(base, clock).phone_number("sim-phone:13800000002") == "13800000002"
-    assert sim.token_fetches == 3
+    assert sim.token_fetches == 4
 
 
 def test_messages_sent_through_wechatpy_are_recorded_by_the_simulator(
@@ -118,3 +119,34 @@ def test_messages_sent_through_wechatpy_are_recorded_by_the_simulator(
         ("template", "alice", "tpl-1"),
     ]
     assert listed == sim.messages
+
+
+def test_consumers_that_refresh_at_once_never_end_each_others_token(
+    dynamodb: str, simulator: tuple[WechatSimulator, str], clock: SimClock
+) -> None:
+    sim, base = simulator
+    gateways = [gateway(base, clock) for _ in range(8)]
+    gateways[0].phone_number("sim-phone:13800000001")
+    for n, each in enumerate(gateways):  # each holds a token WeChat no longer takes: each fetches at once
+        each.client.session._kept.clear()
+        each.client.session.set(each.client.access_token_key, f"refused-{n}", 7200)
+    start, failed = threading.Barrier(len(gateways)), []
+
+    def send(each: WechatGateway, n: int) -> None:
+        start.wait()
+        try:
+            each.send_subscribe(f"openid-{n}", "sim-expiry", {"thing1": {"value": "x"}}, "pages/renew")
+        except Exception as e:
+            failed.append(e)
+
+    threads = [threading.Thread(target=send, args=(each, n)) for n, each in enumerate(gateways)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert failed == [] and len(sim.messages) == len(gateways)
+    # One token for all: the plain /cgi-bin/token would have issued one to each, each ending the one before.
+    assert len({each.client.session.get(each.client.access_token_key) for each in gateways}) == 1
+    tokens = {requests.post(f"{base}cgi-bin/stable_token", json={"appid": APPID, "secret": SECRET}, timeout=5).json()[
+        "access_token"] for _ in range(3)}  # fmt: skip
+    assert len(tokens) == 1

@@ -230,6 +230,7 @@ ALARMS = {
     "fanout-behind",
     "fanout-gave-up",
     "reminders-failed",
+    "work-behind",
     "work-dead-letters",
     "reconciliation-differences",
     "reconciliation-failed",

@@ -200,8 +200,22 @@ def test_an_hours_reminders_spread_over_every_shard_and_a_reminder_always_lands_
     at = datetime(2026, 12, 5, 2, tzinfo=UTC)
     slots = [Slot(f"card-{i}", "o", "lot-1", date(2026, 12, 10), 5, at) for i in range(8000)]
     spread = Counter(slot.bucket for slot in slots)
-    assert set(spread) == set(buckets_of_hour(at)[1:]) and len(spread) == SHARDS
+    assert set(spread) == set(buckets_of_hour(at)) and len(spread) == SHARDS
     assert max(spread.values()) < 1.1 * 8000 / SHARDS  # none much fuller than the others
     assert {Slot("card-7", "other-owner", "lot-2", date(2027, 1, 1), 3, at).bucket, slots[7].bucket} == {
         slots[7].bucket}  # fmt: skip
-    assert buckets_of_hour(at)[0] == "2026-12-05T02"  # the hour as filed before shards, read as well
+
+
+def test_a_reminder_handed_to_a_consumer_hours_late_is_skipped_not_sent_with_an_untrue_text() -> None:
+    from handlers.reminders import OneByOne, Outcome, Reminding
+
+    s = services()
+    first = slots_for(s.cards.get("card-1"), LOT)[0]  # type: ignore[arg-type]
+    reminding = Reminding(s.reminders, OneByOne(s.cards, s.lots, s.reminder_prefs, s.owners), s.owners, s.consents,
+                          s.messenger)  # fmt: skip
+    # A dead letter redriven the next day: "5 天后到期" is no longer true.
+    assert reminding.send(first, first.due_at + timedelta(hours=6, minutes=1), {}) is Outcome.SKIPPED
+    assert reminding.send(first, first.due_at + timedelta(hours=6, minutes=2), {}) is Outcome.DONE
+    assert isinstance(s.messenger, FakeMessenger) and s.messenger.sent == []
+    second = slots_for(s.cards.get("card-1"), LOT)[1]  # type: ignore[arg-type]
+    assert reminding.send(second, second.due_at + timedelta(hours=5), {}) is Outcome.SENT  # within the look-back
