@@ -93,17 +93,18 @@ class DynamoReminderStore:
         return item.state == SENDING and (item.lease_until or "") >= at.astimezone(UTC).isoformat()
 
     def release(self, slot: Slot) -> None:
-        slot_item(slot).update(actions=[ReminderItem.state.set(PENDING), ReminderItem.lease_until.remove()])
+        _update_if_there(slot, [ReminderItem.state.set(PENDING), ReminderItem.lease_until.remove()])
 
     def finish(self, slot: Slot, state: str, reason: str | None = None) -> None:
         actions: list[Action] = [ReminderItem.state.set(state), ReminderItem.lease_until.remove()]
         if reason:
             actions.append(ReminderItem.reason.set(reason))
-        slot_item(slot).update(actions=actions)
+        _update_if_there(slot, actions)
 
     def retry_later(self, slot: Slot, reason: str, max_attempts: int) -> None:
         item = slot_item(slot)
-        item.update(actions=[ReminderItem.attempts.add(1), ReminderItem.reason.set(reason)])
+        if not _update_if_there(slot, [ReminderItem.attempts.add(1), ReminderItem.reason.set(reason)], item):
+            return
         state = "failed" if int(item.attempts or 0) >= max_attempts else PENDING
         item.update(actions=[ReminderItem.state.set(state), ReminderItem.lease_until.remove()])
 
@@ -113,6 +114,17 @@ class DynamoReminderStore:
         for item in ReminderItem.query(bucket):
             counts[item.state] = counts.get(item.state, 0) + 1
         return counts
+
+
+def _update_if_there(slot: Slot, actions: list[Action], item: ReminderItem | None = None) -> bool:
+    """A reminder deleted while it was being sent (its card renewed meanwhile) is not written back as a stub."""
+    try:
+        (item or slot_item(slot)).update(actions=actions, condition=ReminderItem.slot.exists())
+    except UpdateError as e:
+        if e.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def _slot(item: ReminderItem) -> Slot:

@@ -273,6 +273,8 @@ def test_reminders_follow_the_current_end_and_a_sent_one_stays_sent(s: Services)
     s.uow.commit(card_plan(read, moved, lot(s), NOW, "system", "renew"))
     for old in slots[1:]:  # the old end's reminders not yet due are gone
         assert s.reminders.due(old.bucket, old.due_at) == []
+    s.reminders.finish(slots[1], "sent")  # a consumer that had it before it went finishes: no stub is left
+    assert s.reminders.states(slots[1].bucket) == {}
     new = slots_for(moved, lot(s))[0]
     assert s.reminders.due(new.bucket, new.due_at) == [new]
     s.reminders.retry_later(new, "busy", max_attempts=2)
