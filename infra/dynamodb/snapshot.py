@@ -243,9 +243,12 @@ def _table_names() -> dict[str, str]:
 
 
 def _writes(environ: WSGIEnvironment) -> bool:
-    """Whether a request may change the store: anything but a read (DynamoDB's and its streams')."""
+    """Whether a request may change the store: a DynamoDB request but a read (DynamoDB's and its streams'). The
+    same server is the work queue's SQS, which the snapshot does not keep: its polls change nothing saved."""
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     service, _, operation = target.partition(".")
+    if target and not service.startswith("DynamoDB"):
+        return False
     return not (service.startswith("DynamoDB") and operation.startswith(_READS))
 
 
