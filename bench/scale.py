@@ -54,7 +54,7 @@ def drain_run(stack: DevStack, n: int, consumers: int, run: int, dying: bool, ca
     rng = random.Random(run)
     store = DyingStore(timedelta(seconds=4), rng, p=0.002 if dying else 0.0)
     s = replace(stack.services, reminders=store, work_queue=SqsWorkQueue(url, stack.sqs))
-    assert reminders.run(s) == n
+    assert reminders.run(s) >= n  # and what a capped run before left on its queue
     report = WorkReport()
 
     def consumer(event: dict[str, Any]) -> dict[str, Any]:
@@ -84,7 +84,7 @@ def drain_run(stack: DevStack, n: int, consumers: int, run: int, dying: bool, ca
 
 
 def bench_scale(n: int = 20_000, consumers: tuple[int, ...] = (16, 4, 1), latency_ms: int = 100,
-                cap_s: float = 900.0) -> None:  # fmt: skip
+                cap_s: float = 1200.0) -> None:  # fmt: skip
     options = DevStackOptions(port=0, clock=AT, sweep_every_s=None, fan_out=False, wechat_latency_ms=latency_ms)
     stack = DevStack(options).start()
     runs: list[Drained] = []
