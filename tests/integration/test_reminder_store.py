@@ -51,21 +51,22 @@ def test_a_tick_over_100000_reminders_reads_only_the_50_that_are_due(dynamo_serv
     due_cards(s, 50)
     # 100,000 other cards' reminders, due at other hours of the coming months.
     hours = [NOW + timedelta(hours=7 + h) for h in range(24 * 90)]
-    with ReminderItem.batch_write() as batch:
-        for i in range(100_000):
-            batch.save(
-                ReminderItem(
-                    bucket=bucket_of(hours[i % len(hours)], f"card-x{i}"),
-                    slot=f"card-x{i}#2027-03-01#5",
-                    card_id=f"card-x{i}",
-                    owner_id="o",
-                    lot_id="lot-1",
-                    cycle="2027-03-01",
-                    offset=5,
-                    due_at=hours[i % len(hours)].isoformat(),
-                    state="pending",
-                )
-            )
+    # Written straight into the in-process emulator's table (through HTTP they took two minutes of the suite).
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    from tests.conftest import TEST_REGION
+
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID][TEST_REGION].get_table(ReminderItem.Meta.table_name)
+    for i in range(100_000):
+        at = hours[i % len(hours)]
+        table.put_item({
+            "bucket": {"S": bucket_of(at, f"card-x{i}")}, "slot": {"S": f"card-x{i}#2027-03-01#5"},
+            "card_id": {"S": f"card-x{i}"}, "owner_id": {"S": "o"}, "lot_id": {"S": "lot-1"},
+            "cycle": {"S": "2027-03-01"}, "offset": {"N": "5"}, "due_at": {"S": at.isoformat()},
+            "state": {"S": "pending"},
+        })  # fmt: skip
+    assert ReminderItem.count(bucket_of(hours[0], "card-x0")) > 0  # the server sees them
     read: list[int] = []
 
     def count(parsed: dict[str, Any], **_: Any) -> None:
@@ -78,8 +79,7 @@ def test_a_tick_over_100000_reminders_reads_only_the_50_that_are_due(dynamo_serv
     finally:
         events.unregister("after-call.dynamodb.Query", count)
     assert sum(read) == 50  # the due hour's items, nothing of the other 100,000
-    assert len(read) == 7 * (SHARDS + 1)  # a query per shard of each hour looked at (6 back and this one), and
-    # one for the hour as filed before shards
+    assert len(read) == 7 * SHARDS  # a query per shard of each hour looked at (6 back and this one)
 
 
 def test_two_ticks_at_once_send_each_reminder_once(dynamo_services: Services) -> None:
