@@ -25,7 +25,7 @@ from typing import Any
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from infra import sqs_emulator
+from infra import moto_overhead, sqs_emulator
 from infra.dynamodb import emulator_transactions
 
 
@@ -51,6 +51,7 @@ class EmbeddedDynamoDB:
         # moto serves through werkzeug, which logs every request; keep warnings only.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         emulator_transactions.install()
+        moto_overhead.install()
         sqs_emulator.install()
         app = _OneAtATime(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self._host, self._port, app, threaded=True, request_handler=MotoRequestHandler)
