@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -270,3 +270,85 @@ class BillRun:
     total_fen: int
     created_at: datetime
     published_at: datetime | None = None
+    chunks: int = 0
+    """0: drafted whole within the office's request (`bill_ids` are its bills). Otherwise drafted and published in
+    this many chunks (RunChunk), each by a work consumer; `bill_ids` then holds only the bills reissued since."""
+    drafted_bills: int = 0
+    """Once every chunk is drafted: how many bills they drafted (`total_fen` is then their total)."""
+    drafted_at: datetime | None = None
+    """When its last chunk was drafted; set at once for a run drafted whole."""
+    publishing_at: datetime | None = None
+    """When the office asked to publish a run in chunks (its chunks are published by the consumers)."""
+
+
+class RunState(StrEnum):
+    DRAFTING = "drafting"
+    DRAFTED = "drafted"
+    PUBLISHING = "publishing"
+    PUBLISHED = "published"
+
+
+def run_state(run: BillRun) -> RunState:
+    if run.published_at is not None:
+        return RunState.PUBLISHED
+    if run.drafted_at is None:
+        return RunState.DRAFTING
+    return RunState.DRAFTED if run.publishing_at is None else RunState.PUBLISHING
+
+
+RUN_CHUNK_UNITS = 200
+"""Units a chunk drafts and publishes: about 600 bills and 40 transactions for three fee items, well within one
+consumer's minute; a community of no more is drafted within the office's request."""
+
+
+class ChunkState(StrEnum):
+    PENDING = "pending"
+    DRAFTED = "drafted"
+    PUBLISHED = "published"
+
+
+@dataclass(frozen=True)
+class RunChunk:
+    """A fixed number of a run's units in building order, drafted by one consumer and later published by one:
+    each bill stays one per (fee item, unit, period), so a chunk done twice drafts nothing twice, and its state moves
+    only forward, so its bills and total count once."""
+
+    run_id: str
+    number: int
+    unit_ids: tuple[str, ...]
+    first_unit: str
+    """"1栋 101": where the chunk begins, for the office's view of progress."""
+    last_unit: str
+    state: ChunkState = ChunkState.PENDING
+    bill_ids: tuple[str, ...] = ()
+    total_fen: int = 0
+
+
+def run_chunks(run_id: str, units: Sequence[Unit], size: int = RUN_CHUNK_UNITS) -> list[RunChunk]:
+    """The run's units (undelivered ones have no bills) cut into chunks of `size` in building order."""
+    billed = sorted((u for u in units if u.state is not UnitState.UNDELIVERED), key=lambda u: (u.building, u.number))
+    chunks = []
+    for number, start in enumerate(range(0, len(billed), size)):
+        part = billed[start : start + size]
+        chunks.append(RunChunk(run_id, number, tuple(u.id for u in part), unit_label(part[0]), unit_label(part[-1])))
+    return chunks
+
+
+def unit_label(unit: Unit) -> str:
+    return f"{unit.building} {unit.number}"
+
+
+def drafted(chunk: RunChunk, bills: Sequence[Bill]) -> RunChunk:
+    """The chunk once drafted: the run's bills of its units, however many tries it took to draft them."""
+    units = set(chunk.unit_ids)
+    mine = sorted((b for b in bills if b.run_id == chunk.run_id and b.unit_id in units), key=lambda b: b.id)
+    return replace(chunk, state=ChunkState.DRAFTED, bill_ids=tuple(b.id for b in mine),
+                   total_fen=sum(b.amount_fen for b in mine))  # fmt: skip
+
+
+def with_chunks(run: BillRun, chunks: Sequence[RunChunk], at: datetime) -> BillRun:
+    """The run once all its chunks are drafted: its bills counted and totalled once (unchanged before that)."""
+    if run.drafted_at is not None or len(chunks) < run.chunks or any(c.state is ChunkState.PENDING for c in chunks):
+        return run
+    return replace(run, drafted_bills=sum(len(c.bill_ids) for c in chunks), total_fen=sum(c.total_fen for c in chunks),
+                   drafted_at=at)  # fmt: skip

@@ -130,6 +130,14 @@ class Vacancy:
     state: VacancyState = VacancyState.PENDING
 
 
+def needed_meters(meters: Sequence[Meter], unit_ids: set[str]) -> list[Meter]:
+    """The meters whose readings bill `unit_ids`: their own meters, and the shared meters they share with their
+    sub-meters (a chunk of a run reads these, not every meter of the community)."""
+    shared = [m for m in meters if m.unit_id is None and unit_ids & set(m.unit_ids)]
+    subs = {s for m in shared for s in m.sub_meter_ids}
+    return [m for m in meters if m.unit_id in unit_ids or m in shared or m.id in subs]
+
+
 def run_inputs(
     item: FeeItem,
     period: str,

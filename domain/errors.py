@@ -493,6 +493,15 @@ class BillInOrder(Conflict):
         super().__init__(bill_id=bill_id)
 
 
+class RunStillDrafting(Conflict):
+    """A run in chunks is published only once every chunk is drafted (the office reviews the whole run)."""
+
+    code = "run_still_drafting"
+
+    def __init__(self, run_id: str, drafted: int, chunks: int) -> None:
+        super().__init__(run_id=run_id, drafted=drafted, chunks=chunks)
+
+
 class BillChanged(Conflict):
     """The bill (or the unit's balance) changed since it was read: read again."""
 

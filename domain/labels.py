@@ -79,6 +79,17 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "cancelled": ("已作废", "cancelled"),
         "refunded": ("已退款", "refunded"),
     },
+    "run_state": {
+        "drafting": ("生成中", "drafting"),
+        "drafted": ("草稿待发布", "drafted, to publish"),
+        "publishing": ("发布中", "publishing"),
+        "published": ("已发布", "published"),
+    },
+    "chunk_state": {
+        "pending": ("待生成", "to draft"),
+        "drafted": ("已生成", "drafted"),
+        "published": ("已发布", "published"),
+    },
     "bill_line": {
         "base": ("费用", "charge"),
         "band": ("阶梯用量", "tier"),

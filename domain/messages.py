@@ -288,6 +288,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "fee_item_not_found": ("没有找到收费项目 {id}", "fee item {id!r} was not found"),
     "meter_not_found": ("没有找到水电表 {id}", "meter {id!r} was not found"),
     "bill_run_not_found": ("没有找到出账批次 {id}", "bill run {id!r} was not found"),
+    "run_still_drafting": (
+        "账单还在生成中（已完成 {drafted}/{chunks} 部分），全部生成后才能发布",
+        "the run is still being drafted ({drafted} of {chunks} parts done); publish it once every part is drafted",
+    ),
     "bill_not_found": ("没有找到账单 {id}", "bill {id!r} was not found"),
     "vacancy_not_found": ("没有找到空置申请 {id}", "vacancy {id!r} was not found"),
     "bill_not_payable": (

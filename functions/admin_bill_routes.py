@@ -269,24 +269,35 @@ def routes(s: Services, office: Office) -> Blueprint:
     def run_bills(community_id: str) -> tuple[dict[str, Any], int]:
         body = parse_body(bodies.BillRunBody)
         run, made = s.bill_runs.run(me(), community_id, body.period, body.fee_item_ids)
-        return {**bill_views.run_json(run, made, lang()), "bills": shown(made)}, 201
+        return run_answer(run, made), 201
 
     @bp.get("/api/v1/communities/<community_id>/bill-runs")
     def bill_runs(community_id: str) -> dict[str, Any]:
-        """The community's runs, newest first (a run's drafts wait here for review until published)."""
+        """The community's runs, newest first (a run's drafts wait here for review until published; a run still
+        drafting in chunks is listed with its state)."""
         community = records.community_for(me(), community_id, s.billing, Permission.VIEW)
         runs = sorted(s.billing.runs(community.id), key=lambda r: r.created_at, reverse=True)
-        return {"runs": [bill_views.run_line(r) for r in runs if r.bill_ids]}
+        return {"runs": [bill_views.run_line(r, lang()) for r in runs if r.bill_ids or r.chunks]}
 
     @bp.get("/api/v1/bill-runs/<run_id>")
     def bill_run(run_id: str) -> dict[str, Any]:
         run, bills = s.bill_runs.run_of(me(), run_id)
-        return {**bill_views.run_json(run, bills, lang()), "bills": shown(bills)}
+        return run_answer(run, bills)
+
+    @bp.get("/api/v1/bill-runs/<run_id>/chunks/<int:number>")
+    def bill_run_chunk(run_id: str, number: int) -> dict[str, Any]:
+        """One chunk of a run in chunks, with its bills."""
+        chunk, bills = s.bill_runs.chunk_of(me(), run_id, number)
+        return {**bill_views.chunk_json(chunk, lang()), "bills": shown(bills)}
 
     @bp.post("/api/v1/bill-runs/<run_id>/publish")
     def publish(run_id: str) -> dict[str, Any]:
         run, bills = s.bill_runs.publish(me(), run_id)
-        return {**bill_views.run_json(run, bills, lang()), "bills": shown(bills)}
+        return run_answer(run, bills)
+
+    def run_answer(run: bill_rules.BillRun, bills: list[bill_rules.Bill]) -> dict[str, Any]:
+        chunks = s.billing.run_chunks(run.id, run.chunks) if run.chunks else []
+        return {**bill_views.run_json(run, bills, lang(), chunks), "bills": shown(bills)}
 
     def shown(bills: list[bill_rules.Bill]) -> list[dict[str, Any]]:
         """Bills as the office reads them: each with its unit and fee item, an unpaid one with its late fee of

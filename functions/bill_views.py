@@ -3,12 +3,13 @@ strings, words in Chinese (English on request)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from domain.bill_order import BillOrder
 from domain.bill_payment import Arrears, Collection, Payable
-from domain.bill_run import Bill, BillRun, BillState, FeeItem, Unit
+from domain.bill_run import Bill, BillRun, BillState, ChunkState, FeeItem, RunChunk, Unit, run_state
 from domain.community import Community, Meter, Reading, Vacancy
 from domain.ids import is_bill_order
 from domain.labels import bill_line_text, label
@@ -105,21 +106,40 @@ def bill_json(b: Bill, lang: str, price: Payable | None = None, unit: Unit | Non
     }
 
 
-def run_json(run: BillRun, bills: list[Bill], lang: str) -> dict[str, Any]:
+def run_json(run: BillRun, bills: list[Bill], lang: str, chunks: Sequence[RunChunk] = ()) -> dict[str, Any]:
+    """A run and its bills; a run in chunks with each chunk's progress, its bills only those reissued since (a chunk's
+    own are read a chunk at a time) and its total the chunks' once every one is drafted."""
     total = sum(b.amount_fen for b in bills if b.state is not BillState.CANCELLED)  # a reissued bill replaces it
+    if run.chunks:
+        total = run.total_fen
+    state = run_state(run)
     return {
         "id": run.id, "community_id": run.community_id, "period": run.period,
         "fee_item_ids": list(run.fee_item_ids), "total_fen": total,
         "total_yuan": yuan_text(total),
         "published": run.published_at is not None,
+        "state": state.value, "state_label": label("run_state", state, lang),
+        "drafted_bills": run.drafted_bills if run.chunks else len(bills),
+        "chunks": [chunk_json(c, lang) for c in chunks],
+        "chunks_drafted": sum(c.state is not ChunkState.PENDING for c in chunks),
+        "chunks_published": sum(c.state is ChunkState.PUBLISHED for c in chunks),
         "bills": [bill_json(b, lang) for b in bills],
     }  # fmt: skip
 
 
-def run_line(run: BillRun) -> dict[str, Any]:
-    return {"id": run.id, "period": run.period, "fee_item_ids": list(run.fee_item_ids), "bills": len(run.bill_ids),
-            "total_fen": run.total_fen, "published": run.published_at is not None,
-            "created_at": run.created_at.isoformat()}  # fmt: skip
+def chunk_json(c: RunChunk, lang: str) -> dict[str, Any]:
+    return {"number": c.number, "first_unit": c.first_unit, "last_unit": c.last_unit, "units": len(c.unit_ids),
+            "state": c.state.value, "state_label": label("chunk_state", c.state, lang),
+            "bill_count": len(c.bill_ids),
+            "total_fen": c.total_fen}  # fmt: skip
+
+
+def run_line(run: BillRun, lang: str) -> dict[str, Any]:
+    state = run_state(run)
+    return {"id": run.id, "period": run.period, "fee_item_ids": list(run.fee_item_ids),
+            "bills": run.drafted_bills + (len(run.bill_ids) if run.chunks else 0) if run.drafted_at else 0,
+            "total_fen": run.total_fen, "published": run.published_at is not None, "state": state.value,
+            "state_label": label("run_state", state, lang), "created_at": run.created_at.isoformat()}  # fmt: skip
 
 
 def bill_order_json(o: BillOrder, lang: str, payment: dict[str, str] | None = None) -> dict[str, Any]:

@@ -199,6 +199,8 @@ class Services:
     work_queue: WorkQueue | None = None
     """Where the scheduled functions put what is due (None: they do it themselves, in series)."""
     expiry_template: str = "sim-expiry"
+    run_chunk_units: int = 200
+    """A community of more units is billed in chunks of this many by the work consumers (domain.bill_run)."""
 
     @property
     def scheduled_work(self) -> ScheduledWork:
@@ -210,7 +212,7 @@ class Services:
         reminding = Reminding(self.reminders, reads, self.owners, self.consents, self.messenger, self.expiry_template)
         bills = BillReminding(self.billing, self.owners, self.sealer, self.consents, self.messenger, self.bill_template,
                               self.collection, self.collection_template)  # fmt: skip
-        return ScheduledWork(reminding, bills)
+        return ScheduledWork(reminding, bills, self.bill_runs)
 
     @property
     def invoicing(self) -> Invoicing:
@@ -245,7 +247,7 @@ class Services:
     def bill_runs(self) -> BillRuns:
         from handlers.bill_runs import BillRuns
 
-        return BillRuns(self.billing, self.uow, self.ids, self.clock)
+        return BillRuns(self.billing, self.uow, self.ids, self.clock, self.work_queue, self.run_chunk_units)
 
     @property
     def bill_payments(self) -> BillPayments:

@@ -121,6 +121,8 @@ class DevStackOptions:
     """How long the WeChat simulator takes to answer each call."""
     wechat_rate_limit: int | None = None
     """Messages a second the WeChat simulator takes before answering 45011 (WeChat's "minute quota reached")."""
+    run_chunk_units: int | None = None
+    """A bill run of a community of more units goes in chunks through the work queue (None: as deployed, 200)."""
 
 
 @dataclass
@@ -208,7 +210,8 @@ class DevStack:
         self.wechatpay, self.alipay = payment_simulators(made, self.clock)
         self.invoice_sim = InvoiceSimulator(self.clock)
         s = dynamodb_services(settings, secrets, self.clock)
-        self.services = s = replace(s, uow=_WakeAfterCommit(s.uow, self._stream.wake))
+        self.services = s = replace(s, uow=_WakeAfterCommit(s.uow, self._stream.wake),
+                                    run_chunk_units=opts.run_chunk_units or s.run_chunk_units)  # fmt: skip
         self.seeded = seed_demo(s.clock, s.lots, s.packages, s.owners, s.uow)
         opt_in_demo_reminders(s.cards, s.lots, s.reminder_prefs, s.reminders)
         if s.staff.get(DEMO_ADMIN_EMAIL) is None:

@@ -8,7 +8,7 @@ and retries never overwrite what is there).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -41,7 +41,7 @@ from domain.session import Ending, Session
 if TYPE_CHECKING:  # property fees: loaded by the functions that use them, not by every cold start
     from domain.bill_order import BillOrder
     from domain.bill_reminder import BillReminder
-    from domain.bill_run import Bill, BillRun, FeeItem, Unit
+    from domain.bill_run import Bill, BillRun, ChunkState, FeeItem, RunChunk, Unit
     from domain.collection import Booking, CollectionHours
     from domain.community import Community, Meter, Reading, Vacancy
     from domain.door import CashEntry
@@ -704,8 +704,22 @@ class Billing(Protocol):
         ...
 
     def save_run(self, run: BillRun) -> None: ...
+    def change_run(self, run_id: str, change: Callable[[BillRun], BillRun]) -> BillRun | None:
+        """`change` applied over the run as read, written only if nothing was written between (read again and
+        applied again if so); None: no such run."""
+        ...
+
     def runs(self, community_id: str) -> list[BillRun]: ...
     def run(self, run_id: str) -> BillRun | None: ...
+    def add_run_chunks(self, chunks: Sequence[RunChunk]) -> None: ...
+    def run_chunks(self, run_id: str, count: int) -> list[RunChunk]:
+        """The run's chunks, read consistently (what a consumer just wrote is there), in order."""
+        ...
+
+    def finish_run_chunk(self, chunk: RunChunk, was: ChunkState) -> bool:
+        """The chunk saved in its new state if it is still `was`; False: another consumer moved it first."""
+        ...
+
     def bill(self, bill_id: str) -> Bill | None: ...
     def bills(self, bill_ids: Iterable[str]) -> list[Bill]:
         """Those found, in the order asked."""

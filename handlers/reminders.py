@@ -92,6 +92,8 @@ class Outcome(StrEnum):
     """Another consumer holds it now: try again later (if that one dies, its lease runs out)."""
     SLOWED = "slowed"
     """The provider asked us to slow down: given back untried."""
+    WORKED = "worked"
+    """Work other than a reminder done (a bill run's chunk drafted or published)."""
 
     @property
     def settled(self) -> bool:

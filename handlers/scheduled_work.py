@@ -19,6 +19,7 @@ from domain.bill_reminder import BillReminder
 from domain.lot import Lot
 from domain.reminder import Slot
 from handlers.bill_reminders import BillReminding
+from handlers.bill_runs import DRAFT_CHUNK, PUBLISH_CHUNK, BillRuns
 from handlers.ports import WorkQueue
 from handlers.reminders import Outcome, Reminding, TickReport, due_reminders
 
@@ -55,6 +56,8 @@ def key_of(message: dict[str, Any]) -> str:
         return slot_of(message).key
     if message.get("kind") == BILL_REMINDER:
         return _bill_reminder(message).key
+    if message.get("kind") in (DRAFT_CHUNK, PUBLISH_CHUNK):
+        return f"{message['kind']}#{message['run_id']}#{int(message['chunk'])}"
     raise UnknownWork(str(message.get("kind"))[:40])
 
 
@@ -62,6 +65,8 @@ def key_of(message: dict[str, Any]) -> str:
 class ScheduledWork:
     reminding: Reminding
     bills: BillReminding
+    runs: BillRuns
+    """Bill runs of big communities: a chunk drafted or published a message."""
 
     def find(self, at: datetime) -> Iterator[dict[str, Any]]:
         """Everything due at `at`: expiry reminders, then bill reminders (dunning) and visit reminders."""
@@ -92,14 +97,20 @@ class ScheduledWork:
             return self.reminding.send(slot_of(message), at, lots)
         if kind == BILL_REMINDER:
             return self.bills.send(_bill_reminder(message), at)
+        if kind in (DRAFT_CHUNK, PUBLISH_CHUNK):
+            run_id, chunk = str(message["run_id"]), int(message["chunk"])
+            done = (self.runs.draft_chunk(run_id, chunk) if kind == DRAFT_CHUNK
+                    else self.runs.publish_chunk(run_id, chunk, str(message["actor"])))  # fmt: skip
+            return Outcome.WORKED if done else Outcome.DONE
         raise UnknownWork(str(kind)[:40])
 
 
 @dataclass
 class WorkReport(TickReport):
-    """What consumers did: sent, skipped, failed (each once), and how often a message came back for later. Counted
-    from several consumers at once."""
+    """What consumers did: sent, skipped, failed (each once), other work done (a bill run's chunks), and how often a
+    message came back for later. Counted from several consumers at once."""
 
+    worked: list[str] = field(default_factory=list)
     retried: int = 0
     duplicates: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -107,6 +118,8 @@ class WorkReport(TickReport):
     def count(self, key: str, outcome: Outcome) -> None:
         with self._lock:
             self.add(key, outcome)
+            if outcome is Outcome.WORKED:
+                self.worked.append(key)
             if not outcome.settled:
                 self.retried += 1
             elif outcome is Outcome.DONE:

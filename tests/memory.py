@@ -9,7 +9,7 @@ check, in the same order, so a failed plan raises the same error in both
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TypeVar
@@ -17,7 +17,7 @@ from typing import TypeVar
 from domain.application import Application
 from domain.bill_order import BillOrder
 from domain.bill_reminder import BillReminder
-from domain.bill_run import Bill, BillRun, FeeItem, Unit
+from domain.bill_run import Bill, BillRun, ChunkState, FeeItem, RunChunk, Unit
 from domain.card import Card
 from domain.card_change import AuditEntry
 from domain.collection import Booking, CollectionHours
@@ -322,6 +322,7 @@ class MemoryBilling:
         self.revisions: dict[str, int] = {}
         self.phones: dict[str, list[str]] = {}
         self.runs_: dict[str, BillRun] = {}
+        self.chunks: dict[tuple[str, int], RunChunk] = {}
 
     def _add(self, key: str, record: object) -> None:
         with self.db.lock:
@@ -413,6 +414,26 @@ class MemoryBilling:
 
     def save_run(self, run: BillRun) -> None:
         self.runs_[run.id] = run
+
+    def change_run(self, run_id: str, change: Callable[[BillRun], BillRun]) -> BillRun | None:
+        with self.db.lock:
+            if run_id not in self.runs_:
+                return None
+            self.runs_[run_id] = change(self.runs_[run_id])
+            return self.runs_[run_id]
+
+    def add_run_chunks(self, chunks: Sequence[RunChunk]) -> None:
+        self.chunks.update({(c.run_id, c.number): c for c in chunks})
+
+    def run_chunks(self, run_id: str, count: int) -> list[RunChunk]:
+        return [self.chunks[(run_id, n)] for n in range(count) if (run_id, n) in self.chunks]
+
+    def finish_run_chunk(self, chunk: RunChunk, was: ChunkState) -> bool:
+        with self.db.lock:
+            if self.chunks[(chunk.run_id, chunk.number)].state is not was:
+                return False
+            self.chunks[(chunk.run_id, chunk.number)] = chunk
+            return True
 
     def runs(self, community_id: str) -> list[BillRun]:
         return [r for r in self.runs_.values() if r.community_id == community_id]

@@ -918,6 +918,12 @@ async function runBills(event) {
   const f = new FormData(event.target); const ids = f.getAll('fee_item_id')
   if (!ids.length) throw new Error('请至少选择一个收费项目')
   const run = await call('POST', `/communities/${state.community}/bill-runs`, { period: f.get('period'), fee_item_ids: ids })
+  if (run.state === 'drafting') {  // a big community: drafted in parts by the work consumers, its progress shown
+    showRun(run)
+    notify(`${run.period} 的账单较多，正在分 ${run.chunks.length} 部分生成，完成后请核对发布`)
+    await refreshRuns()
+    return
+  }
   // A second run of the same period drafts nothing new: the drafts shown for review stay.
   if (!run.bills.length) { notify(`${run.period} 所选收费项目的账单都已生成过，没有新的草稿`); return }
   showRun(run)
@@ -926,21 +932,71 @@ async function runBills(event) {
   await Promise.all([bills(), refreshRuns()])
 }
 
+const RUN_POLL_MS = 2000
+
 function showRun(run) {
+  const was = state.run
   state.run = run
   $('#run-review').hidden = false
-  $('#run-summary').textContent = `${run.period} 账单${run.published ? '（已发布）' : '草稿'}：共 ${run.bills.length} 张，合计 ${yuanText(run.total_fen)}`
-  fill('#run-bills', run.bills, (b) => [unitText(b), b.fee_item, b.lines.map((x) => `${x.text} ${yuan(x.amount_fen)}`).join('；'),
-    yuan(b.amount_fen), b.due_date, b.state_label])
-  $('#run-publish').hidden = run.published
-  $('#run-bills').parentElement.hidden = run.published  // once published, the list of bills below follows them
+  const inParts = run.chunks.length > 0
+  const count = inParts ? run.drafted_bills : run.bills.length
+  $('#run-summary').textContent = inParts
+    ? `${run.period} 账单${run.state_label}：已生成 ${run.chunks_drafted}/${run.chunks.length} 部分` +
+      (run.state === 'drafting' ? '' : `，共 ${count} 张，合计 ${yuanText(run.total_fen)}`) +
+      (run.state === 'publishing' || run.state === 'published' ? `，已发布 ${run.chunks_published}/${run.chunks.length} 部分` : '')
+    : `${run.period} 账单${run.published ? '（已发布）' : '草稿'}：共 ${count} 张，合计 ${yuanText(run.total_fen)}`
+  $('#run-chunks').parentElement.hidden = !inParts
+  fill('#run-chunks', run.chunks, (c) => [`第 ${c.number + 1} 部分`, `${c.first_unit} – ${c.last_unit}`, `${c.units} 户`,
+    `${c.bill_count} 张`, yuan(c.total_fen), c.state_label,
+    tdWith(c.state === 'pending' ? '' : button('查看账单', () => openChunk(run.id, c.number), 'secondary'))])
+  if (!inParts || !was || was.id !== run.id) {  // a run in parts keeps the part being read
+    fill('#run-bills', run.bills, billReviewRow)
+  }
+  $('#run-publish').hidden = run.state !== 'drafted'
+  $('#run-bills').parentElement.hidden = run.published && !inParts  // once published, the list of bills below follows them
+  if (run.state === 'drafting' || run.state === 'publishing') watchRun(run.id)
+}
+
+function billReviewRow(b) {
+  return [unitText(b), b.fee_item, b.lines.map((x) => `${x.text} ${yuan(x.amount_fen)}`).join('；'),
+    yuan(b.amount_fen), b.due_date, b.state_label]
+}
+
+// A run in parts moves on without the office: read again every 2 s while it is shown and not done.
+function watchRun(id) {
+  clearTimeout(state.runTimer)
+  state.runTimer = setTimeout(async () => {
+    if (!state.run || state.run.id !== id) return
+    const run = await call('GET', `/bill-runs/${encodeURIComponent(id)}`)
+    if (!state.run || state.run.id !== id) return  // another run was opened meanwhile
+    const moved = run.state !== state.run.state
+    showRun(run)
+    if (moved) {
+      if (run.state === 'drafted') notify(`${run.period} 的账单草稿已全部生成：共 ${run.drafted_bills} 张，合计 ${yuanText(run.total_fen)}，请核对后发布`)
+      if (run.state === 'published') notify(`已发布 ${run.period} 的账单 ${run.drafted_bills} 张，合计 ${yuanText(run.total_fen)}`)
+      $('#bills-form').elements.period.value = run.period
+      await Promise.all([bills(), arrears(), showCollection(), refreshRuns()])
+    }
+  }, RUN_POLL_MS)
+}
+
+async function openChunk(runId, number) {
+  const chunk = await call('GET', `/bill-runs/${encodeURIComponent(runId)}/chunks/${number}`)
+  fill('#run-bills', chunk.bills, billReviewRow)
+  $('#run-bills').parentElement.hidden = false
+  $('#run-bills').scrollIntoView({ block: 'nearest' })
 }
 
 async function publishRun() {
   const run = state.run
-  if (!run || run.published) return  // published already: a late second click does nothing
+  if (!run || run.state !== 'drafted') return  // published or being published already: a late second click does nothing
   const done = await call('POST', `/bill-runs/${run.id}/publish`)
   showRun(done)
+  if (done.state === 'publishing') {
+    notify(`正在分 ${done.chunks.length} 部分发布 ${done.period} 的账单，完成后自动显示`)
+    await refreshRuns()
+    return
+  }
   notify(`已发布 ${done.period} 的账单 ${done.bills.length} 张，合计 ${yuanText(done.total_fen)}`)
   $('#bills-form').elements.period.value = done.period
   await Promise.all([bills(), arrears(), showCollection(), refreshRuns()])
@@ -952,7 +1008,7 @@ function showRuns(runs) {
   $('#runs-pending').textContent = waiting.length
     ? `有 ${waiting.length} 批账单草稿尚未发布（业主在发布前看不到）：点“核对”查看明细后发布。` : ''
   fill('#runs', runs, (r) => [r.period, r.fee_item_ids.map((id) => (state.items[id] ? state.items[id].name : id)).join('、'),
-    `${r.bills} 张`, yuan(r.total_fen), localTime(r.created_at), r.published ? '已发布' : '草稿待发布',
+    `${r.bills} 张`, yuan(r.total_fen), localTime(r.created_at), r.state_label,
     tdWith(r.published ? button('查看账单', () => billsOf(r.period), 'secondary') : button('核对', () => openRun(r.id)))])
 }
 
@@ -960,6 +1016,7 @@ async function refreshRuns() { showRuns((await call('GET', `/communities/${state
 
 async function openRun(id) {
   moveOn()
+  state.run = null
   showRun(await call('GET', `/bill-runs/${encodeURIComponent(id)}`))
   $('#run-review').scrollIntoView({ block: 'nearest' })
 }

@@ -7,7 +7,7 @@ vacancies, runs) are written here, each new one only once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,7 +17,19 @@ from pynamodb.expressions.condition import Condition
 
 from domain.bill_order import BillCharge, BillOrder
 from domain.bill_reminder import BillReminder, day_buckets
-from domain.bill_run import Bill, BillLine, BillRun, BillState, FeeCategory, FeeItem, FeeKind, Unit, UnitState
+from domain.bill_run import (
+    Bill,
+    BillLine,
+    BillRun,
+    BillState,
+    ChunkState,
+    FeeCategory,
+    FeeItem,
+    FeeKind,
+    RunChunk,
+    Unit,
+    UnitState,
+)
 from domain.collection import CheckIn
 from domain.community import Community, Meter, Reading, ReadingKind, Split, Vacancy, VacancyState
 from domain.door import Evidence
@@ -133,7 +145,51 @@ class DynamoBilling:
 
     def save_run(self, run: BillRun) -> None:
         BillingItem(id=f"run#{run.id}", kind="run", key=f"community#{run.community_id}",
-                    sort=f"run#{run.period}#{run.id}", body=_run(run)).save()  # fmt: skip
+                    sort=f"run#{run.period}#{run.id}", body=_run(run), revision=0).save()  # fmt: skip
+
+    def change_run(self, run_id: str, change: Callable[[BillRun], BillRun]) -> BillRun | None:
+        while True:
+            try:
+                item = BillingItem.get(f"run#{run_id}", consistent_read=True)
+            except BillingItem.DoesNotExist:
+                return None
+            was, revision = run_of(item.body), item.revision
+            changed = change(was)
+            if changed == was:
+                return was
+            # A run saved before revisions has none: the first change gives it one.
+            unchanged = BillingItem.revision.does_not_exist() if revision is None else BillingItem.revision == revision
+            try:
+                item.update([BillingItem.body.set(_run(changed)), BillingItem.revision.set(int(revision or 0) + 1)],
+                            condition=unchanged)  # fmt: skip
+            except UpdateError as e:
+                if _conditional_failed(e):
+                    continue  # another consumer or the office wrote it meanwhile: apply the change to theirs
+                raise
+            return changed
+
+    def add_run_chunks(self, chunks: Sequence[RunChunk]) -> None:
+        with BillingItem.batch_write() as batch:
+            for c in chunks:
+                batch.save(BillingItem(id=f"runchunk#{c.run_id}#{c.number}", kind="runchunk", state=c.state.value,
+                                       body=_chunk(c)))  # fmt: skip
+
+    def run_chunks(self, run_id: str, count: int) -> list[RunChunk]:
+        keys = [f"runchunk#{run_id}#{n}" for n in range(count)]
+        found = {i.id: chunk_of(i.body) for i in BillingItem.batch_get(keys, consistent_read=True)}
+        return [found[k] for k in keys if k in found]
+
+    def finish_run_chunk(self, chunk: RunChunk, was: ChunkState) -> bool:
+        try:
+            BillingItem(id=f"runchunk#{chunk.run_id}#{chunk.number}").update(
+                [BillingItem.state.set(chunk.state.value), BillingItem.body.set(_chunk(chunk))],
+                condition=BillingItem.state == was.value,
+            )
+        except UpdateError as e:
+            if _conditional_failed(e):
+                return False
+            raise
+        return True
 
     def runs(self, community_id: str) -> list[BillRun]:
         return [run_of(i.body) for i in self._of(f"community#{community_id}", "run#")]
@@ -388,13 +444,37 @@ def vacancy_of(d: dict[str, Any]) -> Vacancy:
 def _run(r: BillRun) -> dict[str, Any]:
     return {"id": r.id, "community_id": r.community_id, "period": r.period, "fee_item_ids": list(r.fee_item_ids),
             "bill_ids": list(r.bill_ids), "total_fen": r.total_fen, "created_at": r.created_at.isoformat(),
-            "published_at": r.published_at.isoformat() if r.published_at else None}  # fmt: skip
+            "published_at": _instant(r.published_at), "chunks": r.chunks, "drafted_bills": r.drafted_bills,
+            "drafted_at": _instant(r.drafted_at), "publishing_at": _instant(r.publishing_at)}  # fmt: skip
+
+
+def _instant(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
+
+
+def _at(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 def run_of(d: dict[str, Any]) -> BillRun:
+    created = datetime.fromisoformat(d["created_at"])
+    # A run saved before chunks was drafted whole, at once.
+    drafted_at = _at(d["drafted_at"]) if "drafted_at" in d else created
+    drafted_bills = int(d.get("drafted_bills", len(d["bill_ids"])))
     return BillRun(d["id"], d["community_id"], d["period"], tuple(d["fee_item_ids"]), tuple(d["bill_ids"]),
-                   int(d["total_fen"]), datetime.fromisoformat(d["created_at"]),
-                   datetime.fromisoformat(d["published_at"]) if d["published_at"] else None)  # fmt: skip
+                   int(d["total_fen"]), created, _at(d["published_at"]), int(d.get("chunks", 0)), drafted_bills,
+                   drafted_at, _at(d.get("publishing_at")))  # fmt: skip
+
+
+def _chunk(c: RunChunk) -> dict[str, Any]:
+    return {"run_id": c.run_id, "number": c.number, "unit_ids": list(c.unit_ids), "first_unit": c.first_unit,
+            "last_unit": c.last_unit, "state": c.state.value, "bill_ids": list(c.bill_ids),
+            "total_fen": c.total_fen}  # fmt: skip
+
+
+def chunk_of(d: dict[str, Any]) -> RunChunk:
+    return RunChunk(d["run_id"], int(d["number"]), tuple(d["unit_ids"]), d["first_unit"], d["last_unit"],
+                    ChunkState(d["state"]), tuple(d["bill_ids"]), int(d["total_fen"]))  # fmt: skip
 
 
 def _bill(b: Bill) -> dict[str, Any]:

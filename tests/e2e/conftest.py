@@ -64,6 +64,7 @@ def start_stack(
     moto_server: str, *, clock: datetime | None = None, mqtt_url: str | None = None,
     fan_out: bool = True,
     gates_at_once: bool = True,
+    run_chunk_units: int | None = None,
 ) -> DevStack:
     """The whole local stack in this process, on a free port, with demo data, on tables of its own.
 
@@ -83,6 +84,7 @@ def start_stack(
         mqtt_url=mqtt_url,
         fan_out=fan_out,
         gates_at_once=gates_at_once,
+        run_chunk_units=run_chunk_units,
     )
     stack = DevStack(options).start()
     _started.append(stack)

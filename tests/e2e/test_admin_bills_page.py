@@ -12,6 +12,7 @@ drafts found in the list of runs and published from there; the bill list opens o
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from functions.dev_stack import DevStack
 from tests.e2e.api_client import ApiClient
+from tests.e2e.conftest import DEMO_DAY, start_stack
 from tests.e2e.test_admin_page import FETCH_HEAD, log_in, shot
 from tests.e2e.test_admin_page import browser as browser  # one Chromium for the module
 from tests.e2e.test_existing_card_holders import office
@@ -351,5 +353,75 @@ def test_the_office_sets_up_fees_and_publishes_drafts_found_after_a_reload(
         expect(page.locator("#bills-form input[name=period]")).to_have_value("2026-09")
         expect(page.locator("#bills tbody tr", has_text="2026-09")).to_have_count(2)
         shot(page, f"fees-5-published-from-the-list-{device}")
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def chunked_stack(moto_server: str) -> Iterator[DevStack]:
+    """Chunks of 2 units: a community of 5 is billed in 3 parts by the work consumers (the test drains them)."""
+    s = start_stack(moto_server, clock=DEMO_DAY, run_chunk_units=2)
+    yield s
+    s.stop()
+
+
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1366, "height": 768}, {"width": 390, "height": 844}], ids=["desk", "phone"]
+)
+def test_a_big_run_shows_its_parts_drafting_and_publishing_and_a_double_click_publishes_once(
+    browser: Browser, chunked_stack: DevStack, viewport: dict[str, int]
+) -> None:
+    stack = chunked_stack
+    api = ApiClient(stack.api_url)
+    staff = office(api)
+    device = "phone" if viewport["width"] < 500 else "desk"
+    ok(api.post("/admin/api/v1/communities", json={"id": "big", "name": "大社区", "lot_ids": ["demo-lot"]},
+                headers=staff), 201)  # fmt: skip
+    for n in range(1, 6):
+        unit = {"id": f"b{n}", "building": "5栋", "number": f"50{n}", "area": "100.00", "phones": []}
+        ok(api.post("/admin/api/v1/communities/big/units", json=unit, headers=staff), 201)
+    ok(api.post("/admin/api/v1/communities/big/fee-items", json=FEE_ITEMS[1], headers=staff), 201)  # 10 元 a unit
+    context = browser.new_context(viewport=viewport, locale="zh-CN")  # type: ignore[arg-type]
+    page = context.new_page()
+    try:
+        log_in(page, stack)
+        page.get_by_role("button", name="物业费", exact=True).click()
+        expect(page.locator("#community")).to_have_value("big")
+        expect(page.locator("#run-items input")).to_be_checked()  # the community's view has been read
+        expect(page.locator("#units tbody tr")).to_have_count(5)
+        page.locator("#run-form input[name=period]").fill("2026-10")
+        page.get_by_role("button", name="生成草稿").click()
+        expect(page.locator("#notice")).to_have_text("2026-10 的账单较多，正在分 3 部分生成，完成后请核对发布")
+        expect(page.locator("#run-summary")).to_have_text("2026-10 账单生成中：已生成 0/3 部分")
+        parts = page.locator("#run-chunks tbody tr")
+        expect(parts).to_have_count(3)
+        expect(parts.first).to_contain_text("5栋 501 – 5栋 502")
+        expect(parts.first).to_contain_text("待生成")
+        expect(page.get_by_role("button", name="发布账单")).to_be_hidden()
+        expect(page.locator("#runs tbody tr").first).to_contain_text("生成中")
+        shot(page, f"fees-run-in-parts-1-drafting-{device}")
+
+        drafted = stack.work()  # the work consumers, as Lambda's event source mapping runs them
+        assert len(drafted.worked) == 3, drafted
+        summary = page.locator("#run-summary")
+        expect(summary).to_have_text("2026-10 账单草稿待发布：已生成 3/3 部分，共 5 张，合计 50.00 元")
+        expect(page.locator("#notice")).to_contain_text("账单草稿已全部生成：共 5 张，合计 50.00 元")
+        parts.nth(2).get_by_role("button", name="查看账单").click()
+        expect(page.locator("#run-bills tbody tr")).to_have_count(1)
+        expect(page.locator("#run-bills tbody tr")).to_contain_text("5栋 505")
+        shot(page, f"fees-run-in-parts-2-drafted-{device}")
+
+        page.get_by_role("button", name="发布账单").dblclick()
+        expect(page.locator("#notice")).to_have_text("正在分 3 部分发布 2026-10 的账单，完成后自动显示")
+        expect(page.get_by_role("button", name="发布账单")).to_be_hidden()
+        published = stack.work()
+        assert len(published.worked) == 3 and published.duplicates == 0, published  # the second click sent nothing
+        expect(summary).to_contain_text("已发布：已生成 3/3 部分，共 5 张，合计 50.00 元，已发布 3/3 部分")
+        expect(page.locator("#notice")).to_have_text("已发布 2026-10 的账单 5 张，合计 50.00 元")
+        expect(page.locator("#runs tbody tr").first).to_contain_text("已发布")
+        expect(page.locator("#error")).to_have_text("")
+        shot(page, f"fees-run-in-parts-3-published-{device}")
+        owed = ok(api.get("/admin/api/v1/communities/big/bills?period=2026-10", headers=staff))["bills"]
+        assert len(owed) == 5 and {b["state"] for b in owed} == {"unpaid"}
     finally:
         context.close()

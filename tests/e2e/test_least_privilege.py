@@ -49,7 +49,7 @@ def accesses_of(action: Callable[[], Any]) -> set[Access]:
 @pytest.fixture
 def quiet_stack(moto_server: str) -> Iterator[DevStack]:
     """The demo stack with its fan-out left to the test: each function's work is done by the test only."""
-    stack = start_stack(moto_server, clock=DEMO_DAY, fan_out=False)
+    stack = start_stack(moto_server, clock=DEMO_DAY, fan_out=False, run_chunk_units=4)  # lp-big's run: 2 chunks
     yield stack
     stack.stop()
 
@@ -233,6 +233,36 @@ def run_every_function(stack: DevStack) -> dict[str, set[Access]]:
         assert requests.post(url, data=note.encode(), headers=head, timeout=10).status_code == 204
 
     done["admin"] |= accesses_of(property_office)
+
+    def big_run() -> str:
+        """A community of more units than a chunk: its run drafted, then published, by the work consumers."""
+        login = {"email": DEMO_ADMIN_EMAIL, "password": DEMO_ADMIN_PASSWORD}
+        staff = {"Authorization": f"Bearer {api.post('/admin/api/v1/auth/login', json=login).json()['token']}"}
+        community = {"id": "lp-big", "name": "大社区", "lot_ids": ["demo-lot"]}
+        assert api.post("/admin/api/v1/communities", json=community, headers=staff).status_code == 201
+        for n in range(5):
+            unit = {"id": f"lp-b{n}", "building": "2", "number": f"20{n}", "area": "80.00", "phones": []}
+            assert api.post("/admin/api/v1/communities/lp-big/units", json=unit, headers=staff).status_code == 201
+        item = {"id": "lp-big-fee", "name": "物业费", "kind": "fixed", "price_fen": 10000, "from": "2026-11-01"}
+        assert api.post("/admin/api/v1/communities/lp-big/fee-items", json=item, headers=staff).status_code == 201
+        period = {"period": "2026-11", "fee_item_ids": ["lp-big-fee"]}
+        run = api.post("/admin/api/v1/communities/lp-big/bill-runs", json=period, headers=staff).json()
+        assert run["state"] == "drafting", run
+        return str(run["id"])
+
+    def publish_big_run(run_id: str) -> None:
+        login = {"email": DEMO_ADMIN_EMAIL, "password": DEMO_ADMIN_PASSWORD}
+        staff = {"Authorization": f"Bearer {api.post('/admin/api/v1/auth/login', json=login).json()['token']}"}
+        published = api.post(f"/admin/api/v1/bill-runs/{run_id}/publish", headers=staff)
+        assert published.json()["state"] == "publishing", published.text
+
+    big: list[str] = []
+    done["admin"] |= accesses_of(lambda: big.append(big_run()))
+    chunks: list[WorkReport] = []
+    done["work"] = accesses_of(lambda: chunks.append(stack.work()))  # drafted by the consumers
+    done["admin"] |= accesses_of(lambda: publish_big_run(big[0]))
+    done["work"] |= accesses_of(lambda: chunks.append(stack.work()))  # and published
+    assert [len(r.worked) for r in chunks] == [2, 2], chunks
     done["api"] |= accesses_of(owner_pays_bills)
     done["notify"] |= accesses_of(bill_notification)
 
@@ -352,7 +382,7 @@ def run_every_function(stack: DevStack) -> dict[str, set[Access]]:
     stack.clock.set(datetime.fromisoformat("2026-11-27T10:30:00+08:00"))
     billed: list[WorkReport] = []
     done["reminders"] = accesses_of(lambda: reminders.run(stack.services))  # found, put on the queue
-    done["work"] = accesses_of(lambda: billed.append(stack.work()))  # sent by the consumers
+    done["work"] |= accesses_of(lambda: billed.append(stack.work()))  # sent by the consumers
     assert billed[0].sent, billed
 
     card = stack.services.cards.get("card-demo")

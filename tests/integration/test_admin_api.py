@@ -131,6 +131,7 @@ def lot_b_things(s: Services) -> dict[str, str]:
         "application_id": applied.id,
         "period": "2026-11",
         "package_id": "m1",
+        "number": "0",  # a bill run's first chunk
         **parking_of_lot_b(s),
     }
 
