@@ -212,7 +212,7 @@ class Services:
         reminding = Reminding(self.reminders, reads, self.owners, self.consents, self.messenger, self.expiry_template)
         bills = BillReminding(self.billing, self.owners, self.sealer, self.consents, self.messenger, self.bill_template,
                               self.collection, self.collection_template)  # fmt: skip
-        return ScheduledWork(reminding, bills, self.bill_runs)
+        return ScheduledWork(reminding, bills, self.bill_runs, self.card_life)
 
     @property
     def invoicing(self) -> Invoicing:

@@ -298,7 +298,8 @@ class DevStack:
         return self._sqs_server.endpoint
 
     def tick(self) -> WorkReport:
-        """What the scheduled Lambdas do when time moves on: the card jobs (expiry, lapses, offers), then reminders."""
+        """What the scheduled Lambdas do when time moves on: the card jobs and the reminder tick find what is due
+        (cards to expire or lapse, reminders), and the work consumers do it."""
         with self._reminding:
             card_jobs.run(self.services)
         return self.remind()

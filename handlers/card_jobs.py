@@ -1,10 +1,12 @@
 """The card jobs (daily, and on every tick): expire cards past their end, lapse approvals never paid for,
-and offer the places that freed up to the waitlist. Also the office's cancel and restore, which move a
-card in or out of its lot's places by the same plans."""
+and offer the places that freed up to the waitlist, a card at a time (found by the tick, done by the work
+consumers). Also the office's cancel and restore, which move a card in or out of its lot's places by the same
+plans."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -16,7 +18,7 @@ from domain.expiry import cancelled, expired, lapsed, restored
 from domain.lot import Lot
 from domain.plan import Plan
 from handlers.applications import offer_free_places
-from handlers.card_changes import change_card, commit_for_card
+from handlers.card_changes import commit_for_card
 from handlers.follow_ups import run_follow_ups
 from handlers.notify import Notices
 from handlers.office_keys import FormKey
@@ -55,35 +57,57 @@ class CardLife:
     notices: Notices
 
 
-def run_card_jobs(queries: CardQueries, life: CardLife) -> JobReport:
-    report = JobReport()
-    clock = life.clock
-    latest = (clock.now() + AHEAD).date()
+EXPIRE_CARD, LAPSE_CARD = "card-expire", "card-lapse"
+"""The card jobs' kinds of work: one card each (a message of the work queue, or done in turn by `run_card_jobs`)."""
+
+
+def due_card_jobs(queries: CardQueries, life: CardLife) -> Iterator[tuple[str, str]]:
+    """(kind, card id) of each card whose last day or pay-by day has passed somewhere on Earth: whether it has
+    where its lot is, the job decides when it is done."""
+    latest = (life.clock.now() + AHEAD).date()
     for card in queries.ended_before(latest):
-        lot = life.lots.get(card.lot_id)
-        if lot is None or expired(card, lot.today(clock.now())) is None:
-            continue  # not yet over where the lot is
-        after = change_card(
-            card.id,
-            lambda c, _, today: expired(c, today) or c,
-            SYSTEM,
-            "expire",
-            life.cards,
-            life.lots,
-            life.uow,
-            clock,
-        )
-        if after.state is not card.state:
-            report.expired.append(card.id)
+        yield EXPIRE_CARD, card.id
     for card in queries.unpaid_before(latest):
-        try:
-            _, plan = _leave(card.id, SYSTEM, "lapse", f"未在 {card.pay_by} 前付款", life, lapse=True)
-        except UnpaidOrderExists:
-            log.info("card %s has an order waiting for payment; it lapses once that closes", card.id)
-            continue
-        if plan is not None:
-            report.lapsed.append(card.id)
-            report.offered += _follow(plan, life)
+        yield LAPSE_CARD, card.id
+
+
+def expire_card(card_id: str, life: CardLife) -> bool:
+    """The card expired if its last day is over where its lot is; False: not yet, or expired already."""
+
+    def decide(card: Card, lot: Lot, now: datetime) -> Plan | None:
+        after = expired(card, lot.today(now))
+        return None if after is None or after == card else card_plan(card, after, lot, now, SYSTEM, "expire", None)
+
+    return commit_for_card(card_id, decide, life.cards, life.lots, life.uow, life.clock)[1] is not None
+
+
+def lapse_card(card_id: str, life: CardLife) -> tuple[bool, list[str]]:
+    """An approval never paid for lapses after its pay-by day (not while an order of it waits for payment: it
+    lapses once that closes); answers whether it lapsed and the applications offered its place."""
+    card = life.cards.get(card_id)
+    if card is None:
+        return False, []
+    try:
+        _, plan = _leave(card_id, SYSTEM, "lapse", f"未在 {card.pay_by} 前付款", life, lapse=True)
+    except UnpaidOrderExists:
+        log.info("card %s has an order waiting for payment; it lapses once that closes", card_id)
+        return False, []
+    if plan is None:
+        return False, []
+    return True, _follow(plan, life)
+
+
+def run_card_jobs(queries: CardQueries, life: CardLife) -> JobReport:
+    """Every card job due, in turn, in this process (no work queue)."""
+    report = JobReport()
+    for kind, card_id in due_card_jobs(queries, life):
+        if kind == EXPIRE_CARD and expire_card(card_id, life):
+            report.expired.append(card_id)
+        elif kind == LAPSE_CARD:
+            lapsed, offered = lapse_card(card_id, life)
+            if lapsed:
+                report.lapsed.append(card_id)
+                report.offered += offered
     return report
 
 

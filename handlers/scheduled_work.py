@@ -10,7 +10,7 @@ own checks).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -20,6 +20,7 @@ from domain.lot import Lot
 from domain.reminder import Slot
 from handlers.bill_reminders import BillReminding
 from handlers.bill_runs import DRAFT_CHUNK, PUBLISH_CHUNK, BillRuns
+from handlers.card_jobs import EXPIRE_CARD, LAPSE_CARD, CardLife, expire_card, lapse_card
 from handlers.ports import WorkQueue
 from handlers.reminders import Outcome, Reminding, TickReport, due_reminders
 
@@ -58,7 +59,24 @@ def key_of(message: dict[str, Any]) -> str:
         return _bill_reminder(message).key
     if message.get("kind") in (DRAFT_CHUNK, PUBLISH_CHUNK):
         return f"{message['kind']}#{message['run_id']}#{int(message['chunk'])}"
+    if message.get("kind") in (EXPIRE_CARD, LAPSE_CARD):
+        return f"{message['kind']}#{message['card_id']}"
     raise UnknownWork(str(message.get("kind"))[:40])
+
+
+def enqueue_all(messages: Iterable[dict[str, Any]], queue: WorkQueue, batch: int = 500) -> int:
+    """Put the messages on the queue `batch` at a time (a big hour or midnight is never held whole in memory);
+    answer how many."""
+    count, pending = 0, []
+    for message in messages:
+        pending.append(message)
+        if len(pending) == batch:
+            queue.send(pending)
+            count, pending = count + len(pending), []
+    if pending:
+        queue.send(pending)
+        count += len(pending)
+    return count
 
 
 @dataclass(frozen=True)
@@ -67,6 +85,8 @@ class ScheduledWork:
     bills: BillReminding
     runs: BillRuns
     """Bill runs of big communities: a chunk drafted or published a message."""
+    cards: CardLife
+    """The card jobs: a card expired or lapsed a message."""
 
     def find(self, at: datetime) -> Iterator[dict[str, Any]]:
         """Everything due at `at`: expiry reminders, then bill reminders (dunning) and visit reminders."""
@@ -75,20 +95,10 @@ class ScheduledWork:
         for reminder in self.bills.due(at):
             yield bill_message(reminder)
 
-    def enqueue_due(self, at: datetime, queue: WorkQueue, batch: int = 500) -> int:
-        """Put what is due on the queue, `batch` messages at a time (a big hour is never held whole in memory);
-        answer how many. Anything still undone by the next tick is found and enqueued again: the claims make the
-        second message harmless."""
-        count, pending = 0, []
-        for message in self.find(at):
-            pending.append(message)
-            if len(pending) == batch:
-                queue.send(pending)
-                count, pending = count + len(pending), []
-        if pending:
-            queue.send(pending)
-            count += len(pending)
-        return count
+    def enqueue_due(self, at: datetime, queue: WorkQueue) -> int:
+        """Put what is due on the queue; answer how many. Anything still undone by the next tick is found and
+        enqueued again: the claims make the second message harmless."""
+        return enqueue_all(self.find(at), queue)
 
     def do(self, message: dict[str, Any], at: datetime, lots: dict[str, Lot]) -> Outcome:
         """One item; `lots`: the lots read already by this consumer."""
@@ -102,6 +112,10 @@ class ScheduledWork:
             done = (self.runs.draft_chunk(run_id, chunk) if kind == DRAFT_CHUNK
                     else self.runs.publish_chunk(run_id, chunk, str(message["actor"])))  # fmt: skip
             return Outcome.WORKED if done else Outcome.DONE
+        if kind == EXPIRE_CARD:
+            return Outcome.WORKED if expire_card(str(message["card_id"]), self.cards) else Outcome.DONE
+        if kind == LAPSE_CARD:
+            return Outcome.WORKED if lapse_card(str(message["card_id"]), self.cards)[0] else Outcome.DONE
         raise UnknownWork(str(kind)[:40])
 
 

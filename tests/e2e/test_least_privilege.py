@@ -28,7 +28,6 @@ from functions import card_jobs, gate_status, reminders
 from functions.dev_stack import BACKGROUND_THREADS, DevStack
 from handlers.applications import APPLICATION_TEMPLATE
 from handlers.bill_reminders import BILL_TEMPLATE
-from handlers.card_jobs import JobReport
 from handlers.scheduled_work import WorkReport, expiry_message
 from handlers.seed_demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
 from handlers.sweep_orders import SweepReport
@@ -402,9 +401,14 @@ def run_every_function(stack: DevStack) -> dict[str, set[Access]]:
     assert again[0].duplicates == 1 and not again[0].sent, again
 
     stack.clock.set(datetime.fromisoformat("2027-06-01T10:00:00+08:00"))  # the card has ended, the approval lapsed
-    jobs: list[JobReport] = []
-    done["cardjobs"] = accesses_of(lambda: jobs.append(card_jobs.run(stack.services)))
-    assert "card-demo" in jobs[0].expired and jobs[0].lapsed and jobs[0].offered == [r.json()["id"]]
+    found: list[int] = []
+    done["cardjobs"] = accesses_of(lambda: found.append(card_jobs.run(stack.services)))  # found, put on the queue
+    jobs: list[WorkReport] = []
+    done["work"] |= accesses_of(lambda: jobs.append(stack.work()))  # each expired or lapsed by the consumers
+    assert found[0] >= 2 and "card-expire#card-demo" in jobs[0].worked, jobs
+    assert any(k.startswith("card-lapse#") for k in jobs[0].worked), jobs
+    offered = stack.services.applications.get(r.json()["id"])
+    assert offered is not None and offered.state.value == "approved", offered  # the lapsed card's place
     gate = stack.demo_gate
     assert gate is not None
     version = stack.services.lots.get("demo-lot").entitlement_version  # type: ignore[union-attr]
