@@ -6,6 +6,7 @@ import gc
 import logging
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -25,7 +26,7 @@ from functions.publishing import FAST_PATH_TIMEOUT_S, unique_client_id
 from functions.sim_routes import LocalInfo, LocalMounts
 from handlers.fan_out import TellGatesAtOnce
 from handlers.gate_status import APPLIED_TOPICS, FROM_TOPIC
-from handlers.ports import Gate, UnitOfWork
+from handlers.ports import Gate, UnitOfWork, WorkQueue
 from handlers.scheduled_work import WorkReport
 from handlers.seed_demo import (
     DEMO_ADMIN_EMAIL,
@@ -155,6 +156,8 @@ class DevStack:
     mqtt_url: str = ""
     demo_gate: Gate | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
+    _work_sent: threading.Event = field(default_factory=threading.Event)
+    """Set when something was put on the work queue: the scheduler's consumers take it at once, as Lambda's."""
     _reminding: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> DevStack:
@@ -210,7 +213,8 @@ class DevStack:
         self.wechatpay, self.alipay = payment_simulators(made, self.clock)
         self.invoice_sim = InvoiceSimulator(self.clock)
         s = dynamodb_services(settings, secrets, self.clock)
-        self.services = s = replace(s, uow=_WakeAfterCommit(s.uow, self._stream.wake),
+        queue = _WakeAfterSend(s.work_queue, self._work_sent.set) if s.work_queue is not None else None
+        self.services = s = replace(s, uow=_WakeAfterCommit(s.uow, self._stream.wake), work_queue=queue,
                                     run_chunk_units=opts.run_chunk_units or s.run_chunk_units)  # fmt: skip
         self.seeded = seed_demo(s.clock, s.lots, s.packages, s.owners, s.uow)
         opt_in_demo_reminders(s.cards, s.lots, s.reminder_prefs, s.reminders)
@@ -339,16 +343,27 @@ class DevStack:
         return self._stream.drain()
 
     def _tick(self, every_s: float) -> None:
-        # Stands in for the EventBridge schedules, on real time.
-        while not self._stopping.wait(every_s):
+        # Stands in for the EventBridge schedules, on real time, and for the work queue's event source: what an
+        # office request puts on the queue (a big bill run's chunks) is taken at once.
+        due = time.monotonic() + every_s
+        while True:
+            sent = self._work_sent.wait(max(0.0, due - time.monotonic()))
+            if self._stopping.is_set():
+                return
             try:
-                self.sweep()
-                self.tick()
+                if sent:
+                    self._work_sent.clear()
+                    self.work()
+                if time.monotonic() >= due:
+                    due = time.monotonic() + every_s
+                    self.sweep()
+                    self.tick()
             except Exception:
-                log.exception("scheduled sweep, card jobs or reminders failed")
+                log.exception("scheduled sweep, card jobs, reminders or work failed")
 
     def stop(self) -> None:
         self._stopping.set()
+        self._work_sent.set()  # the scheduler wakes to stop
         if self._stream is not None:
             self._stream.stop()
         for publisher in (self._publisher, self._fast_publisher):
@@ -369,6 +384,18 @@ class DevStack:
         if self._sqs_server is not None:
             self._sqs_server.stop()
             self._sqs_server = None
+
+
+class _WakeAfterSend:
+    """The local stack's work queue: after a send the scheduler's consumers look at once (on AWS the event source
+    mapping polls the queue by itself)."""
+
+    def __init__(self, queue: WorkQueue, wake: Callable[[], None]) -> None:
+        self._queue, self._wake = queue, wake
+
+    def send(self, messages: list[dict[str, Any]]) -> None:
+        self._queue.send(messages)
+        self._wake()
 
 
 class _WakeAfterCommit:

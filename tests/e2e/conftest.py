@@ -65,6 +65,7 @@ def start_stack(
     fan_out: bool = True,
     gates_at_once: bool = True,
     run_chunk_units: int | None = None,
+    sweep_every_s: float | None = None,
 ) -> DevStack:
     """The whole local stack in this process, on a free port, with demo data, on tables of its own.
 
@@ -80,7 +81,7 @@ def start_stack(
         sqs_endpoint=moto_server,  # moto's server is SQS too
         table_prefix=f"e2e{next(_stacks)}",
         clock=clock,
-        sweep_every_s=None,
+        sweep_every_s=sweep_every_s,
         mqtt_url=mqtt_url,
         fan_out=fan_out,
         gates_at_once=gates_at_once,

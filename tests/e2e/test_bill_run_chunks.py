@@ -5,6 +5,7 @@ every chunk is done; each bill is drafted and published once, and the shared met
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -112,3 +113,22 @@ def test_a_big_run_is_drafted_and_published_in_chunks_each_bill_once_with_its_pr
     assert [(r["state_label"], r["bills"], r["total_fen"]) for r in listed] == [("已发布", 50, seen["total_fen"])]
     owed = ok(api.get("/admin/api/v1/communities/big/bills?period=2026-10", headers=staff))["bills"]
     assert len(owed) == 50 and {b["state"] for b in owed} == {"unpaid"}
+
+
+def test_on_make_dev_s_stack_a_big_run_is_drafted_without_waiting_for_the_next_tick(moto_server: str) -> None:
+    """The scheduler ticks every 10 minutes here: the consumers take what the office put on the queue at once, as
+    Lambda's event source mapping does."""
+    stack = start_stack(moto_server, run_chunk_units=PER_CHUNK, sweep_every_s=600)
+    try:
+        api = ApiClient(stack.api_url)
+        staff = office(api)
+        big_community(api, staff)
+        period = {"period": "2026-10", "fee_item_ids": ["big-fee"]}
+        run = ok(api.post("/admin/api/v1/communities/big/bill-runs", json=period, headers=staff), 201)
+        deadline = time.monotonic() + 30
+        while (seen := ok(api.get(f"/admin/api/v1/bill-runs/{run['id']}", headers=staff)))["state"] == "drafting":
+            assert time.monotonic() < deadline, seen
+            time.sleep(0.2)
+        assert (seen["state_label"], seen["drafted_bills"]) == ("草稿待发布", 25)
+    finally:
+        stack.stop()
