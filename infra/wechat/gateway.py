@@ -7,6 +7,7 @@ small subclass moves all of them in one place.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any
 
@@ -32,27 +33,38 @@ logging.getLogger("urllib3").setLevel(logging.WARNING)
 class _Client(WeChatClient):  # type: ignore[misc]
     def __init__(self, appid: str, secret: str, api_base: str, session: SessionStorage, timeout: float) -> None:
         super().__init__(appid, secret, session=session, timeout=timeout)
-        self._forced = 0
+        self._mine = threading.local()  # the work function's consumers share this client: each its own refusal
         self.api_base = api_base
         self.API_BASE_URL = f"{api_base}cgi-bin/"
         self.wxa.API_BASE_URL = api_base
+
+    def _handle_result(self, res: Any, method: Any = None, url: Any = None, result_processor: Any = None,
+                       **kwargs: Any) -> Any:  # fmt: skip
+        # The token this thread's request carried: if WeChat refuses it, that is the one refused, whatever another
+        # thread has put in the shared cache since.
+        self._mine.sent = (kwargs.get("params") or {}).get("access_token")
+        try:
+            return super()._handle_result(res, method, url, result_processor, **kwargs)
+        finally:
+            self._mine.sent = None
 
     def fetch_access_token(self) -> Any:
         # getStableAccessToken: every caller gets the token in force while it is valid, so consumers running at
         # once never end each other's token (the plain /cgi-bin/token issues a new one on each call, and a crowd of
         # callers each refreshing after the other's 40001 never stops). wechatpy fetches after each 40001 and
-        # tries again, without end: if WeChat answers the very token it just refused, ask for a new one, and give
-        # up when even that is refused.
-        refused = self.session.get(self.access_token_key)
+        # tries again, without end: if WeChat answers the very token it just refused this thread, ask for a new
+        # one, and give up when even that is refused.
+        refused = getattr(self._mine, "sent", None)
+        forced = getattr(self._mine, "forced", 0)
         result = self._stable_token(force=False)
-        if result["access_token"] == refused:
-            self._forced += 1
-            if self._forced > 1:
-                self._forced = 0
+        if refused is not None and result["access_token"] == refused:
+            if forced:
+                self._mine.forced = 0
                 raise WeChatClientException(40001, "a fresh access token was refused too", client=self)
+            self._mine.forced = 1
             result = self._stable_token(force=True)
         else:
-            self._forced = 0
+            self._mine.forced = 0
         expires_in = int(result.get("expires_in", 7200))
         self.session.set(self.access_token_key, result["access_token"], expires_in)
         self.expires_at = int(time.time()) + expires_in

@@ -98,12 +98,12 @@ def test_a_token_another_container_replaced_is_refetched_after_40001(
     sim, base = simulator
     first = gateway(base, clock)
     first.phone_number("sim-phone:13800000001")
-    # Someone forced a new token behind the cache's back (a fetch while holding the token in force asks WeChat
-    # for a new one: two calls): WeChat now refuses the cached one (40001), and one fetch gets the one in force.
-    first.client.fetch_access_token()
+    # Someone forced a new token behind the cache's back: WeChat now refuses the cached one (40001), and one
+    # fetch gets the one in force.
+    first.client._stable_token(force=True)
     first.client.session.set(first.client.access_token_key, "stale-token", 7200)
     assert gateway(base, clock).phone_number("sim-phone:13800000002") == "13800000002"
-    assert sim.token_fetches == 4
+    assert sim.token_fetches == 3
 
 
 def test_messages_sent_through_wechatpy_are_recorded_by_the_simulator(
@@ -150,3 +150,31 @@ def test_consumers_that_refresh_at_once_never_end_each_others_token(
     tokens = {requests.post(f"{base}cgi-bin/stable_token", json={"appid": APPID, "secret": SECRET}, timeout=5).json()[
         "access_token"] for _ in range(3)}  # fmt: skip
     assert len(tokens) == 1
+
+
+def test_sixteen_consumers_of_one_container_sharing_a_refused_token_each_send_once(
+    dynamodb: str, simulator: tuple[WechatSimulator, str], clock: SimClock
+) -> None:
+    """The work function's consumers share one gateway: one thread's fresh token in the shared cache is not the
+    token another thread's request was refused with (taking it for one forced a refresh, and the third thread's
+    refusal then gave up: "a fresh access token was refused too", seen as reminders left for a later tick)."""
+    sim, base = simulator
+    shared = gateway(base, clock)
+    shared.phone_number("sim-phone:13800000001")
+    shared.client.session._kept.clear()
+    shared.client.session.set(shared.client.access_token_key, "from-another-stack", 7200)
+    start, failed = threading.Barrier(16), []
+
+    def send(n: int) -> None:
+        start.wait()
+        try:
+            shared.send_subscribe(f"openid-{n}", "sim-expiry", {"thing1": {"value": "x"}}, "pages/renew")
+        except Exception as e:
+            failed.append(e)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert failed == [] and sorted(m["touser"] for m in sim.messages) == sorted(f"openid-{n}" for n in range(16))
