@@ -42,6 +42,7 @@ SCHEMATHESIS := tests/e2e/test_schemathesis.py tests/e2e/test_admin_schemathesis
 test: lint node chromium
 	@fuzz_log=$$(mktemp); \
 	$(BIN)/pytest $(SCHEMATHESIS) $(ARGS) > $$fuzz_log 2>&1 & fuzz=$$!; \
+	trap 'kill $$fuzz 2>/dev/null; rm -f $$fuzz_log; exit 130' INT TERM; \
 	$(BIN)/pytest -n 2 --dist loadfile $(addprefix --ignore=,$(SCHEMATHESIS)) $(ARGS); tests=$$?; \
 	wait $$fuzz; fuzzed=$$?; \
 	echo "--- schemathesis ($(SCHEMATHESIS)), run beside the tests above:"; cat $$fuzz_log; rm -f $$fuzz_log; \

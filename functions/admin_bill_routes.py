@@ -295,6 +295,12 @@ def routes(s: Services, office: Office) -> Blueprint:
         run, bills = s.bill_runs.publish(me(), run_id)
         return run_answer(run, bills)
 
+    @bp.post("/api/v1/bill-runs/<run_id>/resume")
+    def resume(run_id: str) -> dict[str, Any]:
+        """A run in chunks stuck drafting or publishing (a message lost): its unfinished chunks asked for again."""
+        run, bills = s.bill_runs.resume(me(), run_id)
+        return run_answer(run, bills)
+
     def run_answer(run: bill_rules.BillRun, bills: list[bill_rules.Bill]) -> dict[str, Any]:
         chunks = s.billing.run_chunks(run.id, run.chunks) if run.chunks else []
         return {**bill_views.run_json(run, bills, lang(), chunks), "bills": shown(bills)}

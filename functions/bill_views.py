@@ -136,8 +136,9 @@ def chunk_json(c: RunChunk, lang: str) -> dict[str, Any]:
 
 def run_line(run: BillRun, lang: str) -> dict[str, Any]:
     state = run_state(run)
-    return {"id": run.id, "period": run.period, "fee_item_ids": list(run.fee_item_ids),
-            "bills": run.drafted_bills + (len(run.bill_ids) if run.chunks else 0) if run.drafted_at else 0,
+    # A run in chunks: the chunks' drafts once counted, and the bills reissued into it since.
+    bills = (run.drafted_bills if run.drafted_at else 0) + len(run.bill_ids) if run.chunks else len(run.bill_ids)
+    return {"id": run.id, "period": run.period, "fee_item_ids": list(run.fee_item_ids), "bills": bills,
             "total_fen": run.total_fen, "published": run.published_at is not None, "state": state.value,
             "state_label": label("run_state", state, lang), "created_at": run.created_at.isoformat()}  # fmt: skip
 

@@ -28,8 +28,10 @@ TIME_TO_SPARE_MS = 10_000
 """Leave an item untouched when less than this is left of the invocation: a consumer killed by its timeout between
 WeChat's answer and the finish write would send that reminder again."""
 CHUNK_TIME_MS = 45_000
-"""A bill run's chunk (200 units) takes up to about 20 s to publish: started with less than this left, it would
-likely be cut off and done again from the start (harmless, but twice the work)."""
+"""A bill run's chunk (200 units) takes up to about 20 s to publish: one an invocation, started with at least this
+left; the batch's other chunks go back on the queue as new messages (failed, each would count a receive towards the
+dead-letter queue and wait out the visibility timeout)."""
+CHUNKS = (DRAFT_CHUNK, PUBLISH_CHUNK)
 
 
 class Later(RuntimeError):
@@ -41,16 +43,23 @@ def consume(
 ) -> dict[str, Any]:
     work = s.scheduled_work
     lots: dict[str, Lot] = {}  # a batch's reminders share their lots: each is read once
-    slowed = False
+    slowed, chunk_taken = False, False
     done = report if report is not None else WorkReport()
 
     def do(record: SQSRecord) -> None:
-        nonlocal slowed
-        if slowed:
-            raise Later("WeChat asked us to slow down")
+        nonlocal slowed, chunk_taken
         message = json.loads(record.body)
-        needed = CHUNK_TIME_MS if message.get("kind") in (DRAFT_CHUNK, PUBLISH_CHUNK) else TIME_TO_SPARE_MS
-        if context is not None and context.get_remaining_time_in_millis() < needed:
+        if message.get("kind") in CHUNKS:  # writes only: WeChat's slowing down is not for them
+            if chunk_taken or (context is not None and context.get_remaining_time_in_millis() < CHUNK_TIME_MS):
+                if s.work_queue is None:
+                    raise Later("no time for another chunk")
+                s.work_queue.send([message])
+                done.requeued()
+                return
+            chunk_taken = True
+        elif slowed:
+            raise Later("WeChat asked us to slow down")
+        elif context is not None and context.get_remaining_time_in_millis() < TIME_TO_SPARE_MS:
             raise Later("out of time")
         try:
             outcome = work.do(message, s.clock.now(), lots)

@@ -78,8 +78,8 @@ class BillRuns:
         items = self._items(community, fee_item_ids)
         units = self.billing.units(community.id)
         run_id, now = self.ids.new_id("run"), self.clock.now()
-        if len(units) > self.chunk_units:
-            chunks = run_chunks(run_id, units, self.chunk_units)
+        chunks = run_chunks(run_id, units, self.chunk_units)
+        if len(chunks) > 1:
             # The run and its chunks first: a chunk's consumer finds them whatever the queue does.
             self.billing.save_run(BillRun(run_id, community.id, period, tuple(i.id for i in items), (), 0, now,
                                           chunks=len(chunks)))  # fmt: skip
@@ -90,7 +90,8 @@ class BillRuns:
         def saved_first(drafts: list[Bill]) -> None:
             # Before they are written: drafts written by a run that then dies are still the run's to review.
             self.billing.save_run(BillRun(run_id, community.id, period, tuple(i.id for i in items),
-                                          tuple(b.id for b in drafts), 0, now))  # fmt: skip
+                                          tuple(b.id for b in drafts), 0, now, drafted_bills=len(drafts),
+                                          drafted_at=now))  # fmt: skip
 
         made = self._draft(run_id, community, period, items, units, {u.id for u in units}, saved_first)
         run = BillRun(run_id, community.id, period, tuple(i.id for i in items), tuple(b.id for b in made),
@@ -103,6 +104,7 @@ class BillRuns:
         False: the chunk was drafted already."""
         run, chunk = self._chunk(run_id, number)
         if chunk.state is not ChunkState.PENDING:
+            self._total(run_id)  # its consumer may have died before totalling the run: the message came again
             return False
         community = self.billing.community(run.community_id)
         items = [found[0] for found in map(self.billing.fee_item, run.fee_item_ids) if found is not None]
@@ -112,10 +114,10 @@ class BillRuns:
         units = self.billing.units(community.id)
         self._draft(run_id, community, run.period, items, units, set(chunk.unit_ids))
         made = self.billing.bills(bill_id(i.id, u, run.period) for i in items for u in chunk.unit_ids)
-        if not self.billing.finish_run_chunk(drafted(chunk, made), ChunkState.PENDING):
-            return False  # another consumer drafted it meanwhile (the same bills: one per fee item, unit, period)
+        done = self.billing.finish_run_chunk(drafted(chunk, made), ChunkState.PENDING)
+        # False: another consumer drafted it meanwhile (the same bills: one per fee item, unit, period).
         self._total(run_id)
-        return True
+        return done
 
     def _draft(self, run_id: str, community: Community, period: str, items: Sequence[FeeItem],
                units: Sequence[Unit], drafting: set[str],
@@ -181,6 +183,9 @@ class BillRuns:
         actor = f"admin:{account.email}"
         chunks = self.billing.run_chunks(run.id, run.chunks)
         if run.drafted_at is None:
+            self._total(run.id)  # every chunk drafted, but the last one's consumer died before totalling the run
+            run = self._run(run.id)
+        if run.drafted_at is None:
             raise RunStillDrafting(run.id, sum(c.state is not ChunkState.PENDING for c in chunks), run.chunks)
         self._publish_bills(community, run.bill_ids, actor)  # a run's own, or those reissued since
         waiting = [c for c in chunks if c.state is ChunkState.DRAFTED]
@@ -191,19 +196,36 @@ class BillRuns:
         self._published(run.id)
         return self.run_of(account, run_id)
 
+    def resume(self, account: Staff, run_id: str) -> tuple[BillRun, list[Bill]]:
+        """Ask again for what a run in chunks has not finished: its pending chunks drafted and, once it is being
+        published, its drafted chunks published (a message lost: the office's request died before it sent them, or
+        they went to the dead-letter queue). Done chunks are left alone; a chunk asked for twice is done once."""
+        run, _ = self.run_of(account, run_id)
+        account.require(Permission.MANAGE)
+        chunks = self.billing.run_chunks(run.id, run.chunks)
+        if run.drafted_at is None:
+            self._total(run.id)
+            self._hand_out(DRAFT_CHUNK, run.id, [c for c in chunks if c.state is ChunkState.PENDING], "")
+        elif run.publishing_at is not None and run.published_at is None:
+            self._published(run.id)
+            waiting = [c for c in chunks if c.state is ChunkState.DRAFTED]
+            self._hand_out(PUBLISH_CHUNK, run.id, waiting, f"admin:{account.email}")
+        return self.run_of(account, run_id)
+
     def publish_chunk(self, run_id: str, number: int, actor: str) -> bool:
         """A drafted chunk's bills published, once; the run marked published with its last chunk."""
         run, chunk = self._chunk(run_id, number)
         if chunk.state is not ChunkState.DRAFTED:
+            if chunk.state is ChunkState.PUBLISHED:
+                self._published(run_id)  # its consumer may have died before marking the run: the message came again
             return False
         community = self.billing.community(run.community_id)
         if community is None:
             raise BillNotFound("community", run.community_id)
         self._publish_bills(community, chunk.bill_ids, actor)
-        if not self.billing.finish_run_chunk(replace(chunk, state=ChunkState.PUBLISHED), ChunkState.DRAFTED):
-            return False
+        done = self.billing.finish_run_chunk(replace(chunk, state=ChunkState.PUBLISHED), ChunkState.DRAFTED)
         self._published(run_id)
-        return True
+        return done
 
     def _published(self, run_id: str) -> None:
         """The run published once its last chunk is (consumers each look after their own chunk's write, as in
@@ -214,7 +236,10 @@ class BillRuns:
         if any(b.state is BillState.DRAFT for b in self.billing.bills(run.bill_ids)):
             return  # one reissued meanwhile: published when the office publishes again
         now = self.clock.now()
-        self.billing.change_run(run_id, lambda r: r if r.published_at else replace(r, published_at=now))
+        # A bill reissued into the run since it was read: published only when the office publishes it.
+        self.billing.change_run(
+            run_id, lambda r: r if r.published_at or r.bill_ids != run.bill_ids else replace(r, published_at=now)
+        )
 
     def _publish_bills(self, community: Community, bill_ids: Sequence[str], actor: str) -> None:
         for attempt in range(MAX_ATTEMPTS):
@@ -229,6 +254,8 @@ class BillRuns:
         raise Conflict("kept_changing")
 
     def _hand_out(self, kind: str, run_id: str, chunks: Sequence[RunChunk], actor: str) -> None:
+        if not chunks:
+            return
         if self.queue is None:  # no work queue (zappa, the in-memory tests): each chunk here, in turn
             for c in chunks:
                 (self.draft_chunk(run_id, c.number) if kind == DRAFT_CHUNK

@@ -62,13 +62,25 @@ EXPIRE_CARD, LAPSE_CARD = "card-expire", "card-lapse"
 
 
 def due_card_jobs(queries: CardQueries, life: CardLife) -> Iterator[tuple[str, str]]:
-    """(kind, card id) of each card whose last day or pay-by day has passed somewhere on Earth: whether it has
-    where its lot is, the job decides when it is done."""
-    latest = (life.clock.now() + AHEAD).date()
+    """(kind, card id) of each card whose last day or pay-by day is over where its lot is (found among those
+    over somewhere on Earth); the job decides again when it is done."""
+    now = life.clock.now()
+    latest = (now + AHEAD).date()
+    lots: dict[str, Lot | None] = {}
+
+    def lot_of(card: Card) -> Lot | None:
+        if card.lot_id not in lots:  # a lot's cards end together: each lot read once a run
+            lots[card.lot_id] = life.lots.get(card.lot_id)
+        return lots[card.lot_id]
+
     for card in queries.ended_before(latest):
-        yield EXPIRE_CARD, card.id
+        lot = lot_of(card)
+        if lot is not None and expired(card, lot.today(now)) is not None:  # over where its lot is
+            yield EXPIRE_CARD, card.id
     for card in queries.unpaid_before(latest):
-        yield LAPSE_CARD, card.id
+        lot = lot_of(card)
+        if lot is not None and lapsed(card, lot.today(now)) is not None:
+            yield LAPSE_CARD, card.id
 
 
 def expire_card(card_id: str, life: CardLife) -> bool:
@@ -93,6 +105,8 @@ def lapse_card(card_id: str, life: CardLife) -> tuple[bool, list[str]]:
         log.info("card %s has an order waiting for payment; it lapses once that closes", card_id)
         return False, []
     if plan is None:
+        if card.state is CardState.CANCELLED:  # lapsed already: its consumer may have died before offering the place
+            offer_free_places(card.lot_id, life.lots, life.applications, life.uow, life.clock, life.notices)
         return False, []
     return True, _follow(plan, life)
 

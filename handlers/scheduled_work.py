@@ -129,6 +129,11 @@ class WorkReport(TickReport):
     duplicates: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
+    def requeued(self) -> None:
+        """A message put back on the queue as a new one, for another consumer."""
+        with self._lock:
+            self.retried += 1
+
     def count(self, key: str, outcome: Outcome) -> None:
         with self._lock:
             self.add(key, outcome)

@@ -918,9 +918,10 @@ async function runBills(event) {
   const f = new FormData(event.target); const ids = f.getAll('fee_item_id')
   if (!ids.length) throw new Error('请至少选择一个收费项目')
   const run = await call('POST', `/communities/${state.community}/bill-runs`, { period: f.get('period'), fee_item_ids: ids })
-  if (run.state === 'drafting') {  // a big community: drafted in parts by the work consumers, its progress shown
+  if (run.chunks.length) {  // a big community: drafted in parts by the work consumers, its progress shown
     showRun(run)
-    notify(`${run.period} 的账单较多，正在分 ${run.chunks.length} 部分生成，完成后请核对发布`)
+    notify(run.state === 'drafting' ? `${run.period} 的账单较多，正在分 ${run.chunks.length} 部分生成，完成后请核对发布`
+      : `已生成 ${run.period} 的账单草稿 ${run.drafted_bills} 张（${run.chunks.length} 部分），请核对后发布`)
     await refreshRuns()
     return
   }
@@ -950,9 +951,12 @@ function showRun(run) {
     `${c.bill_count} 张`, yuan(c.total_fen), c.state_label,
     tdWith(c.state === 'pending' ? '' : button('查看账单', () => openChunk(run.id, c.number), 'secondary'))])
   if (!inParts || !was || was.id !== run.id) {  // a run in parts keeps the part being read
+    state.chunk = null
     fill('#run-bills', run.bills, billReviewRow)
   }
   $('#run-publish').hidden = run.state !== 'drafted'
+  // A part whose message was lost leaves the run waiting: the office asks for the unfinished parts again.
+  $('#run-resume').hidden = !(inParts && (run.state === 'drafting' || run.state === 'publishing')) || !can('manage')
   $('#run-bills').parentElement.hidden = run.published && !inParts  // once published, the list of bills below follows them
   if (run.state === 'drafting' || run.state === 'publishing') watchRun(run.id)
 }
@@ -967,10 +971,18 @@ function watchRun(id) {
   clearTimeout(state.runTimer)
   state.runTimer = setTimeout(async () => {
     if (!state.run || state.run.id !== id) return
-    const run = await call('GET', `/bill-runs/${encodeURIComponent(id)}`)
+    let run
+    try {
+      run = await call('GET', `/bill-runs/${encodeURIComponent(id)}`)
+    } catch (e) {  // the network or the server, for a moment: shown, and asked again
+      show(e)
+      watchRun(id)
+      return
+    }
     if (!state.run || state.run.id !== id) return  // another run was opened meanwhile
     const moved = run.state !== state.run.state
     showRun(run)
+    if (state.chunk != null && run.chunks.length) await openChunk(id, state.chunk, false)  // its bills' states move too
     if (moved) {
       if (run.state === 'drafted') notify(`${run.period} 的账单草稿已全部生成：共 ${run.drafted_bills} 张，合计 ${yuanText(run.total_fen)}，请核对后发布`)
       if (run.state === 'published') notify(`已发布 ${run.period} 的账单 ${run.drafted_bills} 张，合计 ${yuanText(run.total_fen)}`)
@@ -980,11 +992,20 @@ function watchRun(id) {
   }, RUN_POLL_MS)
 }
 
-async function openChunk(runId, number) {
+async function openChunk(runId, number, scroll = true) {
   const chunk = await call('GET', `/bill-runs/${encodeURIComponent(runId)}/chunks/${number}`)
+  if (!state.run || state.run.id !== runId) return
+  state.chunk = number
   fill('#run-bills', chunk.bills, billReviewRow)
   $('#run-bills').parentElement.hidden = false
-  $('#run-bills').scrollIntoView({ block: 'nearest' })
+  if (scroll) $('#run-bills').scrollIntoView({ block: 'nearest' })
+}
+
+async function resumeRun() {
+  const run = state.run
+  if (!run || (run.state !== 'drafting' && run.state !== 'publishing')) return
+  showRun(await call('POST', `/bill-runs/${run.id}/resume`))
+  notify(`已重新提交 ${run.period} 账单未完成的部分`)
 }
 
 async function publishRun() {
@@ -1450,6 +1471,7 @@ onSubmit('#unit-import', (e) => importTable(e, 'unit', 'units'))
 onSubmit('#reading-import', (e) => importTable(e, 'reading', 'readings'))
 onSubmit('#run-form', runBills)
 $('#run-publish').addEventListener('click', () => busy($('#run-publish'), publishRun))
+$('#run-resume').addEventListener('click', () => busy($('#run-resume'), resumeRun))
 onSubmit('#bills-form', bills)
 onSubmit('#collection-form', collection)
 $('#arrears-csv').addEventListener('click', (e) => { e.preventDefault(); download(`/communities/${state.community}/arrears?format=csv`, `欠费-${state.community}.csv`).catch(show) })

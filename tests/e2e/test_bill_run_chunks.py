@@ -12,8 +12,11 @@ from typing import Any
 import pytest
 import requests
 
+from functions import work
 from functions.dev_stack import DevStack
 from handlers.bill_runs import DRAFT_CHUNK, PUBLISH_CHUNK, chunk_message
+from handlers.scheduled_work import WorkReport
+from infra.work_queue import sqs_event
 from tests.e2e.api_client import ApiClient
 from tests.e2e.conftest import start_stack
 from tests.e2e.test_existing_card_holders import office
@@ -132,3 +135,44 @@ def test_on_make_dev_s_stack_a_big_run_is_drafted_without_waiting_for_the_next_t
         assert (seen["state_label"], seen["drafted_bills"]) == ("草稿待发布", 25)
     finally:
         stack.stop()
+
+
+class Remaining:
+    def __init__(self, ms: int) -> None:
+        self.ms = ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.ms
+
+
+def test_a_consumer_does_one_chunk_an_invocation_and_puts_the_batch_s_others_back_as_new_messages(
+    stack: DevStack,
+) -> None:
+    """A chunk takes up to 20 s of the consumer's 60: the batch's second chunk, and any chunk left with less than
+    45 s, goes back on the queue as a new message (a failed item would count a receive towards the dead-letter
+    queue and wait out the 6-minute visibility timeout)."""
+    api = ApiClient(stack.api_url)
+    staff = office(api)
+    big_community(api, staff)
+    period = {"period": "2026-10", "fee_item_ids": ["big-fee"]}
+    run = ok(api.post("/admin/api/v1/communities/big/bill-runs", json=period, headers=staff), 201)
+    sqs, url = stack.sqs, stack.work_queue_url
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=300)["Messages"]
+    assert len(got) == 3
+
+    report = WorkReport()
+    answer = work.consume(stack.services, sqs_event(got), Remaining(59_000), report)
+    assert answer["batchItemFailures"] == [] and len(report.worked) == 1 and report.retried == 2
+    back = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=300)["Messages"]
+    assert len(back) == 2 and {m["MessageId"] for m in back}.isdisjoint(m["MessageId"] for m in got)
+
+    late = WorkReport()
+    assert work.consume(stack.services, sqs_event(back), Remaining(work.CHUNK_TIME_MS - 1), late) == {
+        "batchItemFailures": []
+    }
+    assert late.worked == [] and late.retried == 2  # none started so near the end: both put back
+    for m in got + back:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    assert len(stack.work().worked) == 2
+    done = ok(api.get(f"/admin/api/v1/bill-runs/{run['id']}", headers=staff))
+    assert (done["state"], done["drafted_bills"]) == ("drafted", 25)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from domain.bill_run import BillState, ChunkState, RunState, run_state
+from domain.bill_run import BillState, ChunkState, RunState, UnitState, run_state
 from domain.errors import RunStillDrafting
 from functions.bootstrap import Services
 from handlers import bill_runs
@@ -178,3 +178,115 @@ def test_a_chunk_whose_consumer_died_halfway_is_finished_by_the_next_without_a_s
     first, second = s.billing.run_chunks(run.id, 2)
     assert first.total_fen == sum(b.amount_fen for b in bills if b.unit_id in ("u1", "u2"))
     assert second.total_fen == sum(b.amount_fen for b in bills if b.unit_id == "u3")
+
+
+class DiesOnce:
+    """Billing whose first write of the run's header fails (its consumer died after writing its chunk)."""
+
+    def __init__(self, billing: Any) -> None:
+        self.billing, self.died = billing, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.billing, name)
+
+    def change_run(self, run_id: str, change: Any) -> Any:
+        if not self.died:
+            self.died = True
+            raise TimeoutError("killed between its chunk and the run")
+        return self.billing.change_run(run_id, change)
+
+
+def test_a_consumer_killed_after_its_chunk_but_before_the_run_leaves_the_run_to_the_message_s_next_delivery() -> None:
+    queue = Queue()
+    s = replace(billed(), run_chunk_units=2, work_queue=queue)
+    run, _ = s.bill_runs.run(BOSS, "c1", "2027-01", ["mgmt"])
+    s.bill_runs.draft_chunk(run.id, 0)
+    with pytest.raises(TimeoutError):
+        replace(s, billing=DiesOnce(s.billing)).bill_runs.draft_chunk(run.id, 1)  # the last chunk, drafted
+    stuck = s.billing.run(run.id)
+    assert stuck is not None and run_state(stuck) is RunState.DRAFTING
+    assert not s.bill_runs.draft_chunk(run.id, 1)  # SQS delivers it again: nothing drafted twice, the run totalled
+    totalled = s.billing.run(run.id)
+    assert totalled is not None and run_state(totalled) is RunState.DRAFTED and totalled.drafted_bills == 3
+
+    s.bill_runs.publish(BOSS, run.id)
+    s.bill_runs.publish_chunk(run.id, 0, "admin:boss@t1.cn")
+    with pytest.raises(TimeoutError):
+        replace(s, billing=DiesOnce(s.billing)).bill_runs.publish_chunk(run.id, 1, "admin:boss@t1.cn")
+    assert not s.bill_runs.publish_chunk(run.id, 1, "admin:boss@t1.cn")
+    published = s.billing.run(run.id)
+    assert published is not None and run_state(published) is RunState.PUBLISHED
+
+
+def test_a_run_whose_messages_were_lost_is_resumed_by_the_office_and_done_once() -> None:
+    queue = Queue()
+    s = replace(billed(), run_chunk_units=1, work_queue=queue)
+    run, _ = s.bill_runs.run(BOSS, "c1", "2027-01", ["mgmt"])
+    s.bill_runs.draft_chunk(run.id, 0)
+    queue.sent.clear()  # the other two chunks' messages went to the dead-letter queue
+
+    s.bill_runs.resume(BOSS, run.id)
+    assert [(m["kind"], m["chunk"]) for m in queue.sent] == [(DRAFT_CHUNK, 1), (DRAFT_CHUNK, 2)]
+    for m in queue.sent:
+        s.bill_runs.draft_chunk(run.id, m["chunk"])
+    queue.sent.clear()
+    s.bill_runs.publish(BOSS, run.id)
+    s.bill_runs.publish_chunk(run.id, 2, "admin:boss@t1.cn")
+    queue.sent.clear()
+    s.bill_runs.resume(BOSS, run.id)
+    assert [(m["kind"], m["chunk"]) for m in queue.sent] == [(PUBLISH_CHUNK, 0), (PUBLISH_CHUNK, 1)]
+    for m in queue.sent:
+        s.bill_runs.publish_chunk(run.id, m["chunk"], m["actor"])
+    done = s.billing.run(run.id)
+    assert done is not None and run_state(done) is RunState.PUBLISHED
+    assert {b.state for b in s.billing.bills_of_community("c1")} == {BillState.UNPAID}
+
+
+def test_a_whole_run_whose_request_died_midway_is_still_the_office_s_to_publish(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    s = billed()
+    monkeypatch.setattr(bill_runs, "BILLS_PER_COMMIT", 2)
+    with pytest.raises(TimeoutError):
+        replace(s, uow=DiesAfter(s.uow, 1)).bill_runs.run(BOSS, "c1", "2027-01", ["mgmt"])
+    [run] = s.billing.runs("c1")
+    assert run_state(run) is RunState.DRAFTED
+    s.bill_runs.publish(BOSS, run.id)
+    assert [b.state for b in s.billing.bills_of_community("c1")] == [BillState.UNPAID] * 2
+
+
+def test_a_community_of_more_units_than_a_chunk_but_few_to_bill_is_billed_whole() -> None:
+    s = replace(billed(), run_chunk_units=1, work_queue=Queue())
+    for unit in ("u2", "u3"):  # handed over to nobody yet: no bills
+        held = s.billing.unit(unit)
+        assert held is not None
+        s.billing.records[f"unit#{unit}"] = replace(held, state=UnitState.UNDELIVERED)  # type: ignore[attr-defined]
+    run, made = s.bill_runs.run(BOSS, "c1", "2027-01", ["mgmt"])
+    assert run.chunks == 0 and run_state(run) is RunState.DRAFTED and [b.unit_id for b in made] == ["u1"]
+
+
+class ReissuedMeanwhile:
+    """Billing where a bill is reissued into the run just before the run is marked published."""
+
+    def __init__(self, billing: Any) -> None:
+        self.billing = billing
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.billing, name)
+
+    def change_run(self, run_id: str, change: Any) -> Any:
+        self.billing.change_run(run_id, lambda r: replace(r, bill_ids=(*r.bill_ids, "reissued"), published_at=None))
+        return self.billing.change_run(run_id, change)
+
+
+def test_a_bill_reissued_while_the_last_chunk_is_published_keeps_the_run_to_publish_again() -> None:
+    queue = Queue()
+    s = replace(billed(), run_chunk_units=2, work_queue=queue)
+    run, _ = s.bill_runs.run(BOSS, "c1", "2027-01", ["mgmt"])
+    for n in (0, 1):
+        s.bill_runs.draft_chunk(run.id, n)
+    s.bill_runs.publish(BOSS, run.id)
+    s.bill_runs.publish_chunk(run.id, 0, "admin:boss@t1.cn")
+    replace(s, billing=ReissuedMeanwhile(s.billing)).bill_runs.publish_chunk(run.id, 1, "admin:boss@t1.cn")
+    after = s.billing.run(run.id)
+    assert after is not None and after.published_at is None and after.bill_ids == ("reissued",)

@@ -20,7 +20,7 @@ from domain.reminder import slots_for
 from functions.bootstrap import Services
 from handlers.applications import apply_for_card, approve_application, my_applications, reject_application
 from handlers.card_changes import add_card_plate, change_plate, pause_card, resume_card
-from handlers.card_jobs import run_card_jobs
+from handlers.card_jobs import EXPIRE_CARD, due_card_jobs, run_card_jobs
 from handlers.ports import Gate
 from tests.builders import a_card, add_card, months
 from tests.fakes import FakeMessenger, FixedClock, fake_services, memory_of
@@ -203,3 +203,20 @@ def test_pausing_twice_is_one_pause_and_resuming_twice_moves_the_end_once() -> N
     resumed = resume_card("owner-1", "card-1", s.cards, s.lots, s.uow, s.clock)
     assert resume_card("owner-1", "card-1", s.cards, s.lots, s.uow, s.clock) == resumed
     assert resumed.valid_until == date(2027, 1, 2)
+
+
+def test_the_card_jobs_put_on_the_queue_only_cards_whose_day_is_over_where_their_lot_is() -> None:
+    """At 20:00 in Shanghai on Nov 22 a card ending that day has ended somewhere on Earth (UTC+14) but not at its
+    lot: it is not found, so the 15-minute runs do not fill the queue with cards that have hours to go."""
+    s = services()
+    clock = s.clock
+    assert isinstance(clock, FixedClock)
+    add_card(s, a_card(date(2026, 11, 21), card_id="card-ended"))
+    add_card(s, a_card(date(2026, 11, 22), card_id="card-tonight"))
+    clock._now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)  # 20:00 in Shanghai
+    assert list(due_card_jobs(s.card_queries, s.card_life)) == [(EXPIRE_CARD, "card-ended")]
+    clock._now = datetime(2026, 11, 22, 16, 30, tzinfo=UTC)  # 00:30 on Nov 23 in Shanghai
+    assert sorted(due_card_jobs(s.card_queries, s.card_life)) == [
+        (EXPIRE_CARD, "card-ended"),
+        (EXPIRE_CARD, "card-tonight"),
+    ]
