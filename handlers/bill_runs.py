@@ -71,8 +71,8 @@ class BillRuns:
         self, account: Staff, community_id: str, period: str, fee_item_ids: Sequence[str]
     ) -> tuple[BillRun, list[Bill]]:
         """Draft the period's bills of the fee items: one per (fee item, unit, period) however often it runs (a
-        second run drafts none of those the first made). A community of more than `chunk_units` units is drafted in
-        chunks by the work consumers: the run answers at once, its progress in `run_of`."""
+        second run drafts none of those the first made). A community of more than `chunk_units` billable units is
+        drafted in chunks by the work consumers: the run answers at once, its progress in `run_of`."""
         community = community_for(account, community_id, self.billing, Permission.MANAGE)
         period = checked_period(period)
         items = self._items(community, fee_item_ids)
